@@ -1,0 +1,121 @@
+/**
+ * The embedded default: Azurite, Event Grid in front of it, the gpt-image-1 emulator and the local
+ * Functions host, wired together with the same settings the app reads on Azure. `npm start`, the demo,
+ * the integration tests and the benchmarks all start the pipeline through here.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type SettingName } from '../shared/config.js';
+import { EVENT_SUBSCRIPTIONS } from '../shared/containers.js';
+import { ensureStorageLayout } from '../shared/adapters/storage.js';
+import type { ImageModel } from '../shared/adapters/model.js';
+import { createRuntime, type Runtime } from '../shared/runtime.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from './emulator/server.js';
+import { loadFunctionDefinitions } from './functions.js';
+import { projectHostJson, readQueueSettings, type QueueSettings } from './host/host-json.js';
+import { startHost, type AnyFunction, type FunctionHost, type LogEntry } from './host/host.js';
+import { connectionString, startAzurite, type Azurite, type AzuriteOptions } from './storage/azurite.js';
+import { startEventGrid, type DeliveryOptions, type EventGrid } from './storage/event-grid.js';
+
+export type Settings = Partial<Record<SettingName, string>>;
+
+export interface LocalStorageOptions {
+  azurite?: AzuriteOptions;
+  /** Port of the blob endpoint clients use (the Event Grid proxy); Azurite's own port stays internal. */
+  blobPort?: number;
+  delivery?: Partial<DeliveryOptions>;
+}
+
+export interface LocalStorage {
+  azurite: Azurite;
+  eventGrid: EventGrid;
+  /** For the pipeline and for people: blobs through the Event Grid proxy, queues straight to Azurite. */
+  connectionString: string;
+  close(): Promise<void>;
+}
+
+export async function startLocalStorage(options: LocalStorageOptions = {}): Promise<LocalStorage> {
+  const azurite = await startAzurite(options.azurite);
+  const eventGrid = await startEventGrid({
+    azuriteBlobEndpoint: azurite.blobEndpoint,
+    azuriteQueueEndpoint: azurite.queueEndpoint,
+    ...(options.blobPort !== undefined ? { port: options.blobPort } : {}),
+    ...(options.delivery ? { delivery: options.delivery } : {}),
+  });
+  return {
+    azurite,
+    eventGrid,
+    connectionString: connectionString(eventGrid.blobEndpoint, azurite.queueEndpoint),
+    close: async () => {
+      await eventGrid.close();
+      await azurite.close();
+    },
+  };
+}
+
+/** Event Grid subscriptions pointing at a host's webhooks, as the azd post-deploy hook creates them on Azure. */
+export function subscriptionsFor(hostUrl: string) {
+  return EVENT_SUBSCRIPTIONS.map((s) => ({ name: s.name, container: s.container, endpoint: `${hostUrl}/runtime/webhooks/EventGrid?functionName=${s.functionName}` }));
+}
+
+export interface LocalPipelineOptions {
+  storage?: LocalStorageOptions;
+  /** Options for an emulator started here, or `false` to use AZURE_OPENAI_ENDPOINT from `settings`. */
+  emulator?: EmulatorOptions | false;
+  hostPort?: number;
+  /** App settings on top of the local defaults. */
+  settings?: Settings;
+  timers?: boolean;
+  queueSettings?: Partial<QueueSettings>;
+  queueLeaseSeconds?: number;
+  onLog?: (entry: LogEntry) => void;
+  functions?: AnyFunction[];
+  /** Replace the model client (benchmarks measuring the pipeline without HTTP to a model). */
+  model?: ImageModel;
+}
+
+export interface LocalPipeline {
+  storage: LocalStorage;
+  emulator: Emulator | undefined;
+  host: FunctionHost;
+  runtime: Runtime;
+  /** Every app setting the host runs with (what local.settings.json would hold). */
+  settings: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const storage = await startLocalStorage(options.storage);
+  const apiKey = `local-${randomBytes(12).toString('hex')}`;
+  const emulator = options.emulator === false ? undefined : await startEmulator({ ...options.emulator, apiKey });
+  const settings: Record<string, string> = {
+    FUNCTIONS_WORKER_RUNTIME: 'node',
+    AzureWebJobsStorage: storage.connectionString,
+    ...(emulator ? { AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: apiKey, EXTRA_TRUST_ANCHORS: emulator.caPem } : {}),
+    ...Object.fromEntries(Object.entries(options.settings ?? {}).filter(([, v]) => v !== undefined)),
+  } as Record<string, string>;
+  const runtime = await createRuntime(loadConfig(settings), options.model ? { model: options.model } : {});
+  await ensureStorageLayout(runtime.storage);
+  const host = await startHost({
+    runtime,
+    functions: options.functions ?? (await loadFunctionDefinitions()),
+    queueSettings: { ...readQueueSettings(projectHostJson()), ...options.queueSettings },
+    settings,
+    ...(options.hostPort !== undefined ? { port: options.hostPort } : {}),
+    ...(options.timers !== undefined ? { timers: options.timers } : {}),
+    ...(options.queueLeaseSeconds ? { queueLeaseSeconds: options.queueLeaseSeconds } : {}),
+    ...(options.onLog ? { onLog: options.onLog } : {}),
+  });
+  storage.eventGrid.setSubscriptions(subscriptionsFor(host.url));
+  return {
+    storage,
+    emulator,
+    host,
+    runtime,
+    settings,
+    close: async () => {
+      await host.close();
+      await emulator?.close();
+      await storage.close();
+    },
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * A small Functions host for the local runtime: it runs the same function definitions as Azure's host,
+ * with the same triggers. HTTP on /api/..., Event Grid webhooks on /runtime/webhooks/EventGrid and
+ * /runtime/webhooks/blobs, storage-queue triggers with host.json's batch, visibility and poison rules,
+ * and NCRONTAB timers.
+ */
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { EventGridDeserializer } from '@azure/eventgrid';
+import functions, { type HttpResponseInit, type InvocationContext as InvocationContextType } from '@azure/functions';
+import type { FunctionDefinition } from '../../shared/adapters/functions-app.js';
+import type { Runtime } from '../../shared/runtime.js';
+import type { QueueSettings } from './host-json.js';
+import { parseNcrontab } from './ncrontab.js';
+import { QueueTrigger } from './queue-trigger.js';
+
+// In ESM the classes come from the package's default export.
+const { InvocationContext, HttpRequest } = functions;
+
+export type LogLevel = 'trace' | 'debug' | 'information' | 'warning' | 'error' | 'critical' | 'none';
+
+export interface LogEntry {
+  level: LogLevel;
+  functionName: string;
+  invocationId: string;
+  message: string;
+}
+
+// Definitions are generic in their input; the host hands each one the input its trigger produces.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFunction = FunctionDefinition<any, any>;
+
+export interface HostOptions {
+  runtime: Runtime;
+  functions: AnyFunction[];
+  queueSettings: QueueSettings;
+  /** Values for `%NAME%` references in trigger settings, like app settings. */
+  settings: Record<string, string | undefined>;
+  port?: number;
+  host?: string;
+  timers?: boolean;
+  /** How long a fetched queue message stays invisible between renewals (a killed host's messages return after it). */
+  queueLeaseSeconds?: number;
+  onLog?: (entry: LogEntry) => void;
+}
+
+export interface HostStats {
+  invocations: Record<string, number>;
+  failures: Record<string, number>;
+}
+
+export interface FunctionHost {
+  url: string;
+  port: number;
+  /** Runs a function once with `input`, as its trigger would. */
+  invoke(name: string, input: unknown): Promise<unknown>;
+  stats(): HostStats;
+  /** Queue messages and webhook deliveries being handled right now. */
+  busy(): number;
+  close(): Promise<void>;
+}
+
+function resolveSetting(value: string, settings: Record<string, string | undefined>): string {
+  return value.replace(/%([^%]+)%/g, (_, name: string) => {
+    const v = settings[name];
+    if (v === undefined) throw new Error(`app setting ${name} is not set (referenced as %${name}%)`);
+    return v;
+  });
+}
+
+function routeMatcher(template: string): (path: string) => Record<string, string> | undefined {
+  const names: string[] = [];
+  const pattern = template
+    .split('/')
+    .map((segment) => {
+      const m = /^\{(\w+)(\?)?\}$/.exec(segment);
+      if (!m) return `/${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
+      names.push(m[1]!);
+      return m[2] ? '(?:/([^/]+))?' : '/([^/]+)';
+    })
+    .join('');
+  const re = new RegExp(`^${pattern}/?$`);
+  return (path) => {
+    const m = re.exec(path);
+    if (!m) return undefined;
+    return Object.fromEntries(names.flatMap((n, i) => (m[i + 1] !== undefined ? [[n, decodeURIComponent(m[i + 1]!)]] : [])));
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers });
+  res.end(text);
+}
+
+export async function startHost(options: HostOptions): Promise<FunctionHost> {
+  const byName = new Map(options.functions.map((f) => [f.name.toLowerCase(), f]));
+  const stats: HostStats = { invocations: {}, failures: {} };
+  const sockets = new Set<Socket>();
+  const deserializer = new EventGridDeserializer();
+  let inflight = 0;
+  let closing = false;
+
+  async function invoke(def: AnyFunction, input: unknown, triggerMetadata: Record<string, unknown> = {}): Promise<unknown> {
+    const invocationId = randomUUID();
+    const context: InvocationContextType = new InvocationContext({
+      invocationId,
+      functionName: def.name,
+      triggerMetadata,
+      logHandler: (level, ...args) => options.onLog?.({ level: level as LogLevel, functionName: def.name, invocationId, message: args.map(String).join(' ') }),
+    });
+    stats.invocations[def.name] = (stats.invocations[def.name] ?? 0) + 1;
+    inflight++;
+    try {
+      return await def.handle(options.runtime, input, context);
+    } catch (err) {
+      stats.failures[def.name] = (stats.failures[def.name] ?? 0) + 1;
+      options.onLog?.({ level: 'error', functionName: def.name, invocationId, message: `Executed '${def.name}' (Failed): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` });
+      throw err;
+    } finally {
+      inflight--;
+    }
+  }
+
+  async function handleEventGridWebhook(req: IncomingMessage, res: ServerResponse, url: URL, blobsRoute: boolean): Promise<void> {
+    const requested = (url.searchParams.get('functionName') ?? '').replace(/^Host\.Functions\./i, '');
+    const def = byName.get(requested.toLowerCase());
+    if (!def || def.trigger.type !== 'eventGrid') return send(res, 404, { error: `no Event Grid function named "${requested}"` });
+    let events;
+    const body = (await readBody(req)).toString('utf8');
+    if (req.headers['aeg-event-type'] === 'SubscriptionValidation') {
+      const [validation] = JSON.parse(body) as { data?: { validationCode?: string } }[];
+      return send(res, 200, { validationResponse: validation?.data?.validationCode });
+    }
+    try {
+      events = await deserializer.deserializeEventGridEvents(body);
+    } catch (err) {
+      return send(res, 400, { error: `not a batch of Event Grid events: ${(err as Error).message}` });
+    }
+    const run = async () => {
+      for (const event of events) await invoke(def, event);
+    };
+    if (blobsRoute) {
+      // The blob trigger's Event Grid source queues internally and answers 202 at once.
+      send(res, 202);
+      await run().catch(() => undefined);
+      return;
+    }
+    try {
+      await run();
+      send(res, 200);
+    } catch (err) {
+      send(res, 500, { error: (err as Error).message });
+    }
+  }
+
+  const httpRoutes = options.functions
+    .filter((f) => f.trigger.type === 'http')
+    .map((f) => ({ def: f, match: routeMatcher((f.trigger as { route: string }).route), methods: (f.trigger as { methods: string[] }).methods }));
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname.slice('/api'.length);
+    for (const route of httpRoutes) {
+      const params = route.match(path);
+      if (!params) continue;
+      if (!route.methods.includes(req.method ?? 'GET')) return send(res, 405, { error: `${req.method} is not allowed` });
+      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
+      const request = new HttpRequest({
+        method: req.method ?? 'GET',
+        url: url.toString(),
+        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')])),
+        params,
+        ...(body ? { body: { bytes: body } } : {}),
+      });
+      const response = ((await invoke(route.def, request)) ?? {}) as HttpResponseInit;
+      const headers = Object.fromEntries(Object.entries((response.headers as Record<string, string> | undefined) ?? {}));
+      if (response.jsonBody !== undefined) return send(res, response.status ?? 200, response.jsonBody, headers);
+      return send(res, response.status ?? 200, typeof response.body === 'string' ? response.body : '', headers);
+    }
+    send(res, 404, { error: `no function serves ${url.pathname}` });
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const lower = url.pathname.toLowerCase();
+    const work =
+      lower === '/runtime/webhooks/eventgrid'
+        ? handleEventGridWebhook(req, res, url, false)
+        : lower === '/runtime/webhooks/blobs'
+          ? handleEventGridWebhook(req, res, url, true)
+          : lower.startsWith('/api/')
+            ? handleApi(req, res, url)
+            : lower === '/admin/host/status'
+              ? Promise.resolve(send(res, 200, { state: closing ? 'Stopping' : 'Running', functions: options.functions.map((f) => f.name) }))
+              : Promise.resolve(send(res, 404, { error: `nothing at ${url.pathname}` }));
+    work.catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      else res.end();
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  const queueTriggers = options.functions
+    .filter((f) => f.trigger.type === 'storageQueue')
+    .map((def) => {
+      const queueName = resolveSetting((def.trigger as { queueName: string }).queueName, options.settings);
+      return new QueueTrigger({
+        queue: options.runtime.storage.queue(queueName),
+        poison: options.runtime.storage.queue(`${queueName}-poison`),
+        settings: options.queueSettings,
+        ...(options.queueLeaseSeconds ? { leaseSeconds: options.queueLeaseSeconds } : {}),
+        run: async (input, message) => {
+          await invoke(def, input, { id: message.messageId, dequeueCount: message.dequeueCount, insertionTime: message.insertedOn });
+        },
+        onError: (err) => {
+          if (!closing) options.onLog?.({ level: 'warning', functionName: def.name, invocationId: '', message: `queue trigger: ${err instanceof Error ? err.message : String(err)}` });
+        },
+      });
+    });
+
+  const timers = new Map<string, NodeJS.Timeout>();
+  if (options.timers !== false) {
+    for (const def of options.functions.filter((f) => f.trigger.type === 'timer')) {
+      const schedule = parseNcrontab(resolveSetting((def.trigger as { schedule: string }).schedule, options.settings));
+      let running = false;
+      const arm = () => {
+        const next = schedule.next(new Date());
+        timers.set(def.name, setTimeout(() => {
+          if (!running && !closing) {
+            running = true;
+            invoke(def, { isPastDue: false, scheduleStatus: { next: schedule.next(new Date()).toISOString() } })
+              .catch(() => undefined)
+              .finally(() => (running = false));
+          }
+          if (!closing) arm();
+        }, next.getTime() - Date.now()));
+      };
+      arm();
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  for (const t of queueTriggers) t.start();
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    invoke: (name, input) => {
+      const def = byName.get(name.toLowerCase());
+      if (!def) throw new Error(`no function named ${name}`);
+      return invoke(def, input);
+    },
+    stats: () => structuredClone(stats),
+    busy: () => inflight,
+    close: async () => {
+      closing = true;
+      for (const t of timers.values()) clearTimeout(t);
+      await Promise.all(queueTriggers.map((t) => t.stop()));
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

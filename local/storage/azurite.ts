@@ -1,0 +1,85 @@
+/** Azurite's blob and queue services, in this process (in memory, or persisted to a folder). */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** Azurite's well-known development account; a public constant, not a secret. */
+export const DEV_ACCOUNT = 'devstoreaccount1';
+export const DEV_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface AzuriteOptions {
+  blobPort?: number;
+  queuePort?: number;
+  host?: string;
+  /** Persist to this folder; in memory when unset. */
+  location?: string;
+}
+
+export interface Azurite {
+  blobEndpoint: string;
+  queueEndpoint: string;
+  close(): Promise<void>;
+}
+
+interface Server {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  getHttpServerAddress(): string;
+}
+
+type ServerClass = new (configuration: unknown) => Server;
+type ConfigurationClass = new (...args: unknown[]) => unknown;
+
+export function connectionString(blobEndpoint: string, queueEndpoint: string): string {
+  return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`;
+}
+
+function configure(Configuration: ConfigurationClass, kind: 'blob' | 'queue', host: string, port: number, location: string | undefined): unknown {
+  const persisted = location !== undefined;
+  if (persisted) mkdirSync(location, { recursive: true });
+  const file = (name: string) => (persisted ? path.join(location, name) : name);
+  // Azurite's configuration constructors take positional arguments:
+  // host, port, keepAlive, metadataDB, extentDB, persistence, accessLog, accessLogStream, debugLog,
+  // debugLogPath, loose, skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, inMemory.
+  return new Configuration(
+    host,
+    port,
+    undefined,
+    file(`__azurite_db_${kind}__.json`),
+    file(`__azurite_db_${kind}_extent__.json`),
+    persisted ? [{ locationId: 'Default', locationPath: path.join(location, `__${kind}storage__`), maxConcurrency: 10 }] : undefined,
+    false,
+    undefined,
+    false,
+    undefined,
+    true,
+    true,
+    '',
+    '',
+    '',
+    undefined,
+    false,
+    !persisted,
+  );
+}
+
+export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
+  const host = options.host ?? '127.0.0.1';
+  const BlobServer = (require('azurite/dist/src/blob/BlobServer') as { default: ServerClass }).default;
+  const BlobConfiguration = (require('azurite/dist/src/blob/BlobConfiguration') as { default: ConfigurationClass }).default;
+  const QueueServer = (require('azurite/dist/src/queue/QueueServer') as { default: ServerClass }).default;
+  const QueueConfiguration = (require('azurite/dist/src/queue/QueueConfiguration') as { default: ConfigurationClass }).default;
+  const blob = new BlobServer(configure(BlobConfiguration, 'blob', host, options.blobPort ?? 0, options.location));
+  const queue = new QueueServer(configure(QueueConfiguration, 'queue', host, options.queuePort ?? 0, options.location));
+  await Promise.all([blob.start(), queue.start()]);
+  const endpoint = (server: Server) => `http://${host}:${server.getHttpServerAddress().split(':').pop()}/${DEV_ACCOUNT}`;
+  return {
+    blobEndpoint: endpoint(blob),
+    queueEndpoint: endpoint(queue),
+    close: async () => {
+      await Promise.all([blob.close(), queue.close()]);
+    },
+  };
+}

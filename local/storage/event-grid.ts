@@ -1,0 +1,247 @@
+/**
+ * Event Grid for the local runtime. Storage raises BlobCreated from the write itself, so the blob endpoint
+ * the pipeline and its users talk to is a thin proxy in front of Azurite: every successful Put Blob,
+ * Put Block List or Copy Blob becomes a `Microsoft.Storage.BlobCreated` event in the Event Grid schema,
+ * delivered to the subscribed webhooks the way Event Grid does it: at least once, retried with backoff,
+ * dead-lettered to a container when delivery keeps failing. Options deliver duplicates and shuffle the
+ * order, for tests and chaos runs.
+ */
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { BLOB_CREATED, CONTAINERS } from '../../shared/containers.js';
+import { connectionString, DEV_ACCOUNT } from './azurite.js';
+
+export interface Subscription {
+  name: string;
+  container: string;
+  /** Webhook URL, e.g. http://127.0.0.1:7071/runtime/webhooks/EventGrid?functionName=intake */
+  endpoint: string;
+}
+
+export interface DeliveryOptions {
+  /** Extra copies of every event (0: each event once). */
+  duplicates: number;
+  /** Each delivery waits a random 0..jitterMs, so events arrive out of order. */
+  jitterMs: number;
+  maxAttempts: number;
+  initialRetryMs: number;
+  maxRetryMs: number;
+}
+
+export interface EventGridOptions {
+  /** Azurite's blob endpoint, e.g. http://127.0.0.1:10010/devstoreaccount1 */
+  azuriteBlobEndpoint: string;
+  azuriteQueueEndpoint: string;
+  port?: number;
+  host?: string;
+  subscriptions?: Subscription[];
+  delivery?: Partial<DeliveryOptions>;
+}
+
+export interface EventGridStats {
+  published: number;
+  delivered: number;
+  failedAttempts: number;
+  deadLettered: number;
+  pending: number;
+}
+
+export interface EventGrid {
+  /** The blob endpoint to give clients (the proxy), with the account in the path like Azurite's. */
+  blobEndpoint: string;
+  setSubscriptions(subscriptions: Subscription[]): void;
+  setDelivery(options: Partial<DeliveryOptions>): void;
+  stats(): EventGridStats;
+  /** Resolves once no delivery is pending or in flight. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type BlobCreatedEvent = {
+  id: string;
+  topic: string;
+  subject: string;
+  eventType: string;
+  eventTime: string;
+  data: Record<string, unknown>;
+  dataVersion: string;
+  metadataVersion: string;
+};
+
+const TOPIC = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/imagegen-local/providers/Microsoft.Storage/storageAccounts/${DEV_ACCOUNT}`;
+const DEFAULT_DELIVERY: DeliveryOptions = { duplicates: 0, jitterMs: 0, maxAttempts: 12, initialRetryMs: 500, maxRetryMs: 30_000 };
+
+/** Which write completed a blob, from the request that made it (the `data.api` Event Grid reports). */
+function createdBy(req: IncomingMessage, url: URL): string | undefined {
+  if (req.method !== 'PUT') return undefined;
+  const comp = url.searchParams.get('comp');
+  if (comp === 'blocklist') return 'PutBlockList';
+  if (comp) return undefined; // blocks, metadata, properties, tags, leases…
+  if (req.headers['x-ms-copy-source']) return 'CopyBlob';
+  return req.headers['x-ms-blob-type'] ? 'PutBlob' : undefined;
+}
+
+export async function startEventGrid(options: EventGridOptions): Promise<EventGrid> {
+  const target = new URL(options.azuriteBlobEndpoint);
+  const direct = BlobServiceClient.fromConnectionString(connectionString(options.azuriteBlobEndpoint, options.azuriteQueueEndpoint));
+  let subscriptions = options.subscriptions ?? [];
+  let delivery: DeliveryOptions = { ...DEFAULT_DELIVERY, ...options.delivery };
+  const stats = { published: 0, delivered: 0, failedAttempts: 0, deadLettered: 0 };
+  const pending = new Set<Promise<void>>();
+  const waits = new Map<NodeJS.Timeout, () => void>();
+  const sockets = new Set<Socket>();
+  let sequencer = 0;
+  let closed = false;
+
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        waits.delete(t);
+        resolve();
+      }, ms);
+      waits.set(t, resolve);
+    });
+
+  async function deadLetter(subscription: Subscription, event: BlobCreatedEvent, reason: string): Promise<void> {
+    stats.deadLettered++;
+    const at = new Date();
+    const name = `${subscription.name}/${at.toISOString().slice(0, 13).replace(/[-T]/g, '/')}/${randomUUID()}.json`;
+    const body = JSON.stringify([{ ...event, deadLetterReason: reason, deliveryAttempts: delivery.maxAttempts, lastDeliveryOutcome: reason }]);
+    const container = direct.getContainerClient(CONTAINERS.deadLetter);
+    await container.createIfNotExists();
+    await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
+  }
+
+  async function deliver(subscription: Subscription, event: BlobCreatedEvent): Promise<void> {
+    if (delivery.jitterMs > 0) await wait(Math.random() * delivery.jitterMs);
+    let retry = delivery.initialRetryMs;
+    let lastOutcome = 'not attempted';
+    for (let attempt = 1; attempt <= delivery.maxAttempts && !closed; attempt++) {
+      try {
+        const res = await fetch(subscription.endpoint, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'aeg-event-type': 'Notification',
+            'aeg-subscription-name': subscription.name.toUpperCase(),
+            'aeg-delivery-count': String(attempt - 1),
+          },
+          body: JSON.stringify([event]),
+          signal: AbortSignal.timeout(60_000),
+        });
+        await res.arrayBuffer();
+        if (res.ok) {
+          stats.delivered++;
+          return;
+        }
+        lastOutcome = `HTTP ${res.status}`;
+      } catch (err) {
+        lastOutcome = (err as Error).message;
+      }
+      stats.failedAttempts++;
+      if (attempt < delivery.maxAttempts && !closed) {
+        await wait(retry * (0.8 + Math.random() * 0.4));
+        retry = Math.min(delivery.maxRetryMs, retry * 2);
+      }
+    }
+    if (!closed) await deadLetter(subscription, event, lastOutcome);
+  }
+
+  function publish(event: BlobCreatedEvent, container: string): void {
+    stats.published++;
+    for (const subscription of subscriptions.filter((s) => s.container === container)) {
+      for (let copy = 0; copy <= delivery.duplicates; copy++) {
+        const task = deliver(subscription, event)
+          .catch(() => undefined)
+          .finally(() => pending.delete(task));
+        pending.add(task);
+      }
+    }
+  }
+
+  async function raise(req: IncomingMessage, url: URL, api: string, requestId: string | undefined): Promise<void> {
+    const parts = url.pathname.split('/').filter(Boolean); // account, container, blob…
+    if (parts.length < 3 || parts[0] !== DEV_ACCOUNT) return;
+    const container = decodeURIComponent(parts[1]!);
+    const name = parts.slice(2).map(decodeURIComponent).join('/');
+    const props = await direct.getContainerClient(container).getBlobClient(name).getProperties();
+    publish(
+      {
+        id: randomUUID(),
+        topic: TOPIC,
+        subject: `/blobServices/default/containers/${container}/blobs/${name}`,
+        eventType: BLOB_CREATED,
+        eventTime: new Date().toISOString(),
+        data: {
+          api,
+          clientRequestId: req.headers['x-ms-client-request-id'] ?? randomUUID(),
+          requestId: requestId ?? randomUUID(),
+          eTag: props.etag?.replace(/"/g, ''),
+          contentType: props.contentType ?? 'application/octet-stream',
+          contentLength: props.contentLength ?? 0,
+          blobType: 'BlockBlob',
+          accessTier: 'Default',
+          url: `${options.azuriteBlobEndpoint.replace(/\/[^/]+$/, '')}${url.pathname}`,
+          sequencer: String(++sequencer).padStart(32, '0'),
+          storageDiagnostics: { batchId: randomUUID() },
+        },
+        dataVersion: '',
+        metadataVersion: '1',
+      },
+      container,
+    );
+  }
+
+  const proxy = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        const api = up.statusCode === 201 ? createdBy(req, url) : undefined;
+        if (api) {
+          const requestId = typeof up.headers['x-ms-request-id'] === 'string' ? up.headers['x-ms-request-id'] : undefined;
+          up.on('end', () => void raise(req, url, api, requestId).catch(() => undefined));
+        }
+      },
+    );
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  proxy.keepAliveTimeout = 5_000;
+  proxy.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    proxy.once('error', reject);
+    proxy.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = proxy.address() as AddressInfo;
+
+  return {
+    blobEndpoint: `http://${options.host ?? '127.0.0.1'}:${port}/${DEV_ACCOUNT}`,
+    setSubscriptions: (s) => (subscriptions = s),
+    setDelivery: (d) => (delivery = { ...delivery, ...d }),
+    stats: () => ({ ...stats, pending: pending.size }),
+    idle: async () => {
+      while (pending.size) await Promise.allSettled([...pending]);
+    },
+    close: async () => {
+      closed = true;
+      for (const [t, resolve] of waits) {
+        clearTimeout(t);
+        resolve();
+      }
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await Promise.allSettled([...pending]);
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The `edit-jobs` queue. Messages are base64 JSON, the Functions queue trigger's default encoding.
+ * A delayed message (visibility timeout) is how a job waits for its model slot or a Retry-After
+ * without holding a worker.
+ */
+import type { QueueClient } from '@azure/storage-queue';
+import type { DropRef } from '../drop.js';
+
+export interface EditMessage {
+  jobId: string;
+  /** The job's ticket when the message was sent; the worker ignores messages whose ticket is stale. */
+  ticket: number;
+  /** Lets a worker rebuild a job whose record was never written (the intake died between send and create). */
+  drop: DropRef;
+}
+
+/** Azure Storage queues accept visibility timeouts up to 7 days. */
+const MAX_DELAY_SECONDS = 7 * 24 * 3600 - 1;
+
+export function encodeMessage(message: EditMessage): string {
+  return Buffer.from(JSON.stringify(message), 'utf8').toString('base64');
+}
+
+/** Accepts what the Functions host hands a queue trigger: the decoded object, a JSON string, or base64. */
+export function decodeMessage(raw: unknown): EditMessage {
+  let value = raw;
+  if (typeof value === 'string') {
+    const text = value.trim().startsWith('{') ? value : Buffer.from(value, 'base64').toString('utf8');
+    value = JSON.parse(text);
+  }
+  const m = value as Partial<EditMessage>;
+  if (!m || typeof m.jobId !== 'string' || typeof m.ticket !== 'number' || !m.drop || typeof m.drop.stem !== 'string') {
+    throw new Error(`not an edit message: ${JSON.stringify(raw).slice(0, 200)}`);
+  }
+  return m as EditMessage;
+}
+
+export async function sendEditMessage(queue: QueueClient, message: EditMessage, delayMs = 0): Promise<void> {
+  const visibilityTimeout = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000)));
+  await queue.sendMessage(encodeMessage(message), visibilityTimeout > 0 ? { visibilityTimeout } : {});
+}

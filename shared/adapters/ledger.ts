@@ -1,0 +1,184 @@
+/**
+ * The job ledger in the `jobs` container:
+ *   <jobId>.json          the job record; every write is conditional on the ETag that was read
+ *   active/<jobId>        marker for every job not yet in a terminal state (what the sweep walks)
+ *   pending/<dropKey>     marker for a drop still waiting for a part, with when it was first seen
+ *   pacer/<deployment>    the shared schedule of model-call slots
+ */
+import type { ContainerClient } from '@azure/storage-blob';
+import { isTerminal, type JobRecord, type JobState } from '../job.js';
+import { type PacerState, observeQuota, type QuotaSignal, reserveSlot } from '../pacing.js';
+import { isConflict, isNotFound } from './storage.js';
+
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+export interface JobSummary {
+  id: string;
+  state: JobState;
+  drop: string;
+  updatedAt: string;
+}
+
+const MAX_CAS_RETRIES = 20;
+
+export class Ledger {
+  constructor(readonly container: ContainerClient) {}
+
+  private async readVersioned<T>(name: string): Promise<Versioned<T> | undefined> {
+    const blob = this.container.getBlobClient(name);
+    try {
+      const res = await blob.download();
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) chunks.push(chunk);
+      return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T, etag: res.etag! };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async writeJson(name: string, value: unknown, condition: { ifMatch?: string; ifNoneMatch?: string }, metadata?: Record<string, string>): Promise<string> {
+    const body = JSON.stringify(value, null, 2);
+    const res = await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+      conditions: condition,
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+      ...(metadata ? { metadata } : {}),
+    });
+    return res.etag!;
+  }
+
+  private static metadata(job: JobRecord): Record<string, string> {
+    return { state: job.state, drop: job.drop.key, updated: job.updatedAt };
+  }
+
+  async get(id: string): Promise<Versioned<JobRecord> | undefined> {
+    return this.readVersioned<JobRecord>(`${id}.json`);
+  }
+
+  /** Creates the record unless it exists; `false` when another delivery created it first. */
+  async create(job: JobRecord): Promise<boolean> {
+    if (!isTerminal(job.state)) await this.container.getBlockBlobClient(`active/${job.id}`).upload('', 0);
+    try {
+      await this.writeJson(`${job.id}.json`, job, { ifNoneMatch: '*' }, Ledger.metadata(job));
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Reads the job, lets `change` compute its next version and writes it if nobody wrote in between;
+   * retries on a lost race. `change` returns `undefined` to leave the job as it is.
+   */
+  async update(id: string, change: (job: JobRecord) => JobRecord | undefined): Promise<{ before: JobRecord; after: JobRecord } | undefined> {
+    for (let i = 0; i < MAX_CAS_RETRIES; i++) {
+      const current = await this.get(id);
+      if (!current) return undefined;
+      const next = change(current.value);
+      if (!next) return undefined;
+      try {
+        await this.writeJson(`${id}.json`, next, { ifMatch: current.etag }, Ledger.metadata(next));
+      } catch (err) {
+        if (isConflict(err)) continue;
+        throw err;
+      }
+      if (isTerminal(next.state)) await this.unmarkActive(id);
+      return { before: current.value, after: next };
+    }
+    throw new Error(`job ${id}: gave up after ${MAX_CAS_RETRIES} conflicting writes`);
+  }
+
+  async unmarkActive(id: string): Promise<void> {
+    await this.container.getBlobClient(`active/${id}`).deleteIfExists();
+  }
+
+  async listActive(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const blob of this.container.listBlobsFlat({ prefix: 'active/' })) ids.push(blob.name.slice('active/'.length));
+    return ids;
+  }
+
+  /** Job summaries from the records' metadata (no record is read), in blob-name order. */
+  async list(options: { state?: JobState; limit: number; continuationToken?: string }): Promise<{ jobs: JobSummary[]; continuationToken?: string }> {
+    const jobs: JobSummary[] = [];
+    let token = options.continuationToken;
+    do {
+      const page = await this.container
+        .listBlobsByHierarchy('/', { includeMetadata: true })
+        .byPage({ maxPageSize: options.limit, ...(token ? { continuationToken: token } : {}) })
+        .next();
+      if (page.done) break;
+      const segment = page.value.segment;
+      for (const blob of segment.blobItems) {
+        if (!blob.name.endsWith('.json')) continue;
+        const state = blob.metadata?.state as JobState | undefined;
+        if (!state || (options.state && options.state !== state)) continue;
+        jobs.push({ id: blob.name.slice(0, -5), state, drop: blob.metadata?.drop ?? '', updatedAt: blob.metadata?.updated ?? '' });
+      }
+      token = page.value.continuationToken || undefined;
+    } while (token && jobs.length < options.limit);
+    return { jobs: jobs.slice(0, options.limit), ...(token ? { continuationToken: token } : {}) };
+  }
+
+  // Drops waiting for a part
+
+  /** Records when a drop was first seen incomplete (the first writer wins, so the deadline never moves). */
+  async markPending(dropKey: string, firstSeenAt: Date): Promise<void> {
+    try {
+      await this.writeJson(`pending/${dropKey}`, { dropKey, firstSeenAt: firstSeenAt.toISOString() }, { ifNoneMatch: '*' });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+
+  async removePending(dropKey: string): Promise<void> {
+    await this.container.getBlobClient(`pending/${dropKey}`).deleteIfExists();
+  }
+
+  async listPending(): Promise<{ dropKey: string; firstSeenAt: Date }[]> {
+    const out: { dropKey: string; firstSeenAt: Date }[] = [];
+    for await (const blob of this.container.listBlobsFlat({ prefix: 'pending/' })) {
+      const entry = await this.readVersioned<{ dropKey: string; firstSeenAt: string }>(blob.name);
+      if (entry) out.push({ dropKey: entry.value.dropKey, firstSeenAt: new Date(entry.value.firstSeenAt) });
+    }
+    return out;
+  }
+
+  // The shared model-call schedule
+
+  private async updatePacer(deployment: string, change: (state: PacerState | undefined) => PacerState | undefined): Promise<void> {
+    const name = `pacer/${deployment}.json`;
+    for (let i = 0; i < MAX_CAS_RETRIES; i++) {
+      const current = await this.readVersioned<PacerState>(name);
+      const next = change(current?.value);
+      if (!next) return;
+      try {
+        await this.writeJson(name, next, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+        return;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    throw new Error(`pacer ${deployment}: gave up after ${MAX_CAS_RETRIES} conflicting writes`);
+  }
+
+  /** Reserves the next model-call slot for `key` (the same key gets the same slot); returns its epoch milliseconds. */
+  async reserveSlot(deployment: string, rpm: number, key: string): Promise<number> {
+    let slot = Date.now();
+    await this.updatePacer(deployment, (state) => {
+      const r = reserveSlot(state, Date.now(), rpm, key);
+      slot = r.slotAt;
+      return r.next;
+    });
+    return slot;
+  }
+
+  async observeQuota(deployment: string, rpm: number, signal: QuotaSignal): Promise<void> {
+    await this.updatePacer(deployment, (state) => observeQuota(state, Date.now(), rpm, signal));
+  }
+}
+

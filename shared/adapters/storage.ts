@@ -1,0 +1,69 @@
+/**
+ * Blob and queue clients from configuration: a connection string locally (Azurite), the app's managed
+ * identity on Azure. `@azure/identity` is loaded only when an identity is used.
+ */
+import { BlobSASPermissions, BlobServiceClient, RestError, type BlobClient, type ContainerClient, type HttpAuthorization } from '@azure/storage-blob';
+import type { TokenCredential } from '@azure/identity';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import type { StorageConfig } from '../config.js';
+import { CONTAINERS, QUEUES } from '../containers.js';
+import { azureCredential } from './credential.js';
+
+export interface StorageClients {
+  blobs: BlobServiceClient;
+  queues: QueueServiceClient;
+  container(name: string): ContainerClient;
+  queue(name: string): QueueClient;
+  /**
+   * How a server-side copy may read a private source blob: Azure's Copy Blob From URL needs the source
+   * authorized (a bearer token with a managed identity, a short SAS with a key), even in the same account.
+   */
+  copySource(blob: BlobClient): Promise<{ url: string; sourceAuthorization?: HttpAuthorization }>;
+}
+
+const STORAGE_SCOPE = 'https://storage.azure.com/.default';
+
+export async function createStorageClients(config: StorageConfig): Promise<StorageClients> {
+  let blobs: BlobServiceClient;
+  let queues: QueueServiceClient;
+  let credential: TokenCredential | undefined;
+  if (config.kind === 'connectionString') {
+    blobs = BlobServiceClient.fromConnectionString(config.connectionString);
+    queues = QueueServiceClient.fromConnectionString(config.connectionString);
+  } else {
+    credential = await azureCredential(config.clientId);
+    blobs = new BlobServiceClient(config.blobServiceUri, credential);
+    queues = new QueueServiceClient(config.queueServiceUri, credential);
+  }
+  return {
+    blobs,
+    queues,
+    container: (name) => blobs.getContainerClient(name),
+    queue: (name) => queues.getQueueClient(name),
+    async copySource(blob) {
+      if (credential) {
+        const token = await credential.getToken(STORAGE_SCOPE);
+        if (!token) throw new Error('no storage token for the copy source');
+        return { url: blob.url, sourceAuthorization: { scheme: 'Bearer', value: token.token } };
+      }
+      const url = await blob.generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 15 * 60_000) });
+      return { url };
+    },
+  };
+}
+
+/** Creates the containers and queues the pipeline uses (Bicep does this on Azure; Azurite starts empty). */
+export async function ensureStorageLayout(clients: StorageClients): Promise<void> {
+  await Promise.all([
+    ...Object.values(CONTAINERS).map((c) => clients.container(c).createIfNotExists()),
+    ...Object.values(QUEUES).map((q) => clients.queue(q).createIfNotExists()),
+  ]);
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return err instanceof RestError ? err.statusCode : (err as { statusCode?: number } | undefined)?.statusCode;
+}
+
+export const isNotFound = (err: unknown) => statusOf(err) === 404;
+/** 412 (condition failed) or 409 (already exists): someone else changed the blob first. */
+export const isConflict = (err: unknown) => statusOf(err) === 412 || statusOf(err) === 409;

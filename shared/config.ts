@@ -1,0 +1,268 @@
+/**
+ * Every setting the pipeline reads, in one list. `local.settings.sample.json`, the README's settings
+ * table and the app settings in `infra/` are checked against this list by a test.
+ *
+ * Pure: no Azure SDK imports, no I/O. `loadConfig(process.env)` fails fast with every problem named.
+ */
+
+export type Where = 'local' | 'azure';
+
+export interface SettingSpec {
+  readonly name: string;
+  /** One line for the README table. */
+  readonly description: string;
+  /** Shown in the README; `undefined` means the setting has no default. */
+  readonly default?: string;
+  /** Where it is set: `local.settings.sample.json`, the Bicep app settings, or both. */
+  readonly where: readonly Where[];
+  /** Read by the Functions host rather than by the pipeline's code. */
+  readonly hostOnly?: boolean;
+}
+
+const BOTH: readonly Where[] = ['local', 'azure'];
+
+export const SETTINGS = [
+  // Functions host and storage
+  { name: 'FUNCTIONS_WORKER_RUNTIME', description: 'Worker runtime for the Functions host (`node`). Flex Consumption sets it from the plan instead.', default: 'node', where: ['local'], hostOnly: true },
+  { name: 'AzureWebJobsStorage', description: 'Storage connection string (local: Azurite). On Azure the identity-based `AzureWebJobsStorage__*` settings replace it.', where: ['local'] },
+  { name: 'AzureWebJobsStorage__blobServiceUri', description: 'Blob endpoint of the storage account, used with a managed identity.', where: ['azure'] },
+  { name: 'AzureWebJobsStorage__queueServiceUri', description: 'Queue endpoint of the storage account, used with a managed identity.', where: ['azure'] },
+  { name: 'AzureWebJobsStorage__credential', description: '`managedidentity`: the host reaches storage with the app\'s identity.', where: ['azure'], hostOnly: true },
+  { name: 'AzureWebJobsStorage__clientId', description: 'Client id of the user-assigned identity the host uses for storage.', where: ['azure'], hostOnly: true },
+  { name: 'AZURE_CLIENT_ID', description: 'Client id of the user-assigned managed identity the code uses for storage and Azure OpenAI.', where: ['azure'] },
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', description: 'Application Insights resource to send logs to (an identifier, not a secret: ingestion requires Entra ID).', where: ['azure'], hostOnly: true },
+  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', description: '`ClientId=<id>;Authorization=AAD`: log ingestion with the managed identity.', where: ['azure'], hostOnly: true },
+  // The model
+  { name: 'AZURE_OPENAI_ENDPOINT', description: 'Azure OpenAI endpoint, e.g. `https://<name>.openai.azure.com` (local: the emulator).', where: BOTH },
+  { name: 'AZURE_OPENAI_DEPLOYMENT', description: 'Name of the image model deployment.', default: 'gpt-image-1', where: BOTH },
+  { name: 'AZURE_OPENAI_API_VERSION', description: 'Data-plane API version for images/edits.', default: '2025-04-01-preview', where: BOTH },
+  { name: 'AZURE_OPENAI_API_KEY', description: 'Key for the local emulator only. When unset, the code uses Entra ID (`DefaultAzureCredential`).', where: ['local'] },
+  { name: 'IMAGE_MODEL_RPM', description: 'Requests per minute the whole app may send to the deployment (its quota).', default: '9', where: BOTH },
+  { name: 'IMAGE_MODEL_CONCURRENCY', description: 'Model calls in flight at once per instance (size it to RPM × edit seconds ÷ 60 ÷ instances).', default: '8', where: BOTH },
+  { name: 'IMAGE_MODEL_TIMEOUT', description: 'Timeout of one model call.', default: '5m', where: BOTH },
+  { name: 'IMAGE_MODEL_MAX_ATTEMPTS', description: 'Model attempts per job for 5xx, resets and timeouts before the job fails (429s are not counted).', default: '4', where: BOTH },
+  // The drop
+  { name: 'DEFAULT_PROMPT', description: 'Prompt for drops with neither a sidecar prompt nor a `prompt` metadata value.', default: 'Fill the masked area so that it blends naturally with the rest of the image.', where: BOTH },
+  { name: 'DEFAULT_SIZE', description: 'Output size when the sidecar sets none: `auto`, `1024x1024`, `1024x1536`, `1536x1024`.', default: 'auto', where: BOTH },
+  { name: 'DEFAULT_QUALITY', description: 'Quality when the sidecar sets none: `low`, `medium`, `high`.', default: 'medium', where: BOTH },
+  { name: 'DEFAULT_OUTPUT_FORMAT', description: 'Output format when the sidecar sets none: `png`, `jpeg`.', default: 'png', where: BOTH },
+  { name: 'MAX_IMAGE_BYTES', description: 'Largest image or mask accepted, in bytes (the service limit is 50 MB).', default: '52428800', where: BOTH },
+  { name: 'MAX_IMAGE_DIMENSION', description: 'Largest width or height accepted, in pixels (guards against decompression bombs).', default: '8192', where: BOTH },
+  { name: 'DROP_SETTLE', description: 'How long a drop with image and mask but no sidecar waits for a late sidecar.', default: '5s', where: BOTH },
+  { name: 'DROP_DEADLINE', description: 'How long a part waits for its partner before the sweep rejects the drop as incomplete.', default: '24h', where: BOTH },
+  { name: 'SWEEP_SCHEDULE', description: 'NCRONTAB schedule of the sweep (six fields, seconds first).', default: '0 */1 * * * *', where: BOTH },
+  // The provenance gate
+  { name: 'EXTRA_TRUST_ANCHORS', description: 'More C2PA trust anchors besides the Microsoft roots: PEM text, a file path, or a blob URL. Empty in production.', default: '', where: BOTH },
+  { name: 'ALLOWED_SOFTWARE_AGENTS', description: 'Comma-separated softwareAgent names that may have made a published image.', default: 'Azure OpenAI ImageGen', where: BOTH },
+  { name: 'ALLOWED_SOURCE_TYPES', description: 'Comma-separated IPTC digital source types accepted on that action.', default: 'trainedAlgorithmicMedia,compositeWithTrainedAlgorithmicMedia', where: BOTH },
+  { name: 'AGENT_SCOPE', description: '`active`: the agent must be on the active manifest; `chain`: a validated ingredient manifest may carry it.', default: 'active', where: BOTH },
+  { name: 'TOLERATED_FAILURES', description: 'Comma-separated `code@assertion-label` c2pa failures that do not quarantine.', default: 'claim.malformed@c2pa.soft-binding', where: BOTH },
+  { name: 'SIGNING_TIME_SKEW', description: 'Clock skew allowed when checking that the signing time lies inside the job\'s edit window.', default: '5m', where: BOTH },
+] as const satisfies readonly SettingSpec[];
+
+export type SettingName = (typeof SETTINGS)[number]['name'];
+
+export type ImageSize = 'auto' | '1024x1024' | '1024x1536' | '1536x1024';
+export type ImageQuality = 'low' | 'medium' | 'high';
+export type OutputFormat = 'png' | 'jpeg';
+export type AgentScope = 'active' | 'chain';
+
+export const IMAGE_SIZES: readonly ImageSize[] = ['auto', '1024x1024', '1024x1536', '1536x1024'];
+export const IMAGE_QUALITIES: readonly ImageQuality[] = ['low', 'medium', 'high'];
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['png', 'jpeg'];
+
+export type StorageConfig =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; blobServiceUri: string; queueServiceUri: string; clientId: string | undefined };
+
+export interface ToleratedFailure {
+  code: string;
+  label: string;
+}
+
+export interface PipelineConfig {
+  storage: StorageConfig;
+  model: {
+    endpoint: string;
+    deployment: string;
+    apiVersion: string;
+    /** Only for the local emulator; production authenticates with Entra ID. */
+    apiKey: string | undefined;
+    clientId: string | undefined;
+    rpm: number;
+    concurrency: number;
+    timeoutMs: number;
+    maxAttempts: number;
+  };
+  drop: {
+    defaultPrompt: string;
+    defaultSize: ImageSize;
+    defaultQuality: ImageQuality;
+    defaultOutputFormat: OutputFormat;
+    maxImageBytes: number;
+    maxImageDimension: number;
+    settleMs: number;
+    deadlineMs: number;
+  };
+  sweepSchedule: string;
+  gate: {
+    extraTrustAnchors: string;
+    allowedAgents: string[];
+    allowedSourceTypes: string[];
+    agentScope: AgentScope;
+    tolerated: ToleratedFailure[];
+    signingTimeSkewMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `250ms`, `90s`, `5m`, `24h`, `1d` → milliseconds; `undefined` when not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)}m`;
+  return `${(ms / 3_600_000).toFixed(1)}h`;
+}
+
+export function settingDefault(name: SettingName): string | undefined {
+  const spec: SettingSpec | undefined = SETTINGS.find((s) => s.name === name);
+  return spec?.default;
+}
+
+/** Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem. */
+export function loadConfig(env: Record<string, string | undefined>): PipelineConfig {
+  const problems: string[] = [];
+  const raw = (name: SettingName): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const text = (name: SettingName): string => raw(name) ?? settingDefault(name) ?? '';
+  const required = (name: SettingName, hint: string): string => {
+    const v = raw(name);
+    if (v === undefined) problems.push(`${name} is missing: ${hint}`);
+    return v ?? '';
+  };
+  const int = (name: SettingName, min: number, max: number): number => {
+    const v = text(name);
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${v}"`);
+      return min;
+    }
+    return n;
+  };
+  const duration = (name: SettingName, minMs: number): number => {
+    const v = text(name);
+    const ms = parseDuration(v);
+    if (ms === undefined || ms < minMs) {
+      problems.push(`${name} must be a duration like 90s, 5m or 24h (at least ${formatDuration(minMs)}), got "${v}"`);
+      return minMs;
+    }
+    return ms;
+  };
+  const oneOf = <T extends string>(name: SettingName, allowed: readonly T[]): T => {
+    const v = text(name);
+    if (!(allowed as readonly string[]).includes(v)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+      return allowed[0] as T;
+    }
+    return v as T;
+  };
+  const list = (name: SettingName): string[] =>
+    text(name)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const url = (name: SettingName, value: string): string => {
+    if (value && !/^https?:\/\/[^\s/]+/.test(value)) problems.push(`${name} must be an http(s) URL, got "${value}"`);
+    return value.replace(/\/+$/, '');
+  };
+
+  let storage: StorageConfig;
+  const connectionString = raw('AzureWebJobsStorage');
+  const blobServiceUri = raw('AzureWebJobsStorage__blobServiceUri');
+  const queueServiceUri = raw('AzureWebJobsStorage__queueServiceUri');
+  if (connectionString) {
+    storage = { kind: 'connectionString', connectionString };
+  } else if (blobServiceUri || queueServiceUri) {
+    if (!blobServiceUri) problems.push('AzureWebJobsStorage__blobServiceUri is missing (AzureWebJobsStorage__queueServiceUri is set)');
+    if (!queueServiceUri) problems.push('AzureWebJobsStorage__queueServiceUri is missing (AzureWebJobsStorage__blobServiceUri is set)');
+    storage = {
+      kind: 'identity',
+      blobServiceUri: url('AzureWebJobsStorage__blobServiceUri', blobServiceUri ?? ''),
+      queueServiceUri: url('AzureWebJobsStorage__queueServiceUri', queueServiceUri ?? ''),
+      clientId: raw('AzureWebJobsStorage__clientId') ?? raw('AZURE_CLIENT_ID'),
+    };
+  } else {
+    problems.push(
+      'AzureWebJobsStorage is missing: set it to a storage connection string (locally "UseDevelopmentStorage=true" for Azurite), ' +
+        'or set AzureWebJobsStorage__blobServiceUri and AzureWebJobsStorage__queueServiceUri to use a managed identity',
+    );
+    storage = { kind: 'connectionString', connectionString: '' };
+  }
+
+  const tolerated: ToleratedFailure[] = [];
+  for (const entry of list('TOLERATED_FAILURES')) {
+    const [code, label, extra] = entry.split('@');
+    if (!code || !label || extra !== undefined) {
+      problems.push(`TOLERATED_FAILURES entries must look like code@assertion-label (e.g. claim.malformed@c2pa.soft-binding), got "${entry}"`);
+    } else {
+      tolerated.push({ code, label });
+    }
+  }
+
+  const config: PipelineConfig = {
+    storage,
+    model: {
+      endpoint: url('AZURE_OPENAI_ENDPOINT', required('AZURE_OPENAI_ENDPOINT', 'the Azure OpenAI endpoint, e.g. https://<resource>.openai.azure.com')),
+      deployment: text('AZURE_OPENAI_DEPLOYMENT'),
+      apiVersion: text('AZURE_OPENAI_API_VERSION'),
+      apiKey: raw('AZURE_OPENAI_API_KEY'),
+      clientId: raw('AZURE_CLIENT_ID'),
+      rpm: int('IMAGE_MODEL_RPM', 1, 100_000),
+      concurrency: int('IMAGE_MODEL_CONCURRENCY', 1, 256),
+      timeoutMs: duration('IMAGE_MODEL_TIMEOUT', 1000),
+      maxAttempts: int('IMAGE_MODEL_MAX_ATTEMPTS', 1, 20),
+    },
+    drop: {
+      defaultPrompt: text('DEFAULT_PROMPT'),
+      defaultSize: oneOf('DEFAULT_SIZE', IMAGE_SIZES),
+      defaultQuality: oneOf('DEFAULT_QUALITY', IMAGE_QUALITIES),
+      defaultOutputFormat: oneOf('DEFAULT_OUTPUT_FORMAT', OUTPUT_FORMATS),
+      maxImageBytes: int('MAX_IMAGE_BYTES', 1, 52_428_800),
+      maxImageDimension: int('MAX_IMAGE_DIMENSION', 16, 65_535),
+      settleMs: duration('DROP_SETTLE', 0),
+      deadlineMs: duration('DROP_DEADLINE', 1000),
+    },
+    sweepSchedule: text('SWEEP_SCHEDULE'),
+    gate: {
+      extraTrustAnchors: raw('EXTRA_TRUST_ANCHORS') ?? '',
+      allowedAgents: list('ALLOWED_SOFTWARE_AGENTS'),
+      allowedSourceTypes: list('ALLOWED_SOURCE_TYPES'),
+      agentScope: oneOf('AGENT_SCOPE', ['active', 'chain'] as const),
+      tolerated,
+      signingTimeSkewMs: duration('SIGNING_TIME_SKEW', 0),
+    },
+  };
+  if (config.drop.defaultPrompt.length > 32_000) problems.push('DEFAULT_PROMPT is longer than 32000 characters');
+  if (config.gate.allowedAgents.length === 0) problems.push('ALLOWED_SOFTWARE_AGENTS must name at least one software agent');
+  if (config.gate.allowedSourceTypes.length === 0) problems.push('ALLOWED_SOURCE_TYPES must name at least one digital source type');
+  if (config.sweepSchedule.split(/\s+/).length !== 6) problems.push(`SWEEP_SCHEDULE must be an NCRONTAB expression with six fields (seconds first), got "${config.sweepSchedule}"`);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

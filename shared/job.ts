@@ -1,0 +1,145 @@
+/**
+ * A job: one accepted (or rejected) drop and everything that happened to it. The ledger stores one record
+ * per job and advances it only through `transition`, under an ETag condition, so two workers can never
+ * both claim or advance the same job. Pure: no I/O.
+ */
+import { createHash } from 'node:crypto';
+import { dropKey, type DropRef } from './drop.js';
+import type { EditRequest } from './validation.js';
+
+export const JOB_STATES = ['queued', 'editing', 'edited', 'publishing', 'published', 'quarantined', 'rejected', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const TERMINAL_STATES: readonly JobState[] = ['published', 'quarantined', 'rejected', 'failed'];
+
+export function isTerminal(state: JobState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+/** Which states a job may move to from each state. Re-entering `editing` or `publishing` is a takeover. */
+const NEXT: Record<JobState, readonly JobState[]> = {
+  queued: ['queued', 'editing', 'rejected', 'failed'],
+  editing: ['queued', 'editing', 'edited', 'rejected', 'failed'],
+  edited: ['publishing', 'rejected'],
+  publishing: ['publishing', 'published', 'quarantined', 'rejected'],
+  published: [],
+  quarantined: [],
+  rejected: [],
+  failed: [],
+};
+
+export interface PartRef {
+  name: string;
+  etag: string;
+  bytes: number;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+export interface HistoryEntry {
+  at: string;
+  state: JobState;
+  attempt: number;
+  note?: string;
+  requestId?: string;
+  error?: JobError;
+}
+
+export interface EditOutput {
+  name: string;
+  etag: string;
+  sha256: string;
+  bytes: number;
+  contentType: string;
+}
+
+export interface JobRecord {
+  id: string;
+  drop: DropRef & { key: string };
+  inputs: { image?: PartRef; mask?: PartRef; sidecar?: PartRef };
+  request?: EditRequest;
+  state: JobState;
+  createdAt: string;
+  updatedAt: string;
+  /** Model attempts that count towards IMAGE_MODEL_MAX_ATTEMPTS (429s do not). */
+  attempts: number;
+  /** Every request sent to the model for this job, 429s included. */
+  modelCalls: number;
+  throttled: number;
+  /** Bumped whenever the job is (re)queued; a queue message carrying an older ticket is stale. */
+  ticket: number;
+  /** The job's reserved model slot or retry time. */
+  notBefore?: string;
+  /** Who holds an `editing` or `publishing` job, and until when. */
+  lease?: { owner: string; until: string };
+  edit?: { startedAt: string; endedAt?: string; requestId?: string; clientRequestId?: string; output?: EditOutput };
+  publish?: { verdict: 'publish' | 'quarantine'; blob: string; report: string; reasons: string[]; sourceEtag: string };
+  error?: JobError;
+  /** Why a job was rejected, in plain words (one line per problem). */
+  problems?: string[];
+  history: HistoryEntry[];
+}
+
+const normalizeEtag = (etag: string) => etag.replace(/^W\//, '').replace(/"/g, '');
+
+/** Job identity from the inputs' content versions: a duplicate event is the same job, a changed upload a new one. */
+export function jobIdFor(drop: DropRef, inputs: JobRecord['inputs'] | { name: string; etag: string }[]): string {
+  const parts = Array.isArray(inputs) ? inputs : [inputs.image, inputs.mask, inputs.sidecar].filter((p): p is PartRef => p !== undefined);
+  const hash = createHash('sha256').update(dropKey(drop));
+  for (const p of parts) hash.update(`\n${p.name}\n${normalizeEtag(p.etag)}`);
+  return hash.digest('hex').slice(0, 32);
+}
+
+export function newJob(
+  id: string,
+  drop: DropRef,
+  inputs: JobRecord['inputs'],
+  init: { state: 'queued'; request: EditRequest } | { state: 'rejected'; problems: string[]; error: JobError },
+  now: Date,
+): JobRecord {
+  const at = now.toISOString();
+  return {
+    id,
+    drop: { ...drop, key: dropKey(drop) },
+    inputs,
+    ...(init.state === 'queued' ? { request: init.request } : { problems: init.problems, error: init.error }),
+    state: init.state,
+    createdAt: at,
+    updatedAt: at,
+    attempts: 0,
+    modelCalls: 0,
+    throttled: 0,
+    ticket: 0,
+    history: [{ at, state: init.state, attempt: 0, ...(init.state === 'rejected' ? { error: init.error } : {}) }],
+  };
+}
+
+export class TransitionError extends Error {}
+
+export interface TransitionDetails {
+  note?: string;
+  requestId?: string;
+  error?: JobError;
+}
+
+/** A copy of `job` in state `to`, with `changes` applied and the step recorded in its history. */
+export function transition(job: JobRecord, to: JobState, now: Date, details: TransitionDetails = {}, changes: Partial<JobRecord> = {}): JobRecord {
+  if (!NEXT[job.state].includes(to)) throw new TransitionError(`job ${job.id} cannot go from ${job.state} to ${to}`);
+  const at = now.toISOString();
+  const next: JobRecord = { ...job, ...changes, state: to, updatedAt: at };
+  if (details.error) next.error = details.error;
+  if (isTerminal(to) || to === 'edited' || to === 'queued') delete next.lease;
+  next.history = [...job.history, { at, state: to, attempt: next.attempts, ...details }];
+  return next;
+}
+
+export function leaseExpired(job: JobRecord, now: Date): boolean {
+  return !job.lease || Date.parse(job.lease.until) <= now.getTime();
+}
+
+/** Milliseconds from the job's creation to now, for progress lines. */
+export function elapsedMs(job: JobRecord, now: Date): number {
+  return now.getTime() - Date.parse(job.createdAt);
+}

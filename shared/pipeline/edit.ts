@@ -1,0 +1,186 @@
+/**
+ * Edit: a message on `edit-jobs`. Wait for the job's model slot, claim the job, call images/edits with
+ * the mask, and write the model's bytes untouched to `edited/<path>/<stem>.<ext>`. A 429 puts the job
+ * back on the queue after Retry-After without counting an attempt; 5xx, resets and timeouts retry with
+ * backoff up to IMAGE_MODEL_MAX_ATTEMPTS; a content-filter refusal rejects the job.
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readWhole } from '../adapters/blobs.js';
+import { type EditMessage, sendEditMessage } from '../adapters/edit-queue.js';
+import type { ModelOutcome } from '../adapters/model.js';
+import { isConflict, isNotFound } from '../adapters/storage.js';
+import { dropBlobName } from '../drop.js';
+import { readImageHeader } from '../image-header.js';
+import { isTerminal, leaseExpired, transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
+import { jobLogger, stateLine, type Logger } from '../log.js';
+import type { Runtime } from '../runtime.js';
+import { intakeDrop, writeRejectionReport } from './intake.js';
+
+export type EditResult = 'stale' | 'busy' | 'missing' | 'deferred' | 'edited' | 'throttled' | 'retrying' | 'rejected' | 'failed';
+
+/** A reserved slot this close ahead is waited for in place; a later one goes back on the queue. */
+const MAX_INLINE_WAIT_MS = 15_000;
+/** A slot reserved earlier is still used if it passed less than this long ago. */
+const SLOT_GRACE_MS = 60_000;
+const LEASE_MARGIN_MS = 60_000;
+
+export function backoffMs(attempt: number, random = Math.random): number {
+  const base = Math.min(60_000, 2_000 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.75 + random() * 0.5));
+}
+
+/** Moves the job and logs the step; `undefined` when the job was no longer where `guard` expected it. */
+export async function advance(
+  rt: Runtime,
+  jobId: string,
+  guard: (job: JobRecord) => boolean,
+  to: JobRecord['state'],
+  log: Logger,
+  details: TransitionDetails = {},
+  changes: (job: JobRecord) => Partial<JobRecord> = () => ({}),
+): Promise<JobRecord | undefined> {
+  const now = rt.now();
+  const result = await rt.ledger.update(jobId, (job) => (guard(job) ? transition(job, to, now, details, changes(job)) : undefined));
+  if (result) log.info(stateLine(result.after, result.before.state, now));
+  return result?.after;
+}
+
+async function requeue(rt: Runtime, job: JobRecord, guard: (j: JobRecord) => boolean, delayMs: number, log: Logger, details: TransitionDetails, changes: Partial<JobRecord> = {}): Promise<boolean> {
+  const notBefore = new Date(rt.now().getTime() + delayMs).toISOString();
+  const after = await advance(rt, job.id, guard, 'queued', log, details, (j) => ({ ...changes, ticket: j.ticket + 1, notBefore }));
+  if (!after) return false;
+  await sendEditMessage(rt.editQueue, { jobId: after.id, ticket: after.ticket, drop: after.drop }, delayMs);
+  return true;
+}
+
+/** Ends a job that will not be edited, with its report in `rejected/`. */
+export async function endWithoutEdit(rt: Runtime, jobId: string, guard: (j: JobRecord) => boolean, to: 'rejected' | 'failed', error: JobError, problems: string[], log: Logger): Promise<void> {
+  const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ problems }));
+  if (after) await writeRejectionReport(rt, after);
+}
+
+export async function processEditMessage(rt: Runtime, message: EditMessage, baseLog: Logger): Promise<EditResult> {
+  const { config, ledger } = rt;
+  let current = await ledger.get(message.jobId);
+  if (!current) {
+    // The intake that sent this message died before writing the record: assess the drop again.
+    await intakeDrop(rt, message.drop, baseLog, { settled: true });
+    current = await ledger.get(message.jobId);
+    if (!current) return 'missing';
+  }
+  const job = current.value;
+  const log = jobLogger(baseLog, job);
+  if (job.ticket !== message.ticket || isTerminal(job.state) || job.state === 'edited' || job.state === 'publishing') return 'stale';
+  if (job.state === 'editing' && !leaseExpired(job, rt.now())) return 'busy';
+  const ticket = message.ticket;
+  const mine = (j: JobRecord) => j.ticket === ticket && (j.state === 'queued' || (j.state === 'editing' && leaseExpired(j, rt.now())));
+  if (job.state === 'editing') log.warn(`attempt ${job.attempts} was lost with its worker (lease ran out); taking over`);
+
+  if (job.attempts >= config.model.maxAttempts) {
+    const error = { code: 'worker_lost', message: `no result after ${job.attempts} attempts; the last worker was lost mid-call` };
+    await endWithoutEdit(rt, job.id, mine, 'failed', error, [error.message], log);
+    return 'failed';
+  }
+
+  // Pacing: use the slot reserved for this job if it is still fresh, otherwise reserve the next one.
+  const now = rt.now().getTime();
+  let slotAt = job.notBefore ? Date.parse(job.notBefore) : undefined;
+  if (slotAt === undefined || slotAt < now - SLOT_GRACE_MS) slotAt = await ledger.reserveSlot(config.model.deployment, config.model.rpm, `${job.id}:${ticket}`);
+  const wait = slotAt - now;
+  if (wait > MAX_INLINE_WAIT_MS) {
+    const ok = await requeue(rt, job, mine, wait, log, { note: `waiting ${Math.round(wait / 1000)} s for a model slot` });
+    return ok ? 'deferred' : 'busy';
+  }
+  if (wait > 0) await sleep(wait);
+
+  const startedAt = rt.now();
+  const leaseUntil = new Date(startedAt.getTime() + config.model.timeoutMs + LEASE_MARGIN_MS).toISOString();
+  const claimed = await advance(rt, job.id, mine, 'editing', log, {}, (j) => ({
+    attempts: j.attempts + 1,
+    modelCalls: j.modelCalls + 1,
+    lease: { owner: rt.workerId, until: leaseUntil },
+    edit: { startedAt: startedAt.toISOString() },
+    notBefore: undefined,
+  }));
+  if (!claimed) return 'busy';
+  const attempt = claimed.attempts;
+  const holding = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
+
+  let image: Buffer;
+  let mask: Buffer;
+  try {
+    [image, mask] = await Promise.all([readWhole(rt.containers.inbox, claimed.inputs.image!), readWhole(rt.containers.inbox, claimed.inputs.mask!)]);
+  } catch (err) {
+    if (!isConflict(err) && !isNotFound(err)) throw err;
+    const error = { code: 'superseded', message: 'the image or mask was replaced or deleted after the drop was accepted; a re-upload is a new job' };
+    await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log);
+    return 'rejected';
+  }
+  const imageFormat = readImageHeader(image);
+  const request = claimed.request!;
+  const clientRequestId = `${job.id}-${attempt}`;
+  log.info(`calling ${config.model.deployment} images/edits (attempt ${attempt}, client request ${clientRequestId})`);
+  const model = await rt.model();
+  const outcome: ModelOutcome = await rt.modelSlots.run(() =>
+    model.edit({
+      image,
+      imageName: claimed.inputs.image!.name.slice(claimed.inputs.image!.name.lastIndexOf('/') + 1),
+      imageFormat: imageFormat.ok ? imageFormat.header.format : 'png',
+      mask,
+      request,
+      clientRequestId,
+    }),
+  );
+  const endedAt = rt.now().toISOString();
+  const requestId = outcome.requestId;
+  if (outcome.remaining === 0 || outcome.kind === 'throttled') {
+    await ledger.observeQuota(config.model.deployment, config.model.rpm, {
+      remaining: outcome.remaining,
+      retryAfterMs: outcome.kind === 'throttled' ? outcome.retryAfterMs : undefined,
+    });
+  }
+  const call = { startedAt: startedAt.toISOString(), endedAt, clientRequestId, ...(requestId ? { requestId } : {}) };
+
+  switch (outcome.kind) {
+    case 'ok': {
+      const extension = request.outputFormat === 'jpeg' ? '.jpg' : '.png';
+      const name = dropBlobName(claimed.drop, extension);
+      const sha256 = createHash('sha256').update(outcome.bytes).digest('hex');
+      const written = await rt.containers.edited.getBlockBlobClient(name).uploadData(outcome.bytes, {
+        blobHTTPHeaders: { blobContentType: outcome.contentType },
+        metadata: { jobid: job.id, attempt: String(attempt), sha256, ...(requestId ? { requestid: requestId } : {}) },
+      });
+      const output = { name, etag: written.etag!, sha256, bytes: outcome.bytes.length, contentType: outcome.contentType };
+      const after = await advance(rt, job.id, holding, 'edited', log, requestId ? { requestId } : {}, () => ({ edit: { ...call, output } }));
+      if (!after) log.warn('the job was taken over while this attempt ran; its output is left to the publish gate as an orphan');
+      return 'edited';
+    }
+    case 'throttled': {
+      const ok = await requeue(rt, claimed, holding, outcome.retryAfterMs, log, { note: `throttled (429); retrying after ${Math.ceil(outcome.retryAfterMs / 1000)} s`, ...(requestId ? { requestId } : {}) }, {
+        attempts: attempt - 1,
+        throttled: claimed.throttled + 1,
+        edit: call,
+      });
+      return ok ? 'throttled' : 'busy';
+    }
+    case 'refused':
+    case 'invalid': {
+      const problem =
+        outcome.kind === 'refused' ? `the model's content filter refused the prompt: ${outcome.message}` : `the service rejected the request (HTTP ${outcome.status}): ${outcome.message}`;
+      await endWithoutEdit(rt, job.id, holding, 'rejected', { code: outcome.code, message: outcome.message }, [problem], log);
+      return 'rejected';
+    }
+    case 'transient': {
+      const error = { code: outcome.code, message: outcome.message };
+      if (attempt < config.model.maxAttempts) {
+        const delay = backoffMs(attempt);
+        const ok = await requeue(rt, claimed, holding, delay, log, { error, note: `retrying in ${Math.round(delay / 1000)} s`, ...(requestId ? { requestId } : {}) }, { edit: call });
+        return ok ? 'retrying' : 'busy';
+      }
+      await endWithoutEdit(rt, job.id, holding, 'failed', error, [`the model call failed ${attempt} times; last error: ${outcome.message}`], log);
+      return 'failed';
+    }
+  }
+}
+

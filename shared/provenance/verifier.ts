@@ -1,0 +1,106 @@
+/**
+ * Verifies a file's Content Credentials with c2pa-rs and judges them with the gate policy.
+ * Trust: Microsoft's C2PA roots and the C2PA EKU list by default, plus any extra anchors from
+ * EXTRA_TRUST_ANCHORS (PEM text, a file, or a blob URL). Remote manifests are never fetched.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { PipelineConfig } from '../config.js';
+import { c2paErrorMessage, loadC2pa } from '../adapters/c2pa.js';
+import { azureCredential } from '../adapters/credential.js';
+import type { StorageClients } from '../adapters/storage.js';
+import { FORMAT_NAMES, sniffFormat } from '../image-header.js';
+import { C2PA_EKUS, MICROSOFT_C2PA_ROOTS_PEM } from './default-trust.js';
+import { type C2paReading, evaluateGate, type GateContext, type GatePolicy, type ManifestStoreJson, type ProvenanceReport } from './gate.js';
+
+export interface Verifier {
+  readonly policy: GatePolicy;
+  verify(bytes: Uint8Array, context: GateContext): Promise<ProvenanceReport>;
+  /** The c2pa-rs read alone (what `verify` costs beyond it is the gate), for benchmarks. */
+  read(bytes: Uint8Array): Promise<C2paReading>;
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export function certificatesIn(pem: string): X509Certificate[] {
+  return (pem.match(PEM_CERT) ?? []).map((block) => new X509Certificate(block));
+}
+
+export function commonName(cert: X509Certificate): string {
+  return /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1] ?? cert.subject.replace(/\n/g, ', ');
+}
+
+/** Reads EXTRA_TRUST_ANCHORS: PEM text as is, an http(s) URL as a blob (with the app's credentials), anything else as a file. */
+export async function loadExtraAnchors(source: string, storage?: StorageClients, clientId?: string): Promise<string> {
+  const value = source.trim();
+  if (!value) return '';
+  let pem: string;
+  if (value.includes('-----BEGIN')) pem = value;
+  else if (/^https?:\/\//i.test(value)) {
+    const base = storage?.blobs.url.replace(/\/+$/, '');
+    const blob =
+      storage && base && value.startsWith(`${base}/`)
+        ? (() => {
+            const [container, ...rest] = value.slice(base.length + 1).split('/');
+            return storage.blobs.getContainerClient(container!).getBlobClient(decodeURIComponent(rest.join('/')));
+          })()
+        : new (await import('@azure/storage-blob')).BlobClient(value, await azureCredential(clientId));
+    pem = (await blob.downloadToBuffer()).toString('utf8');
+  } else pem = await readFile(value, 'utf8');
+  if (certificatesIn(pem).length === 0) throw new Error(`EXTRA_TRUST_ANCHORS: no PEM certificate found in ${value.includes('-----BEGIN') ? 'the PEM text' : value}`);
+  return pem;
+}
+
+export interface TrustOptions {
+  /** Drop Microsoft's roots (the CLI's --no-default-trust). */
+  noDefaultTrust?: boolean;
+  extraPems?: string[];
+}
+
+export async function createVerifier(gate: PipelineConfig['gate'], storage?: StorageClients, options: TrustOptions = {}): Promise<Verifier> {
+  const extra = [await loadExtraAnchors(gate.extraTrustAnchors, storage), ...(options.extraPems ?? [])].filter(Boolean);
+  const anchorsPem = [...(options.noDefaultTrust ? [] : [MICROSOFT_C2PA_ROOTS_PEM]), ...extra].join('\n');
+  const anchors = certificatesIn(anchorsPem);
+  const policy: GatePolicy = {
+    trustAnchors: anchors.map(commonName),
+    allowedAgents: gate.allowedAgents,
+    allowedSourceTypes: gate.allowedSourceTypes,
+    agentScope: gate.agentScope,
+    tolerated: gate.tolerated,
+    signingTimeSkewMs: gate.signingTimeSkewMs,
+  };
+  const c2pa = await loadC2pa();
+  const settings = JSON.stringify({
+    // c2pa-rs rejects an empty anchor list; with no anchors every signer is simply untrusted.
+    ...(anchors.length ? { trust: { trust_anchors: anchorsPem, trust_config: C2PA_EKUS.join('\n') } } : {}),
+    verify: { verify_trust: true, remote_manifest_fetch: false, ocsp_fetch: false },
+  });
+
+  async function read(bytes: Uint8Array): Promise<C2paReading> {
+    if (bytes.length === 0) return { ok: false, error: 'the file is empty' };
+    const format = sniffFormat(bytes);
+    if (!format) return { ok: false, error: 'the file is not a PNG, JPEG or WebP image, so it cannot carry verifiable Content Credentials' };
+    let reader;
+    try {
+      reader = await c2pa.WasmReader.fromBytes(`image/${format}`, bytes, settings);
+    } catch (thrown) {
+      const message = c2paErrorMessage(thrown);
+      if (/JumbfNotFound|ProvenanceMissing/i.test(message)) return { ok: false, error: `no Content Credentials: the ${FORMAT_NAMES[format]} carries no C2PA manifest` };
+      if (/Remote/i.test(message)) return { ok: false, error: `the file points at a remote manifest, and remote manifests are never fetched (${message})` };
+      return { ok: false, error: `the Content Credentials could not be read: ${message}` };
+    }
+    try {
+      return { ok: true, store: reader.manifestStore() as ManifestStoreJson };
+    } finally {
+      reader.free();
+    }
+  }
+
+  return {
+    policy,
+    read,
+    async verify(bytes, context) {
+      return evaluateGate(await read(bytes), policy, context);
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * Everything that can be checked about a drop before spending model quota, from the parts' sizes, first
+ * and last bytes, sidecar and metadata. Every problem found is reported, in plain words. Pure.
+ */
+import type { ImageQuality, ImageSize, OutputFormat, PipelineConfig } from './config.js';
+import { FORMAT_NAMES, type ImageHeader, readImageHeader, truncationProblem } from './image-header.js';
+import { MAX_PROMPT_CHARS, parseSidecar, type Sidecar } from './sidecar.js';
+
+export interface PartSample {
+  name: string;
+  /** Size of the whole blob. */
+  bytes: number;
+  /** The first bytes (all of them for small files). */
+  head: Uint8Array;
+  /** The last bytes. */
+  tail: Uint8Array;
+}
+
+export interface DropSample {
+  image: PartSample;
+  mask: PartSample;
+  sidecarText: string | undefined;
+  /** The image blob's `prompt` metadata value, if any. */
+  metadataPrompt: string | undefined;
+}
+
+export type PromptSource = 'sidecar' | 'metadata' | 'default';
+
+export interface EditRequest {
+  prompt: string;
+  promptSource: PromptSource;
+  size: ImageSize;
+  quality: ImageQuality;
+  outputFormat: OutputFormat;
+  outputCompression?: number;
+  background?: 'transparent' | 'opaque' | 'auto';
+  inputFidelity?: 'high' | 'low';
+}
+
+export type DropValidation =
+  | { ok: true; image: ImageHeader; mask: ImageHeader; request: EditRequest }
+  | { ok: false; problems: string[] };
+
+const EXTENSION_FORMAT: Record<string, ImageHeader['format']> = { png: 'png', jpg: 'jpeg', jpeg: 'jpeg', webp: 'webp' };
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function fileName(name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1);
+}
+
+function checkPart(part: PartSample, role: 'image' | 'mask', limits: PipelineConfig['drop'], problems: string[]): ImageHeader | undefined {
+  const file = fileName(part.name);
+  if (part.bytes === 0) {
+    problems.push(`${file} is empty (0 bytes)`);
+    return undefined;
+  }
+  if (part.bytes > limits.maxImageBytes) {
+    problems.push(`${file} is ${megabytes(part.bytes)}; the limit is ${megabytes(limits.maxImageBytes)}`);
+    return undefined;
+  }
+  const result = readImageHeader(part.head);
+  if (!result.ok) {
+    problems.push(`${file}: ${result.needMoreBytes ? 'the header could not be found in the first bytes of the file' : result.problem}`);
+    return undefined;
+  }
+  const { header } = result;
+  const extension = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
+  const claimed = EXTENSION_FORMAT[extension];
+  if (claimed && claimed !== header.format) {
+    problems.push(`${file} holds ${FORMAT_NAMES[header.format]} data, not ${FORMAT_NAMES[claimed]}: rename it or re-export it as ${FORMAT_NAMES[claimed]}`);
+    return undefined;
+  }
+  if (header.width > limits.maxImageDimension || header.height > limits.maxImageDimension) {
+    problems.push(`${file} declares ${header.width}x${header.height} pixels; the limit is ${limits.maxImageDimension} on either side`);
+    return undefined;
+  }
+  const truncated = truncationProblem(header.format, part.head, part.tail, part.bytes);
+  if (truncated) {
+    problems.push(`${file}: ${truncated}`);
+    return undefined;
+  }
+  if (role === 'mask') {
+    if (header.format !== 'png') problems.push(`${file}: the mask must be a PNG`);
+    else if (!header.hasAlpha) problems.push(`${file} has no alpha channel: the mask's transparent pixels (alpha 0) mark the area to edit`);
+  }
+  return header;
+}
+
+export function validateDrop(sample: DropSample, config: PipelineConfig['drop']): DropValidation {
+  const problems: string[] = [];
+  const image = checkPart(sample.image, 'image', config, problems);
+  const mask = checkPart(sample.mask, 'mask', config, problems);
+  if (image && mask && (image.width !== mask.width || image.height !== mask.height)) {
+    problems.push(
+      `${fileName(sample.mask.name)} is ${mask.width}x${mask.height} but ${fileName(sample.image.name)} is ${image.width}x${image.height}: the mask must be the same size as the image`,
+    );
+  }
+
+  let sidecar: Sidecar = {};
+  if (sample.sidecarText !== undefined) {
+    const parsed = parseSidecar(sample.sidecarText);
+    if (parsed.ok) sidecar = parsed.sidecar;
+    else problems.push(...parsed.problems.map((p) => `sidecar: ${p}`));
+  }
+  let prompt: string;
+  let promptSource: PromptSource;
+  if (sidecar.prompt !== undefined) [prompt, promptSource] = [sidecar.prompt, 'sidecar'];
+  else if (sample.metadataPrompt !== undefined) [prompt, promptSource] = [sample.metadataPrompt, 'metadata'];
+  else [prompt, promptSource] = [config.defaultPrompt, 'default'];
+  if (promptSource === 'metadata') {
+    if (prompt.trim() === '') problems.push('the image\'s "prompt" metadata is empty');
+    else if (prompt.length > MAX_PROMPT_CHARS) problems.push(`the image's "prompt" metadata is ${prompt.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
+  }
+  const outputFormat = sidecar.output_format ?? config.defaultOutputFormat;
+  if (sidecar.output_compression !== undefined && outputFormat !== 'jpeg') {
+    problems.push('sidecar: "output_compression" applies only to JPEG output ("output_format": "jpeg")');
+  }
+  if (problems.length || !image || !mask) return { ok: false, problems };
+  return {
+    ok: true,
+    image,
+    mask,
+    request: {
+      prompt,
+      promptSource,
+      size: sidecar.size ?? config.defaultSize,
+      quality: sidecar.quality ?? config.defaultQuality,
+      outputFormat,
+      ...(sidecar.output_compression !== undefined ? { outputCompression: sidecar.output_compression } : {}),
+      ...(sidecar.background ? { background: sidecar.background } : {}),
+      ...(sidecar.input_fidelity ? { inputFidelity: sidecar.input_fidelity } : {}),
+    },
+  };
+}
