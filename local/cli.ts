@@ -40,6 +40,10 @@ export function intOption(name: string, value: string | undefined, min: number, 
 
 const COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<CommandResult> }>> = {
   emulator: () => import('./emulator/cli.js'),
+  verify: () => import('./verify-cli.js'),
+  start: () => import('./start.js'),
+  demo: () => import('./demo.js'),
+  host: () => import('./host/cli.js'),
 };
 
 export async function main(argv: string[]): Promise<CommandResult> {

@@ -144,8 +144,7 @@ export function settingDefault(name: SettingName): string | undefined {
   return spec?.default;
 }
 
-/** Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem. */
-export function loadConfig(env: Record<string, string | undefined>): PipelineConfig {
+function settingsReader(env: Record<string, string | undefined>) {
   const problems: string[] = [];
   const raw = (name: SettingName): string | undefined => {
     const v = env[name];
@@ -192,6 +191,44 @@ export function loadConfig(env: Record<string, string | undefined>): PipelineCon
     if (value && !/^https?:\/\/[^\s/]+/.test(value)) problems.push(`${name} must be an http(s) URL, got "${value}"`);
     return value.replace(/\/+$/, '');
   };
+  const gate = (): PipelineConfig['gate'] => {
+    const tolerated: ToleratedFailure[] = [];
+    for (const entry of list('TOLERATED_FAILURES')) {
+      const [code, label, extra] = entry.split('@');
+      if (!code || !label || extra !== undefined) {
+        problems.push(`TOLERATED_FAILURES entries must look like code@assertion-label (e.g. claim.malformed@c2pa.soft-binding), got "${entry}"`);
+      } else {
+        tolerated.push({ code, label });
+      }
+    }
+    const result = {
+      extraTrustAnchors: raw('EXTRA_TRUST_ANCHORS') ?? '',
+      allowedAgents: list('ALLOWED_SOFTWARE_AGENTS'),
+      allowedSourceTypes: list('ALLOWED_SOURCE_TYPES'),
+      agentScope: oneOf('AGENT_SCOPE', ['active', 'chain'] as const),
+      tolerated,
+      signingTimeSkewMs: duration('SIGNING_TIME_SKEW', 0),
+    };
+    if (result.allowedAgents.length === 0) problems.push('ALLOWED_SOFTWARE_AGENTS must name at least one software agent');
+    if (result.allowedSourceTypes.length === 0) problems.push('ALLOWED_SOURCE_TYPES must name at least one digital source type');
+    return result;
+  };
+  const done = <T>(value: T): T => {
+    if (problems.length) throw new ConfigError(problems);
+    return value;
+  };
+  return { problems, raw, text, required, int, duration, oneOf, list, url, gate, done };
+}
+
+/** Only the provenance gate's settings (the `verify` command needs no storage or model). */
+export function loadGateConfig(env: Record<string, string | undefined>): PipelineConfig['gate'] {
+  const r = settingsReader(env);
+  return r.done(r.gate());
+}
+
+/** Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem. */
+export function loadConfig(env: Record<string, string | undefined>): PipelineConfig {
+  const { problems, raw, text, required, int, duration, oneOf, url, gate, done } = settingsReader(env);
 
   let storage: StorageConfig;
   const connectionString = raw('AzureWebJobsStorage');
@@ -214,16 +251,6 @@ export function loadConfig(env: Record<string, string | undefined>): PipelineCon
         'or set AzureWebJobsStorage__blobServiceUri and AzureWebJobsStorage__queueServiceUri to use a managed identity',
     );
     storage = { kind: 'connectionString', connectionString: '' };
-  }
-
-  const tolerated: ToleratedFailure[] = [];
-  for (const entry of list('TOLERATED_FAILURES')) {
-    const [code, label, extra] = entry.split('@');
-    if (!code || !label || extra !== undefined) {
-      problems.push(`TOLERATED_FAILURES entries must look like code@assertion-label (e.g. claim.malformed@c2pa.soft-binding), got "${entry}"`);
-    } else {
-      tolerated.push({ code, label });
-    }
   }
 
   const config: PipelineConfig = {
@@ -250,19 +277,9 @@ export function loadConfig(env: Record<string, string | undefined>): PipelineCon
       deadlineMs: duration('DROP_DEADLINE', 1000),
     },
     sweepSchedule: text('SWEEP_SCHEDULE'),
-    gate: {
-      extraTrustAnchors: raw('EXTRA_TRUST_ANCHORS') ?? '',
-      allowedAgents: list('ALLOWED_SOFTWARE_AGENTS'),
-      allowedSourceTypes: list('ALLOWED_SOURCE_TYPES'),
-      agentScope: oneOf('AGENT_SCOPE', ['active', 'chain'] as const),
-      tolerated,
-      signingTimeSkewMs: duration('SIGNING_TIME_SKEW', 0),
-    },
+    gate: gate(),
   };
   if (config.drop.defaultPrompt.length > 32_000) problems.push('DEFAULT_PROMPT is longer than 32000 characters');
-  if (config.gate.allowedAgents.length === 0) problems.push('ALLOWED_SOFTWARE_AGENTS must name at least one software agent');
-  if (config.gate.allowedSourceTypes.length === 0) problems.push('ALLOWED_SOURCE_TYPES must name at least one digital source type');
   if (config.sweepSchedule.split(/\s+/).length !== 6) problems.push(`SWEEP_SCHEDULE must be an NCRONTAB expression with six fields (seconds first), got "${config.sweepSchedule}"`);
-  if (problems.length) throw new ConfigError(problems);
-  return config;
+  return done(config);
 }

@@ -2,7 +2,7 @@
  * A gpt-image-1 emulator speaking Azure OpenAI's images API, the way Azurite speaks Storage's: any client
  * written for the service (the `openai` SDK, curl, the docs' Python quickstart) works against it.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,6 +43,8 @@ export interface RequestRecord {
   clientRequestId: string | undefined;
   requestId: string;
   durationMs: number;
+  /** SHA-256 of each image returned, so tests can prove the pipeline stored the model's bytes untouched. */
+  outputSha256: string[];
 }
 
 export interface Emulator {
@@ -66,6 +68,7 @@ class Exchange {
   readonly requestId = randomUUID();
   deployment: string | undefined;
   outcome: Outcome = 'ok';
+  readonly outputSha256: string[] = [];
   readonly headers: Record<string, string> = {};
 
   constructor(
@@ -279,6 +282,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       const signed = await signImage(identity, pixels, { format: mime, title: `${ex.requestId}.${request.outputFormat}` });
       data.push({ b64_json: Buffer.from(signed).toString('base64') });
+      ex.outputSha256.push(createHash('sha256').update(signed).digest('hex'));
     }
     const response = {
       created: Math.floor(Date.now() / 1000),
@@ -316,6 +320,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         clientRequestId: typeof req.headers['x-ms-client-request-id'] === 'string' ? req.headers['x-ms-client-request-id'] : undefined,
         requestId: ex.requestId,
         durationMs: Math.round(performance.now() - ex.started),
+        outputSha256: ex.outputSha256,
       });
     };
     const run = async () => {

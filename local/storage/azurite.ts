@@ -36,13 +36,13 @@ export function connectionString(blobEndpoint: string, queueEndpoint: string): s
   return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`;
 }
 
-function configure(Configuration: ConfigurationClass, kind: 'blob' | 'queue', host: string, port: number, location: string | undefined): unknown {
+function configure(Configuration: ConfigurationClass, kind: 'blob' | 'queue', host: string, port: number, location: string | undefined, memoryStore: unknown): unknown {
   const persisted = location !== undefined;
   if (persisted) mkdirSync(location, { recursive: true });
   const file = (name: string) => (persisted ? path.join(location, name) : name);
   // Azurite's configuration constructors take positional arguments:
   // host, port, keepAlive, metadataDB, extentDB, persistence, accessLog, accessLogStream, debugLog,
-  // debugLogPath, loose, skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, inMemory.
+  // debugLogPath, loose, skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, inMemory, memoryStore.
   return new Configuration(
     host,
     port,
@@ -62,6 +62,7 @@ function configure(Configuration: ConfigurationClass, kind: 'blob' | 'queue', ho
     undefined,
     false,
     !persisted,
+    memoryStore,
   );
 }
 
@@ -71,8 +72,15 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const BlobConfiguration = (require('azurite/dist/src/blob/BlobConfiguration') as { default: ConfigurationClass }).default;
   const QueueServer = (require('azurite/dist/src/queue/QueueServer') as { default: ServerClass }).default;
   const QueueConfiguration = (require('azurite/dist/src/queue/QueueConfiguration') as { default: ConfigurationClass }).default;
-  const blob = new BlobServer(configure(BlobConfiguration, 'blob', host, options.blobPort ?? 0, options.location));
-  const queue = new QueueServer(configure(QueueConfiguration, 'queue', host, options.queuePort ?? 0, options.location));
+  // In memory, Azurite defaults to one chunk store per process, which a second instance's garbage
+  // collection and shutdown would empty; each instance gets its own.
+  const { MemoryExtentChunkStore, DEFAULT_EXTENT_MEMORY_LIMIT } = require('azurite/dist/src/common/persistence/MemoryExtentStore') as {
+    MemoryExtentChunkStore: new (limit: number) => unknown;
+    DEFAULT_EXTENT_MEMORY_LIMIT: number;
+  };
+  const store = () => (options.location === undefined ? new MemoryExtentChunkStore(DEFAULT_EXTENT_MEMORY_LIMIT) : undefined);
+  const blob = new BlobServer(configure(BlobConfiguration, 'blob', host, options.blobPort ?? 0, options.location, store()));
+  const queue = new QueueServer(configure(QueueConfiguration, 'queue', host, options.queuePort ?? 0, options.location, store()));
   await Promise.all([blob.start(), queue.start()]);
   const endpoint = (server: Server) => `http://${host}:${server.getHttpServerAddress().split(':').pop()}/${DEV_ACCOUNT}`;
   return {

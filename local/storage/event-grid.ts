@@ -161,12 +161,22 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
     }
   }
 
-  async function raise(req: IncomingMessage, url: URL, api: string, requestId: string | undefined): Promise<void> {
-    const parts = url.pathname.split('/').filter(Boolean); // account, container, blob…
+  async function raise(req: IncomingMessage, api: string, response: http.IncomingMessage): Promise<void> {
+    // The raw request path: URL parsing would resolve '.' and '..' segments that are part of the blob name.
+    const rawPath = (req.url ?? '/').split('?')[0]!;
+    const parts = rawPath.split('/').filter(Boolean); // account, container, blob…
     if (parts.length < 3 || parts[0] !== DEV_ACCOUNT) return;
     const container = decodeURIComponent(parts[1]!);
     const name = parts.slice(2).map(decodeURIComponent).join('/');
-    const props = await direct.getContainerClient(container).getBlobClient(name).getProperties();
+    const header = (h: string | string[] | undefined) => (typeof h === 'string' ? h : undefined);
+    let contentLength = api === 'PutBlob' ? Number(req.headers['content-length'] ?? 0) : undefined;
+    let contentType = header(req.headers['x-ms-blob-content-type']);
+    if (contentLength === undefined) {
+      // Put Block List and Copy Blob do not carry the blob's size; ask storage (as Event Grid knows it).
+      const props = await direct.getContainerClient(container).getBlobClient(name).getProperties().catch(() => undefined);
+      contentLength = props?.contentLength;
+      contentType ??= props?.contentType;
+    }
     publish(
       {
         id: randomUUID(),
@@ -176,14 +186,14 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
         eventTime: new Date().toISOString(),
         data: {
           api,
-          clientRequestId: req.headers['x-ms-client-request-id'] ?? randomUUID(),
-          requestId: requestId ?? randomUUID(),
-          eTag: props.etag?.replace(/"/g, ''),
-          contentType: props.contentType ?? 'application/octet-stream',
-          contentLength: props.contentLength ?? 0,
+          clientRequestId: header(req.headers['x-ms-client-request-id']) ?? randomUUID(),
+          requestId: header(response.headers['x-ms-request-id']) ?? randomUUID(),
+          eTag: header(response.headers.etag)?.replace(/"/g, ''),
+          contentType: contentType ?? 'application/octet-stream',
+          contentLength: contentLength ?? 0,
           blobType: 'BlockBlob',
           accessTier: 'Default',
-          url: `${options.azuriteBlobEndpoint.replace(/\/[^/]+$/, '')}${url.pathname}`,
+          url: `${options.azuriteBlobEndpoint.replace(/\/[^/]+$/, '')}${rawPath}`,
           sequencer: String(++sequencer).padStart(32, '0'),
           storageDiagnostics: { batchId: randomUUID() },
         },
@@ -202,10 +212,7 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
         const api = up.statusCode === 201 ? createdBy(req, url) : undefined;
-        if (api) {
-          const requestId = typeof up.headers['x-ms-request-id'] === 'string' ? up.headers['x-ms-request-id'] : undefined;
-          up.on('end', () => void raise(req, url, api, requestId).catch(() => undefined));
-        }
+        if (api) up.on('end', () => void raise(req, api, up).catch(() => undefined));
       },
     );
     upstream.on('error', () => {

@@ -105,7 +105,7 @@ export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: st
     publish ? 'published' : 'quarantined',
     log,
     publish ? { note: `published/${blob}` } : { error: { code: 'provenance', message: report.reasons.join('; ') } },
-    () => ({ publish: { verdict: report.verdict, blob: `${publish ? 'published' : 'quarantine'}/${blob}`, report: reportName, reasons: report.reasons, sourceEtag: etag } }),
+    () => ({ publish: { verdict: report.verdict, blob: `${publish ? 'published' : 'quarantine'}/${blob}`, report: `${publish ? 'published' : 'quarantine'}/${reportName}`, reasons: report.reasons, sourceEtag: etag } }),
   );
   return publish ? 'published' : 'quarantined';
 }

@@ -242,7 +242,13 @@ export function evaluateGate(reading: C2paReading, policy: GatePolicy, context: 
   if (timestamped) {
     const tsTrusted = has('timeStamp.trusted');
     if (!tsTrusted) explained.push('timeStamp.');
-    check('Time-stamp trusted', tsTrusted, tsTrusted ? `time-stamped by ${timestampAuthority ?? 'a trusted authority'} at ${sig.time ?? 'an unknown time'}` : `the time-stamp is not trusted: ${failureDetail('timeStamp') || 'no trusted time-stamp authority'}`);
+    // c2pa-rs reports an untrusted time-stamp as informational, yet without trust its time proves nothing.
+    const tsInfo = (results.activeManifest?.informational ?? []).filter((i) => i.code.startsWith('timeStamp.')).map((i) => `${i.code}${i.explanation ? ` (${i.explanation})` : ''}`);
+    check(
+      'Time-stamp trusted',
+      tsTrusted,
+      tsTrusted ? `time-stamped by ${timestampAuthority ?? 'a trusted authority'} at ${sig.time ?? 'an unknown time'}` : `the time-stamp is not trusted: ${[failureDetail('timeStamp'), ...tsInfo].filter(Boolean).join(', ') || 'no trusted time-stamp authority'}`,
+    );
   }
   if (dataHash !== 'match') explained.push('assertion.dataHash.', 'assertion.boxesHash.');
   check(

@@ -5,6 +5,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
 import type { PipelineConfig } from '../config.js';
 import { c2paErrorMessage, loadC2pa } from '../adapters/c2pa.js';
 import { azureCredential } from '../adapters/credential.js';
@@ -30,7 +32,7 @@ export function commonName(cert: X509Certificate): string {
   return /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1] ?? cert.subject.replace(/\n/g, ', ');
 }
 
-/** Reads EXTRA_TRUST_ANCHORS: PEM text as is, an http(s) URL as a blob (with the app's credentials), anything else as a file. */
+/** Reads EXTRA_TRUST_ANCHORS: PEM text as is, an http(s) URL as a blob (with the app's credentials), anything else as a file (`~/` is the home folder). */
 export async function loadExtraAnchors(source: string, storage?: StorageClients, clientId?: string): Promise<string> {
   const value = source.trim();
   if (!value) return '';
@@ -46,7 +48,7 @@ export async function loadExtraAnchors(source: string, storage?: StorageClients,
           })()
         : new (await import('@azure/storage-blob')).BlobClient(value, await azureCredential(clientId));
     pem = (await blob.downloadToBuffer()).toString('utf8');
-  } else pem = await readFile(value, 'utf8');
+  } else pem = await readFile(value.startsWith('~/') ? path.join(homedir(), value.slice(2)) : value, 'utf8');
   if (certificatesIn(pem).length === 0) throw new Error(`EXTRA_TRUST_ANCHORS: no PEM certificate found in ${value.includes('-----BEGIN') ? 'the PEM text' : value}`);
   return pem;
 }

@@ -81,3 +81,22 @@ export function changeOnePixel(png: Buffer): Buffer {
     return replaced;
   });
 }
+
+/** Inserts a chunk right after IHDR. */
+export function insertAfterHeader(png: Buffer, type: string, data: Buffer): Buffer {
+  const { chunks } = pngChunks(png);
+  return Buffer.concat([png.subarray(0, 8), ...chunks.flatMap((c) => (c.type === 'IHDR' ? [chunk(c.type, c.data), chunk(type, data)] : [chunk(c.type, c.data)]))]);
+}
+
+/** An XMP packet (iTXt) whose dcterms:provenance points at a remote manifest. */
+export function withRemoteManifestReference(png: Buffer, url: string): Buffer {
+  const xmp = `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dcterms="http://purl.org/dc/terms/" dcterms:provenance="${url}"/></rdf:RDF></x:xmpmeta>`;
+  return insertAfterHeader(png, 'iTXt', Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0\0\0\0', 'latin1'), Buffer.from(xmp, 'utf8')]));
+}
+
+/** The PNG's C2PA manifest store chunk (caBX). */
+export function manifestChunk(png: Buffer): Buffer {
+  const found = pngChunks(png).chunks.find((c) => c.type === 'caBX');
+  if (!found) throw new Error('no caBX chunk');
+  return Buffer.from(found.data);
+}

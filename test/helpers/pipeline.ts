@@ -1,4 +1,6 @@
+import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ContainerSASPermissions } from '@azure/storage-blob';
 import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from '../../local/environment.js';
 import type { LogEntry } from '../../local/host/host.js';
 import { isTerminal, type JobRecord } from '../../shared/job.js';
@@ -7,6 +9,8 @@ import { TEST_CA_DIR } from './emulator.js';
 export interface TestPipeline extends LocalPipeline {
   logs: LogEntry[];
   upload(name: string, bytes: Buffer | string, metadata?: Record<string, string>): Promise<string>;
+  /** Uploads with the name as a raw HTTP path, past any client-side URL normalisation (e.g. '..' segments). */
+  uploadRaw(name: string, bytes: Buffer): Promise<void>;
   /** Every job record in the ledger. */
   jobs(): Promise<JobRecord[]>;
   /** Waits until `predicate` holds for the ledger's jobs; fails with the ledger's contents after `timeoutMs`. */
@@ -33,7 +37,8 @@ export async function startTestPipeline(options: LocalPipelineOptions = {}): Pro
     const out: JobRecord[] = [];
     for await (const blob of rt.containers.jobs.listBlobsFlat()) {
       if (!/^[0-9a-f]{32}\.json$/.test(blob.name)) continue;
-      out.push(JSON.parse((await rt.containers.jobs.getBlobClient(blob.name).downloadToBuffer()).toString('utf8')) as JobRecord);
+      const job = await rt.ledger.get(blob.name.slice(0, -5)); // one GET: a record rewritten mid-read is never half-read
+      if (job) out.push(job.value);
     }
     return out;
   };
@@ -57,6 +62,20 @@ export async function startTestPipeline(options: LocalPipelineOptions = {}): Pro
       const body = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
       const res = await rt.containers.inbox.getBlockBlobClient(name).uploadData(body, metadata ? { metadata } : {});
       return res.etag!;
+    },
+    async uploadRaw(name, bytes) {
+      const sas = new URL(await rt.containers.inbox.generateSasUrl({ permissions: ContainerSASPermissions.parse('cw'), expiresOn: new Date(Date.now() + 600_000) }));
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request(
+          { host: sas.hostname, port: sas.port, method: 'PUT', path: `${sas.pathname}/${name}${sas.search}`, headers: { 'x-ms-blob-type': 'BlockBlob', 'content-length': bytes.length } },
+          (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`raw upload of ${name}: HTTP ${res.statusCode}`))));
+          },
+        );
+        req.on('error', reject);
+        req.end(bytes);
+      });
     },
     jobs,
     waitFor,

@@ -1,0 +1,413 @@
+// imagegen-pipeline on Azure, keyless and least privilege: `azd up` provisions this file, deploys the
+// code to the function app, then runs infra/hooks/postdeploy.* to create the Event Grid subscriptions
+// (infra/event-subscriptions.bicep) once the functions they deliver to exist.
+//
+// Subscription scope with its own resource group, as azd templates do: `azd down` deletes the group.
+
+targetScope = 'subscription'
+
+// ---- Environment ---------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; part of every resource name and the resource group name.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the resource group, storage, function app, monitoring and Event Grid.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Region of the Azure OpenAI account: one where the image model is offered (may differ from `location`).')
+@allowed([
+  'eastus2'
+  'polandcentral'
+  'swedencentral'
+  'uaenorth'
+  'westus3'
+])
+param openAiLocation string = 'eastus2'
+
+@description('Resource group name; empty: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID). It gets the roles needed to run the pipeline from a laptop against these resources. Empty: no assignments.')
+param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+// ---- The model -----------------------------------------------------------------------------------
+
+@description('Image model to deploy.')
+@allowed([
+  'gpt-image-1'
+  'gpt-image-1-mini'
+  'gpt-image-1.5'
+  'gpt-image-2'
+])
+param imageModelName string = 'gpt-image-1'
+
+@description('Model version; by default the one that goes with imageModelName.')
+@allowed([
+  '2025-04-15'
+  '2025-10-06'
+  '2025-12-16'
+  '2026-04-21'
+])
+param imageModelVersion string = {
+  'gpt-image-1': '2025-04-15'
+  'gpt-image-1-mini': '2025-10-06'
+  'gpt-image-1.5': '2025-12-16'
+  'gpt-image-2': '2026-04-21'
+}[imageModelName]
+
+@description('Name of the model deployment (the app\'s AZURE_OPENAI_DEPLOYMENT).')
+param imageModelDeploymentName string = imageModelName
+
+@description('GlobalStandard capacity units of the deployment. The default quota for gpt-image-1 is 9 requests per minute, i.e. 3 units.')
+@minValue(1)
+param imageModelCapacity int = 3
+
+@description('Requests per minute one capacity unit of the image model allows (about 3 for gpt-image-1).')
+@minValue(1)
+param requestsPerMinutePerCapacityUnit int = 3
+
+// IMAGE_MODEL_RPM is derived, never set by hand: the pacer must spend exactly the deployment's quota.
+// Defaults: 3 units × 3 requests/minute per unit = 9 requests/minute, the default gpt-image-1 quota.
+var imageModelRpm = imageModelCapacity * requestsPerMinutePerCapacityUnit
+
+@description('Azure OpenAI data-plane API version for images/edits.')
+param openAiApiVersion string = '2025-04-01-preview'
+
+// ---- Function app sizing -------------------------------------------------------------------------
+
+// The bottleneck is the model's quota, not CPU. At the default 9 requests/minute and roughly 30-90 s per
+// images/edits call, at most about 9 × 90 / 60 ≈ 14 calls are ever in flight, and the app-wide pacer
+// (IMAGE_MODEL_RPM, one schedule shared by every instance through the job ledger in storage) spaces them
+// out whatever the number of instances; a job whose slot is far off goes back on the queue, invisible,
+// instead of holding an instance. At IMAGE_MODEL_CONCURRENCY 8 per instance, two instances carry the whole
+// edit load; intake and publish (C2PA checks: CPU-bound but short) and the sweep are separate function
+// groups on Flex Consumption, each capped by this number. More instances would only add cold starts and
+// time spent waiting for slots, billed as execution time. Default 4: the two the quota needs, plus headroom.
+// Raise it (and imageModelCapacity) together. Where Flex Consumption still enforces its former minimum of
+// 40, ARM rejects smaller values: use 40 there; the pacer, not the instance cap, is what protects the quota.
+@description('Most instances per function group (see the sizing note above).')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 4
+
+@description('Memory per instance. 2048 MB fits two 50 MB inputs, the model\'s output and the C2PA verifier with room to spare.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+// ---- Storage -------------------------------------------------------------------------------------
+
+@description('Make blobs in the `published` container anonymously readable. Off by default; every other container is always private.')
+param publishedPublicRead bool = false
+
+@description('Days after which inbox/ drops and edited/ model output are deleted by the lifecycle policy.')
+@minValue(2)
+param workingBlobRetentionDays int = 7
+
+@description('Days after which dead-lettered events are deleted (the sweep replays and removes them sooner).')
+@minValue(1)
+param deadLetterRetentionDays int = 14
+
+// ---- Pipeline settings (defaults are those of shared/config.ts) -----------------------------------
+
+@description('Model calls in flight at once per instance.')
+@minValue(1)
+@maxValue(256)
+param imageModelConcurrency int = 8
+
+@description('Timeout of one model call.')
+param imageModelTimeout string = '5m'
+
+@description('Model attempts per job for 5xx, resets and timeouts (429s are not counted).')
+@minValue(1)
+@maxValue(20)
+param imageModelMaxAttempts int = 4
+
+@description('Prompt for drops with neither a sidecar prompt nor a `prompt` metadata value.')
+param defaultPrompt string = 'Fill the masked area so that it blends naturally with the rest of the image.'
+
+@allowed([
+  'auto'
+  '1024x1024'
+  '1024x1536'
+  '1536x1024'
+])
+param defaultSize string = 'auto'
+
+@allowed([
+  'low'
+  'medium'
+  'high'
+])
+param defaultQuality string = 'medium'
+
+@allowed([
+  'png'
+  'jpeg'
+])
+param defaultOutputFormat string = 'png'
+
+@description('Largest image or mask accepted, in bytes (the service limit is 50 MB).')
+@minValue(1)
+@maxValue(52428800)
+param maxImageBytes int = 52428800
+
+@description('Largest width or height accepted, in pixels.')
+@minValue(16)
+@maxValue(65535)
+param maxImageDimension int = 8192
+
+@description('How long a drop with image and mask but no sidecar waits for a late sidecar.')
+param dropSettle string = '5s'
+
+@description('How long a part waits for its partner before the sweep rejects the drop as incomplete.')
+param dropDeadline string = '24h'
+
+@description('NCRONTAB schedule of the sweep (six fields, seconds first).')
+param sweepSchedule string = '0 */1 * * * *'
+
+@description('Comma-separated softwareAgent names that may have made a published image.')
+param allowedSoftwareAgents string = 'Azure OpenAI ImageGen'
+
+@description('Comma-separated IPTC digital source types accepted on that action.')
+param allowedSourceTypes string = 'trainedAlgorithmicMedia,compositeWithTrainedAlgorithmicMedia'
+
+@allowed([
+  'active'
+  'chain'
+])
+param agentScope string = 'active'
+
+@description('Comma-separated code@assertion-label c2pa failures that do not quarantine.')
+param toleratedFailures string = 'claim.malformed@c2pa.soft-binding'
+
+@description('Clock skew allowed when checking the signing time against the job\'s edit window.')
+param signingTimeSkew string = '5m'
+
+// ---- Names ---------------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+
+var names = {
+  resourceGroup: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
+  identity: 'id-func-${resourceToken}'
+  logAnalytics: 'log-${resourceToken}'
+  applicationInsights: 'appi-${resourceToken}'
+  storage: 'st${resourceToken}'
+  openAi: 'oai-${resourceToken}'
+  plan: 'plan-${resourceToken}'
+  functionApp: 'func-${resourceToken}'
+  eventGridTopic: 'evgt-${resourceToken}'
+}
+
+// The containers and queues the code uses: the same names as CONTAINERS and QUEUES in
+// shared/containers.ts (test/infra fails when they drift apart).
+var containers = {
+  inbox: 'inbox'
+  edited: 'edited'
+  published: 'published'
+  quarantine: 'quarantine'
+  rejected: 'rejected'
+  jobs: 'jobs'
+  deadLetter: 'eventgrid-deadletter'
+}
+
+var queues = {
+  edit: 'edit-jobs'
+  editPoison: 'edit-jobs-poison'
+}
+
+// Where the Flex Consumption platform keeps the app's deployment package.
+var deploymentContainerName = 'app-package'
+
+// ---- Resources -----------------------------------------------------------------------------------
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: names.resourceGroup
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: names.identity
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: names.logAnalytics
+    applicationInsightsName: names.applicationInsights
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: names.storage
+    location: location
+    tags: tags
+    containers: containers
+    queues: queues
+    deploymentContainerName: deploymentContainerName
+    publishedContainerName: containers.published
+    publishedPublicRead: publishedPublicRead
+    workingBlobRetentionDays: workingBlobRetentionDays
+    deadLetterContainerName: containers.deadLetter
+    deadLetterRetentionDays: deadLetterRetentionDays
+  }
+}
+
+module openAi 'modules/openai.bicep' = {
+  name: 'openai'
+  scope: rg
+  params: {
+    name: names.openAi
+    location: openAiLocation
+    tags: tags
+    deploymentName: imageModelDeploymentName
+    modelName: imageModelName
+    modelVersion: imageModelVersion
+    capacity: imageModelCapacity
+  }
+}
+
+module eventGridTopic 'modules/event-grid-topic.bicep' = {
+  name: 'event-grid-topic'
+  scope: rg
+  params: {
+    name: names.eventGridTopic
+    location: location
+    tags: tags
+    storageAccountId: storage.outputs.id
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    openAiAccountName: openAi.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    deadLetterContainerName: containers.deadLetter
+    functionPrincipalId: identity.outputs.principalId
+    eventGridPrincipalId: eventGridTopic.outputs.principalId
+    developerPrincipalId: principalId
+    developerPrincipalType: principalType
+  }
+}
+
+// The app settings: exactly the settings shared/config.ts lists for Azure (test/infra compares the two),
+// except APPLICATIONINSIGHTS_CONNECTION_STRING, which modules/function-app.bicep adds from the component.
+// No keys and no connection strings: storage, the model and telemetry are reached with the identity.
+var appSettings = {
+  // The Functions host's storage (and the pipeline's), identity-based.
+  AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  // The identity DefaultAzureCredential picks in the code (storage and Azure OpenAI).
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  // Telemetry with Entra ID (the component accepts nothing else).
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  // The model.
+  AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
+  AZURE_OPENAI_DEPLOYMENT: imageModelDeploymentName
+  AZURE_OPENAI_API_VERSION: openAiApiVersion
+  IMAGE_MODEL_RPM: string(imageModelRpm)
+  IMAGE_MODEL_CONCURRENCY: string(imageModelConcurrency)
+  IMAGE_MODEL_TIMEOUT: imageModelTimeout
+  IMAGE_MODEL_MAX_ATTEMPTS: string(imageModelMaxAttempts)
+  // The drop.
+  DEFAULT_PROMPT: defaultPrompt
+  DEFAULT_SIZE: defaultSize
+  DEFAULT_QUALITY: defaultQuality
+  DEFAULT_OUTPUT_FORMAT: defaultOutputFormat
+  MAX_IMAGE_BYTES: string(maxImageBytes)
+  MAX_IMAGE_DIMENSION: string(maxImageDimension)
+  DROP_SETTLE: dropSettle
+  DROP_DEADLINE: dropDeadline
+  SWEEP_SCHEDULE: sweepSchedule
+  // The provenance gate. Production trusts the Microsoft roots built into the code and nothing else.
+  EXTRA_TRUST_ANCHORS: ''
+  ALLOWED_SOFTWARE_AGENTS: allowedSoftwareAgents
+  ALLOWED_SOURCE_TYPES: allowedSourceTypes
+  AGENT_SCOPE: agentScope
+  TOLERATED_FAILURES: toleratedFailures
+  SIGNING_TIME_SKEW: signingTimeSkew
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    planName: names.plan
+    appName: names.functionApp
+    location: location
+    // azd finds the app to deploy the `pipeline` service (azure.yaml) to by this tag.
+    tags: union(tags, {
+      'azd-service-name': 'pipeline'
+    })
+    identityId: identity.outputs.id
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    appSettings: appSettings
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+  // The host reads its storage and deployment package, and sends telemetry, with the identity from its
+  // first start: create the role assignments first.
+  dependsOn: [
+    roles
+  ]
+}
+
+// ---- Outputs (azd stores them in .azure/<env>/.env; the postdeploy hook reads them) --------------
+// Names and endpoints only: no keys, no connection strings.
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
+output AZURE_STORAGE_CONTAINERS object = containers
+output AZURE_STORAGE_QUEUES object = queues
+output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
+output AZURE_OPENAI_DEPLOYMENT string = openAi.outputs.deploymentName
+output AZURE_OPENAI_API_VERSION string = openAiApiVersion
+output IMAGE_MODEL_RPM int = imageModelRpm
+output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
+output EVENT_GRID_DEAD_LETTER_CONTAINER string = containers.deadLetter

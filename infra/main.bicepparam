@@ -1,0 +1,21 @@
+// Parameters for infra/main.bicep, read from the environment: the same variables, with the same
+// defaults, as infra/main.parameters.json (test/infra keeps the two files in step).
+//
+// Why both files: azd prefers <module>.bicepparam when it exists (Azure/azure-dev#2628), so this is what
+// `azd up` uses; main.parameters.json is kept for tooling that only reads JSON parameter files. Outside
+// azd, deploy the same template with the Azure CLI:
+//
+//   AZURE_ENV_NAME=dev AZURE_LOCATION=swedencentral AZURE_PRINCIPAL_ID=$(az ad signed-in-user show --query id -o tsv) \
+//     az deployment sub create -l swedencentral -f infra/main.bicep -p infra/main.bicepparam
+
+using './main.bicep'
+
+param environmentName = readEnvironmentVariable('AZURE_ENV_NAME')
+param location = readEnvironmentVariable('AZURE_LOCATION')
+param principalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+param principalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User')
+param openAiLocation = readEnvironmentVariable('AZURE_OPENAI_LOCATION', 'eastus2')
+param imageModelName = readEnvironmentVariable('IMAGE_MODEL_NAME', 'gpt-image-1')
+param imageModelCapacity = int(readEnvironmentVariable('IMAGE_MODEL_CAPACITY', '3'))
+param maximumInstanceCount = int(readEnvironmentVariable('FUNCTIONS_MAXIMUM_INSTANCE_COUNT', '4'))
+param publishedPublicRead = bool(readEnvironmentVariable('PUBLISHED_PUBLIC_READ', 'false'))

@@ -1,0 +1,175 @@
+// The pipeline's storage account: its containers and queues, the Functions host's own storage
+// (AzureWebJobsStorage) and the Flex Consumption deployment package, all reached with Entra ID only.
+
+param name string
+param location string
+param tags object = {}
+
+@description('The pipeline\'s containers, by role (main.bicep mirrors CONTAINERS in shared/containers.ts).')
+param containers object
+
+@description('The pipeline\'s queues, by role (main.bicep mirrors QUEUES in shared/containers.ts).')
+param queues object
+
+@description('Container the Flex Consumption platform reads the app\'s deployment package from.')
+param deploymentContainerName string
+
+@description('Name of the container that may be made publicly readable (the `published` container).')
+param publishedContainerName string
+
+@description('Make blobs in the published container readable anonymously. Every other container stays private.')
+param publishedPublicRead bool = false
+
+@description('Days after which drops in inbox/ and model output in edited/ are deleted.')
+@minValue(2)
+param workingBlobRetentionDays int = 7
+
+@description('Days after which dead-lettered Event Grid events are deleted (the sweep normally replays and removes them much sooner).')
+@minValue(1)
+param deadLetterRetentionDays int = 14
+
+@description('Container Event Grid dead-letters undeliverable events to.')
+param deadLetterContainerName string
+
+@description('Days a deleted blob or container can still be restored.')
+@minValue(1)
+@maxValue(365)
+param softDeleteRetentionDays int = 7
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    // Keyless: no account keys, no SAS signed with them, no connection strings. Everything uses Entra ID.
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    // Anonymous read is possible only when asked for, and then only on the published container (below).
+    allowBlobPublicAccess: publishedPublicRead
+    allowCrossTenantReplication: false
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteRetentionDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteRetentionDays
+    }
+  }
+}
+
+resource pipelineContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for container in items(containers): {
+    parent: blobService
+    name: container.value
+    properties: {
+      publicAccess: (publishedPublicRead && (container.value == publishedContainerName)) ? 'Blob' : 'None'
+    }
+  }
+]
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource pipelineQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
+  for queue in items(queues): {
+    parent: queueService
+    name: queue.value
+  }
+]
+
+// Drops and model output are working copies: what matters ends up in published/, quarantine/ or rejected/
+// (with its report) and in the job ledger. Delete the working copies after a while; age out dead letters too.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-working-blobs'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${containers.inbox}/'
+                '${containers.edited}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: workingBlobRetentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          name: 'age-out-dead-letters'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${deadLetterContainerName}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: deadLetterRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [
+    pipelineContainers
+  ]
+}
+
+output name string = storage.name
+output id string = storage.id
+output blobEndpoint string = storage.properties.primaryEndpoints.blob
+output queueEndpoint string = storage.properties.primaryEndpoints.queue
+output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'

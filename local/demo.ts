@@ -1,0 +1,84 @@
+/**
+ * `npm run demo`: a fresh pipeline on free ports, in memory. Drops the samples (drawn into `samples/`),
+ * writes one uncredentialed image straight into `edited/`, waits until everything settles, prints a
+ * table, mirrors the results to `out/demo/`, and exits 0 only when each sample ended where it should.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CONTAINERS } from '../shared/containers.js';
+import { isTerminal, type JobRecord } from '../shared/job.js';
+import { parse } from './cli.js';
+import { startLocalPipeline } from './environment.js';
+import { BLOCKED_WORD, SAMPLES, uncredentialedImage, writeSamples } from './samples.js';
+import { startDropSync, startMirror } from './sync.js';
+
+const FORGED = 'forged/no-credentials.png';
+const TIMEOUT_MS = 90_000;
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parse(args, { samples: { type: 'string' }, out: { type: 'string' } });
+  const samplesDir = values.samples ?? 'samples';
+  const outDir = values.out ?? 'out/demo';
+  process.stdout.write(`Drawing the samples into ./${samplesDir}/ …\n`);
+  await writeSamples(samplesDir);
+  const pipeline = await startLocalPipeline({
+    storage: { azurite: {} },
+    emulator: { rpm: 600, blockWords: [BLOCKED_WORD] },
+    settings: { IMAGE_MODEL_RPM: '600', DROP_SETTLE: '1s' },
+    timers: false,
+  });
+  const rt = pipeline.runtime;
+  const sync = startDropSync({ dir: samplesDir, inbox: rt.containers.inbox, intervalMs: 200 });
+  await rt.containers.edited.getBlockBlobClient(FORGED).uploadData(await uncredentialedImage(), { blobHTTPHeaders: { blobContentType: 'image/png' } });
+
+  /** The newest job of each sample drop. */
+  const latest = async (): Promise<Map<string, JobRecord>> => {
+    const byDrop = new Map<string, JobRecord>();
+    const { jobs } = await rt.ledger.list({ limit: 500 });
+    for (const summary of jobs) {
+      const job = (await rt.ledger.get(summary.id))?.value;
+      const known = job && byDrop.get(job.drop.key);
+      if (job && (!known || known.createdAt < job.createdAt)) byDrop.set(job.drop.key, job);
+    }
+    return byDrop;
+  };
+  const forgedReport = async () => rt.containers.quarantine.getBlobClient('forged/no-credentials.provenance.json').exists();
+
+  const deadline = Date.now() + TIMEOUT_MS;
+  let jobs = await latest();
+  while (Date.now() < deadline) {
+    jobs = await latest();
+    if (SAMPLES.every((s) => jobs.get(s.drop) && isTerminal(jobs.get(s.drop)!.state)) && (await forgedReport())) break;
+    await sleep(250);
+  }
+  await sync.close();
+  const mirror = startMirror({ containers: Object.values(CONTAINERS).map((c) => rt.storage.container(c)), dir: outDir });
+  await sleep(300);
+  await mirror.close();
+
+  const rows: [string, string, string, string][] = [['drop', 'expected', 'result', 'where / why']];
+  let ok = true;
+  for (const s of SAMPLES) {
+    const job = jobs.get(s.drop);
+    const got = job?.state ?? 'no job';
+    const pass = got === s.expected;
+    ok &&= pass;
+    const detail = job?.state === 'published' ? `${job.publish?.blob} + ${job.publish?.report}` : (job?.problems?.[0] ?? job?.error?.message ?? s.why);
+    rows.push([s.drop, s.expected, `${pass ? '✓' : '✗'} ${got}`, detail]);
+  }
+  const forged = await forgedReport();
+  ok &&= forged;
+  let forgedWhy = 'no report';
+  if (forged) {
+    const report = JSON.parse((await rt.containers.quarantine.getBlobClient('forged/no-credentials.provenance.json').downloadToBuffer()).toString('utf8')) as { reasons: string[] };
+    forgedWhy = report.reasons[0] ?? '';
+  }
+  rows.push([`edited/${FORGED}`, 'quarantined', `${forged ? '✓' : '✗'} ${forged ? 'quarantined' : 'not judged'}`, forgedWhy]);
+
+  const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
+  const line = (r: string[]) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  process.stdout.write(`\n${line(rows[0]!)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.slice(1).map(line).join('\n')}\n\n`);
+  process.stdout.write(`Results mirrored to ./${outDir}/ (published/, quarantine/, rejected/ and the jobs/ ledger).\n`);
+  process.stdout.write(ok ? 'Demo passed: every sample ended where it should.\n' : 'Demo FAILED: see the table above.\n');
+  await pipeline.close();
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,44 @@
+/**
+ * `imagegen-pipeline host`: only the local Functions host, against the storage and model the settings
+ * name (environment, then local.settings.json). The chaos run starts it as a child process it can kill.
+ */
+import { loadConfig } from '../../shared/config.js';
+import { ensureStorageLayout } from '../../shared/adapters/storage.js';
+import { createRuntime } from '../../shared/runtime.js';
+import { intOption, parse } from '../cli.js';
+import { loadFunctionDefinitions } from '../functions.js';
+import { createReporter } from '../reporter.js';
+import { readLocalSettings } from '../start.js';
+import { projectHostJson, readQueueSettings } from './host-json.js';
+import { startHost } from './host.js';
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    port: { type: 'string' },
+    'no-timers': { type: 'boolean' },
+    'queue-lease-seconds': { type: 'string' },
+    verbose: { type: 'boolean' },
+  });
+  const settings = { ...readLocalSettings(), ...process.env } as Record<string, string | undefined>;
+  const runtime = await createRuntime(loadConfig(settings));
+  await ensureStorageLayout(runtime.storage);
+  const reporter = createReporter({ verbose: values.verbose === true });
+  const leaseSeconds = intOption('queue-lease-seconds', values['queue-lease-seconds'], 1, 600);
+  const host = await startHost({
+    runtime,
+    functions: await loadFunctionDefinitions(),
+    queueSettings: readQueueSettings(projectHostJson()),
+    settings,
+    port: intOption('port', values.port, 0, 65535) ?? 7071,
+    timers: values['no-timers'] !== true,
+    ...(leaseSeconds ? { queueLeaseSeconds: leaseSeconds } : {}),
+    onLog: (entry) => reporter.log(entry),
+  });
+  process.stdout.write(`Functions host listening on ${host.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await host.close();
+  return 0;
+}

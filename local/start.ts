@@ -1,0 +1,94 @@
+/**
+ * `npm start`: the whole pipeline on this machine with no Azure account. Azurite (persisted in
+ * `.local/azurite`), Event Grid in front of it on the usual blob port, the gpt-image-1 emulator, the
+ * Functions host on :7071, `./drop` → `inbox/` and every container → `./out/`. Settings from
+ * `local.settings.json`, when present, override the local defaults (for example a real
+ * AZURE_OPENAI_ENDPOINT instead of the emulator). Ctrl-C stops it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CONTAINERS } from '../shared/containers.js';
+import { intOption, parse, UsageError } from './cli.js';
+import { startLocalPipeline, type Settings } from './environment.js';
+import { createReporter } from './reporter.js';
+import { startDropSync, startMirror } from './sync.js';
+
+export function readLocalSettings(file = 'local.settings.json'): Settings {
+  if (!existsSync(file)) return {};
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, string> };
+    return json.Values ?? {};
+  } catch (err) {
+    throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function isLocalUrl(url: string | undefined): boolean {
+  return !url || /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(url);
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    port: { type: 'string' },
+    'emulator-port': { type: 'string' },
+    'blob-port': { type: 'string' },
+    'queue-port': { type: 'string' },
+    drop: { type: 'string' },
+    out: { type: 'string' },
+    state: { type: 'string' },
+    'in-memory': { type: 'boolean' },
+    verbose: { type: 'boolean' },
+  });
+  const local = readLocalSettings();
+  // Azurite is ours, so the sample's "UseDevelopmentStorage=true" means "the local one" anyway.
+  delete local.AzureWebJobsStorage;
+  const useEmulator = isLocalUrl(local.AZURE_OPENAI_ENDPOINT);
+  if (useEmulator) {
+    delete local.AZURE_OPENAI_ENDPOINT;
+    delete local.AZURE_OPENAI_API_KEY;
+    delete local.EXTRA_TRUST_ANCHORS;
+  }
+  const stateDir = values.state ?? '.local';
+  const dropDir = values.drop ?? 'drop';
+  const outDir = values.out ?? 'out';
+  const reporter = createReporter({ verbose: values.verbose === true });
+
+  const pipeline = await startLocalPipeline({
+    storage: {
+      azurite: {
+        queuePort: intOption('queue-port', values['queue-port'], 0, 65535) ?? 10001,
+        ...(values['in-memory'] ? {} : { location: path.join(stateDir, 'azurite') }),
+      },
+      blobPort: intOption('blob-port', values['blob-port'], 0, 65535) ?? 10000,
+    },
+    emulator: useEmulator ? { port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] } : false,
+    hostPort: intOption('port', values.port, 0, 65535) ?? 7071,
+    settings: { SWEEP_SCHEDULE: '*/15 * * * * *', ...local },
+    onLog: (entry) => reporter.log(entry),
+  });
+  const onError = (err: unknown) => process.stderr.write(`  ! ${(err as Error).message}\n`);
+  const sync = startDropSync({ dir: dropDir, inbox: pipeline.runtime.containers.inbox, onUpload: (name) => process.stdout.write(`          uploaded drop/${name} → inbox/${name}\n`), onError });
+  const mirror = startMirror({ containers: Object.values(CONTAINERS).map((c) => pipeline.runtime.storage.container(c)), dir: outDir, onError });
+
+  process.stdout.write(
+    [
+      'imagegen-pipeline is running locally.',
+      `  Drop folder:   ./${dropDir}/   (photo.png + photo.mask.png, optional photo.json {"prompt": "..."})`,
+      `  Results:       ./${outDir}/published/, ./${outDir}/quarantine/, ./${outDir}/rejected/ (every container is mirrored)`,
+      `  Functions:     ${pipeline.host.url}/api/jobs`,
+      `  Storage:       ${pipeline.storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${pipeline.storage.azurite.queueEndpoint} (queue)`,
+      `  Model:         ${pipeline.emulator ? `${pipeline.emulator.url} (gpt-image-1 emulator; its CA is trusted in local mode only)` : pipeline.settings.AZURE_OPENAI_ENDPOINT}`,
+      '  Ctrl-C stops.',
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.stdout.write('\nstopping…\n');
+  await sync.close();
+  await mirror.close();
+  await pipeline.close();
+  return 0;
+}

@@ -1,0 +1,405 @@
+/**
+ * The semantic checks on infra/, as functions from parsed files to a list of problems, so that the tests
+ * can run them on the real templates (expecting none) and on deliberately broken copies (expecting some).
+ */
+import type { Node } from 'web-tree-sitter';
+import { BLOB_CREATED, BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/containers.js';
+import { BicepFile, descendants, evaluate, get, isUnknown, moduleArguments, parseBicep, props, stringParts, stringValue, Unknown, where, type Value } from './bicep.js';
+
+/**
+ * Built-in role definitions this deployment may assign: id → name, as listed in Azure's built-in roles
+ * (the ids are the same in every tenant). The Bicep must carry the name in a comment next to each id.
+ */
+export const BUILT_IN_ROLES: Record<string, string> = {
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'Storage Blob Data Contributor',
+  '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1': 'Storage Blob Data Reader',
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
+  '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd': 'Cognitive Services OpenAI User',
+  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
+};
+
+export const OPENAI_REGIONS = ['eastus2', 'polandcentral', 'swedencentral', 'uaenorth', 'westus3'];
+
+const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+
+export interface Templates {
+  main: BicepFile;
+  storage: BicepFile;
+  openai: BicepFile;
+  roles: BicepFile;
+  functionApp: BicepFile;
+  monitoring: BicepFile;
+  eventGridTopic: BicepFile;
+  eventSubscriptions: BicepFile;
+  all: BicepFile[];
+}
+
+export const TEMPLATE_FILES = {
+  main: 'infra/main.bicep',
+  storage: 'infra/modules/storage.bicep',
+  openai: 'infra/modules/openai.bicep',
+  roles: 'infra/modules/roles.bicep',
+  functionApp: 'infra/modules/function-app.bicep',
+  monitoring: 'infra/modules/monitoring.bicep',
+  eventGridTopic: 'infra/modules/event-grid-topic.bicep',
+  eventSubscriptions: 'infra/event-subscriptions.bicep',
+} as const;
+
+/** Loads the templates; `edits` replaces a file's text first (for the tests that break them on purpose). */
+export async function loadTemplates(allFiles: string[], edits: Partial<Record<keyof typeof TEMPLATE_FILES, (text: string) => string>> = {}): Promise<Templates> {
+  const loaded = new Map<string, BicepFile>();
+  for (const file of allFiles) {
+    const key = (Object.keys(TEMPLATE_FILES) as (keyof typeof TEMPLATE_FILES)[]).find((k) => TEMPLATE_FILES[k] === file);
+    const edit = key ? edits[key] : undefined;
+    if (edit) {
+      const original = await BicepFile.load(file);
+      const text = edit(original.text);
+      if (text === original.text) throw new Error(`the edit of ${file} changed nothing`);
+      loaded.set(file, new BicepFile(file, text, await parseBicep(text)));
+    } else loaded.set(file, await BicepFile.load(file));
+  }
+  const pick = (file: string) => {
+    const f = loaded.get(file);
+    if (!f) throw new Error(`${file} is missing`);
+    return f;
+  };
+  return {
+    main: pick(TEMPLATE_FILES.main),
+    storage: pick(TEMPLATE_FILES.storage),
+    openai: pick(TEMPLATE_FILES.openai),
+    roles: pick(TEMPLATE_FILES.roles),
+    functionApp: pick(TEMPLATE_FILES.functionApp),
+    monitoring: pick(TEMPLATE_FILES.monitoring),
+    eventGridTopic: pick(TEMPLATE_FILES.eventGridTopic),
+    eventSubscriptions: pick(TEMPLATE_FILES.eventSubscriptions),
+    all: [...loaded.values()],
+  };
+}
+
+const show = (v: Value) => (isUnknown(v) ? `<${v.reason}>` : JSON.stringify(v));
+
+// ---- API versions -------------------------------------------------------------------------------------
+
+/** Every resource declaration names its type with an explicit, GA (non-preview) API version. */
+export function apiVersionProblems(files: BicepFile[]): string[] {
+  const problems: string[] = [];
+  for (const f of files) {
+    for (const r of f.resources) {
+      if (!r.apiVersion) problems.push(`${where(f.file, r.node)}: resource ${r.symbol} ('${r.typeString}') has no @api-version`);
+      else if (!/^\d{4}-\d{2}-\d{2}$/.test(r.apiVersion)) problems.push(`${where(f.file, r.node)}: resource ${r.symbol} uses API version ${r.apiVersion}; use a GA version`);
+      if (!/^[A-Za-z]+\.[A-Za-z.]+\/[A-Za-z/]+$/.test(r.type)) problems.push(`${where(f.file, r.node)}: resource ${r.symbol} has no fully qualified type ('${r.typeString}')`);
+    }
+  }
+  return problems;
+}
+
+// ---- Role assignments ---------------------------------------------------------------------------------
+
+export interface Assignment {
+  file: string;
+  symbol: string;
+  role: string;
+  /** Type of the resource it is scoped to. */
+  scopeType: string;
+  /** The principalId expression, as written. */
+  principal: string;
+  conditional: boolean;
+}
+
+export function roleAssignments(files: BicepFile[]): { assignments: Assignment[]; problems: string[] } {
+  const problems: string[] = [];
+  const assignments: Assignment[] = [];
+  for (const f of files) {
+    // Every GUID written anywhere is a known built-in role, with its name in a comment on the same line.
+    for (const s of descendants(f.root, 'string')) {
+      const text = stringValue(s);
+      if (!text || !GUID.test(text)) continue;
+      const id = GUID.exec(text)![0].toLowerCase();
+      const name = BUILT_IN_ROLES[id];
+      if (!name) problems.push(`${where(f.file, s)}: ${id} is not a built-in role this deployment knows`);
+      else if (f.trailingComment(s) !== name) problems.push(`${where(f.file, s)}: the comment next to ${id} must name the role "${name}", found ${JSON.stringify(f.trailingComment(s) ?? '')}`);
+    }
+    for (const r of f.resourcesOfType('Microsoft.Authorization/roleAssignments')) {
+      const at = `${where(f.file, r.node)}: role assignment ${r.symbol}`;
+      const definition = evaluate(get(r.body, 'properties.roleDefinitionId'), { file: f });
+      const id = typeof definition === 'string' ? GUID.exec(definition)?.[0]?.toLowerCase() : undefined;
+      const role = id ? BUILT_IN_ROLES[id] : undefined;
+      if (!role) problems.push(`${at}: roleDefinitionId ${show(definition)} is not a known built-in role`);
+      const scope = get(r.body, 'scope');
+      const scoped = scope?.type === 'identifier' ? f.resourceBySymbol(scope.text) : undefined;
+      if (!scoped) problems.push(`${at}: must be scoped to a resource declared in the file (scope: ${scope?.text ?? 'none, i.e. the whole resource group'})`);
+      if (!get(r.body, 'properties.principalType')) problems.push(`${at}: set principalType`);
+      const principal = get(r.body, 'properties.principalId')?.text ?? '';
+      if (role && scoped) assignments.push({ file: f.file, symbol: r.symbol, role, scopeType: scoped.type, principal, conditional: r.condition !== undefined });
+    }
+  }
+  return { assignments, problems };
+}
+
+// ---- Secrets ------------------------------------------------------------------------------------------
+
+const SECRET_NAME = /key|secret|password|connection|sas\b|token|credential/i;
+
+/** Names in an expression (identifiers and property names) that point at secrets. */
+function secretReferences(node: Node | undefined): string[] {
+  if (!node) return [];
+  const names = [...descendants(node, 'property_identifier'), ...descendants(node, 'identifier')].map((n) => n.text);
+  if (node.type === 'identifier' || node.type === 'property_identifier') names.push(node.text);
+  return names.filter((n) => /connectionstring|^keys?$|primarykey|secondarykey|secret|password|sas/i.test(n));
+}
+
+/**
+ * No listKeys()/list*() calls, no secret-looking outputs, no webhook URLs (which carry function keys), and
+ * no app setting that holds a key or connection string except the documented APPLICATIONINSIGHTS_CONNECTION_STRING.
+ */
+export function secretProblems(t: Templates): string[] {
+  const problems: string[] = [];
+  for (const f of t.all) {
+    for (const call of descendants(f.root, 'call_expression')) {
+      const fn = call.childForFieldName('function');
+      const name = fn?.type === 'member_expression' ? fn.childForFieldName('property')?.text : fn?.text;
+      if (name && /^list/i.test(name)) problems.push(`${where(f.file, call)}: ${name}() reads secrets; use identities and role assignments`);
+    }
+    for (const o of f.outputs) {
+      if (SECRET_NAME.test(o.name)) problems.push(`${where(f.file, o.node)}: output ${o.name} looks like a secret`);
+      const refs = secretReferences(o.value);
+      if (refs.length) problems.push(`${where(f.file, o.node)}: output ${o.name} exposes ${refs.join(', ')}`);
+    }
+    for (const p of descendants(f.root, 'object_property')) {
+      const key = p.namedChildren[0];
+      if (key?.text === 'endpointUrl') problems.push(`${where(f.file, p)}: webhook endpointUrl (function keys travel in such URLs); use an AzureFunction endpoint`);
+    }
+    for (const s of descendants(f.root, 'string')) {
+      if (/[?&]code=/.test(s.text)) problems.push(`${where(f.file, s)}: a URL with a function key`);
+    }
+  }
+  for (const [name, value] of appSettingExpressions(t)) {
+    if (name === 'APPLICATIONINSIGHTS_CONNECTION_STRING') {
+      // Allowed, and only as the component's own connection string (see the comment in function-app.bicep).
+      if (!/\.properties\.ConnectionString$/.test(value.node.text)) problems.push(`${where(value.file.file, value.node)}: APPLICATIONINSIGHTS_CONNECTION_STRING must be the component's ConnectionString`);
+      if (!/not a credential/i.test(commentAbove(value.file, value.node))) problems.push(`${where(value.file.file, value.node)}: explain next to APPLICATIONINSIGHTS_CONNECTION_STRING why it is not a credential`);
+      continue;
+    }
+    if (SECRET_NAME.test(name) && name !== 'AzureWebJobsStorage__credential') problems.push(`app setting ${name} looks like a secret`);
+    const refs = secretReferences(value.node);
+    if (refs.length) problems.push(`${where(value.file.file, value.node)}: app setting ${name} is built from ${refs.join(', ')}`);
+  }
+  return problems;
+}
+
+function commentAbove(file: BicepFile, node: Node): string {
+  const lines: string[] = [];
+  for (let row = node.startPosition.row - 1; row >= 0; row--) {
+    const line = (file.lines[row] ?? '').trim();
+    if (!line.startsWith('//')) break;
+    lines.unshift(line.slice(2).trim());
+  }
+  return lines.join(' ');
+}
+
+// ---- App settings -------------------------------------------------------------------------------------
+
+export interface SettingExpression {
+  file: BicepFile;
+  node: Node;
+}
+
+/**
+ * The function app's app settings, name → value expression: the `appsettings` config resource's
+ * properties, followed through `union(...)`, the module parameter and main.bicep's variable.
+ */
+export function appSettingExpressions(t: Templates): Map<string, SettingExpression> {
+  const configs = t.all.flatMap((f) => f.resourcesOfType('Microsoft.Web/sites/config').map((r) => ({ f, r })));
+  const settings = configs.filter(({ r }) => stringValue(get(r.body, 'name')) === 'appsettings');
+  if (settings.length !== 1) throw new Error(`expected one Microsoft.Web/sites/config 'appsettings' resource, found ${settings.length}`);
+  const { f, r } = settings[0]!;
+  const out = new Map<string, SettingExpression>();
+  const collect = (node: Node | undefined, file: BicepFile) => {
+    if (!node) throw new Error(`${file.file}: app settings expression missing`);
+    if (node.type === 'object') {
+      for (const [k, v] of props(node)) {
+        if (out.has(k)) throw new Error(`${where(file.file, v)}: app setting ${k} set twice`);
+        out.set(k, { file, node: v });
+      }
+    } else if (node.type === 'call_expression' && node.childForFieldName('function')?.text === 'union') {
+      for (const arg of node.childForFieldName('arguments')?.namedChildren ?? []) collect(arg, file);
+    } else if (node.type === 'identifier' && file.vars.has(node.text)) {
+      collect(file.vars.get(node.text), file);
+    } else if (node.type === 'identifier' && file.params.has(node.text)) {
+      // A module parameter: follow it to the argument main.bicep passes.
+      const caller = t.main.modules.find((m) => `infra/${m.path}` === file.file);
+      if (!caller) throw new Error(`${file.file}: nobody passes ${node.text}`);
+      collect(get(caller.body, `params.${node.text}`), t.main);
+    } else throw new Error(`${where(file.file, node)}: cannot follow app settings expression ${node.text}`);
+  };
+  collect(get(r.body, 'properties'), f);
+  // App settings set anywhere else would escape the check.
+  for (const file of t.all) {
+    for (const p of descendants(file.root, 'object_property')) {
+      if (p.namedChildren[0]?.text === 'appSettings' && p.parent?.parent?.type === 'object_property' && p.parent.parent.namedChildren[0]?.text === 'siteConfig') {
+        throw new Error(`${where(file.file, p)}: siteConfig.appSettings bypasses the appsettings resource`);
+      }
+    }
+  }
+  return out;
+}
+
+// ---- Storage ------------------------------------------------------------------------------------------
+
+export function storageProblems(t: Templates): string[] {
+  const problems: string[] = [];
+  const args = moduleArguments(t.main, 'modules/storage.bicep');
+  const accounts = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts', { existing: false });
+  if (accounts.length !== 1) return [`${t.storage.file}: expected one storage account, found ${accounts.length}`];
+  const account = accounts[0]!;
+  const scope = (overrides: Record<string, Value> = {}) => ({ file: t.storage, locals: new Map([...args, ...Object.entries(overrides)]) });
+  const expectProp = (name: string, want: Value) => {
+    const v = evaluate(get(account.body, `properties.${name}`), scope());
+    if (JSON.stringify(v) !== JSON.stringify(want)) problems.push(`${where(t.storage.file, account.node)}: properties.${name} is ${show(v)}, want ${JSON.stringify(want)}`);
+  };
+  expectProp('allowSharedKeyAccess', false);
+  expectProp('minimumTlsVersion', 'TLS1_2');
+  expectProp('supportsHttpsTrafficOnly', true);
+  expectProp('allowBlobPublicAccess', false);
+
+  const publicParam = t.main.params.get('publishedPublicRead');
+  if (!publicParam || evaluate(publicParam.default, { file: t.main }) !== false) problems.push(`${t.main.file}: param publishedPublicRead must exist and default to false`);
+
+  // Container access, with publishedPublicRead off (default) and on: only `published` may ever be public.
+  const containers = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts/blobServices/containers', { existing: false });
+  for (const publishedPublicRead of [false, true]) {
+    const allow = evaluate(get(account.body, 'properties.allowBlobPublicAccess'), scope({ publishedPublicRead }));
+    if (allow !== publishedPublicRead) problems.push(`allowBlobPublicAccess is ${show(allow)} when publishedPublicRead is ${publishedPublicRead}`);
+    for (const c of containers) {
+      const instances: Value[] = c.loop ? asArray(evaluate(c.loop.over, scope({ publishedPublicRead }))) : [null];
+      for (const item of instances) {
+        const locals = c.loop ? { [c.loop.variable]: item } : {};
+        const name = evaluate(get(c.body, 'name'), scope({ publishedPublicRead, ...locals }));
+        const access = evaluate(get(c.body, 'properties.publicAccess'), scope({ publishedPublicRead, ...locals }));
+        const want = publishedPublicRead && name === CONTAINERS.published ? 'Blob' : 'None';
+        if (access !== want) problems.push(`${where(t.storage.file, c.node)}: container ${show(name)} has publicAccess ${show(access)} with publishedPublicRead=${publishedPublicRead}, want '${want}'`);
+      }
+    }
+  }
+
+  const blob = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts/blobServices', { existing: false })[0];
+  for (const policy of ['deleteRetentionPolicy', 'containerDeleteRetentionPolicy']) {
+    if (evaluate(get(blob?.body, `properties.${policy}.enabled`), scope()) !== true) problems.push(`${t.storage.file}: blob service ${policy} must be enabled`);
+  }
+
+  // Lifecycle: delete inbox/ and edited/ after a parameter number of days, and age out dead letters.
+  const lifecycle = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts/managementPolicies')[0];
+  const rules = asArray(evaluate(get(lifecycle?.body, 'properties.policy.rules'), scope()));
+  const deletedAfter = new Map<string, Value>();
+  for (const rule of rules) {
+    const r = rule as { enabled?: Value; definition?: { filters?: { prefixMatch?: Value }; actions?: { baseBlob?: { delete?: { daysAfterModificationGreaterThan?: Value } } } } };
+    if (r.enabled !== true) continue;
+    const days = r.definition?.actions?.baseBlob?.delete?.daysAfterModificationGreaterThan;
+    for (const prefix of asArray(r.definition?.filters?.prefixMatch ?? [])) if (typeof prefix === 'string' && days !== undefined) deletedAfter.set(prefix, days);
+  }
+  for (const prefix of [`${CONTAINERS.inbox}/`, `${CONTAINERS.edited}/`, `${CONTAINERS.deadLetter}/`]) {
+    const days = deletedAfter.get(prefix);
+    if (typeof days !== 'number' || days < 1) problems.push(`${t.storage.file}: no lifecycle rule deletes blobs under ${prefix} (found ${[...deletedAfter.keys()].join(', ') || 'none'})`);
+  }
+  for (const name of ['workingBlobRetentionDays']) if (!t.main.params.has(name) || !t.storage.params.has(name)) problems.push(`the retention in days must be a parameter (${name})`);
+  return problems;
+}
+
+function asArray(v: Value | undefined): Value[] {
+  return Array.isArray(v) ? v : [];
+}
+
+// ---- Azure OpenAI -------------------------------------------------------------------------------------
+
+export function openAiProblems(t: Templates): string[] {
+  const problems: string[] = [];
+  const accounts = t.openai.resourcesOfType('Microsoft.CognitiveServices/accounts', { existing: false });
+  if (accounts.length !== 1) return [`${t.openai.file}: expected one Cognitive Services account, found ${accounts.length}`];
+  const account = accounts[0]!;
+  const scope = { file: t.openai, locals: moduleArguments(t.main, 'modules/openai.bicep') };
+  const at = where(t.openai.file, account.node);
+  if (evaluate(get(account.body, 'properties.disableLocalAuth'), scope) !== true) problems.push(`${at}: properties.disableLocalAuth must be true`);
+  const subdomain = get(account.body, 'properties.customSubDomainName');
+  const subdomainValue = evaluate(subdomain, scope);
+  if (!subdomain || subdomainValue === '' || subdomainValue === null) problems.push(`${at}: properties.customSubDomainName must be set (Entra ID auth needs it)`);
+  const kind = evaluate(get(account.body, 'kind'), scope);
+  if (kind !== 'OpenAI' && kind !== 'AIServices') problems.push(`${at}: kind is ${show(kind)}`);
+  if (evaluate(get(account.body, 'sku.name'), scope) !== 'S0') problems.push(`${at}: sku must be S0`);
+
+  const deployments = t.openai.resourcesOfType('Microsoft.CognitiveServices/accounts/deployments');
+  if (deployments.length !== 1) problems.push(`${t.openai.file}: expected one model deployment`);
+  for (const d of deployments) {
+    if (evaluate(get(d.body, 'sku.name'), scope) !== 'GlobalStandard') problems.push(`${where(t.openai.file, d.node)}: deployment sku must be GlobalStandard`);
+    const model = evaluate(get(d.body, 'properties.model'), scope);
+    if (JSON.stringify(model) !== JSON.stringify({ format: 'OpenAI', name: 'gpt-image-1', version: '2025-04-15' })) problems.push(`${where(t.openai.file, d.node)}: default model is ${show(model)}`);
+    if (evaluate(get(d.body, 'sku.capacity'), scope) !== 3) problems.push(`${where(t.openai.file, d.node)}: default capacity must be 3 (9 requests/minute)`);
+  }
+
+  // The region: its own parameter, restricted to where the image models are offered.
+  const location = t.main.params.get('openAiLocation');
+  const allowed = location ? t.main.decorator(location, 'allowed') : undefined;
+  const regions = allowed ? evaluate(allowed[0], { file: t.main }) : undefined;
+  if (JSON.stringify(regions) !== JSON.stringify(OPENAI_REGIONS)) problems.push(`${t.main.file}: param openAiLocation must be @allowed(${JSON.stringify(OPENAI_REGIONS)}), is ${regions === undefined ? 'unrestricted' : show(regions)}`);
+  const passed = get(t.main.module('modules/openai.bicep')?.body, 'params.location');
+  if (passed?.text !== 'openAiLocation') problems.push(`${t.main.file}: the OpenAI module must be deployed to openAiLocation, not ${passed?.text ?? 'nothing'}`);
+  return problems;
+}
+
+// ---- Event Grid ---------------------------------------------------------------------------------------
+
+export interface ResolvedSubscription {
+  name: Value;
+  container: Value;
+  functionName: Value;
+  subjectBeginsWith: Value;
+}
+
+export function eventSubscriptionProblems(t: Templates): { problems: string[]; subscriptions: ResolvedSubscription[] } {
+  const problems: string[] = [];
+  const subscriptions: ResolvedSubscription[] = [];
+  const f = t.eventSubscriptions;
+  const resources = f.resourcesOfType('Microsoft.EventGrid/systemTopics/eventSubscriptions');
+  for (const r of resources) {
+    const at = `${where(f.file, r.node)}: ${r.symbol}`;
+    const items: Value[] = r.loop ? asArray(evaluate(r.loop.over, { file: f })) : [null];
+    for (const item of items) {
+      const scope = { file: f, locals: new Map<string, Value>(r.loop ? [[r.loop.variable, item]] : []) };
+      const ev = (p: string) => evaluate(get(r.body, p), scope);
+      const name = ev('name');
+      if (ev('properties.destination.endpointType') !== 'AzureFunction') problems.push(`${at} ${show(name)}: destination must be an AzureFunction endpoint`);
+      // resourceId: '<function app id>/functions/<function name>'
+      const resourceId = get(r.body, 'properties.destination.properties.resourceId');
+      const parts = resourceId?.type === 'string' ? stringParts(resourceId) : [];
+      const fnPart = parts[2];
+      const functionName = fnPart && 'expr' in fnPart ? evaluate(fnPart.expr, scope) : undefined;
+      const appPart = parts[0];
+      const appSymbol = appPart && 'expr' in appPart ? /^(\w+)\.id$/.exec(appPart.expr.text)?.[1] : undefined;
+      const app = appSymbol ? f.resourceBySymbol(appSymbol) : undefined;
+      if (parts.length !== 3 || !app || app.type !== 'Microsoft.Web/sites' || JSON.stringify(parts[1]) !== JSON.stringify({ text: '/functions/' }) || typeof functionName !== 'string') {
+        problems.push(`${at} ${show(name)}: resourceId must be '\${<function app>.id}/functions/<name>', is ${resourceId?.text ?? 'missing'}`);
+      }
+      const subject = ev('properties.filter.subjectBeginsWith');
+      if (typeof subject !== 'string' || !subject.endsWith('/blobs/')) problems.push(`${at} ${show(name)}: subjectBeginsWith ${show(subject)} must end with /blobs/`);
+      const types = ev('properties.filter.includedEventTypes');
+      if (JSON.stringify(types) !== JSON.stringify([BLOB_CREATED])) problems.push(`${at} ${show(name)}: includedEventTypes is ${show(types)}`);
+      const filters = asArray(ev('properties.filter.advancedFilters'));
+      const api = filters.find((x) => (x as { key?: Value }).key === 'data.api') as { operatorType?: Value; values?: Value } | undefined;
+      if (!api || api.operatorType !== 'StringIn' || JSON.stringify(api.values) !== JSON.stringify(BLOB_CREATED_APIS)) problems.push(`${at} ${show(name)}: needs advanced filter StringIn data.api ${JSON.stringify(BLOB_CREATED_APIS)}, has ${show(filters)}`);
+      for (const p of ['maxDeliveryAttempts', 'eventTimeToLiveInMinutes']) {
+        if (typeof ev(`properties.retryPolicy.${p}`) !== 'number') problems.push(`${at} ${show(name)}: retryPolicy.${p} must be set`);
+      }
+      if (ev('properties.deadLetterWithResourceIdentity.identity.type') !== 'SystemAssigned') problems.push(`${at} ${show(name)}: dead-letter with the system topic's identity (deadLetterWithResourceIdentity)`);
+      if (ev('properties.deadLetterWithResourceIdentity.deadLetterDestination.endpointType') !== 'StorageBlob') problems.push(`${at} ${show(name)}: dead-letter to blob storage`);
+      const dlc = ev('properties.deadLetterWithResourceIdentity.deadLetterDestination.properties.blobContainerName');
+      if (dlc !== CONTAINERS.deadLetter) problems.push(`${at} ${show(name)}: dead-letter container is ${show(dlc)}, want ${CONTAINERS.deadLetter}`);
+      if (get(r.body, 'properties.deadLetterDestination')) problems.push(`${at}: deadLetterDestination without identity needs a key; use deadLetterWithResourceIdentity`);
+      const item_ = item as { container?: Value } | null;
+      subscriptions.push({ name, container: item_?.container ?? new Unknown('no container'), functionName: functionName ?? new Unknown('no function'), subjectBeginsWith: subject });
+    }
+  }
+  if (subscriptions.length !== EVENT_SUBSCRIPTIONS.length) problems.push(`${f.file}: ${subscriptions.length} subscriptions, want ${EVENT_SUBSCRIPTIONS.length}`);
+  const topic = t.eventGridTopic.resourcesOfType('Microsoft.EventGrid/systemTopics', { existing: false })[0];
+  if (evaluate(get(topic?.body, 'identity.type'), { file: t.eventGridTopic }) !== 'SystemAssigned') problems.push(`${t.eventGridTopic.file}: the system topic needs a system-assigned identity (dead-lettering)`);
+  return { problems, subscriptions };
+}

@@ -1,0 +1,190 @@
+/**
+ * What the templates say, read from their syntax trees: API versions, role assignments, secrets, the
+ * storage and model accounts' posture, the Event Grid subscriptions. Each check also runs on a copy of
+ * the templates broken on purpose, to prove it can fail.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/containers.js';
+import { evaluate, get, infraFiles } from './bicep.js';
+import {
+  apiVersionProblems,
+  BUILT_IN_ROLES,
+  eventSubscriptionProblems,
+  loadTemplates,
+  openAiProblems,
+  roleAssignments,
+  secretProblems,
+  storageProblems,
+  type Templates,
+} from './checks.js';
+
+const files = infraFiles('.bicep');
+let t: Templates;
+
+beforeAll(async () => {
+  t = await loadTemplates(files);
+});
+
+const broken = (edits: Parameters<typeof loadTemplates>[1]) => loadTemplates(files, edits);
+
+describe('API versions', () => {
+  it('every resource declaration has an explicit GA API version', () => {
+    expect(t.all.flatMap((f) => f.resources).length).toBeGreaterThan(20);
+    expect(apiVersionProblems(t.all)).toEqual([]);
+  });
+
+  it('catches a resource without one', async () => {
+    const b = await broken({ storage: (s) => s.replace("'Microsoft.Storage/storageAccounts/queueServices@2023-05-01'", "'Microsoft.Storage/storageAccounts/queueServices'") });
+    expect(apiVersionProblems(b.all)).toEqual([expect.stringMatching(/^infra\/modules\/storage\.bicep:\d+:\d+: resource queueService .* has no @api-version$/)]);
+    const preview = await broken({ openai: (s) => s.replace('accounts@2025-06-01', 'accounts@2025-04-01-preview') });
+    expect(apiVersionProblems(preview.all)).toEqual([expect.stringMatching(/uses API version 2025-04-01-preview/)]);
+  });
+});
+
+describe('role assignments', () => {
+  it('use known built-in roles, named in a comment next to each id', () => {
+    const { problems, assignments } = roleAssignments(t.all);
+    expect(problems).toEqual([]);
+    expect(new Set(assignments.map((a) => a.role))).toEqual(new Set(Object.values(BUILT_IN_ROLES).filter((r) => r !== 'Storage Blob Data Reader')));
+  });
+
+  it('are least privilege, each scoped to its one resource', () => {
+    const { assignments } = roleAssignments(t.all);
+    const of = (principal: string) =>
+      assignments
+        .filter((a) => a.principal === principal)
+        .map((a) => `${a.role} @ ${a.scopeType}${a.conditional ? ' (optional)' : ''}`)
+        .sort();
+    expect(of('functionPrincipalId')).toEqual([
+      'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts',
+      'Monitoring Metrics Publisher @ Microsoft.Insights/components',
+      'Storage Blob Data Owner @ Microsoft.Storage/storageAccounts',
+      'Storage Queue Data Contributor @ Microsoft.Storage/storageAccounts',
+    ]);
+    // Dead-lettering only: blob writes in the dead-letter container, nothing else.
+    expect(of('eventGridPrincipalId')).toEqual(['Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers']);
+    const deadLetter = t.roles.resourcesOfType('Microsoft.Storage/storageAccounts/blobServices/containers', { existing: true })[0];
+    expect(evaluate(get(deadLetter?.body, 'name'), { file: t.roles, locals: new Map([['deadLetterContainerName', CONTAINERS.deadLetter]]) })).toBe(CONTAINERS.deadLetter);
+    expect(get(t.main.module('modules/roles.bicep')?.body, 'params.deadLetterContainerName')?.text).toBe('containers.deadLetter');
+    // The developer: only when a principal is given; data access and inference, no Owner, no telemetry.
+    expect(of('developerPrincipalId')).toEqual([
+      'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts (optional)',
+      'Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts (optional)',
+      'Storage Queue Data Contributor @ Microsoft.Storage/storageAccounts (optional)',
+    ]);
+    for (const r of t.roles.resourcesOfType('Microsoft.Authorization/roleAssignments')) {
+      if (r.condition) expect(r.condition.text).toBe('(!empty(developerPrincipalId))');
+    }
+    expect(assignments).toHaveLength(8);
+  });
+
+  it('explains why the function identity gets Storage Blob Data Owner', () => {
+    const line = t.roles.lines.findIndex((l) => l.includes('resource functionBlob'));
+    const comment = t.roles.lines.slice(Math.max(0, line - 20), line).join('\n');
+    expect(comment).toMatch(/Storage Blob Data Owner, not Contributor/);
+    expect(comment).toMatch(/AzureWebJobsStorage/);
+  });
+
+  it('catches an unknown role, a wrong comment and a resource-group-wide scope', async () => {
+    const b = await broken({
+      roles: (s) =>
+        s
+          .replace("'3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher", "'3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Contributor")
+          .replace("cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'", "cognitiveServicesOpenAiUser: 'a001fd3d-188f-4b5d-821b-7da978bf7442'")
+          .replace('  scope: appInsights\n', ''),
+    });
+    const problems = roleAssignments(b.all).problems.join('\n');
+    expect(problems).toMatch(/the comment next to 3913510d-42f4-4e42-8a64-420c390055eb must name the role "Monitoring Metrics Publisher"/);
+    expect(problems).toMatch(/a001fd3d-188f-4b5d-821b-7da978bf7442 is not a built-in role this deployment knows/);
+    expect(problems).toMatch(/role assignment functionTelemetry: must be scoped to a resource declared in the file/);
+  });
+});
+
+describe('no keys', () => {
+  it('no listKeys(), no secret outputs, no webhook keys, no key or connection string in app settings', () => {
+    expect(secretProblems(t)).toEqual([]);
+  });
+
+  it('catches listKeys(), a connection string output and a key in an app setting', async () => {
+    const b = await broken({
+      main: (s) =>
+        s
+          .replace('  EXTRA_TRUST_ANCHORS: \'\'', "  EXTRA_TRUST_ANCHORS: ''\n  AZURE_OPENAI_API_KEY: openAiKey")
+          .concat("\nresource sa 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {\n  name: 'x'\n  scope: rg\n}\noutput STORAGE_CONNECTION string = 'AccountKey=${sa.listKeys().keys[0].value}'\n"),
+    });
+    const problems = secretProblems(b).join('\n');
+    expect(problems).toMatch(/listKeys\(\) reads secrets/);
+    expect(problems).toMatch(/output STORAGE_CONNECTION looks like a secret/);
+    expect(problems).toMatch(/output STORAGE_CONNECTION exposes keys/);
+    expect(problems).toMatch(/app setting AZURE_OPENAI_API_KEY looks like a secret/);
+  });
+
+  it('catches an undocumented APPLICATIONINSIGHTS_CONNECTION_STRING', async () => {
+    const b = await broken({ functionApp: (s) => s.replace(/it is not a credential/, 'it is fine') });
+    expect(secretProblems(b)).toEqual([expect.stringMatching(/explain next to APPLICATIONINSIGHTS_CONNECTION_STRING why it is not a credential/)]);
+  });
+});
+
+describe('storage account', () => {
+  it('is keyless, TLS 1.2, HTTPS only, private unless published read is asked for, with soft delete and lifecycle', () => {
+    expect(storageProblems(t)).toEqual([]);
+  });
+
+  it('catches shared keys, public access and a missing lifecycle rule', async () => {
+    const b = await broken({
+      storage: (s) => s.replace('allowSharedKeyAccess: false', 'allowSharedKeyAccess: true').replace("(publishedPublicRead && (container.value == publishedContainerName)) ? 'Blob' : 'None'", "'Blob'").replace("                '${containers.edited}/'\n", ''),
+    });
+    const problems = storageProblems(b).join('\n');
+    expect(problems).toMatch(/properties\.allowSharedKeyAccess is true, want false/);
+    expect(problems).toMatch(/container "inbox" has publicAccess "Blob" with publishedPublicRead=false/);
+    expect(problems).toMatch(/no lifecycle rule deletes blobs under edited\//);
+  });
+});
+
+describe('Azure OpenAI', () => {
+  it('has local auth disabled, a custom subdomain, the image model on GlobalStandard, in an allowed region', () => {
+    expect(openAiProblems(t)).toEqual([]);
+  });
+
+  it('maps each allowed model to its version', () => {
+    const name = t.main.params.get('imageModelName')!;
+    const version = t.main.params.get('imageModelVersion')!;
+    const names = evaluate(t.main.decorator(name, 'allowed')?.[0], { file: t.main });
+    const versions = evaluate(t.main.decorator(version, 'allowed')?.[0], { file: t.main });
+    expect(names).toEqual(['gpt-image-1', 'gpt-image-1-mini', 'gpt-image-1.5', 'gpt-image-2']);
+    expect(versions).toEqual(['2025-04-15', '2025-10-06', '2025-12-16', '2026-04-21']);
+    const versionFor = (model: string) => evaluate(version.default, { file: t.main, locals: new Map([['imageModelName', model]]) });
+    expect((names as string[]).map(versionFor)).toEqual(versions);
+  });
+
+  it('catches key auth and an unrestricted region', async () => {
+    const b = await broken({ openai: (s) => s.replace('disableLocalAuth: true', 'disableLocalAuth: false'), main: (s) => s.replace("  'uaenorth'\n", "  'uaenorth'\n  'eastus'\n") });
+    const problems = openAiProblems(b).join('\n');
+    expect(problems).toMatch(/disableLocalAuth must be true/);
+    expect(problems).toMatch(/param openAiLocation must be @allowed/);
+  });
+});
+
+describe('Event Grid subscriptions', () => {
+  it('deliver BlobCreated from PutBlob/PutBlockList/CopyBlob/FlushWithClose to the functions, keyless, with dead-lettering', () => {
+    const { problems, subscriptions } = eventSubscriptionProblems(t);
+    expect(problems).toEqual([]);
+    expect(subscriptions).toEqual(
+      EVENT_SUBSCRIPTIONS.map((s) => ({ name: s.name, container: s.container, functionName: s.functionName, subjectBeginsWith: `/blobServices/default/containers/${s.container}/blobs/` })),
+    );
+  });
+
+  it('catches a subject without /blobs/, a missing API filter and a webhook', async () => {
+    const b = await broken({
+      eventSubscriptions: (s) =>
+        s
+          .replace("containers/${s.container}/blobs/'", "containers/${s.container}'")
+          .replace("operatorType: 'StringIn'", "operatorType: 'StringNotIn'")
+          .replace("endpointType: 'AzureFunction'", "endpointType: 'WebHook'"),
+    });
+    const problems = eventSubscriptionProblems(b).problems.join('\n');
+    expect(problems).toMatch(/subjectBeginsWith "\/blobServices\/default\/containers\/inbox" must end with \/blobs\//);
+    expect(problems).toMatch(/needs advanced filter StringIn data\.api/);
+    expect(problems).toMatch(/destination must be an AzureFunction endpoint/);
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, loadGateConfig, parseDuration, SETTINGS } from '../../shared/config.js';
+
+const minimal = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com/' };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('config', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig(minimal);
+    expect(c.model).toMatchObject({ endpoint: 'https://res.openai.azure.com', deployment: 'gpt-image-1', apiVersion: '2025-04-01-preview', rpm: 9, maxAttempts: 4, timeoutMs: 300_000 });
+    expect(c.drop).toMatchObject({ maxImageBytes: 52_428_800, settleMs: 5000, deadlineMs: 86_400_000, defaultOutputFormat: 'png' });
+    expect(c.gate).toMatchObject({ allowedAgents: ['Azure OpenAI ImageGen'], agentScope: 'active', tolerated: [{ code: 'claim.malformed', label: 'c2pa.soft-binding' }] });
+    expect(c.storage).toEqual({ kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
+  });
+
+  it('names a missing endpoint and a missing storage setting, all at once', () => {
+    const found = problems({});
+    expect(found).toHaveLength(2);
+    expect(found[0]).toMatch(/^AzureWebJobsStorage is missing/);
+    expect(found[1]).toMatch(/^AZURE_OPENAI_ENDPOINT is missing/);
+  });
+
+  it('names each invalid setting with what it got', () => {
+    const found = problems({ ...minimal, IMAGE_MODEL_RPM: 'fast', DROP_DEADLINE: '24', AGENT_SCOPE: 'everywhere', TOLERATED_FAILURES: 'claim.malformed', SWEEP_SCHEDULE: '* * * * *' });
+    expect(found.map((p) => p.split(' ')[0]).sort()).toEqual(['AGENT_SCOPE', 'DROP_DEADLINE', 'IMAGE_MODEL_RPM', 'SWEEP_SCHEDULE', 'TOLERATED_FAILURES']);
+    expect(found.join('\n')).toContain('got "fast"');
+  });
+
+  it('uses identity-based storage when the service URIs are set', () => {
+    const c = loadConfig({
+      AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com',
+      AzureWebJobsStorage__blobServiceUri: 'https://acct.blob.core.windows.net',
+      AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net',
+      AZURE_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
+    });
+    expect(c.storage).toEqual({ kind: 'identity', blobServiceUri: 'https://acct.blob.core.windows.net', queueServiceUri: 'https://acct.queue.core.windows.net', clientId: '11111111-2222-3333-4444-555555555555' });
+    expect(c.model.apiKey).toBeUndefined();
+    expect(problems({ AZURE_OPENAI_ENDPOINT: 'https://x', AzureWebJobsStorage__blobServiceUri: 'https://acct.blob.core.windows.net' })[0]).toMatch(/queueServiceUri is missing/);
+  });
+
+  it('reads the gate settings alone for the verify command', () => {
+    expect(loadGateConfig({ AGENT_SCOPE: 'chain', ALLOWED_SOFTWARE_AGENTS: 'A, B' })).toMatchObject({ agentScope: 'chain', allowedAgents: ['A', 'B'] });
+    expect(() => loadGateConfig({ ALLOWED_SOFTWARE_AGENTS: ' , ' })).toThrow(/ALLOWED_SOFTWARE_AGENTS must name/);
+  });
+
+  it('parses durations', () => {
+    expect([parseDuration('250ms'), parseDuration('90s'), parseDuration('5m'), parseDuration('24h'), parseDuration('1.5d')]).toEqual([250, 90_000, 300_000, 86_400_000, 129_600_000]);
+    expect(parseDuration('5')).toBeUndefined();
+  });
+
+  it('documents every setting once', () => {
+    const names = SETTINGS.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const s of SETTINGS) expect(s.description.length).toBeGreaterThan(10);
+  });
+});

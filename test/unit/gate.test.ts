@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGate, type GatePolicy, type ManifestStoreJson } from '../../shared/provenance/gate.js';
+
+const policy: GatePolicy = {
+  trustAnchors: ['Test Root'],
+  allowedAgents: ['Azure OpenAI ImageGen'],
+  allowedSourceTypes: ['trainedAlgorithmicMedia', 'compositeWithTrainedAlgorithmicMedia'],
+  agentScope: 'active',
+  tolerated: [{ code: 'claim.malformed', label: 'c2pa.soft-binding' }],
+  signingTimeSkewMs: 60_000,
+};
+const TRAINED = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
+const url = (label: string, what: string) => `self#jumbf=/c2pa/${label}/${what}`;
+const OK_CODES = ['claimSignature.validated', 'claimSignature.insideValidity', 'signingCredential.trusted', 'assertion.dataHash.match'];
+
+function store(options: { actions?: unknown; failures?: { code: string; url: string }[]; success?: string[]; softwareAgents?: unknown[] } = {}): ManifestStoreJson {
+  return {
+    active_manifest: 'urn:a',
+    validation_state: 'Trusted',
+    manifests: {
+      'urn:a': {
+        claim_generator_info: [{ name: 'gen', version: '1' }],
+        signature_info: { issuer: 'Org', common_name: 'Signer', time: '2026-11-21T10:00:00+00:00' },
+        assertions: [
+          {
+            label: 'c2pa.actions.v2',
+            data: { actions: options.actions ?? [{ action: 'c2pa.created', softwareAgent: { name: 'Azure OpenAI ImageGen' }, digitalSourceType: TRAINED }], ...(options.softwareAgents ? { softwareAgents: options.softwareAgents } : {}) },
+          },
+        ],
+      },
+    },
+    validation_results: {
+      activeManifest: { success: (options.success ?? OK_CODES).map((code) => ({ code, url: url('urn:a', 'c2pa.signature') })), failure: options.failures ?? [] },
+    },
+  };
+}
+
+const judge = (s: ManifestStoreJson, p: Partial<GatePolicy> = {}, editWindow?: { start: Date; end: Date }) =>
+  evaluateGate({ ok: true, store: s }, { ...policy, ...p }, { file: 'f.png', ...(editWindow ? { editWindow } : {}) });
+
+describe('gate policy', () => {
+  it('publishes a trusted, intact manifest made by the allowed agent, with no reasons', () => {
+    const r = judge(store());
+    expect(r).toMatchObject({ verdict: 'publish', reasons: [] });
+    expect(r.checks.every((c) => c.ok)).toBe(true);
+  });
+
+  it('tolerates a failure only on the assertion it is scoped to', () => {
+    const onSoftBinding = judge(store({ failures: [{ code: 'claim.malformed', url: url('urn:a', 'c2pa.assertions/c2pa.soft-binding__1') }] }));
+    expect(onSoftBinding.verdict).toBe('publish');
+    expect(onSoftBinding.validation.tolerated).toHaveLength(1);
+    const elsewhere = judge(store({ failures: [{ code: 'claim.malformed', url: url('urn:a', 'c2pa.assertions/c2pa.actions.v2') }] }));
+    expect(elsewhere.verdict).toBe('quarantine');
+    expect(elsewhere.reasons[0]).toMatch(/claim\.malformed on c2pa\.assertions\/c2pa\.actions\.v2/);
+  });
+
+  it('quarantines any failure a passing check does not explain (a revoked signer stays revoked)', () => {
+    const r = judge(store({ failures: [{ code: 'signingCredential.ocsp.revoked', url: url('urn:a', 'c2pa.signature') }] }));
+    expect(r.verdict).toBe('quarantine');
+    expect(r.reasons.join()).toMatch(/signingCredential\.ocsp\.revoked/);
+  });
+
+  it.each([
+    ['claimSignature.validated', 'Claim signature valid'],
+    ['signingCredential.trusted', 'Signer trusted'],
+    ['assertion.dataHash.match', 'Pixels intact'],
+    ['claimSignature.insideValidity', 'Signed inside the certificate validity'],
+  ])('needs %s', (missing, check) => {
+    const r = judge(store({ success: OK_CODES.filter((c) => c !== missing) }));
+    expect(r.verdict).toBe('quarantine');
+    expect(r.checks.find((c) => c.name === check)?.ok).toBe(false);
+  });
+
+  it('finds the agent as a plain string or through softwareAgentIndex, and needs an AI source type on the same action', () => {
+    expect(judge(store({ actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType: TRAINED }] })).verdict).toBe('publish');
+    expect(judge(store({ actions: [{ action: 'c2pa.created', softwareAgentIndex: 0, digitalSourceType: TRAINED }], softwareAgents: [{ name: 'Azure OpenAI ImageGen' }] })).verdict).toBe('publish');
+    const split = judge(store({ actions: [{ action: 'c2pa.created', digitalSourceType: TRAINED }, { action: 'c2pa.edited', softwareAgent: { name: 'Azure OpenAI ImageGen' } }] }));
+    expect(split.verdict).toBe('quarantine');
+  });
+
+  it('binds the credential to the job: the signing time must fall in the edit window', () => {
+    const window = (start: string, end: string) => ({ start: new Date(start), end: new Date(end) });
+    const timestamped = store({ success: [...OK_CODES, 'timeStamp.validated', 'timeStamp.trusted'] });
+    expect(judge(timestamped, {}, window('2026-11-21T09:59:30Z', '2026-11-21T10:00:10Z')).verdict).toBe('publish');
+    expect(judge(timestamped, {}, window('2026-11-21T10:00:30Z', '2026-11-21T10:01:00Z')).verdict).toBe('publish'); // inside the skew
+    const late = judge(timestamped, {}, window('2026-11-21T10:05:00Z', '2026-11-21T10:06:00Z'));
+    expect(late.verdict).toBe('quarantine');
+    // Without a trusted time-stamp the action's own signed "when" is the signing time.
+    const noTimestamp = store({ actions: [{ action: 'c2pa.created', softwareAgent: { name: 'Azure OpenAI ImageGen' }, digitalSourceType: TRAINED, when: '2026-11-21T12:00:00Z' }] });
+    const r = judge(noTimestamp, {}, window('2026-11-21T11:59:00Z', '2026-11-21T12:00:30Z'));
+    expect(r.verdict).toBe('publish');
+    expect(r.signingTime?.source).toBe('action');
+    expect(judge(store({ actions: [{ action: 'c2pa.created', softwareAgent: { name: 'Azure OpenAI ImageGen' }, digitalSourceType: TRAINED }] }), {}, window('2026-11-21T11:59:00Z', '2026-11-21T12:00:30Z')).reasons[0]).toMatch(/no signing time/);
+  });
+
+  it('explains a missing manifest', () => {
+    const r = evaluateGate({ ok: false, error: 'no Content Credentials: the PNG carries no C2PA manifest' }, policy, { file: 'f.png' });
+    expect(r).toMatchObject({ verdict: 'quarantine', manifest: null, reasons: ['no Content Credentials: the PNG carries no C2PA manifest'] });
+  });
+});

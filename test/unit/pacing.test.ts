@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { observeQuota, reserveSlot, slotIntervalMs } from '../../shared/pacing.js';
+import { RequestQuota } from '../../local/emulator/quota.js';
+
+describe('pacing', () => {
+  it('spaces reservations 60/RPM seconds apart, starting now', () => {
+    let state;
+    const slots = [];
+    for (let i = 0; i < 4; i++) {
+      const r = reserveSlot(state, 1_000, 9, `job${i}:0`);
+      slots.push(r.slotAt);
+      state = r.next;
+    }
+    expect(slots[0]).toBe(1_000);
+    expect(slots[3]! - slots[0]!).toBeCloseTo(3 * slotIntervalMs(9));
+    expect(slotIntervalMs(9)).toBeGreaterThan(60_000 / 9);
+  });
+
+  it('gives a duplicate delivery the slot its twin reserved', () => {
+    const first = reserveSlot(undefined, 0, 60, 'job:0');
+    const again = reserveSlot(first.next, 10, 60, 'job:0');
+    expect(again).toEqual({ slotAt: 0, next: undefined });
+    expect(reserveSlot(first.next, 10, 60, 'job:1').slotAt).toBeCloseTo(slotIntervalMs(60));
+  });
+
+  it('pushes the schedule back on Retry-After or an exhausted quota', () => {
+    expect(observeQuota({ nextAt: 100 }, 1_000, 60, { retryAfterMs: 5_000 })?.nextAt).toBe(6_000);
+    expect(observeQuota({ nextAt: 100 }, 1_000, 60, { remaining: 0 })?.nextAt).toBeCloseTo(1_000 + slotIntervalMs(60));
+    expect(observeQuota({ nextAt: 10_000 }, 1_000, 60, { remaining: 3 })).toBeUndefined();
+  });
+
+  it('an evenly paced caller never trips the emulator quota', () => {
+    let now = 0;
+    const quota = new RequestQuota(9, () => now);
+    let state;
+    for (let i = 0; i < 30; i++) {
+      const r = reserveSlot(state, now, 9, `j${i}`);
+      state = r.next;
+      now = r.slotAt;
+      expect(quota.take().allowed).toBe(true);
+    }
+  });
+});
+
+describe('emulator quota', () => {
+  it('allows a short burst, then throttles with the time until the next request', () => {
+    let now = 0;
+    const quota = new RequestQuota(60, () => now); // 10 at once, one more per second
+    for (let i = 0; i < 10; i++) expect(quota.take().allowed).toBe(true);
+    const refused = quota.take();
+    expect(refused).toMatchObject({ allowed: false, remaining: 0 });
+    expect(refused.retryAfterMs).toBe(1000);
+    now = 1000;
+    expect(quota.take().allowed).toBe(true);
+  });
+});
