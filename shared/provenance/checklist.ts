@@ -1,5 +1,5 @@
 /** A provenance report as a person reads it, like contentcredentials.org/verify. Pure. */
-import type { ProvenanceReport } from './gate.js';
+import { describeTolerated, type ProvenanceReport } from './gate.js';
 
 export function renderChecklist(report: ProvenanceReport): string {
   const lines = [report.file];
@@ -14,7 +14,7 @@ export function renderChecklist(report: ProvenanceReport): string {
       `  Pixels intact:      ${m.dataHash === 'match' ? 'yes' : m.dataHash === 'mismatch' ? 'NO: changed after signing' : 'not bound by the manifest'}`,
       `  Claim generator:    ${m.claimGenerator ?? 'unknown'}`,
     );
-    if (report.validation.tolerated.length) lines.push(`  Tolerated:          ${report.validation.tolerated.map((t) => `${t.code} on ${t.url?.split('/').pop() ?? '?'}`).join(', ')}`);
+    if (report.validation.tolerated.length) lines.push(`  Tolerated:          ${describeTolerated(report.validation.tolerated)}`);
   }
   lines.push('');
   const width = Math.max(...report.checks.map((c) => c.name.length));

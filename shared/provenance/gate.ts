@@ -111,6 +111,16 @@ export function assertionLabel(url: string | undefined): string | null {
   return m ? m[1]!.replace(/__\d+$/, '') : null;
 }
 
+/** `claim.malformed on c2pa.soft-binding (2 manifests)`: the same tolerated failure once per code and assertion. */
+export function describeTolerated(tolerated: { code: string; url: string | null }[]): string {
+  const counts = new Map<string, number>();
+  for (const t of tolerated) {
+    const key = `${t.code} on ${assertionLabel(t.url ?? undefined) ?? shortUrl(t.url ?? undefined)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([key, n]) => (n > 1 ? `${key} (${n} manifests)` : key)).join(', ');
+}
+
 function shortUrl(url: string | undefined): string {
   return (url ?? '').replace(/^self#jumbf=\/c2pa\/[^/]+\//, '');
 }
@@ -299,7 +309,7 @@ export function evaluateGate(reading: C2paReading, policy: GatePolicy, context: 
     otherFailures.length === 0,
     otherFailures.length === 0
       ? report.validation.tolerated.length
-        ? `tolerated: ${report.validation.tolerated.map((t) => `${t.code} on ${shortUrl(t.url ?? '')}`).join(', ')}`
+        ? `tolerated: ${describeTolerated(report.validation.tolerated)}`
         : 'none'
       : otherFailures.map((f) => `${f.code} on ${shortUrl(f.url)}${f.explanation ? ` (${f.explanation})` : ''}`).join('; '),
   );

@@ -441,7 +441,7 @@ export function evaluate(node: Node | undefined, scope: Scope, depth = 0): Value
         case 'items': {
           if (unknown) return unknown;
           const o = args[0];
-          if (!o || typeof o !== 'object' || Array.isArray(o)) return new Unknown('items() of a non-object');
+          if (!o || typeof o !== 'object' || Array.isArray(o) || isUnknown(o)) return new Unknown('items() of a non-object');
           return Object.keys(o)
             .sort((a, b) => a.localeCompare(b))
             .map((key) => ({ key, value: o[key] ?? null }));
