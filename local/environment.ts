@@ -13,23 +13,29 @@ import { startEmulator, type Emulator, type EmulatorOptions } from './emulator/s
 import { loadFunctionDefinitions } from './functions.js';
 import { projectHostJson, readQueueSettings, type QueueSettings } from './host/host-json.js';
 import { startHost, type AnyFunction, type FunctionHost, type LogEntry } from './host/host.js';
-import { connectionString, startAzurite, type Azurite, type AzuriteOptions } from './storage/azurite.js';
+import { connectionString, DEV_ACCOUNT, startAzurite, type Azurite, type AzuriteOptions } from './storage/azurite.js';
+import { startObservingProxy } from './storage/proxy.js';
 import { startEventGrid, type DeliveryOptions, type EventGrid } from './storage/event-grid.js';
 
 export type Settings = Partial<Record<SettingName, string>>;
 
 export interface LocalStorageOptions {
   azurite?: AzuriteOptions;
-  /** Port of the blob endpoint clients use (the Event Grid proxy); Azurite's own port stays internal. */
+  /** Ports of the endpoints clients use (the proxies); Azurite's own ports stay internal. */
   blobPort?: number;
+  queuePort?: number;
   delivery?: Partial<DeliveryOptions>;
 }
 
 export interface LocalStorage {
   azurite: Azurite;
   eventGrid: EventGrid;
-  /** For the pipeline and for people: blobs through the Event Grid proxy, queues straight to Azurite. */
+  /** The queue endpoint clients use. */
+  queueEndpoint: string;
+  /** For the pipeline and for people: blobs through the Event Grid proxy, queues through the queue watcher. */
   connectionString: string;
+  /** Called with the queue's name whenever a message is put on a queue. */
+  onQueueMessage(listener: (queue: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -41,11 +47,26 @@ export async function startLocalStorage(options: LocalStorageOptions = {}): Prom
     ...(options.blobPort !== undefined ? { port: options.blobPort } : {}),
     ...(options.delivery ? { delivery: options.delivery } : {}),
   });
+  // Like the Functions host's shared queue watcher: a message put on a queue wakes that queue's trigger
+  // at once instead of at its next poll.
+  const listeners: ((queue: string) => void)[] = [];
+  const queueProxy = await startObservingProxy({
+    target: new URL(azurite.queueEndpoint).origin,
+    ...(options.queuePort !== undefined ? { port: options.queuePort } : {}),
+    onCompleted: (req, res) => {
+      const m = /^\/[^/]+\/([^/?]+)\/messages(\?|$)/.exec(req.url ?? '');
+      if (req.method === 'POST' && res.statusCode === 201 && m) for (const l of listeners) l(decodeURIComponent(m[1]!));
+    },
+  });
+  const queueEndpoint = `http://127.0.0.1:${queueProxy.port}/${DEV_ACCOUNT}`;
   return {
     azurite,
     eventGrid,
-    connectionString: connectionString(eventGrid.blobEndpoint, azurite.queueEndpoint),
+    queueEndpoint,
+    connectionString: connectionString(eventGrid.blobEndpoint, queueEndpoint),
+    onQueueMessage: (listener) => void listeners.push(listener),
     close: async () => {
+      await queueProxy.close();
       await eventGrid.close();
       await azurite.close();
     },
@@ -106,6 +127,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     ...(options.onLog ? { onLog: options.onLog } : {}),
   });
   storage.eventGrid.setSubscriptions(subscriptionsFor(host.url));
+  storage.onQueueMessage((queue) => host.nudge(queue));
   return {
     storage,
     emulator,

@@ -55,11 +55,9 @@ export async function run(args: string[]): Promise<number> {
 
   const pipeline = await startLocalPipeline({
     storage: {
-      azurite: {
-        queuePort: intOption('queue-port', values['queue-port'], 0, 65535) ?? 10001,
-        ...(values['in-memory'] ? {} : { location: path.join(stateDir, 'azurite') }),
-      },
+      azurite: values['in-memory'] ? {} : { location: path.join(stateDir, 'azurite') },
       blobPort: intOption('blob-port', values['blob-port'], 0, 65535) ?? 10000,
+      queuePort: intOption('queue-port', values['queue-port'], 0, 65535) ?? 10001,
     },
     emulator: useEmulator ? { port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] } : false,
     hostPort: intOption('port', values.port, 0, 65535) ?? 7071,
@@ -76,7 +74,7 @@ export async function run(args: string[]): Promise<number> {
       `  Drop folder:   ./${dropDir}/   (photo.png + photo.mask.png, optional photo.json {"prompt": "..."})`,
       `  Results:       ./${outDir}/published/, ./${outDir}/quarantine/, ./${outDir}/rejected/ (every container is mirrored)`,
       `  Functions:     ${pipeline.host.url}/api/jobs`,
-      `  Storage:       ${pipeline.storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${pipeline.storage.azurite.queueEndpoint} (queue)`,
+      `  Storage:       ${pipeline.storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${pipeline.storage.queueEndpoint} (queue)`,
       `  Model:         ${pipeline.emulator ? `${pipeline.emulator.url} (gpt-image-1 emulator; its CA is trusted in local mode only)` : pipeline.settings.AZURE_OPENAI_ENDPOINT}`,
       '  Ctrl-C stops.',
       '',

@@ -58,6 +58,8 @@ export interface FunctionHost {
   stats(): HostStats;
   /** Queue messages and webhook deliveries being handled right now. */
   busy(): number;
+  /** A message was just put on `queue`: poll it now rather than at the next interval. */
+  nudge(queue: string): void;
   close(): Promise<void>;
 }
 
@@ -215,6 +217,7 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
     .map((def) => {
       const queueName = resolveSetting((def.trigger as { queueName: string }).queueName, options.settings);
       return new QueueTrigger({
+        name: queueName,
         queue: options.runtime.storage.queue(queueName),
         poison: options.runtime.storage.queue(`${queueName}-poison`),
         settings: options.queueSettings,
@@ -266,6 +269,7 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
     },
     stats: () => structuredClone(stats),
     busy: () => inflight,
+    nudge: (queue) => queueTriggers.filter((t) => t.name === queue).forEach((t) => t.nudge()),
     close: async () => {
       closing = true;
       for (const t of timers.values()) clearTimeout(t);

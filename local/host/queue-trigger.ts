@@ -6,10 +6,13 @@
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 import type { QueueSettings } from './host-json.js';
 
+const MIN_POLL_MS = 100;
+
 /** How long a fetched message stays invisible before it is renewed; a killed host's messages return after this. */
 export const LEASE_SECONDS = 30;
 
 export interface QueueTriggerOptions {
+  name: string;
   queue: QueueClient;
   poison: QueueClient;
   settings: QueueSettings;
@@ -32,14 +35,25 @@ export function triggerInput(messageText: string): unknown {
 export class QueueTrigger {
   private running = 0;
   private stopped = false;
+  private idleMs = MIN_POLL_MS;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly options: QueueTriggerOptions) {}
 
+  get name(): string {
+    return this.options.name;
+  }
+
   start(): void {
     this.loop = this.poll();
+  }
+
+  /** Polls now and restarts the back-off, e.g. because a message was just sent. */
+  nudge(): void {
+    this.idleMs = MIN_POLL_MS;
+    this.wake?.();
   }
 
   get busy(): number {
@@ -48,7 +62,6 @@ export class QueueTrigger {
 
   private async poll(): Promise<void> {
     const { queue, settings } = this.options;
-    let idleMs = 100;
     while (!this.stopped) {
       if (this.running > settings.newBatchThreshold) {
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -63,11 +76,12 @@ export class QueueTrigger {
         this.options.onError(err, undefined);
       }
       if (items.length === 0) {
-        await this.sleep(idleMs);
-        idleMs = Math.min(settings.maxPollingIntervalMs, idleMs * 2);
+        const wait = this.idleMs;
+        this.idleMs = Math.min(settings.maxPollingIntervalMs, this.idleMs * 2);
+        await this.sleep(wait);
         continue;
       }
-      idleMs = 100;
+      this.idleMs = MIN_POLL_MS;
       for (const item of items) {
         const task = this.process(item).finally(() => {
           this.inflight.delete(task);

@@ -7,11 +7,12 @@
  * order, for tests and chaos runs.
  */
 import { randomUUID } from 'node:crypto';
-import http, { type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type http from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BLOB_CREATED, CONTAINERS } from '../../shared/containers.js';
 import { connectionString, DEV_ACCOUNT } from './azurite.js';
+import { startObservingProxy } from './proxy.js';
 
 export interface Subscription {
   name: string;
@@ -91,7 +92,6 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
   const stats = { published: 0, delivered: 0, failedAttempts: 0, deadLettered: 0 };
   const pending = new Set<Promise<void>>();
   const waits = new Map<NodeJS.Timeout, () => void>();
-  const sockets = new Set<Socket>();
   let sequencer = 0;
   let closed = false;
 
@@ -204,36 +204,18 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
     );
   }
 
-  const proxy = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://proxy');
-    const upstream = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-        const api = up.statusCode === 201 ? createdBy(req, url) : undefined;
-        if (api) up.on('end', () => void raise(req, api, up).catch(() => undefined));
-      },
-    );
-    upstream.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(upstream);
+  const proxy = await startObservingProxy({
+    target: target.origin,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host ? { host: options.host } : {}),
+    onCompleted: (req, up) => {
+      const api = up.statusCode === 201 ? createdBy(req, new URL(req.url ?? '/', 'http://proxy')) : undefined;
+      if (api) void raise(req, api, up).catch(() => undefined);
+    },
   });
-  proxy.keepAliveTimeout = 5_000;
-  proxy.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    proxy.once('error', reject);
-    proxy.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = proxy.address() as AddressInfo;
 
   return {
-    blobEndpoint: `http://${options.host ?? '127.0.0.1'}:${port}/${DEV_ACCOUNT}`,
+    blobEndpoint: `http://${options.host ?? '127.0.0.1'}:${proxy.port}/${DEV_ACCOUNT}`,
     setSubscriptions: (s) => (subscriptions = s),
     setDelivery: (d) => (delivery = { ...delivery, ...d }),
     stats: () => ({ ...stats, pending: pending.size }),
@@ -246,8 +228,7 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
         clearTimeout(t);
         resolve();
       }
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await proxy.close();
       await Promise.allSettled([...pending]);
     },
   };

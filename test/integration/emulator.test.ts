@@ -26,7 +26,10 @@ function client(auth: { apiKey: string } | { azureADTokenProvider: () => Promise
 
 async function editForm(fields: Record<string, string | Blob>): Promise<Response> {
   const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v, ...(typeof v === 'string' ? [] : [k === 'mask' ? 'mask.png' : 'image.png']));
+  for (const [k, v] of Object.entries(fields)) {
+    if (typeof v === 'string') form.append(k, v);
+    else form.append(k, v, k === 'mask' ? 'mask.png' : 'image.png');
+  }
   return fetch(`${emulator.url}/openai/deployments/gpt-image-1/images/edits?api-version=${API_VERSION}`, {
     method: 'POST',
     headers: { 'api-key': 'local-key' },
@@ -34,7 +37,8 @@ async function editForm(fields: Record<string, string | Blob>): Promise<Response
   });
 }
 
-const png = (bytes: Buffer) => new Blob([bytes], { type: 'image/png' });
+const png = (bytes: Buffer) => new Blob([new Uint8Array(bytes)], { type: 'image/png' });
+const blob = (bytes: Buffer) => new Blob([new Uint8Array(bytes)]);
 
 describe('images/edits through the openai SDK', () => {
   it('keeps pixels outside the mask and repaints the transparent area', async () => {
@@ -133,7 +137,7 @@ describe('validation like the service', () => {
     ['n above 10', () => editForm({ image: png(image), prompt: 'p', n: '11' }), 400, 'invalid_value', 'n'],
     ['n below 1', () => editForm({ image: png(image), prompt: 'p', n: '0' }), 400, 'invalid_value', 'n'],
     ['image not an image', () => editForm({ image: new Blob([Buffer.from('GIF89a not really')]), prompt: 'p' }), 400, 'invalid_image_format', 'image'],
-    ['image over 50 MB', () => editForm({ image: new Blob([Buffer.concat([image, Buffer.alloc(50 * 1024 * 1024)])]), prompt: 'p' }), 400, 'image_too_large', 'image'],
+    ['image over 50 MB', () => editForm({ image: blob(Buffer.concat([image, Buffer.alloc(50 * 1024 * 1024)])), prompt: 'p' }), 400, 'image_too_large', 'image'],
   ];
   it.each(cases.map(([name, send, status, code, param]) => ({ name, send, status, code, param })))('$name → $status $code', async ({ send, status, code, param }) => {
     const r = await send();
@@ -150,7 +154,7 @@ describe('validation like the service', () => {
     const small = await rectMask(512, 512, { x: 0, y: 0, width: 10, height: 10 });
     const codes = [];
     for (const m of [jpegMask, noAlpha, small]) {
-      const r = await editForm({ image: png(image), mask: new Blob([m]), prompt: 'p' });
+      const r = await editForm({ image: png(image), mask: blob(m), prompt: 'p' });
       expect(r.status).toBe(400);
       const body = (await r.json()) as { error: { code: string; param: string } };
       expect(body.error.param).toBe('mask');
