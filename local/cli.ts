@@ -44,6 +44,7 @@ const COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<Comm
   start: () => import('./start.js'),
   demo: () => import('./demo.js'),
   host: () => import('./host/cli.js'),
+  chaos: () => import('./chaos.js'),
 };
 
 export async function main(argv: string[]): Promise<CommandResult> {

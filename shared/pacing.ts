@@ -1,7 +1,10 @@
 /**
  * Pacing model calls to the deployment's quota. Every worker, on every instance, reserves the next free
  * slot in one shared schedule (slots 60/RPM seconds apart), so a burst of drops becomes an even stream
- * of requests instead of a 429 storm. Pure: the ledger adapter stores the schedule under an ETag.
+ * of requests instead of a 429 storm. When the service throttles anyway (another client shares the
+ * quota, or IMAGE_MODEL_RPM is set too high), the schedule backs off: Retry-After pushes the next slot
+ * out, and the rate drops to 80 % (at most once per 10 s, never below 20 %), recovering by 10 % of the
+ * configured rate a minute. Pure: the ledger adapter stores the schedule under an ETag.
  */
 
 export interface PacerState {
@@ -12,23 +15,45 @@ export interface PacerState {
    * slot back instead of burning another one.
    */
   recent?: Record<string, number>;
+  /** Share of the configured rate in use after throttling, and when it was last cut. */
+  rate?: { factor: number; cutAt: number };
 }
 
 /** How long a reservation is remembered for duplicates. */
 const RECENT_MS = 5 * 60_000;
+const CUT_TO = 0.8;
+const FLOOR = 0.2;
+const RECOVERY_PER_MINUTE = 0.1;
+const CUT_AT_MOST_EVERY_MS = 10_000;
 
 /** A hair over 60/RPM seconds, so timer jitter does not push two requests into one quota window. */
 export function slotIntervalMs(rpm: number): number {
   return (60_000 / rpm) * 1.01;
 }
 
-export function reserveSlot(state: PacerState | undefined, now: number, rpm: number, key: string): { slotAt: number; next: PacerState | undefined } {
+/** The share of the configured rate in use now, after any throttling and the recovery since. */
+export function rateFactor(state: PacerState | undefined, now: number): number {
+  if (!state?.rate) return 1;
+  return Math.min(1, state.rate.factor + (RECOVERY_PER_MINUTE * (now - state.rate.cutAt)) / 60_000);
+}
+
+export function reserveSlot(
+  state: PacerState | undefined,
+  now: number,
+  rpm: number,
+  key: string,
+  notBefore = now,
+): { slotAt: number; next: PacerState | undefined } {
   const known = state?.recent?.[key];
   if (known !== undefined) return { slotAt: known, next: undefined };
-  const slotAt = Math.max(now, state?.nextAt ?? 0);
+  const slotAt = Math.max(now, notBefore, state?.nextAt ?? 0);
   const recent = Object.fromEntries(Object.entries(state?.recent ?? {}).filter(([, at]) => at > now - RECENT_MS));
   recent[key] = slotAt;
-  return { slotAt, next: { nextAt: slotAt + slotIntervalMs(rpm), recent } };
+  const factor = rateFactor(state, now);
+  return {
+    slotAt,
+    next: { ...state, nextAt: slotAt + slotIntervalMs(rpm) / factor, recent, ...(factor < 1 && state?.rate ? { rate: state.rate } : { rate: undefined }) },
+  };
 }
 
 export interface QuotaSignal {
@@ -38,10 +63,17 @@ export interface QuotaSignal {
   retryAfterMs?: number | undefined;
 }
 
-/** Pushes the schedule back when the service says the quota is spent (another client may share it). */
+/** Pushes the schedule back, and slows it, when the service says the quota is spent. */
 export function observeQuota(state: PacerState | undefined, now: number, rpm: number, signal: QuotaSignal): PacerState | undefined {
-  let nextAt = state?.nextAt ?? 0;
-  if (signal.retryAfterMs !== undefined) nextAt = Math.max(nextAt, now + signal.retryAfterMs);
-  if (signal.remaining === 0) nextAt = Math.max(nextAt, now + slotIntervalMs(rpm));
-  return nextAt === (state?.nextAt ?? 0) ? undefined : { ...state, nextAt };
+  let next: PacerState = { nextAt: state?.nextAt ?? 0, ...(state?.recent ? { recent: state.recent } : {}), ...(state?.rate ? { rate: state.rate } : {}) };
+  let changed = false;
+  if (signal.retryAfterMs !== undefined) {
+    if (next.nextAt < now + signal.retryAfterMs) [next.nextAt, changed] = [now + signal.retryAfterMs, true];
+    if (!state?.rate || now - state.rate.cutAt >= CUT_AT_MOST_EVERY_MS) {
+      next = { ...next, rate: { factor: Math.max(FLOOR, rateFactor(state, now) * CUT_TO), cutAt: now } };
+      changed = true;
+    }
+  }
+  if (signal.remaining === 0 && next.nextAt < now + slotIntervalMs(rpm)) [next.nextAt, changed] = [now + slotIntervalMs(rpm), true];
+  return changed ? next : undefined;
 }

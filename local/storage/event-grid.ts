@@ -42,6 +42,7 @@ export interface EventGridOptions {
 }
 
 export interface EventGridStats {
+  /** Events some subscription wanted. */
   published: number;
   delivered: number;
   failedAttempts: number;
@@ -150,8 +151,9 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
   }
 
   function publish(event: BlobCreatedEvent, container: string): void {
-    stats.published++;
-    for (const subscription of subscriptions.filter((s) => s.container === container)) {
+    const matching = subscriptions.filter((s) => s.container === container);
+    if (matching.length) stats.published++;
+    for (const subscription of matching) {
       for (let copy = 0; copy <= delivery.duplicates; copy++) {
         const task = deliver(subscription, event)
           .catch(() => undefined)

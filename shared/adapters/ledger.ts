@@ -60,34 +60,45 @@ export class Ledger {
 
   /** Creates the record unless it exists; `false` when another delivery created it first. */
   async create(job: JobRecord): Promise<boolean> {
-    if (!isTerminal(job.state)) await this.container.getBlockBlobClient(`active/${job.id}`).upload('', 0);
-    try {
-      await this.writeJson(`${job.id}.json`, job, { ifNoneMatch: '*' }, Ledger.metadata(job));
-      return true;
-    } catch (err) {
-      if (isConflict(err)) return false;
-      throw err;
-    }
+    // The marker and the record are written together; a marker left by a losing duplicate names a job
+    // that exists anyway, and the sweep drops markers of finished jobs.
+    const [, created] = await Promise.all([
+      isTerminal(job.state) ? undefined : this.container.getBlockBlobClient(`active/${job.id}`).upload('', 0),
+      this.writeJson(`${job.id}.json`, job, { ifNoneMatch: '*' }, Ledger.metadata(job)).then(
+        () => true,
+        (err: unknown) => {
+          if (isConflict(err)) return false;
+          throw err;
+        },
+      ),
+    ]);
+    return created;
   }
 
   /**
-   * Reads the job, lets `change` compute its next version and writes it if nobody wrote in between;
-   * retries on a lost race. `change` returns `undefined` to leave the job as it is.
+   * Lets `change` compute the job's next version and writes it if nobody wrote in between, re-reading
+   * and retrying on a lost race. `known` (a version just read or written) saves the first read.
+   * `change` returns `undefined` to leave the job as it is.
    */
-  async update(id: string, change: (job: JobRecord) => JobRecord | undefined): Promise<{ before: JobRecord; after: JobRecord } | undefined> {
+  async update(
+    id: string,
+    change: (job: JobRecord) => JobRecord | undefined,
+    known?: Versioned<JobRecord>,
+  ): Promise<{ before: JobRecord; after: Versioned<JobRecord> } | undefined> {
     for (let i = 0; i < MAX_CAS_RETRIES; i++) {
-      const current = await this.get(id);
+      const current = i === 0 && known ? known : await this.get(id);
       if (!current) return undefined;
       const next = change(current.value);
       if (!next) return undefined;
+      let etag: string;
       try {
-        await this.writeJson(`${id}.json`, next, { ifMatch: current.etag }, Ledger.metadata(next));
+        etag = await this.writeJson(`${id}.json`, next, { ifMatch: current.etag }, Ledger.metadata(next));
       } catch (err) {
         if (isConflict(err)) continue;
         throw err;
       }
       if (isTerminal(next.state)) await this.unmarkActive(id);
-      return { before: current.value, after: next };
+      return { before: current.value, after: { value: next, etag } };
     }
     throw new Error(`job ${id}: gave up after ${MAX_CAS_RETRIES} conflicting writes`);
   }
@@ -166,11 +177,14 @@ export class Ledger {
     throw new Error(`pacer ${deployment}: gave up after ${MAX_CAS_RETRIES} conflicting writes`);
   }
 
-  /** Reserves the next model-call slot for `key` (the same key gets the same slot); returns its epoch milliseconds. */
-  async reserveSlot(deployment: string, rpm: number, key: string): Promise<number> {
+  /**
+   * Reserves the next model-call slot for `key`, no earlier than `notBefore` (the same key gets the same
+   * slot); returns its epoch milliseconds.
+   */
+  async reserveSlot(deployment: string, rpm: number, key: string, notBefore?: number): Promise<number> {
     let slot = Date.now();
     await this.updatePacer(deployment, (state) => {
-      const r = reserveSlot(state, Date.now(), rpm, key);
+      const r = reserveSlot(state, Date.now(), rpm, key, notBefore);
       slot = r.slotAt;
       return r.next;
     });

@@ -13,10 +13,11 @@ import { azureCredential } from './credential.js';
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
 
 export interface EditInput {
-  image: Buffer;
+  /** The image, typed with its real content type (the service rejects application/octet-stream). */
+  image: Blob;
   imageName: string;
-  imageFormat: ImageFormat;
-  mask: Buffer;
+  /** The mask, a PNG. */
+  mask: Blob;
   request: EditRequest;
   /** Sent as `x-ms-client-request-id`, so a call can be traced from the job and back. */
   clientRequestId: string;
@@ -39,7 +40,7 @@ export interface ImageModel {
   edit(input: EditInput): Promise<ModelOutcome>;
 }
 
-const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+export const IMAGE_MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 const DEFAULT_RETRY_AFTER_MS = 10_000;
 
 function header(headers: Headers | undefined, name: string): string | undefined {
@@ -110,7 +111,7 @@ export async function createImageModel(config: PipelineConfig['model']): Promise
             {
               model: config.deployment,
               // The service rejects application/octet-stream, which is what the SDK sends for fs streams.
-              image: await toFile(input.image, input.imageName, { type: MIME[input.imageFormat] }),
+              image: await toFile(input.image, input.imageName, { type: input.image.type }),
               mask: await toFile(input.mask, 'mask.png', { type: 'image/png' }),
               prompt: request.prompt,
               n: 1,

@@ -8,10 +8,11 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readWhole } from '../adapters/blobs.js';
 import { type EditMessage, sendEditMessage } from '../adapters/edit-queue.js';
-import type { ModelOutcome } from '../adapters/model.js';
+import { IMAGE_MIME, type ModelOutcome } from '../adapters/model.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { dropBlobName } from '../drop.js';
-import { readImageHeader } from '../image-header.js';
+import { readImageHeader, type ImageFormat } from '../image-header.js';
+import type { Versioned } from '../adapters/ledger.js';
 import { isTerminal, leaseExpired, transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
@@ -23,14 +24,20 @@ export type EditResult = 'stale' | 'busy' | 'missing' | 'deferred' | 'edited' | 
 const MAX_INLINE_WAIT_MS = 15_000;
 /** A slot reserved earlier is still used if it passed less than this long ago. */
 const SLOT_GRACE_MS = 60_000;
-const LEASE_MARGIN_MS = 60_000;
+/** Beyond the call's timeout, a lease covers reading the inputs and writing the output (up to 50 MB each). */
+export function leaseMarginMs(timeoutMs: number): number {
+  return Math.min(60_000, Math.max(10_000, timeoutMs / 2));
+}
 
 export function backoffMs(attempt: number, random = Math.random): number {
   const base = Math.min(60_000, 2_000 * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (0.75 + random() * 0.5));
 }
 
-/** Moves the job and logs the step; `undefined` when the job was no longer where `guard` expected it. */
+/**
+ * Moves the job and logs the step; `undefined` when the job was no longer where `guard` expected it.
+ * `known` is a version of the job just read or written, which saves a read.
+ */
 export async function advance(
   rt: Runtime,
   jobId: string,
@@ -39,30 +46,60 @@ export async function advance(
   log: Logger,
   details: TransitionDetails = {},
   changes: (job: JobRecord) => Partial<JobRecord> = () => ({}),
-): Promise<JobRecord | undefined> {
+  known?: Versioned<JobRecord>,
+): Promise<Versioned<JobRecord> | undefined> {
   const now = rt.now();
-  const result = await rt.ledger.update(jobId, (job) => (guard(job) ? transition(job, to, now, details, changes(job)) : undefined));
-  if (result) log.info(stateLine(result.after, result.before.state, now));
+  const result = await rt.ledger.update(jobId, (job) => (guard(job) ? transition(job, to, now, details, changes(job)) : undefined), known);
+  if (result) log.info(stateLine(result.after.value, result.before.state, now));
   return result?.after;
 }
 
-async function requeue(rt: Runtime, job: JobRecord, guard: (j: JobRecord) => boolean, delayMs: number, log: Logger, details: TransitionDetails, changes: Partial<JobRecord> = {}): Promise<boolean> {
-  const notBefore = new Date(rt.now().getTime() + delayMs).toISOString();
-  const after = await advance(rt, job.id, guard, 'queued', log, details, (j) => ({ ...changes, ticket: j.ticket + 1, notBefore }));
+/**
+ * Puts the job back on the queue until `notBefore` (epoch ms), under a new ticket. With `reserve`, the
+ * time is a slot reserved in the shared schedule no earlier than that, so retries queue up behind the
+ * work already scheduled instead of colliding with it.
+ */
+async function requeue(
+  rt: Runtime,
+  job: JobRecord,
+  guard: (j: JobRecord) => boolean,
+  notBefore: number,
+  log: Logger,
+  details: TransitionDetails,
+  options: { reserve?: boolean; changes?: Partial<JobRecord>; known?: Versioned<JobRecord> } = {},
+): Promise<boolean> {
+  const { config } = rt;
+  const at = options.reserve ? await rt.ledger.reserveSlot(config.model.deployment, config.model.rpm, `${job.id}:${job.ticket + 1}`, notBefore) : notBefore;
+  const after = (await advance(rt, job.id, guard, 'queued', log, details, (j) => ({ ...options.changes, ticket: j.ticket + 1, notBefore: new Date(at).toISOString() }), options.known))?.value;
   if (!after) return false;
-  await sendEditMessage(rt.editQueue, { jobId: after.id, ticket: after.ticket, drop: after.drop }, delayMs);
+  await sendEditMessage(rt.editQueue, { jobId: after.id, ticket: after.ticket, drop: after.drop }, at - rt.now().getTime());
   return true;
 }
 
 /** Ends a job that will not be edited, with its report in `rejected/`. */
-export async function endWithoutEdit(rt: Runtime, jobId: string, guard: (j: JobRecord) => boolean, to: 'rejected' | 'failed', error: JobError, problems: string[], log: Logger): Promise<void> {
-  const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ problems }));
-  if (after) await writeRejectionReport(rt, after);
+export async function endWithoutEdit(
+  rt: Runtime,
+  jobId: string,
+  guard: (j: JobRecord) => boolean,
+  to: 'rejected' | 'failed',
+  error: JobError,
+  problems: string[],
+  log: Logger,
+  known?: Versioned<JobRecord>,
+): Promise<void> {
+  const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ problems }), known);
+  if (after) await writeRejectionReport(rt, after.value);
 }
 
 export async function processEditMessage(rt: Runtime, message: EditMessage, baseLog: Logger): Promise<EditResult> {
   const { config, ledger } = rt;
   let current = await ledger.get(message.jobId);
+  // Intake sends the message just before it writes the record: give it a moment to land (10 ms, then
+  // doubling, about 2.5 s in all).
+  for (let wait = 10; !current && wait <= 1280; wait *= 2) {
+    await sleep(wait);
+    current = await ledger.get(message.jobId);
+  }
   if (!current) {
     // The intake that sent this message died before writing the record: assess the drop again.
     await intakeDrop(rt, message.drop, baseLog, { settled: true });
@@ -79,7 +116,7 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
 
   if (job.attempts >= config.model.maxAttempts) {
     const error = { code: 'worker_lost', message: `no result after ${job.attempts} attempts; the last worker was lost mid-call` };
-    await endWithoutEdit(rt, job.id, mine, 'failed', error, [error.message], log);
+    await endWithoutEdit(rt, job.id, mine, 'failed', error, [error.message], log, current);
     return 'failed';
   }
 
@@ -89,49 +126,61 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
   if (slotAt === undefined || slotAt < now - SLOT_GRACE_MS) slotAt = await ledger.reserveSlot(config.model.deployment, config.model.rpm, `${job.id}:${ticket}`);
   const wait = slotAt - now;
   if (wait > MAX_INLINE_WAIT_MS) {
-    const ok = await requeue(rt, job, mine, wait, log, { note: `waiting ${Math.round(wait / 1000)} s for a model slot` });
+    const ok = await requeue(rt, job, mine, slotAt, log, { note: `waiting ${Math.round(wait / 1000)} s for a model slot` }, { known: current });
     return ok ? 'deferred' : 'busy';
   }
   if (wait > 0) await sleep(wait);
 
-  const startedAt = rt.now();
-  const leaseUntil = new Date(startedAt.getTime() + config.model.timeoutMs + LEASE_MARGIN_MS).toISOString();
-  const claimed = await advance(rt, job.id, mine, 'editing', log, {}, (j) => ({
-    attempts: j.attempts + 1,
-    modelCalls: j.modelCalls + 1,
-    lease: { owner: rt.workerId, until: leaseUntil },
-    edit: { startedAt: startedAt.toISOString() },
-    notBefore: undefined,
-  }));
-  if (!claimed) return 'busy';
+  // Claim, read and call inside the concurrency bound: a job waiting for its turn holds no lease and no
+  // image in memory. The image goes to the SDK as a Blob and the bytes read are dropped at once.
+  type Called = { claimedVersion: Versioned<JobRecord>; startedAt: Date; outcome: ModelOutcome | 'superseded' };
+  const called = await rt.modelSlots.run(async (): Promise<Called | undefined> => {
+    const startedAt = rt.now();
+    const leaseUntil = new Date(startedAt.getTime() + config.model.timeoutMs + leaseMarginMs(config.model.timeoutMs)).toISOString();
+    // After waiting for the slot the version read above may be stale; the write then fails and re-reads.
+    const claimedVersion = await advance(
+      rt,
+      job.id,
+      mine,
+      'editing',
+      log,
+      {},
+      (j) => ({ attempts: j.attempts + 1, modelCalls: j.modelCalls + 1, lease: { owner: rt.workerId, until: leaseUntil }, edit: { startedAt: startedAt.toISOString() }, notBefore: undefined }),
+      current,
+    );
+    if (!claimedVersion) return undefined;
+    const claimed = claimedVersion.value;
+    let image: Blob;
+    let mask: Blob;
+    let format: ImageFormat;
+    try {
+      const bytes = await readWhole(rt.containers.inbox, claimed.inputs.image!);
+      const header = readImageHeader(bytes);
+      format = header.ok ? header.header.format : 'png';
+      image = new Blob([new Uint8Array(bytes)], { type: IMAGE_MIME[format] });
+      mask = new Blob([new Uint8Array(await readWhole(rt.containers.inbox, claimed.inputs.mask!))], { type: 'image/png' });
+    } catch (err) {
+      if (!isConflict(err) && !isNotFound(err)) throw err;
+      return { claimedVersion, startedAt, outcome: 'superseded' };
+    }
+    const clientRequestId = `${job.id}-${claimed.attempts}`;
+    log.info(`calling ${config.model.deployment} images/edits (attempt ${claimed.attempts}, client request ${clientRequestId})`);
+    const model = await rt.model();
+    const imageName = claimed.inputs.image!.name.slice(claimed.inputs.image!.name.lastIndexOf('/') + 1);
+    return { claimedVersion, startedAt, outcome: await model.edit({ image, imageName, mask, request: claimed.request!, clientRequestId }) };
+  });
+  if (!called) return 'busy';
+  const { claimedVersion, startedAt, outcome } = called;
+  const claimed = claimedVersion.value;
   const attempt = claimed.attempts;
-  const holding = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
-
-  let image: Buffer;
-  let mask: Buffer;
-  try {
-    [image, mask] = await Promise.all([readWhole(rt.containers.inbox, claimed.inputs.image!), readWhole(rt.containers.inbox, claimed.inputs.mask!)]);
-  } catch (err) {
-    if (!isConflict(err) && !isNotFound(err)) throw err;
-    const error = { code: 'superseded', message: 'the image or mask was replaced or deleted after the drop was accepted; a re-upload is a new job' };
-    await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log);
-    return 'rejected';
-  }
-  const imageFormat = readImageHeader(image);
   const request = claimed.request!;
   const clientRequestId = `${job.id}-${attempt}`;
-  log.info(`calling ${config.model.deployment} images/edits (attempt ${attempt}, client request ${clientRequestId})`);
-  const model = await rt.model();
-  const outcome: ModelOutcome = await rt.modelSlots.run(() =>
-    model.edit({
-      image,
-      imageName: claimed.inputs.image!.name.slice(claimed.inputs.image!.name.lastIndexOf('/') + 1),
-      imageFormat: imageFormat.ok ? imageFormat.header.format : 'png',
-      mask,
-      request,
-      clientRequestId,
-    }),
-  );
+  const holding = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
+  if (outcome === 'superseded') {
+    const error = { code: 'superseded', message: 'the image or mask was replaced or deleted after the drop was accepted; a re-upload is a new job' };
+    await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log, claimedVersion);
+    return 'rejected';
+  }
   const endedAt = rt.now().toISOString();
   const requestId = outcome.requestId;
   if (outcome.remaining === 0 || outcome.kind === 'throttled') {
@@ -152,33 +201,37 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
         metadata: { jobid: job.id, attempt: String(attempt), sha256, ...(requestId ? { requestid: requestId } : {}) },
       });
       const output = { name, etag: written.etag!, sha256, bytes: outcome.bytes.length, contentType: outcome.contentType };
-      const after = await advance(rt, job.id, holding, 'edited', log, requestId ? { requestId } : {}, () => ({ edit: { ...call, output } }));
+      const after = await advance(rt, job.id, holding, 'edited', log, requestId ? { requestId } : {}, () => ({ edit: { ...call, output } }), claimedVersion);
       if (!after) log.warn('the job was taken over while this attempt ran; its output is left to the publish gate as an orphan');
       return 'edited';
     }
     case 'throttled': {
-      const ok = await requeue(rt, claimed, holding, outcome.retryAfterMs, log, { note: `throttled (429); retrying after ${Math.ceil(outcome.retryAfterMs / 1000)} s`, ...(requestId ? { requestId } : {}) }, {
-        attempts: attempt - 1,
-        throttled: claimed.throttled + 1,
-        edit: call,
-      });
+      const ok = await requeue(
+        rt,
+        claimed,
+        holding,
+        rt.now().getTime() + outcome.retryAfterMs,
+        log,
+        { note: `throttled (429); retrying after at least ${Math.ceil(outcome.retryAfterMs / 1000)} s`, ...(requestId ? { requestId } : {}) },
+        { reserve: true, known: claimedVersion, changes: { attempts: attempt - 1, throttled: claimed.throttled + 1, edit: call } },
+      );
       return ok ? 'throttled' : 'busy';
     }
     case 'refused':
     case 'invalid': {
       const problem =
         outcome.kind === 'refused' ? `the model's content filter refused the prompt: ${outcome.message}` : `the service rejected the request (HTTP ${outcome.status}): ${outcome.message}`;
-      await endWithoutEdit(rt, job.id, holding, 'rejected', { code: outcome.code, message: outcome.message }, [problem], log);
+      await endWithoutEdit(rt, job.id, holding, 'rejected', { code: outcome.code, message: outcome.message }, [problem], log, claimedVersion);
       return 'rejected';
     }
     case 'transient': {
       const error = { code: outcome.code, message: outcome.message };
       if (attempt < config.model.maxAttempts) {
         const delay = backoffMs(attempt);
-        const ok = await requeue(rt, claimed, holding, delay, log, { error, note: `retrying in ${Math.round(delay / 1000)} s`, ...(requestId ? { requestId } : {}) }, { edit: call });
+        const ok = await requeue(rt, claimed, holding, rt.now().getTime() + delay, log, { error, note: `retrying in ${Math.round(delay / 1000)} s or later`, ...(requestId ? { requestId } : {}) }, { reserve: true, known: claimedVersion, changes: { edit: call } });
         return ok ? 'retrying' : 'busy';
       }
-      await endWithoutEdit(rt, job.id, holding, 'failed', error, [`the model call failed ${attempt} times; last error: ${outcome.message}`], log);
+      await endWithoutEdit(rt, job.id, holding, 'failed', error, [`the model call failed ${attempt} times; last error: ${outcome.message}`], log, claimedVersion);
       return 'failed';
     }
   }

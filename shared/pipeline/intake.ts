@@ -17,6 +17,8 @@ import { validateDrop } from '../validation.js';
 
 export type IntakeOutcome = 'ignored' | 'waiting' | 'duplicate' | 'queued' | 'rejected';
 
+const LAST_MODIFIED_RESOLUTION_MS = 1000;
+
 const partRef = (b: BlobInfo): PartRef => ({ name: b.name, etag: b.etag, bytes: b.bytes });
 
 /** Writes the rejection report; the job record keeps the same problems. */
@@ -72,10 +74,11 @@ export async function intakeDrop(rt: Runtime, drop: DropRef, baseLog: Logger, op
     return 'waiting';
   }
   if (!parts.sidecar && !options.settled && config.drop.settleMs > 0) {
-    // A sidecar may still be on its way; give it DROP_SETTLE from the drop's last write.
-    const wait = newestChange(parts) + config.drop.settleMs - rt.now().getTime();
+    // A sidecar may still be on its way; give it DROP_SETTLE from the drop's last write. Last-Modified
+    // has one-second resolution, so the write may have been up to a second later than it says.
+    const wait = newestChange(parts) + LAST_MODIFIED_RESOLUTION_MS + config.drop.settleMs - rt.now().getTime();
     if (wait > 0) {
-      await sleep(Math.min(wait, config.drop.settleMs));
+      await sleep(Math.min(wait, config.drop.settleMs + LAST_MODIFIED_RESOLUTION_MS));
       parts = await listDropParts(rt.containers.inbox, drop);
       if (!parts.image || !parts.mask) return intakeDrop(rt, drop, baseLog, { settled: true });
     }
@@ -96,13 +99,16 @@ export async function intakeDrop(rt: Runtime, drop: DropRef, baseLog: Logger, op
 
   let sample;
   try {
-    const sidecarText =
-      parts.sidecar === undefined
+    const sidecar = parts.sidecar;
+    const [imageSample, maskSample, sidecarText] = await Promise.all([
+      samplePart(rt.containers.inbox, image),
+      samplePart(rt.containers.inbox, mask),
+      sidecar === undefined
         ? undefined
-        : parts.sidecar.bytes > MAX_SIDECAR_BYTES
+        : sidecar.bytes > MAX_SIDECAR_BYTES
           ? 'x'.repeat(MAX_SIDECAR_BYTES + 1) // let validation word the size problem
-          : (await readWhole(rt.containers.inbox, parts.sidecar)).toString('utf8');
-    const [imageSample, maskSample] = await Promise.all([samplePart(rt.containers.inbox, image), samplePart(rt.containers.inbox, mask)]);
+          : readWhole(rt.containers.inbox, sidecar).then((b) => b.toString('utf8')),
+    ]);
     sample = { image: imageSample, mask: maskSample, sidecarText, metadataPrompt: image.metadata.prompt };
   } catch (err) {
     if (isConflict(err)) {
@@ -120,8 +126,8 @@ export async function intakeDrop(rt: Runtime, drop: DropRef, baseLog: Logger, op
   // Send first, then create: a job record always has its message. A duplicate message is harmless
   // (claims are conditional), and a worker rebuilds a record that was never written from the drop.
   await sendEditMessage(rt.editQueue, { jobId: id, ticket: job.ticket, drop });
-  if (await ledger.create(job)) log.info(stateLine(job, 'new', rt.now()));
+  const [created] = await Promise.all([ledger.create(job), ledger.removePending(key)]);
+  if (created) log.info(stateLine(job, 'new', rt.now()));
   else log.info('duplicate delivery: another intake created the job first');
-  await ledger.removePending(key);
   return 'queued';
 }

@@ -15,8 +15,8 @@ import { advance } from './edit.js';
 
 export type PublishResult = 'published' | 'quarantined' | 'duplicate' | 'stale' | 'busy' | 'gone';
 
-/** Long enough for a 50 MB read, verify and copy. */
-const PUBLISH_LEASE_MS = 5 * 60_000;
+/** Long enough for a 50 MB read, verify and copy (seconds each); a lost publisher's job is retried after it. */
+const PUBLISH_LEASE_MS = 60_000;
 
 function destination(name: string): { blob: string; report: string } {
   const c = classifyBlobName(name);
@@ -40,59 +40,68 @@ export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: st
   if (eventEtag && strip(eventEtag) !== strip(etag)) return 'stale';
 
   const jobId = props.metadata?.jobid;
-  const found = jobId ? await rt.ledger.get(jobId) : undefined;
-  let job = found?.value;
-  const log = job ? jobLogger(baseLog, job) : baseLog;
-  if (job) {
-    const ours = job.edit?.output?.etag && strip(job.edit.output.etag) === strip(etag);
-    if (isTerminal(job.state) && job.publish?.sourceEtag === etag) return 'duplicate';
+  // The job as last read or written, so each step can write without reading it again.
+  let version = jobId ? await rt.ledger.get(jobId) : undefined;
+  const log = version ? jobLogger(baseLog, version.value) : baseLog;
+  if (version) {
+    const found = version.value;
+    const ours = found.edit?.output?.etag && strip(found.edit.output.etag) === strip(etag);
+    if (isTerminal(found.state) && found.publish?.sourceEtag === etag) return 'duplicate';
     // The edit worker wrote the output but died before recording it: the blob's metadata says it is ours.
-    if (!ours && job.state === 'editing' && props.metadata?.attempt === String(job.attempts)) {
-      const sha256 = props.metadata?.sha256 ?? '';
-      job = await advance(rt, job.id, (j) => j.state === 'editing' && j.attempts === job!.attempts, 'edited', log, { note: 'output found; recording it' }, () => ({
-        edit: { ...job!.edit!, output: { name, etag, sha256, bytes: props.contentLength ?? 0, contentType: props.contentType ?? '' } },
-      }));
+    if (!ours && found.state === 'editing' && props.metadata?.attempt === String(found.attempts)) {
+      const output = { name, etag, sha256: props.metadata?.sha256 ?? '', bytes: props.contentLength ?? 0, contentType: props.contentType ?? '' };
+      version = await advance(rt, found.id, (j) => j.state === 'editing' && j.attempts === found.attempts, 'edited', log, { note: 'output found; recording it' }, (j) => ({ edit: { ...j.edit!, output } }), version);
     } else if (!ours) {
       log.warn(`edited/${name} names job ${jobId} but is not its recorded output; gating it as a blob without a job`);
-      job = undefined;
+      version = undefined;
     }
   }
 
-  if (job) {
+  if (version) {
     const claimable = (j: JobRecord) => j.state === 'edited' || (j.state === 'publishing' && leaseExpired(j, rt.now()));
-    if (!claimable(job)) return job.state === 'publishing' ? 'busy' : 'duplicate';
+    if (!claimable(version.value)) return version.value.state === 'publishing' ? 'busy' : 'duplicate';
     const until = new Date(rt.now().getTime() + PUBLISH_LEASE_MS).toISOString();
-    job = await advance(rt, job.id, claimable, 'publishing', log, {}, () => ({ lease: { owner: rt.workerId, until } }));
-    if (!job) return 'busy';
+    version = await advance(rt, version.value.id, claimable, 'publishing', log, {}, () => ({ lease: { owner: rt.workerId, until } }), version);
+    if (!version) return 'busy';
   }
+  const job = version?.value;
 
-  let bytes: Buffer;
+  const verifier = await rt.verifier();
+  const window = job?.edit?.startedAt && job.edit.endedAt ? { start: new Date(job.edit.startedAt), end: new Date(job.edit.endedAt) } : undefined;
+  let judged = { sha256: '', bytes: 0 };
+  let report: ProvenanceReport;
   try {
-    bytes = await source.downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } });
+    // Downloaded when the verifier is ready for it, conditional on the version this event is about.
+    const load = async () => {
+      const bytes = await source.downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } });
+      judged = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+      return bytes;
+    };
+    report = await verifier.verify(load, { file: `edited/${name}`, ...(window ? { editWindow: window } : {}) });
   } catch (err) {
     if (isConflict(err) || isNotFound(err)) return 'stale';
     throw err;
   }
-  const verifier = await rt.verifier();
-  const window = job?.edit?.startedAt && job.edit.endedAt ? { start: new Date(job.edit.startedAt), end: new Date(job.edit.endedAt) } : undefined;
-  const report: ProvenanceReport = await verifier.verify(bytes, { file: `edited/${name}`, ...(window ? { editWindow: window } : {}) });
   const publish = report.verdict === 'publish';
   const target = publish ? rt.containers.published : rt.containers.quarantine;
   const { blob, report: reportName } = job ? { blob: job.edit!.output!.name, report: dropBlobName(job.drop, '.provenance.json') } : destination(name);
 
   // Copy inside the account, conditional on the version just verified: what lands is what was judged.
+  // The report goes beside it at the same time; the job is finished only once both exist.
   const copy = await rt.storage.copySource(source);
-  await target.getBlockBlobClient(blob).syncCopyFromURL(copy.url, {
-    sourceConditions: { ifMatch: etag },
-    ...(copy.sourceAuthorization ? { sourceAuthorization: copy.sourceAuthorization } : {}),
-  });
-  await writeJsonBlob(target, reportName, {
-    ...report,
-    decidedAt: rt.now().toISOString(),
-    source: { container: 'edited', name, etag, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length },
-    job: job ? { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null } : null,
-    destination: `${publish ? 'published' : 'quarantine'}/${blob}`,
-  });
+  await Promise.all([
+    target.getBlockBlobClient(blob).syncCopyFromURL(copy.url, {
+      sourceConditions: { ifMatch: etag },
+      ...(copy.sourceAuthorization ? { sourceAuthorization: copy.sourceAuthorization } : {}),
+    }),
+    writeJsonBlob(target, reportName, {
+      ...report,
+      decidedAt: rt.now().toISOString(),
+      source: { container: 'edited', name, etag, ...judged },
+      job: job ? { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null } : null,
+      destination: `${publish ? 'published' : 'quarantine'}/${blob}`,
+    }),
+  ]);
   const verdictLine = `${publish ? 'published' : 'quarantined'} edited/${name}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}`;
   if (!job) {
     log.warn(`no job behind edited/${name}: ${verdictLine}`);
@@ -106,6 +115,7 @@ export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: st
     log,
     publish ? { note: `published/${blob}` } : { error: { code: 'provenance', message: report.reasons.join('; ') } },
     () => ({ publish: { verdict: report.verdict, blob: `${publish ? 'published' : 'quarantine'}/${blob}`, report: `${publish ? 'published' : 'quarantine'}/${reportName}`, reasons: report.reasons, sourceEtag: etag } }),
+    version,
   );
   return publish ? 'published' : 'quarantined';
 }

@@ -101,9 +101,9 @@ async function sweepActive(rt: Runtime, baseLog: Logger, summary: SweepSummary):
     }
     const since = now.getTime() - Date.parse(job.notBefore ?? job.updatedAt);
     if (job.state === 'queued' && ((queueEmpty && since > QUEUED_GRACE_MS) || since > QUEUED_STALL_MS)) {
-      const after = await advance(rt, id, (j) => j.state === 'queued' && j.ticket === job.ticket, 'queued', log, { note: 'its queue message was lost; sending a new one' }, (j) => ({
-        ticket: j.ticket + 1,
-      }));
+      const after = (
+        await advance(rt, id, (j) => j.state === 'queued' && j.ticket === job.ticket, 'queued', log, { note: 'its queue message was lost; sending a new one' }, (j) => ({ ticket: j.ticket + 1 }), found)
+      )?.value;
       if (after) {
         await sendEditMessage(rt.editQueue, { jobId: id, ticket: after.ticket, drop: after.drop });
         summary.requeued++;
@@ -119,9 +119,9 @@ async function sweepActive(rt: Runtime, baseLog: Logger, summary: SweepSummary):
         await endWithoutEdit(rt, id, (j) => j.state === 'editing' && leaseExpired(j, rt.now()), 'failed', error, [error.message], log);
         summary.failed++;
       } else {
-        const after = await advance(rt, id, (j) => j.state === 'editing' && leaseExpired(j, rt.now()), 'queued', log, { note: 'the edit worker was lost (lease ran out); retrying' }, (j) => ({
-          ticket: j.ticket + 1,
-        }));
+        const after = (
+          await advance(rt, id, (j) => j.state === 'editing' && leaseExpired(j, rt.now()), 'queued', log, { note: 'the edit worker was lost (lease ran out); retrying' }, (j) => ({ ticket: j.ticket + 1 }), found)
+        )?.value;
         if (after) {
           await sendEditMessage(rt.editQueue, { jobId: id, ticket: after.ticket, drop: after.drop });
           summary.requeued++;

@@ -12,12 +12,17 @@ import { c2paErrorMessage, loadC2pa } from '../adapters/c2pa.js';
 import { azureCredential } from '../adapters/credential.js';
 import type { StorageClients } from '../adapters/storage.js';
 import { FORMAT_NAMES, sniffFormat } from '../image-header.js';
+import { Semaphore } from '../semaphore.js';
 import { C2PA_EKUS, MICROSOFT_C2PA_ROOTS_PEM } from './default-trust.js';
 import { type C2paReading, evaluateGate, type GateContext, type GatePolicy, type ManifestStoreJson, type ProvenanceReport } from './gate.js';
 
 export interface Verifier {
   readonly policy: GatePolicy;
-  verify(bytes: Uint8Array, context: GateContext): Promise<ProvenanceReport>;
+  /**
+   * Judges a file. Given a loader instead of bytes, it loads the file only when its turn comes, so a
+   * process judging many large files at once holds one of them at a time.
+   */
+  verify(input: Uint8Array | (() => Promise<Uint8Array>), context: GateContext): Promise<ProvenanceReport>;
   /** The c2pa-rs read alone (what `verify` costs beyond it is the gate), for benchmarks. */
   read(bytes: Uint8Array): Promise<C2paReading>;
 }
@@ -78,7 +83,15 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
     verify: { verify_trust: true, remote_manifest_fetch: false, ocsp_fetch: false },
   });
 
-  async function read(bytes: Uint8Array): Promise<C2paReading> {
+  // One read at a time: c2pa-rs is single-threaded CPU work, so concurrent reads only interleave, and
+  // each holds its whole file inside the WebAssembly memory, which grows to the peak and never shrinks.
+  const oneAtATime = new Semaphore(1);
+
+  async function read(input: Uint8Array | (() => Promise<Uint8Array>)): Promise<C2paReading> {
+    return oneAtATime.run(async () => readNow(typeof input === 'function' ? await input() : input));
+  }
+
+  async function readNow(bytes: Uint8Array): Promise<C2paReading> {
     if (bytes.length === 0) return { ok: false, error: 'the file is empty' };
     const format = sniffFormat(bytes);
     if (!format) return { ok: false, error: 'the file is not a PNG, JPEG or WebP image, so it cannot carry verifiable Content Credentials' };
@@ -101,8 +114,8 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
   return {
     policy,
     read,
-    async verify(bytes, context) {
-      return evaluateGate(await read(bytes), policy, context);
+    async verify(input, context) {
+      return evaluateGate(await read(input), policy, context);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { observeQuota, reserveSlot, slotIntervalMs } from '../../shared/pacing.js';
+import { observeQuota, rateFactor, reserveSlot, slotIntervalMs } from '../../shared/pacing.js';
 import { RequestQuota } from '../../local/emulator/quota.js';
 
 describe('pacing', () => {
@@ -27,6 +27,23 @@ describe('pacing', () => {
     expect(observeQuota({ nextAt: 100 }, 1_000, 60, { retryAfterMs: 5_000 })?.nextAt).toBe(6_000);
     expect(observeQuota({ nextAt: 100 }, 1_000, 60, { remaining: 0 })?.nextAt).toBeCloseTo(1_000 + slotIntervalMs(60));
     expect(observeQuota({ nextAt: 10_000 }, 1_000, 60, { remaining: 3 })).toBeUndefined();
+  });
+
+  it('slows down after a 429 (once per 10 s, not below 20 %) and recovers 10 % a minute', () => {
+    const cut = observeQuota({ nextAt: 0 }, 0, 60, { retryAfterMs: 1_000 })!;
+    expect(rateFactor(cut, 0)).toBeCloseTo(0.8);
+    expect(rateFactor(observeQuota(cut, 5_000, 60, { retryAfterMs: 1_000 }), 5_000)).toBeCloseTo(0.8 + 0.1 * (5 / 60)); // too soon to cut again
+    let state = cut;
+    for (let t = 10_000; t <= 200_000; t += 10_000) state = observeQuota(state, t, 60, { retryAfterMs: 1 })!;
+    expect(rateFactor(state, 200_000)).toBe(0.2);
+    expect(rateFactor(state, 200_000 + 8 * 60_000)).toBe(1);
+    const { slotAt, next } = reserveSlot(cut, 60_000, 60, 'k');
+    expect(next!.nextAt - slotAt).toBeCloseTo(slotIntervalMs(60) / 0.9); // recovered to 90 % after a minute
+  });
+
+  it('reserves no earlier than asked, behind the work already scheduled', () => {
+    expect(reserveSlot({ nextAt: 5_000 }, 0, 60, 'a', 2_000).slotAt).toBe(5_000);
+    expect(reserveSlot({ nextAt: 5_000 }, 0, 60, 'a', 9_000).slotAt).toBe(9_000);
   });
 
   it('an evenly paced caller never trips the emulator quota', () => {

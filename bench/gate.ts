@@ -1,0 +1,53 @@
+/** (c) The publish gate's verify, next to the raw c2pa-rs read and a plain SHA-256 of the same bytes. */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { loadOrCreateIdentity } from '../local/emulator/identity.js';
+import { signImage } from '../local/emulator/sign.js';
+import { loadC2pa } from '../shared/adapters/c2pa.js';
+import { loadGateConfig } from '../shared/config.js';
+import { C2PA_EKUS, MICROSOFT_C2PA_ROOTS_PEM } from '../shared/provenance/default-trust.js';
+import { createVerifier } from '../shared/provenance/verifier.js';
+import { ms, percentile, table, timeEach, type Section } from './measure.js';
+
+const FIXTURE = new URL('../../test/fixtures/c2pa/azure-imagegen-in-designer-manifest.png', import.meta.url);
+
+export const gateSection: Section = {
+  id: 'c',
+  title: '(c) gate: verify vs the raw c2pa-rs read vs SHA-256 of the same bytes',
+  async run() {
+    const identity = await loadOrCreateIdentity(path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca'));
+    const raw = randomBytes(1536 * 1024 * 3); // noise: photo-sized PNG
+    const wide = Buffer.from(await signImage(identity, await sharp(raw, { raw: { width: 1536, height: 1024, channels: 3 } }).png().toBuffer(), { format: 'image/png', title: 'wide.png' }));
+    const real = readFileSync(FIXTURE.pathname.includes('/dist/') ? new URL('../../../test/fixtures/c2pa/azure-imagegen-in-designer-manifest.png', import.meta.url) : FIXTURE);
+    const verifier = await createVerifier(loadGateConfig({ AGENT_SCOPE: 'chain' }), undefined, { extraPems: [identity.caPem] });
+    const c2pa = await loadC2pa();
+    // The same trust settings the verifier hands c2pa-rs, so the only difference is the gate around it.
+    const settings = JSON.stringify({
+      trust: { trust_anchors: `${MICROSOFT_C2PA_ROOTS_PEM}\n${identity.caPem}`, trust_config: C2PA_EKUS.join('\n') },
+      verify: { verify_trust: true, remote_manifest_fetch: false, ocsp_fetch: false },
+    });
+    const rows = [['bytes', 'verify p50', 'raw c2pa-rs read p50', 'ratio (target ≤ 1.1)', 'SHA-256 p50']];
+    for (const [name, bytes] of [
+      [`1536x1024 PNG from the emulator (${(wide.length / 1e6).toFixed(1)} MB)`, wide],
+      [`the real Azure/Designer image (${(real.length / 1e6).toFixed(1)} MB)`, real],
+    ] as const) {
+      const verdict = await verifier.verify(bytes, { file: name });
+      if (verdict.verdict !== 'publish') throw new Error(`${name} would not publish: ${verdict.reasons.join('; ')}`);
+      const verify = percentile(await timeEach(40, () => verifier.verify(bytes, { file: name })), 50);
+      const read = percentile(
+        await timeEach(40, async () => {
+          const reader = await c2pa.WasmReader.fromBytes('image/png', bytes, settings);
+          reader.manifestStore();
+          reader.free();
+        }),
+        50,
+      );
+      const hash = percentile(await timeEach(40, async () => createHash('sha256').update(bytes).digest()), 50);
+      rows.push([name, ms(verify), ms(read), (verify / read).toFixed(2), ms(hash)]);
+    }
+    return table(rows);
+  },
+};

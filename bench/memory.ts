@@ -1,0 +1,105 @@
+/** (d) Peak RSS of the local Functions host (a child process) with 16 jobs of 1536x1024 images in flight. */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { startEmulator } from '../local/emulator/server.js';
+import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
+import { Ledger } from '../shared/adapters/ledger.js';
+import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
+import { CONTAINERS } from '../shared/containers.js';
+import { mb, table, type Section } from './measure.js';
+
+const JOBS = 16;
+
+function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a fresh host with the given model concurrency through JOBS drops; its idle and peak RSS. */
+async function measure(concurrency: number, files: { image: Buffer; mask: Buffer }): Promise<{ idle: number; peak: number; calling: number }> {
+  const storage = await startLocalStorage();
+  const emulator = await startEmulator({ caDir: path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca'), rpm: 1_000_000, latency: { min: 4_000, max: 12_000 }, apiKey: 'k' });
+  const clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
+  await ensureStorageLayout(clients);
+  const port = await freePort();
+  storage.eventGrid.setSubscriptions(subscriptionsFor(`http://127.0.0.1:${port}`));
+  const bin = fileURLToPath(new URL('../../bin/imagegen-pipeline.js', import.meta.url));
+  const host = spawn(process.execPath, [bin, 'host', '--port', String(port), '--no-timers'], {
+    env: {
+      ...process.env,
+      AzureWebJobsStorage: storage.connectionString,
+      AZURE_OPENAI_ENDPOINT: emulator.url,
+      AZURE_OPENAI_API_KEY: 'k',
+      EXTRA_TRUST_ANCHORS: emulator.caPem,
+      IMAGE_MODEL_RPM: '100000',
+      IMAGE_MODEL_CONCURRENCY: String(concurrency),
+    },
+    stdio: 'ignore',
+  });
+  try {
+    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/admin/host/status`).then((r) => r.ok).catch(() => false)); i++) await sleep(100);
+    await sleep(500);
+    const idle = status(host.pid!, 'VmRSS');
+    const inbox = clients.container(CONTAINERS.inbox);
+    await Promise.all(
+      Array.from({ length: JOBS }, async (_, i) => {
+        await inbox.getBlockBlobClient(`mem/${i}.json`).uploadData(Buffer.from(JSON.stringify({ prompt: `memory ${i}`, size: '1536x1024' })));
+        await inbox.getBlockBlobClient(`mem/${i}.png`).uploadData(files.image);
+        await inbox.getBlockBlobClient(`mem/${i}.mask.png`).uploadData(files.mask);
+      }),
+    );
+    const ledger = new Ledger(clients.container(CONTAINERS.jobs));
+    for (let i = 0; i < 300; i++) {
+      const { jobs } = await ledger.list({ limit: 100 });
+      if (jobs.length === JOBS && jobs.every((j) => j.state === 'published')) break;
+      await sleep(500);
+    }
+    const peak = status(host.pid!, 'VmHWM');
+    // Calls in flight at once, from the emulator's record of when each started and ended.
+    const spans = emulator.requests().map((r) => [Date.parse(r.at) - r.durationMs, Date.parse(r.at)] as const);
+    const calling = Math.max(0, ...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
+    return { idle, peak, calling };
+  } finally {
+    host.kill('SIGKILL');
+    await emulator.close();
+    await storage.close();
+  }
+}
+
+export const memorySection: Section = {
+  id: 'd',
+  title: `(d) peak RSS of the local Functions host with ${JOBS} jobs of 1536x1024 images in flight`,
+  async run() {
+    const raw = randomBytes(1536 * 1024 * 3); // noise compresses like nothing: the largest PNG this size can be
+    const image = await sharp(raw, { raw: { width: 1536, height: 1024, channels: 3 } }).png().toBuffer();
+    const maskRaw = Buffer.alloc(1536 * 1024 * 4, 255);
+    for (let i = 3; i < maskRaw.length / 2; i += 4) maskRaw[i] = 0;
+    const mask = await sharp(maskRaw, { raw: { width: 1536, height: 1024, channels: 4 } }).png().toBuffer();
+    const rows = [['', 'RSS']];
+    for (const concurrency of [8, JOBS]) {
+      const r = await measure(concurrency, { image, mask });
+      if (concurrency === 8) rows.push(['baseline: the same host, idle after start-up', mb(r.idle)]);
+      rows.push([
+        `peak, ${JOBS} jobs in flight (${(image.length / 1e6).toFixed(1)} MB inputs), IMAGE_MODEL_CONCURRENCY ${concurrency}${concurrency === 8 ? ' (default)' : ''}: ${r.calling} calls at once (target ≤ 300 MB)`,
+        mb(r.peak),
+      ]);
+    }
+    return table(rows);
+  },
+};

@@ -1,0 +1,307 @@
+/**
+ * `npm run chaos -- --drops N`: drives the local runtime through its worst day and checks the promises.
+ * Storage, Event Grid and the emulator run here; the Functions host runs as a child process that is
+ * killed with SIGKILL mid-flight and restarted. Event Grid delivers every event twice and out of order;
+ * the emulator throttles at its quota (the pipeline is told a higher one), fails with 500/503, resets
+ * connections, hangs and truncates bodies. Then it checks: every accepted drop in exactly one terminal
+ * state; nothing published twice; model calls per job ≤ 1 + its recorded retries; every published file
+ * passes the gate again; no blob left behind outside the terminal containers. Exit 1 when one breaks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { loadGateConfig } from '../shared/config.js';
+import { CONTAINERS } from '../shared/containers.js';
+import { createStorageClients, ensureStorageLayout, type StorageClients } from '../shared/adapters/storage.js';
+import { Ledger } from '../shared/adapters/ledger.js';
+import { isTerminal, type JobRecord } from '../shared/job.js';
+import { createVerifier } from '../shared/provenance/verifier.js';
+import { intOption, parse } from './cli.js';
+import type { FaultRates } from './emulator/faults.js';
+import { startEmulator, type RequestRecord } from './emulator/server.js';
+import { startLocalStorage, subscriptionsFor } from './environment.js';
+
+export interface ChaosOptions {
+  drops: number;
+  kills?: number;
+  seed?: number;
+  caDir?: string;
+  faults?: FaultRates;
+  /** Gives up waiting for the pipeline to settle after this long. */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface Invariant {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ChaosResult {
+  ok: boolean;
+  invariants: Invariant[];
+  figures: Record<string, string | number>;
+  hostLog: string;
+}
+
+const DEFAULT_FAULTS: FaultRates = { http500: 0.03, http503: 0.03, reset: 0.02, hang: 0.01, truncate: 0.02 };
+
+/** A small seeded PRNG (mulberry32), so a run's upload order and kill points can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function binPath(): string {
+  // Works from local/chaos.ts (tests) and dist/local/chaos.js (npm run chaos).
+  const here = fileURLToPath(import.meta.url);
+  return path.resolve(path.dirname(here), here.includes(`${path.sep}dist${path.sep}`) ? '../../bin/imagegen-pipeline.js' : '../bin/imagegen-pipeline.js');
+}
+
+async function listJobs(ledger: Ledger): Promise<JobRecord[]> {
+  const out: JobRecord[] = [];
+  let token: string | undefined;
+  do {
+    const page = await ledger.list({ limit: 500, ...(token ? { continuationToken: token } : {}) });
+    for (const s of page.jobs) {
+      const job = await ledger.get(s.id);
+      if (job) out.push(job.value);
+    }
+    token = page.continuationToken;
+  } while (token);
+  return out;
+}
+
+async function names(storage: StorageClients, container: string, prefix?: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const b of storage.container(container).listBlobsFlat(prefix ? { prefix } : {})) out.push(b.name);
+  return out;
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const random = prng(options.seed ?? 20261121);
+  const kills = options.kills ?? 2;
+  const started = Date.now();
+  const storage = await startLocalStorage({ delivery: { duplicates: 1, jitterMs: 400, maxAttempts: 8, initialRetryMs: 300, maxRetryMs: 3_000 } });
+  const apiKey = 'chaos-local-key';
+  const emulator = await startEmulator({
+    apiKey,
+    rpm: 120,
+    latency: { min: 50, max: 400 },
+    faults: options.faults ?? DEFAULT_FAULTS,
+    ...(options.caDir ? { caDir: options.caDir } : {}),
+  });
+  const clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
+  await ensureStorageLayout(clients);
+  const ledger = new Ledger(clients.container(CONTAINERS.jobs));
+  const port = await freePort();
+  const hostUrl = `http://127.0.0.1:${port}`;
+  storage.eventGrid.setSubscriptions(subscriptionsFor(hostUrl));
+  const logDir = mkdtempSync(path.join(tmpdir(), 'imagegen-chaos-'));
+  const hostLogPath = path.join(logDir, 'host.log');
+  const hostLog = createWriteStream(hostLogPath);
+  const env = {
+    ...process.env,
+    AzureWebJobsStorage: storage.connectionString,
+    AZURE_OPENAI_ENDPOINT: emulator.url,
+    AZURE_OPENAI_API_KEY: apiKey,
+    EXTRA_TRUST_ANCHORS: emulator.caPem,
+    // Told more than the emulator allows (120), so it meets 429s at the quota.
+    IMAGE_MODEL_RPM: '150',
+    IMAGE_MODEL_TIMEOUT: '4s',
+    IMAGE_MODEL_MAX_ATTEMPTS: '8',
+    SWEEP_SCHEDULE: '*/3 * * * * *',
+    DROP_SETTLE: '1s',
+  };
+
+  let host: ChildProcess | undefined;
+  const startHost = async () => {
+    host = spawn(process.execPath, [binPath(), 'host', '--port', String(port), '--queue-lease-seconds', '5', '--verbose'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    host.stdout!.pipe(hostLog, { end: false });
+    host.stderr!.pipe(hostLog, { end: false });
+    for (let i = 0; i < 200; i++) {
+      const up = await fetch(`${hostUrl}/admin/host/status`).then((r) => r.ok).catch(() => false);
+      if (up) return;
+      await sleep(100);
+    }
+    throw new Error(`the host did not start; see ${hostLogPath}`);
+  };
+
+  try {
+    await startHost();
+    log(`chaos: ${options.drops} drops, ${kills} host kill(s), duplicates ×2, shuffled delivery, faults ${JSON.stringify(options.faults ?? DEFAULT_FAULTS)}, emulator 120 RPM vs pipeline 150 RPM`);
+
+    // The drops: a small image and its mask, most with a sidecar, parts uploaded in a random order.
+    const images = await Promise.all([256, 384].map((w) => sharp({ create: { width: w, height: w, channels: 3, background: { r: 40, g: 90, b: 160 } } }).png().toBuffer()));
+    const masks = await Promise.all(
+      [256, 384].map((w) => {
+        const raw = Buffer.alloc(w * w * 4, 255);
+        for (let i = 3; i < raw.length / 4; i += 4) raw[i] = 0; // the top quarter is the area to edit
+        return sharp(raw, { raw: { width: w, height: w, channels: 4 } }).png().toBuffer();
+      }),
+    );
+    const dropKeys: string[] = [];
+    const uploads: { name: string; bytes: Buffer }[][] = [];
+    for (let i = 0; i < options.drops; i++) {
+      const key = `chaos/${String(i).padStart(4, '0')}`;
+      dropKeys.push(key);
+      const size = i % 2;
+      const parts = [
+        { name: `${key}.png`, bytes: images[size]! },
+        { name: `${key}.mask.png`, bytes: masks[size]! },
+        ...(random() < 0.7 ? [{ name: `${key}.json`, bytes: Buffer.from(JSON.stringify({ prompt: `chaos ${i}` })) }] : []),
+      ].sort(() => random() - 0.5);
+      uploads.push(parts);
+    }
+    const inbox = clients.container(CONTAINERS.inbox);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < uploads.length) {
+          for (const part of uploads[next++]!) await inbox.getBlockBlobClient(part.name).uploadData(part.bytes);
+        }
+      }),
+    );
+    log(`chaos: uploaded ${dropKeys.length} drops in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    // Kill the host with SIGKILL once a fraction of the work is done, then bring it back.
+    const deadline = Date.now() + (options.timeoutMs ?? Math.max(180_000, options.drops * 3_000));
+    let killed = 0;
+    let settled = false;
+    while (Date.now() < deadline) {
+      const jobs = await listJobs(ledger);
+      const terminalDrops = new Set(jobs.filter((j) => isTerminal(j.state)).map((j) => j.drop.key));
+      const active = (await names(clients, CONTAINERS.jobs, 'active/')).length;
+      const pending = (await names(clients, CONTAINERS.jobs, 'pending/')).length;
+      if (killed < kills && terminalDrops.size >= ((killed + 1) * options.drops) / (kills + 1)) {
+        killed++;
+        host!.kill('SIGKILL');
+        await new Promise((r) => host!.once('exit', r));
+        log(`chaos: SIGKILL the host (${terminalDrops.size}/${options.drops} drops settled, ${active} jobs in flight); restarting in 1 s`);
+        await sleep(1_000);
+        await startHost();
+        continue;
+      }
+      if (terminalDrops.size >= options.drops && active === 0 && pending === 0 && storage.eventGrid.stats().pending === 0) {
+        settled = true;
+        break;
+      }
+      await sleep(500);
+    }
+    host!.kill('SIGTERM');
+    await new Promise((r) => host!.once('exit', r));
+
+    const jobs = await listJobs(ledger);
+    const calls = emulator.requests().filter((r) => r.path.includes('/images/'));
+    const invariants: Invariant[] = [];
+    const check = (name: string, failures: string[], ok: string) => invariants.push({ name, ok: failures.length === 0, detail: failures.length ? failures.slice(0, 5).join('; ') + (failures.length > 5 ? ` (+${failures.length - 5} more)` : '') : ok });
+
+    check('the run settled before the deadline', settled ? [] : ['timed out with work in flight'], `in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const byDrop = new Map<string, JobRecord[]>();
+    for (const j of jobs) byDrop.set(j.drop.key, [...(byDrop.get(j.drop.key) ?? []), j]);
+    check(
+      'every accepted drop ends in exactly one terminal state',
+      [
+        ...dropKeys.filter((k) => !byDrop.has(k)).map((k) => `${k} has no job`),
+        ...jobs.filter((j) => !isTerminal(j.state)).map((j) => `${j.drop.key} is still ${j.state}`),
+        ...jobs.filter((j) => j.history.filter((h) => isTerminal(h.state)).length !== 1).map((j) => `${j.drop.key} reached ${j.history.filter((h) => isTerminal(h.state)).length} terminal states`),
+      ],
+      `${dropKeys.length} drops, ${jobs.length} jobs`,
+    );
+    const publishedNames = (await names(clients, CONTAINERS.published)).filter((n) => !n.endsWith('.provenance.json'));
+    check(
+      'nothing published twice',
+      [
+        ...jobs.filter((j) => j.history.filter((h) => h.state === 'published').length > 1).map((j) => `${j.drop.key} published ${j.history.filter((h) => h.state === 'published').length} times`),
+        ...[...byDrop].filter(([, js]) => js.filter((j) => j.state === 'published').length > 1).map(([k]) => `${k} has several published jobs`),
+        ...publishedNames.filter((n) => !jobs.some((j) => j.publish?.blob === `published/${n}`)).map((n) => `published/${n} belongs to no published job`),
+      ],
+      `${publishedNames.length} published files, one per published job`,
+    );
+    const callsFor = (job: JobRecord) => calls.filter((c: RequestRecord) => c.clientRequestId?.startsWith(`${job.id}-`)).length;
+    check(
+      'model calls per job ≤ 1 + its recorded retries',
+      jobs.filter((j) => callsFor(j) > 1 + Math.max(0, j.attempts - 1) + j.throttled).map((j) => `${j.drop.key}: ${callsFor(j)} calls, ${j.attempts} attempts, ${j.throttled} throttled`),
+      `${calls.length} calls for ${jobs.length} jobs`,
+    );
+    const verifier = await createVerifier(loadGateConfig({}), undefined, { extraPems: [emulator.caPem] });
+    const regated: string[] = [];
+    for (const n of publishedNames) {
+      const report = await verifier.verify(await clients.container(CONTAINERS.published).getBlobClient(n).downloadToBuffer(), { file: n });
+      if (report.verdict !== 'publish') regated.push(`published/${n}: ${report.reasons.join('; ')}`);
+    }
+    check('every file in published/ passes the gate again', regated, `${publishedNames.length} files re-verified`);
+    const edited = await names(clients, CONTAINERS.edited);
+    const judged = new Set([...publishedNames, ...(await names(clients, CONTAINERS.quarantine))]);
+    const leftovers = [
+      ...edited.filter((n) => !judged.has(n)).map((n) => `edited/${n} was never judged`),
+      ...(await names(clients, CONTAINERS.jobs, 'active/')).map((n) => `jobs/${n} still marks a job in flight`),
+      ...(await names(clients, CONTAINERS.jobs, 'pending/')).map((n) => `jobs/${n} still waits for a part`),
+      ...(await names(clients, CONTAINERS.deadLetter)).map((n) => `${CONTAINERS.deadLetter}/${n} was never replayed`),
+    ];
+    check('no blob left behind outside the terminal containers', leftovers, `${edited.length} edited files all judged; no markers or dead letters left`);
+
+    const states: Record<string, number> = {};
+    for (const j of jobs) states[j.state] = (states[j.state] ?? 0) + 1;
+    const outcomes: Record<string, number> = {};
+    for (const c of calls) outcomes[c.outcome] = (outcomes[c.outcome] ?? 0) + 1;
+    const throttled = calls.filter((c) => c.status === 429).length;
+    const eg = storage.eventGrid.stats();
+    const figures = {
+      drops: options.drops,
+      jobs: jobs.length,
+      states: JSON.stringify(states),
+      'model calls': calls.length,
+      'call outcomes': JSON.stringify(outcomes),
+      '429 share': `${((100 * throttled) / Math.max(1, calls.length)).toFixed(1)} %`,
+      'events published / delivered / dead-lettered': `${eg.published} / ${eg.delivered} / ${eg.deadLettered}`,
+      'host kills': killed,
+      'total time': `${((Date.now() - started) / 1000).toFixed(1)} s`,
+    };
+    for (const inv of invariants) log(`${inv.ok ? '✓' : '✗'} ${inv.name}: ${inv.detail}`);
+    for (const [k, v] of Object.entries(figures)) log(`  ${k}: ${v}`);
+    const ok = invariants.every((i) => i.ok);
+    if (!ok) log(`host log: ${hostLogPath}`);
+    return { ok, invariants, figures, hostLog: hostLogPath };
+  } finally {
+    if (host && host.exitCode === null) host.kill('SIGKILL');
+    hostLog.end();
+    await emulator.close();
+    await storage.close();
+  }
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parse(args, { drops: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' } });
+  const result = await runChaos({
+    drops: intOption('drops', values.drops, 1, 100_000) ?? 200,
+    kills: intOption('kills', values.kills, 0, 100) ?? 2,
+    ...(values.seed ? { seed: intOption('seed', values.seed, 0, 2 ** 31)! } : {}),
+  });
+  return result.ok ? 0 : 1;
+}
+

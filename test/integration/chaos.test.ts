@@ -1,0 +1,19 @@
+/** A small chaos run in CI: faults, duplicate and shuffled events, a SIGKILLed host; every invariant must hold. */
+import { expect, it } from 'vitest';
+import { runChaos } from '../../local/chaos.js';
+import { TEST_CA_DIR } from '../helpers/emulator.js';
+
+it('keeps every promise through faults, duplicates, reordering and a killed host', async () => {
+  const lines: string[] = [];
+  const result = await runChaos({ drops: 24, kills: 1, caDir: TEST_CA_DIR, log: (l) => lines.push(l) });
+  expect(result.invariants.filter((i) => !i.ok), lines.join('\n')).toEqual([]);
+  expect(result.invariants.map((i) => i.name)).toEqual([
+    'the run settled before the deadline',
+    'every accepted drop ends in exactly one terminal state',
+    'nothing published twice',
+    'model calls per job ≤ 1 + its recorded retries',
+    'every file in published/ passes the gate again',
+    'no blob left behind outside the terminal containers',
+  ]);
+  expect(result.figures['host kills']).toBe(1);
+}, 300_000);
