@@ -92,11 +92,11 @@ export const memorySection: Section = {
     for (let i = 3; i < maskRaw.length / 2; i += 4) maskRaw[i] = 0;
     const mask = await sharp(maskRaw, { raw: { width: 1536, height: 1024, channels: 4 } }).png().toBuffer();
     const rows = [['', 'RSS']];
-    for (const concurrency of [8, JOBS]) {
+    for (const concurrency of [4, JOBS]) {
       const r = await measure(concurrency, { image, mask });
-      if (concurrency === 8) rows.push(['baseline: the same host, idle after start-up', mb(r.idle)]);
+      if (concurrency === 4) rows.push(['baseline: the same host, idle after start-up', mb(r.idle)]);
       rows.push([
-        `peak, ${JOBS} jobs in flight (${(image.length / 1e6).toFixed(1)} MB inputs), IMAGE_MODEL_CONCURRENCY ${concurrency}${concurrency === 8 ? ' (default)' : ''}: ${r.calling} calls at once (target ≤ 300 MB)`,
+        `peak, ${JOBS} jobs in flight (${(image.length / 1e6).toFixed(1)} MB inputs), IMAGE_MODEL_CONCURRENCY ${concurrency}${concurrency === 4 ? ' (default)' : ''}: ${r.calling} calls at once (target ≤ 300 MB)`,
         mb(r.peak),
       ]);
     }

@@ -94,10 +94,11 @@ param openAiApiVersion string = '2025-04-01-preview'
 // images/edits call, at most about 9 × 90 / 60 ≈ 14 calls are ever in flight, and the app-wide pacer
 // (IMAGE_MODEL_RPM, one schedule shared by every instance through the job ledger in storage) spaces them
 // out whatever the number of instances; a job whose slot is far off goes back on the queue, invisible,
-// instead of holding an instance. At IMAGE_MODEL_CONCURRENCY 8 per instance, two instances carry the whole
-// edit load; intake and publish (C2PA checks: CPU-bound but short) and the sweep are separate function
-// groups on Flex Consumption, each capped by this number. More instances would only add cold starts and
-// time spent waiting for slots, billed as execution time. Default 4: the two the quota needs, plus headroom.
+// instead of holding an instance. At IMAGE_MODEL_CONCURRENCY 4 per instance (each call holds ~20 MB), two
+// instances carry the usual load (9 × 40 / 60 ≈ 6 calls) and four the worst case; intake and publish (C2PA
+// checks: CPU-bound but short) and the sweep are separate function groups on Flex Consumption, each capped
+// by this number. More instances would only add cold starts and time spent waiting for slots, billed as
+// execution time. Default 4.
 // Raise it (and imageModelCapacity) together. Where Flex Consumption still enforces its former minimum of
 // 40, ARM rejects smaller values: use 40 there; the pacer, not the instance cap, is what protects the quota.
 @description('Most instances per function group (see the sizing note above).')
@@ -131,7 +132,7 @@ param deadLetterRetentionDays int = 14
 @description('Model calls in flight at once per instance.')
 @minValue(1)
 @maxValue(256)
-param imageModelConcurrency int = 8
+param imageModelConcurrency int = 4
 
 @description('Timeout of one model call.')
 param imageModelTimeout string = '5m'

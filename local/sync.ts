@@ -4,7 +4,8 @@
  * `./out/<container>/`.
  */
 import { mkdirSync } from 'node:fs';
-import { readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 
@@ -68,11 +69,19 @@ export function startDropSync(options: DropSyncOptions): Poller {
           continue; // changed since the last look: wait until it is stable
         }
         if (known.uploaded === signature) continue;
-        await options.inbox.getBlockBlobClient(name).uploadFile(full, {
-          blobHTTPHeaders: { blobContentType: CONTENT_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream' },
-        });
+        // After a restart every file is new to this process; one whose bytes are already in inbox/ is
+        // not uploaded again (a new upload would be a new job, and with a real model a new bill).
+        const sha256 = createHash('sha256').update(await readFile(full)).digest('hex');
+        const blob = options.inbox.getBlockBlobClient(name);
+        const existing = await blob.getProperties().catch(() => undefined);
+        if (existing?.metadata?.dropsha256 !== sha256) {
+          await blob.uploadFile(full, {
+            blobHTTPHeaders: { blobContentType: CONTENT_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream' },
+            metadata: { dropsha256: sha256 },
+          });
+          options.onUpload?.(name);
+        }
         known.uploaded = signature;
-        options.onUpload?.(name);
       }
     },
     options.onError ?? (() => undefined),

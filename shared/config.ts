@@ -38,7 +38,7 @@ export const SETTINGS = [
   { name: 'AZURE_OPENAI_API_VERSION', description: 'Data-plane API version for images/edits.', default: '2025-04-01-preview', where: BOTH },
   { name: 'AZURE_OPENAI_API_KEY', description: 'Key for the local emulator only. When unset, the code uses Entra ID (`DefaultAzureCredential`).', where: ['local'] },
   { name: 'IMAGE_MODEL_RPM', description: 'Requests per minute the whole app may send to the deployment (its quota).', default: '9', where: BOTH },
-  { name: 'IMAGE_MODEL_CONCURRENCY', description: 'Model calls in flight at once per instance (size it to RPM × edit seconds ÷ 60 ÷ instances).', default: '8', where: BOTH },
+  { name: 'IMAGE_MODEL_CONCURRENCY', description: 'Model calls in flight at once per instance (each holds about 3× its image in memory); size it to RPM × edit seconds ÷ 60 ÷ instances.', default: '4', where: BOTH },
   { name: 'IMAGE_MODEL_TIMEOUT', description: 'Timeout of one model call.', default: '5m', where: BOTH },
   { name: 'IMAGE_MODEL_MAX_ATTEMPTS', description: 'Model attempts per job for 5xx, resets and timeouts before the job fails (429s are not counted).', default: '4', where: BOTH },
   // The drop

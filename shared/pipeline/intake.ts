@@ -4,7 +4,7 @@
  * without a model call. Safe to run any number of times for the same blob, in any order.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { listDropParts, readWhole, samplePart, writeJsonBlob, type BlobInfo, type DropParts } from '../adapters/blobs.js';
+import { listDropParts, readWhole, samplePart, writeJsonBlob, type BlobInfo } from '../adapters/blobs.js';
 import { sendEditMessage } from '../adapters/edit-queue.js';
 import { isConflict } from '../adapters/storage.js';
 import { formatDuration } from '../config.js';
@@ -46,10 +46,6 @@ async function reject(rt: Runtime, drop: DropRef, inputs: JobRecord['inputs'], p
   return 'rejected';
 }
 
-function newestChange(parts: DropParts): number {
-  return Math.max(...[parts.image, parts.mask, parts.sidecar].filter((p): p is BlobInfo => !!p).map((p) => p.lastModified.getTime()));
-}
-
 /** Handles one `inbox/` blob name. `etag` is the event's, used only for names that cannot join a drop. */
 export async function intakeBlob(rt: Runtime, name: string, etag: string | undefined, baseLog: Logger): Promise<IntakeOutcome> {
   const classified = classifyBlobName(name);
@@ -73,10 +69,13 @@ export async function intakeDrop(rt: Runtime, drop: DropRef, baseLog: Logger, op
     baseLog.info(`drop=${key} waiting for its ${parts.image ? 'mask' : 'image'} (the sweep rejects it after ${formatDuration(config.drop.deadlineMs)})`);
     return 'waiting';
   }
-  if (!parts.sidecar && !options.settled && config.drop.settleMs > 0) {
-    // A sidecar may still be on its way; give it DROP_SETTLE from the drop's last write. Last-Modified
-    // has one-second resolution, so the write may have been up to a second later than it says.
-    const wait = newestChange(parts) + LAST_MODIFIED_RESOLUTION_MS + config.drop.settleMs - rt.now().getTime();
+  // A drop may still be changing: a sidecar on its way (none yet), or a re-upload in progress (its
+  // parts are of very different ages). Then give it DROP_SETTLE from its last write. Last-Modified has
+  // one-second resolution, so that write may have been up to a second later than it says.
+  const times = [parts.image, parts.mask, parts.sidecar].filter((p): p is BlobInfo => !!p).map((p) => p.lastModified.getTime());
+  const unsettled = !parts.sidecar || Math.max(...times) - Math.min(...times) > config.drop.settleMs;
+  if (unsettled && !options.settled && config.drop.settleMs > 0) {
+    const wait = Math.max(...times) + LAST_MODIFIED_RESOLUTION_MS + config.drop.settleMs - rt.now().getTime();
     if (wait > 0) {
       await sleep(Math.min(wait, config.drop.settleMs + LAST_MODIFIED_RESOLUTION_MS));
       parts = await listDropParts(rt.containers.inbox, drop);

@@ -196,3 +196,28 @@ describe('the ledger', () => {
     }
   });
 });
+
+describe('re-uploads', () => {
+  it('re-uploading every part of a finished drop makes one new job, not one per intermediate mix', async () => {
+    // A pipeline with a real settle time: parts of very different ages mean a re-upload is under way.
+    const settling = await startTestPipeline({ settings: { IMAGE_MODEL_RPM: '6000', DROP_SETTLE: '2s' } });
+    try {
+      await settling.upload('again/cat.json', JSON.stringify({ prompt: 'first' }));
+      await settling.upload('again/cat.png', image);
+      await settling.upload('again/cat.mask.png', mask);
+      const first = await settling.settled('again/cat');
+      await sleep(3_500); // older than DROP_SETTLE, as a real re-upload would be
+      await settling.upload('again/cat.json', JSON.stringify({ prompt: 'second' }));
+      await settling.upload('again/cat.mask.png', mask);
+      await sleep(500);
+      await settling.upload('again/cat.png', image);
+      const jobs = await settling.waitFor((js) => js.filter((j) => j.drop.key === 'again/cat' && isTerminal(j.state)).length >= 2 && js.every((j) => isTerminal(j.state)), 30_000);
+      await sleep(1_000);
+      const mine = (await settling.jobs()).filter((j) => j.drop.key === 'again/cat' && j.id !== first.id);
+      expect(mine.map((j) => [j.state, j.request?.prompt])).toEqual([['published', 'second']]);
+      expect(jobs.length).toBe(2);
+    } finally {
+      await settling.close();
+    }
+  });
+});
