@@ -58,9 +58,9 @@ function terminalWatcher() {
         waiters.get(m[2]!)?.();
       }
     },
-    /** Resolves when `drop` reaches a terminal state (or after a minute). */
+    /** Resolves when `drop` reaches a terminal state (or after five minutes). */
     settled(drop: string): Promise<unknown> {
-      return Promise.race([new Promise<void>((resolve) => waiters.set(drop, resolve)), sleep(60_000, undefined, { ref: false })]);
+      return Promise.race([new Promise<void>((resolve) => waiters.set(drop, resolve)), sleep(300_000, undefined, { ref: false })]);
     },
   };
 }
@@ -77,7 +77,7 @@ export const burstSection: Section = {
   id: 'a',
   title: '(a) burst goodput: D drops against an emulator limited to R requests/minute with latency L',
   async run() {
-    const D = 60;
+    const D = 90;
     const R = 120;
     const files = await pair(256);
     const run = async (pipelineRpm: number) => {

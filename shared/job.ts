@@ -96,7 +96,7 @@ export function newJob(
   id: string,
   drop: DropRef,
   inputs: JobRecord['inputs'],
-  init: { state: 'queued'; request: EditRequest } | { state: 'rejected'; problems: string[]; error: JobError },
+  init: { state: 'queued'; request: EditRequest; notBefore?: Date } | { state: 'rejected'; problems: string[]; error: JobError },
   now: Date,
 ): JobRecord {
   const at = now.toISOString();
@@ -104,7 +104,7 @@ export function newJob(
     id,
     drop: { ...drop, key: dropKey(drop) },
     inputs,
-    ...(init.state === 'queued' ? { request: init.request } : { problems: init.problems, error: init.error }),
+    ...(init.state === 'queued' ? { request: init.request, ...(init.notBefore ? { notBefore: init.notBefore.toISOString() } : {}) } : { problems: init.problems, error: init.error }),
     state: init.state,
     createdAt: at,
     updatedAt: at,

@@ -19,6 +19,13 @@ export interface PacerState {
   rate?: { factor: number; cutAt: number };
 }
 
+/**
+ * A job waiting for a slot sits on the queue, invisible, and comes back this long before the slot; the
+ * worker waits out the rest. Queue visibility is in whole seconds and a trigger may poll only every
+ * couple of seconds, so a message due exactly at its slot would often miss it.
+ */
+export const EARLY_RETURN_MS = 3_000;
+
 /** How long a reservation is remembered for duplicates. */
 const RECENT_MS = 5 * 60_000;
 const CUT_TO = 0.8;

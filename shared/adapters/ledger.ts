@@ -5,6 +5,7 @@
  *   pending/<dropKey>     marker for a drop still waiting for a part, with when it was first seen
  *   pacer/<deployment>    the shared schedule of model-call slots
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerClient } from '@azure/storage-blob';
 import { isTerminal, type JobRecord, type JobState } from '../job.js';
 import { type PacerState, observeQuota, type QuotaSignal, reserveSlot } from '../pacing.js';
@@ -23,6 +24,11 @@ export interface JobSummary {
 }
 
 const MAX_CAS_RETRIES = 20;
+
+/** After a lost race, wait a random while that grows with each loss, so contenders stop colliding. */
+function backOff(attempt: number): Promise<void> {
+  return sleep(Math.random() * 15 * (attempt + 1));
+}
 
 export class Ledger {
   constructor(readonly container: ContainerClient) {}
@@ -94,8 +100,9 @@ export class Ledger {
       try {
         etag = await this.writeJson(`${id}.json`, next, { ifMatch: current.etag }, Ledger.metadata(next));
       } catch (err) {
-        if (isConflict(err)) continue;
-        throw err;
+        if (!isConflict(err)) throw err;
+        await backOff(i);
+        continue;
       }
       if (isTerminal(next.state)) await this.unmarkActive(id);
       return { before: current.value, after: { value: next, etag } };
@@ -172,6 +179,7 @@ export class Ledger {
         return;
       } catch (err) {
         if (!isConflict(err)) throw err;
+        await backOff(i);
       }
     }
     throw new Error(`pacer ${deployment}: gave up after ${MAX_CAS_RETRIES} conflicting writes`);

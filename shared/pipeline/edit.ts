@@ -12,6 +12,7 @@ import { IMAGE_MIME, type ModelOutcome } from '../adapters/model.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { dropBlobName } from '../drop.js';
 import { readImageHeader, type ImageFormat } from '../image-header.js';
+import { EARLY_RETURN_MS } from '../pacing.js';
 import type { Versioned } from '../adapters/ledger.js';
 import { isTerminal, leaseExpired, transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
@@ -72,7 +73,7 @@ async function requeue(
   const at = options.reserve ? await rt.ledger.reserveSlot(config.model.deployment, config.model.rpm, `${job.id}:${job.ticket + 1}`, notBefore) : notBefore;
   const after = (await advance(rt, job.id, guard, 'queued', log, details, (j) => ({ ...options.changes, ticket: j.ticket + 1, notBefore: new Date(at).toISOString() }), options.known))?.value;
   if (!after) return false;
-  await sendEditMessage(rt.editQueue, { jobId: after.id, ticket: after.ticket, drop: after.drop }, at - rt.now().getTime());
+  await sendEditMessage(rt.editQueue, { jobId: after.id, ticket: after.ticket, drop: after.drop }, at - rt.now().getTime() - EARLY_RETURN_MS);
   return true;
 }
 
@@ -89,6 +90,15 @@ export async function endWithoutEdit(
 ): Promise<void> {
   const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ problems }), known);
   if (after) await writeRejectionReport(rt, after.value);
+}
+
+/**
+ * After an unexpected error with the job claimed (a storage hiccup, say), gives the lease up so the
+ * message's next delivery takes the job over at once instead of waiting out the lease.
+ */
+async function releaseLease(rt: Runtime, jobId: string, holding: (j: JobRecord) => boolean): Promise<void> {
+  const until = rt.now().toISOString();
+  await rt.ledger.update(jobId, (j) => (holding(j) ? { ...j, lease: { owner: j.lease!.owner, until } } : undefined)).catch(() => undefined);
 }
 
 export async function processEditMessage(rt: Runtime, message: EditMessage, baseLog: Logger): Promise<EditResult> {
@@ -150,44 +160,62 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
     );
     if (!claimedVersion) return undefined;
     const claimed = claimedVersion.value;
-    let image: Blob;
-    let mask: Blob;
-    let format: ImageFormat;
+    const mineNow = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === claimed.attempts;
     try {
-      const bytes = await readWhole(rt.containers.inbox, claimed.inputs.image!);
-      const header = readImageHeader(bytes);
-      format = header.ok ? header.header.format : 'png';
-      image = new Blob([new Uint8Array(bytes)], { type: IMAGE_MIME[format] });
-      mask = new Blob([new Uint8Array(await readWhole(rt.containers.inbox, claimed.inputs.mask!))], { type: 'image/png' });
+      let image: Blob;
+      let mask: Blob;
+      try {
+        const bytes = await readWhole(rt.containers.inbox, claimed.inputs.image!);
+        const header = readImageHeader(bytes);
+        const format: ImageFormat = header.ok ? header.header.format : 'png';
+        image = new Blob([new Uint8Array(bytes)], { type: IMAGE_MIME[format] });
+        mask = new Blob([new Uint8Array(await readWhole(rt.containers.inbox, claimed.inputs.mask!))], { type: 'image/png' });
+      } catch (err) {
+        if (!isConflict(err) && !isNotFound(err)) throw err;
+        return { claimedVersion, startedAt, outcome: 'superseded' };
+      }
+      const clientRequestId = `${job.id}-${claimed.attempts}`;
+      log.info(`calling ${config.model.deployment} images/edits (attempt ${claimed.attempts}, client request ${clientRequestId})`);
+      const model = await rt.model();
+      const imageName = claimed.inputs.image!.name.slice(claimed.inputs.image!.name.lastIndexOf('/') + 1);
+      return { claimedVersion, startedAt, outcome: await model.edit({ image, imageName, mask, request: claimed.request!, clientRequestId }) };
     } catch (err) {
-      if (!isConflict(err) && !isNotFound(err)) throw err;
-      return { claimedVersion, startedAt, outcome: 'superseded' };
+      await releaseLease(rt, job.id, mineNow);
+      throw err;
     }
-    const clientRequestId = `${job.id}-${claimed.attempts}`;
-    log.info(`calling ${config.model.deployment} images/edits (attempt ${claimed.attempts}, client request ${clientRequestId})`);
-    const model = await rt.model();
-    const imageName = claimed.inputs.image!.name.slice(claimed.inputs.image!.name.lastIndexOf('/') + 1);
-    return { claimedVersion, startedAt, outcome: await model.edit({ image, imageName, mask, request: claimed.request!, clientRequestId }) };
   });
   if (!called) return 'busy';
   const { claimedVersion, startedAt, outcome } = called;
-  const claimed = claimedVersion.value;
-  const attempt = claimed.attempts;
-  const request = claimed.request!;
-  const clientRequestId = `${job.id}-${attempt}`;
+  const attempt = claimedVersion.value.attempts;
   const holding = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
   if (outcome === 'superseded') {
     const error = { code: 'superseded', message: 'the image or mask was replaced or deleted after the drop was accepted; a re-upload is a new job' };
     await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log, claimedVersion);
     return 'rejected';
   }
+  try {
+    return await recordOutcome(rt, claimedVersion, startedAt, outcome, log);
+  } catch (err) {
+    await releaseLease(rt, job.id, holding);
+    throw err;
+  }
+}
+
+/** Writes the model's answer down: the output and `edited`, a requeue, or the end of the job. */
+async function recordOutcome(rt: Runtime, claimedVersion: Versioned<JobRecord>, startedAt: Date, outcome: ModelOutcome, log: Logger): Promise<EditResult> {
+  const { config, ledger } = rt;
+  const claimed = claimedVersion.value;
+  const attempt = claimed.attempts;
+  const request = claimed.request!;
+  const clientRequestId = `${claimed.id}-${attempt}`;
+  const holding = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
   const endedAt = rt.now().toISOString();
   const requestId = outcome.requestId;
   if (outcome.remaining === 0 || outcome.kind === 'throttled') {
-    await ledger.observeQuota(config.model.deployment, config.model.rpm, {
-      remaining: outcome.remaining,
-      retryAfterMs: outcome.kind === 'throttled' ? outcome.retryAfterMs : undefined,
-    });
+    // Advisory: a schedule that cannot be updated under contention must not cost the job its result.
+    await ledger
+      .observeQuota(config.model.deployment, config.model.rpm, { remaining: outcome.remaining, retryAfterMs: outcome.kind === 'throttled' ? outcome.retryAfterMs : undefined })
+      .catch((err: unknown) => log.warn(`could not record the quota signal: ${(err as Error).message}`));
   }
   const call = { startedAt: startedAt.toISOString(), endedAt, clientRequestId, ...(requestId ? { requestId } : {}) };
 
@@ -198,10 +226,10 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
       const sha256 = createHash('sha256').update(outcome.bytes).digest('hex');
       const written = await rt.containers.edited.getBlockBlobClient(name).uploadData(outcome.bytes, {
         blobHTTPHeaders: { blobContentType: outcome.contentType },
-        metadata: { jobid: job.id, attempt: String(attempt), sha256, ...(requestId ? { requestid: requestId } : {}) },
+        metadata: { jobid: claimed.id, attempt: String(attempt), sha256, ...(requestId ? { requestid: requestId } : {}) },
       });
       const output = { name, etag: written.etag!, sha256, bytes: outcome.bytes.length, contentType: outcome.contentType };
-      const after = await advance(rt, job.id, holding, 'edited', log, requestId ? { requestId } : {}, () => ({ edit: { ...call, output } }), claimedVersion);
+      const after = await advance(rt, claimed.id, holding, 'edited', log, requestId ? { requestId } : {}, () => ({ edit: { ...call, output } }), claimedVersion);
       if (!after) log.warn('the job was taken over while this attempt ran; its output is left to the publish gate as an orphan');
       return 'edited';
     }
@@ -221,7 +249,7 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
     case 'invalid': {
       const problem =
         outcome.kind === 'refused' ? `the model's content filter refused the prompt: ${outcome.message}` : `the service rejected the request (HTTP ${outcome.status}): ${outcome.message}`;
-      await endWithoutEdit(rt, job.id, holding, 'rejected', { code: outcome.code, message: outcome.message }, [problem], log, claimedVersion);
+      await endWithoutEdit(rt, claimed.id, holding, 'rejected', { code: outcome.code, message: outcome.message }, [problem], log, claimedVersion);
       return 'rejected';
     }
     case 'transient': {
@@ -231,7 +259,7 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
         const ok = await requeue(rt, claimed, holding, rt.now().getTime() + delay, log, { error, note: `retrying in ${Math.round(delay / 1000)} s or later`, ...(requestId ? { requestId } : {}) }, { reserve: true, known: claimedVersion, changes: { edit: call } });
         return ok ? 'retrying' : 'busy';
       }
-      await endWithoutEdit(rt, job.id, holding, 'failed', error, [`the model call failed ${attempt} times; last error: ${outcome.message}`], log, claimedVersion);
+      await endWithoutEdit(rt, claimed.id, holding, 'failed', error, [`the model call failed ${attempt} times; last error: ${outcome.message}`], log, claimedVersion);
       return 'failed';
     }
   }

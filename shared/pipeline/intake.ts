@@ -12,6 +12,7 @@ import { classifyBlobName, DROP_CONTRACT, dropBlobName, dropKey, type DropRef } 
 import { jobIdFor, newJob, type JobError, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
+import { EARLY_RETURN_MS } from '../pacing.js';
 import { MAX_SIDECAR_BYTES } from '../sidecar.js';
 import { validateDrop } from '../validation.js';
 
@@ -121,10 +122,13 @@ export async function intakeDrop(rt: Runtime, drop: DropRef, baseLog: Logger, op
     log.warn(`rejected: ${result.problems.join('; ')}`);
     return reject(rt, drop, inputs, result.problems, { code: 'invalid_drop', message: result.problems.join('; ') }, baseLog);
   }
-  const job = newJob(id, drop, inputs, { state: 'queued', request: result.request }, rt.now());
+  // The job's model slot is reserved now (a duplicate intake gets the same one), so a burst of drops
+  // fills the schedule at once and each message stays invisible until shortly before its slot.
+  const slotAt = await ledger.reserveSlot(config.model.deployment, config.model.rpm, `${id}:0`);
+  const job = newJob(id, drop, inputs, { state: 'queued', request: result.request, notBefore: new Date(slotAt) }, rt.now());
   // Send first, then create: a job record always has its message. A duplicate message is harmless
   // (claims are conditional), and a worker rebuilds a record that was never written from the drop.
-  await sendEditMessage(rt.editQueue, { jobId: id, ticket: job.ticket, drop });
+  await sendEditMessage(rt.editQueue, { jobId: id, ticket: job.ticket, drop }, slotAt - rt.now().getTime() - EARLY_RETURN_MS);
   const [created] = await Promise.all([ledger.create(job), ledger.removePending(key)]);
   if (created) log.info(stateLine(job, 'new', rt.now()));
   else log.info('duplicate delivery: another intake created the job first');
