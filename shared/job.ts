@@ -72,9 +72,15 @@ export interface JobRecord {
   ticket: number;
   /** The job's reserved model slot or retry time. */
   notBefore?: string;
+  /** The schedule epoch its slot was reserved in (a later epoch means the slot is void). */
+  slotEpoch?: number;
   /** Who holds an `editing` or `publishing` job, and until when. */
   lease?: { owner: string; until: string };
-  edit?: { startedAt: string; endedAt?: string; requestId?: string; clientRequestId?: string; output?: EditOutput };
+  /**
+   * The latest model call; `firstStartedAt` is the first attempt's start, since an earlier attempt's
+   * output may be the one kept (see the edit worker).
+   */
+  edit?: { startedAt: string; firstStartedAt?: string; endedAt?: string; requestId?: string; clientRequestId?: string; output?: EditOutput };
   publish?: { verdict: 'publish' | 'quarantine'; blob: string; report: string; reasons: string[]; sourceEtag: string };
   error?: JobError;
   /** Why a job was rejected, in plain words (one line per problem). */
@@ -96,7 +102,7 @@ export function newJob(
   id: string,
   drop: DropRef,
   inputs: JobRecord['inputs'],
-  init: { state: 'queued'; request: EditRequest; notBefore?: Date } | { state: 'rejected'; problems: string[]; error: JobError },
+  init: { state: 'queued'; request: EditRequest; slot?: { at: number; epoch: number } } | { state: 'rejected'; problems: string[]; error: JobError },
   now: Date,
 ): JobRecord {
   const at = now.toISOString();
@@ -104,7 +110,9 @@ export function newJob(
     id,
     drop: { ...drop, key: dropKey(drop) },
     inputs,
-    ...(init.state === 'queued' ? { request: init.request, ...(init.notBefore ? { notBefore: init.notBefore.toISOString() } : {}) } : { problems: init.problems, error: init.error }),
+    ...(init.state === 'queued'
+      ? { request: init.request, ...(init.slot ? { notBefore: new Date(init.slot.at).toISOString(), slotEpoch: init.slot.epoch } : {}) }
+      : { problems: init.problems, error: init.error }),
     state: init.state,
     createdAt: at,
     updatedAt: at,

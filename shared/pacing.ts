@@ -3,8 +3,9 @@
  * slot in one shared schedule (slots 60/RPM seconds apart), so a burst of drops becomes an even stream
  * of requests instead of a 429 storm. When the service throttles anyway (another client shares the
  * quota, or IMAGE_MODEL_RPM is set too high), the schedule backs off: Retry-After pushes the next slot
- * out, and the rate drops to 80 % (at most once per 10 s, never below 20 %), recovering by 10 % of the
- * configured rate a minute. Pure: the ledger adapter stores the schedule under an ETag.
+ * out, the rate drops to 80 % (at most once per 10 s, never below 20 %) recovering by 10 % of the
+ * configured rate a minute, and slots reserved before the cut are given up for new ones. Pure: the
+ * ledger adapter stores the schedule under an ETag.
  */
 
 export interface PacerState {
@@ -17,6 +18,16 @@ export interface PacerState {
   recent?: Record<string, number>;
   /** Share of the configured rate in use after throttling, and when it was last cut. */
   rate?: { factor: number; cutAt: number };
+  /**
+   * Bumped whenever throttling cuts the rate: slots reserved in an earlier epoch belong to a schedule
+   * that proved too fast, and their jobs take new ones instead.
+   */
+  epoch?: number;
+}
+
+export interface Slot {
+  at: number;
+  epoch: number;
 }
 
 /**
@@ -50,16 +61,18 @@ export function reserveSlot(
   rpm: number,
   key: string,
   notBefore = now,
-): { slotAt: number; next: PacerState | undefined } {
-  const known = state?.recent?.[key];
-  if (known !== undefined) return { slotAt: known, next: undefined };
-  const slotAt = Math.max(now, notBefore, state?.nextAt ?? 0);
-  const recent = Object.fromEntries(Object.entries(state?.recent ?? {}).filter(([, at]) => at > now - RECENT_MS));
-  recent[key] = slotAt;
+): { slot: Slot; next: PacerState | undefined } {
+  const epoch = state?.epoch ?? 0;
+  const remembered = `${key}@${epoch}`;
+  const known = state?.recent?.[remembered];
+  if (known !== undefined) return { slot: { at: known, epoch }, next: undefined };
+  const at = Math.max(now, notBefore, state?.nextAt ?? 0);
+  const recent = Object.fromEntries(Object.entries(state?.recent ?? {}).filter(([, t]) => t > now - RECENT_MS));
+  recent[remembered] = at;
   const factor = rateFactor(state, now);
   return {
-    slotAt,
-    next: { ...state, nextAt: slotAt + slotIntervalMs(rpm) / factor, recent, ...(factor < 1 && state?.rate ? { rate: state.rate } : { rate: undefined }) },
+    slot: { at, epoch },
+    next: { ...state, nextAt: at + slotIntervalMs(rpm) / factor, recent, ...(factor < 1 && state?.rate ? { rate: state.rate } : { rate: undefined }) },
   };
 }
 
@@ -72,14 +85,15 @@ export interface QuotaSignal {
 
 /** Pushes the schedule back, and slows it, when the service says the quota is spent. */
 export function observeQuota(state: PacerState | undefined, now: number, rpm: number, signal: QuotaSignal): PacerState | undefined {
-  let next: PacerState = { nextAt: state?.nextAt ?? 0, ...(state?.recent ? { recent: state.recent } : {}), ...(state?.rate ? { rate: state.rate } : {}) };
+  let next: PacerState = { ...state, nextAt: state?.nextAt ?? 0 };
   let changed = false;
   if (signal.retryAfterMs !== undefined) {
-    if (next.nextAt < now + signal.retryAfterMs) [next.nextAt, changed] = [now + signal.retryAfterMs, true];
     if (!state?.rate || now - state.rate.cutAt >= CUT_AT_MOST_EVERY_MS) {
-      next = { ...next, rate: { factor: Math.max(FLOOR, rateFactor(state, now) * CUT_TO), cutAt: now } };
+      // A new epoch voids every slot reserved so far, so the schedule restarts after Retry-After at the
+      // slower rate instead of after the last of those slots.
+      next = { ...next, nextAt: now + signal.retryAfterMs, rate: { factor: Math.max(FLOOR, rateFactor(state, now) * CUT_TO), cutAt: now }, epoch: (state?.epoch ?? 0) + 1 };
       changed = true;
-    }
+    } else if (next.nextAt < now + signal.retryAfterMs) [next.nextAt, changed] = [now + signal.retryAfterMs, true];
   }
   if (signal.remaining === 0 && next.nextAt < now + slotIntervalMs(rpm)) [next.nextAt, changed] = [now + slotIntervalMs(rpm), true];
   return changed ? next : undefined;

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerClient } from '@azure/storage-blob';
 import { isTerminal, type JobRecord, type JobState } from '../job.js';
-import { type PacerState, observeQuota, type QuotaSignal, reserveSlot } from '../pacing.js';
+import { type PacerState, observeQuota, type QuotaSignal, reserveSlot, type Slot } from '../pacing.js';
 import { isConflict, isNotFound } from './storage.js';
 
 export interface Versioned<T> {
@@ -189,14 +189,19 @@ export class Ledger {
    * Reserves the next model-call slot for `key`, no earlier than `notBefore` (the same key gets the same
    * slot); returns its epoch milliseconds.
    */
-  async reserveSlot(deployment: string, rpm: number, key: string, notBefore?: number): Promise<number> {
-    let slot = Date.now();
+  async reserveSlot(deployment: string, rpm: number, key: string, notBefore?: number): Promise<Slot> {
+    let slot: Slot = { at: Date.now(), epoch: 0 };
     await this.updatePacer(deployment, (state) => {
       const r = reserveSlot(state, Date.now(), rpm, key, notBefore);
-      slot = r.slotAt;
+      slot = r.slot;
       return r.next;
     });
     return slot;
+  }
+
+  /** The schedule's current epoch (see PacerState.epoch). */
+  async pacerEpoch(deployment: string): Promise<number> {
+    return (await this.readVersioned<PacerState>(`pacer/${deployment}.json`))?.value.epoch ?? 0;
   }
 
   async observeQuota(deployment: string, rpm: number, signal: QuotaSignal): Promise<void> {

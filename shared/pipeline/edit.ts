@@ -12,9 +12,9 @@ import { IMAGE_MIME, type ModelOutcome } from '../adapters/model.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { dropBlobName } from '../drop.js';
 import { readImageHeader, type ImageFormat } from '../image-header.js';
-import { EARLY_RETURN_MS } from '../pacing.js';
+import { EARLY_RETURN_MS, type Slot } from '../pacing.js';
 import type { Versioned } from '../adapters/ledger.js';
-import { isTerminal, leaseExpired, transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
+import { isTerminal, leaseExpired, transition, type EditOutput, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
 import { intakeDrop, writeRejectionReport } from './intake.js';
@@ -67,11 +67,16 @@ async function requeue(
   notBefore: number,
   log: Logger,
   details: TransitionDetails,
-  options: { reserve?: boolean; changes?: Partial<JobRecord>; known?: Versioned<JobRecord> } = {},
+  options: { reserve?: boolean; epoch?: number; changes?: Partial<JobRecord>; known?: Versioned<JobRecord> } = {},
 ): Promise<boolean> {
   const { config } = rt;
-  const at = options.reserve ? await rt.ledger.reserveSlot(config.model.deployment, config.model.rpm, `${job.id}:${job.ticket + 1}`, notBefore) : notBefore;
-  const after = (await advance(rt, job.id, guard, 'queued', log, details, (j) => ({ ...options.changes, ticket: j.ticket + 1, notBefore: new Date(at).toISOString() }), options.known))?.value;
+  const slot: Slot = options.reserve
+    ? await rt.ledger.reserveSlot(config.model.deployment, config.model.rpm, `${job.id}:${job.ticket + 1}`, notBefore)
+    : { at: notBefore, epoch: options.epoch ?? job.slotEpoch ?? 0 };
+  const at = slot.at;
+  const after = (
+    await advance(rt, job.id, guard, 'queued', log, details, (j) => ({ ...options.changes, ticket: j.ticket + 1, notBefore: new Date(at).toISOString(), slotEpoch: slot.epoch }), options.known)
+  )?.value;
   if (!after) return false;
   await sendEditMessage(rt.editQueue, { jobId: after.id, ticket: after.ticket, drop: after.drop }, at - rt.now().getTime() - EARLY_RETURN_MS);
   return true;
@@ -90,6 +95,11 @@ export async function endWithoutEdit(
 ): Promise<void> {
   const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ problems }), known);
   if (after) await writeRejectionReport(rt, after.value);
+}
+
+/** Where a job's output goes in `edited/`: the drop's name with the output format's extension. */
+export function outputName(job: JobRecord): string {
+  return dropBlobName(job.drop, job.request?.outputFormat === 'jpeg' ? '.jpg' : '.png');
 }
 
 /**
@@ -130,20 +140,23 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
     return 'failed';
   }
 
-  // Pacing: use the slot reserved for this job if it is still fresh, otherwise reserve the next one.
+  // Pacing: use the slot reserved for this job if it is still fresh and of the schedule's current epoch
+  // (the service has not throttled since), otherwise reserve the next one.
   const now = rt.now().getTime();
-  let slotAt = job.notBefore ? Date.parse(job.notBefore) : undefined;
-  if (slotAt === undefined || slotAt < now - SLOT_GRACE_MS) slotAt = await ledger.reserveSlot(config.model.deployment, config.model.rpm, `${job.id}:${ticket}`);
+  const reserved = job.notBefore ? { at: Date.parse(job.notBefore), epoch: job.slotEpoch ?? 0 } : undefined;
+  const usable = reserved && reserved.at >= now - SLOT_GRACE_MS && reserved.epoch >= (await ledger.pacerEpoch(config.model.deployment));
+  const slot = usable ? reserved : await ledger.reserveSlot(config.model.deployment, config.model.rpm, `${job.id}:${ticket}`);
+  const slotAt = slot.at;
   const wait = slotAt - now;
   if (wait > MAX_INLINE_WAIT_MS) {
-    const ok = await requeue(rt, job, mine, slotAt, log, { note: `waiting ${Math.round(wait / 1000)} s for a model slot` }, { known: current });
+    const ok = await requeue(rt, job, mine, slotAt, log, { note: `waiting ${Math.round(wait / 1000)} s for a model slot` }, { known: current, epoch: slot.epoch });
     return ok ? 'deferred' : 'busy';
   }
   if (wait > 0) await sleep(wait);
 
   // Claim, read and call inside the concurrency bound: a job waiting for its turn holds no lease and no
   // image in memory. The image goes to the SDK as a Blob and the bytes read are dropped at once.
-  type Called = { claimedVersion: Versioned<JobRecord>; startedAt: Date; outcome: ModelOutcome | 'superseded' };
+  type Called = { claimedVersion: Versioned<JobRecord>; startedAt: Date; outcome: ModelOutcome | 'superseded'; priorOutput: string | null };
   const called = await rt.modelSlots.run(async (): Promise<Called | undefined> => {
     const startedAt = rt.now();
     const leaseUntil = new Date(startedAt.getTime() + config.model.timeoutMs + leaseMarginMs(config.model.timeoutMs)).toISOString();
@@ -155,7 +168,13 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
       'editing',
       log,
       {},
-      (j) => ({ attempts: j.attempts + 1, modelCalls: j.modelCalls + 1, lease: { owner: rt.workerId, until: leaseUntil }, edit: { startedAt: startedAt.toISOString() }, notBefore: undefined }),
+      (j) => ({
+        attempts: j.attempts + 1,
+        modelCalls: j.modelCalls + 1,
+        lease: { owner: rt.workerId, until: leaseUntil },
+        edit: { startedAt: startedAt.toISOString(), firstStartedAt: j.edit?.firstStartedAt ?? j.edit?.startedAt ?? startedAt.toISOString() },
+        notBefore: undefined,
+      }),
       current,
     );
     if (!claimedVersion) return undefined;
@@ -172,20 +191,29 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
         mask = new Blob([new Uint8Array(await readWhole(rt.containers.inbox, claimed.inputs.mask!))], { type: 'image/png' });
       } catch (err) {
         if (!isConflict(err) && !isNotFound(err)) throw err;
-        return { claimedVersion, startedAt, outcome: 'superseded' };
+        return { claimedVersion, startedAt, outcome: 'superseded', priorOutput: null };
       }
+      // The output's version before this call: the result is written only over that (see recordOutcome).
+      const priorOutput = await rt.containers.edited
+        .getBlobClient(outputName(claimed))
+        .getProperties()
+        .then((p) => p.etag ?? null)
+        .catch((err: unknown) => {
+          if (isNotFound(err)) return null;
+          throw err;
+        });
       const clientRequestId = `${job.id}-${claimed.attempts}`;
       log.info(`calling ${config.model.deployment} images/edits (attempt ${claimed.attempts}, client request ${clientRequestId})`);
       const model = await rt.model();
       const imageName = claimed.inputs.image!.name.slice(claimed.inputs.image!.name.lastIndexOf('/') + 1);
-      return { claimedVersion, startedAt, outcome: await model.edit({ image, imageName, mask, request: claimed.request!, clientRequestId }) };
+      return { claimedVersion, startedAt, priorOutput, outcome: await model.edit({ image, imageName, mask, request: claimed.request!, clientRequestId }) };
     } catch (err) {
       await releaseLease(rt, job.id, mineNow);
       throw err;
     }
   });
   if (!called) return 'busy';
-  const { claimedVersion, startedAt, outcome } = called;
+  const { claimedVersion, startedAt, outcome, priorOutput } = called;
   const attempt = claimedVersion.value.attempts;
   const holding = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
   if (outcome === 'superseded') {
@@ -194,7 +222,7 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
     return 'rejected';
   }
   try {
-    return await recordOutcome(rt, claimedVersion, startedAt, outcome, log);
+    return await recordOutcome(rt, claimedVersion, startedAt, outcome, priorOutput, log);
   } catch (err) {
     await releaseLease(rt, job.id, holding);
     throw err;
@@ -202,7 +230,14 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
 }
 
 /** Writes the model's answer down: the output and `edited`, a requeue, or the end of the job. */
-async function recordOutcome(rt: Runtime, claimedVersion: Versioned<JobRecord>, startedAt: Date, outcome: ModelOutcome, log: Logger): Promise<EditResult> {
+async function recordOutcome(
+  rt: Runtime,
+  claimedVersion: Versioned<JobRecord>,
+  startedAt: Date,
+  outcome: ModelOutcome,
+  priorOutput: string | null,
+  log: Logger,
+): Promise<EditResult> {
   const { config, ledger } = rt;
   const claimed = claimedVersion.value;
   const attempt = claimed.attempts;
@@ -221,16 +256,42 @@ async function recordOutcome(rt: Runtime, claimedVersion: Versioned<JobRecord>, 
 
   switch (outcome.kind) {
     case 'ok': {
-      const extension = request.outputFormat === 'jpeg' ? '.jpg' : '.png';
-      const name = dropBlobName(claimed.drop, extension);
+      const name = outputName(claimed);
       const sha256 = createHash('sha256').update(outcome.bytes).digest('hex');
-      const written = await rt.containers.edited.getBlockBlobClient(name).uploadData(outcome.bytes, {
-        blobHTTPHeaders: { blobContentType: outcome.contentType },
-        metadata: { jobid: claimed.id, attempt: String(attempt), sha256, ...(requestId ? { requestid: requestId } : {}) },
-      });
-      const output = { name, etag: written.etag!, sha256, bytes: outcome.bytes.length, contentType: outcome.contentType };
-      const after = await advance(rt, claimed.id, holding, 'edited', log, requestId ? { requestId } : {}, () => ({ edit: { ...call, output } }), claimedVersion);
-      if (!after) log.warn('the job was taken over while this attempt ran; its output is left to the publish gate as an orphan');
+      const edited = rt.containers.edited.getBlockBlobClient(name);
+      // Written only over the version seen when this attempt started, so an attempt that ran late (its
+      // lease lost) never overwrites the output of the attempt, or the newer job, that replaced it.
+      let expected = priorOutput;
+      let output: EditOutput | undefined;
+      let note: string | undefined;
+      for (let tries = 0; !output && tries < 3; tries++) {
+        try {
+          const written = await edited.uploadData(outcome.bytes, {
+            conditions: expected ? { ifMatch: expected } : { ifNoneMatch: '*' },
+            blobHTTPHeaders: { blobContentType: outcome.contentType },
+            metadata: { jobid: claimed.id, jobcreated: claimed.createdAt, attempt: String(attempt), sha256, ...(requestId ? { requestid: requestId } : {}) },
+          });
+          output = { name, etag: written.etag!, sha256, bytes: outcome.bytes.length, contentType: outcome.contentType };
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+          const current = await edited.getProperties().catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+          const meta = current?.metadata ?? {};
+          if (current && meta.jobid === claimed.id) {
+            // Another attempt of this job got there first: its output is as good as this one.
+            output = { name, etag: current.etag!, sha256: meta.sha256 ?? '', bytes: current.contentLength ?? 0, contentType: current.contentType ?? outcome.contentType };
+            note = `kept the output attempt ${meta.attempt ?? '?'} wrote`;
+          } else if (current && meta.jobcreated && meta.jobcreated > claimed.createdAt) {
+            const error = { code: 'superseded', message: 'a newer upload of this drop was edited first; its output stands' };
+            await endWithoutEdit(rt, claimed.id, holding, 'rejected', error, [error.message], log, claimedVersion);
+            return 'rejected';
+          } else {
+            expected = current?.etag ?? null; // an older job's output, or gone: write over what is there now
+          }
+        }
+      }
+      if (!output) throw new Error(`edited/${name} kept changing while the output was written`);
+      const after = await advance(rt, claimed.id, holding, 'edited', log, { ...(requestId ? { requestId } : {}), ...(note ? { note } : {}) }, (j) => ({ edit: { ...j.edit!, ...call, output: output! } }), claimedVersion);
+      if (!after) log.warn('the job was taken over while this attempt ran; the attempt holding it records the output');
       return 'edited';
     }
     case 'throttled': {

@@ -124,11 +124,11 @@ export async function intakeDrop(rt: Runtime, drop: DropRef, baseLog: Logger, op
   }
   // The job's model slot is reserved now (a duplicate intake gets the same one), so a burst of drops
   // fills the schedule at once and each message stays invisible until shortly before its slot.
-  const slotAt = await ledger.reserveSlot(config.model.deployment, config.model.rpm, `${id}:0`);
-  const job = newJob(id, drop, inputs, { state: 'queued', request: result.request, notBefore: new Date(slotAt) }, rt.now());
+  const slot = await ledger.reserveSlot(config.model.deployment, config.model.rpm, `${id}:0`);
+  const job = newJob(id, drop, inputs, { state: 'queued', request: result.request, slot }, rt.now());
   // Send first, then create: a job record always has its message. A duplicate message is harmless
   // (claims are conditional), and a worker rebuilds a record that was never written from the drop.
-  await sendEditMessage(rt.editQueue, { jobId: id, ticket: job.ticket, drop }, slotAt - rt.now().getTime() - EARLY_RETURN_MS);
+  await sendEditMessage(rt.editQueue, { jobId: id, ticket: job.ticket, drop }, slot.at - rt.now().getTime() - EARLY_RETURN_MS);
   const [created] = await Promise.all([ledger.create(job), ledger.removePending(key)]);
   if (created) log.info(stateLine(job, 'new', rt.now()));
   else log.info('duplicate delivery: another intake created the job first');

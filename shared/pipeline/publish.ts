@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { writeJsonBlob } from '../adapters/blobs.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { classifyBlobName, dropBlobName, dropKey, sanitizeName } from '../drop.js';
-import { isTerminal, leaseExpired, type JobRecord } from '../job.js';
+import { isTerminal, leaseExpired, type EditOutput, type JobRecord } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { ProvenanceReport } from '../provenance/gate.js';
 import type { Runtime } from '../runtime.js';
@@ -43,17 +43,28 @@ export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: st
   // The job as last read or written, so each step can write without reading it again.
   let version = jobId ? await rt.ledger.get(jobId) : undefined;
   const log = version ? jobLogger(baseLog, version.value) : baseLog;
+  /** Set for a blob that names a finished job without being what it published: judged, never published. */
+  let lateFor: JobRecord | undefined;
+  /** This job's output, though not the one the ledger points at: recorded when the job is claimed. */
+  let adopted: EditOutput | undefined;
   if (version) {
     const found = version.value;
     const ours = found.edit?.output?.etag && strip(found.edit.output.etag) === strip(etag);
-    if (isTerminal(found.state) && found.publish?.sourceEtag === etag) return 'duplicate';
-    // The edit worker wrote the output but died before recording it: the blob's metadata says it is ours.
-    if (!ours && found.state === 'editing' && props.metadata?.attempt === String(found.attempts)) {
-      const output = { name, etag, sha256: props.metadata?.sha256 ?? '', bytes: props.contentLength ?? 0, contentType: props.contentType ?? '' };
-      version = await advance(rt, found.id, (j) => j.state === 'editing' && j.attempts === found.attempts, 'edited', log, { note: 'output found; recording it' }, (j) => ({ edit: { ...j.edit!, output } }), version);
-    } else if (!ours) {
-      log.warn(`edited/${name} names job ${jobId} but is not its recorded output; gating it as a blob without a job`);
+    if (isTerminal(found.state)) {
+      if (found.publish?.sourceEtag === etag) return 'duplicate';
+      lateFor = found;
       version = undefined;
+    } else if (!ours) {
+      // Output of this job that the ledger does not point at: written by a worker that died before
+      // recording it, or by an attempt that ran past its lease. It is this job's model output either way.
+      if (found.state === 'editing' && !leaseExpired(found, rt.now())) return 'busy'; // its worker records it
+      adopted = { name, etag, sha256: props.metadata?.sha256 ?? '', bytes: props.contentLength ?? 0, contentType: props.contentType ?? '' };
+      if (found.state === 'editing') {
+        const output = adopted;
+        const note = `output found in edited/ (attempt ${props.metadata?.attempt ?? '?'}); recording it`;
+        version = await advance(rt, found.id, (j) => j.state === 'editing' && leaseExpired(j, rt.now()), 'edited', log, { note }, (j) => ({ edit: { ...j.edit!, output } }), version);
+        if (!version) return 'busy';
+      }
     }
   }
 
@@ -61,13 +72,15 @@ export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: st
     const claimable = (j: JobRecord) => j.state === 'edited' || (j.state === 'publishing' && leaseExpired(j, rt.now()));
     if (!claimable(version.value)) return version.value.state === 'publishing' ? 'busy' : 'duplicate';
     const until = new Date(rt.now().getTime() + PUBLISH_LEASE_MS).toISOString();
-    version = await advance(rt, version.value.id, claimable, 'publishing', log, {}, () => ({ lease: { owner: rt.workerId, until } }), version);
+    const output = adopted;
+    version = await advance(rt, version.value.id, claimable, 'publishing', log, {}, (j) => ({ lease: { owner: rt.workerId, until }, ...(output ? { edit: { ...j.edit!, output } } : {}) }), version);
     if (!version) return 'busy';
   }
   const job = version?.value;
 
   const verifier = await rt.verifier();
-  const window = job?.edit?.startedAt && job.edit.endedAt ? { start: new Date(job.edit.startedAt), end: new Date(job.edit.endedAt) } : undefined;
+  // From the first attempt's start: the output kept may be an earlier attempt's.
+  const window = job?.edit?.startedAt && job.edit.endedAt ? { start: new Date(job.edit.firstStartedAt ?? job.edit.startedAt), end: new Date(job.edit.endedAt) } : undefined;
   let judged = { sha256: '', bytes: 0 };
   let report: ProvenanceReport;
   try {
@@ -81,6 +94,10 @@ export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: st
   } catch (err) {
     if (isConflict(err) || isNotFound(err)) return 'stale';
     throw err;
+  }
+  if (lateFor) {
+    report.verdict = 'quarantine';
+    report.reasons.push(`written to edited/ after job ${lateFor.id} had finished (${lateFor.state}) with other bytes; never published`);
   }
   const publish = report.verdict === 'publish';
   const target = publish ? rt.containers.published : rt.containers.quarantine;

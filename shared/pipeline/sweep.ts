@@ -11,12 +11,12 @@ import { listDropParts } from '../adapters/blobs.js';
 import { decodeMessage, sendEditMessage } from '../adapters/edit-queue.js';
 import { isNotFound } from '../adapters/storage.js';
 import { CONTAINERS } from '../containers.js';
-import { dropKey, type DropRef } from '../drop.js';
+import type { DropRef } from '../drop.js';
 import { parseBlobCreated } from '../events.js';
 import { isTerminal, jobIdFor, leaseExpired, newJob, type JobRecord } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
-import { advance, endWithoutEdit } from './edit.js';
+import { advance, endWithoutEdit, outputName } from './edit.js';
 import { intakeBlob, intakeDrop, writeRejectionReport } from './intake.js';
 import { publishEditedBlob } from './publish.js';
 
@@ -74,12 +74,12 @@ async function sweepPending(rt: Runtime, log: Logger, summary: SweepSummary): Pr
   }
 }
 
+/** An output of this job (any attempt's) in edited/, which the ledger may not point at yet. */
 async function outputExists(rt: Runtime, job: JobRecord): Promise<{ name: string; etag: string } | undefined> {
-  const extension = job.request?.outputFormat === 'jpeg' ? '.jpg' : '.png';
-  const name = `${dropKey(job.drop)}${extension}`;
+  const name = outputName(job);
   try {
     const props = await rt.containers.edited.getBlobClient(name).getProperties();
-    return props.metadata?.jobid === job.id && props.metadata?.attempt === String(job.attempts) ? { name, etag: props.etag! } : undefined;
+    return props.metadata?.jobid === job.id ? { name, etag: props.etag! } : undefined;
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -128,9 +128,10 @@ async function sweepActive(rt: Runtime, baseLog: Logger, summary: SweepSummary):
         }
       }
     } else if ((job.state === 'edited' && now.getTime() - Date.parse(job.updatedAt) > EDITED_GRACE_MS) || (job.state === 'publishing' && leaseExpired(job, now))) {
+      // Whatever version of the output is there now: a late attempt may have replaced the recorded one.
       const output = job.edit?.output;
       if (output) {
-        await publishEditedBlob(rt, output.name, output.etag, baseLog);
+        await publishEditedBlob(rt, output.name, undefined, baseLog);
         summary.republished++;
       }
     }

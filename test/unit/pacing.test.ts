@@ -8,7 +8,7 @@ describe('pacing', () => {
     const slots = [];
     for (let i = 0; i < 4; i++) {
       const r = reserveSlot(state, 1_000, 9, `job${i}:0`);
-      slots.push(r.slotAt);
+      slots.push(r.slot.at);
       state = r.next;
     }
     expect(slots[0]).toBe(1_000);
@@ -19,8 +19,8 @@ describe('pacing', () => {
   it('gives a duplicate delivery the slot its twin reserved', () => {
     const first = reserveSlot(undefined, 0, 60, 'job:0');
     const again = reserveSlot(first.next, 10, 60, 'job:0');
-    expect(again).toEqual({ slotAt: 0, next: undefined });
-    expect(reserveSlot(first.next, 10, 60, 'job:1').slotAt).toBeCloseTo(slotIntervalMs(60));
+    expect(again).toEqual({ slot: { at: 0, epoch: 0 }, next: undefined });
+    expect(reserveSlot(first.next, 10, 60, 'job:1').slot.at).toBeCloseTo(slotIntervalMs(60));
   });
 
   it('pushes the schedule back on Retry-After or an exhausted quota', () => {
@@ -37,13 +37,32 @@ describe('pacing', () => {
     for (let t = 10_000; t <= 200_000; t += 10_000) state = observeQuota(state, t, 60, { retryAfterMs: 1 })!;
     expect(rateFactor(state, 200_000)).toBe(0.2);
     expect(rateFactor(state, 200_000 + 8 * 60_000)).toBe(1);
-    const { slotAt, next } = reserveSlot(cut, 60_000, 60, 'k');
-    expect(next!.nextAt - slotAt).toBeCloseTo(slotIntervalMs(60) / 0.9); // recovered to 90 % after a minute
+    const { slot, next } = reserveSlot(cut, 60_000, 60, 'k');
+    expect(next!.nextAt - slot.at).toBeCloseTo(slotIntervalMs(60) / 0.9); // recovered to 90 % after a minute
   });
 
   it('reserves no earlier than asked, behind the work already scheduled', () => {
-    expect(reserveSlot({ nextAt: 5_000 }, 0, 60, 'a', 2_000).slotAt).toBe(5_000);
-    expect(reserveSlot({ nextAt: 5_000 }, 0, 60, 'a', 9_000).slotAt).toBe(9_000);
+    expect(reserveSlot({ nextAt: 5_000 }, 0, 60, 'a', 2_000).slot.at).toBe(5_000);
+    expect(reserveSlot({ nextAt: 5_000 }, 0, 60, 'a', 9_000).slot.at).toBe(9_000);
+  });
+
+  it('starts a new epoch when throttling cuts the rate, so slots reserved before it are given up', () => {
+    const before = reserveSlot(undefined, 0, 60, 'job:0');
+    expect(before.slot.epoch).toBe(0);
+    const throttled = observeQuota(before.next, 100, 60, { retryAfterMs: 500 })!;
+    expect(throttled.epoch).toBe(1);
+    // The same job asking again in the new epoch gets a new, later slot rather than its stale one.
+    const after = reserveSlot(throttled, 200, 60, 'job:0');
+    expect(after.slot.epoch).toBe(1);
+    expect(after.slot.at).toBeGreaterThanOrEqual(600);
+  });
+
+  it('restarts the schedule after Retry-After when an epoch voids the slots reserved ahead', () => {
+    let state;
+    for (let i = 0; i < 100; i++) state = reserveSlot(state, 0, 60, `j${i}`).next; // 100 s of slots
+    const throttled = observeQuota(state, 5_000, 60, { retryAfterMs: 1_000 })!;
+    expect(throttled.nextAt).toBe(6_000);
+    expect(reserveSlot(throttled, 5_500, 60, 'j50').slot.at).toBe(6_000);
   });
 
   it('an evenly paced caller never trips the emulator quota', () => {
@@ -53,7 +72,7 @@ describe('pacing', () => {
     for (let i = 0; i < 30; i++) {
       const r = reserveSlot(state, now, 9, `j${i}`);
       state = r.next;
-      now = r.slotAt;
+      now = r.slot.at;
       expect(quota.take().allowed).toBe(true);
     }
   });
