@@ -145,11 +145,12 @@ describe('drop folder and mirror', () => {
       writeFileSync(path.join(drop, 'trip', '.beach.png.swp'), 'editor scratch'); // never uploaded
       expect((await p.settled('trip/beach')).state).toBe('published');
       const published = path.join(out, 'published', 'trip', 'beach.png');
+      const report = path.join(out, 'published', 'trip', 'beach.provenance.json');
       const deadline = Date.now() + 10_000;
-      while (!existsSync(published) && Date.now() < deadline) await sleep(100);
+      while (!(existsSync(published) && existsSync(report)) && Date.now() < deadline) await sleep(100);
       const blob = await p.runtime.containers.published.getBlobClient('trip/beach.png').downloadToBuffer();
       expect(readFileSync(published).equals(blob)).toBe(true);
-      expect(existsSync(path.join(out, 'published', 'trip', 'beach.provenance.json'))).toBe(true);
+      expect(JSON.parse(readFileSync(report, 'utf8')).verdict).toBe('publish');
       expect(await p.runtime.containers.inbox.getBlobClient('trip/.beach.png.swp').exists()).toBe(false);
     } finally {
       await sync.close();
