@@ -1,8 +1,9 @@
 /**
- * Edit: a message on `edit-jobs`. Wait for the job's model slot, claim the job, call images/edits with
- * the mask, and write the model's bytes untouched to `edited/<path>/<stem>.<ext>`. A 429 puts the job
- * back on the queue after Retry-After without counting an attempt; 5xx, resets and timeouts retry with
- * backoff up to IMAGE_MODEL_MAX_ATTEMPTS; a content-filter refusal rejects the job.
+ * Edit: a message on `edit-jobs`, due shortly before the job's model slot. Wait for the slot, claim the
+ * job, call images/edits with the mask, and write the model's bytes untouched to
+ * `edited/<path>/<stem>.<ext>`. A 429 puts the job back in the schedule after Retry-After without
+ * counting an attempt; 5xx, resets and timeouts retry with backoff up to IMAGE_MODEL_MAX_ATTEMPTS; a
+ * content-filter refusal rejects the job.
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -102,6 +103,18 @@ export function outputName(job: JobRecord): string {
   return dropBlobName(job.drop, job.request?.outputFormat === 'jpeg' ? '.jpg' : '.png');
 }
 
+/** An output of this job (any attempt's) in edited/, which the ledger may not point at yet. */
+export async function existingOutput(rt: Runtime, job: JobRecord): Promise<{ name: string; etag: string } | undefined> {
+  const name = outputName(job);
+  try {
+    const props = await rt.containers.edited.getBlobClient(name).getProperties();
+    return props.metadata?.jobid === job.id ? { name, etag: props.etag! } : undefined;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 /**
  * After an unexpected error with the job claimed (a storage hiccup, say), gives the lease up so the
  * message's next delivery takes the job over at once instead of waiting out the lease.
@@ -132,7 +145,14 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
   if (job.state === 'editing' && !leaseExpired(job, rt.now())) return 'busy';
   const ticket = message.ticket;
   const mine = (j: JobRecord) => j.ticket === ticket && (j.state === 'queued' || (j.state === 'editing' && leaseExpired(j, rt.now())));
-  if (job.state === 'editing') log.warn(`attempt ${job.attempts} was lost with its worker (lease ran out); taking over`);
+  if (job.state === 'editing') {
+    // The lost attempt may have written its output before dying: that is published, not paid for again.
+    if (await existingOutput(rt, job)) {
+      log.info('the lost attempt left its output in edited/; the publish step (or the sweep) records it');
+      return 'stale';
+    }
+    log.warn(`attempt ${job.attempts} was lost with its worker (lease ran out); taking over`);
+  }
 
   if (job.attempts >= config.model.maxAttempts) {
     const error = { code: 'worker_lost', message: `no result after ${job.attempts} attempts; the last worker was lost mid-call` };
@@ -241,7 +261,6 @@ async function recordOutcome(
   const { config, ledger } = rt;
   const claimed = claimedVersion.value;
   const attempt = claimed.attempts;
-  const request = claimed.request!;
   const clientRequestId = `${claimed.id}-${attempt}`;
   const holding = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
   const endedAt = rt.now().toISOString();

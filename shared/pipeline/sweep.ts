@@ -9,14 +9,13 @@
  */
 import { listDropParts } from '../adapters/blobs.js';
 import { decodeMessage, sendEditMessage } from '../adapters/edit-queue.js';
-import { isNotFound } from '../adapters/storage.js';
 import { CONTAINERS } from '../containers.js';
 import type { DropRef } from '../drop.js';
 import { parseBlobCreated } from '../events.js';
-import { isTerminal, jobIdFor, leaseExpired, newJob, type JobRecord } from '../job.js';
+import { isTerminal, jobIdFor, leaseExpired, newJob } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
-import { advance, endWithoutEdit, outputName } from './edit.js';
+import { advance, endWithoutEdit, existingOutput } from './edit.js';
 import { intakeBlob, intakeDrop, writeRejectionReport } from './intake.js';
 import { publishEditedBlob } from './publish.js';
 
@@ -74,18 +73,6 @@ async function sweepPending(rt: Runtime, log: Logger, summary: SweepSummary): Pr
   }
 }
 
-/** An output of this job (any attempt's) in edited/, which the ledger may not point at yet. */
-async function outputExists(rt: Runtime, job: JobRecord): Promise<{ name: string; etag: string } | undefined> {
-  const name = outputName(job);
-  try {
-    const props = await rt.containers.edited.getBlobClient(name).getProperties();
-    return props.metadata?.jobid === job.id ? { name, etag: props.etag! } : undefined;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
 async function sweepActive(rt: Runtime, baseLog: Logger, summary: SweepSummary): Promise<void> {
   const now = rt.now();
   const queueProps = await rt.editQueue.getProperties();
@@ -109,7 +96,7 @@ async function sweepActive(rt: Runtime, baseLog: Logger, summary: SweepSummary):
         summary.requeued++;
       }
     } else if (job.state === 'editing' && leaseExpired(job, now)) {
-      const output = await outputExists(rt, job);
+      const output = await existingOutput(rt, job);
       if (output) {
         // The worker wrote the edit and died before recording it: publish it instead of paying for another call.
         await publishEditedBlob(rt, output.name, output.etag, baseLog);
