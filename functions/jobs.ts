@@ -18,7 +18,11 @@ export const definition = defineFunction({
       return { status: 400, jsonBody: { error: `state must be active or one of ${JOB_STATES.join(', ')}` } };
     }
     const limit = Math.min(500, Math.max(1, Number(request.query.get('limit') ?? 100) || 100));
-    if (state === 'active') return { jsonBody: { jobs: (await rt.ledger.listActive()).slice(0, limit).map((jobId) => ({ id: jobId })) } };
+    if (state === 'active') {
+      const records = await Promise.all((await rt.ledger.listActive()).slice(0, limit).map((jobId) => rt.ledger.get(jobId)));
+      const jobs = records.flatMap((r) => (r ? [{ id: r.value.id, state: r.value.state, drop: r.value.drop.key, updatedAt: r.value.updatedAt }] : []));
+      return { jsonBody: { jobs } };
+    }
     const token = request.query.get('continuationToken') ?? undefined;
     const page = await rt.ledger.list({ limit, ...(state ? { state: state as JobState } : {}), ...(token ? { continuationToken: token } : {}) });
     return { jsonBody: page };

@@ -75,6 +75,8 @@ describe('the jobs API', () => {
     expect((await fetch(`${p.host.url}/api/jobs/${'0'.repeat(32)}`)).status).toBe(404);
     expect((await fetch(`${p.host.url}/api/jobs/not-an-id`)).status).toBe(400);
     expect((await fetch(`${p.host.url}/api/jobs?state=sleeping`)).status).toBe(400);
+    const active = (await (await fetch(`${p.host.url}/api/jobs?state=active`)).json()) as { jobs: { state: string }[] };
+    expect(active.jobs.every((j) => !['published', 'quarantined', 'rejected', 'failed'].includes(j.state))).toBe(true);
   });
 });
 
