@@ -1,15 +1,14 @@
 /** (d) Peak RSS of the local Functions host (a child process) with 16 jobs of 1536x1024 images in flight. */
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { startEmulator } from '../local/emulator/server.js';
 import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
+import { freePort, spawnHost } from '../local/host/child.js';
 import { Ledger } from '../shared/adapters/ledger.js';
 import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
 import { CONTAINERS } from '../shared/containers.js';
@@ -22,15 +21,6 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(m?.[1] ?? 0) * 1024;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Runs a fresh host with the given model concurrency through JOBS drops; its idle and peak RSS. */
 async function measure(concurrency: number, files: { image: Buffer; mask: Buffer }): Promise<{ idle: number; peak: number; calling: number }> {
   const storage = await startLocalStorage();
@@ -39,21 +29,21 @@ async function measure(concurrency: number, files: { image: Buffer; mask: Buffer
   await ensureStorageLayout(clients);
   const port = await freePort();
   storage.eventGrid.setSubscriptions(subscriptionsFor(`http://127.0.0.1:${port}`));
-  const bin = fileURLToPath(new URL('../../bin/imagegen-pipeline.js', import.meta.url));
-  const host = spawn(process.execPath, [bin, 'host', '--port', String(port), '--no-timers'], {
-    env: {
-      ...process.env,
-      AzureWebJobsStorage: storage.connectionString,
-      AZURE_OPENAI_ENDPOINT: emulator.url,
-      AZURE_OPENAI_API_KEY: 'k',
-      EXTRA_TRUST_ANCHORS: emulator.caPem,
-      IMAGE_MODEL_RPM: '100000',
-      IMAGE_MODEL_CONCURRENCY: String(concurrency),
-    },
-    stdio: 'ignore',
-  });
+  let host: ChildProcess | undefined;
   try {
-    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/admin/host/status`).then((r) => r.ok).catch(() => false)); i++) await sleep(100);
+    host = await spawnHost({
+      port,
+      args: ['--no-timers'],
+      env: {
+        ...process.env,
+        AzureWebJobsStorage: storage.connectionString,
+        AZURE_OPENAI_ENDPOINT: emulator.url,
+        AZURE_OPENAI_API_KEY: 'k',
+        EXTRA_TRUST_ANCHORS: emulator.caPem,
+        IMAGE_MODEL_RPM: '100000',
+        IMAGE_MODEL_CONCURRENCY: String(concurrency),
+      },
+    });
     await sleep(500);
     const idle = status(host.pid!, 'VmRSS');
     const inbox = clients.container(CONTAINERS.inbox);
@@ -76,7 +66,7 @@ async function measure(concurrency: number, files: { image: Buffer; mask: Buffer
     const calling = Math.max(0, ...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
     return { idle, peak, calling };
   } finally {
-    host.kill('SIGKILL');
+    host?.kill('SIGKILL');
     await emulator.close();
     await storage.close();
   }

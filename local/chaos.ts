@@ -7,13 +7,11 @@
  * state; nothing published twice; model calls per job ≤ 1 + its recorded retries; every published file
  * passes the gate again; no blob left behind outside the terminal containers. Exit 1 when one breaks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadGateConfig } from '../shared/config.js';
 import { CONTAINERS } from '../shared/containers.js';
@@ -25,6 +23,7 @@ import { intOption, parse } from './cli.js';
 import type { FaultRates } from './emulator/faults.js';
 import { startEmulator, type RequestRecord } from './emulator/server.js';
 import { startLocalStorage, subscriptionsFor } from './environment.js';
+import { freePort, spawnHost } from './host/child.js';
 
 export interface ChaosOptions {
   drops: number;
@@ -62,23 +61,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function binPath(): string {
-  // Works from local/chaos.ts (tests) and dist/local/chaos.js (npm run chaos).
-  const here = fileURLToPath(import.meta.url);
-  return path.resolve(path.dirname(here), here.includes(`${path.sep}dist${path.sep}`) ? '../../bin/imagegen-pipeline.js' : '../bin/imagegen-pipeline.js');
 }
 
 async function listJobs(ledger: Ledger): Promise<JobRecord[]> {
@@ -140,15 +122,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
   let host: ChildProcess | undefined;
   const startHost = async () => {
-    host = spawn(process.execPath, [binPath(), 'host', '--port', String(port), '--queue-lease-seconds', '5', '--verbose'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    host.stdout!.pipe(hostLog, { end: false });
-    host.stderr!.pipe(hostLog, { end: false });
-    for (let i = 0; i < 200; i++) {
-      const up = await fetch(`${hostUrl}/admin/host/status`).then((r) => r.ok).catch(() => false);
-      if (up) return;
-      await sleep(100);
-    }
-    throw new Error(`the host did not start; see ${hostLogPath}`);
+    host = await spawnHost({ port, env, args: ['--queue-lease-seconds', '5', '--verbose'], output: hostLog }).catch((err: Error) => {
+      throw new Error(`${err.message}; see ${hostLogPath}`);
+    });
   };
 
   try {
