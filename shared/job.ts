@@ -90,6 +90,11 @@ export interface JobRecord {
 
 const normalizeEtag = (etag: string) => etag.replace(/^W\//, '').replace(/"/g, '');
 
+/** Whether two ETags name the same blob version: Event Grid reports them unquoted, Blob Storage quoted. */
+export function sameEtag(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && normalizeEtag(a) === normalizeEtag(b);
+}
+
 /** Job identity from the inputs' content versions: a duplicate event is the same job, a changed upload a new one. */
 export function jobIdFor(drop: DropRef, inputs: JobRecord['inputs'] | { name: string; etag: string }[]): string {
   const parts = Array.isArray(inputs) ? inputs : [inputs.image, inputs.mask, inputs.sidecar].filter((p): p is PartRef => p !== undefined);

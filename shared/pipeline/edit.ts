@@ -115,6 +115,11 @@ export async function existingOutput(rt: Runtime, job: JobRecord): Promise<{ nam
   }
 }
 
+/** Whether this worker still holds the job for the given attempt (no takeover since it claimed). */
+function holdsLease(rt: Runtime, attempt: number): (j: JobRecord) => boolean {
+  return (j) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
+}
+
 /**
  * After an unexpected error with the job claimed (a storage hiccup, say), gives the lease up so the
  * message's next delivery takes the job over at once instead of waiting out the lease.
@@ -199,7 +204,6 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
     );
     if (!claimedVersion) return undefined;
     const claimed = claimedVersion.value;
-    const mineNow = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === claimed.attempts;
     try {
       let image: Blob;
       let mask: Blob;
@@ -228,14 +232,13 @@ export async function processEditMessage(rt: Runtime, message: EditMessage, base
       const imageName = claimed.inputs.image!.name.slice(claimed.inputs.image!.name.lastIndexOf('/') + 1);
       return { claimedVersion, startedAt, priorOutput, outcome: await model.edit({ image, imageName, mask, request: claimed.request!, clientRequestId }) };
     } catch (err) {
-      await releaseLease(rt, job.id, mineNow);
+      await releaseLease(rt, job.id, holdsLease(rt, claimed.attempts));
       throw err;
     }
   });
   if (!called) return 'busy';
   const { claimedVersion, startedAt, outcome, priorOutput } = called;
-  const attempt = claimedVersion.value.attempts;
-  const holding = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
+  const holding = holdsLease(rt, claimedVersion.value.attempts);
   if (outcome === 'superseded') {
     const error = { code: 'superseded', message: 'the image or mask was replaced or deleted after the drop was accepted; a re-upload is a new job' };
     await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log, claimedVersion);
@@ -262,7 +265,7 @@ async function recordOutcome(
   const claimed = claimedVersion.value;
   const attempt = claimed.attempts;
   const clientRequestId = `${claimed.id}-${attempt}`;
-  const holding = (j: JobRecord) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
+  const holding = holdsLease(rt, attempt);
   const endedAt = rt.now().toISOString();
   const requestId = outcome.requestId;
   if (outcome.remaining === 0 || outcome.kind === 'throttled') {

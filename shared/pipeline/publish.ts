@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { writeJsonBlob } from '../adapters/blobs.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { classifyBlobName, dropBlobName, dropKey, sanitizeName } from '../drop.js';
-import { isTerminal, leaseExpired, type EditOutput, type JobRecord } from '../job.js';
+import { isTerminal, leaseExpired, sameEtag, type EditOutput, type JobRecord } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { ProvenanceReport } from '../provenance/gate.js';
 import type { Runtime } from '../runtime.js';
@@ -35,9 +35,8 @@ export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: st
     throw err;
   }
   const etag = props.etag!;
-  const strip = (e: string | undefined) => e?.replace(/"/g, '');
   // A newer version of the blob raises its own event; judge only the version this event is about.
-  if (eventEtag && strip(eventEtag) !== strip(etag)) return 'stale';
+  if (eventEtag && !sameEtag(eventEtag, etag)) return 'stale';
 
   const jobId = props.metadata?.jobid;
   // The job as last read or written, so each step can write without reading it again.
@@ -49,7 +48,7 @@ export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: st
   let adopted: EditOutput | undefined;
   if (version) {
     const found = version.value;
-    const ours = found.edit?.output?.etag && strip(found.edit.output.etag) === strip(etag);
+    const ours = sameEtag(found.edit?.output?.etag, etag);
     if (isTerminal(found.state)) {
       if (found.publish?.sourceEtag === etag) return 'duplicate';
       lateFor = found;
