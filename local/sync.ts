@@ -131,7 +131,8 @@ export function startMirror(options: MirrorOptions): Poller {
             await writeFile(target, bytes);
           } catch (err) {
             // A name this file system cannot hold (e.g. both `a` and `a/b`) must not stall every blob after it.
-            options.onError?.(new Error(`cannot mirror ${container.containerName}/${blob.name} to ${target}: ${(err as Error).message}`));
+            const problem = `cannot mirror ${container.containerName}/${blob.name} to ${target}: ${(err as Error).message}`;
+            options.onError?.(new Error(problem));
             unwritable.set(target, blob.properties.etag);
             continue;
           }

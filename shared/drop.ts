@@ -31,7 +31,7 @@ export const MAX_BLOB_NAME = 1024;
 /** Every suffix a drop key gets in a blob name the pipeline writes (edited/published copies, reports). */
 export const DROP_SUFFIXES = ['.png', '.jpg', '.json', '.provenance.json'] as const;
 export type DropSuffix = (typeof DROP_SUFFIXES)[number];
-/** The longest drop key whose every blob name fits; the ledger's `pending/<key>` prefix is shorter than the longest suffix. */
+/** The longest drop key whose every blob name fits (the ledger's `pending/<key>` prefix is shorter than the longest suffix). */
 export const MAX_DROP_KEY = MAX_BLOB_NAME - Math.max(...DROP_SUFFIXES.map((s) => s.length));
 /** Hex digits of SHA-256 in the key of a name outside the contract: 48 bits, so an accidental clash is negligible. */
 const NAME_HASH_DIGITS = 12;
@@ -75,7 +75,7 @@ function unusableNameDrop(name: string): DropRef {
 }
 
 function nameProblem(name: string): string | undefined {
-  if (name.length > MAX_BLOB_NAME) return `the name is longer than ${MAX_BLOB_NAME} characters, Azure's limit for a blob name`;
+  if (name.length > MAX_BLOB_NAME) return `the name is longer than ${MAX_BLOB_NAME} characters (Azure's blob-name limit)`;
   const segments = name.split('/');
   if (segments.some((s) => s === '..' || s === '.')) return "the name contains a '.' or '..' path segment";
   if (segments.some((s) => s === '')) return "the name contains an empty path segment ('//' or a leading or trailing '/')";
@@ -90,7 +90,10 @@ function nameProblem(name: string): string | undefined {
 function keyProblem(drop: DropRef): string | undefined {
   const length = dropKey(drop).length;
   if (length <= MAX_DROP_KEY) return undefined;
-  return `the folder and stem are ${length} characters long; at most ${MAX_DROP_KEY} fit, so that <stem>.provenance.json stays within Azure's ${MAX_BLOB_NAME}-character blob-name limit`;
+  return (
+    `the folder and stem are ${length} characters long; at most ${MAX_DROP_KEY} fit, ` +
+    `so that <stem>.provenance.json stays within Azure's ${MAX_BLOB_NAME}-character blob-name limit`
+  );
 }
 
 function refused(name: string, problem: string): Classified {
@@ -111,10 +114,13 @@ export function classifyBlobName(name: string): Classified {
     const extension = dot > 0 ? lower.slice(dot + 1) : '';
     if (extension === 'json') part = { ok: true, kind: 'sidecar', name, drop: { path, stem }, extension };
     else if ((IMAGE_EXTENSIONS as readonly string[]).includes(extension)) {
-      if (stem.toLowerCase().endsWith('.mask')) return refused(name, `a mask must be a PNG named <stem>.mask.png, not .${extension}`);
+      if (stem.toLowerCase().endsWith('.mask')) {
+        return refused(name, `a mask must be a PNG named <stem>.mask.png, not .${extension}`);
+      }
       part = { ok: true, kind: 'image', name, drop: { path, stem }, extension };
     } else {
-      return refused(name, extension ? `".${extension}" files are not part of the drop contract: ${DROP_CONTRACT}` : `the name has no extension: ${DROP_CONTRACT}`);
+      const problem = extension ? `".${extension}" files are not part of the drop contract` : 'the name has no extension';
+      return refused(name, `${problem}: ${DROP_CONTRACT}`);
     }
   }
   const tooLong = keyProblem(part.drop);
@@ -133,7 +139,8 @@ export function dropListingPrefix(drop: DropRef): string {
  */
 export function orphanDestination(editedName: string): { blob: string; report: string } {
   const c = classifyBlobName(editedName);
-  if (c.ok && c.kind === 'image' && (editedName === dropBlobName(c.drop, '.png') || editedName === dropBlobName(c.drop, '.jpg'))) {
+  const jobOutput = c.ok && c.kind === 'image' && [dropBlobName(c.drop, '.png'), dropBlobName(c.drop, '.jpg')].includes(editedName);
+  if (jobOutput) {
     return { blob: editedName, report: dropBlobName(c.drop, '.provenance.json') };
   }
   const key = dropKey(unusableNameDrop(editedName));

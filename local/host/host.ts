@@ -131,10 +131,16 @@ const JSON_TYPE = /^application\/(json|cloudevents(-batch)?\+json)\s*(;|$)/i;
  */
 function webhookRefusal(req: IncomingMessage): Refused | undefined {
   if (req.method !== 'POST') return new Refused(405, `${req.method} is not allowed; Event Grid delivers with POST`);
-  if (req.headers.origin !== undefined) return new Refused(403, 'requests from a browser page (with an Origin header) are refused; Event Grid sends none');
+  if (req.headers.origin !== undefined) {
+    return new Refused(403, 'requests from a browser page (with an Origin header) are refused; Event Grid sends none');
+  }
   const type = String(req.headers['aeg-event-type'] ?? '').toLowerCase();
-  if (!EVENT_GRID_DELIVERY_TYPES.includes(type)) return new Refused(400, 'the aeg-event-type header must be Notification, SubscriptionValidation or Unsubscribe');
-  if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) return new Refused(415, 'the body must be JSON (content-type: application/json)');
+  if (!EVENT_GRID_DELIVERY_TYPES.includes(type)) {
+    return new Refused(400, 'the aeg-event-type header must be Notification, SubscriptionValidation or Unsubscribe');
+  }
+  if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+    return new Refused(415, 'the body must be JSON (content-type: application/json)');
+  }
   return undefined;
 }
 
@@ -253,7 +259,9 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
 
   const boundHost = options.host ?? '127.0.0.1';
   const server = http.createServer((req, res) => {
-    if (!addressedToUs(req, boundHost)) return send(res, 403, { error: `this local host answers only to ${boundHost} and localhost, not ${req.headers.host ?? 'no Host'}` });
+    if (!addressedToUs(req, boundHost)) {
+      return send(res, 403, { error: `this local host answers only to ${boundHost} and localhost, not ${req.headers.host ?? 'no Host'}` });
+    }
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const lower = url.pathname.toLowerCase();
     const work =

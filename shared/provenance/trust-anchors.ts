@@ -38,7 +38,9 @@ export function blobEndpointOf(storage: StorageConfig): string | undefined {
   );
   if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true') return 'http://127.0.0.1:10000/devstoreaccount1';
   const account = parts.get('accountname');
-  return parts.get('blobendpoint') ?? (account ? `${parts.get('defaultendpointsprotocol') ?? 'https'}://${account}.blob.${parts.get('endpointsuffix') ?? 'core.windows.net'}` : undefined);
+  if (parts.get('blobendpoint')) return parts.get('blobendpoint');
+  if (!account) return undefined;
+  return `${parts.get('defaultendpointsprotocol') ?? 'https'}://${account}.blob.${parts.get('endpointsuffix') ?? 'core.windows.net'}`;
 }
 
 /**
@@ -50,7 +52,9 @@ export function parseAnchorSetting(value: string, blobEndpoint: string | undefin
   const text = value.trim();
   if (!text) return { kind: 'none' };
   if (text.includes('-----BEGIN')) return { kind: 'pem', pem: text };
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return { kind: 'file', path: text.startsWith('~/') ? path.join(homedir(), text.slice(2)) : text };
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    return { kind: 'file', path: text.startsWith('~/') ? path.join(homedir(), text.slice(2)) : text };
+  }
 
   let url: URL;
   try {
@@ -68,7 +72,9 @@ export function parseAnchorSetting(value: string, blobEndpoint: string | undefin
     };
   }
   if (!blobEndpoint) {
-    return { problem: `${SETTING} is a URL, which only the app reads (from its own storage account); here, give the PEM text or a file instead (verify: --trust FILE)` };
+    return {
+      problem: `${SETTING} is a URL, which only the app reads (from its own storage account); here, give the PEM text or a file instead (verify: --trust FILE)`,
+    };
   }
   const endpoint = new URL(blobEndpoint);
   const base = endpoint.pathname.replace(/\/+$/, '');
@@ -88,7 +94,9 @@ export function parseAnchorSetting(value: string, blobEndpoint: string | undefin
     return { problem: `${SETTING} has a malformed %-escape in its blob name: ${shown}` };
   }
   if (url.search) {
-    return { problem: `${SETTING} must not carry a query string (a SAS is a secret in a setting): the app reads ${shown} with its own identity` };
+    return {
+      problem: `${SETTING} must not carry a query string (a SAS is a secret in a setting): the app reads ${shown} with its own identity`,
+    };
   }
   return { kind: 'blob', url: shown, container, blobName, sha256: pin[1]!.toLowerCase() };
 }
@@ -99,11 +107,15 @@ export function trustAnchorSettingProblem(value: string, blobEndpoint: string | 
   return 'problem' in source ? source.problem : undefined;
 }
 
-async function readPinnedBlob(source: Extract<AnchorSource, { kind: 'blob' }>, storage: StorageClients): Promise<string> {
+type PinnedBlob = Extract<AnchorSource, { kind: 'blob' }>;
+
+async function readPinnedBlob(source: PinnedBlob, storage: StorageClients): Promise<string> {
   const blob = storage.blobs.getContainerClient(source.container).getBlobClient(source.blobName);
   const props = await blob.getProperties();
   if ((props.contentLength ?? 0) > MAX_ANCHOR_BYTES) {
-    throw new Error(`${SETTING}: ${source.url} is ${props.contentLength} bytes, more than a PEM bundle of anchors (${MAX_ANCHOR_BYTES} bytes at most)`);
+    throw new Error(
+      `${SETTING}: ${source.url} is ${props.contentLength} bytes, more than a PEM bundle of anchors (${MAX_ANCHOR_BYTES} bytes at most)`,
+    );
   }
   // Conditional on the version measured, so the bytes hashed are the bytes sized.
   const bytes = await blob.downloadToBuffer(0, undefined, { conditions: { ifMatch: props.etag! } });
@@ -125,10 +137,12 @@ export async function loadExtraAnchors(value: string, storage?: StorageClients):
   const source = parseAnchorSetting(value, storage?.blobs.url);
   if ('problem' in source) throw new Error(source.problem);
   if (source.kind === 'none') return '';
-  const pem =
-    source.kind === 'pem' ? source.pem : source.kind === 'file' ? await readFile(source.path, 'utf8') : await readPinnedBlob(source, storage!);
-  if (!PEM_CERT.test(pem)) {
-    throw new Error(`${SETTING}: no PEM certificate found in ${source.kind === 'pem' ? 'the PEM text' : source.kind === 'file' ? source.path : source.url}`);
-  }
+  const [pem, where] =
+    source.kind === 'pem'
+      ? [source.pem, 'the PEM text']
+      : source.kind === 'file'
+        ? [await readFile(source.path, 'utf8'), source.path]
+        : [await readPinnedBlob(source, storage!), source.url];
+  if (!PEM_CERT.test(pem)) throw new Error(`${SETTING}: no PEM certificate found in ${where}`);
   return pem;
 }
