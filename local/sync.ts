@@ -3,9 +3,10 @@
  * `inbox/` under the same relative path once they stop changing, and every container is mirrored to
  * `./out/<container>/`.
  */
-import { mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 
@@ -14,6 +15,13 @@ export interface Poller {
 }
 
 const CONTENT_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.json': 'application/json' };
+
+/** Streamed, so a huge file dropped by mistake costs time, not memory (intake rejects it with a report). */
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
 
 /** Editors and downloads write these while a file is incomplete. */
 const PARTIAL = /(^|\/)(\.[^/]*|[^/]*(\.tmp|\.part|\.crdownload|\.swp|~))$/i;
@@ -71,7 +79,7 @@ export function startDropSync(options: DropSyncOptions): Poller {
         if (known.uploaded === signature) continue;
         // After a restart every file is new to this process; one whose bytes are already in inbox/ is
         // not uploaded again (a new upload would be a new job, and with a real model a new bill).
-        const sha256 = createHash('sha256').update(await readFile(full)).digest('hex');
+        const sha256 = await sha256Of(full);
         const blob = options.inbox.getBlockBlobClient(name);
         const existing = await blob.getProperties().catch(() => undefined);
         if (existing?.metadata?.dropsha256 !== sha256) {
@@ -99,6 +107,7 @@ export interface MirrorOptions {
 export function startMirror(options: MirrorOptions): Poller {
   const root = path.resolve(options.dir);
   const written = new Map<string, string>(); // local path → etag
+  const unwritable = new Map<string, string>(); // local path → etag that could not be written (reported once)
   return poll(
     options.intervalMs ?? 500,
     async () => {
@@ -109,7 +118,7 @@ export function startMirror(options: MirrorOptions): Poller {
           // Blob names may hold '..' segments; never write outside the mirror.
           if (!target.startsWith(`${root}${path.sep}`)) continue;
           present.add(target);
-          if (written.get(target) === blob.properties.etag) continue;
+          if (written.get(target) === blob.properties.etag || unwritable.get(target) === blob.properties.etag) continue;
           let bytes: Buffer;
           try {
             // Conditional on the listed version, so a blob rewritten mid-copy is never mirrored half old, half new.
@@ -117,8 +126,16 @@ export function startMirror(options: MirrorOptions): Poller {
           } catch {
             continue; // changed or gone since the listing; the next pass catches up
           }
-          mkdirSync(path.dirname(target), { recursive: true });
-          await writeFile(target, bytes);
+          try {
+            mkdirSync(path.dirname(target), { recursive: true });
+            await writeFile(target, bytes);
+          } catch (err) {
+            // A name this file system cannot hold (e.g. both `a` and `a/b`) must not stall every blob after it.
+            const problem = `cannot mirror ${container.containerName}/${blob.name} to ${target}: ${(err as Error).message}`;
+            options.onError?.(new Error(problem));
+            unwritable.set(target, blob.properties.etag);
+            continue;
+          }
           written.set(target, blob.properties.etag);
         }
       }

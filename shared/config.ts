@@ -4,6 +4,7 @@
  *
  * Pure: no Azure SDK imports, no I/O. `loadConfig(process.env)` fails fast with every problem named.
  */
+import { blobEndpointOf, trustAnchorSettingProblem } from './provenance/trust-anchors.js';
 
 export type Where = 'local' | 'azure';
 
@@ -52,7 +53,7 @@ export const SETTINGS = [
   { name: 'DROP_DEADLINE', description: 'How long a part waits for its partner before the sweep rejects the drop as incomplete.', default: '24h', where: BOTH },
   { name: 'SWEEP_SCHEDULE', description: 'NCRONTAB schedule of the sweep (six fields, seconds first).', default: '0 */1 * * * *', where: BOTH },
   // The provenance gate
-  { name: 'EXTRA_TRUST_ANCHORS', description: 'More C2PA trust anchors besides the Microsoft roots: PEM text, a file path, or a blob URL. Empty in production.', default: '', where: BOTH },
+  { name: 'EXTRA_TRUST_ANCHORS', description: 'More C2PA trust anchors besides the Microsoft roots: PEM text, a file path, or a blob in the app\'s own storage account pinned by hash (`https://…/anchors.pem#sha256=<hex>`). Empty in production.', default: '', where: BOTH },
   { name: 'ALLOWED_SOFTWARE_AGENTS', description: 'Comma-separated softwareAgent names that may have made a published image.', default: 'Azure OpenAI ImageGen', where: BOTH },
   { name: 'ALLOWED_SOURCE_TYPES', description: 'Comma-separated IPTC digital source types accepted on that action.', default: 'trainedAlgorithmicMedia,compositeWithTrainedAlgorithmicMedia', where: BOTH },
   { name: 'AGENT_SCOPE', description: '`active`: the agent must be on the active manifest; `chain`: a validated ingredient manifest may carry it.', default: 'active', where: BOTH },
@@ -223,7 +224,11 @@ function settingsReader(env: Record<string, string | undefined>) {
 /** Only the provenance gate's settings (the `verify` command needs no storage or model). */
 export function loadGateConfig(env: Record<string, string | undefined>): PipelineConfig['gate'] {
   const r = settingsReader(env);
-  return r.done(r.gate());
+  const gate = r.gate();
+  // No storage account here, so an anchor URL is a problem: only the app reads one, from its own account.
+  const anchorProblem = trustAnchorSettingProblem(gate.extraTrustAnchors, undefined);
+  if (anchorProblem) r.problems.push(anchorProblem);
+  return r.done(gate);
 }
 
 /** Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem. */
@@ -280,6 +285,8 @@ export function loadConfig(env: Record<string, string | undefined>): PipelineCon
     gate: gate(),
   };
   if (config.drop.defaultPrompt.length > 32_000) problems.push('DEFAULT_PROMPT is longer than 32000 characters');
+  const anchorProblem = trustAnchorSettingProblem(config.gate.extraTrustAnchors, blobEndpointOf(storage));
+  if (anchorProblem) problems.push(anchorProblem);
   if (config.sweepSchedule.split(/\s+/).length !== 6) problems.push(`SWEEP_SCHEDULE must be an NCRONTAB expression with six fields (seconds first), got "${config.sweepSchedule}"`);
   return done(config);
 }

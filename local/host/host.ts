@@ -90,10 +90,69 @@ function routeMatcher(template: string): (path: string) => Record<string, string
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+/** A request the host turns away with `status`, like the real host's own checks. */
+class Refused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The Functions host's HTTP request limit (100 MB, "Azure Functions HTTP trigger" limits); the webhooks take
+ * far less: Event Grid delivers at most about 1 MB (an event is at most 1 MB, a batch at most 1024 KB).
+ */
+const MAX_HTTP_BODY_BYTES = 100 * 1024 * 1024;
+export const MAX_WEBHOOK_BODY_BYTES = 2 * 1024 * 1024;
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => new Refused(413, `the request body is larger than ${limit} bytes`);
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
   return Buffer.concat(chunks);
+}
+
+const EVENT_GRID_DELIVERY_TYPES = ['notification', 'subscriptionvalidation', 'unsubscribe'];
+const JSON_TYPE = /^application\/(json|cloudevents(-batch)?\+json)\s*(;|$)/i;
+
+/**
+ * What the host requires of a webhook call before reading its body. The real host answers 400 without a
+ * known `aeg-event-type` (Microsoft.Azure.WebJobs.Extensions.EventGrid's HttpRequestProcessor); a JSON
+ * content type and no `Origin` also keep a web page in the user's browser out: a cross-site POST it may
+ * send without a CORS preflight carries neither a custom header nor a JSON type, and always an Origin.
+ */
+function webhookRefusal(req: IncomingMessage): Refused | undefined {
+  if (req.method !== 'POST') return new Refused(405, `${req.method} is not allowed; Event Grid delivers with POST`);
+  if (req.headers.origin !== undefined) {
+    return new Refused(403, 'requests from a browser page (with an Origin header) are refused; Event Grid sends none');
+  }
+  const type = String(req.headers['aeg-event-type'] ?? '').toLowerCase();
+  if (!EVENT_GRID_DELIVERY_TYPES.includes(type)) {
+    return new Refused(400, 'the aeg-event-type header must be Notification, SubscriptionValidation or Unsubscribe');
+  }
+  if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+    return new Refused(415, 'the body must be JSON (content-type: application/json)');
+  }
+  return undefined;
+}
+
+/** Host names the local host answers to: loopback only, so a DNS-rebound web page cannot reach it by its own name. */
+function addressedToUs(req: IncomingMessage, boundHost: string): boolean {
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${req.headers.host ?? ''}`).hostname;
+  } catch {
+    return false;
+  }
+  return ['127.0.0.1', 'localhost', '[::1]', boundHost].includes(hostname);
 }
 
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
@@ -135,10 +194,19 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
     const requested = (url.searchParams.get('functionName') ?? '').replace(/^Host\.Functions\./i, '');
     const def = byName.get(requested.toLowerCase());
     if (!def || def.trigger.type !== 'eventGrid') return send(res, 404, { error: `no Event Grid function named "${requested}"` });
+    const refusal = webhookRefusal(req);
+    if (refusal) throw refusal;
+    const deliveryType = String(req.headers['aeg-event-type']).toLowerCase();
+    if (deliveryType === 'unsubscribe') return send(res, 202);
     let events;
-    const body = (await readBody(req)).toString('utf8');
-    if (req.headers['aeg-event-type'] === 'SubscriptionValidation') {
-      const [validation] = JSON.parse(body) as { data?: { validationCode?: string } }[];
+    const body = (await readBody(req, MAX_WEBHOOK_BODY_BYTES)).toString('utf8');
+    if (deliveryType === 'subscriptionvalidation') {
+      let validation: { data?: { validationCode?: string } } | undefined;
+      try {
+        [validation] = JSON.parse(body) as { data?: { validationCode?: string } }[];
+      } catch (err) {
+        return send(res, 400, { error: `not a subscription validation event: ${(err as Error).message}` });
+      }
       return send(res, 200, { validationResponse: validation?.data?.validationCode });
     }
     try {
@@ -173,7 +241,7 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
       const params = route.match(path);
       if (!params) continue;
       if (!route.methods.includes(req.method ?? 'GET')) return send(res, 405, { error: `${req.method} is not allowed` });
-      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
+      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, MAX_HTTP_BODY_BYTES);
       const request = new HttpRequest({
         method: req.method ?? 'GET',
         url: url.toString(),
@@ -189,8 +257,12 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
     send(res, 404, { error: `no function serves ${url.pathname}` });
   }
 
+  const boundHost = options.host ?? '127.0.0.1';
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    if (!addressedToUs(req, boundHost)) {
+      return send(res, 403, { error: `this local host answers only to ${boundHost} and localhost, not ${req.headers.host ?? 'no Host'}` });
+    }
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const lower = url.pathname.toLowerCase();
     const work =
       lower === '/runtime/webhooks/eventgrid'
@@ -203,8 +275,10 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
               ? Promise.resolve(send(res, 200, { state: closing ? 'Stopping' : 'Running', functions: options.functions.map((f) => f.name) }))
               : Promise.resolve(send(res, 404, { error: `nothing at ${url.pathname}` }));
     work.catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: err instanceof Error ? err.message : String(err) });
-      else res.end();
+      if (res.headersSent) res.end();
+      // A refused body is not read on: the connection closes once the answer is out.
+      else if (err instanceof Refused) send(res, err.status, { error: err.message }, { connection: 'close' });
+      else send(res, 500, { error: err instanceof Error ? err.message : String(err) });
     });
   });
   server.on('connection', (s) => {
@@ -254,13 +328,13 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, boundHost, () => resolve());
   });
   for (const t of queueTriggers) t.start();
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    url: `http://${boundHost}:${port}`,
     port,
     invoke: (name, input) => {
       const def = byName.get(name.toLowerCase());

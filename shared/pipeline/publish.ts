@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { writeJsonBlob } from '../adapters/blobs.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
-import { classifyBlobName, dropBlobName, dropKey, sanitizeName } from '../drop.js';
+import { dropBlobName, orphanDestination } from '../drop.js';
 import { isTerminal, leaseExpired, sameEtag, type EditOutput, type JobRecord } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { ProvenanceReport } from '../provenance/gate.js';
@@ -17,13 +17,6 @@ export type PublishResult = 'published' | 'quarantined' | 'duplicate' | 'stale' 
 
 /** Long enough for a 50 MB read, verify and copy (seconds each); a lost publisher's job is retried after it. */
 const PUBLISH_LEASE_MS = 60_000;
-
-function destination(name: string): { blob: string; report: string } {
-  const c = classifyBlobName(name);
-  const base = c.ok ? dropKey(c.drop) : sanitizeName(name).replace(/\.[^./]*$/, '');
-  const extension = name.slice(name.lastIndexOf('.'));
-  return { blob: `${base}${extension}`, report: `${base}.provenance.json` };
-}
 
 export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: string | undefined, baseLog: Logger): Promise<PublishResult> {
   const source = rt.containers.edited.getBlobClient(name);
@@ -100,7 +93,7 @@ export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: st
   }
   const publish = report.verdict === 'publish';
   const target = publish ? rt.containers.published : rt.containers.quarantine;
-  const { blob, report: reportName } = job ? { blob: job.edit!.output!.name, report: dropBlobName(job.drop, '.provenance.json') } : destination(name);
+  const { blob, report: reportName } = job ? { blob: job.edit!.output!.name, report: dropBlobName(job.drop, '.provenance.json') } : orphanDestination(name);
 
   // Copy inside the account, conditional on the version just verified: what lands is what was judged.
   // The report goes beside it at the same time; the job is finished only once both exist.

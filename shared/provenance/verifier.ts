@@ -1,19 +1,16 @@
 /**
  * Verifies a file's Content Credentials with c2pa-rs and judges them with the gate policy.
  * Trust: Microsoft's C2PA roots and the C2PA EKU list by default, plus any extra anchors from
- * EXTRA_TRUST_ANCHORS (PEM text, a file, or a blob URL). Remote manifests are never fetched.
+ * EXTRA_TRUST_ANCHORS (see trust-anchors.ts). Remote manifests are never fetched.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import path from 'node:path';
 import type { PipelineConfig } from '../config.js';
 import { c2paErrorMessage, loadC2pa } from '../adapters/c2pa.js';
-import { azureCredential } from '../adapters/credential.js';
 import type { StorageClients } from '../adapters/storage.js';
 import { FORMAT_NAMES, sniffFormat } from '../image-header.js';
 import { Semaphore } from '../semaphore.js';
 import { C2PA_EKUS, MICROSOFT_C2PA_ROOTS_PEM } from './default-trust.js';
+import { loadExtraAnchors } from './trust-anchors.js';
 import { type C2paReading, evaluateGate, type GateContext, type GatePolicy, type ManifestStoreJson, type ProvenanceReport } from './gate.js';
 
 export interface Verifier {
@@ -35,27 +32,6 @@ export function certificatesIn(pem: string): X509Certificate[] {
 
 export function commonName(cert: X509Certificate): string {
   return /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1] ?? cert.subject.replace(/\n/g, ', ');
-}
-
-/** Reads EXTRA_TRUST_ANCHORS: PEM text as is, an http(s) URL as a blob (with the app's credentials), anything else as a file (`~/` is the home folder). */
-export async function loadExtraAnchors(source: string, storage?: StorageClients, clientId?: string): Promise<string> {
-  const value = source.trim();
-  if (!value) return '';
-  let pem: string;
-  if (value.includes('-----BEGIN')) pem = value;
-  else if (/^https?:\/\//i.test(value)) {
-    const base = storage?.blobs.url.replace(/\/+$/, '');
-    const blob =
-      storage && base && value.startsWith(`${base}/`)
-        ? (() => {
-            const [container, ...rest] = value.slice(base.length + 1).split('/');
-            return storage.blobs.getContainerClient(container!).getBlobClient(decodeURIComponent(rest.join('/')));
-          })()
-        : new (await import('@azure/storage-blob')).BlobClient(value, await azureCredential(clientId));
-    pem = (await blob.downloadToBuffer()).toString('utf8');
-  } else pem = await readFile(value.startsWith('~/') ? path.join(homedir(), value.slice(2)) : value, 'utf8');
-  if (certificatesIn(pem).length === 0) throw new Error(`EXTRA_TRUST_ANCHORS: no PEM certificate found in ${value.includes('-----BEGIN') ? 'the PEM text' : value}`);
-  return pem;
 }
 
 export interface TrustOptions {

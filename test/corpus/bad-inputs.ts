@@ -3,6 +3,7 @@
  * that must end in a specific rejection report without a model call.
  */
 import sharp from 'sharp';
+import { classifyBlobName, dropBlobName } from '../../shared/drop.js';
 import { gradientImage, rectMask, rewritePng } from '../helpers/images.js';
 
 export interface CorpusFile {
@@ -20,6 +21,9 @@ export interface BadDrop {
   /** What the report must say. */
   problem: RegExp;
 }
+
+/** A name outside the contract reports under its sanitized name plus a hash of the exact name (`my_photo~0f06394c8e43.json`). */
+const reportFor = (name: string) => dropBlobName(classifyBlobName(name).drop, '.json');
 
 export async function badInputCorpus(prefix = 'bad'): Promise<BadDrop[]> {
   const image = await gradientImage(128, 128);
@@ -55,14 +59,14 @@ export async function badInputCorpus(prefix = 'bad'): Promise<BadDrop[]> {
     { id: 'JPEG bytes named .png', files: pair('liar', { image: await sharp(image).jpeg().toBuffer() }), report: `${prefix}/liar.json`, problem: /liar\.png holds JPEG data, not PNG/ },
     { id: 'zero bytes', files: pair('empty', { image: Buffer.alloc(0) }), report: `${prefix}/empty.json`, problem: /empty\.png is empty \(0 bytes\)/ },
     { id: '60 MB image', files: pair('huge', { image: sixtyMegabytes }), report: `${prefix}/huge.json`, problem: /huge\.png is 60\.0 MB; the limit is 50\.0 MB/ },
-    { id: 'name with spaces', files: [{ name: `${prefix}/my photo.png`, bytes: image }], report: `${prefix}/my_photo.json`, problem: /contains spaces/ },
-    { id: 'unicode name', files: [{ name: `${prefix}/café.png`, bytes: image }], report: `${prefix}/caf_.json`, problem: /non-ASCII characters/ },
-    { id: "'..' in the name", files: [{ name: `${prefix}/x/../escape.png`, bytes: image, rawPath: true }], report: `${prefix}/x/__/escape.json`, problem: /'\.' or '\.\.' path segment/ },
+    { id: 'name with spaces', files: [{ name: `${prefix}/my photo.png`, bytes: image }], report: reportFor(`${prefix}/my photo.png`), problem: /contains spaces/ },
+    { id: 'unicode name', files: [{ name: `${prefix}/café.png`, bytes: image }], report: reportFor(`${prefix}/café.png`), problem: /non-ASCII characters/ },
+    { id: "'..' in the name", files: [{ name: `${prefix}/x/../escape.png`, bytes: image, rawPath: true }], report: reportFor(`${prefix}/x/../escape.png`), problem: /'\.' or '\.\.' path segment/ },
     { id: 'invalid sidecar JSON', files: pair('badjson', { sidecar: json('{"prompt": "a hat",}') }), report: `${prefix}/badjson.json`, problem: /sidecar: the sidecar is not valid JSON/ },
     { id: 'sidecar field of the wrong type', files: pair('badtype', { sidecar: json({ prompt: 'a hat', quality: 7 }) }), report: `${prefix}/badtype.json`, problem: /sidecar: "quality" must be one of "low", "medium", "high", got 7/ },
     { id: 'unknown sidecar field', files: pair('unknown', { sidecar: json({ promt: 'a hat' }) }), report: `${prefix}/unknown.json`, problem: /unknown field "promt" \(did you mean "prompt"\?\)/ },
     { id: 'empty prompt', files: pair('noprompt', { sidecar: json({ prompt: '' }) }), report: `${prefix}/noprompt.json`, problem: /"prompt" must not be empty/ },
     { id: 'over-long prompt', files: pair('longprompt', { sidecar: json({ prompt: 'x'.repeat(32_001) }) }), report: `${prefix}/longprompt.json`, problem: /"prompt" is 32001 characters long; the limit is 32000/ },
-    { id: 'unsupported file type', files: [{ name: `${prefix}/notes.txt`, bytes: Buffer.from('hello') }], report: `${prefix}/notes.json`, problem: /"\.txt" files are not part of the drop contract/ },
+    { id: 'unsupported file type', files: [{ name: `${prefix}/notes.txt`, bytes: Buffer.from('hello') }], report: reportFor(`${prefix}/notes.txt`), problem: /"\.txt" files are not part of the drop contract/ },
   ];
 }

@@ -35,6 +35,9 @@ const blobCreated = (container: string, name: string) => [
   },
 ];
 
+/** What Event Grid sends with every delivery; the host refuses webhook calls without them. */
+const EVENT_GRID_HEADERS = { 'aeg-event-type': 'Notification', 'content-type': 'application/json' };
+
 describe('webhooks like the Functions host', () => {
   it('answers the Event Grid subscription validation handshake', async () => {
     const res = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, {
@@ -48,17 +51,17 @@ describe('webhooks like the Functions host', () => {
   it('runs the named function for POST /runtime/webhooks/EventGrid and answers 200', async () => {
     await p.upload('hook/a.png', image);
     await p.upload('hook/a.mask.png', mask);
-    const res = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, { method: 'POST', headers: { 'aeg-event-type': 'Notification' }, body: JSON.stringify(blobCreated('inbox', 'hook/a.png')) });
+    const res = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, { method: 'POST', headers: EVENT_GRID_HEADERS, body: JSON.stringify(blobCreated('inbox', 'hook/a.png')) });
     expect(res.status).toBe(200);
     expect((await p.settled('hook/a')).state).toBe('published');
   });
 
   it('accepts /runtime/webhooks/blobs (the blob trigger\'s Event Grid source) with 202, and refuses malformed batches', async () => {
-    const blobs = await fetch(`${p.host.url}/runtime/webhooks/blobs?functionName=Host.Functions.intake`, { method: 'POST', body: JSON.stringify(blobCreated('inbox', 'hook/none.png')) });
+    const blobs = await fetch(`${p.host.url}/runtime/webhooks/blobs?functionName=Host.Functions.intake`, { method: 'POST', headers: EVENT_GRID_HEADERS, body: JSON.stringify(blobCreated('inbox', 'hook/none.png')) });
     expect(blobs.status).toBe(202);
-    const bad = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, { method: 'POST', body: '[{"not":"an event"}]' });
+    const bad = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, { method: 'POST', headers: EVENT_GRID_HEADERS, body: '[{"not":"an event"}]' });
     expect(bad.status).toBe(400);
-    const unknown = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=nope`, { method: 'POST', body: '[]' });
+    const unknown = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=nope`, { method: 'POST', headers: EVENT_GRID_HEADERS, body: '[]' });
     expect(unknown.status).toBe(404);
   });
 });
