@@ -87,6 +87,9 @@ function checkPart(part: PartSample, role: 'image' | 'mask', limits: PipelineCon
   if (role === 'image' && !(model.inputFormats as readonly string[]).includes(header.format)) {
     problems.push(`${file}: ${model.name} does not accept ${FORMAT_NAMES[header.format]} images`);
   }
+  if (role === 'image' && part.bytes >= model.maxImageBytes) {
+    problems.push(`${file} is ${megabytes(part.bytes)}; ${model.name} takes images under ${megabytes(model.maxImageBytes)}`);
+  }
   if (role === 'mask') {
     if (header.format !== 'png') problems.push(`${file}: the mask must be a PNG`);
     else if (!header.hasAlpha) problems.push(`${file} has no alpha channel: the mask's transparent pixels (alpha 0) mark the area to edit`);

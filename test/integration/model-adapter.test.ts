@@ -86,7 +86,7 @@ describe('model adapter routes', () => {
 
 describe('misconfiguration is named, never blamed on the drop', () => {
   it('a deployment that does not exist names AZURE_OPENAI_DEPLOYMENT, on either route', async () => {
-    for (const settings of [{}, { AZURE_OPENAI_API_VERSION: DATED }]) {
+    for (const settings of [{}, { AZURE_OPENAI_API_VERSION: DATED }] as Record<string, string>[]) {
       const model = await createImageModel(modelConfig({ AZURE_OPENAI_API_KEY: KEY, AZURE_OPENAI_DEPLOYMENT: 'gpt-image-9', ...settings }));
       expect(await model.edit(input)).toMatchObject({ kind: 'misconfigured', setting: 'AZURE_OPENAI_DEPLOYMENT', code: 'DeploymentNotFound' });
     }
