@@ -14,7 +14,8 @@
  *              quota per model, quota tiers with GlobalStandard and DataZoneStandard rows)
  * - [api]      the Azure OpenAI v1 images/edits reference, which follows OpenAI's: up to 16 input images
  *              (png, webp or jpg, under 50 MB), mask PNG under 4 MB, prompt up to 32000 characters
- * - [regions]  https://github.com/MicrosoftDocs/azure-ai-docs/blob/main/articles/foundry/openai/includes/model-matrix/standard-global.md
+ * - [regions]  https://github.com/MicrosoftDocs/azure-ai-docs/blob/main/articles/foundry/openai/includes/model-matrix/standard-global-by-capability.md
+ *              (revision of 2026-04-28, "Image and Video models": the same five regions for all four models)
  * Third-party pages list image models Microsoft does not offer (for instance "gpt-image-2.5-…"): only
  * models in [schedule] are listed here, and none later than gpt-image-2 is GA there.
  */
