@@ -118,7 +118,8 @@ export function parseSidecar(text: string, model: ImageModelSpec = findModel(DEF
   // Windows editors save UTF-8 with a byte order mark, which JSON.parse refuses.
   const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
   if (nestingDepth(json, MAX_SIDECAR_DEPTH) > MAX_SIDECAR_DEPTH) {
-    return { ok: false, problems: [`the sidecar nests objects or arrays more than ${MAX_SIDECAR_DEPTH} levels deep; it must be one flat object like {"prompt": "..."}`] };
+    const problem = `the sidecar nests objects or arrays more than ${MAX_SIDECAR_DEPTH} levels deep; it must be one flat object like {"prompt": "..."}`;
+    return { ok: false, problems: [problem] };
   }
   let value: unknown;
   try {

@@ -131,10 +131,19 @@ function createClient(config: PipelineConfig['model'], auth: Auth): OpenAI {
       ...(auth.kind === 'key' ? { apiKey: auth.key } : { azureADTokenProvider: auth.token }),
     });
   }
+  const baseURL = `${config.endpoint}/openai/v1`;
   // openai-node v6 calls an `apiKey` function before each request and sends `Authorization: Bearer <token>`.
-  return auth.kind === 'key'
-    ? new OpenAI({ ...common, baseURL: `${config.endpoint}/openai/v1`, apiKey: auth.key, defaultHeaders: { 'api-key': auth.key, Authorization: null } })
-    : new OpenAI({ ...common, baseURL: `${config.endpoint}/openai/v1`, apiKey: auth.token });
+  if (auth.kind === 'entra') return new OpenAI({ ...common, baseURL, apiKey: auth.token });
+  // A null header removes the SDK's `Authorization: Bearer <key>`.
+  return new OpenAI({ ...common, baseURL, apiKey: auth.key, defaultHeaders: { 'api-key': auth.key, Authorization: null } });
+}
+
+/** The emulator's key, or an Entra ID token provider (`@azure/identity` is loaded only then). */
+async function authFor(config: PipelineConfig['model'], credential: TokenCredential | undefined): Promise<Auth> {
+  if (config.apiKey) return { kind: 'key', key: config.apiKey };
+  const { getBearerTokenProvider } = await import('@azure/identity');
+  const tokenCredential = credential ?? (await azureCredential(config.clientId));
+  return { kind: 'entra', token: getBearerTokenProvider(tokenCredential, COGNITIVE_SERVICES_SCOPE) };
 }
 
 /**
@@ -143,13 +152,7 @@ function createClient(config: PipelineConfig['model'], auth: Auth): OpenAI {
  */
 export async function createImageModel(config: PipelineConfig['model'], credential?: TokenCredential): Promise<ImageModel> {
   const route: ModelRoute = config.apiVersion ? 'deployment' : 'v1';
-  const auth: Auth = config.apiKey
-    ? { kind: 'key', key: config.apiKey }
-    : {
-        kind: 'entra',
-        token: (await import('@azure/identity')).getBearerTokenProvider(credential ?? (await azureCredential(config.clientId)), COGNITIVE_SERVICES_SCOPE),
-      };
-  const client = createClient(config, auth);
+  const client = createClient(config, await authFor(config, credential));
 
   return {
     async edit(input) {
