@@ -1,6 +1,7 @@
 /**
- * The embedded default: Azurite, Event Grid in front of it, the gpt-image-1 emulator and the local
- * Functions host, wired together with the same settings the app reads on Azure. `npm start`, the demo,
+ * The embedded default: Azurite, Event Grid in front of it, the image-model emulator (the default model,
+ * gpt-image-2, on the v1 route) and the local Functions host, wired together with the same settings the
+ * app reads on Azure. `npm start`, the demo,
  * the integration tests and the benchmarks all start the pipeline through here.
  */
 import { randomBytes } from 'node:crypto';

@@ -4,6 +4,15 @@
  *
  * Pure: no Azure SDK imports, no I/O. `loadConfig(process.env)` fails fast with every problem named.
  */
+import {
+  checkModel,
+  DEFAULT_IMAGE_MODEL,
+  findModel,
+  sizeProblem,
+  type ImageModelSpec,
+  type ImageQualityValue,
+  type OutputFormatValue,
+} from './model-catalog.js';
 import { blobEndpointOf, trustAnchorSettingProblem } from './provenance/trust-anchors.js';
 
 export type Where = 'local' | 'azure';
@@ -35,8 +44,9 @@ export const SETTINGS = [
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', description: '`ClientId=<id>;Authorization=AAD`: log ingestion with the managed identity.', where: ['azure'], hostOnly: true },
   // The model
   { name: 'AZURE_OPENAI_ENDPOINT', description: 'Azure OpenAI endpoint, e.g. `https://<name>.openai.azure.com` (local: the emulator).', where: BOTH },
-  { name: 'AZURE_OPENAI_DEPLOYMENT', description: 'Name of the image model deployment.', default: 'gpt-image-1', where: BOTH },
-  { name: 'AZURE_OPENAI_API_VERSION', description: 'Data-plane API version for images/edits.', default: '2025-04-01-preview', where: BOTH },
+  { name: 'AZURE_OPENAI_DEPLOYMENT', description: 'Name of the image model deployment.', default: DEFAULT_IMAGE_MODEL, where: BOTH },
+  { name: 'IMAGE_MODEL', description: 'The model that deployment serves, by catalog name (`gpt-image-1-mini`, `gpt-image-1.5`, `gpt-image-2`): drops are checked against its limits. A retired, preview or unknown model is refused.', default: DEFAULT_IMAGE_MODEL, where: BOTH },
+  { name: 'AZURE_OPENAI_API_VERSION', description: 'Empty: the GA v1 route `{endpoint}/openai/v1/images/edits`. A dated version such as `2025-04-01-preview` selects `{endpoint}/openai/deployments/{deployment}/images/edits?api-version=…`.', default: '', where: BOTH },
   { name: 'AZURE_OPENAI_API_KEY', description: 'Key for the local emulator only. When unset, the code uses Entra ID (`DefaultAzureCredential`).', where: ['local'] },
   { name: 'IMAGE_MODEL_RPM', description: 'Requests per minute the whole app may send to the deployment (its quota).', default: '9', where: BOTH },
   { name: 'IMAGE_MODEL_CONCURRENCY', description: 'Model calls in flight at once per instance (each holds about 3× its image in memory); size it to RPM × edit seconds ÷ 60 ÷ instances.', default: '4', where: BOTH },
@@ -44,7 +54,7 @@ export const SETTINGS = [
   { name: 'IMAGE_MODEL_MAX_ATTEMPTS', description: 'Model attempts per job for 5xx, resets and timeouts before the job fails (429s are not counted).', default: '4', where: BOTH },
   // The drop
   { name: 'DEFAULT_PROMPT', description: 'Prompt for drops with neither a sidecar prompt nor a `prompt` metadata value.', default: 'Fill the masked area so that it blends naturally with the rest of the image.', where: BOTH },
-  { name: 'DEFAULT_SIZE', description: 'Output size when the sidecar sets none: `auto`, `1024x1024`, `1024x1536`, `1536x1024`.', default: 'auto', where: BOTH },
+  { name: 'DEFAULT_SIZE', description: 'Output size when the sidecar sets none: `auto`, `1024x1024`, `1024x1536`, `1536x1024`, or another size IMAGE_MODEL accepts.', default: 'auto', where: BOTH },
   { name: 'DEFAULT_QUALITY', description: 'Quality when the sidecar sets none: `low`, `medium`, `high`.', default: 'medium', where: BOTH },
   { name: 'DEFAULT_OUTPUT_FORMAT', description: 'Output format when the sidecar sets none: `png`, `jpeg`.', default: 'png', where: BOTH },
   { name: 'MAX_IMAGE_BYTES', description: 'Largest image or mask accepted, in bytes (the service limit is 50 MB).', default: '52428800', where: BOTH },
@@ -63,14 +73,14 @@ export const SETTINGS = [
 
 export type SettingName = (typeof SETTINGS)[number]['name'];
 
-export type ImageSize = 'auto' | '1024x1024' | '1024x1536' | '1536x1024';
-export type ImageQuality = 'low' | 'medium' | 'high';
-export type OutputFormat = 'png' | 'jpeg';
+/** `auto`, a named size or `WIDTHxHEIGHT`, as the configured model accepts (see `sizeProblem`). */
+export type ImageSize = string;
+export type ImageQuality = ImageQualityValue;
+export type OutputFormat = OutputFormatValue;
 export type AgentScope = 'active' | 'chain';
 
-export const IMAGE_SIZES: readonly ImageSize[] = ['auto', '1024x1024', '1024x1536', '1536x1024'];
-export const IMAGE_QUALITIES: readonly ImageQuality[] = ['low', 'medium', 'high'];
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['png', 'jpeg'];
+/** Empty (the v1 route) or a dated data-plane version such as 2025-04-01-preview. */
+const API_VERSION = /^(\d{4}-\d{2}-\d{2}(-preview)?)?$/;
 
 export type StorageConfig =
   | { kind: 'connectionString'; connectionString: string }
@@ -86,6 +96,9 @@ export interface PipelineConfig {
   model: {
     endpoint: string;
     deployment: string;
+    /** Catalog name of the model the deployment serves. */
+    imageModel: string;
+    /** Empty: the GA v1 route; otherwise the dated deployment route with this api-version. */
     apiVersion: string;
     /** Only for the local emulator; production authenticates with Entra ID. */
     apiKey: string | undefined;
@@ -96,6 +109,8 @@ export interface PipelineConfig {
     maxAttempts: number;
   };
   drop: {
+    /** The limits IMAGE_MODEL puts on a drop (sizes, formats, mask, prompt). */
+    model: ImageModelSpec;
     defaultPrompt: string;
     defaultSize: ImageSize;
     defaultQuality: ImageQuality;
@@ -231,9 +246,41 @@ export function loadGateConfig(env: Record<string, string | undefined>): Pipelin
   return r.done(gate);
 }
 
-/** Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem. */
-export function loadConfig(env: Record<string, string | undefined>): PipelineConfig {
-  const { problems, raw, text, required, int, duration, oneOf, url, gate, done } = settingsReader(env);
+/** IMAGE_MODEL's catalog entry; a retired, preview or unknown model is a problem naming the fix. */
+function imageModel(name: string, today: Date, problems: string[]): ImageModelSpec {
+  const check = checkModel(name, undefined, today);
+  if (check.ok) return check.model;
+  problems.push(`IMAGE_MODEL: ${check.problem}`);
+  return findModel(DEFAULT_IMAGE_MODEL)!;
+}
+
+/** The drop defaults, checked against what the model accepts. */
+function dropDefaults(r: ReturnType<typeof settingsReader>, model: ImageModelSpec) {
+  const defaultSize = r.text('DEFAULT_SIZE');
+  const sizeIssue = sizeProblem(model, defaultSize);
+  if (sizeIssue) r.problems.push(`DEFAULT_SIZE: ${sizeIssue}`);
+  const defaultPrompt = r.text('DEFAULT_PROMPT');
+  if (defaultPrompt.length > model.maxPromptChars) r.problems.push(`DEFAULT_PROMPT is longer than ${model.maxPromptChars} characters`);
+  return {
+    defaultPrompt,
+    defaultSize,
+    defaultQuality: r.oneOf('DEFAULT_QUALITY', model.qualities),
+    defaultOutputFormat: r.oneOf('DEFAULT_OUTPUT_FORMAT', model.outputFormats),
+  };
+}
+
+/**
+ * Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem.
+ * `today` decides whether IMAGE_MODEL is retired.
+ */
+export function loadConfig(env: Record<string, string | undefined>, today = new Date()): PipelineConfig {
+  const reader = settingsReader(env);
+  const { problems, raw, text, required, int, duration, url, gate, done } = reader;
+  const model = imageModel(text('IMAGE_MODEL'), today, problems);
+  const apiVersion = text('AZURE_OPENAI_API_VERSION');
+  if (!API_VERSION.test(apiVersion)) {
+    problems.push(`AZURE_OPENAI_API_VERSION must be empty (the GA v1 route) or a dated version such as 2025-04-01-preview, got "${apiVersion}"`);
+  }
 
   let storage: StorageConfig;
   const connectionString = raw('AzureWebJobsStorage');
@@ -263,7 +310,8 @@ export function loadConfig(env: Record<string, string | undefined>): PipelineCon
     model: {
       endpoint: url('AZURE_OPENAI_ENDPOINT', required('AZURE_OPENAI_ENDPOINT', 'the Azure OpenAI endpoint, e.g. https://<resource>.openai.azure.com')),
       deployment: text('AZURE_OPENAI_DEPLOYMENT'),
-      apiVersion: text('AZURE_OPENAI_API_VERSION'),
+      imageModel: model.name,
+      apiVersion,
       apiKey: raw('AZURE_OPENAI_API_KEY'),
       clientId: raw('AZURE_CLIENT_ID'),
       rpm: int('IMAGE_MODEL_RPM', 1, 100_000),
@@ -272,10 +320,8 @@ export function loadConfig(env: Record<string, string | undefined>): PipelineCon
       maxAttempts: int('IMAGE_MODEL_MAX_ATTEMPTS', 1, 20),
     },
     drop: {
-      defaultPrompt: text('DEFAULT_PROMPT'),
-      defaultSize: oneOf('DEFAULT_SIZE', IMAGE_SIZES),
-      defaultQuality: oneOf('DEFAULT_QUALITY', IMAGE_QUALITIES),
-      defaultOutputFormat: oneOf('DEFAULT_OUTPUT_FORMAT', OUTPUT_FORMATS),
+      model,
+      ...dropDefaults(reader, model),
       maxImageBytes: int('MAX_IMAGE_BYTES', 1, 52_428_800),
       maxImageDimension: int('MAX_IMAGE_DIMENSION', 16, 65_535),
       settleMs: duration('DROP_SETTLE', 0),
@@ -284,7 +330,6 @@ export function loadConfig(env: Record<string, string | undefined>): PipelineCon
     sweepSchedule: text('SWEEP_SCHEDULE'),
     gate: gate(),
   };
-  if (config.drop.defaultPrompt.length > 32_000) problems.push('DEFAULT_PROMPT is longer than 32000 characters');
   const anchorProblem = trustAnchorSettingProblem(config.gate.extraTrustAnchors, blobEndpointOf(storage));
   if (anchorProblem) problems.push(anchorProblem);
   if (config.sweepSchedule.split(/\s+/).length !== 6) problems.push(`SWEEP_SCHEDULE must be an NCRONTAB expression with six fields (seconds first), got "${config.sweepSchedule}"`);

@@ -3,12 +3,21 @@
  * the sidecar schema, the emulator, the config and the Bicep parameter's allowed values all follow this
  * one list (a test keeps Bicep in step). Pure data plus small look-ups; no I/O.
  *
- * Sources (checked 2026-11-24):
- * - [retirements] https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements
- * - [models]      https://learn.microsoft.com/azure/ai-foundry/openai/concepts/models#image-generation-models
- * - [how-to]      https://learn.microsoft.com/azure/ai-foundry/openai/how-to/dall-e (image API, edits, masks)
- * - [quota]       https://learn.microsoft.com/azure/ai-foundry/openai/quotas-limits
- * - [regions]     https://github.com/MicrosoftDocs/azure-ai-docs/blob/main/articles/foundry/openai/includes/model-matrix/standard-global.md
+ * Sources (checked 2026-11-24; Microsoft Learn pages and their MicrosoftDocs/azure-ai-docs sources):
+ * - [schedule] https://learn.microsoft.com/azure/foundry/openai/concepts/model-retirement-schedule
+ *              (revision of 2026-09-02: versions, lifecycle, retirement dates, replacements)
+ * - [policy]   https://learn.microsoft.com/azure/foundry/openai/concepts/model-retirements
+ * - [how-to]   https://learn.microsoft.com/azure/foundry/openai/how-to/dall-e (revision of 2026-04-17: sizes,
+ *              qualities, output formats, edits, masks, input_fidelity, "GPT-image-2 is generally available")
+ * - [card]     https://ai.azure.com/catalog/models/gpt-image-2 (version 2026-04-21, inpainting, input_fidelity)
+ * - [quota]    https://learn.microsoft.com/azure/foundry/openai/quotas-limits (revision of 2026-08-20: default
+ *              quota per model, quota tiers with GlobalStandard and DataZoneStandard rows)
+ * - [api]      the Azure OpenAI v1 images/edits reference, which follows OpenAI's: up to 16 input images
+ *              (png, webp or jpg, under 50 MB), mask PNG under 4 MB, prompt up to 32000 characters
+ * - [regions]  https://github.com/MicrosoftDocs/azure-ai-docs/blob/main/articles/foundry/openai/includes/model-matrix/standard-global-by-capability.md
+ *              (revision of 2026-04-28, "Image and Video models": the same five regions for all four models)
+ * Third-party pages list image models Microsoft does not offer (for instance "gpt-image-2.5-…"): only
+ * models in [schedule] are listed here, and none later than gpt-image-2 is GA there.
  */
 
 export type ModelLifecycle = 'ga' | 'preview';
@@ -24,8 +33,19 @@ export interface ModelVersion {
   readonly released: string;
   /** ISO date after which deployments answer only errors and new ones are refused. */
   readonly retires: string;
-  /** What Microsoft's retirement table suggests instead, once retired or retiring. */
+  /** What Microsoft's retirement schedule names instead, when it names one. */
   readonly replacement?: string;
+}
+
+/** Sizes beyond the named ones: `WIDTHxHEIGHT` within these bounds ([how-to], gpt-image-2). */
+export interface FlexibleSizes {
+  readonly multipleOf: number;
+  /** Longest edge, inclusive. */
+  readonly maxEdge: number;
+  /** Longest edge over shortest edge, inclusive. */
+  readonly maxAspectRatio: number;
+  readonly minPixels: number;
+  readonly maxPixels: number;
 }
 
 export interface ImageModelSpec {
@@ -39,11 +59,16 @@ export interface ImageModelSpec {
   readonly rpmPerCapacityUnit: number | undefined;
   /** Default quota (requests per minute per deployment) of a new subscription, where documented. */
   readonly defaultRpm: number | undefined;
+  /** Named sizes, `auto` included. */
   readonly sizes: readonly string[];
+  /** Other `WIDTHxHEIGHT` sizes the model accepts, when it accepts any. */
+  readonly flexibleSizes?: FlexibleSizes;
   readonly qualities: readonly ImageQualityValue[];
   readonly outputFormats: readonly OutputFormatValue[];
   readonly inputFormats: readonly InputFormatValue[];
   readonly inputFidelity: boolean;
+  /** Whether `background: transparent` is accepted (always with PNG output). */
+  readonly transparentBackground: boolean;
   readonly maxInputImages: number;
   readonly maxPromptChars: number;
   readonly mask: {
@@ -54,26 +79,35 @@ export interface ImageModelSpec {
     /** Strictly under this many bytes. */
     readonly maxBytesExclusive: number;
   };
-  /** Largest input image, in bytes. */
+  /** Largest input image, in bytes (strictly under). */
   readonly maxImageBytes: number;
 }
 
 const FOUR_MB = 4 * 1024 * 1024;
 const FIFTY_MB = 50 * 1024 * 1024;
 const GLOBAL_STANDARD_REGIONS = ['eastus2', 'polandcentral', 'swedencentral', 'uaenorth', 'westus3'] as const;
+/** [how-to]: "For GPT-image-1 series models, … one of 1024x1024, 1024x1536, or 1536x1024". */
 const CLASSIC_SIZES = ['auto', '1024x1024', '1024x1536', '1536x1024'] as const;
 
-/** Shared by the gpt-image family unless a model says otherwise ([how-to], [models]). */
+/** Shared by the gpt-image family unless a model says otherwise. */
 const FAMILY = {
   skus: ['GlobalStandard'],
   regions: GLOBAL_STANDARD_REGIONS,
+  // [quota]: quota is counted in requests; 3 per capacity unit is documented for gpt-image-1 ("2 units =
+  // 6 RPM") and is what Azure shows for the family.
+  rpmPerCapacityUnit: 3,
   sizes: CLASSIC_SIZES,
+  // [how-to]: low, medium, high; output PNG or JPEG ("WEBP images aren't supported" on Azure).
   qualities: ['low', 'medium', 'high'],
   outputFormats: ['png', 'jpeg'],
+  // [api]: png, webp or jpg. ([how-to] names only PNG and JPG; the service takes WebP.)
   inputFormats: ['png', 'jpeg', 'webp'],
+  transparentBackground: true,
   maxInputImages: 16,
   maxPromptChars: 32_000,
+  // [how-to] and [api]: PNG, alpha 0 marks the edit, same dimensions as the (first) image, under 4 MB.
   mask: { format: 'png-alpha', sameSizeAsImage: true, maxBytesExclusive: FOUR_MB },
+  // [how-to]: "The input image must be less than 50 MB".
   maxImageBytes: FIFTY_MB,
 } as const;
 
@@ -81,26 +115,24 @@ export const IMAGE_MODELS: readonly ImageModelSpec[] = [
   {
     ...FAMILY,
     name: 'gpt-image-1',
-    // [retirements]: retired 2026-10-23, no automatic upgrade.
-    versions: [{ version: '2025-04-15', lifecycle: 'ga', released: '2025-04-15', retires: '2026-10-23', replacement: 'gpt-image-1.5' }],
-    // [quota]: 9 requests per minute by default, 3 capacity units (older docs: 2 units = 6 RPM).
-    rpmPerCapacityUnit: 3,
-    defaultRpm: 9,
+    // [schedule]: Preview, retired 2026-10-23, no replacement named.
+    versions: [{ version: '2025-04-15', lifecycle: 'preview', released: '2025-04-15', retires: '2026-10-23' }],
+    defaultRpm: 9, // [quota]
     inputFidelity: true,
   },
   {
     ...FAMILY,
     name: 'gpt-image-1-mini',
     versions: [{ version: '2025-10-06', lifecycle: 'ga', released: '2025-10-06', retires: '2027-04-07' }],
-    rpmPerCapacityUnit: 3,
-    defaultRpm: 9,
+    defaultRpm: 12, // [quota]
+    // [how-to]: "Input fidelity is not supported by the gpt-image-1-mini model."
     inputFidelity: false,
   },
   {
     ...FAMILY,
     name: 'gpt-image-1.5',
     versions: [{ version: '2025-12-16', lifecycle: 'ga', released: '2025-12-16', retires: '2027-06-16' }],
-    rpmPerCapacityUnit: 3,
+    skus: ['GlobalStandard', 'DataZoneStandard'], // [quota] tier tables
     defaultRpm: 9,
     inputFidelity: true,
   },
@@ -108,16 +140,24 @@ export const IMAGE_MODELS: readonly ImageModelSpec[] = [
     ...FAMILY,
     name: 'gpt-image-2',
     versions: [{ version: '2026-04-21', lifecycle: 'ga', released: '2026-04-21', retires: '2027-10-21' }],
-    rpmPerCapacityUnit: 3,
+    skus: ['GlobalStandard', 'DataZoneStandard'], // [quota] tier tables
+    // [quota]: "Default GPT-image-2 quota limits: 9 requests per minute" (Tier 1 lists 6 for GlobalStandard).
     defaultRpm: 9,
-    inputFidelity: true,
+    // [how-to]: any size with both edges a multiple of 16, long edge up to 3840 px ([card]: "less than
+    // 3840px"), aspect ratio up to 3:1, 655,360 to 8,294,400 pixels.
+    flexibleSizes: { multipleOf: 16, maxEdge: 3840, maxAspectRatio: 3, minPixels: 655_360, maxPixels: 8_294_400 },
+    inputFidelity: true, // [card]: "supports high input_fidelity"
+    // [how-to] describes transparent backgrounds for the gpt-image-1 series; gpt-image-2 answers 400
+    // "Transparent background is not supported for this model", so it is refused before the call.
+    transparentBackground: false,
   },
 ];
 
 /**
  * The default: a GA model with a mask-capable edits API that is not retiring within six months of
  * today (2026-11-24). gpt-image-1.5 retires 2027-06-16 (under seven months away); gpt-image-2 retires
- * 2027-10-21 ([retirements]) and is offered in the same Global Standard regions ([regions]).
+ * 2027-10-21 ([schedule]), needs no limited-access application ([how-to]) and is offered in the same
+ * Global Standard regions ([regions]).
  */
 export const DEFAULT_IMAGE_MODEL = 'gpt-image-2';
 
@@ -151,8 +191,10 @@ export function checkModel(name: string, version: string | undefined, today: Dat
   }
   const retires = Date.parse(`${chosen.retires}T00:00:00Z`);
   if (today.getTime() >= retires) {
-    const instead = chosen.replacement ?? DEFAULT_IMAGE_MODEL;
-    return { ok: false, problem: `${name} ${chosen.version} was retired on ${chosen.retires}; use ${instead} instead` };
+    const instead = chosen.replacement
+      ? `use ${chosen.replacement}, its replacement`
+      : `Microsoft names no replacement; use ${DEFAULT_IMAGE_MODEL}`;
+    return { ok: false, problem: `${name} ${chosen.version} was retired on ${chosen.retires}; ${instead}` };
   }
   if (chosen.lifecycle !== 'ga') {
     return { ok: false, problem: `${name} ${chosen.version} is a preview; choose a GA model such as ${DEFAULT_IMAGE_MODEL}` };
@@ -162,4 +204,28 @@ export function checkModel(name: string, version: string | undefined, today: Dat
     return { ok: true, model, version: chosen, warning: `${name} ${chosen.version} retires on ${chosen.retires} (${daysLeft} days)` };
   }
   return { ok: true, model, version: chosen };
+}
+
+const SIZE = /^(\d{1,5})x(\d{1,5})$/;
+
+/** Why `size` is not one `model` accepts, or `undefined` when it is. */
+export function sizeProblem(model: ImageModelSpec, size: string): string | undefined {
+  if (model.sizes.includes(size)) return undefined;
+  const named = model.sizes.map((s) => `"${s}"`).join(', ');
+  const rule = model.flexibleSizes;
+  const m = SIZE.exec(size);
+  if (!rule || !m) {
+    const flexible = rule ? ` or WIDTHxHEIGHT (e.g. "2048x1152")` : '';
+    return `${model.name} accepts ${named}${flexible}, not ${JSON.stringify(size)}`;
+  }
+  const [w, h] = [Number(m[1]), Number(m[2])];
+  const long = Math.max(w, h);
+  const short = Math.min(w, h);
+  if (w % rule.multipleOf || h % rule.multipleOf) return `${size}: both edges must be multiples of ${rule.multipleOf} for ${model.name}`;
+  if (long > rule.maxEdge) return `${size}: the longest edge may be at most ${rule.maxEdge} px for ${model.name}`;
+  if (long > short * rule.maxAspectRatio) return `${size}: the aspect ratio may be at most ${rule.maxAspectRatio}:1 for ${model.name}`;
+  if (w * h < rule.minPixels || w * h > rule.maxPixels) {
+    return `${size} is ${w * h} pixels; ${model.name} accepts ${rule.minPixels} to ${rule.maxPixels}`;
+  }
+  return undefined;
 }

@@ -1,10 +1,11 @@
 /**
  * Everything that can be checked about a drop before spending model quota, from the parts' sizes, first
- * and last bytes, sidecar and metadata. Every problem found is reported, in plain words. Pure.
+ * and last bytes, sidecar and metadata, against the limits of the configured model (`config.model`, from
+ * the model catalog). Every problem found is reported, in plain words. Pure.
  */
 import type { ImageQuality, ImageSize, OutputFormat, PipelineConfig } from './config.js';
 import { FORMAT_NAMES, type ImageHeader, readImageHeader, truncationProblem } from './image-header.js';
-import { MAX_PROMPT_CHARS, parseSidecar, type Sidecar } from './sidecar.js';
+import { parseSidecar, type Sidecar } from './sidecar.js';
 
 export interface PartSample {
   name: string;
@@ -82,9 +83,23 @@ function checkPart(part: PartSample, role: 'image' | 'mask', limits: PipelineCon
     problems.push(`${file}: ${truncated}`);
     return undefined;
   }
+  const { model } = limits;
+  if (role === 'image' && !(model.inputFormats as readonly string[]).includes(header.format)) {
+    problems.push(`${file}: ${model.name} does not accept ${FORMAT_NAMES[header.format]} images`);
+  }
+  if (role === 'image' && part.bytes >= model.maxImageBytes) {
+    problems.push(`${file} is ${megabytes(part.bytes)}; ${model.name} takes images under ${megabytes(model.maxImageBytes)}`);
+  }
   if (role === 'mask') {
     if (header.format !== 'png') problems.push(`${file}: the mask must be a PNG`);
     else if (!header.hasAlpha) problems.push(`${file} has no alpha channel: the mask's transparent pixels (alpha 0) mark the area to edit`);
+    // Checked here, before quota is spent: the service refuses a mask of 4 MB or more.
+    if (part.bytes >= model.mask.maxBytesExclusive) {
+      problems.push(
+        `${file} is ${megabytes(part.bytes)}; ${model.name} takes masks under ${megabytes(model.mask.maxBytesExclusive)}: ` +
+          'save it as a grayscale-with-alpha or palette PNG, which is far smaller',
+      );
+    }
   }
   return header;
 }
@@ -101,7 +116,7 @@ export function validateDrop(sample: DropSample, config: PipelineConfig['drop'])
 
   let sidecar: Sidecar = {};
   if (sample.sidecarText !== undefined) {
-    const parsed = parseSidecar(sample.sidecarText);
+    const parsed = parseSidecar(sample.sidecarText, config.model);
     if (parsed.ok) sidecar = parsed.sidecar;
     else problems.push(...parsed.problems.map((p) => `sidecar: ${p}`));
   }
@@ -112,11 +127,16 @@ export function validateDrop(sample: DropSample, config: PipelineConfig['drop'])
   else [prompt, promptSource] = [config.defaultPrompt, 'default'];
   if (promptSource === 'metadata') {
     if (prompt.trim() === '') problems.push('the image\'s "prompt" metadata is empty');
-    else if (prompt.length > MAX_PROMPT_CHARS) problems.push(`the image's "prompt" metadata is ${prompt.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
+    else if (prompt.length > config.model.maxPromptChars) {
+      problems.push(`the image's "prompt" metadata is ${prompt.length} characters; the limit is ${config.model.maxPromptChars}`);
+    }
   }
   const outputFormat = sidecar.output_format ?? config.defaultOutputFormat;
   if (sidecar.output_compression !== undefined && outputFormat !== 'jpeg') {
     problems.push('sidecar: "output_compression" applies only to JPEG output ("output_format": "jpeg")');
+  }
+  if (sidecar.background === 'transparent' && outputFormat === 'jpeg') {
+    problems.push('sidecar: "background": "transparent" needs PNG output; JPEG has no transparency (set "output_format": "png")');
   }
   if (problems.length || !image || !mask) return { ok: false, problems };
   return {

@@ -1,11 +1,15 @@
 /**
- * The image model: Azure OpenAI images/edits through the `openai` SDK's `AzureOpenAI` client.
- * Entra ID (the app's managed identity) unless an API key is configured, which only the local emulator
- * uses. The SDK's own retries are off (maxRetries 0, explicit timeout): the edit worker decides what a
- * failure means, so a 429 never makes a worker sleep for minutes inside the SDK.
+ * The image model: Azure OpenAI images/edits through the `openai` SDK. By default the GA v1 route,
+ * `{endpoint}/openai/v1/images/edits` with the `OpenAI` client (the deployment goes in `model`); with
+ * AZURE_OPENAI_API_VERSION set, the dated route `{endpoint}/openai/deployments/{d}/images/edits?api-version=…`
+ * with `AzureOpenAI`. Entra ID (the app's managed identity) unless an API key is configured, which only the
+ * local emulator uses. The SDK's own retries are off (maxRetries 0, explicit timeout): the edit worker
+ * decides what a failure means, so a 429 never makes a worker sleep for minutes inside the SDK.
  */
-import { APIError, AzureOpenAI, toFile } from 'openai';
-import type { PipelineConfig } from '../config.js';
+import type { TokenCredential } from '@azure/identity';
+import { APIError, AzureOpenAI, OpenAI, toFile } from 'openai';
+import type { ImageEditParamsNonStreaming } from 'openai/resources/images';
+import type { PipelineConfig, SettingName } from '../config.js';
 import type { ImageFormat } from '../image-header.js';
 import type { EditRequest } from '../validation.js';
 import { azureCredential } from './credential.js';
@@ -34,7 +38,15 @@ export type ModelOutcome =
   | (Reply & { kind: 'throttled'; retryAfterMs: number; message: string })
   | (Reply & { kind: 'refused'; code: string; message: string })
   | (Reply & { kind: 'invalid'; status: number; code: string; message: string })
-  | (Reply & { kind: 'transient'; code: string; message: string });
+  | (Reply & { kind: 'transient'; code: string; message: string })
+  /** The app's settings point at no usable deployment or route: retried, never blamed on the drop. */
+  | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: string; message: string });
+
+/** The settings a misconfigured call is traced back to. */
+export type ModelSetting = Extract<SettingName, 'AZURE_OPENAI_ENDPOINT' | 'AZURE_OPENAI_DEPLOYMENT' | 'AZURE_OPENAI_API_VERSION'>;
+
+/** Which data-plane route the client calls. */
+export type ModelRoute = 'v1' | 'deployment';
 
 export interface ImageModel {
   edit(input: EditInput): Promise<ModelOutcome>;
@@ -67,8 +79,24 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   return DEFAULT_RETRY_AFTER_MS;
 }
 
+/** Codes Azure answers when the api-version is missing, unknown or retired. */
+const API_VERSION_CODES = new Set(['MissingApiVersionParameter', 'InvalidApiVersion', 'UnsupportedApiVersion', 'unsupported_api_version']);
+
+/**
+ * A 404 or an api-version 400 means the settings, not the drop, are wrong: which setting, by the
+ * answer and the route (a missing path on the v1 route is an endpoint that is not Azure OpenAI's).
+ */
+function misconfiguredSetting(status: number, code: string, message: string, route: ModelRoute): ModelSetting | undefined {
+  if (status === 404) {
+    if (code === 'DeploymentNotFound') return 'AZURE_OPENAI_DEPLOYMENT';
+    return route === 'v1' ? 'AZURE_OPENAI_ENDPOINT' : 'AZURE_OPENAI_API_VERSION';
+  }
+  if (status === 400 && (API_VERSION_CODES.has(code) || /api[- ]version/i.test(message))) return 'AZURE_OPENAI_API_VERSION';
+  return undefined;
+}
+
 /** Sorts a failed call into what the worker should do about it. */
-export function classifyError(err: unknown): ModelOutcome {
+export function classifyError(err: unknown, route: ModelRoute = 'v1'): ModelOutcome {
   if (!(err instanceof APIError) || err.status === undefined) {
     const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof Error && err.constructor.name === 'APIConnectionTimeoutError' ? 'timeout' : 'connection';
@@ -79,28 +107,52 @@ export function classifyError(err: unknown): ModelOutcome {
   const code = String(err.code ?? body.code ?? err.status);
   const message = body.message ?? err.message;
   if (err.status === 429) return { ...reply, kind: 'throttled', retryAfterMs: retryAfterMs(err.headers), message };
+  const setting = misconfiguredSetting(err.status, code, message, route);
+  if (setting) return { ...reply, kind: 'misconfigured', setting, code, message: `HTTP ${err.status} ${code}: ${message}` };
   const filtered = ['content_policy_violation', 'contentFilter', 'content_filter'].includes(code) || body.inner_error?.code === 'ResponsibleAIPolicyViolation';
   if (err.status === 400 && filtered) return { ...reply, kind: 'refused', code, message };
   if (err.status === 400 || err.status === 413 || err.status === 422) return { ...reply, kind: 'invalid', status: err.status, code, message };
-  // 5xx, and 401/403/404 too: those mean the deployment or its access is being set up or is misconfigured,
-  // which retrying with backoff may outlive; the drop itself is not at fault.
+  // 5xx, and 401/403 too: those mean the deployment's access is being set up (role assignments take
+  // minutes to apply), which retrying with backoff may outlive; the drop itself is not at fault.
   return { ...reply, kind: 'transient', code, message: `HTTP ${err.status}: ${message}` };
 }
 
-export async function createImageModel(config: PipelineConfig['model']): Promise<ImageModel> {
-  const auth = config.apiKey
-    ? { apiKey: config.apiKey }
-    : {
-        azureADTokenProvider: (await import('@azure/identity')).getBearerTokenProvider(await azureCredential(config.clientId), COGNITIVE_SERVICES_SCOPE),
-      };
-  const client = new AzureOpenAI({
-    endpoint: config.endpoint,
-    apiVersion: config.apiVersion,
-    deployment: config.deployment,
-    maxRetries: 0,
-    timeout: config.timeoutMs,
-    ...auth,
-  });
+type Auth = { kind: 'key'; key: string } | { kind: 'entra'; token: () => Promise<string> };
+
+/** The client for the configured route; the key (emulator only) travels in `api-key`, as Azure takes it. */
+function createClient(config: PipelineConfig['model'], auth: Auth): OpenAI {
+  const common = { maxRetries: 0, timeout: config.timeoutMs, organization: null, project: null };
+  if (config.apiVersion) {
+    return new AzureOpenAI({
+      ...common,
+      endpoint: config.endpoint,
+      apiVersion: config.apiVersion,
+      deployment: config.deployment,
+      ...(auth.kind === 'key' ? { apiKey: auth.key } : { azureADTokenProvider: auth.token }),
+    });
+  }
+  const baseURL = `${config.endpoint}/openai/v1`;
+  // openai-node v6 calls an `apiKey` function before each request and sends `Authorization: Bearer <token>`.
+  if (auth.kind === 'entra') return new OpenAI({ ...common, baseURL, apiKey: auth.token });
+  // A null header removes the SDK's `Authorization: Bearer <key>`.
+  return new OpenAI({ ...common, baseURL, apiKey: auth.key, defaultHeaders: { 'api-key': auth.key, Authorization: null } });
+}
+
+/** The emulator's key, or an Entra ID token provider (`@azure/identity` is loaded only then). */
+async function authFor(config: PipelineConfig['model'], credential: TokenCredential | undefined): Promise<Auth> {
+  if (config.apiKey) return { kind: 'key', key: config.apiKey };
+  const { getBearerTokenProvider } = await import('@azure/identity');
+  const tokenCredential = credential ?? (await azureCredential(config.clientId));
+  return { kind: 'entra', token: getBearerTokenProvider(tokenCredential, COGNITIVE_SERVICES_SCOPE) };
+}
+
+/**
+ * The model client. `credential` replaces the app's Entra ID credential (tests stub the token endpoint
+ * with it); it is not used when an API key is configured.
+ */
+export async function createImageModel(config: PipelineConfig['model'], credential?: TokenCredential): Promise<ImageModel> {
+  const route: ModelRoute = config.apiVersion ? 'deployment' : 'v1';
+  const client = createClient(config, await authFor(config, credential));
 
   return {
     async edit(input) {
@@ -115,7 +167,8 @@ export async function createImageModel(config: PipelineConfig['model']): Promise
               mask: await toFile(input.mask, 'mask.png', { type: 'image/png' }),
               prompt: request.prompt,
               n: 1,
-              size: request.size,
+              // gpt-image-2 takes any WIDTHxHEIGHT the catalog allows; the SDK's types list only the named sizes.
+              size: request.size as ImageEditParamsNonStreaming['size'],
               quality: request.quality,
               output_format: request.outputFormat,
               ...(request.outputCompression !== undefined ? { output_compression: request.outputCompression } : {}),
@@ -130,7 +183,7 @@ export async function createImageModel(config: PipelineConfig['model']): Promise
         if (!b64) return { ...reply, kind: 'transient', code: 'empty_response', message: 'the model answered without an image' };
         return { ...reply, kind: 'ok', bytes: Buffer.from(b64, 'base64'), contentType: request.outputFormat === 'jpeg' ? 'image/jpeg' : 'image/png' };
       } catch (err) {
-        return classifyError(err);
+        return classifyError(err, route);
       }
     },
   };

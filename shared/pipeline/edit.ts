@@ -335,7 +335,10 @@ async function recordOutcome(
       await endWithoutEdit(rt, claimed.id, holding, 'rejected', { code: outcome.code, message: outcome.message }, [problem], log, claimedVersion);
       return 'rejected';
     }
+    case 'misconfigured':
     case 'transient': {
+      // A wrong endpoint, deployment or api-version is the app's fault, not the drop's: retried like a transient failure.
+      if (outcome.kind === 'misconfigured') log.error(`the app is misconfigured: check ${outcome.setting} (${outcome.message})`);
       const error = { code: outcome.code, message: outcome.message };
       if (attempt < config.model.maxAttempts) {
         const delay = backoffMs(attempt);

@@ -52,3 +52,44 @@ describe('cheap validation', () => {
     expect(found.join('\n')).toMatch(problem);
   });
 });
+
+describe('validation follows the configured model', () => {
+  const withModel = (IMAGE_MODEL: string) =>
+    loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com', IMAGE_MODEL }).drop;
+
+  it('refuses a mask of 4 MB or more before any quota is spent', () => {
+    const r = validateDrop(sample({ mask: { ...part('d/cat.mask.png', mask), bytes: 4_404_019 } }), withModel('gpt-image-2'));
+    expect(r.ok ? [] : r.problems).toEqual([
+      'cat.mask.png is 4.2 MB; gpt-image-2 takes masks under 4.0 MB: save it as a grayscale-with-alpha or palette PNG, which is far smaller',
+    ]);
+    expect(validateDrop(sample({ mask: { ...part('d/cat.mask.png', mask), bytes: 4 * 1024 * 1024 - 1 } }), withModel('gpt-image-2')).ok).toBe(true);
+  });
+
+  it('checks sidecar sizes, input_fidelity and the metadata prompt against the model', () => {
+    const custom = sample({ sidecarText: '{"size": "2048x1152", "input_fidelity": "high"}' });
+    expect(validateDrop(custom, withModel('gpt-image-2'))).toMatchObject({ ok: true, request: { size: '2048x1152', inputFidelity: 'high' } });
+    const mini = validateDrop(custom, withModel('gpt-image-1-mini'));
+    expect(mini.ok ? [] : mini.problems).toEqual([
+      'sidecar: "size" gpt-image-1-mini accepts "auto", "1024x1024", "1024x1536", "1536x1024", not "2048x1152"',
+      'sidecar: "input_fidelity" is not supported by gpt-image-1-mini; remove it or choose another IMAGE_MODEL',
+    ]);
+    const long = validateDrop(sample({ metadataPrompt: 'x'.repeat(32_001) }), withModel('gpt-image-2'));
+    expect(long.ok ? [] : long.problems).toEqual(['the image\'s "prompt" metadata is 32001 characters; the limit is 32000']);
+  });
+
+  it('refuses a transparent background with JPEG output, and transparency where the model has none', () => {
+    const jpeg = validateDrop(sample({ sidecarText: '{"background": "transparent", "output_format": "jpeg"}' }), withModel('gpt-image-1.5'));
+    expect(jpeg.ok ? [] : jpeg.problems).toEqual(['sidecar: "background": "transparent" needs PNG output; JPEG has no transparency (set "output_format": "png")']);
+    const png = sample({ sidecarText: '{"background": "transparent"}' });
+    expect(validateDrop(png, withModel('gpt-image-1.5'))).toMatchObject({ ok: true, request: { background: 'transparent', outputFormat: 'png' } });
+    const two = validateDrop(png, withModel('gpt-image-2'));
+    expect(two.ok ? [] : two.problems).toEqual(['sidecar: "background" must be one of "opaque", "auto", got "transparent"']);
+  });
+
+  it('accepts the input formats the model takes: PNG, JPEG and WebP', async () => {
+    for (const [name, format] of [['d/cat.jpg', 'jpeg'], ['d/cat.webp', 'webp']] as const) {
+      const bytes = await gradientImage(256, 256, format);
+      expect(validateDrop(sample({ image: part(name, bytes) }), withModel('gpt-image-2')).ok).toBe(true);
+    }
+  });
+});
