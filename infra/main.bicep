@@ -22,6 +22,8 @@ param environmentName string
 })
 param location string
 
+// The regions offering the image models on GlobalStandard: the union of `regions` in shared/model-catalog.ts
+// (test/infra/catalog.test.ts keeps them equal). The preprovision hook asks Azure before anything is created.
 @description('Region of the Azure OpenAI account: one where the image model is offered (may differ from `location`).')
 @allowed([
   'eastus2'
@@ -46,15 +48,21 @@ param principalId string = ''
 param principalType string = 'User'
 
 // ---- The model -----------------------------------------------------------------------------------
+//
+// Names, versions, requests per minute per capacity unit and the default model are those of
+// shared/model-catalog.ts (IMAGE_MODELS, DEFAULT_IMAGE_MODEL); test/infra/catalog.test.ts keeps them in
+// step. A retired or preview model stays listed here (Bicep cannot know today's date): the preprovision
+// hook (infra/hooks/preprovision.*) refuses it, naming its retirement date and replacement, before
+// anything is deployed.
 
-@description('Image model to deploy.')
+@description('Image model to deploy (a name from shared/model-catalog.ts).')
 @allowed([
   'gpt-image-1'
   'gpt-image-1-mini'
   'gpt-image-1.5'
   'gpt-image-2'
 ])
-param imageModelName string = 'gpt-image-1'
+param imageModelName string = 'gpt-image-2'
 
 @description('Model version; by default the one that goes with imageModelName.')
 @allowed([
@@ -73,20 +81,25 @@ param imageModelVersion string = {
 @description('Name of the model deployment (the app\'s AZURE_OPENAI_DEPLOYMENT).')
 param imageModelDeploymentName string = imageModelName
 
-@description('GlobalStandard capacity units of the deployment. The default quota for gpt-image-1 is 9 requests per minute, i.e. 3 units.')
+@description('GlobalStandard capacity units of the deployment. A new subscription\'s default quota for the gpt-image models is 9 requests per minute, i.e. 3 units.')
 @minValue(1)
 param imageModelCapacity int = 3
 
-@description('Requests per minute one capacity unit of the image model allows (about 3 for gpt-image-1).')
+@description('Requests per minute one capacity unit of the image model allows; by default the catalog\'s figure for imageModelName.')
 @minValue(1)
-param requestsPerMinutePerCapacityUnit int = 3
+param requestsPerMinutePerCapacityUnit int = {
+  'gpt-image-1': 3
+  'gpt-image-1-mini': 3
+  'gpt-image-1.5': 3
+  'gpt-image-2': 3
+}[imageModelName]
 
 // IMAGE_MODEL_RPM is derived, never set by hand: the pacer must spend exactly the deployment's quota.
-// Defaults: 3 units × 3 requests/minute per unit = 9 requests/minute, the default gpt-image-1 quota.
+// Defaults: 3 units × 3 requests/minute per unit = 9 requests/minute, the default quota.
 var imageModelRpm = imageModelCapacity * requestsPerMinutePerCapacityUnit
 
-@description('Azure OpenAI data-plane API version for images/edits.')
-param openAiApiVersion string = '2025-04-01-preview'
+@description('Azure OpenAI data-plane API version for images/edits. Empty: the GA v1 route ({endpoint}/openai/v1/images/edits, no api-version); a dated version such as 2025-04-01-preview selects /openai/deployments/{deployment}/images/edits?api-version=....')
+param openAiApiVersion string = ''
 
 // ---- Function app sizing -------------------------------------------------------------------------
 
@@ -346,6 +359,7 @@ var appSettings = {
   AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
   AZURE_OPENAI_DEPLOYMENT: imageModelDeploymentName
   AZURE_OPENAI_API_VERSION: openAiApiVersion
+  IMAGE_MODEL: imageModelName
   IMAGE_MODEL_RPM: string(imageModelRpm)
   IMAGE_MODEL_CONCURRENCY: string(imageModelConcurrency)
   IMAGE_MODEL_TIMEOUT: imageModelTimeout
@@ -409,6 +423,7 @@ output AZURE_STORAGE_QUEUES object = queues
 output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
 output AZURE_OPENAI_DEPLOYMENT string = openAi.outputs.deploymentName
 output AZURE_OPENAI_API_VERSION string = openAiApiVersion
+output IMAGE_MODEL string = imageModelName
 output IMAGE_MODEL_RPM int = imageModelRpm
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
 output EVENT_GRID_DEAD_LETTER_CONTAINER string = containers.deadLetter

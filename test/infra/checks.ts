@@ -4,6 +4,7 @@
  */
 import type { Node } from 'web-tree-sitter';
 import { BLOB_CREATED, BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/containers.js';
+import { DEFAULT_IMAGE_MODEL, findModel, IMAGE_MODELS, latestVersion } from '../../shared/model-catalog.js';
 import { BicepFile, descendants, evaluate, get, isUnknown, moduleArguments, parseBicep, props, stringParts, stringValue, Unknown, where, type Value } from './bicep.js';
 
 /**
@@ -19,7 +20,8 @@ export const BUILT_IN_ROLES: Record<string, string> = {
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
 };
 
-export const OPENAI_REGIONS = ['eastus2', 'polandcentral', 'swedencentral', 'uaenorth', 'westus3'];
+/** Where any catalog model is offered, in the catalog's order. */
+export const OPENAI_REGIONS = [...new Set(IMAGE_MODELS.flatMap((m) => m.regions))];
 
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
@@ -332,7 +334,8 @@ export function openAiProblems(t: Templates): string[] {
   for (const d of deployments) {
     if (evaluate(get(d.body, 'sku.name'), scope) !== 'GlobalStandard') problems.push(`${where(t.openai.file, d.node)}: deployment sku must be GlobalStandard`);
     const model = evaluate(get(d.body, 'properties.model'), scope);
-    if (JSON.stringify(model) !== JSON.stringify({ format: 'OpenAI', name: 'gpt-image-1', version: '2025-04-15' })) problems.push(`${where(t.openai.file, d.node)}: default model is ${show(model)}`);
+    const want = { format: 'OpenAI', name: DEFAULT_IMAGE_MODEL, version: latestVersion(findModel(DEFAULT_IMAGE_MODEL)!).version };
+    if (JSON.stringify(model) !== JSON.stringify(want)) problems.push(`${where(t.openai.file, d.node)}: default model is ${show(model)}, want ${JSON.stringify(want)}`);
     if (evaluate(get(d.body, 'sku.capacity'), scope) !== 3) problems.push(`${where(t.openai.file, d.node)}: default capacity must be 3 (9 requests/minute)`);
   }
 
