@@ -112,16 +112,19 @@ param openAiApiVersion string = ''
 // checks: CPU-bound but short) and the sweep are separate function groups on Flex Consumption, each capped
 // by this number. More instances would only add cold starts and time spent waiting for slots, billed as
 // execution time. Default 4.
-// Raise it (and imageModelCapacity) together. Where Flex Consumption still enforces its former minimum of
-// 40, ARM rejects smaller values: use 40 there; the pacer, not the instance cap, is what protects the quota.
+// Raise it (and imageModelCapacity) together.
+// Below 40: Microsoft's "Limit scale-out" (learn.microsoft.com/azure/azure-functions/event-driven-scaling)
+// now gives 1 as the lowest maximum instance count; earlier versions of that page, and the Lambda migration
+// guide, give 40. Where the platform still applies 40, provisioning the site fails on
+// functionAppConfig.scaleAndConcurrency.maximumInstanceCount: set FUNCTIONS_MAXIMUM_INSTANCE_COUNT=40 and run
+// `azd provision` again. The pacer, not the instance cap, is what protects the quota, so 40 costs nothing.
 @description('Most instances per function group (see the sizing note above).')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 4
 
-@description('Memory per instance. 2048 MB fits two 50 MB inputs, the model\'s output and the C2PA verifier with room to spare.')
+@description('Memory per instance. 2048 MB fits two 50 MB inputs, the model\'s output and the C2PA verifier with room to spare; 512 MB does not (see modules/function-app.bicep).')
 @allowed([
-  512
   2048
   4096
 ])
@@ -390,10 +393,9 @@ module functionApp 'modules/function-app.bicep' = {
     planName: names.plan
     appName: names.functionApp
     location: location
-    // azd finds the app to deploy the `pipeline` service (azure.yaml) to by this tag.
-    tags: union(tags, {
-      'azd-service-name': 'pipeline'
-    })
+    tags: tags
+    // azd finds the app to deploy the `pipeline` service (azure.yaml) to by this tag, set on the site only.
+    azdServiceName: 'pipeline'
     identityId: identity.outputs.id
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     applicationInsightsName: monitoring.outputs.applicationInsightsName

@@ -4,7 +4,12 @@
 param planName string
 param appName string
 param location string
+
+@description('Tags of every resource here; the site also gets azd-service-name.')
 param tags object = {}
+
+@description('The azure.yaml service deployed to this app. azd finds the app by this tag, which must be on the site alone: on the plan too, azd would find two resources for the service.')
+param azdServiceName string
 
 @description('Resource id of the user-assigned managed identity the app runs as.')
 param identityId string
@@ -22,8 +27,10 @@ param appSettings object
 @maxValue(1000)
 param maximumInstanceCount int
 
+// No 512: a typical edit holds ~20 MB, but a worst-case one (a 50 MB image and mask, MAX_IMAGE_BYTES, each
+// also copied into the multipart request) holds ~200 MB; IMAGE_MODEL_CONCURRENCY 4 of those, the Node.js
+// runtime and the C2PA verifier's WebAssembly heap do not fit in 512 MB.
 @allowed([
-  512
   2048
   4096
 ])
@@ -57,7 +64,9 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: appName
   location: location
-  tags: tags
+  tags: union(tags, {
+    'azd-service-name': azdServiceName
+  })
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'

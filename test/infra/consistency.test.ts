@@ -10,7 +10,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../shared/config.js';
 import { BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS, QUEUES } from '../../shared/containers.js';
-import { BicepFile, descendants, evaluate, get, infraFiles, isUnknown, parseBicep, ROOT, stringParts, type Value } from './bicep.js';
+import { BicepFile, descendants, evaluate, get, infraFiles, isUnknown, moduleArguments, parseBicep, ROOT, stringParts, type Value } from './bicep.js';
 import { appSettingExpressions, loadTemplates, type Templates } from './checks.js';
 
 let t: Templates;
@@ -243,8 +243,16 @@ describe('azure.yaml and the postdeploy hook', () => {
     expect(Object.keys(y.services)).toHaveLength(1);
     const [name, service] = Object.entries(y.services)[0]!;
     expect(service).toEqual({ project: '.', language: 'ts', host: 'function', remoteBuild: false });
-    const tags = evaluate(get(t.main.module('modules/function-app.bicep')?.body, 'params.tags'), { file: t.main, locals: new Map([['environmentName', 'env']]) });
-    expect(tags).toMatchObject({ 'azd-service-name': name });
+    // The azd-service-name tag is on the site and on nothing else (azd wants exactly one resource per service).
+    const locals = moduleArguments(t.main, 'modules/function-app.bicep', new Map([['environmentName', 'env']]));
+    const tagged = t.all.flatMap((f) =>
+      f.resources
+        .filter((r) => !r.existing)
+        .map((r) => ({ type: r.type, tags: evaluate(get(r.body, 'tags'), { file: f, ...(f === t.functionApp ? { locals } : {}) }) }))
+        .filter(({ tags }) => tags !== null && typeof tags === 'object' && !Array.isArray(tags) && !isUnknown(tags) && 'azd-service-name' in tags),
+    );
+    expect(tagged).toEqual([{ type: 'Microsoft.Web/sites', tags: { 'azd-env-name': 'env', 'azd-service-name': name } }]);
+    expect(evaluate(get(t.main.module('modules/function-app.bicep')?.body, 'params.tags'), { file: t.main, locals: new Map([['environmentName', 'env']]) })).toEqual({ 'azd-env-name': 'env' });
   });
 
   it('runs the postdeploy hook on both shells, and the scripts exist', () => {

@@ -188,3 +188,14 @@ describe('Event Grid subscriptions', () => {
     expect(problems).toMatch(/destination must be an AzureFunction endpoint/);
   });
 });
+
+describe('Flex Consumption sizing', () => {
+  it('offers 2048 and 4096 MB instances only (512 MB cannot hold a worst-case edit), defaulting to 2048', () => {
+    for (const f of [t.main, t.functionApp]) {
+      const p = f.params.get('instanceMemoryMB')!;
+      expect(evaluate(f.decorator(p, 'allowed')?.[0], { file: f }), f.file).toEqual([2048, 4096]);
+    }
+    expect(evaluate(t.main.params.get('instanceMemoryMB')?.default, { file: t.main })).toBe(2048);
+  });
+});
+
