@@ -130,6 +130,11 @@ param maximumInstanceCount int = 4
 ])
 param instanceMemoryMB int = 2048
 
+// ---- Network -------------------------------------------------------------------------------------
+
+@description('Network isolation: integrate the function app with a new virtual network and reach storage (blob, queue) and Azure OpenAI only through private endpoints, public network access off. Off by default; see "Deploy to Azure" in README.md for what changes from a laptop.')
+param vnetEnabled bool = false
+
 // ---- Storage -------------------------------------------------------------------------------------
 
 @description('Make blobs in the `published` container anonymously readable. Off by default; every other container is always private.')
@@ -236,6 +241,7 @@ var names = {
   plan: 'plan-${resourceToken}'
   functionApp: 'func-${resourceToken}'
   eventGridTopic: 'evgt-${resourceToken}'
+  vnet: 'vnet-${resourceToken}'
 }
 
 // The containers and queues the code uses: the same names as CONTAINERS and QUEUES in
@@ -302,6 +308,7 @@ module storage 'modules/storage.bicep' = {
     workingBlobRetentionDays: workingBlobRetentionDays
     deadLetterContainerName: containers.deadLetter
     deadLetterRetentionDays: deadLetterRetentionDays
+    privateNetworkOnly: vnetEnabled
   }
 }
 
@@ -316,6 +323,19 @@ module openAi 'modules/openai.bicep' = {
     modelName: imageModelName
     modelVersion: imageModelVersion
     capacity: imageModelCapacity
+    privateNetworkOnly: vnetEnabled
+  }
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: names.vnet
+    location: location
+    tags: tags
+    storageAccountId: storage.outputs.id
+    openAiAccountId: openAi.outputs.id
   }
 }
 
@@ -402,6 +422,9 @@ module functionApp 'modules/function-app.bicep' = {
     appSettings: appSettings
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    // ARM evaluates only the branch the condition picks, so the network's output is read only when it exists.
+    // Using it also makes the app wait for the private endpoints and their DNS records before it first starts.
+    virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
   }
   // The host reads its storage and deployment package, and sends telemetry, with the identity from its
   // first start: create the role assignments first.

@@ -19,3 +19,4 @@ param imageModelName = readEnvironmentVariable('IMAGE_MODEL_NAME', 'gpt-image-2'
 param imageModelCapacity = int(readEnvironmentVariable('IMAGE_MODEL_CAPACITY', '3'))
 param maximumInstanceCount = int(readEnvironmentVariable('FUNCTIONS_MAXIMUM_INSTANCE_COUNT', '4'))
 param publishedPublicRead = bool(readEnvironmentVariable('PUBLISHED_PUBLIC_READ', 'false'))
+param vnetEnabled = bool(readEnvironmentVariable('VNET_ENABLED', 'false'))

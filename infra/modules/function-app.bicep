@@ -36,6 +36,9 @@ param maximumInstanceCount int
 ])
 param instanceMemoryMB int
 
+@description('Subnet (delegated to Microsoft.App/environments) the app\'s outbound traffic goes through; empty: none.')
+param virtualNetworkSubnetId string = ''
+
 @description('Node.js major version. The code also runs on 20, but Node 20 is end-of-life.')
 @allowed([
   '20'
@@ -77,6 +80,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // VNet integration (vnetEnabled): storage, the deployment package and the model are reached through private
+    // endpoints. Inbound stays public, so Event Grid can still deliver to the AzureFunction endpoints.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     functionAppConfig: {
       deployment: {
         storage: {

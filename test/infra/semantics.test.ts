@@ -11,6 +11,7 @@ import {
   BUILT_IN_ROLES,
   eventSubscriptionProblems,
   loadTemplates,
+  networkProblems,
   openAiProblems,
   roleAssignments,
   secretProblems,
@@ -196,6 +197,23 @@ describe('Flex Consumption sizing', () => {
       expect(evaluate(f.decorator(p, 'allowed')?.[0], { file: f }), f.file).toEqual([2048, 4096]);
     }
     expect(evaluate(t.main.params.get('instanceMemoryMB')?.default, { file: t.main })).toBe(2048);
+  });
+});
+
+describe('network isolation (vnetEnabled)', () => {
+  it('is off by default; when on, storage and Azure OpenAI are private, with endpoints, DNS and VNet integration', () => {
+    expect(networkProblems(t)).toEqual([]);
+  });
+
+  it('catches a missing queue endpoint, storage left public and an undelegated app subnet', async () => {
+    const b = await broken({
+      network: (s) => s.replace(/  \{\n    name: 'queue'[\s\S]*?\n  \}\n/, '').replace("serviceName: 'Microsoft.App/environments'", "serviceName: 'Microsoft.Web/serverFarms'"),
+      storage: (s) => s.replace("publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'", "publicNetworkAccess: 'Enabled'"),
+    });
+    const problems = networkProblems(b).join('\n');
+    expect(problems).toMatch(/no private endpoint for queue/);
+    expect(problems).toMatch(/storage\.bicep: publicNetworkAccess is "Enabled" with vnetEnabled=true, want 'Disabled'/);
+    expect(problems).toMatch(/the app subnet must be delegated to Microsoft\.App\/environments/);
   });
 });
 
