@@ -35,6 +35,7 @@ if (-not (Get-Command node -ErrorAction SilentlyContinue)) { Fail 'Node.js is re
 $model = Optional 'IMAGE_MODEL_NAME' 'gpt-image-2'
 $capacity = Optional 'IMAGE_MODEL_CAPACITY' '3'
 $region = Optional 'AZURE_OPENAI_LOCATION' 'eastus2'
+if ($capacity -notmatch '^\d+$') { Fail "IMAGE_MODEL_CAPACITY must be a whole number of capacity units, got '$capacity'" }
 # The SKU infra/modules/openai.bicep deploys.
 $sku = 'GlobalStandard'
 $subscription = Optional 'AZURE_SUBSCRIPTION_ID' ''

@@ -30,6 +30,9 @@ command -v node >/dev/null 2>&1 || fail "Node.js is required (it builds the app 
 model=${IMAGE_MODEL_NAME:-gpt-image-2}
 capacity=${IMAGE_MODEL_CAPACITY:-3}
 region=${AZURE_OPENAI_LOCATION:-eastus2}
+case $capacity in
+  '' | *[!0-9]*) fail "IMAGE_MODEL_CAPACITY must be a whole number of capacity units, got '$capacity'" ;;
+esac
 # The SKU infra/modules/openai.bicep deploys.
 sku=GlobalStandard
 

@@ -91,7 +91,7 @@ export function decide(request: PreflightRequest): PreflightDecision {
   // 1. The catalog: unknown, preview-only and retired models stop here, before asking Azure anything.
   const known = checkModel(request.model, request.version, request.today);
   if (!known.ok) {
-    refusals.push({ setting: SETTINGS.model, problem: known.problem, fix: setModel(DEFAULT_IMAGE_MODEL) });
+    refusals.push({ setting: SETTINGS.model, problem: known.problem, fix: setModel(successor(request.model)) });
     return done();
   }
   if (known.warning) notes.push(known.warning);

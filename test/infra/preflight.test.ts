@@ -57,12 +57,13 @@ describe('preflight decisions', () => {
     const r = refusal({ model: 'gpt-image-1', models: 'not even read' });
     expect(r.setting).toBe('IMAGE_MODEL_NAME');
     expect(r.problem).toMatch(/gpt-image-1 2025-04-15 was retired on 2026-10-23; use gpt-image-1\.5 instead/);
-    expect(r.fix).toBe(`azd env set IMAGE_MODEL_NAME ${DEFAULT_IMAGE_MODEL}`);
+    expect(r.fix).toBe('azd env set IMAGE_MODEL_NAME gpt-image-1.5');
   });
 
   it('refuses an unknown model', () => {
     const r = refusal({ model: 'gpt-image-9' });
     expect(r).toMatchObject({ setting: 'IMAGE_MODEL_NAME', problem: expect.stringMatching(/"gpt-image-9" is not an image model the pipeline knows \(gpt-image-1, .*\)/) });
+    expect(r.fix).toBe(`azd env set IMAGE_MODEL_NAME ${DEFAULT_IMAGE_MODEL}`);
   });
 
   it('refuses a model Azure lists as preview, deprecating, or retired earlier than the catalog says', () => {
@@ -181,9 +182,11 @@ describe('the preprovision hook (sh) with a stand-in az', () => {
     expect(ok.stdout).toMatch(/preflight: gpt-image-2 \(GlobalStandard, 3 units\) in eastus2 can be deployed/);
   }, 180_000);
 
-  it('stops with the fix when az cannot answer', async () => {
+  it('stops with the fix when az cannot answer, or the capacity is not a number', async () => {
     const broken = await hook({ AZURE_OPENAI_LOCATION: 'nowhere', AZURE_SUBSCRIPTION_ID: 'x' });
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/preprovision: could not list the models of nowhere/);
+    const capacity = await hook({ IMAGE_MODEL_CAPACITY: 'three' });
+    expect(capacity).toMatchObject({ code: 1, stderr: "preprovision: IMAGE_MODEL_CAPACITY must be a whole number of capacity units, got 'three'\n" });
   }, 180_000);
 });
