@@ -16,7 +16,17 @@ export interface Output {
   err: (text: string) => void;
 }
 
-const FLAGS = ['models', 'usages', 'model', 'version', 'sku', 'capacity', 'region', 'existing-capacity', 'today'] as const;
+const FLAGS = [
+  'models',
+  'usages',
+  'model',
+  'version',
+  'sku',
+  'capacity',
+  'region',
+  'existing-capacity',
+  'today',
+] as const;
 type Flag = (typeof FLAGS)[number];
 
 export function run(argv: string[], io: Output): number {
@@ -31,7 +41,9 @@ export function run(argv: string[], io: Output): number {
       models: readJson(required(args, 'models'), 'az cognitiveservices model list'),
       usages: readJson(required(args, 'usages'), 'az cognitiveservices usage list'),
       ...(args.version ? { version: args.version } : {}),
-      ...(args['existing-capacity'] ? { existingCapacity: count(args, 'existing-capacity', args['existing-capacity']) } : {}),
+      ...(args['existing-capacity']
+        ? { existingCapacity: count(args, 'existing-capacity', args['existing-capacity']) }
+        : {}),
     };
     const decision = decide(request);
     (decision.ok ? io.out : io.err)(formatDecision(request, decision));
@@ -48,7 +60,10 @@ function parseArgs(argv: string[]): Partial<Record<Flag, string>> {
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]?.replace(/^--/, '') as Flag;
     const value = argv[i + 1];
-    if (!FLAGS.includes(flag) || value === undefined) throw new PreflightInputError(`unexpected argument ${JSON.stringify(argv[i])} (flags: ${FLAGS.map((f) => `--${f}`).join(' ')})`);
+    if (!FLAGS.includes(flag) || value === undefined)
+      throw new PreflightInputError(
+        `unexpected argument ${JSON.stringify(argv[i])} (flags: ${FLAGS.map((f) => `--${f}`).join(' ')})`,
+      );
     out[flag] = value;
   }
   return out;
@@ -62,13 +77,15 @@ function required(args: Partial<Record<Flag, string>>, flag: Flag): string {
 
 function count(args: Partial<Record<Flag, string>>, flag: Flag, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new PreflightInputError(`--${flag} must be a whole number, got ${JSON.stringify(args[flag])}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new PreflightInputError(`--${flag} must be a whole number, got ${JSON.stringify(args[flag])}`);
   return n;
 }
 
 function date(value: string): Date {
   const d = new Date(`${value}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(d.getTime())) throw new PreflightInputError(`--today must be YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(d.getTime()))
+    throw new PreflightInputError(`--today must be YYYY-MM-DD, got ${JSON.stringify(value)}`);
   return d;
 }
 

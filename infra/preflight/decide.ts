@@ -104,12 +104,18 @@ export function decide(request: PreflightRequest): PreflightDecision {
 
   // 2. Does Azure offer that model and version in the region?
   const models = list<AzureModel>(request.models, 'az cognitiveservices model list');
-  const sameName = models.filter((m) => m.model?.name === request.model && (m.kind === undefined || m.kind === 'OpenAI'));
+  const sameName = models.filter(
+    (m) => m.model?.name === request.model && (m.kind === undefined || m.kind === 'OpenAI'),
+  );
   const offered = sameName.find((m) => m.model?.version === version)?.model;
   if (!offered) {
     const versions = [...new Set(sameName.map((m) => m.model?.version).filter(Boolean))];
     const there = versions.length ? ` (it lists version${versions.length > 1 ? 's' : ''} ${versions.join(', ')})` : '';
-    refusals.push({ setting: SETTINGS.region, problem: `${request.region} does not offer ${label}${there}`, fix: regionFix });
+    refusals.push({
+      setting: SETTINGS.region,
+      problem: `${request.region} does not offer ${label}${there}`,
+      fix: regionFix,
+    });
     return done();
   }
 
@@ -118,33 +124,63 @@ export function decide(request: PreflightRequest): PreflightDecision {
   const retiresAt = offered.deprecation?.inference ? Date.parse(offered.deprecation.inference) : NaN;
   const replacement = successor(request.model);
   if (!Number.isNaN(retiresAt) && retiresAt <= request.today.getTime()) {
-    refusals.push({ setting: SETTINGS.model, problem: `Azure lists ${label} as retired on ${offered.deprecation!.inference!.slice(0, 10)} in ${request.region}`, fix: setModel(replacement) });
+    refusals.push({
+      setting: SETTINGS.model,
+      problem: `Azure lists ${label} as retired on ${offered.deprecation!.inference!.slice(0, 10)} in ${request.region}`,
+      fix: setModel(replacement),
+    });
   } else if (!SAFE_LIFECYCLES.has(lifecycle.toLowerCase())) {
-    const why = /^deprecat/i.test(lifecycle) ? 'is being retired' : /^preview$/i.test(lifecycle) ? 'is a preview' : 'has a lifecycle status the preflight does not know';
+    const why = /^deprecat/i.test(lifecycle)
+      ? 'is being retired'
+      : /^preview$/i.test(lifecycle)
+        ? 'is a preview'
+        : 'has a lifecycle status the preflight does not know';
     const when = Number.isNaN(retiresAt) ? '' : ` (retires ${offered.deprecation!.inference!.slice(0, 10)})`;
-    refusals.push({ setting: SETTINGS.model, problem: `Azure lists ${label} as "${lifecycle || 'no status'}" in ${request.region}: it ${why}${when}`, fix: setModel(replacement) });
+    refusals.push({
+      setting: SETTINGS.model,
+      problem: `Azure lists ${label} as "${lifecycle || 'no status'}" in ${request.region}: it ${why}${when}`,
+      fix: setModel(replacement),
+    });
   }
 
   // 4. The SKU: offered, and not past its own deprecation date.
   const sku = (offered.skus ?? []).find((s) => s.name === request.sku);
   if (!sku) {
     const skus = (offered.skus ?? []).map((s) => s.name).filter(Boolean);
-    refusals.push({ setting: SETTINGS.region, problem: `${request.region} offers ${label} as ${skus.join(', ') || 'no SKU'}, not ${request.sku}`, fix: regionFix });
+    refusals.push({
+      setting: SETTINGS.region,
+      problem: `${request.region} offers ${label} as ${skus.join(', ') || 'no SKU'}, not ${request.sku}`,
+      fix: regionFix,
+    });
     return done();
   }
   if (sku.deprecationDate && Date.parse(sku.deprecationDate) <= request.today.getTime()) {
-    refusals.push({ setting: SETTINGS.region, problem: `${request.sku} for ${label} in ${request.region} was deprecated on ${sku.deprecationDate.slice(0, 10)}`, fix: regionFix });
+    refusals.push({
+      setting: SETTINGS.region,
+      problem: `${request.sku} for ${label} in ${request.region} was deprecated on ${sku.deprecationDate.slice(0, 10)}`,
+      fix: regionFix,
+    });
   }
 
   // 5. Capacity: within the SKU's bounds, and within the subscription's free quota in the region.
   const { minimum, maximum } = sku.capacity ?? {};
   if (typeof maximum === 'number' && request.capacity > maximum) {
-    refusals.push({ setting: SETTINGS.capacity, problem: `${request.capacity} units is over the ${maximum} a ${request.sku} deployment of ${label} may have`, fix: `azd env set ${SETTINGS.capacity} ${maximum}` });
+    refusals.push({
+      setting: SETTINGS.capacity,
+      problem: `${request.capacity} units is over the ${maximum} a ${request.sku} deployment of ${label} may have`,
+      fix: `azd env set ${SETTINGS.capacity} ${maximum}`,
+    });
   } else if (typeof minimum === 'number' && request.capacity < minimum) {
-    refusals.push({ setting: SETTINGS.capacity, problem: `${request.capacity} units is under the minimum of ${minimum}`, fix: `azd env set ${SETTINGS.capacity} ${minimum}` });
+    refusals.push({
+      setting: SETTINGS.capacity,
+      problem: `${request.capacity} units is under the minimum of ${minimum}`,
+      fix: `azd env set ${SETTINGS.capacity} ${minimum}`,
+    });
   }
   const usageName = sku.usageName ?? `OpenAI.${request.sku}.${request.model}`;
-  const usage = list<AzureUsage>(request.usages, 'az cognitiveservices usage list').find((u) => u.name?.value === usageName);
+  const usage = list<AzureUsage>(request.usages, 'az cognitiveservices usage list').find(
+    (u) => u.name?.value === usageName,
+  );
   if (!usage || typeof usage.limit !== 'number') {
     refusals.push({
       setting: SETTINGS.region,
@@ -166,7 +202,7 @@ export function decide(request: PreflightRequest): PreflightDecision {
   return done();
 }
 
-/** What to move to from `model`: the catalog's replacement for it, else the default (if different), else the newest other model. */
+/** What to move to from `model`: its catalog replacement, else the default (if different), else the newest other model. */
 function successor(model: string): string {
   const spec = findModel(model);
   const named = spec?.versions.map((v) => v.replacement).find(Boolean);
@@ -179,15 +215,20 @@ function successor(model: string): string {
 /** The array an `az ... list` command printed (or a REST `{ value: [...] }` body). */
 function list<T>(json: unknown, command: string): T[] {
   if (Array.isArray(json)) return json as T[];
-  if (json && typeof json === 'object' && Array.isArray((json as { value?: unknown }).value)) return (json as { value: T[] }).value;
+  if (json && typeof json === 'object' && Array.isArray((json as { value?: unknown }).value))
+    return (json as { value: T[] }).value;
   throw new PreflightInputError(`the output of \`${command}\` is not a JSON array`);
 }
 
 export class PreflightInputError extends Error {}
 
 /** The refusals as the hook prints them: what, which setting, and the fix. */
-export function formatDecision(request: Pick<PreflightRequest, 'model' | 'version' | 'sku' | 'capacity' | 'region'>, decision: PreflightDecision): string {
-  const what = `${request.model}${request.version ? ` ${request.version}` : ''} (${request.sku}, ${request.capacity} units) in ${request.region}`;
+export function formatDecision(
+  request: Pick<PreflightRequest, 'model' | 'version' | 'sku' | 'capacity' | 'region'>,
+  decision: PreflightDecision,
+): string {
+  const model = request.version ? `${request.model} ${request.version}` : request.model;
+  const what = `${model} (${request.sku}, ${request.capacity} units) in ${request.region}`;
   const lines = decision.notes.map((n) => `preflight: note: ${n}`);
   if (decision.ok) lines.push(`preflight: ${what} can be deployed`);
   else {

@@ -26,7 +26,13 @@ interface PropertySpec {
 type TypeEntry =
   | { $type: 'ResourceType'; name: string; body: Ref }
   | { $type: 'ObjectType'; name: string; properties: Record<string, PropertySpec>; additionalProperties?: Ref }
-  | { $type: 'DiscriminatedObjectType'; name: string; discriminator: string; baseProperties: Record<string, PropertySpec>; elements: Record<string, Ref> }
+  | {
+      $type: 'DiscriminatedObjectType';
+      name: string;
+      discriminator: string;
+      baseProperties: Record<string, PropertySpec>;
+      elements: Record<string, Ref>;
+    }
   | { $type: 'StringLiteralType'; value: string }
   | { $type: 'UnionType'; elements: Ref[] }
   | { $type: 'ArrayType'; itemType: Ref; minLength?: number; maxLength?: number }
@@ -51,7 +57,9 @@ export class TypeLibrary {
   private readonly index: Record<string, Ref>;
 
   constructor(readonly dir: string = AZURE_TYPES) {
-    this.index = (JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as { resources: Record<string, Ref> }).resources;
+    this.index = (
+      JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as { resources: Record<string, Ref> }
+    ).resources;
   }
 
   /** The body type of `Type@apiVersion` (type names match case-insensitively, as in Bicep). */
@@ -108,7 +116,9 @@ export function typeProblems(files: BicepFile[], lib = new TypeLibrary()): strin
       const body = lib.resourceBody(resource.typeString);
       if (!body) {
         const known = lib.versionsOf(resource.type);
-        problems.push(`${at}: no type data for this type and API version (known: ${known.join(', ') || 'none'}); use one of those`);
+        problems.push(
+          `${at}: no type data for this type and API version (known: ${known.join(', ') || 'none'}); use one of those`,
+        );
         continue;
       }
       if (!resource.body) {
@@ -125,7 +135,10 @@ export function typeProblems(files: BicepFile[], lib = new TypeLibrary()): strin
 
 function checkExisting(walk: Walk, object: Node): void {
   for (const [key, , node] of entries(object)) {
-    if (key !== 'name' && !KEYWORDS.has(key)) walk.problems.push(`${where(walk.file.file, node)}: ${walk.resource.symbol}: an existing resource takes only name, parent and scope, not ${key}`);
+    if (key !== 'name' && !KEYWORDS.has(key))
+      walk.problems.push(
+        `${where(walk.file.file, node)}: ${walk.resource.symbol}: an existing resource takes only name, parent and scope, not ${key}`,
+      );
   }
 }
 
@@ -143,9 +156,15 @@ function entries(object: Node): [string, Node, Node][] {
 }
 
 /** The effective object shape of an ObjectType or DiscriminatedObjectType, given the literal it describes. */
-function shapeOf(walk: Walk, type: Located, object: Node, path: string): { name: string; properties: Record<string, PropertySpec>; additional: Ref | undefined } | undefined {
+function shapeOf(
+  walk: Walk,
+  type: Located,
+  object: Node,
+  path: string,
+): { name: string; properties: Record<string, PropertySpec>; additional: Ref | undefined } | undefined {
   const { entry, file } = type;
-  if (entry.$type === 'ObjectType') return { name: entry.name, properties: entry.properties, additional: entry.additionalProperties };
+  if (entry.$type === 'ObjectType')
+    return { name: entry.name, properties: entry.properties, additional: entry.additionalProperties };
   if (entry.$type !== 'DiscriminatedObjectType') return undefined;
   const discriminator = entries(object).find(([k]) => k === entry.discriminator);
   const chosen = discriminator && stringValue(discriminator[1]);
@@ -161,12 +180,22 @@ function shapeOf(walk: Walk, type: Located, object: Node, path: string): { name:
   }
   const ref = entry.elements[chosen];
   if (!ref) {
-    walk.problems.push(`${where(walk.file.file, discriminator[2])}: ${path}: ${entry.discriminator} '${chosen}' is none of ${Object.keys(entry.elements).map((e) => `'${e}'`).join(', ')}`);
+    walk.problems.push(
+      `${where(walk.file.file, discriminator[2])}: ${path}: ${entry.discriminator} '${chosen}' is none of ${Object.keys(
+        entry.elements,
+      )
+        .map((e) => `'${e}'`)
+        .join(', ')}`,
+    );
     return undefined;
   }
   const element = walk.lib.resolve(file, ref).entry;
   if (element.$type !== 'ObjectType') return undefined;
-  return { name: `${entry.name} (${entry.discriminator} '${chosen}')`, properties: { ...base, ...element.properties }, additional: element.additionalProperties };
+  return {
+    name: `${entry.name} (${entry.discriminator} '${chosen}')`,
+    properties: { ...base, ...element.properties },
+    additional: element.additionalProperties,
+  };
 }
 
 function checkObject(walk: Walk, object: Node, type: Located, path: string, isBody = false): void {
@@ -177,7 +206,9 @@ function checkObject(walk: Walk, object: Node, type: Located, path: string, isBo
   for (const [key, value, node] of entries(object)) {
     const here = `${where(walk.file.file, node)}: ${path}.${key}`;
     if (isBody && KEYWORDS.has(key)) continue;
-    const match = Object.keys(shape.properties).find((k) => k === key) ?? Object.keys(shape.properties).find((k) => k.toLowerCase() === key.toLowerCase());
+    const match =
+      Object.keys(shape.properties).find((k) => k === key) ??
+      Object.keys(shape.properties).find((k) => k.toLowerCase() === key.toLowerCase());
     if (!match) {
       if (shape.additional) {
         checkValue(walk, value, walk.lib.resolve(type.file, shape.additional), `${path}.${key}`);
@@ -196,7 +227,8 @@ function checkObject(walk: Walk, object: Node, type: Located, path: string, isBo
   }
   if (walk.resource.existing) return;
   for (const [name, spec] of Object.entries(shape.properties)) {
-    if (spec.flags & REQUIRED && !(spec.flags & READ_ONLY) && !seen.has(name)) walk.problems.push(`${at}: ${path}: required property ${name} of ${shape.name} is missing`);
+    if (spec.flags & REQUIRED && !(spec.flags & READ_ONLY) && !seen.has(name))
+      walk.problems.push(`${at}: ${path}: required property ${name} of ${shape.name} is missing`);
   }
 }
 
@@ -207,24 +239,29 @@ function checkValue(walk: Walk, value: Node, type: Located, path: string): void 
     case 'object': {
       const objectType = objectTypeFor(walk, type);
       if (objectType) checkObject(walk, value, objectType, path);
-      else if (entry.$type !== 'AnyType') walk.problems.push(`${at}: an object where the type expects ${describe(walk, type)}`);
+      else if (entry.$type !== 'AnyType')
+        walk.problems.push(`${at}: an object where the type expects ${describe(walk, type)}`);
       return;
     }
     case 'array': {
       const arrayType = pick(walk, type, (e) => e.$type === 'ArrayType');
       if (!arrayType) {
-        if (entry.$type !== 'AnyType') walk.problems.push(`${at}: an array where the type expects ${describe(walk, type)}`);
+        if (entry.$type !== 'AnyType')
+          walk.problems.push(`${at}: an array where the type expects ${describe(walk, type)}`);
         return;
       }
       if (arrayType.entry.$type !== 'ArrayType') return;
       const item = walk.lib.resolve(arrayType.file, arrayType.entry.itemType);
-      value.namedChildren.filter((c) => c.type !== 'comment').forEach((c, i) => checkValue(walk, c, item, `${path}[${i}]`));
+      value.namedChildren
+        .filter((c) => c.type !== 'comment')
+        .forEach((c, i) => checkValue(walk, c, item, `${path}[${i}]`));
       return;
     }
     case 'for_statement': {
       const arrayType = pick(walk, type, (e) => e.$type === 'ArrayType');
       const body = value.childForFieldName('body');
-      if (arrayType?.entry.$type === 'ArrayType' && body) checkValue(walk, body, walk.lib.resolve(arrayType.file, arrayType.entry.itemType), `${path}[]`);
+      if (arrayType?.entry.$type === 'ArrayType' && body)
+        checkValue(walk, body, walk.lib.resolve(arrayType.file, arrayType.entry.itemType), `${path}[]`);
       return;
     }
     case 'ternary_expression': {
@@ -250,17 +287,20 @@ function checkValue(walk: Walk, value: Node, type: Located, path: string): void 
       const n = Number(value.text);
       const integer = pick(walk, type, (e) => e.$type === 'IntegerType');
       if (!integer) {
-        if (entry.$type !== 'AnyType') walk.problems.push(`${at}: a number where the type expects ${describe(walk, type)}`);
+        if (entry.$type !== 'AnyType')
+          walk.problems.push(`${at}: a number where the type expects ${describe(walk, type)}`);
         return;
       }
       const i = integer.entry as { minValue?: number; maxValue?: number };
-      if ((i.minValue !== undefined && n < i.minValue) || (i.maxValue !== undefined && n > i.maxValue)) walk.problems.push(`${at}: ${n} is outside ${i.minValue ?? '-∞'}..${i.maxValue ?? '∞'}`);
+      if ((i.minValue !== undefined && n < i.minValue) || (i.maxValue !== undefined && n > i.maxValue))
+        walk.problems.push(`${at}: ${n} is outside ${i.minValue ?? '-∞'}..${i.maxValue ?? '∞'}`);
       return;
     }
     case 'boolean':
     case 'true':
     case 'false': {
-      if (!pick(walk, type, (e) => e.$type === 'BooleanType') && entry.$type !== 'AnyType') walk.problems.push(`${at}: a boolean where the type expects ${describe(walk, type)}`);
+      if (!pick(walk, type, (e) => e.$type === 'BooleanType') && entry.$type !== 'AnyType')
+        walk.problems.push(`${at}: a boolean where the type expects ${describe(walk, type)}`);
       return;
     }
     default:
@@ -291,8 +331,10 @@ function literalProblem(walk: Walk, type: Located, literal: string): string | un
     case 'AnyType':
       return undefined;
     case 'StringType': {
-      if (entry.minLength !== undefined && literal.length < entry.minLength) return `is shorter than ${entry.minLength} characters`;
-      if (entry.maxLength !== undefined && literal.length > entry.maxLength) return `is longer than ${entry.maxLength} characters`;
+      if (entry.minLength !== undefined && literal.length < entry.minLength)
+        return `is shorter than ${entry.minLength} characters`;
+      if (entry.maxLength !== undefined && literal.length > entry.maxLength)
+        return `is longer than ${entry.maxLength} characters`;
       if (entry.pattern && !new RegExp(entry.pattern).test(literal)) return `does not match ${entry.pattern}`;
       return undefined;
     }
@@ -303,7 +345,9 @@ function literalProblem(walk: Walk, type: Located, literal: string): string | un
       const known = elements.flatMap((e) => (e.entry.$type === 'StringLiteralType' ? [e.entry.value] : []));
       if (known.includes(literal)) return undefined;
       const close = nearest(literal, known);
-      const open = elements.some((e) => e.entry.$type !== 'StringLiteralType' && literalProblem(walk, e, literal) === undefined);
+      const open = elements.some(
+        (e) => e.entry.$type !== 'StringLiteralType' && literalProblem(walk, e, literal) === undefined,
+      );
       // An open enum (known values plus any string) accepts anything, but a near miss of a known value is a typo.
       if (open) return close ? `is not a known value; did you mean '${close}'?` : undefined;
       if (!known.length) return `fits none of ${describe(walk, type)}`;
@@ -316,7 +360,8 @@ function literalProblem(walk: Walk, type: Located, literal: string): string | un
 
 function describe(walk: Walk, type: Located): string {
   const { entry } = type;
-  if (entry.$type === 'UnionType') return entry.elements.map((r) => describe(walk, walk.lib.resolve(type.file, r))).join(' | ');
+  if (entry.$type === 'UnionType')
+    return entry.elements.map((r) => describe(walk, walk.lib.resolve(type.file, r))).join(' | ');
   if (entry.$type === 'StringLiteralType') return `'${entry.value}'`;
   if (entry.$type === 'ObjectType' || entry.$type === 'DiscriminatedObjectType') return `object ${entry.name}`;
   return entry.$type.replace(/Type$/, '').toLowerCase();
@@ -330,7 +375,9 @@ function hint(walk: Walk, key: string, properties: Record<string, PropertySpec>,
   const close = nearest(key, writable);
   if (close) return `; did you mean ${close}?`;
   const elsewhere = findProperty(walk, key);
-  const relative = elsewhere.map((p) => p.replace(/^[^.]*/, walk.resource.symbol)).filter((p) => p !== `${path}.${key}`);
+  const relative = elsewhere
+    .map((p) => p.replace(/^[^.]*/, walk.resource.symbol))
+    .filter((p) => p !== `${path}.${key}`);
   if (relative.length) return `; wrong nesting: it belongs at ${relative.slice(0, 2).join(' or ')}`;
   return '';
 }
@@ -338,7 +385,9 @@ function hint(walk: Walk, key: string, properties: Record<string, PropertySpec>,
 /** Paths (from the resource body) at which a property named `key` exists, breadth first, a few levels deep. */
 function findProperty(walk: Walk, key: string): string[] {
   const found: string[] = [];
-  const queue: { type: Located; path: string; depth: number }[] = [{ type: walk.root, path: walk.resource.symbol, depth: 0 }];
+  const queue: { type: Located; path: string; depth: number }[] = [
+    { type: walk.root, path: walk.resource.symbol, depth: 0 },
+  ];
   const visited = new Set<TypeEntry>();
   while (queue.length) {
     const { type, path, depth } = queue.shift()!;
@@ -349,10 +398,14 @@ function findProperty(walk: Walk, key: string): string[] {
       entry.$type === 'ObjectType'
         ? entry.properties
         : entry.$type === 'DiscriminatedObjectType'
-          ? Object.assign({}, entry.baseProperties, ...Object.values(entry.elements).map((r) => {
-              const e = walk.lib.resolve(type.file, r).entry;
-              return e.$type === 'ObjectType' ? e.properties : {};
-            }))
+          ? Object.assign(
+              {},
+              entry.baseProperties,
+              ...Object.values(entry.elements).map((r) => {
+                const e = walk.lib.resolve(type.file, r).entry;
+                return e.$type === 'ObjectType' ? e.properties : {};
+              }),
+            )
           : undefined;
     if (entry.$type === 'UnionType' || entry.$type === 'ArrayType') {
       const refs = entry.$type === 'UnionType' ? entry.elements : [entry.itemType];

@@ -21,19 +21,21 @@ const param = (name: string) => {
 };
 const allowed = (name: string) => evaluate(t.main.decorator(param(name), 'allowed')?.[0], { file: t.main });
 /** A param's default when imageModelName is `model`. */
-const defaultFor = (name: string, model: string): Value => evaluate(param(name).default, { file: t.main, locals: new Map([['imageModelName', model]]) });
+const defaultFor = (name: string, model: string): Value =>
+  evaluate(param(name).default, { file: t.main, locals: new Map([['imageModelName', model]]) });
 
 describe('Bicep and the model catalog', () => {
-  it('offers exactly the catalog\'s models, defaulting to DEFAULT_IMAGE_MODEL', () => {
+  it("offers exactly the catalog's models, defaulting to DEFAULT_IMAGE_MODEL", () => {
     expect(allowed('imageModelName')).toEqual(IMAGE_MODELS.map((m) => m.name));
     expect(evaluate(param('imageModelName').default, { file: t.main })).toBe(DEFAULT_IMAGE_MODEL);
     // The default must be deployable today (GA, not retired); checkModel is what the preflight applies.
     expect(checkModel(DEFAULT_IMAGE_MODEL, undefined, new Date()).ok).toBe(true);
   });
 
-  it('maps each model to its newest catalog version, and allows exactly the catalog\'s versions', () => {
+  it("maps each model to its newest catalog version, and allows exactly the catalog's versions", () => {
     expect(allowed('imageModelVersion')).toEqual(IMAGE_MODELS.flatMap((m) => m.versions.map((v) => v.version)));
-    for (const m of IMAGE_MODELS) expect(defaultFor('imageModelVersion', m.name), m.name).toBe(latestVersion(m).version);
+    for (const m of IMAGE_MODELS)
+      expect(defaultFor('imageModelVersion', m.name), m.name).toBe(latestVersion(m).version);
   });
 
   it('takes requests per minute per capacity unit from the catalog, and a default capacity that fits the default quota', () => {
@@ -50,7 +52,9 @@ describe('Bicep and the model catalog', () => {
 
   it('deploys to a catalog region, on a SKU the model is offered under', () => {
     expect(allowed('openAiLocation')).toEqual([...new Set(IMAGE_MODELS.flatMap((m) => m.regions))]);
-    expect(IMAGE_MODELS.flatMap((m) => m.regions)).toContain(evaluate(param('openAiLocation').default, { file: t.main }));
+    expect(IMAGE_MODELS.flatMap((m) => m.regions)).toContain(
+      evaluate(param('openAiLocation').default, { file: t.main }),
+    );
     const deployment = t.openai.resourcesOfType('Microsoft.CognitiveServices/accounts/deployments')[0];
     const sku = evaluate(get(deployment?.body, 'sku.name'), { file: t.openai });
     for (const m of IMAGE_MODELS) expect(m.skus, m.name).toContain(sku);

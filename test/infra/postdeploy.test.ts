@@ -51,9 +51,15 @@ describe('the postdeploy hook (sh) with a stand-in az', () => {
     const log = readFileSync(calls, 'utf8').trim().split('\n');
     const syncs = log.filter((l) => l.startsWith('rest '));
     // Two checks found nothing: two syncs, each the host sync endpoint, none the old syncfunctiontriggers.
-    expect(syncs).toEqual(Array(2).fill(`rest --method post --url https://management.azure.com${APP_ID}/host/default/sync?api-version=2024-04-01 --only-show-errors --output none --subscription s`));
+    expect(syncs).toEqual(
+      Array(2).fill(
+        `rest --method post --url https://management.azure.com${APP_ID}/host/default/sync?api-version=2024-04-01 --only-show-errors --output none --subscription s`,
+      ),
+    );
     expect(log.filter((l) => l.startsWith('functionapp function list'))).toHaveLength(3);
     const deploy = log.find((l) => l.startsWith('deployment group create'));
-    expect(deploy).toMatch(/--template-file \S+event-subscriptions\.bicep --parameters systemTopicName=evgt-test functionAppName=func-test storageAccountName=sttest deadLetterContainerName=eventgrid-deadletter/);
+    expect(deploy).toMatch(
+      /--template-file \S+event-subscriptions\.bicep --parameters systemTopicName=evgt-test functionAppName=func-test storageAccountName=sttest deadLetterContainerName=eventgrid-deadletter/,
+    );
   }, 60_000);
 });

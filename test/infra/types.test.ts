@@ -25,11 +25,19 @@ describe('Bicep against the Azure resource types', () => {
     // One report per planted line, and nothing else.
     expect(problems.map((p) => Number(/^[^:]+:(\d+):/.exec(p)?.[1]))).toEqual(planted);
     expect(problems).toEqual([
-      expect.stringMatching(/storage\.properties\.allowBlobPublicAcess: unknown property of .*; did you mean allowBlobPublicAccess\?$/),
-      expect.stringMatching(/storage\.properties\.publicNetworkAccess: 'Enabld' is not a known value; did you mean 'Enabled'\?$/),
+      expect.stringMatching(
+        /storage\.properties\.allowBlobPublicAcess: unknown property of .*; did you mean allowBlobPublicAccess\?$/,
+      ),
+      expect.stringMatching(
+        /storage\.properties\.publicNetworkAccess: 'Enabld' is not a known value; did you mean 'Enabled'\?$/,
+      ),
       expect.stringMatching(/storage\.properties\.primaryEndpoints: read-only property/),
-      expect.stringMatching(/app\.identity\.type: 'SystemAsigned' is not an allowed value \(.*'SystemAssigned'.*\); did you mean 'SystemAssigned'\?$/),
-      expect.stringMatching(/app\.httpsOnly: unknown property of Microsoft\.Web\/sites; wrong nesting: it belongs at app\.properties\.httpsOnly$/),
+      expect.stringMatching(
+        /app\.identity\.type: 'SystemAsigned' is not an allowed value \(.*'SystemAssigned'.*\); did you mean 'SystemAssigned'\?$/,
+      ),
+      expect.stringMatching(
+        /app\.httpsOnly: unknown property of Microsoft\.Web\/sites; wrong nesting: it belongs at app\.properties\.httpsOnly$/,
+      ),
       expect.stringMatching(/config: name 'weird' is none of 'appsettings', .*'web'$/),
       expect.stringMatching(/vault \(Microsoft\.KeyVault\/vaults@2019-09-01\): no type data .*known: 2026-02-01/),
       expect.stringMatching(/assignment\.properties: required property principalId of .* is missing$/),
@@ -37,7 +45,9 @@ describe('Bicep against the Azure resource types', () => {
   });
 
   it('suggests only a near spelling', () => {
-    expect(nearest('allowBlobPublicAcess', ['allowBlobPublicAccess', 'allowSharedKeyAccess'])).toBe('allowBlobPublicAccess');
+    expect(nearest('allowBlobPublicAcess', ['allowBlobPublicAccess', 'allowSharedKeyAccess'])).toBe(
+      'allowBlobPublicAccess',
+    );
     expect(nearest('sku', ['properties', 'location'])).toBeUndefined();
   });
 });
