@@ -79,10 +79,14 @@ try {
   $endpoint = Optional 'AZURE_OPENAI_ENDPOINT' ''
   if ($resourceGroup -and $endpoint -match '^https://([^./]+)\.') {
     $account = $Matches[1]
-    $current = @(Invoke-Az @('cognitiveservices', 'account', 'deployment', 'show', '--resource-group', $resourceGroup, '--name', $account,
-        '--deployment-name', (Optional 'AZURE_OPENAI_DEPLOYMENT' $model), '--query', '[properties.model.name, sku.capacity]',
-        '--output', 'tsv', '--only-show-errors') 2>$null)
-    if ($LASTEXITCODE -eq 0 -and $current.Count -eq 2 -and $current[0] -eq $model -and $current[1] -match '^\d+$') { $existing = [int]$current[1] }
+    $shown = Invoke-Az @('cognitiveservices', 'account', 'deployment', 'show', '--resource-group', $resourceGroup, '--name', $account,
+      '--deployment-name', (Optional 'AZURE_OPENAI_DEPLOYMENT' $model), '--query', '[properties.model.name, sku.capacity]',
+      '--output', 'tsv', '--only-show-errors') 2>$null
+    # The two values, whether az prints them on one line (tab-separated) or two.
+    $current = @(-split (@($shown) -join ' '))
+    if ($LASTEXITCODE -eq 0 -and $current.Count -eq 2 -and $current[0] -eq $model -and $current[1] -match '^\d+$') {
+      $existing = [int]$current[1]
+    }
   }
 
   & node $cli --models $models --usages $usages `

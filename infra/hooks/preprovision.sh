@@ -75,8 +75,11 @@ if [ -n "${AZURE_RESOURCE_GROUP:-}" ] && [ -n "${AZURE_OPENAI_ENDPOINT:-}" ]; th
   current=$(az_sub cognitiveservices account deployment show --resource-group "$AZURE_RESOURCE_GROUP" --name "$account" \
     --deployment-name "${AZURE_OPENAI_DEPLOYMENT:-$model}" --query "[properties.model.name, sku.capacity]" --output tsv \
     --only-show-errors 2>/dev/null || true)
-  current_model=$(printf '%s\n' "$current" | sed -n 1p)
-  current_capacity=$(printf '%s\n' "$current" | sed -n 2p)
+  # The two values, whether az prints them on one line (tab-separated) or two.
+  # shellcheck disable=SC2086
+  set -- $current
+  current_model=${1:-}
+  current_capacity=${2:-}
   case $current_capacity in '' | *[!0-9]*) current_capacity=0 ;; esac
   [ "$current_model" = "$model" ] && existing=$current_capacity
 fi

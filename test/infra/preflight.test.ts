@@ -216,10 +216,13 @@ describe('the preprovision hook (sh) with a stand-in az', () => {
     az,
     [
       '#!/bin/sh',
-      `case "$*" in *"--location eastus2"*) ;; *) echo "ERROR: (NoRegisteredProviderFound) $*" >&2; exit 1 ;; esac`,
       `case "$1 $2 $3" in`,
-      `  "cognitiveservices model list") cat '${path.join(FIXTURES, 'models-eastus2.json')}' ;;`,
-      `  "cognitiveservices usage list") cat '${path.join(FIXTURES, 'usages-eastus2.json')}' ;;`,
+      '  "cognitiveservices model list" | "cognitiveservices usage list")',
+      `    case "$*" in *"--location eastus2"*) ;; *) echo "ERROR: (NoRegisteredProviderFound) $*" >&2; exit 1 ;; esac`,
+      `    cat '${FIXTURES}/'"$2"'s-eastus2.json' ;;`,
+      // An earlier `azd provision` left a gpt-image-2 deployment of 3 units in account oai-test.
+      '  "cognitiveservices account deployment")',
+      '    case "$*" in *"--name oai-test "*) printf "gpt-image-2\\t3\\n" ;; *) exit 3 ;; esac ;;',
       '  *) echo "az stand-in: $*" >&2; exit 3 ;;',
       'esac',
       '',
@@ -244,6 +247,16 @@ describe('the preprovision hook (sh) with a stand-in az', () => {
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/preflight: gpt-image-2 \(GlobalStandard, 3 units\) in eastus2 can be deployed/);
+  }, 180_000);
+
+  it('counts the existing deployment\'s own capacity on a re-provision', async () => {
+    // 6 of 9 units are in use; 3 of them are this deployment's, so 6 may be asked for, and no more.
+    const earlier = { AZURE_RESOURCE_GROUP: 'rg-test', AZURE_OPENAI_ENDPOINT: 'https://oai-test.openai.azure.com/' };
+    expect((await hook({ ...earlier, IMAGE_MODEL_CAPACITY: '6' })).code).toBe(0);
+    const more = await hook({ ...earlier, IMAGE_MODEL_CAPACITY: '7' });
+    expect(more.code).toBe(1);
+    expect(more.stderr).toMatch(/7 units of OpenAI\.GlobalStandard\.gpt-image-2 asked for, 6 free in eastus2 \(limit 9, in use 3\)/);
+    expect((await hook({ IMAGE_MODEL_CAPACITY: '6' })).code).toBe(1);
   }, 180_000);
 
   it('stops with the fix when az cannot answer, or the capacity is not a number', async () => {
