@@ -374,19 +374,23 @@ function hint(walk: Walk, key: string, properties: Record<string, PropertySpec>,
   const writable = Object.keys(properties).filter((k) => !(properties[k]!.flags & READ_ONLY));
   const close = nearest(key, writable);
   if (close) return `; did you mean ${close}?`;
-  const elsewhere = findProperty(walk, key);
-  const relative = elsewhere
-    .map((p) => p.replace(/^[^.]*/, walk.resource.symbol))
-    .filter((p) => p !== `${path}.${key}`);
-  if (relative.length) return `; wrong nesting: it belongs at ${relative.slice(0, 2).join(' or ')}`;
+  const here = `${path.replace(/\[\d*\]/g, '')}.${key}`.toLowerCase();
+  const elsewhere = findProperty(walk, key, walk.root).filter((p) => p.toLowerCase() !== here);
+  if (elsewhere.length) return `; wrong nesting: it belongs at ${elsewhere.slice(0, 2).join(' or ')}`;
+  // A property the type gained (or lost) in another API version: name the versions that have it here.
+  const versions = walk.lib.versionsOf(walk.resource.type).filter((v) => {
+    const body = v === walk.resource.apiVersion ? undefined : walk.lib.resourceBody(`${walk.resource.type}@${v}`);
+    return body !== undefined && findProperty(walk, key, body).some((p) => p.toLowerCase() === here);
+  });
+  if (versions.length) return `; API version ${walk.resource.apiVersion} lacks it, ${versions.join(', ')} has it`;
   return '';
 }
 
-/** Paths (from the resource body) at which a property named `key` exists, breadth first, a few levels deep. */
-function findProperty(walk: Walk, key: string): string[] {
+/** Paths (from a resource body type) at which a property named `key` exists, breadth first, a few levels deep. */
+function findProperty(walk: Walk, key: string, root: Located): string[] {
   const found: string[] = [];
   const queue: { type: Located; path: string; depth: number }[] = [
-    { type: walk.root, path: walk.resource.symbol, depth: 0 },
+    { type: root, path: walk.resource.symbol, depth: 0 },
   ];
   const visited = new Set<TypeEntry>();
   while (queue.length) {

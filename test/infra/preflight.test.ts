@@ -249,13 +249,15 @@ describe('the preprovision hook (sh) with a stand-in az', () => {
     expect(ok.stdout).toMatch(/preflight: gpt-image-2 \(GlobalStandard, 3 units\) in eastus2 can be deployed/);
   }, 180_000);
 
-  it('counts the existing deployment\'s own capacity on a re-provision', async () => {
+  it("counts the existing deployment's own capacity on a re-provision", async () => {
     // 6 of 9 units are in use; 3 of them are this deployment's, so 6 may be asked for, and no more.
     const earlier = { AZURE_RESOURCE_GROUP: 'rg-test', AZURE_OPENAI_ENDPOINT: 'https://oai-test.openai.azure.com/' };
     expect((await hook({ ...earlier, IMAGE_MODEL_CAPACITY: '6' })).code).toBe(0);
     const more = await hook({ ...earlier, IMAGE_MODEL_CAPACITY: '7' });
     expect(more.code).toBe(1);
-    expect(more.stderr).toMatch(/7 units of OpenAI\.GlobalStandard\.gpt-image-2 asked for, 6 free in eastus2 \(limit 9, in use 3\)/);
+    expect(more.stderr).toMatch(
+      /7 units of OpenAI\.GlobalStandard\.gpt-image-2 asked for, 6 free in eastus2 \(limit 9, in use 3\)/,
+    );
     expect((await hook({ IMAGE_MODEL_CAPACITY: '6' })).code).toBe(1);
   }, 180_000);
 

@@ -4,7 +4,7 @@
  * allowed ones, missing required properties. A fixture with planted mistakes proves each check can fail.
  */
 import { describe, expect, it } from 'vitest';
-import { BicepFile, infraFiles } from './bicep.js';
+import { BicepFile, infraFiles, parseBicep } from './bicep.js';
 import { nearest, TypeLibrary, typeProblems } from './azure-types.js';
 
 const lib = new TypeLibrary();
@@ -41,6 +41,22 @@ describe('Bicep against the Azure resource types', () => {
       expect.stringMatching(/config: name 'weird' is none of 'appsettings', .*'web'$/),
       expect.stringMatching(/vault \(Microsoft\.KeyVault\/vaults@2019-09-01\): no type data .*known: 2026-02-01/),
       expect.stringMatching(/assignment\.properties: required property principalId of .* is missing$/),
+    ]);
+  });
+
+  it('names the API version that has a property the one in use lacks (vnetEnabled on an older site API)', async () => {
+    const file = 'infra/modules/function-app.bicep';
+    const original = await BicepFile.load(file);
+    const text = original.text.replace(
+      '    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId\n',
+      '$&    outboundVnetRouting: {\n      allTraffic: true\n    }\n',
+    );
+    expect(text).not.toBe(original.text);
+    const edited = new BicepFile(file, text, await parseBicep(text));
+    expect(typeProblems([edited], lib)).toEqual([
+      expect.stringMatching(
+        /^infra\/modules\/function-app\.bicep:\d+:\d+: app\.properties\.outboundVnetRouting: unknown property of SiteProperties; API version 2024-04-01 lacks it, 2025-03-01 has it$/,
+      ),
     ]);
   });
 
