@@ -22,6 +22,8 @@ param environmentName string
 })
 param location string
 
+// The regions offering the image models on GlobalStandard: the union of `regions` in shared/model-catalog.ts
+// (test/infra/catalog.test.ts keeps them equal). The preprovision hook asks Azure before anything is created.
 @description('Region of the Azure OpenAI account: one where the image model is offered (may differ from `location`).')
 @allowed([
   'eastus2'
@@ -46,15 +48,21 @@ param principalId string = ''
 param principalType string = 'User'
 
 // ---- The model -----------------------------------------------------------------------------------
+//
+// Names, versions, requests per minute per capacity unit and the default model are those of
+// shared/model-catalog.ts (IMAGE_MODELS, DEFAULT_IMAGE_MODEL); test/infra/catalog.test.ts keeps them in
+// step. A retired or preview model stays listed here (Bicep cannot know today's date): the preprovision
+// hook (infra/hooks/preprovision.*) refuses it, naming its retirement date and replacement, before
+// anything is deployed.
 
-@description('Image model to deploy.')
+@description('Image model to deploy (a name from shared/model-catalog.ts).')
 @allowed([
   'gpt-image-1'
   'gpt-image-1-mini'
   'gpt-image-1.5'
   'gpt-image-2'
 ])
-param imageModelName string = 'gpt-image-1'
+param imageModelName string = 'gpt-image-2'
 
 @description('Model version; by default the one that goes with imageModelName.')
 @allowed([
@@ -73,20 +81,25 @@ param imageModelVersion string = {
 @description('Name of the model deployment (the app\'s AZURE_OPENAI_DEPLOYMENT).')
 param imageModelDeploymentName string = imageModelName
 
-@description('GlobalStandard capacity units of the deployment. The default quota for gpt-image-1 is 9 requests per minute, i.e. 3 units.')
+@description('GlobalStandard capacity units of the deployment. A new subscription\'s default quota for the gpt-image models is 9 requests per minute, i.e. 3 units.')
 @minValue(1)
 param imageModelCapacity int = 3
 
-@description('Requests per minute one capacity unit of the image model allows (about 3 for gpt-image-1).')
+@description('Requests per minute one capacity unit of the image model allows; by default the catalog\'s figure for imageModelName.')
 @minValue(1)
-param requestsPerMinutePerCapacityUnit int = 3
+param requestsPerMinutePerCapacityUnit int = {
+  'gpt-image-1': 3
+  'gpt-image-1-mini': 3
+  'gpt-image-1.5': 3
+  'gpt-image-2': 3
+}[imageModelName]
 
 // IMAGE_MODEL_RPM is derived, never set by hand: the pacer must spend exactly the deployment's quota.
-// Defaults: 3 units × 3 requests/minute per unit = 9 requests/minute, the default gpt-image-1 quota.
+// Defaults: 3 units × 3 requests/minute per unit = 9 requests/minute, the default quota.
 var imageModelRpm = imageModelCapacity * requestsPerMinutePerCapacityUnit
 
-@description('Azure OpenAI data-plane API version for images/edits.')
-param openAiApiVersion string = '2025-04-01-preview'
+@description('Azure OpenAI data-plane API version for images/edits. Empty: the GA v1 route ({endpoint}/openai/v1/images/edits, no api-version); a dated version such as 2025-04-01-preview selects /openai/deployments/{deployment}/images/edits?api-version=....')
+param openAiApiVersion string = ''
 
 // ---- Function app sizing -------------------------------------------------------------------------
 
@@ -99,20 +112,28 @@ param openAiApiVersion string = '2025-04-01-preview'
 // checks: CPU-bound but short) and the sweep are separate function groups on Flex Consumption, each capped
 // by this number. More instances would only add cold starts and time spent waiting for slots, billed as
 // execution time. Default 4.
-// Raise it (and imageModelCapacity) together. Where Flex Consumption still enforces its former minimum of
-// 40, ARM rejects smaller values: use 40 there; the pacer, not the instance cap, is what protects the quota.
+// Raise it (and imageModelCapacity) together.
+// Below 40: Microsoft's "Limit scale-out" (learn.microsoft.com/azure/azure-functions/event-driven-scaling)
+// now gives 1 as the lowest maximum instance count; earlier versions of that page, and the Lambda migration
+// guide, give 40. Where the platform still applies 40, provisioning the site fails on
+// functionAppConfig.scaleAndConcurrency.maximumInstanceCount: set FUNCTIONS_MAXIMUM_INSTANCE_COUNT=40 and run
+// `azd provision` again. The pacer, not the instance cap, is what protects the quota, so 40 costs nothing.
 @description('Most instances per function group (see the sizing note above).')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 4
 
-@description('Memory per instance. 2048 MB fits two 50 MB inputs, the model\'s output and the C2PA verifier with room to spare.')
+@description('Memory per instance. 2048 MB fits two 50 MB inputs, the model\'s output and the C2PA verifier with room to spare; 512 MB does not (see modules/function-app.bicep).')
 @allowed([
-  512
   2048
   4096
 ])
 param instanceMemoryMB int = 2048
+
+// ---- Network -------------------------------------------------------------------------------------
+
+@description('Network isolation: integrate the function app with a new virtual network and reach storage (blob, queue) and Azure OpenAI only through private endpoints, public network access off. Off by default; see "Deploy to Azure" in README.md for what changes from a laptop.')
+param vnetEnabled bool = false
 
 // ---- Storage -------------------------------------------------------------------------------------
 
@@ -220,6 +241,7 @@ var names = {
   plan: 'plan-${resourceToken}'
   functionApp: 'func-${resourceToken}'
   eventGridTopic: 'evgt-${resourceToken}'
+  vnet: 'vnet-${resourceToken}'
 }
 
 // The containers and queues the code uses: the same names as CONTAINERS and QUEUES in
@@ -286,6 +308,7 @@ module storage 'modules/storage.bicep' = {
     workingBlobRetentionDays: workingBlobRetentionDays
     deadLetterContainerName: containers.deadLetter
     deadLetterRetentionDays: deadLetterRetentionDays
+    privateNetworkOnly: vnetEnabled
   }
 }
 
@@ -300,6 +323,19 @@ module openAi 'modules/openai.bicep' = {
     modelName: imageModelName
     modelVersion: imageModelVersion
     capacity: imageModelCapacity
+    privateNetworkOnly: vnetEnabled
+  }
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: names.vnet
+    location: location
+    tags: tags
+    storageAccountId: storage.outputs.id
+    openAiAccountId: openAi.outputs.id
   }
 }
 
@@ -346,6 +382,7 @@ var appSettings = {
   AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
   AZURE_OPENAI_DEPLOYMENT: imageModelDeploymentName
   AZURE_OPENAI_API_VERSION: openAiApiVersion
+  IMAGE_MODEL: imageModelName
   IMAGE_MODEL_RPM: string(imageModelRpm)
   IMAGE_MODEL_CONCURRENCY: string(imageModelConcurrency)
   IMAGE_MODEL_TIMEOUT: imageModelTimeout
@@ -376,16 +413,18 @@ module functionApp 'modules/function-app.bicep' = {
     planName: names.plan
     appName: names.functionApp
     location: location
-    // azd finds the app to deploy the `pipeline` service (azure.yaml) to by this tag.
-    tags: union(tags, {
-      'azd-service-name': 'pipeline'
-    })
+    tags: tags
+    // azd finds the app to deploy the `pipeline` service (azure.yaml) to by this tag, set on the site only.
+    azdServiceName: 'pipeline'
     identityId: identity.outputs.id
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     appSettings: appSettings
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    // ARM evaluates only the branch the condition picks, so the network's output is read only when it exists.
+    // Using it also makes the app wait for the private endpoints and their DNS records before it first starts.
+    virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
   }
   // The host reads its storage and deployment package, and sends telemetry, with the identity from its
   // first start: create the role assignments first.
@@ -409,6 +448,7 @@ output AZURE_STORAGE_QUEUES object = queues
 output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
 output AZURE_OPENAI_DEPLOYMENT string = openAi.outputs.deploymentName
 output AZURE_OPENAI_API_VERSION string = openAiApiVersion
+output IMAGE_MODEL string = imageModelName
 output IMAGE_MODEL_RPM int = imageModelRpm
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
 output EVENT_GRID_DEAD_LETTER_CONTAINER string = containers.deadLetter

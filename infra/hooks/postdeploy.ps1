@@ -7,7 +7,8 @@
 #
 # Reads the azd environment (outputs of infra/main.bicep): AZURE_RESOURCE_GROUP, AZURE_FUNCTION_APP_NAME,
 # AZURE_STORAGE_ACCOUNT_NAME, EVENT_GRID_SYSTEM_TOPIC_NAME, EVENT_GRID_DEAD_LETTER_CONTAINER, and
-# AZURE_SUBSCRIPTION_ID (set by azd). Tunables: POSTDEPLOY_WAIT_ATTEMPTS, POSTDEPLOY_DEPLOY_ATTEMPTS.
+# AZURE_SUBSCRIPTION_ID (set by azd). Tunables: POSTDEPLOY_WAIT_ATTEMPTS, POSTDEPLOY_WAIT_SECONDS (the first wait,
+# doubling up to 60 s), POSTDEPLOY_DEPLOY_ATTEMPTS.
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -40,6 +41,7 @@ $topic = Require 'EVENT_GRID_SYSTEM_TOPIC_NAME'
 $deadLetterContainer = Optional 'EVENT_GRID_DEAD_LETTER_CONTAINER' 'eventgrid-deadletter'
 $subscription = Optional 'AZURE_SUBSCRIPTION_ID' ''
 $waitAttempts = [int](Optional 'POSTDEPLOY_WAIT_ATTEMPTS' '12')
+$firstWait = [int](Optional 'POSTDEPLOY_WAIT_SECONDS' '10')
 $deployAttempts = [int](Optional 'POSTDEPLOY_DEPLOY_ATTEMPTS' '4')
 
 $template = Join-Path $PSScriptRoot '..' 'event-subscriptions.bicep'
@@ -62,8 +64,20 @@ function Get-MissingFunctions {
   return @('intake', 'publish' | Where-Object { $fn = $_; -not ($listed | Where-Object { $_ -match (& $pattern $fn) }) })
 }
 
+$script:appId = ''
+function Sync-Host {
+  if (-not $script:appId) {
+    $script:appId = Invoke-Az @('functionapp', 'show', '--resource-group', $resourceGroup, '--name', $app, '--query', 'id', '--output', 'tsv', '--only-show-errors') 2>$null
+    if ($LASTEXITCODE -ne 0) { $script:appId = '' }
+  }
+  if ($script:appId) {
+    Invoke-Az @('rest', '--method', 'post', '--url', "https://management.azure.com$($script:appId)/host/default/sync?api-version=2024-04-01",
+      '--only-show-errors', '--output', 'none') 2>$null | Out-Null
+  }
+}
+
 $attempt = 1
-$delay = 10
+$delay = $firstWait
 while ($true) {
   $missing = @(Get-MissingFunctions)
   if ($missing.Count -eq 0) { break }
@@ -72,14 +86,9 @@ while ($true) {
       "  look at the app's deployment and host logs (portal > $app > Deployment Center / Log stream, or Application Insights traces),`n" +
       '  then rerun this step with: azd hooks run postdeploy')
   }
-  if ($attempt -eq 3) {
-    # Nudge the platform to re-read the deployed functions (harmless if it already has).
-    Write-Host "postdeploy: asking $app to sync its triggers"
-    $appId = Invoke-Az @('functionapp', 'show', '--resource-group', $resourceGroup, '--name', $app, '--query', 'id', '--output', 'tsv', '--only-show-errors') 2>$null
-    if ($LASTEXITCODE -eq 0 -and $appId) {
-      & az rest --method post --url "https://management.azure.com$appId/syncfunctiontriggers?api-version=2024-04-01" --only-show-errors --output none 2>$null
-    }
-  }
+  # Ask the host to index the deployed functions again, on every check: syncfunctiontriggers alone does not
+  # index a Flex Consumption app (reported by users); the host sync endpoint does, and is harmless otherwise.
+  Sync-Host
   Write-Host "postdeploy: waiting ${delay}s for function(s) $($missing -join ', ') on $app (check $attempt of $waitAttempts)"
   Start-Sleep -Seconds $delay
   $attempt++

@@ -5,12 +5,13 @@
 # They cannot be part of `azd provision`: their endpoints are of type AzureFunction, which Event Grid
 # resolves (and validates) when the subscription is created, so the `intake` and `publish` functions must
 # already be deployed and indexed by the host. Right after `azd deploy` they often are not yet, so this
-# hook waits for them (bounded, with backoff), then deploys the subscriptions, retrying the transient
+# hook waits for them (bounded, with backoff, asking the host to sync on every check), then deploys the subscriptions, retrying the transient
 # "destination endpoint not found" that can follow. Idempotent: rerun it with `azd hooks run postdeploy`.
 #
 # Reads the azd environment (outputs of infra/main.bicep): AZURE_RESOURCE_GROUP, AZURE_FUNCTION_APP_NAME,
 # AZURE_STORAGE_ACCOUNT_NAME, EVENT_GRID_SYSTEM_TOPIC_NAME, EVENT_GRID_DEAD_LETTER_CONTAINER, and
-# AZURE_SUBSCRIPTION_ID (set by azd). Tunables: POSTDEPLOY_WAIT_ATTEMPTS, POSTDEPLOY_DEPLOY_ATTEMPTS.
+# AZURE_SUBSCRIPTION_ID (set by azd). Tunables: POSTDEPLOY_WAIT_ATTEMPTS, POSTDEPLOY_WAIT_SECONDS (the first wait,
+# doubling up to 60 s), POSTDEPLOY_DEPLOY_ATTEMPTS.
 
 set -eu
 
@@ -27,6 +28,7 @@ storage_account=${AZURE_STORAGE_ACCOUNT_NAME:?postdeploy: AZURE_STORAGE_ACCOUNT_
 topic=${EVENT_GRID_SYSTEM_TOPIC_NAME:?postdeploy: EVENT_GRID_SYSTEM_TOPIC_NAME is not set}
 dead_letter_container=${EVENT_GRID_DEAD_LETTER_CONTAINER:-eventgrid-deadletter}
 wait_attempts=${POSTDEPLOY_WAIT_ATTEMPTS:-12}
+first_wait=${POSTDEPLOY_WAIT_SECONDS:-10}
 deploy_attempts=${POSTDEPLOY_DEPLOY_ATTEMPTS:-4}
 
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
@@ -57,8 +59,17 @@ missing_functions() {
   printf '%s' "$missing"
 }
 
+app_id=""
+sync_host() {
+  [ -n "$app_id" ] || app_id=$(az_sub functionapp show --resource-group "$resource_group" --name "$app" --query id \
+    --output tsv --only-show-errors 2>/dev/null || true)
+  [ -n "$app_id" ] || return 0
+  az_sub rest --method post --url "https://management.azure.com${app_id}/host/default/sync?api-version=2024-04-01" \
+    --only-show-errors --output none 2>/dev/null || true
+}
+
 attempt=1
-delay=10
+delay=$first_wait
 while :; do
   missing=$(missing_functions)
   [ -z "$missing" ] && break
@@ -67,15 +78,9 @@ while :; do
   look at the app's deployment and host logs (portal > $app > Deployment Center / Log stream, or Application Insights traces),
   then rerun this step with: azd hooks run postdeploy"
   fi
-  if [ "$attempt" -eq 3 ]; then
-    # Nudge the platform to re-read the deployed functions (harmless if it already has).
-    echo "postdeploy: asking $app to sync its triggers"
-    app_id=$(az_sub functionapp show --resource-group "$resource_group" --name "$app" --query id --output tsv --only-show-errors 2>/dev/null || true)
-    if [ -n "$app_id" ]; then
-      az rest --method post --url "https://management.azure.com${app_id}/syncfunctiontriggers?api-version=2024-04-01" \
-        --only-show-errors --output none 2>/dev/null || true
-    fi
-  fi
+  # Ask the host to index the deployed functions again, on every check: syncfunctiontriggers alone does not
+  # index a Flex Consumption app (reported by users); the host sync endpoint does, and is harmless otherwise.
+  sync_host
   echo "postdeploy: waiting ${delay}s for function(s)$missing on $app (check $attempt of $wait_attempts)"
   sleep "$delay"
   attempt=$((attempt + 1))

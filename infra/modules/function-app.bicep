@@ -4,7 +4,12 @@
 param planName string
 param appName string
 param location string
+
+@description('Tags of every resource here; the site also gets azd-service-name.')
 param tags object = {}
+
+@description('The azure.yaml service deployed to this app. azd finds the app by this tag, which must be on the site alone: on the plan too, azd would find two resources for the service.')
+param azdServiceName string
 
 @description('Resource id of the user-assigned managed identity the app runs as.')
 param identityId string
@@ -22,12 +27,17 @@ param appSettings object
 @maxValue(1000)
 param maximumInstanceCount int
 
+// No 512: a typical edit holds ~20 MB, but a worst-case one (a 50 MB image and mask, MAX_IMAGE_BYTES, each
+// also copied into the multipart request) holds ~200 MB; IMAGE_MODEL_CONCURRENCY 4 of those, the Node.js
+// runtime and the C2PA verifier's WebAssembly heap do not fit in 512 MB.
 @allowed([
-  512
   2048
   4096
 ])
 param instanceMemoryMB int
+
+@description('Subnet (delegated to Microsoft.App/environments) the app\'s outbound traffic goes through; empty: none.')
+param virtualNetworkSubnetId string = ''
 
 @description('Node.js major version. The code also runs on 20, but Node 20 is end-of-life.')
 @allowed([
@@ -57,7 +67,9 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: appName
   location: location
-  tags: tags
+  tags: union(tags, {
+    'azd-service-name': azdServiceName
+  })
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
@@ -68,6 +80,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // VNet integration (vnetEnabled): storage, the deployment package and the model are reached through private
+    // endpoints. Inbound stays public, so Event Grid can still deliver to the AzureFunction endpoints.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     functionAppConfig: {
       deployment: {
         storage: {

@@ -16,6 +16,9 @@ param deploymentName string
 param modelName string
 param modelVersion string
 
+@description('Reachable only through a private endpoint (main.bicep\'s vnetEnabled): public network access off.')
+param privateNetworkOnly bool = false
+
 @description('Deployment capacity in GlobalStandard units (see imageModelCapacity in main.bicep for how that maps to requests per minute).')
 @minValue(1)
 param capacity int
@@ -33,9 +36,9 @@ resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' = {
     customSubDomainName: name
     // No API keys: every call carries an Entra ID token.
     disableLocalAuth: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: privateNetworkOnly ? 'Deny' : 'Allow'
     }
   }
 }

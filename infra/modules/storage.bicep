@@ -31,6 +31,9 @@ param deadLetterRetentionDays int = 14
 @description('Container Event Grid dead-letters undeliverable events to.')
 param deadLetterContainerName string
 
+@description('Reachable only through private endpoints (main.bicep\'s vnetEnabled): public network access off.')
+param privateNetworkOnly bool = false
+
 @description('Days a deleted blob or container can still be restored.')
 @minValue(1)
 @maxValue(365)
@@ -54,9 +57,13 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     // Anonymous read is possible only when asked for, and then only on the published container (below).
     allowBlobPublicAccess: publishedPublicRead
     allowCrossTenantReplication: false
-    publicNetworkAccess: 'Enabled'
+    // With privateNetworkOnly, as in Microsoft's Flex + Event Grid quickstart: no public access; the function
+    // app reaches blob and queue through its VNet (modules/network.bicep). Event Grid's system topic needs no
+    // network path to the account (the storage service raises the events itself); dead-lettering writes as a
+    // trusted service (bypass AzureServices) with the topic's identity.
+    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: privateNetworkOnly ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }

@@ -4,6 +4,7 @@
  */
 import type { Node } from 'web-tree-sitter';
 import { BLOB_CREATED, BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/containers.js';
+import { DEFAULT_IMAGE_MODEL, findModel, IMAGE_MODELS, latestVersion } from '../../shared/model-catalog.js';
 import { BicepFile, descendants, evaluate, get, isUnknown, moduleArguments, parseBicep, props, stringParts, stringValue, Unknown, where, type Value } from './bicep.js';
 
 /**
@@ -19,7 +20,8 @@ export const BUILT_IN_ROLES: Record<string, string> = {
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
 };
 
-export const OPENAI_REGIONS = ['eastus2', 'polandcentral', 'swedencentral', 'uaenorth', 'westus3'];
+/** Where any catalog model is offered, in the catalog's order. */
+export const OPENAI_REGIONS = [...new Set(IMAGE_MODELS.flatMap((m) => m.regions))];
 
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
@@ -32,6 +34,7 @@ export interface Templates {
   monitoring: BicepFile;
   eventGridTopic: BicepFile;
   eventSubscriptions: BicepFile;
+  network: BicepFile;
   all: BicepFile[];
 }
 
@@ -44,6 +47,7 @@ export const TEMPLATE_FILES = {
   monitoring: 'infra/modules/monitoring.bicep',
   eventGridTopic: 'infra/modules/event-grid-topic.bicep',
   eventSubscriptions: 'infra/event-subscriptions.bicep',
+  network: 'infra/modules/network.bicep',
 } as const;
 
 /** Loads the templates; `edits` replaces a file's text first (for the tests that break them on purpose). */
@@ -73,6 +77,7 @@ export async function loadTemplates(allFiles: string[], edits: Partial<Record<ke
     monitoring: pick(TEMPLATE_FILES.monitoring),
     eventGridTopic: pick(TEMPLATE_FILES.eventGridTopic),
     eventSubscriptions: pick(TEMPLATE_FILES.eventSubscriptions),
+    network: pick(TEMPLATE_FILES.network),
     all: [...loaded.values()],
   };
 }
@@ -332,7 +337,8 @@ export function openAiProblems(t: Templates): string[] {
   for (const d of deployments) {
     if (evaluate(get(d.body, 'sku.name'), scope) !== 'GlobalStandard') problems.push(`${where(t.openai.file, d.node)}: deployment sku must be GlobalStandard`);
     const model = evaluate(get(d.body, 'properties.model'), scope);
-    if (JSON.stringify(model) !== JSON.stringify({ format: 'OpenAI', name: 'gpt-image-1', version: '2025-04-15' })) problems.push(`${where(t.openai.file, d.node)}: default model is ${show(model)}`);
+    const want = { format: 'OpenAI', name: DEFAULT_IMAGE_MODEL, version: latestVersion(findModel(DEFAULT_IMAGE_MODEL)!).version };
+    if (JSON.stringify(model) !== JSON.stringify(want)) problems.push(`${where(t.openai.file, d.node)}: default model is ${show(model)}, want ${JSON.stringify(want)}`);
     if (evaluate(get(d.body, 'sku.capacity'), scope) !== 3) problems.push(`${where(t.openai.file, d.node)}: default capacity must be 3 (9 requests/minute)`);
   }
 
@@ -403,3 +409,76 @@ export function eventSubscriptionProblems(t: Templates): { problems: string[]; s
   if (evaluate(get(topic?.body, 'identity.type'), { file: t.eventGridTopic }) !== 'SystemAssigned') problems.push(`${t.eventGridTopic.file}: the system topic needs a system-assigned identity (dead-lettering)`);
   return { problems, subscriptions };
 }
+
+// ---- Network isolation (vnetEnabled) --------------------------------------------------------------------
+
+/** The private endpoints vnetEnabled must create: sub-resource (group id) → the module argument naming its target. */
+export const PRIVATE_ENDPOINTS = { blob: 'storageAccountId', queue: 'storageAccountId', account: 'openAiAccountId' } as const;
+
+/**
+ * vnetEnabled off by default; when on: storage and Azure OpenAI private only (public access off), a private
+ * endpoint with a linked private DNS zone for blob, queue and the OpenAI account, and the function app
+ * integrated through a subnet delegated to Microsoft.App/environments. Inbound to the app stays public (Event
+ * Grid delivers there) and storage lets trusted services through (dead-lettering).
+ */
+export function networkProblems(t: Templates): string[] {
+  const problems: string[] = [];
+  const param = t.main.params.get('vnetEnabled');
+  if (!param || evaluate(param.default, { file: t.main }) !== false) problems.push(`${t.main.file}: param vnetEnabled must exist and default to false`);
+  const call = t.main.module('modules/network.bicep');
+  if (!call || !/=\s*if\s*\(vnetEnabled\)/.test(call.node.text)) problems.push(`${t.main.file}: modules/network.bicep must be deployed if (vnetEnabled) only`);
+
+  // Public access follows vnetEnabled on both data services.
+  for (const [module, file, type] of [
+    ['modules/storage.bicep', t.storage, 'Microsoft.Storage/storageAccounts'],
+    ['modules/openai.bicep', t.openai, 'Microsoft.CognitiveServices/accounts'],
+  ] as const) {
+    const account = file.resourcesOfType(type, { existing: false })[0];
+    for (const vnetEnabled of [false, true]) {
+      const locals = moduleArguments(t.main, module, new Map([['vnetEnabled', vnetEnabled]]));
+      const access = evaluate(get(account?.body, 'properties.publicNetworkAccess'), { file, locals });
+      const want = vnetEnabled ? 'Disabled' : 'Enabled';
+      if (access !== want) problems.push(`${file.file}: publicNetworkAccess is ${show(access)} with vnetEnabled=${vnetEnabled}, want '${want}'`);
+      const acl = evaluate(get(account?.body, 'properties.networkAcls.defaultAction'), { file, locals });
+      if (acl !== (vnetEnabled ? 'Deny' : 'Allow')) problems.push(`${file.file}: networkAcls.defaultAction is ${show(acl)} with vnetEnabled=${vnetEnabled}`);
+    }
+  }
+  const storage = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts', { existing: false })[0];
+  if (evaluate(get(storage?.body, 'properties.networkAcls.bypass'), { file: t.storage }) !== 'AzureServices') problems.push(`${t.storage.file}: networkAcls.bypass must be AzureServices (Event Grid dead-lettering)`);
+
+  // Private endpoints, each with a zone group pointing at a zone linked to the network.
+  const n = t.network;
+  // The targets are module parameters: evaluate with their names as values.
+  const locals = new Map<string, Value>(Object.values(PRIVATE_ENDPOINTS).map((p) => [p, p]));
+  const endpoints = asArray(evaluate(n.vars.get('endpoints'), { file: n, locals })) as { groupId?: Value; target?: Value }[];
+  for (const [group, target] of Object.entries(PRIVATE_ENDPOINTS)) {
+    const e = endpoints.find((x) => x.groupId === group);
+    if (!e) problems.push(`${n.file}: no private endpoint for ${group}`);
+    else if (e.target !== target) problems.push(`${n.file}: the ${group} endpoint targets ${show(e.target ?? null)}, want ${target}`);
+  }
+  for (const [type, what] of [
+    ['Microsoft.Network/privateEndpoints', 'private endpoint'],
+    ['Microsoft.Network/privateDnsZones', 'private DNS zone'],
+    ['Microsoft.Network/privateDnsZones/virtualNetworkLinks', 'zone link to the network'],
+    ['Microsoft.Network/privateEndpoints/privateDnsZoneGroups', 'DNS zone group'],
+  ] as const) {
+    const r = n.resourcesOfType(type, { existing: false })[0];
+    if (r?.loop?.over.text !== 'endpoints') problems.push(`${n.file}: one ${what} per endpoint (a loop over endpoints)`);
+  }
+  const vnet = n.resourcesOfType('Microsoft.Network/virtualNetworks', { existing: false })[0];
+  const subnets = asArray(evaluate(get(vnet?.body, 'properties.subnets'), { file: n })) as { name?: Value; properties?: { delegations?: Value } }[];
+  const app = subnets.find((sn) => sn.name === evaluate(n.vars.get('appSubnetName'), { file: n }));
+  const delegations = asArray(app?.properties?.delegations) as { properties?: { serviceName?: Value } }[];
+  if (!delegations.some((d) => d.properties?.serviceName === 'Microsoft.App/environments')) problems.push(`${n.file}: the app subnet must be delegated to Microsoft.App/environments (Flex Consumption)`);
+
+  // The app: integrated when vnetEnabled, inbound untouched.
+  const passed = get(call?.body, 'params.storageAccountId')?.text;
+  if (passed !== 'storage.outputs.id') problems.push(`${t.main.file}: the network module must get the storage account's id`);
+  const subnetArg = get(t.main.module('modules/function-app.bicep')?.body, 'params.virtualNetworkSubnetId')?.text;
+  if (subnetArg !== "vnetEnabled ? network.outputs.appSubnetId : ''") problems.push(`${t.main.file}: the function app must get the app subnet when vnetEnabled, found ${subnetArg ?? 'nothing'}`);
+  const site = t.functionApp.resourcesOfType('Microsoft.Web/sites', { existing: false })[0];
+  if (!get(site?.body, 'properties.virtualNetworkSubnetId')) problems.push(`${t.functionApp.file}: the site must set properties.virtualNetworkSubnetId`);
+  if (get(site?.body, 'properties.publicNetworkAccess')) problems.push(`${t.functionApp.file}: leave the site's inbound public: Event Grid delivers to it`);
+  return problems;
+}
+

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../shared/config.js';
 import { BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS, QUEUES } from '../../shared/containers.js';
-import { BicepFile, descendants, evaluate, get, infraFiles, isUnknown, parseBicep, ROOT, stringParts, type Value } from './bicep.js';
+import { BicepFile, descendants, evaluate, get, infraFiles, isUnknown, moduleArguments, parseBicep, ROOT, stringParts, type Value } from './bicep.js';
 import { appSettingExpressions, loadTemplates, type Templates } from './checks.js';
 
 let t: Templates;
@@ -243,8 +243,16 @@ describe('azure.yaml and the postdeploy hook', () => {
     expect(Object.keys(y.services)).toHaveLength(1);
     const [name, service] = Object.entries(y.services)[0]!;
     expect(service).toEqual({ project: '.', language: 'ts', host: 'function', remoteBuild: false });
-    const tags = evaluate(get(t.main.module('modules/function-app.bicep')?.body, 'params.tags'), { file: t.main, locals: new Map([['environmentName', 'env']]) });
-    expect(tags).toMatchObject({ 'azd-service-name': name });
+    // The azd-service-name tag is on the site and on nothing else (azd wants exactly one resource per service).
+    const locals = moduleArguments(t.main, 'modules/function-app.bicep', new Map([['environmentName', 'env']]));
+    const tagged = t.all.flatMap((f) =>
+      f.resources
+        .filter((r) => !r.existing)
+        .map((r) => ({ type: r.type, tags: evaluate(get(r.body, 'tags'), { file: f, ...(f === t.functionApp ? { locals } : {}) }) }))
+        .filter(({ tags }) => tags !== null && typeof tags === 'object' && !Array.isArray(tags) && !isUnknown(tags) && 'azd-service-name' in tags),
+    );
+    expect(tagged).toEqual([{ type: 'Microsoft.Web/sites', tags: { 'azd-env-name': 'env', 'azd-service-name': name } }]);
+    expect(evaluate(get(t.main.module('modules/function-app.bicep')?.body, 'params.tags'), { file: t.main, locals: new Map([['environmentName', 'env']]) })).toEqual({ 'azd-env-name': 'env' });
   });
 
   it('runs the postdeploy hook on both shells, and the scripts exist', () => {
@@ -252,6 +260,38 @@ describe('azure.yaml and the postdeploy hook', () => {
     expect(hooks.posix).toMatchObject({ shell: 'sh', run: 'infra/hooks/postdeploy.sh', continueOnError: false });
     expect(hooks.windows).toMatchObject({ shell: 'pwsh', run: 'infra/hooks/postdeploy.ps1', continueOnError: false });
     for (const h of Object.values(hooks)) expect(existsSync(path.join(ROOT, String(h.run)))).toBe(true);
+  });
+
+  it('requires an azd that ships .funcignore\'s `!` lines, and names only files that exist', () => {
+    const text = readFileSync(path.join(ROOT, 'azure.yaml'), 'utf8');
+    expect((yaml() as { requiredVersions?: Record<string, unknown> }).requiredVersions).toEqual({ azd: '>= 1.23.13' });
+    // Paths in values and comments alike (a comment pointing at a missing file sends readers nowhere).
+    const paths = [...text.matchAll(/(?<![\w/.:-])((?:infra|test|shared|local)\/[\w./-]*\w|[\w-]+\.(?:md|bicep|bicepparam|sh|ps1))\b/g)].map((m) => m[1]!);
+    expect(paths).toContain('infra/hooks/preprovision.sh');
+    for (const p of paths) expect(existsSync(path.join(ROOT, p)), `azure.yaml names ${p}, which does not exist`).toBe(true);
+  });
+
+  it('runs the preprovision preflight on both shells, with the defaults and SKU the templates use', async () => {
+    const hooks = (yaml() as { hooks: { preprovision: Record<string, Record<string, unknown>> } }).hooks.preprovision;
+    expect(hooks.posix).toMatchObject({ shell: 'sh', run: 'infra/hooks/preprovision.sh', continueOnError: false });
+    expect(hooks.windows).toMatchObject({ shell: 'pwsh', run: 'infra/hooks/preprovision.ps1', continueOnError: false });
+    const bicepparam = await bicepparamParameters();
+    const sh = readFileSync(path.join(ROOT, 'infra/hooks/preprovision.sh'), 'utf8');
+    const ps1 = readFileSync(path.join(ROOT, 'infra/hooks/preprovision.ps1'), 'utf8');
+    for (const name of ['imageModelName', 'imageModelCapacity', 'openAiLocation']) {
+      const { env, default: d } = bicepparam.get(name)!;
+      expect(sh, `preprovision.sh: ${env}`).toContain(`\${${env}:-${d}}`);
+      expect(ps1, `preprovision.ps1: ${env}`).toContain(`Optional '${env}' '${d}'`);
+    }
+    const deployment = t.openai.resourcesOfType('Microsoft.CognitiveServices/accounts/deployments')[0];
+    const sku = evaluate(get(deployment?.body, 'sku.name'), { file: t.openai });
+    expect(sh).toContain(`sku=${String(sku)}`);
+    expect(ps1).toContain(`$sku = '${String(sku)}'`);
+    for (const text of [sh, ps1]) {
+      expect(text).toMatch(/cognitiveservices', 'model', 'list'|cognitiveservices model list/);
+      expect(text).toMatch(/cognitiveservices', 'usage', 'list'|cognitiveservices usage list/);
+    }
+    expect(() => execFileSync('sh', ['-n', path.join(ROOT, 'infra/hooks/preprovision.sh')], { stdio: 'pipe' })).not.toThrow();
   });
 
   it('the hooks read only outputs of main.bicep (and azd\'s own variables)', () => {

@@ -11,6 +11,7 @@ import {
   BUILT_IN_ROLES,
   eventSubscriptionProblems,
   loadTemplates,
+  networkProblems,
   openAiProblems,
   roleAssignments,
   secretProblems,
@@ -146,17 +147,6 @@ describe('Azure OpenAI', () => {
     expect(openAiProblems(t)).toEqual([]);
   });
 
-  it('maps each allowed model to its version', () => {
-    const name = t.main.params.get('imageModelName')!;
-    const version = t.main.params.get('imageModelVersion')!;
-    const names = evaluate(t.main.decorator(name, 'allowed')?.[0], { file: t.main });
-    const versions = evaluate(t.main.decorator(version, 'allowed')?.[0], { file: t.main });
-    expect(names).toEqual(['gpt-image-1', 'gpt-image-1-mini', 'gpt-image-1.5', 'gpt-image-2']);
-    expect(versions).toEqual(['2025-04-15', '2025-10-06', '2025-12-16', '2026-04-21']);
-    const versionFor = (model: string) => evaluate(version.default, { file: t.main, locals: new Map([['imageModelName', model]]) });
-    expect((names as string[]).map(versionFor)).toEqual(versions);
-  });
-
   it('catches key auth and an unrestricted region', async () => {
     const b = await broken({ openai: (s) => s.replace('disableLocalAuth: true', 'disableLocalAuth: false'), main: (s) => s.replace("  'uaenorth'\n", "  'uaenorth'\n  'eastus'\n") });
     const problems = openAiProblems(b).join('\n');
@@ -188,3 +178,31 @@ describe('Event Grid subscriptions', () => {
     expect(problems).toMatch(/destination must be an AzureFunction endpoint/);
   });
 });
+
+describe('Flex Consumption sizing', () => {
+  it('offers 2048 and 4096 MB instances only (512 MB cannot hold a worst-case edit), defaulting to 2048', () => {
+    for (const f of [t.main, t.functionApp]) {
+      const p = f.params.get('instanceMemoryMB')!;
+      expect(evaluate(f.decorator(p, 'allowed')?.[0], { file: f }), f.file).toEqual([2048, 4096]);
+    }
+    expect(evaluate(t.main.params.get('instanceMemoryMB')?.default, { file: t.main })).toBe(2048);
+  });
+});
+
+describe('network isolation (vnetEnabled)', () => {
+  it('is off by default; when on, storage and Azure OpenAI are private, with endpoints, DNS and VNet integration', () => {
+    expect(networkProblems(t)).toEqual([]);
+  });
+
+  it('catches a missing queue endpoint, storage left public and an undelegated app subnet', async () => {
+    const b = await broken({
+      network: (s) => s.replace(/  \{\n    name: 'queue'[\s\S]*?\n  \}\n/, '').replace("serviceName: 'Microsoft.App/environments'", "serviceName: 'Microsoft.Web/serverFarms'"),
+      storage: (s) => s.replace("publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'", "publicNetworkAccess: 'Enabled'"),
+    });
+    const problems = networkProblems(b).join('\n');
+    expect(problems).toMatch(/no private endpoint for queue/);
+    expect(problems).toMatch(/storage\.bicep: publicNetworkAccess is "Enabled" with vnetEnabled=true, want 'Disabled'/);
+    expect(problems).toMatch(/the app subnet must be delegated to Microsoft\.App\/environments/);
+  });
+});
+

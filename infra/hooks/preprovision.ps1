@@ -1,0 +1,99 @@
+# azd preprovision hook (PowerShell 7; infra/hooks/preprovision.sh is the POSIX twin and explains the why).
+#
+# Asks Azure, before anything is created, whether the image model can be deployed as configured, by handing
+# what `az cognitiveservices model list` and `az cognitiveservices usage list` print to the decision module
+# (infra/preflight/decide.ts). A refusal names the setting to change and the fix.
+#
+# Reads the azd environment, with the defaults of infra/main.bicepparam: IMAGE_MODEL_NAME, IMAGE_MODEL_CAPACITY,
+# AZURE_OPENAI_LOCATION; AZURE_SUBSCRIPTION_ID (set by azd); on a re-provision AZURE_RESOURCE_GROUP,
+# AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT. PREFLIGHT_SKIP=true skips the check.
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+function Fail([string] $Message) {
+  Write-Error "preprovision: $Message" -ErrorAction Continue
+  exit 1
+}
+
+function Optional([string] $Name, [string] $Default) {
+  $value = [Environment]::GetEnvironmentVariable($Name)
+  if ([string]::IsNullOrEmpty($value)) { return $Default }
+  return $value
+}
+
+if ((Optional 'PREFLIGHT_SKIP' '') -eq 'true') {
+  Write-Host 'preprovision: PREFLIGHT_SKIP=true, not checking the image model with Azure'
+  exit 0
+}
+
+if (-not (Get-Command az -ErrorAction SilentlyContinue)) {
+  Fail 'the Azure CLI (az) is required: https://learn.microsoft.com/cli/azure/install-azure-cli'
+}
+if (-not (Get-Command node -ErrorAction SilentlyContinue)) { Fail 'Node.js is required (it builds the app too)' }
+
+$model = Optional 'IMAGE_MODEL_NAME' 'gpt-image-2'
+$capacity = Optional 'IMAGE_MODEL_CAPACITY' '3'
+$region = Optional 'AZURE_OPENAI_LOCATION' 'eastus2'
+if ($capacity -notmatch '^\d+$') { Fail "IMAGE_MODEL_CAPACITY must be a whole number of capacity units, got '$capacity'" }
+# The SKU infra/modules/openai.bicep deploys.
+$sku = 'GlobalStandard'
+$subscription = Optional 'AZURE_SUBSCRIPTION_ID' ''
+
+Set-Location (Join-Path $PSScriptRoot '..' '..')
+
+# az, pinned to the azd environment's subscription when azd provides it. Returns stdout; $LASTEXITCODE is az's.
+function Invoke-Az([string[]] $Arguments) {
+  if ($subscription) { $Arguments += @('--subscription', $subscription) }
+  & az @Arguments
+}
+
+# The decision module is TypeScript and azd has built nothing yet: compile it (and the catalog) when the
+# compiled copy is missing or older than any of its sources.
+$cli = 'dist/preflight/infra/preflight/cli.js'
+$sources = @(Get-ChildItem -File -Path 'infra/preflight', 'shared/model-catalog.ts')
+if (-not (Test-Path $cli) -or ($sources | Where-Object { $_.LastWriteTime -gt (Get-Item $cli).LastWriteTime })) {
+  if (-not (Test-Path 'node_modules/typescript/bin/tsc')) {
+    Write-Host "preprovision: installing the project's dependencies (npm ci)"
+    & npm ci --no-audit --no-fund | Out-Null
+    if ($LASTEXITCODE -ne 0) { Fail 'npm ci failed' }
+  }
+  & node node_modules/typescript/bin/tsc -p infra/preflight
+  if ($LASTEXITCODE -ne 0) { Fail 'could not compile infra/preflight' }
+}
+
+$work = Join-Path ([IO.Path]::GetTempPath()) ([IO.Path]::GetRandomFileName())
+New-Item -ItemType Directory -Path $work | Out-Null
+try {
+  Write-Host "preprovision: asking Azure about $model ($sku, $capacity units) in $region"
+  $models = Join-Path $work 'models.json'
+  $usages = Join-Path $work 'usages.json'
+  Invoke-Az @('cognitiveservices', 'model', 'list', '--location', $region, '--output', 'json', '--only-show-errors') | Set-Content -Path $models
+  if ($LASTEXITCODE -ne 0) { Fail "could not list the models of $region (signed in with az login? AZURE_OPENAI_LOCATION a region name?)" }
+  Invoke-Az @('cognitiveservices', 'usage', 'list', '--location', $region, '--output', 'json', '--only-show-errors') | Set-Content -Path $usages
+  if ($LASTEXITCODE -ne 0) { Fail "could not list the Cognitive Services quota of $region" }
+
+  # Re-provisioning: the deployment's own capacity already counts as in use.
+  $existing = 0
+  $resourceGroup = Optional 'AZURE_RESOURCE_GROUP' ''
+  $endpoint = Optional 'AZURE_OPENAI_ENDPOINT' ''
+  if ($resourceGroup -and $endpoint -match '^https://([^./]+)\.') {
+    $account = $Matches[1]
+    $shown = Invoke-Az @('cognitiveservices', 'account', 'deployment', 'show', '--resource-group', $resourceGroup, '--name', $account,
+      '--deployment-name', (Optional 'AZURE_OPENAI_DEPLOYMENT' $model), '--query', '[properties.model.name, sku.capacity]',
+      '--output', 'tsv', '--only-show-errors') 2>$null
+    # The two values, whether az prints them on one line (tab-separated) or two.
+    $current = @(-split (@($shown) -join ' '))
+    if ($LASTEXITCODE -eq 0 -and $current.Count -eq 2 -and $current[0] -eq $model -and $current[1] -match '^\d+$') {
+      $existing = [int]$current[1]
+    }
+  }
+
+  & node $cli --models $models --usages $usages `
+    --model $model --sku $sku --capacity $capacity --region $region --existing-capacity $existing
+  $decision = $LASTEXITCODE
+}
+finally {
+  Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+}
+exit $decision

@@ -1,0 +1,88 @@
+#!/bin/sh
+# azd preprovision hook (POSIX sh; infra/hooks/preprovision.ps1 is the Windows twin).
+#
+# Asks Azure, before anything is created, whether the image model can be deployed as configured: the model
+# and version offered in AZURE_OPENAI_LOCATION, not deprecated, retired or preview, on the GlobalStandard SKU,
+# with IMAGE_MODEL_CAPACITY units of free quota. It saves what `az cognitiveservices model list` and
+# `az cognitiveservices usage list` print and hands both to one decision module (infra/preflight/decide.ts,
+# which also applies shared/model-catalog.ts); a refusal names the setting to change and the fix.
+#
+# Reads the azd environment, with the defaults of infra/main.bicepparam: IMAGE_MODEL_NAME, IMAGE_MODEL_CAPACITY,
+# AZURE_OPENAI_LOCATION; and AZURE_SUBSCRIPTION_ID (set by azd). On a re-provision, AZURE_RESOURCE_GROUP,
+# AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT (earlier outputs) let it count the existing deployment's
+# capacity as its own. PREFLIGHT_SKIP=true skips the check (e.g. when you may not list quota).
+
+set -eu
+
+fail() {
+  echo "preprovision: $*" >&2
+  exit 1
+}
+
+if [ "${PREFLIGHT_SKIP:-}" = "true" ]; then
+  echo "preprovision: PREFLIGHT_SKIP=true, not checking the image model with Azure"
+  exit 0
+fi
+
+command -v az >/dev/null 2>&1 || fail "the Azure CLI (az) is required: https://learn.microsoft.com/cli/azure/install-azure-cli"
+command -v node >/dev/null 2>&1 || fail "Node.js is required (it builds the app too)"
+
+model=${IMAGE_MODEL_NAME:-gpt-image-2}
+capacity=${IMAGE_MODEL_CAPACITY:-3}
+region=${AZURE_OPENAI_LOCATION:-eastus2}
+case $capacity in
+  '' | *[!0-9]*) fail "IMAGE_MODEL_CAPACITY must be a whole number of capacity units, got '$capacity'" ;;
+esac
+# The SKU infra/modules/openai.bicep deploys.
+sku=GlobalStandard
+
+root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
+cd "$root"
+
+# az, pinned to the azd environment's subscription when azd provides it.
+az_sub() {
+  if [ -n "${AZURE_SUBSCRIPTION_ID:-}" ]; then
+    az "$@" --subscription "$AZURE_SUBSCRIPTION_ID"
+  else
+    az "$@"
+  fi
+}
+
+# The decision module is TypeScript and azd has built nothing yet: compile it (and the catalog) when the
+# compiled copy is missing or older than any of its sources.
+cli=dist/preflight/infra/preflight/cli.js
+if [ ! -f "$cli" ] || [ -n "$(find infra/preflight shared/model-catalog.ts -newer "$cli" 2>/dev/null)" ]; then
+  if [ ! -f node_modules/typescript/bin/tsc ]; then
+    echo "preprovision: installing the project's dependencies (npm ci)"
+    npm ci --no-audit --no-fund >/dev/null || fail "npm ci failed"
+  fi
+  node node_modules/typescript/bin/tsc -p infra/preflight || fail "could not compile infra/preflight"
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "preprovision: asking Azure about $model ($sku, $capacity units) in $region"
+az_sub cognitiveservices model list --location "$region" --output json --only-show-errors >"$work/models.json" ||
+  fail "could not list the models of $region (signed in with az login? AZURE_OPENAI_LOCATION a region name?)"
+az_sub cognitiveservices usage list --location "$region" --output json --only-show-errors >"$work/usages.json" ||
+  fail "could not list the Cognitive Services quota of $region"
+
+# Re-provisioning: the deployment's own capacity already counts as in use.
+existing=0
+if [ -n "${AZURE_RESOURCE_GROUP:-}" ] && [ -n "${AZURE_OPENAI_ENDPOINT:-}" ]; then
+  account=$(printf '%s' "$AZURE_OPENAI_ENDPOINT" | sed -E 's#^https://([^./]+)\..*$#\1#')
+  current=$(az_sub cognitiveservices account deployment show --resource-group "$AZURE_RESOURCE_GROUP" --name "$account" \
+    --deployment-name "${AZURE_OPENAI_DEPLOYMENT:-$model}" --query "[properties.model.name, sku.capacity]" --output tsv \
+    --only-show-errors 2>/dev/null || true)
+  # The two values, whether az prints them on one line (tab-separated) or two.
+  # shellcheck disable=SC2086
+  set -- $current
+  current_model=${1:-}
+  current_capacity=${2:-}
+  case $current_capacity in '' | *[!0-9]*) current_capacity=0 ;; esac
+  [ "$current_model" = "$model" ] && existing=$current_capacity
+fi
+
+node "$cli" --models "$work/models.json" --usages "$work/usages.json" \
+  --model "$model" --sku "$sku" --capacity "$capacity" --region "$region" --existing-capacity "$existing"
