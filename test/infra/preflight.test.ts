@@ -63,8 +63,8 @@ describe('preflight decisions', () => {
   it("refuses a retired model, naming the retirement date and the replacement, before reading Azure's answer", () => {
     const r = refusal({ model: 'gpt-image-1', models: 'not even read' });
     expect(r.setting).toBe('IMAGE_MODEL_NAME');
-    expect(r.problem).toMatch(/gpt-image-1 2025-04-15 was retired on 2026-10-23; use gpt-image-1\.5 instead/);
-    expect(r.fix).toBe('azd env set IMAGE_MODEL_NAME gpt-image-1.5');
+    expect(r.problem).toMatch(/gpt-image-1 2025-04-15 was retired on 2026-10-23; Microsoft names no replacement; use gpt-image-2/);
+    expect(r.fix).toBe('azd env set IMAGE_MODEL_NAME gpt-image-2');
   });
 
   it('refuses an unknown model', () => {
@@ -241,7 +241,7 @@ describe('the preprovision hook (sh) with a stand-in az', () => {
     const retired = await hook({ IMAGE_MODEL_NAME: 'gpt-image-1', AZURE_OPENAI_LOCATION: 'eastus2' });
     expect(retired.code).toBe(1);
     expect(retired.stderr).toMatch(
-      /IMAGE_MODEL_NAME: gpt-image-1 2025-04-15 was retired on 2026-10-23; use gpt-image-1\.5 instead/,
+      /IMAGE_MODEL_NAME: gpt-image-1 2025-04-15 was retired on 2026-10-23; Microsoft names no replacement; use gpt-image-2/,
     );
     const ok = await hook({});
     expect(ok.stderr).toBe('');
