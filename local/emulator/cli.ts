@@ -45,10 +45,11 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
   const served = Object.entries(emulator.deployments).map(([name, model]) => `${name} (${model})`);
+  const key = emulator.apiKey === WELL_KNOWN_API_KEY ? `${WELL_KNOWN_API_KEY}   (the well-known emulator key)` : 'the one given with --api-key';
   process.stdout.write(
     `gpt-image emulator listening on ${emulator.url}\n` +
       `  deployments: ${served.join(', ')}\n` +
-      `  api-key:     ${emulator.apiKey === WELL_KNOWN_API_KEY ? `${WELL_KNOWN_API_KEY}   (the well-known emulator key)` : 'the one given with --api-key'}\n` +
+      `  api-key:     ${key}\n` +
       `  tokens:      POST ${emulator.url}/emulator/token\n` +
       `  trust roots (signing + time-stamping; trust them only for local testing): ${emulator.url}/emulator/ca.pem\n`,
   );

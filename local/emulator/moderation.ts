@@ -22,6 +22,7 @@ export function createBlockList(words: readonly string[]): BlockList {
   return {
     match(request) {
       for (const e of entries) if (e.inPrompt.test(request.prompt)) return { word: e.word, where: 'prompt' };
+      if (entries.length === 0) return undefined;
       for (const image of request.images) {
         const text = image.bytes.toString('latin1');
         for (const e of entries) if (e.inBytes.test(text)) return { word: e.word, where: 'image' };

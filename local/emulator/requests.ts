@@ -39,7 +39,10 @@ const FILE_MIMETYPES: Record<InputFormatValue, string> = { png: 'image/png', jpe
 
 /** Every parameter each operation knows; any other is refused as Azure refuses it. */
 const KNOWN_FIELDS = {
-  edits: ['prompt', 'image', 'image[]', 'mask', 'model', 'n', 'size', 'quality', 'output_format', 'output_compression', 'background', 'input_fidelity', 'user'],
+  edits: [
+    ...['prompt', 'image', 'image[]', 'mask', 'model', 'n', 'size', 'quality', 'output_format', 'output_compression'],
+    ...['background', 'input_fidelity', 'user'],
+  ],
   generations: ['prompt', 'model', 'n', 'size', 'quality', 'output_format', 'output_compression', 'background', 'moderation', 'user'],
 } as const;
 
@@ -150,7 +153,8 @@ async function inspectMask(file: UploadedFile, first: ImageInput, model: ImageMo
     throw new ApiError(400, 'invalid_mask_image_format', "Invalid 'mask': the mask must have an alpha channel; transparent pixels mark the area to edit.", 'mask');
   }
   if (mask.width !== first.width || mask.height !== first.height) {
-    throw new ApiError(400, 'invalid_mask_size', `Invalid 'mask': the mask is ${mask.width}x${mask.height} but the image is ${first.width}x${first.height}; they must be the same size.`, 'mask');
+    const sizes = `the mask is ${mask.width}x${mask.height} but the image is ${first.width}x${first.height}`;
+    throw new ApiError(400, 'invalid_mask_size', `Invalid 'mask': ${sizes}; they must be the same size.`, 'mask');
   }
   return mask;
 }
@@ -190,7 +194,10 @@ export async function parseImageRequest(
     throw new ApiError(400, 'invalid_request_error', "Missing required parameter: 'prompt'.", 'prompt');
   }
   if (prompt.length > model.maxPromptChars) {
-    throw new ApiError(400, 'string_above_max_length', `Invalid 'prompt': string too long. Expected a string with maximum length ${model.maxPromptChars}, but got a string with length ${prompt.length} instead.`, 'prompt');
+    const message =
+      `Invalid 'prompt': string too long. Expected a string with maximum length ${model.maxPromptChars}, ` +
+      `but got a string with length ${prompt.length} instead.`;
+    throw new ApiError(400, 'string_above_max_length', message, 'prompt');
   }
   const options = parseOptions(fields, model);
   const images: ImageInput[] = [];

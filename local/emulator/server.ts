@@ -189,7 +189,12 @@ function parseRoute(url: URL): Route | undefined {
 
 const faultErrors: Partial<Record<FaultKind, () => ApiError>> = {
   http403: () =>
-    new ApiError(403, 'PermissionDenied', 'The principal lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/images/generations/action` to perform this operation.'),
+    new ApiError(
+      403,
+      'PermissionDenied',
+      'The principal lacks the required data action ' +
+        '`Microsoft.CognitiveServices/accounts/OpenAI/deployments/images/generations/action` to perform this operation.',
+    ),
   http500: () => new ApiError(500, 'InternalServerError', 'The server had an error while processing your request. Sorry about that!'),
   http503: () => new ApiError(503, 'ServiceUnavailable', 'The service is temporarily unable to process your request. Please try again later.'),
 };
@@ -236,7 +241,12 @@ function takeQuota(state: EmulatorState, ex: Exchange, route: Route, apiVersion:
   const seconds = Math.ceil(decision.retryAfterMs / 1000);
   const operation = route.operation === 'edits' ? 'Edit' : 'Generation';
   ex.fail(
-    new ApiError(429, '429', `Requests to the Images_${operation} Operation under Azure OpenAI API version ${apiVersion ?? 'v1'} have exceeded call rate limit of your current pricing tier. Please retry after ${seconds} seconds.`),
+    new ApiError(
+      429,
+      '429',
+      `Requests to the Images_${operation} Operation under Azure OpenAI API version ${apiVersion ?? 'v1'} have exceeded ` +
+        `call rate limit of your current pricing tier. Please retry after ${seconds} seconds.`,
+    ),
     { 'retry-after': String(seconds), 'retry-after-ms': String(decision.retryAfterMs) },
   );
   return false;
@@ -328,7 +338,10 @@ async function handleImages(state: EmulatorState, ex: Exchange, route: Route, ur
   const model = deployment === undefined ? undefined : state.deployments.get(deployment);
   if (!model) {
     ex.outcome = 'not-found';
-    return ex.fail(new ApiError(404, 'DeploymentNotFound', `The API deployment '${deployment ?? ''}' for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.`));
+    const message =
+      `The API deployment '${deployment ?? ''}' for this resource does not exist. ` +
+      'If you created the deployment within the last 5 minutes, please wait a moment and try again.';
+    return ex.fail(new ApiError(404, 'DeploymentNotFound', message));
   }
   ex.model = model.name;
   if (!takeQuota(state, ex, route, apiVersion)) return;

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { AzureOpenAI, toFile } from 'openai';
 import sharp from 'sharp';
+import { parseDeploymentSpecs } from '../../local/emulator/deployments.js';
 import { parseLatency } from '../../local/emulator/faults.js';
 import { loadOrCreateIdentity } from '../../local/emulator/identity.js';
 import { type Emulator, WELL_KNOWN_API_KEY } from '../../local/emulator/server.js';
@@ -280,6 +281,11 @@ describe('as strict as Azure', () => {
     expect(apim).not.toBe(service);
     expect(r.headers.get('x-ms-client-request-id')).toBe('job-123');
     expect(emulator.requests().at(-1)).toMatchObject({ clientRequestId: 'job-123', requestId: apim });
+  });
+
+  it('reads --deployment NAME=MODEL, a bare model name serving itself', () => {
+    expect(parseDeploymentSpecs(['my-images=gpt-image-1.5', 'gpt-image-2'])).toEqual({ 'my-images': 'gpt-image-1.5', 'gpt-image-2': 'gpt-image-2' });
+    expect(() => parseDeploymentSpecs(['a=b=c'])).toThrow(/NAME=MODEL/);
   });
 
   it('refuses to serve a retired model, naming the retirement date and the replacement', async () => {
