@@ -125,12 +125,18 @@ function checkMimetype(file: UploadedFile, param: string, model: ImageModelSpec)
   }
 }
 
-async function inspectImage(file: UploadedFile, param: string, limitBytes: number, model: ImageModelSpec): Promise<ImageInput & { hasAlpha: boolean }> {
+/** Images may be up to their limit; masks must stay under theirs (the catalog's `maxBytesExclusive`). */
+interface SizeLimit {
+  bytes: number;
+  inclusive: boolean;
+}
+
+async function inspectImage(file: UploadedFile, param: string, limit: SizeLimit, model: ImageModelSpec): Promise<ImageInput & { hasAlpha: boolean }> {
   checkMimetype(file, param, model);
   const { bytes, name } = file;
-  if (bytes.length >= limitBytes) {
-    const limit = `${limitBytes / (1024 * 1024)} MB`;
-    throw new ApiError(400, 'image_too_large', `Invalid '${param}': the file is ${bytes.length} bytes; it must be under ${limit}.`, param);
+  if (limit.inclusive ? bytes.length > limit.bytes : bytes.length >= limit.bytes) {
+    const allowed = `${limit.inclusive ? 'at most' : 'under'} ${limit.bytes / (1024 * 1024)} MB`;
+    throw new ApiError(400, 'image_too_large', `Invalid '${param}': the file is ${bytes.length} bytes; it must be ${allowed}.`, param);
   }
   const format = sniffFormat(bytes);
   if (!format || !model.inputFormats.includes(format)) {
@@ -147,7 +153,7 @@ async function inspectImage(file: UploadedFile, param: string, limitBytes: numbe
 }
 
 async function inspectMask(file: UploadedFile, first: ImageInput, model: ImageModelSpec): Promise<ImageInput> {
-  const mask = await inspectImage(file, 'mask', model.mask.maxBytesExclusive, model);
+  const mask = await inspectImage(file, 'mask', { bytes: model.mask.maxBytesExclusive, inclusive: false }, model);
   if (mask.format !== 'png') throw new ApiError(400, 'invalid_image_format', "Invalid 'mask': the mask must be a PNG image.", 'mask');
   if (!mask.hasAlpha) {
     throw new ApiError(400, 'invalid_mask_image_format', "Invalid 'mask': the mask must have an alpha channel; transparent pixels mark the area to edit.", 'mask');
@@ -207,7 +213,7 @@ export async function parseImageRequest(
     if (files.images.length > model.maxInputImages) {
       throw new ApiError(400, 'invalid_request_error', `Invalid 'image': at most ${model.maxInputImages} images.`, 'image');
     }
-    for (const file of files.images) images.push(await inspectImage(file, 'image', model.maxImageBytes, model));
+    for (const file of files.images) images.push(await inspectImage(file, 'image', { bytes: model.maxImageBytes, inclusive: true }, model));
     if (files.mask) mask = await inspectMask(files.mask, images[0]!, model);
   }
   return { kind, prompt, ...options, images, mask };

@@ -226,6 +226,7 @@ describe('as strict as Azure', () => {
     ['unknown deployment', () => fetch(datedUrl('dall-e-9', 'generations'), { method: 'POST', headers: { ...KEY, 'content-type': 'application/json' }, body: '{"prompt":"x"}' }), 404, 'DeploymentNotFound'],
     ['image sent as application/octet-stream', () => editForm({ image: untyped(image), prompt: 'p' }), 400, 'unsupported_file_mimetype', 'image'],
     ['mask sent as application/octet-stream', () => editForm({ image: png(image), mask: untyped(mask), prompt: 'p' }), 400, 'unsupported_file_mimetype', 'mask'],
+    ['an image over 50 MB', () => editForm({ image: png(Buffer.concat([image, Buffer.alloc(50 * 1024 * 1024)])), prompt: 'p' }), 400, 'image_too_large', 'image'],
     ['a mask of 4 MB or more', async () => editForm({ image: png(image), mask: png(await bigMask()), prompt: 'p' }), 400, 'image_too_large', 'mask'],
     ['response_format (not a gpt-image parameter)', () => editForm({ image: png(image), prompt: 'p', response_format: 'url' }), 400, 'unknown_parameter', 'response_format'],
     ['style (a DALL-E 3 parameter)', () => editForm({ image: png(image), prompt: 'p', style: 'vivid' }), 400, 'unknown_parameter', 'style'],
