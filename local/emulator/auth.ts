@@ -78,7 +78,8 @@ function sameKey(given: string, wanted: string): boolean {
 /**
  * Throws Azure's 401 unless the request carries the emulator's key or a valid token it issued. On the v1
  * route the key may also come as a bearer token, which is how the `openai` SDK's `OpenAI` client sends
- * its `apiKey` (Microsoft's v1 samples use it that way).
+ * its `apiKey` (Microsoft's v1 samples use it that way:
+ * https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle).
  */
 export function authorize(req: IncomingMessage, apiKey: string, tokens: TokenIssuer, keyAsBearer: boolean): void {
   const key = req.headers['api-key'];

@@ -76,6 +76,8 @@ export interface Emulator {
 }
 
 type Operation = 'edits' | 'generations';
+// The v1 route takes no api-version and names the deployment as `model`; the dated route needs one
+// (https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle).
 /** Where a request went: the dated route names the deployment in its path, the v1 route in its body. */
 type Route = { kind: 'dated'; operation: Operation; deployment: string } | { kind: 'v1'; operation: Operation };
 
