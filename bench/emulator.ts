@@ -5,13 +5,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { loadOrCreateIdentity } from '../local/emulator/identity.js';
 import { renderEdit } from '../local/emulator/imaging.js';
-import { startEmulator } from '../local/emulator/server.js';
+import { startEmulator, WELL_KNOWN_API_KEY } from '../local/emulator/server.js';
 import { signImage } from '../local/emulator/sign.js';
 import { ms, percentile, table, timeEach, type Section } from './measure.js';
 
 export const emulatorSection: Section = {
   id: 'emulator',
-  title: 'gpt-image-1 emulator: images/edits, 1024x1024 PNG, latency 0',
+  title: 'gpt-image emulator: images/edits on the v1 route, 1024x1024 PNG, latency 0',
   async run() {
     const caDir = path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca');
     const emulator = await startEmulator({ caDir, rpm: 1_000_000 });
@@ -27,8 +27,9 @@ export const emulatorSection: Section = {
         form.append('image', new Blob([new Uint8Array(image)], { type: 'image/png' }), 'photo.png');
         form.append('mask', new Blob([new Uint8Array(mask)], { type: 'image/png' }), 'mask.png');
         form.append('prompt', 'a red balloon');
+        form.append('model', 'gpt-image-2');
         form.append('size', '1024x1024');
-        const res = await fetch(`${emulator.url}/openai/deployments/gpt-image-1/images/edits?api-version=2025-04-01-preview`, { method: 'POST', headers: { 'api-key': 'k' }, body: form });
+        const res = await fetch(`${emulator.url}/openai/v1/images/edits`, { method: 'POST', headers: { 'api-key': WELL_KNOWN_API_KEY }, body: form });
         if (res.status !== 200) throw new Error(`edit answered ${res.status}`);
         await res.arrayBuffer();
       };
@@ -40,7 +41,7 @@ export const emulatorSection: Section = {
       return table([
         ['', 'p50', 'p95', 'runs'],
         ['images/edits over HTTP (target p50 ≤ 150 ms)', ms(percentile(edits, 50)), ms(percentile(edits, 95)), String(edits.length)],
-        ['  of which: C2PA signing step alone (ES256 + RFC 3161)', ms(percentile(signing, 50)), ms(percentile(signing, 95)), String(signing.length)],
+        ['  of which: C2PA signing step alone (PS256 + RFC 3161)', ms(percentile(signing, 50)), ms(percentile(signing, 95)), String(signing.length)],
         ['  of which: pixels (decode, paint, PNG encode)', ms(percentile(rendering, 50)), ms(percentile(rendering, 95)), String(rendering.length)],
       ]);
     } finally {

@@ -1,16 +1,16 @@
 /**
- * The embedded default: Azurite, Event Grid in front of it, the image-model emulator (the default model,
+ * The embedded default: Azurite, Event Grid in front of it, the gpt-image emulator (the default model,
  * gpt-image-2, on the v1 route) and the local Functions host, wired together with the same settings the
  * app reads on Azure. `npm start`, the demo,
  * the integration tests and the benchmarks all start the pipeline through here.
  */
-import { randomBytes } from 'node:crypto';
-import { loadConfig, type SettingName } from '../shared/config.js';
+import { loadConfig, settingDefault, type SettingName } from '../shared/config.js';
 import { EVENT_SUBSCRIPTIONS } from '../shared/containers.js';
 import { ensureStorageLayout } from '../shared/adapters/storage.js';
 import type { ImageModel } from '../shared/adapters/model.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
-import { startEmulator, type Emulator, type EmulatorOptions } from './emulator/server.js';
+import { DEFAULT_IMAGE_MODEL } from '../shared/model-catalog.js';
+import { startEmulator, WELL_KNOWN_API_KEY, type Emulator, type EmulatorOptions } from './emulator/server.js';
 import { loadFunctionDefinitions } from './functions.js';
 import { projectHostJson, readQueueSettings, type QueueSettings } from './host/host-json.js';
 import { startHost, type AnyFunction, type FunctionHost, type LogEntry } from './host/host.js';
@@ -105,13 +105,22 @@ export interface LocalPipeline {
   close(): Promise<void>;
 }
 
+/** The one deployment the settings name, serving IMAGE_MODEL (or the default model), as `azd up` creates it. */
+function servedDeployment(settings: Settings = {}): Record<string, string> {
+  const name = settings.AZURE_OPENAI_DEPLOYMENT || settingDefault('AZURE_OPENAI_DEPLOYMENT') || DEFAULT_IMAGE_MODEL;
+  const model = settings.IMAGE_MODEL || settingDefault('IMAGE_MODEL') || DEFAULT_IMAGE_MODEL;
+  return { [name]: model };
+}
+
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
   const storage = await startLocalStorage(options.storage);
-  const apiKey = `local-${randomBytes(12).toString('hex')}`;
-  const emulator = options.emulator === false ? undefined : await startEmulator({ ...options.emulator, apiKey });
+  // The well-known key (printed in the banner, shown in the README), so people's own snippets work too.
+  const apiKey = WELL_KNOWN_API_KEY;
+  const emulator = options.emulator === false ? undefined : await startEmulator({ deployments: servedDeployment(options.settings), ...options.emulator, apiKey });
   const settings: Record<string, string> = {
     FUNCTIONS_WORKER_RUNTIME: 'node',
     AzureWebJobsStorage: storage.connectionString,
+    // Trust the emulator's two roots (claim signing and time-stamping) and nothing else of the emulator's.
     ...(emulator ? { AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: apiKey, EXTRA_TRUST_ANCHORS: emulator.caPem } : {}),
     ...Object.fromEntries(Object.entries(options.settings ?? {}).filter(([, v]) => v !== undefined)),
   } as Record<string, string>;

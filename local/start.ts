@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole pipeline on this machine with no Azure account. Azurite (persisted in
- * `.local/azurite`), Event Grid in front of it on the usual blob port, the gpt-image-1 emulator, the
+ * `.local/azurite`), Event Grid in front of it on the usual blob port, the gpt-image emulator, the
  * Functions host on :7071, `./drop` → `inbox/` and every container → `./out/`. Settings from
  * `local.settings.json`, when present, override the local defaults (for example a real
  * AZURE_OPENAI_ENDPOINT instead of the emulator). Ctrl-C stops it.
@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONTAINERS } from '../shared/containers.js';
 import { intOption, parse, UsageError } from './cli.js';
-import { startLocalPipeline, type Settings } from './environment.js';
+import { startLocalPipeline, type LocalPipeline, type Settings } from './environment.js';
 import { createReporter } from './reporter.js';
 import { startDropSync, startMirror } from './sync.js';
 
@@ -25,6 +25,16 @@ export function readLocalSettings(file = 'local.settings.json'): Settings {
 
 function isLocalUrl(url: string | undefined): boolean {
   return !url || /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(url);
+}
+
+/** The banner's model lines: the emulator with its well-known key and deployment, or the real endpoint. */
+function modelLines({ emulator, settings }: LocalPipeline): string[] {
+  if (!emulator) return [`  Model:         ${settings.AZURE_OPENAI_ENDPOINT}`];
+  const deployments = Object.entries(emulator.deployments).map(([name, model]) => `${name} (${model})`).join(', ');
+  return [
+    `  Model:         ${emulator.url}  gpt-image emulator, deployment ${deployments}; its two roots are trusted in local mode only`,
+    `  Emulator key:  ${emulator.apiKey}   (well-known, like Azurite's: api-key header; it opens only this emulator)`,
+  ];
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -75,7 +85,7 @@ export async function run(args: string[]): Promise<number> {
       `  Results:       ./${outDir}/published/, ./${outDir}/quarantine/, ./${outDir}/rejected/ (every container is mirrored)`,
       `  Functions:     ${pipeline.host.url}/api/jobs`,
       `  Storage:       ${pipeline.storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${pipeline.storage.queueEndpoint} (queue)`,
-      `  Model:         ${pipeline.emulator ? `${pipeline.emulator.url} (gpt-image-1 emulator; its CA is trusted in local mode only)` : pipeline.settings.AZURE_OPENAI_ENDPOINT}`,
+      ...modelLines(pipeline),
       '  Ctrl-C stops.',
       '',
     ].join('\n'),

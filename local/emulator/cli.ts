@@ -1,8 +1,10 @@
-/** `imagegen-pipeline emulator`: the gpt-image-1 emulator on its own, until Ctrl-C. */
+/** `imagegen-pipeline emulator`: the gpt-image emulator on its own, until Ctrl-C. */
 import { intOption, parse, UsageError } from '../cli.js';
+import { WELL_KNOWN_API_KEY } from './auth.js';
+import { DEFAULT_DEPLOYMENTS, parseDeploymentSpecs } from './deployments.js';
 import { parseFaultRates, parseLatency } from './faults.js';
 import { DEFAULT_CA_DIR } from './identity.js';
-import { DEFAULT_DEPLOYMENTS, startEmulator } from './server.js';
+import { startEmulator, type Emulator } from './server.js';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, {
@@ -16,28 +18,40 @@ export async function run(args: string[]): Promise<number> {
     deployment: { type: 'string', multiple: true },
     'ca-dir': { type: 'string' },
   });
-  let latency, faults;
+  let latency, faults, deployments;
   try {
     latency = values['latency-ms'] === undefined ? 0 : parseLatency(values['latency-ms']);
     faults = values.faults === undefined ? {} : parseFaultRates(values.faults);
+    deployments = values.deployment === undefined ? DEFAULT_DEPLOYMENTS : parseDeploymentSpecs(values.deployment);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const emulator = await startEmulator({
-    port: intOption('port', values.port, 0, 65535) ?? 8011,
-    host: values.host ?? '127.0.0.1',
-    rpm: intOption('rpm', values.rpm, 1, 1_000_000) ?? 9,
-    latency,
-    faults,
-    apiKey: values['api-key'],
-    blockWords: values['block-word'] ?? [],
-    deployments: values.deployment ?? DEFAULT_DEPLOYMENTS,
-    caDir: values['ca-dir'] ?? DEFAULT_CA_DIR,
-  });
+  let emulator: Emulator;
+  try {
+    emulator = await startEmulator({
+      port: intOption('port', values.port, 0, 65535) ?? 8011,
+      host: values.host ?? '127.0.0.1',
+      rpm: intOption('rpm', values.rpm, 1, 1_000_000) ?? 9,
+      latency,
+      faults,
+      apiKey: values['api-key'] ?? WELL_KNOWN_API_KEY,
+      blockWords: values['block-word'] ?? [],
+      deployments,
+      caDir: values['ca-dir'] ?? DEFAULT_CA_DIR,
+    });
+  } catch (err) {
+    // A deployment of a retired or unknown model is a usage problem, reported like one.
+    if (err instanceof Error && err.message.startsWith('deployment "')) throw new UsageError(err.message);
+    throw err;
+  }
+  const served = Object.entries(emulator.deployments).map(([name, model]) => `${name} (${model})`);
+  const key = emulator.apiKey === WELL_KNOWN_API_KEY ? `${WELL_KNOWN_API_KEY}   (the well-known emulator key)` : 'the one given with --api-key';
   process.stdout.write(
-    `gpt-image-1 emulator listening on ${emulator.url}\n` +
-      `  deployments: ${(values.deployment ?? DEFAULT_DEPLOYMENTS).join(', ')}\n` +
-      `  CA (trust it only for local testing): ${emulator.url}/emulator/ca.pem\n`,
+    `gpt-image emulator listening on ${emulator.url}\n` +
+      `  deployments: ${served.join(', ')}\n` +
+      `  api-key:     ${key}\n` +
+      `  tokens:      POST ${emulator.url}/emulator/token\n` +
+      `  trust roots (signing + time-stamping; trust them only for local testing): ${emulator.url}/emulator/ca.pem\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -1,9 +1,9 @@
 /**
- * COSE_Sign1 for C2PA claim signatures. The wasm build of c2pa-rs hands the claim bytes to a JS signer
+ * COSE_Sign1 for C2PA claim signatures (PS256 for RSA keys, as Azure OpenAI signs; ES256 for P-256 keys). The wasm build of c2pa-rs hands the claim bytes to a JS signer
  * and expects the complete tagged COSE_Sign1 back (detached payload, certificate chain in the protected
  * header, padded to exactly the reserved size), so the emulator builds it here.
  */
-import { createHash, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { constants, createHash, sign as nodeSign, type KeyObject } from 'node:crypto';
 
 type Cbor = number | string | Uint8Array | null | Cbor[] | Map<Cbor, Cbor> | { tag: number; value: Cbor };
 
@@ -44,7 +44,9 @@ export function encodeCbor(value: Cbor): Buffer {
   return Buffer.concat(parts);
 }
 
+// RFC 9053 / RFC 8230 algorithm identifiers.
 const COSE_ALG_ES256 = -7;
+const COSE_ALG_PS256 = -37;
 const COSE_HEADER_ALG = 1;
 const COSE_HEADER_X5CHAIN = 33;
 const COSE_SIGN1_TAG = 18;
@@ -63,9 +65,14 @@ export interface CoseSigningIdentity {
  */
 export function coseSign1(identity: CoseSigningIdentity, payload: Uint8Array, size: number): Uint8Array {
   const x5chain = identity.chain.length === 1 ? identity.chain[0]! : identity.chain;
-  const protectedBytes = encodeCbor(new Map<Cbor, Cbor>([[COSE_HEADER_ALG, COSE_ALG_ES256], [COSE_HEADER_X5CHAIN, x5chain]]));
+  const rsa = identity.key.asymmetricKeyType === 'rsa';
+  const alg = rsa ? COSE_ALG_PS256 : COSE_ALG_ES256;
+  const protectedBytes = encodeCbor(new Map<Cbor, Cbor>([[COSE_HEADER_ALG, alg], [COSE_HEADER_X5CHAIN, x5chain]]));
   const toBeSigned = encodeCbor(['Signature1', protectedBytes, new Uint8Array(0), payload]);
-  const signature = nodeSign('sha256', toBeSigned, { key: identity.key, dsaEncoding: 'ieee-p1363' });
+  // PS256: RSASSA-PSS with SHA-256, MGF1 SHA-256 and a 32-byte salt (RFC 8230 section 2).
+  const signature = rsa
+    ? nodeSign('sha256', toBeSigned, { key: identity.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
+    : nodeSign('sha256', toBeSigned, { key: identity.key, dsaEncoding: 'ieee-p1363' });
 
   const unprotected = new Map<Cbor, Cbor>();
   if (identity.timestamp) {

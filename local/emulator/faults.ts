@@ -1,15 +1,23 @@
 /** Fault injection for tests and chaos runs: each kind happens to a request with its own probability. */
 
-export const FAULT_KINDS = ['http500', 'http503', 'reset', 'hang', 'truncate'] as const;
+export const FAULT_KINDS = ['http403', 'http500', 'http503', 'reset', 'hang', 'truncate'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 export type FaultRates = Partial<Record<FaultKind, number>>;
 
 /** Latency in milliseconds: fixed, or drawn uniformly from [min, max]. */
 export type Latency = number | { min: number; max: number };
 
+/**
+ * `--latency-ms azure`: edit times like the real service's. Microsoft publishes no latency figures;
+ * gpt-image edits of 1024-pixel images take tens of seconds (longer at high quality), so the profile
+ * draws uniformly from 15 to 60 s. Use it to see timeouts, leases and the pacer at real speed.
+ */
+export const AZURE_LATENCY_PROFILE: Latency = { min: 15_000, max: 60_000 };
+
 export function parseLatency(text: string): Latency {
+  if (text.trim() === 'azure') return AZURE_LATENCY_PROFILE;
   const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
-  if (!m) throw new Error(`latency must be N or MIN-MAX milliseconds, got "${text}"`);
+  if (!m) throw new Error(`latency must be N or MIN-MAX milliseconds, or "azure", got "${text}"`);
   const min = Number(m[1]);
   if (m[2] === undefined) return min;
   const max = Number(m[2]);

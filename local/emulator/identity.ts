@@ -1,8 +1,11 @@
 /**
- * The emulator's signing identity: a local root CA, a C2PA signing certificate and a time-stamping
- * certificate, generated on first start and kept outside the repository (default
- * `~/.imagegen-pipeline/emulator-ca`). Every name says "local emulator" and "not Microsoft", so its
- * credentials can never be mistaken for Azure's; only a configuration that adds `ca.pem` trusts them.
+ * The emulator's signing identity, shaped like Azure OpenAI's (compare the real image in
+ * ../shared/fixtures/c2pa/): an RSA claim-signing leaf with Microsoft's claim-signing EKU under an
+ * intermediate CA under a signing root, and an RFC 3161 time-stamping certificate under a separate
+ * TSA root. Generated on first start and kept outside the repository (default
+ * `~/.imagegen-pipeline/emulator-ca-v2`; the name is versioned because the shape changed from v1's one
+ * ES256 root). Every name says "local emulator" and "not Microsoft", so its credentials can never be
+ * mistaken for Azure's; only a configuration that adds its two roots trusts them.
  */
 import 'reflect-metadata';
 import { createPrivateKey, webcrypto, type KeyObject } from 'node:crypto';
@@ -13,34 +16,48 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as Crypto);
 
-export const DEFAULT_CA_DIR = path.join(homedir(), '.imagegen-pipeline', 'emulator-ca');
+export const DEFAULT_CA_DIR = path.join(homedir(), '.imagegen-pipeline', 'emulator-ca-v2');
 
 const ORG = 'O=imagegen-pipeline local emulator (untrusted test CA - not Microsoft)';
-export const CA_SUBJECT = `CN=imagegen-pipeline LOCAL EMULATOR Root CA - not Microsoft, ${ORG}`;
+export const SIGNING_ROOT_SUBJECT = `CN=imagegen-pipeline LOCAL EMULATOR Signing Root CA - not Microsoft, ${ORG}`;
+export const TSA_ROOT_SUBJECT = `CN=imagegen-pipeline LOCAL EMULATOR Time-Stamping Root CA - not Microsoft, ${ORG}`;
+const INTERMEDIATE_SUBJECT = `CN=imagegen-pipeline emulator Claimants CA - not Microsoft, ${ORG}`;
 const SIGNER_SUBJECT = `CN=imagegen-pipeline emulator signer - not Azure OpenAI, ${ORG}`;
 const TSA_SUBJECT = `CN=imagegen-pipeline emulator time-stamping - not Microsoft, ${ORG}`;
 
 export const EKU = {
-  documentSigning: '1.3.6.1.5.5.7.3.36',
+  /** Microsoft's C2PA claim signing, on the leaf of every Azure OpenAI image (see the fixture's README). */
+  microsoftClaimSigning: '1.3.6.1.4.1.311.76.59.1.9',
   timeStamping: '1.3.6.1.5.5.7.3.8',
 } as const;
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+// Azure's chain is RSA throughout (4096-bit roots); 2048-bit keys keep first start fast and are what
+// c2pa-rs's certificate profile requires at least.
+const ALG = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
 
 export interface EmulatorIdentity {
+  /** The two trust anchors (signing root, then TSA root) as one PEM text: all a verifier needs to trust. */
   caPem: string;
-  signer: { key: KeyObject; certificate: Uint8Array };
+  /** The claim signer: its key and its chain (leaf, then intermediate; the root travels only as an anchor). */
+  signer: { key: KeyObject; chain: Uint8Array[] };
   tsa: { key: KeyObject; certificate: Uint8Array };
 }
 
-interface Files {
-  'ca.pem': string;
-  'ca.key': string;
-  'signer.pem': string;
-  'signer.key': string;
-  'tsa.pem': string;
-  'tsa.key': string;
+const FILE_NAMES = [
+  'signing-root.pem',
+  'intermediate.pem',
+  'signer.pem',
+  'signer.key',
+  'tsa-root.pem',
+  'tsa.pem',
+  'tsa.key',
+] as const;
+type Files = Record<(typeof FILE_NAMES)[number], string>;
+
+interface Issued {
+  cert: x509.X509Certificate;
+  keys: CryptoKeyPair;
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
@@ -48,91 +65,117 @@ async function exportKey(key: CryptoKey): Promise<string> {
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
-async function issue(
-  ca: { cert: x509.X509Certificate; key: CryptoKey },
-  subject: string,
-  eku: string,
-  serial: string,
-): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+const newKeys = async () => (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+
+async function createRoot(subject: string): Promise<Issued> {
+  const keys = await newKeys();
   const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject,
-    issuer: ca.cert.subject,
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: subject,
     notBefore: new Date(now - DAY),
-    notAfter: new Date(now + 2 * 365 * DAY),
-    signingKey: ca.key,
+    notAfter: new Date(now + 10 * 365 * DAY),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { cert, keys };
+}
+
+interface IssueOptions {
+  subject: string;
+  serial: string;
+  years: number;
+  /** A CA that may issue leaves only, or a leaf with this EKU. */
+  role: { ca: true } | { eku: string };
+}
+
+async function issue(issuer: Issued, options: IssueOptions): Promise<Issued> {
+  const keys = await newKeys();
+  const now = Date.now();
+  const roleExtensions =
+    'ca' in options.role
+      ? [
+          new x509.BasicConstraintsExtension(true, 0, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        ]
+      : [
+          new x509.BasicConstraintsExtension(false, undefined, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          // RFC 3161 requires the time-stamping EKU to be the only one, and critical.
+          new x509.ExtendedKeyUsageExtension([options.role.eku], options.role.eku === EKU.timeStamping),
+        ];
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: options.serial,
+    subject: options.subject,
+    issuer: issuer.cert.subject,
+    notBefore: new Date(now - DAY),
+    notAfter: new Date(now + options.years * 365 * DAY),
+    signingKey: issuer.keys.privateKey,
     publicKey: keys.publicKey,
     signingAlgorithm: ALG,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([eku], eku === EKU.timeStamping),
+      ...roleExtensions,
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.cert),
     ],
   });
   return { cert, keys };
 }
 
 async function generate(): Promise<Files> {
-  const caKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const now = Date.now();
-  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: CA_SUBJECT,
-    notBefore: new Date(now - DAY),
-    notAfter: new Date(now + 10 * 365 * DAY),
-    keys: caKeys,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  const ca = { cert: caCert, key: caKeys.privateKey };
-  const signer = await issue(ca, SIGNER_SUBJECT, EKU.documentSigning, '02');
-  const tsa = await issue(ca, TSA_SUBJECT, EKU.timeStamping, '03');
+  const [signingRoot, tsaRoot] = await Promise.all([createRoot(SIGNING_ROOT_SUBJECT), createRoot(TSA_ROOT_SUBJECT)]);
+  const intermediate = await issue(signingRoot, { subject: INTERMEDIATE_SUBJECT, serial: '02', years: 5, role: { ca: true } });
+  const signer = await issue(intermediate, { subject: SIGNER_SUBJECT, serial: '03', years: 2, role: { eku: EKU.microsoftClaimSigning } });
+  const tsa = await issue(tsaRoot, { subject: TSA_SUBJECT, serial: '04', years: 2, role: { eku: EKU.timeStamping } });
   return {
-    'ca.pem': caCert.toString('pem'),
-    'ca.key': await exportKey(caKeys.privateKey),
+    'signing-root.pem': signingRoot.cert.toString('pem'),
+    'intermediate.pem': intermediate.cert.toString('pem'),
     'signer.pem': signer.cert.toString('pem'),
     'signer.key': await exportKey(signer.keys.privateKey),
+    'tsa-root.pem': tsaRoot.cert.toString('pem'),
     'tsa.pem': tsa.cert.toString('pem'),
     'tsa.key': await exportKey(tsa.keys.privateKey),
   };
 }
 
 async function readFiles(dir: string): Promise<Files> {
-  const names: (keyof Files)[] = ['ca.pem', 'ca.key', 'signer.pem', 'signer.key', 'tsa.pem', 'tsa.key'];
-  const entries = await Promise.all(names.map(async (n) => [n, await readFile(path.join(dir, n), 'utf8')] as const));
-  return Object.fromEntries(entries) as unknown as Files;
+  const entries = await Promise.all(FILE_NAMES.map(async (n) => [n, await readFile(path.join(dir, n), 'utf8')] as const));
+  return Object.fromEntries(entries) as Files;
 }
 
-/** Loads the identity from `dir`, generating it on first use (atomically, so concurrent first starts agree). */
+/** Writes a fresh identity beside `dir` and swaps it in, so concurrent first starts agree on one. */
+async function replaceIdentity(dir: string): Promise<void> {
+  await mkdir(path.dirname(dir), { recursive: true });
+  const staging = await mkdtemp(`${dir}.staging-`);
+  const fresh = await generate();
+  await Promise.all(Object.entries(fresh).map(([n, text]) => writeFile(path.join(staging, n), text, { mode: 0o600 })));
+  await rm(`${dir}.old`, { recursive: true, force: true });
+  await rename(dir, `${dir}.old`).catch(() => undefined);
+  await rename(staging, dir).catch(async () => rm(staging, { recursive: true, force: true }));
+  await rm(`${dir}.old`, { recursive: true, force: true });
+}
+
+const expiresSoon = (pem: string) => new x509.X509Certificate(pem).notAfter.getTime() - Date.now() < 30 * DAY;
+
+/** Loads the identity from `dir`, generating it on first use or when a leaf is about to expire. */
 export async function loadOrCreateIdentity(dir = DEFAULT_CA_DIR): Promise<EmulatorIdentity> {
   let files: Files;
   try {
     files = await readFiles(dir);
-    const expires = new x509.X509Certificate(files['signer.pem']).notAfter.getTime();
-    if (expires - Date.now() < 30 * DAY) throw new Error('signer certificate expires soon');
+    if (expiresSoon(files['signer.pem']) || expiresSoon(files['tsa.pem'])) throw new Error('a leaf certificate expires soon');
   } catch {
-    await mkdir(path.dirname(dir), { recursive: true });
-    const staging = await mkdtemp(`${dir}.staging-`);
-    const fresh = await generate();
-    await Promise.all(Object.entries(fresh).map(([n, text]) => writeFile(path.join(staging, n), text, { mode: 0o600 })));
-    await rm(`${dir}.old`, { recursive: true, force: true });
-    await rename(dir, `${dir}.old`).catch(() => undefined);
-    await rename(staging, dir).catch(async () => rm(staging, { recursive: true, force: true }));
-    await rm(`${dir}.old`, { recursive: true, force: true });
+    await replaceIdentity(dir);
     files = await readFiles(dir);
   }
   const der = (pem: string) => new Uint8Array(new x509.X509Certificate(pem).rawData);
   return {
-    caPem: files['ca.pem'],
-    signer: { key: createPrivateKey(files['signer.key']), certificate: der(files['signer.pem']) },
+    caPem: `${files['signing-root.pem'].trim()}\n${files['tsa-root.pem'].trim()}\n`,
+    signer: { key: createPrivateKey(files['signer.key']), chain: [der(files['signer.pem']), der(files['intermediate.pem'])] },
     tsa: { key: createPrivateKey(files['tsa.key']), certificate: der(files['tsa.pem']) },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The emulator's "model": real images of the requested size and format. Outside the mask's transparent
  * area an edit keeps the input's pixels (scaled to the output size); inside it paints a pattern derived
- * from the prompt. Same inputs, same pixels.
+ * from the prompt and the input's bytes, so editing an image with the prompt that made it still visibly
+ * changes the masked area. Same inputs, same pixels.
  */
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
@@ -34,8 +35,10 @@ interface Pattern {
   slope: number;
 }
 
-function patternFor(prompt: string, index: number): Pattern {
-  const h = createHash('sha256').update(`${index}\u0000${prompt}`).digest();
+function patternFor(prompt: string, index: number, input?: Buffer): Pattern {
+  const hash = createHash('sha256').update(`${index}\u0000${prompt}\u0000`);
+  if (input) hash.update(input);
+  const h = hash.digest();
   return {
     a: [h[0]!, h[1]!, h[2]!],
     b: [255 - h[0]!, 255 - h[1]!, 255 - h[2]!],
@@ -75,7 +78,7 @@ export async function renderEdit(image: Buffer, mask: Buffer | undefined, option
       : undefined,
   ]);
   // Without a mask the model may repaint everything; half-blend so the input stays recognisable.
-  paint(rgba, alpha, 0.5, width, height, patternFor(options.prompt, options.index ?? 0));
+  paint(rgba, alpha, 0.5, width, height, patternFor(options.prompt, options.index ?? 0, image));
   return encode(rgba, width, height, options);
 }
 

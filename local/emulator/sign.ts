@@ -1,7 +1,9 @@
 /**
- * Content Credentials shaped like Azure OpenAI's: a `c2pa.actions` assertion whose `c2pa.created` action
- * names softwareAgent "Azure OpenAI ImageGen" and the trainedAlgorithmicMedia source type, signed with
- * ES256 through c2pa-rs and time-stamped by the emulator's TSA.
+ * Content Credentials shaped like Azure OpenAI's, after the real Microsoft image's ingredient manifest
+ * (../shared/fixtures/c2pa/README.md): a `c2pa.actions.v2` assertion with `c2pa.created` (softwareAgent
+ * "Azure OpenAI ImageGen", digitalSourceType trainedAlgorithmicMedia) and `c2pa.watermarked`, and a
+ * `c2pa.soft-binding` assertion for the invisible watermark (`com.microsoft.invismark.1`). Signed PS256
+ * through c2pa-rs with the emulator's chain and time-stamped by its TSA.
  */
 import { randomUUID } from 'node:crypto';
 import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa.js';
@@ -10,7 +12,9 @@ import type { EmulatorIdentity } from './identity.js';
 import { timeStampToken } from './tsa.js';
 
 export const SOFTWARE_AGENT = 'Azure OpenAI ImageGen';
+export const WATERMARK_AGENT = 'Microsoft Responsible AI Provenance';
 export const TRAINED_ALGORITHMIC_MEDIA = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
+export const SOFT_BINDING_ALG = 'com.microsoft.invismark.1';
 
 export type SignableFormat = 'image/png' | 'image/jpeg' | 'image/webp';
 
@@ -24,15 +28,24 @@ export interface SignOptions {
   digitalSourceType?: string;
 }
 
-// Room for the signature, the two-certificate chain and the time-stamp token, with margin.
-const RESERVE_SIZE = 10_240;
+/**
+ * The soft binding exactly as Azure writes it: `region` nested one level too deep, a string `value` and
+ * an array `pad`. c2pa-rs 0.91 cannot decode that and reports `claim.malformed` on `c2pa.soft-binding`
+ * for every real Azure image; the gate tolerates exactly that, so the emulator must produce it too.
+ */
+function softBinding(watermarkId: string) {
+  const wholeImage = { type: 'rectangle', unit: 'percentage', width: 100, height: 100, origin: { x: 0, y: 0 } };
+  return {
+    alg: SOFT_BINDING_ALG,
+    pad: [],
+    blocks: [{ scope: { region: { region: [{ type: 'spatial', shape: wholeImage }] } }, value: watermarkId }],
+  };
+}
 
-export async function signImage(identity: EmulatorIdentity, bytes: Uint8Array, options: SignOptions): Promise<Uint8Array> {
-  const c2pa = await loadC2pa();
-  installFileReaderSync();
-  const when = options.when ?? new Date();
-  const manifest = {
-    claim_generator_info: [{ name: 'imagegen-pipeline gpt-image-1 emulator', version: '1.0' }],
+export function azureShapedManifest(options: SignOptions) {
+  const when = (options.when ?? new Date()).toISOString();
+  return {
+    claim_generator_info: [{ name: 'imagegen-pipeline gpt-image emulator', version: '2.0' }],
     title: options.title,
     format: options.format,
     instance_id: `xmp:iid:${randomUUID()}`,
@@ -43,27 +56,44 @@ export async function signImage(identity: EmulatorIdentity, bytes: Uint8Array, o
           actions: [
             {
               action: 'c2pa.created',
-              when: when.toISOString(),
+              when,
               softwareAgent: { name: options.softwareAgent ?? SOFTWARE_AGENT },
               digitalSourceType: options.digitalSourceType ?? TRAINED_ALGORITHMIC_MEDIA,
-              description: 'AI Generated Image',
+              description: 'Generated with AI',
+            },
+            {
+              action: 'c2pa.watermarked',
+              when,
+              softwareAgent: { name: WATERMARK_AGENT, version: '1.0' },
+              description: 'Content watermarked by the local emulator (no real watermark)',
             },
           ],
+          allActionsIncluded: true,
         },
       },
+      { label: 'c2pa.soft-binding', data: softBinding(randomUUID()) },
     ],
   };
+}
+
+// Room for the RSA signature, the leaf and intermediate certificates and the time-stamp token, with margin.
+const RESERVE_SIZE = 10_240;
+
+export async function signImage(identity: EmulatorIdentity, bytes: Uint8Array, options: SignOptions): Promise<Uint8Array> {
+  const c2pa = await loadC2pa();
+  installFileReaderSync();
+  const manifest = azureShapedManifest(options);
   // Verifying right after signing would need the emulator's CA in c2pa-rs's trust settings; callers verify.
   const builder = c2pa.WasmBuilder.fromJson(JSON.stringify(manifest), JSON.stringify({ verify: { verify_after_sign: false } }));
   try {
     const signer = {
-      alg: 'es256',
+      alg: 'ps256',
       reserveSize: RESERVE_SIZE,
       sign: async (claim: Uint8Array) =>
         coseSign1(
           {
             key: identity.signer.key,
-            chain: [identity.signer.certificate],
+            chain: identity.signer.chain,
             timestamp: (imprint) => timeStampToken(identity.tsa, imprint),
           },
           claim,

@@ -1,6 +1,7 @@
 /**
  * A local RFC 3161 time-stamp authority. Azure's images carry a trusted time-stamp (which is where a
- * verifier learns the signing time); the emulator's do too, from a TSA certificate its own CA issued.
+ * verifier learns the signing time) from a TSA under its own root; the emulator's do too, from a TSA
+ * certificate under the emulator's separate time-stamping root.
  */
 import { createHash, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import {
@@ -18,6 +19,7 @@ import {
 const OID = {
   sha256: '2.16.840.1.101.3.4.2.1',
   ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  sha256WithRsa: '1.2.840.113549.1.1.11',
   signedData: '1.2.840.113549.1.7.2',
   tstInfo: '1.2.840.113549.1.9.16.1.4',
   contentType: '1.2.840.113549.1.9.3',
@@ -61,7 +63,8 @@ export function timeStampToken(tsa: TimeStampAuthority, imprint: Uint8Array, at 
     sequence(issuer, integer(serial)),
     algorithm(OID.sha256),
     implicitSet(0, ...attributes),
-    algorithm(OID.ecdsaWithSha256),
+    // sha256WithRSAEncryption carries explicit NULL parameters (RFC 4055); ECDSA's carry none.
+    tsa.key.asymmetricKeyType === 'rsa' ? sequence(oid(OID.sha256WithRsa), Buffer.of(0x05, 0x00)) : algorithm(OID.ecdsaWithSha256),
     octets(signature),
   );
   const signedData = sequence(

@@ -41,7 +41,7 @@ describe('imagegen-pipeline', () => {
     children.push(emu.child);
     const [, url] = await emu.line(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
     const generate = (prompt: string, key = 'k1') =>
-      fetch(`${url}/openai/deployments/gpt-image-1/images/generations?api-version=2025-04-01-preview`, {
+      fetch(`${url}/openai/deployments/gpt-image-2/images/generations?api-version=2025-04-01-preview`, {
         method: 'POST',
         headers: { 'api-key': key, 'content-type': 'application/json' },
         body: JSON.stringify({ prompt, quality: 'low' }),
