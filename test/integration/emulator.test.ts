@@ -290,7 +290,7 @@ describe('as strict as Azure', () => {
   });
 
   it('refuses to serve a retired model, naming the retirement date and the replacement', async () => {
-    await expect(startTestEmulator({ deployments: { legacy: 'gpt-image-1' } })).rejects.toThrow(/deployment "legacy": gpt-image-1 .*retired on 2026-10-23; use gpt-image-1\.5/);
+    await expect(startTestEmulator({ deployments: { legacy: 'gpt-image-1' } })).rejects.toThrow(/deployment "legacy": gpt-image-1 .*retired on 2026-10-23; Microsoft names no replacement; use gpt-image-2/);
   });
 
   it('issues tokens at POST /emulator/token that the SDK can use', async () => {

@@ -10,7 +10,8 @@ import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 let p: TestPipeline;
 
 beforeAll(async () => {
-  p = await startTestPipeline({ settings: { AZURE_OPENAI_DEPLOYMENT: 'no-such-deployment', IMAGE_MODEL_MAX_ATTEMPTS: '2', IMAGE_MODEL_RPM: '6000' } });
+  // The emulator serves only the default deployment; the app names another.
+  p = await startTestPipeline({ emulator: { deployments: { 'gpt-image-2': 'gpt-image-2' } }, settings: { AZURE_OPENAI_DEPLOYMENT: 'no-such-deployment', IMAGE_MODEL_MAX_ATTEMPTS: '2', IMAGE_MODEL_RPM: '6000' } });
 });
 afterAll(() => p.close());
 

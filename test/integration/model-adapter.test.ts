@@ -36,14 +36,15 @@ function modelConfig(settings: Record<string, string>): PipelineConfig['model'] 
   return loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: emulator.url, ...settings }).model;
 }
 
-/** Stands in for the Entra ID token endpoint: hands out a token and records the scopes asked for. */
+/** Stands in for the Entra ID token endpoint: hands out a token the emulator issued and records the scopes asked for. */
 function stubCredential(): TokenCredential & { scopes: string[] } {
   const scopes: string[] = [];
   return {
     scopes,
     async getToken(scope: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
       scopes.push(...[scope].flat());
-      return { token: 'stub-entra-token', expiresOnTimestamp: Date.now() + 3_600_000 };
+      const issued = emulator.issueToken();
+      return { token: issued.access_token, expiresOnTimestamp: issued.expires_on * 1000 };
     },
   };
 }
