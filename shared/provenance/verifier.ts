@@ -13,6 +13,9 @@ import { azureCredential } from '../adapters/credential.js';
 import type { StorageClients } from '../adapters/storage.js';
 import { FORMAT_NAMES, sniffFormat } from '../image-header.js';
 import { Semaphore } from '../semaphore.js';
+import { fullSourceType } from './actions.js';
+import { readByteEvidence } from './byte-evidence.js';
+import { readContainer } from './container.js';
 import { C2PA_EKUS, MICROSOFT_C2PA_ROOTS_PEM } from './default-trust.js';
 import { type C2paReading, evaluateGate, type GateContext, type GatePolicy, type ManifestStoreJson, type ProvenanceReport } from './gate.js';
 
@@ -71,7 +74,7 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
   const policy: GatePolicy = {
     trustAnchors: anchors.map(commonName),
     allowedAgents: gate.allowedAgents,
-    allowedSourceTypes: gate.allowedSourceTypes,
+    allowedSourceTypes: gate.allowedSourceTypes.map(fullSourceType),
     agentScope: gate.agentScope,
     tolerated: gate.tolerated,
     signingTimeSkewMs: gate.signingTimeSkewMs,
@@ -95,6 +98,8 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
     if (bytes.length === 0) return { ok: false, error: 'the file is empty' };
     const format = sniffFormat(bytes);
     if (!format) return { ok: false, error: 'the file is not a PNG, JPEG or WebP image, so it cannot carry verifiable Content Credentials' };
+    const container = readContainer(bytes, format);
+    if (!container.ok) return container;
     let reader;
     try {
       reader = await c2pa.WasmReader.fromBytes(`image/${format}`, bytes, settings);
@@ -105,7 +110,12 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
       return { ok: false, error: `the Content Credentials could not be read: ${message}` };
     }
     try {
-      return { ok: true, store: reader.manifestStore() as ManifestStoreJson };
+      const store = reader.manifestStore() as ManifestStoreJson;
+      // c2pa-rs found a manifest store the container walk did not (an unusual embedding): nothing to cross-check, so no proof.
+      const evidence = container.jumbf
+        ? readByteEvidence(container.jumbf)
+        : { ok: false as const, error: `the ${FORMAT_NAMES[format]}'s manifest store is not where the container keeps it` };
+      return { ok: true, store, evidence };
     } finally {
       reader.free();
     }

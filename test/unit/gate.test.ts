@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ByteEvidence } from '../../shared/provenance/byte-evidence.js';
 import { evaluateGate, type GatePolicy, type ManifestStoreJson } from '../../shared/provenance/gate.js';
 
 const policy: GatePolicy = {
@@ -30,13 +31,21 @@ function store(options: { actions?: unknown; failures?: { code: string; url: str
       },
     },
     validation_results: {
-      activeManifest: { success: (options.success ?? OK_CODES).map((code) => ({ code, url: url('urn:a', 'c2pa.signature') })), failure: options.failures ?? [] },
+      activeManifest: { success: (options.success ?? OK_CODES).map((code) => ({ code, url: url('urn:a', codeUri(code)) })), failure: options.failures ?? [] },
     },
   };
 }
 
-const judge = (s: ManifestStoreJson, p: Partial<GatePolicy> = {}, editWindow?: { start: Date; end: Date }) =>
-  evaluateGate({ ok: true, store: s }, { ...policy, ...p }, { file: 'f.png', ...(editWindow ? { editWindow } : {}) });
+const codeUri = (code: string) => (code.startsWith('assertion.dataHash') ? 'c2pa.assertions/c2pa.hash.data' : 'c2pa.signature');
+const DOCUMENT_SIGNER = { ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: true };
+const evidence = (profile = DOCUMENT_SIGNER): ByteEvidence => ({
+  ok: true,
+  manifests: new Map([['urn:a', { signer: { ok: true, profile }, ingredients: new Map() }]]),
+});
+const NOW = new Date('2026-11-24T12:00:00Z');
+
+const judge = (s: ManifestStoreJson, p: Partial<GatePolicy> = {}, editWindow?: { start: Date; end: Date }, e = evidence()) =>
+  evaluateGate({ ok: true, store: s, evidence: e }, { ...policy, ...p }, { file: 'f.png', now: NOW, ...(editWindow ? { editWindow } : {}) });
 
 describe('gate policy', () => {
   it('publishes a trusted, intact manifest made by the allowed agent, with no reasons', () => {
