@@ -19,7 +19,7 @@ export interface ValidationStatus {
   explanation?: string;
 }
 
-interface StatusCodes {
+export interface StatusCodes {
   success?: ValidationStatus[];
   informational?: ValidationStatus[];
   failure?: ValidationStatus[];
@@ -46,8 +46,16 @@ export interface ManifestStoreJson {
   };
 }
 
-/** What reading the file gave: a manifest store and its bytes' own evidence, or why there was none. */
-export type C2paReading = { ok: true; store: ManifestStoreJson; evidence: ByteEvidence } | { ok: false; error: string };
+/** c2pa-rs's validation of one ingredient manifest as the active manifest of a store of its own. */
+export type IngredientReading = { ok: true; results: StatusCodes } | { ok: false; error: string };
+
+/**
+ * What reading the file gave: the manifest store, its bytes' own evidence, and each ingredient
+ * manifest validated on its own (by manifest label); or why there was none.
+ */
+export type C2paReading =
+  | { ok: true; store: ManifestStoreJson; evidence: ByteEvidence; ingredientReads: Map<string, IngredientReading> }
+  | { ok: false; error: string };
 
 export interface GatePolicy {
   trustAnchors: string[];
@@ -249,7 +257,7 @@ export function evaluateGate(reading: C2paReading, rawPolicy: GatePolicy, contex
   const stampedAt = checkTimestamp(judged);
   checkCertificateProfile(judged);
   const dataHash = checkPixels(judged);
-  const agent = checkAgent(judged, store, results.ingredientDeltas ?? [], evidence);
+  const agent = checkAgent(judged, store, { deltas: results.ingredientDeltas ?? [], reads: reading.ingredientReads, evidence });
   checkNotInFuture(judged, stampedAt, agent.found?.action);
   checkOtherFailures(judged);
   if (context.editWindow) report.signingTime = checkEditWindow(judged, context.editWindow, stampedAt, agent.found?.action);
@@ -365,32 +373,47 @@ function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
 type Delta = NonNullable<NonNullable<ManifestStoreJson['validation_results']>['ingredientDeltas']>[number];
 
 /**
- * Whether an ingredient manifest is proven, for crediting its agent: c2pa-rs validated its claim
- * signature, signing credential, time-stamp and ingredient hash at that manifest's own URIs, with no
- * failure left; its certificate fits the profile; and the hash recomputed from the bytes agrees.
+ * Whether an ingredient manifest is proven, for crediting its agent. From the whole file: the delta
+ * c2pa-rs reports for exactly this ingredient assertion has no failure left. From the manifest
+ * validated on its own (see `IngredientReading`): claim signature valid and inside validity, signer
+ * trusted, time-stamp trusted when present, all at that manifest's own signature URI, and no failure
+ * under that manifest but the data hash (its asset is not this file). From the bytes: the manifest and
+ * its signature hash to what the active manifest's ingredient assertion recorded, and the signer's
+ * certificate fits the claim-signing profile.
  */
-function ingredientProblem(j: Judged, assertion: string, manifest: string, deltas: Delta[], evidence: ByteEvidence & { ok: true }): string | null {
-  const delta = deltas.find((d) => d.ingredientAssertionURI === `${manifestUri(j.label)}/c2pa.assertions/${assertion}`);
-  if (!delta) return 'c2pa-rs reported no validation for it';
-  const s = new Statuses(delta.validationDeltas);
+function ingredientProblem(j: Judged, assertion: string, manifest: string, sources: IngredientSources): string | null {
+  const delta = sources.deltas.find((d) => d.ingredientAssertionURI === `${manifestUri(j.label)}/c2pa.assertions/${assertion}`);
+  const liveFailures = (delta?.validationDeltas.failure ?? []).filter((f) => !isTolerated(f, j.policy));
+  if (liveFailures.length) return `it has failures (${liveFailures.map((f) => f.code).join(', ')})`;
+  const alone = sources.reads.get(manifest);
+  if (!alone) return 'it was not validated on its own';
+  if (!alone.ok) return `it could not be validated on its own: ${alone.error}`;
+  const s = new Statuses(alone.results);
   const at = signatureUri(manifest);
   const missing = ['claimSignature.validated', 'claimSignature.insideValidity', 'signingCredential.trusted'].filter((c) => !s.has(c, at));
   if (s.any('timeStamp.', at) && !s.has('timeStamp.trusted', at)) missing.push('timeStamp.trusted');
-  if (!s.has('ingredient.manifest.validated', manifestUri(manifest))) missing.push('ingredient.manifest.validated');
-  if (missing.length) return `not validated at its own URI (${missing.join(', ')})`;
-  const failed = s.failures.filter((f) => !isTolerated(f, j.policy));
-  if (failed.length) return `it has failures (${failed.map((f) => f.code).join(', ')})`;
+  if (missing.length) return `validated on its own, it lacks ${missing.join(', ')}`;
+  const own = `${manifestUri(manifest)}/`;
+  const failed = s.failures.filter(
+    (f) => (f.url ?? '').startsWith(own) && !/^assertion\.(dataHash|boxesHash)\./.test(f.code) && !isTolerated(f, j.policy),
+  );
+  if (failed.length) return `validated on its own, it has failures (${failed.map((f) => f.code).join(', ')})`;
   const bytes = j.evidence?.ingredients.get(assertion);
   if (!bytes || bytes.manifest !== manifest || bytes.manifestHash !== 'match' || bytes.signatureHash === 'mismatch') {
     return 'its manifest bytes do not hash to what the active manifest recorded';
   }
-  const own = evidence.manifests.get(manifest)?.signer;
-  const problem = !own ? 'no signature' : own.ok ? profileProblem(own.profile) : own.error;
-  if (problem) return `its signer may not sign claims: ${problem}`;
-  return null;
+  const signer = sources.evidence.manifests.get(manifest)?.signer;
+  const problem = !signer ? 'no signature' : signer.ok ? profileProblem(signer.profile) : signer.error;
+  return problem ? `its signer may not sign claims: ${problem}` : null;
 }
 
-function checkAgent(j: Judged, store: ManifestStoreJson, deltas: Delta[], evidence: ByteEvidence & { ok: true }) {
+interface IngredientSources {
+  deltas: Delta[];
+  reads: Map<string, IngredientReading>;
+  evidence: ByteEvidence & { ok: true };
+}
+
+function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSources) {
   const { allowedAgents, allowedSourceTypes, agentScope } = j.policy;
   const onActive = findAgentAction(j.active, allowedAgents, allowedSourceTypes);
   let found: (NamedAction & { agent: string; where: 'active' | 'ingredient' }) | undefined = onActive && { ...onActive, where: 'active' };
@@ -408,7 +431,7 @@ function checkAgent(j: Judged, store: ManifestStoreJson, deltas: Delta[], eviden
       softwareAgent: agentHere?.agent ?? (m ? (actionsOf(m).find((a) => a.agent)?.agent ?? null) : null),
     });
     if (!m || !agentHere || !target || !ing.label || fromIngredient) continue;
-    const problem = ingredientProblem(j, ing.label, target, deltas, evidence);
+    const problem = ingredientProblem(j, ing.label, target, sources);
     if (problem) refused.push(`ingredient ${ing.label} names ${agentHere.agent} but is not proven: ${problem}`);
     else fromIngredient = agentHere;
   }

@@ -94,12 +94,34 @@ function content(box: JumbfSuperbox): CborValue {
   return inner.payload;
 }
 
-/** Every manifest in a C2PA manifest store, by label. Throws JumbfError on malformed bytes. */
-export function readManifestStore(jumbf: Uint8Array): Map<string, ManifestBoxes> {
+function parseStore(jumbf: Uint8Array): { description: Uint8Array; store: JumbfSuperbox } {
   const [top, ...extra] = boxesIn(jumbf);
   if (!top || top.type !== 'jumb' || extra.length) throw new JumbfError('the manifest store is not one JUMBF superbox');
   const store = parseSuperbox(top);
   if (store.label !== 'c2pa') throw new JumbfError('the JUMBF superbox is not a C2PA manifest store');
+  return { description: boxesIn(top.payload)[0]!.bytes, store };
+}
+
+/**
+ * A manifest store in which `label` is the active (last) manifest, without the manifests listed in
+ * `without`: how an ingredient's manifest is validated on its own, as c2pa-rs validates an active one.
+ */
+export function storeWithActive(jumbf: Uint8Array, label: string, without: string[]): Uint8Array {
+  const { description, store } = parseStore(jumbf);
+  const manifests = store.children.filter((c): c is JumbfSuperbox => isSuperbox(c) && c.label !== null && !without.includes(c.label));
+  const target = manifests.find((m) => m.label === label);
+  if (!target) throw new JumbfError(`no manifest labelled ${label}`);
+  const body = [description, ...manifests.filter((m) => m !== target).map((m) => m.bytes), target.bytes];
+  const size = body.reduce((n, b) => n + b.length, 8);
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(size);
+  header.write('jumb', 4, 'latin1');
+  return Buffer.concat([header, ...body]);
+}
+
+/** Every manifest in a C2PA manifest store, by label. Throws JumbfError on malformed bytes. */
+export function readManifestStore(jumbf: Uint8Array): Map<string, ManifestBoxes> {
+  const { store } = parseStore(jumbf);
   const manifests = new Map<string, ManifestBoxes>();
   for (const m of store.children) {
     if (!isSuperbox(m) || !m.label) continue;

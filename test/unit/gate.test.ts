@@ -45,7 +45,7 @@ const evidence = (profile = DOCUMENT_SIGNER): ByteEvidence => ({
 const NOW = new Date('2026-11-24T12:00:00Z');
 
 const judge = (s: ManifestStoreJson, p: Partial<GatePolicy> = {}, editWindow?: { start: Date; end: Date }, e = evidence()) =>
-  evaluateGate({ ok: true, store: s, evidence: e }, { ...policy, ...p }, { file: 'f.png', now: NOW, ...(editWindow ? { editWindow } : {}) });
+  evaluateGate({ ok: true, store: s, evidence: e, ingredientReads: new Map() }, { ...policy, ...p }, { file: 'f.png', now: NOW, ...(editWindow ? { editWindow } : {}) });
 
 describe('gate policy', () => {
   it('publishes a trusted, intact manifest made by the allowed agent, with no reasons', () => {
