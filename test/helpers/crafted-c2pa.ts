@@ -25,6 +25,8 @@ export const OID = {
   ocspSigning: '1.3.6.1.5.5.7.3.9',
 } as const;
 
+export const KeyUsage = x509.KeyUsageFlags;
+
 export const TRAINED = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
 export const AGENT = 'Azure OpenAI ImageGen';
 
@@ -136,6 +138,8 @@ export type Format = 'image/png' | 'image/jpeg' | 'image/webp';
 
 export interface CraftOptions {
   format?: Format;
+  /** The manifest's label (default: a fresh urn:c2pa UUID), e.g. to forge a same-label replacement. */
+  label?: string;
   title?: string;
   /** The actions assertion's data; default: one c2pa.created by the agent with trainedAlgorithmicMedia. */
   actions?: Record<string, unknown>;
@@ -167,6 +171,7 @@ export async function craft(signer: ClaimSigner, image: Uint8Array, options: Cra
     title: options.title ?? 'crafted',
     format,
     instance_id: `xmp:iid:${randomUUID()}`,
+    ...(options.label ? { label: options.label } : {}),
     assertions: [
       { label: options.actionsLabel ?? 'c2pa.actions.v2', data: options.actions ?? { actions: [agentAction()] } },
       ...(options.assertions ?? []),
