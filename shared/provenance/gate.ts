@@ -47,7 +47,7 @@ export interface ManifestStoreJson {
 }
 
 /** c2pa-rs's validation of one ingredient manifest as the active manifest of a store of its own. */
-export type IngredientReading = { ok: true; results: StatusCodes } | { ok: false; error: string };
+export type IngredientReading = { ok: true; results: StatusCodes; signedAt: string | null } | { ok: false; error: string };
 
 /**
  * What reading the file gave: the manifest store, its bytes' own evidence, and each ingredient
@@ -398,6 +398,7 @@ function ingredientProblem(j: Judged, assertion: string, manifest: string, sourc
     (f) => (f.url ?? '').startsWith(own) && !/^assertion\.(dataHash|boxesHash)\./.test(f.code) && !isTolerated(f, j.policy),
   );
   if (failed.length) return `validated on its own, it has failures (${failed.map((f) => f.code).join(', ')})`;
+  if (alone.signedAt && !(Date.parse(alone.signedAt) <= j.now + j.policy.signingTimeSkewMs)) return `it claims a signing time in the future (${alone.signedAt})`;
   const bytes = j.evidence?.ingredients.get(assertion);
   if (!bytes || bytes.manifest !== manifest || bytes.manifestHash !== 'match' || bytes.signatureHash === 'mismatch') {
     return 'its manifest bytes do not hash to what the active manifest recorded';
@@ -431,7 +432,11 @@ function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSour
       softwareAgent: agentHere?.agent ?? (m ? (actionsOf(m).find((a) => a.agent)?.agent ?? null) : null),
     });
     if (!m || !agentHere || !target || !ing.label || fromIngredient) continue;
-    const problem = ingredientProblem(j, ing.label, target, sources);
+    const when = agentHere.action.when;
+    const problem =
+      typeof when === 'string' && !(Date.parse(when) <= j.now + j.policy.signingTimeSkewMs)
+        ? `its action claims a time in the future (${when})`
+        : ingredientProblem(j, ing.label, target, sources);
     if (problem) refused.push(`ingredient ${ing.label} names ${agentHere.agent} but is not proven: ${problem}`);
     else fromIngredient = agentHere;
   }

@@ -155,8 +155,9 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
         continue;
       }
       try {
-        const results = (alone.manifestStore() as ManifestStoreJson).validation_results?.activeManifest ?? {};
-        reads.set(label, { ok: true, results });
+        const own = alone.manifestStore() as ManifestStoreJson;
+        const signedAt = own.manifests && Object.hasOwn(own.manifests, label) ? (own.manifests[label]!.signature_info?.time ?? null) : null;
+        reads.set(label, { ok: true, results: own.validation_results?.activeManifest ?? {}, signedAt });
       } finally {
         alone.free();
       }

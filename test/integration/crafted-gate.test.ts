@@ -25,11 +25,12 @@ let trusted: Pki;
 let attacker: Pki;
 let png: Buffer;
 let jpeg: Buffer;
+let webp: Buffer;
 const verifiers: Partial<Record<'active' | 'chain', Verifier>> = {};
 
 beforeAll(async () => {
   [trusted, attacker] = await Promise.all([makePki('Trusted Generator'), makePki('Attacker')]);
-  [png, jpeg] = await Promise.all([gradientImage(64, 64, 'png'), gradientImage(64, 64, 'jpeg')]);
+  [png, jpeg, webp] = await Promise.all([gradientImage(64, 64, 'png'), gradientImage(64, 64, 'jpeg'), gradientImage(64, 64, 'webp')]);
   for (const scope of ['active', 'chain'] as const) {
     verifiers[scope] = await createVerifier(loadGateConfig({ AGENT_SCOPE: scope }), undefined, { noDefaultTrust: true, extraPems: [trusted.anchorsPem] });
   }
@@ -37,7 +38,8 @@ beforeAll(async () => {
 
 const judge = (bytes: Buffer, scope: 'active' | 'chain' = 'active') => verifiers[scope]!.verify(bytes, { file: 'crafted' });
 const failed = (r: ProvenanceReport) => r.checks.filter((c) => !c.ok).map((c) => c.name);
-const byTrusted = (options: CraftOptions = {}) => craft(pkiSigner(trusted), options.format === 'image/jpeg' ? jpeg : png, options);
+const imageFor = (format: CraftOptions['format']) => (format === 'image/jpeg' ? jpeg : format === 'image/webp' ? webp : png);
+const byTrusted = (options: CraftOptions = {}) => craft(pkiSigner(trusted), imageFor(options.format), options);
 const actions = (...list: Record<string, unknown>[]) => ({ actions: list });
 
 describe('controls: trusted credentials shaped in every accepted way publish', () => {
@@ -59,6 +61,7 @@ describe('controls: trusted credentials shaped in every accepted way publish', (
     ['a signer with the C2PA claim-signing EKU', async () => craft({ ...pkiSigner(trusted), chain: [await issue(trusted.intermediate, 'C2PA EKU signer', { ekus: [OID.c2paClaimSigning] }), trusted.intermediate] }, png)],
     ["a signer with Microsoft's C2PA EKU", async () => craft({ ...pkiSigner(trusted), chain: [await issue(trusted.intermediate, 'MS EKU signer', { ekus: [OID.microsoftC2pa] }), trusted.intermediate] }, png)],
     ['a signer with emailProtection', async () => craft({ ...pkiSigner(trusted), chain: [await issue(trusted.intermediate, 'S/MIME signer', { ekus: [OID.emailProtection] }), trusted.intermediate] }, png)],
+    ['a WebP', () => byTrusted({ format: 'image/webp' })],
     ['no time-stamp (validity judged at now)', () => craft(pkiSigner(trusted, { tsa: undefined }), png)],
   ])('%s', async (_name, make) => {
     const report = await judge(await make());
@@ -199,6 +202,17 @@ describe('chain scope: an ingredient counts only when its own manifest is proven
   it('a forged ingredient alone is not proven either', async () => {
     const report = await judge(await withIngredients([await craft(pkiSigner(attacker), png)]), 'chain');
     expect(report.verdict).toBe('quarantine');
+  });
+
+  it('an ingredient time-stamped in the future by a not-yet-valid signer is not proven', async () => {
+    const now = Date.now();
+    const future = await issue(trusted.intermediate, 'Future signer', { notBefore: new Date(now + 10 * DAY), notAfter: new Date(now + 400 * DAY) });
+    const ingredient = await craft({ chain: [future, trusted.intermediate], tsa: { cert: trusted.tsa, at: new Date(now + 15 * DAY) } }, png, {
+      actions: actions(agentAction({ when: new Date(now + 15 * DAY - 1000).toISOString() })),
+    });
+    const report = await judge(await withIngredients([ingredient]), 'chain');
+    expect(report.verdict).toBe('quarantine');
+    expect(report.reasons.join('\n')).toMatch(/in the future/);
   });
 
   it('an ingredient signed by a TSA certificate is not proven', async () => {
