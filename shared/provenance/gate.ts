@@ -338,10 +338,11 @@ function checkTimestamp(j: Judged): string | undefined {
   // c2pa-rs reports an untrusted time-stamp as informational, yet without trust its time proves nothing.
   const info = j.statuses.informational.filter((i) => i.code.startsWith('timeStamp.') && i.url === at).map((i) => `${i.code}${i.explanation ? ` (${i.explanation})` : ''}`);
   const time = j.active.signature_info?.time;
+  const authority = j.statuses.find('timeStamp.validated', at)?.explanation?.split(': ').slice(1).join(': ').trim() || 'a trusted authority';
   j.list.add(
     'Time-stamp trusted',
     trusted,
-    trusted ? `time-stamped at ${time ?? 'an unknown time'}` : `the time-stamp is not trusted: ${[failureDetail(j, 'timeStamp'), ...info].filter(Boolean).join(', ') || 'no trusted time-stamp authority'}`,
+    trusted ? `time-stamped by ${authority} at ${time ?? 'an unknown time'}` : `the time-stamp is not trusted: ${[failureDetail(j, 'timeStamp'), ...info].filter(Boolean).join(', ') || 'no trusted time-stamp authority'}`,
     ['timeStamp.'],
   );
   return trusted ? time : undefined;
