@@ -66,7 +66,9 @@ function maxImageBytes(value: string | undefined): number {
   const limit = 52_428_800;
   if (value === undefined || value.trim() === '') return limit;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > limit) throw new UsageError(`MAX_IMAGE_BYTES must be a whole number from 1 to ${limit}, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > limit) {
+    throw new UsageError(`MAX_IMAGE_BYTES must be a whole number from 1 to ${limit}, got "${value}"`);
+  }
   return n;
 }
 
@@ -79,7 +81,10 @@ async function readImageFile(file: string, max: number): Promise<Buffer> {
   const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new Error(`not a regular file (${stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'a special file'})`);
+    if (!stat.isFile()) {
+      const kind = stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'a special file';
+      throw new Error(`not a regular file (${kind})`);
+    }
     if (stat.size > max) throw new Error(`${stat.size} bytes is larger than MAX_IMAGE_BYTES (${max})`);
     // One byte more than the size it reported: filling it means the file grew while being read.
     const buffer = Buffer.alloc(stat.size + 1);

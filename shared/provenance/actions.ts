@@ -60,7 +60,11 @@ export function actionsOf(m: ManifestJson): NamedAction[] {
 }
 
 /** The first making action that names an allowed agent with an allowed source type (full URIs, compared exactly). */
-export function findAgentAction(m: ManifestJson, allowedAgents: string[], allowedSourceTypes: string[]): (NamedAction & { agent: string }) | undefined {
+export function findAgentAction(
+  m: ManifestJson,
+  allowedAgents: string[],
+  allowedSourceTypes: string[],
+): (NamedAction & { agent: string }) | undefined {
   for (const named of actionsOf(m)) {
     const { action, agent } = named;
     if (

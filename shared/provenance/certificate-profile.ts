@@ -94,7 +94,9 @@ export function profileProblem(profile: SignerProfile): string | null {
   if (!profile.ekus) return 'it has no extended key usage, so nothing says it may sign claims';
   const forbidden = profile.ekus.filter((e) => e in NEVER_CLAIM_SIGNING_EKUS).map((e) => NEVER_CLAIM_SIGNING_EKUS[e]);
   if (forbidden.length) return `it is a ${forbidden.join(' and ')} certificate, which never signs claims`;
-  if (!profile.ekus.some((e) => e in CLAIM_SIGNING_EKUS)) return `its extended key usages (${profile.ekus.join(', ') || 'none'}) include no claim-signing EKU`;
+  if (!profile.ekus.some((e) => e in CLAIM_SIGNING_EKUS)) {
+    return `its extended key usages (${profile.ekus.join(', ') || 'none'}) include no claim-signing EKU`;
+  }
   if (profile.digitalSignature !== true) return 'its key usage lacks digitalSignature';
   return null;
 }
@@ -104,7 +106,9 @@ const COSE_X5CHAIN = 33;
 /** The leaf certificate of a COSE_Sign1 claim signature (x5chain in the protected header, or the unprotected one). */
 export function coseLeafCertificate(signature: CborValue): Uint8Array {
   const sign1 = signature && typeof signature === 'object' && 'tag' in signature ? signature.value : signature;
-  if (!Array.isArray(sign1) || sign1.length !== 4 || !(sign1[0] instanceof Uint8Array)) throw new Error('the claim signature is not a COSE_Sign1');
+  if (!Array.isArray(sign1) || sign1.length !== 4 || !(sign1[0] instanceof Uint8Array)) {
+    throw new Error('the claim signature is not a COSE_Sign1');
+  }
   const protectedHeader = sign1[0].length ? decodeCbor(sign1[0]) : new Map();
   const pick = (h: CborValue) => (h instanceof Map ? h.get(COSE_X5CHAIN) : undefined);
   const chain = pick(protectedHeader) ?? pick(sign1[1] as CborValue);

@@ -43,9 +43,10 @@ function readPng(bytes: Uint8Array): ContainerReading {
     if (pos + 12 > buf.length) return corrupt('PNG', `chunk header at byte ${pos} is truncated`);
     const length = buf.readUInt32BE(pos);
     const type = buf.toString('latin1', pos + 4, pos + 8);
-    if (length > 0x7fffffff || pos + 12 + length > buf.length) return corrupt('PNG', `chunk ${printable(type)} at byte ${pos} runs past the end`);
+    const where = `chunk ${printable(type)} at byte ${pos}`;
+    if (length > 0x7fffffff || pos + 12 + length > buf.length) return corrupt('PNG', `${where} runs past the end`);
     const crc = buf.readUInt32BE(pos + 8 + length);
-    if (crc32(buf.subarray(pos + 4, pos + 8 + length)) !== crc) return corrupt('PNG', `chunk ${printable(type)} at byte ${pos} has a wrong CRC`);
+    if (crc32(buf.subarray(pos + 4, pos + 8 + length)) !== crc) return corrupt('PNG', `${where} has a wrong CRC`);
     if (type === 'caBX') manifests.push(buf.subarray(pos + 8, pos + 8 + length));
     pos += 12 + length;
     if (type === 'IEND') break;
@@ -88,7 +89,8 @@ function readJpeg(bytes: Uint8Array): ContainerReading {
     pos += 2 + length;
     if (marker === 0xda) {
       // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor a restart marker.
-      while (pos + 1 < buf.length && !(buf[pos] === 0xff && buf[pos + 1] !== 0x00 && !(buf[pos + 1]! >= 0xd0 && buf[pos + 1]! <= 0xd7))) pos++;
+      const isMarker = (at: number) => buf[at] === 0xff && buf[at + 1] !== 0x00 && !(buf[at + 1]! >= 0xd0 && buf[at + 1]! <= 0xd7);
+      while (pos + 1 < buf.length && !isMarker(pos)) pos++;
       if (pos + 1 >= buf.length) return corrupt('JPEG', 'the scan data has no end-of-image marker');
     }
   }
@@ -107,7 +109,8 @@ function readJpeg(bytes: Uint8Array): ContainerReading {
 
 function readWebp(bytes: Uint8Array): ContainerReading {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WEBP') return corrupt('WebP', 'bad RIFF header');
+  const riff = buf.length >= 12 && buf.toString('latin1', 0, 4) === 'RIFF' && buf.toString('latin1', 8, 12) === 'WEBP';
+  if (!riff) return corrupt('WebP', 'bad RIFF header');
   const end = 8 + buf.readUInt32LE(4);
   if (end > buf.length) return corrupt('WebP', 'the RIFF size runs past the end');
   let pos = 12;

@@ -97,7 +97,13 @@ export interface ProvenanceReport {
     claimGenerator: string | null;
     title: string | null;
     format: string | null;
-    signer: { issuer: string | null; commonName: string | null; trusted: boolean; signedAt: string | null; timestampAuthority: string | null };
+    signer: {
+      issuer: string | null;
+      commonName: string | null;
+      trusted: boolean;
+      signedAt: string | null;
+      timestampAuthority: string | null;
+    };
     softwareAgent: string | null;
     agentFoundIn: 'active' | 'ingredient' | null;
     digitalSourceType: string | null;
@@ -105,7 +111,13 @@ export interface ProvenanceReport {
     ingredients: IngredientSummary[];
   };
   validation: { state: string | null; failures: ValidationStatus[]; tolerated: { code: string; url: string | null }[] };
-  policy: { trustAnchors: string[]; allowedAgents: string[]; agentScope: AgentScope; toleratedCodes: string[]; allowedSourceTypes: string[] };
+  policy: {
+    trustAnchors: string[];
+    allowedAgents: string[];
+    agentScope: AgentScope;
+    toleratedCodes: string[];
+    allowedSourceTypes: string[];
+  };
   /** The checklist behind the verdict, in the order a person would read it. */
   checks: Check[];
   /** When the job's edit window was checked: the window and where the signing time came from. */
@@ -154,7 +166,8 @@ class Statuses {
     return (this.codes.success ?? []).some((s) => s.code === code && (s.url ?? '').startsWith(prefix));
   }
   any(prefix: string, url: string): boolean {
-    return [...(this.codes.success ?? []), ...(this.codes.failure ?? []), ...(this.codes.informational ?? [])].some((s) => s.code.startsWith(prefix) && s.url === url);
+    const all = [...(this.codes.success ?? []), ...(this.codes.failure ?? []), ...(this.codes.informational ?? [])];
+    return all.some((s) => s.code.startsWith(prefix) && s.url === url);
   }
   get failures(): ValidationStatus[] {
     return this.codes.failure ?? [];
@@ -257,7 +270,8 @@ export function evaluateGate(reading: C2paReading, rawPolicy: GatePolicy, contex
   const stampedAt = checkTimestamp(judged);
   checkCertificateProfile(judged);
   const dataHash = checkPixels(judged);
-  const agent = checkAgent(judged, store, { deltas: results.ingredientDeltas ?? [], reads: reading.ingredientReads, evidence });
+  const sources = { deltas: results.ingredientDeltas ?? [], reads: reading.ingredientReads, evidence };
+  const agent = checkAgent(judged, store, sources);
   checkNotInFuture(judged, stampedAt, agent.found?.action);
   checkOtherFailures(judged);
   if (context.editWindow) report.signingTime = checkEditWindow(judged, context.editWindow, stampedAt, agent.found?.action);
@@ -269,7 +283,13 @@ export function evaluateGate(reading: C2paReading, rawPolicy: GatePolicy, contex
     claimGenerator: claimGenerator(active),
     title: active.title ?? null,
     format: active.format ?? null,
-    signer: { issuer: sig.issuer ?? null, commonName: sig.common_name ?? null, trusted: signer.trusted, signedAt: sig.time ?? null, timestampAuthority: signer.timestampAuthority },
+    signer: {
+      issuer: sig.issuer ?? null,
+      commonName: sig.common_name ?? null,
+      trusted: signer.trusted,
+      signedAt: sig.time ?? null,
+      timestampAuthority: signer.timestampAuthority,
+    },
     softwareAgent: shown?.agent ?? null,
     agentFoundIn: agent.found?.where ?? null,
     digitalSourceType: typeof shown?.action.digitalSourceType === 'string' ? shown.action.digitalSourceType : null,
@@ -282,7 +302,10 @@ export function evaluateGate(reading: C2paReading, rawPolicy: GatePolicy, contex
 /** Every failure, in the active manifest or an ingredient's, counts unless tolerated for its assertion. */
 function splitFailures(results: NonNullable<ManifestStoreJson['validation_results']>, policy: GatePolicy) {
   const seen = new Set<string>();
-  const all = [...(results.activeManifest?.failure ?? []), ...(results.ingredientDeltas ?? []).flatMap((d) => d.validationDeltas.failure ?? [])];
+  const all = [
+    ...(results.activeManifest?.failure ?? []),
+    ...(results.ingredientDeltas ?? []).flatMap((d) => d.validationDeltas.failure ?? []),
+  ];
   const failures: ValidationStatus[] = [];
   const tolerated: { code: string; url: string | null }[] = [];
   for (const f of all) {
@@ -295,7 +318,8 @@ function splitFailures(results: NonNullable<ManifestStoreJson['validation_result
   return { failures, tolerated };
 }
 
-const isTolerated = (f: ValidationStatus, policy: GatePolicy) => policy.tolerated.some((t) => t.code === f.code && t.label === assertionLabel(f.url));
+const isTolerated = (f: ValidationStatus, policy: GatePolicy) =>
+  policy.tolerated.some((t) => t.code === f.code && t.label === assertionLabel(f.url));
 
 function failureDetail(j: Judged, prefix: string): string {
   return j.failures
@@ -309,7 +333,9 @@ function checkSignature(j: Judged) {
   const sig = j.active.signature_info ?? {};
   const signer = sig.common_name ?? sig.issuer ?? 'an unnamed signer';
   const valid = j.statuses.has('claimSignature.validated', at);
-  j.list.add('Claim signature valid', valid, valid ? `signed by ${signer}` : `the claim signature did not validate${failureDetail(j, 'claimSignature') ? `: ${failureDetail(j, 'claimSignature')}` : ''}`, ['claimSignature.']);
+  const invalid = failureDetail(j, 'claimSignature');
+  const notValid = `the claim signature did not validate${invalid ? `: ${invalid}` : ''}`;
+  j.list.add('Claim signature valid', valid, valid ? `signed by ${signer}` : notValid, ['claimSignature.']);
   const inside = j.statuses.has('claimSignature.insideValidity', at);
   const expired = failureDetail(j, 'signingCredential.expired');
   j.list.add(
@@ -322,7 +348,9 @@ function checkSignature(j: Judged) {
   j.list.add(
     'Signer trusted',
     trusted,
-    trusted ? `${signer} chains to a configured trust anchor` : `${signer} is not trusted: ${failureDetail(j, 'signingCredential') || 'it does not chain to a configured trust anchor with an allowed EKU'}`,
+    trusted
+      ? `${signer} chains to a configured trust anchor`
+      : `${signer} is not trusted: ${failureDetail(j, 'signingCredential') || 'it does not chain to a configured trust anchor with an allowed EKU'}`,
     ['signingCredential.'],
   );
   const validated = j.statuses.find('timeStamp.validated', at);
@@ -336,13 +364,18 @@ function checkTimestamp(j: Judged): string | undefined {
   if (!j.statuses.any('timeStamp.', at) && !j.failures.some((f) => f.code.startsWith('timeStamp.'))) return undefined;
   const trusted = j.statuses.has('timeStamp.trusted', at);
   // c2pa-rs reports an untrusted time-stamp as informational, yet without trust its time proves nothing.
-  const info = j.statuses.informational.filter((i) => i.code.startsWith('timeStamp.') && i.url === at).map((i) => `${i.code}${i.explanation ? ` (${i.explanation})` : ''}`);
+  const info = j.statuses.informational
+    .filter((i) => i.code.startsWith('timeStamp.') && i.url === at)
+    .map((i) => `${i.code}${i.explanation ? ` (${i.explanation})` : ''}`);
   const time = j.active.signature_info?.time;
-  const authority = j.statuses.find('timeStamp.validated', at)?.explanation?.split(': ').slice(1).join(': ').trim() || 'a trusted authority';
+  const authority =
+    j.statuses.find('timeStamp.validated', at)?.explanation?.split(': ').slice(1).join(': ').trim() || 'a trusted authority';
   j.list.add(
     'Time-stamp trusted',
     trusted,
-    trusted ? `time-stamped by ${authority} at ${time ?? 'an unknown time'}` : `the time-stamp is not trusted: ${[failureDetail(j, 'timeStamp'), ...info].filter(Boolean).join(', ') || 'no trusted time-stamp authority'}`,
+    trusted
+      ? `time-stamped by ${authority} at ${time ?? 'an unknown time'}`
+      : `the time-stamp is not trusted: ${[failureDetail(j, 'timeStamp'), ...info].filter(Boolean).join(', ') || 'no trusted time-stamp authority'}`,
     ['timeStamp.'],
   );
   return trusted ? time : undefined;
@@ -350,8 +383,16 @@ function checkTimestamp(j: Judged): string | undefined {
 
 function checkCertificateProfile(j: Judged) {
   const signer = j.evidence?.signer;
-  const problem = !signer ? 'the active manifest has no signature in the file' : signer.ok ? profileProblem(signer.profile) : `its certificate could not be read: ${signer.error}`;
-  j.list.add('Signer may sign claims', problem === null, problem === null ? 'a claim-signing certificate with digitalSignature' : `the claim signer's certificate may not sign claims: ${problem}`);
+  const problem = !signer
+    ? 'the active manifest has no signature in the file'
+    : signer.ok
+      ? profileProblem(signer.profile)
+      : `its certificate could not be read: ${signer.error}`;
+  j.list.add(
+    'Signer may sign claims',
+    problem === null,
+    problem === null ? 'a claim-signing certificate with digitalSignature' : `the claim signer's certificate may not sign claims: ${problem}`,
+  );
 }
 
 function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
@@ -365,7 +406,11 @@ function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
   j.list.add(
     'Pixels intact',
     dataHash === 'match',
-    dataHash === 'match' ? 'the data hash matches the file' : dataHash === 'mismatch' ? 'the file changed after it was signed (data hash mismatch)' : 'the manifest does not bind the pixels (no data hash)',
+    dataHash === 'match'
+      ? 'the data hash matches the file'
+      : dataHash === 'mismatch'
+        ? 'the file changed after it was signed (data hash mismatch)'
+        : 'the manifest does not bind the pixels (no data hash)',
     ['assertion.dataHash.', 'assertion.boxesHash.'],
   );
   return dataHash;
@@ -383,7 +428,8 @@ type Delta = NonNullable<NonNullable<ManifestStoreJson['validation_results']>['i
  * certificate fits the claim-signing profile.
  */
 function ingredientProblem(j: Judged, assertion: string, manifest: string, sources: IngredientSources): string | null {
-  const delta = sources.deltas.find((d) => d.ingredientAssertionURI === `${manifestUri(j.label)}/c2pa.assertions/${assertion}`);
+  const assertionUri = `${manifestUri(j.label)}/c2pa.assertions/${assertion}`;
+  const delta = sources.deltas.find((d) => d.ingredientAssertionURI === assertionUri);
   const liveFailures = (delta?.validationDeltas.failure ?? []).filter((f) => !isTolerated(f, j.policy));
   if (liveFailures.length) return `it has failures (${liveFailures.map((f) => f.code).join(', ')})`;
   const alone = sources.reads.get(manifest);
@@ -391,7 +437,8 @@ function ingredientProblem(j: Judged, assertion: string, manifest: string, sourc
   if (!alone.ok) return `it could not be validated on its own: ${alone.error}`;
   const s = new Statuses(alone.results);
   const at = signatureUri(manifest);
-  const missing = ['claimSignature.validated', 'claimSignature.insideValidity', 'signingCredential.trusted'].filter((c) => !s.has(c, at));
+  const needed = ['claimSignature.validated', 'claimSignature.insideValidity', 'signingCredential.trusted'];
+  const missing = needed.filter((c) => !s.has(c, at));
   if (s.any('timeStamp.', at) && !s.has('timeStamp.trusted', at)) missing.push('timeStamp.trusted');
   if (missing.length) return `validated on its own, it lacks ${missing.join(', ')}`;
   const own = `${manifestUri(manifest)}/`;
@@ -399,7 +446,7 @@ function ingredientProblem(j: Judged, assertion: string, manifest: string, sourc
     (f) => (f.url ?? '').startsWith(own) && !/^assertion\.(dataHash|boxesHash)\./.test(f.code) && !isTolerated(f, j.policy),
   );
   if (failed.length) return `validated on its own, it has failures (${failed.map((f) => f.code).join(', ')})`;
-  if (alone.signedAt && !(Date.parse(alone.signedAt) <= j.now + j.policy.signingTimeSkewMs)) return `it claims a signing time in the future (${alone.signedAt})`;
+  if (alone.signedAt && inFuture(j, alone.signedAt)) return `it claims a signing time in the future (${alone.signedAt})`;
   const bytes = j.evidence?.ingredients.get(assertion);
   if (!bytes || bytes.manifest !== manifest || bytes.manifestHash !== 'match' || bytes.signatureHash === 'mismatch') {
     return 'its manifest bytes do not hash to what the active manifest recorded';
@@ -418,7 +465,8 @@ interface IngredientSources {
 function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSources) {
   const { allowedAgents, allowedSourceTypes, agentScope } = j.policy;
   const onActive = findAgentAction(j.active, allowedAgents, allowedSourceTypes);
-  let found: (NamedAction & { agent: string; where: 'active' | 'ingredient' }) | undefined = onActive && { ...onActive, where: 'active' };
+  type Found = NamedAction & { agent: string; where: 'active' | 'ingredient' };
+  let found: Found | undefined = onActive && { ...onActive, where: 'active' };
   const ingredients: IngredientSummary[] = [];
   let fromIngredient: (NamedAction & { agent: string }) | undefined;
   const refused: string[] = [];
@@ -435,7 +483,7 @@ function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSour
     if (!m || !agentHere || !target || !ing.label || fromIngredient) continue;
     const when = agentHere.action.when;
     const problem =
-      typeof when === 'string' && !(Date.parse(when) <= j.now + j.policy.signingTimeSkewMs)
+      typeof when === 'string' && inFuture(j, when)
         ? `its action claims a time in the future (${when})`
         : ingredientProblem(j, ing.label, target, sources);
     if (problem) refused.push(`ingredient ${ing.label} names ${agentHere.agent} but is not proven: ${problem}`);
@@ -443,13 +491,17 @@ function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSour
   }
   if (!found && agentScope === 'chain' && fromIngredient) found = { ...fromIngredient, where: 'ingredient' };
   const named = actionsOf(j.active).find((a) => a.agent) as (NamedAction & { agent: string }) | undefined;
-  const wanted = `an allowed software agent (${allowedAgents.join(', ')}) on a ${MAKING_ACTIONS.join(' or ')} action with digital source type ${allowedSourceTypes.join(' or ')}`;
+  const wanted =
+    `an allowed software agent (${allowedAgents.join(', ')}) on a ${MAKING_ACTIONS.join(' or ')} action ` +
+    `with digital source type ${allowedSourceTypes.join(' or ')}`;
+  const where = found?.where === 'active' ? 'active manifest' : 'ingredient manifest';
+  const searched = agentScope === 'chain' ? 'active or a validated ingredient manifest' : 'active manifest';
   j.list.add(
     'Made by an allowed AI agent',
     !!found,
     found
-      ? `${found.agent}, ${sourceTypeName(found.action.digitalSourceType)}, on the ${found.where === 'active' ? 'active manifest' : 'ingredient manifest'}`
-      : `no action on the ${agentScope === 'chain' ? 'active or a validated ingredient manifest' : 'active manifest'} names ${wanted}` +
+      ? `${found.agent}, ${sourceTypeName(found.action.digitalSourceType)}, on the ${where}`
+      : `no action on the ${searched} names ${wanted}` +
           (agentScope === 'active' && fromIngredient ? '; a validated ingredient manifest does (AGENT_SCOPE=chain would accept it)' : '') +
           (agentScope === 'chain' && refused.length ? `; ${refused.join('; ')}` : '') +
           (named ? `; the active manifest names ${named.agent}` : ''),
@@ -457,15 +509,22 @@ function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSour
   return { found, named, ingredients };
 }
 
+const seconds = (ms: number) => Math.round(ms / 1000);
+/** A time later than now plus the skew (an unparseable time counts as later: it proves nothing). */
+const inFuture = (j: Judged, time: string) => !(Date.parse(time) <= j.now + j.policy.signingTimeSkewMs);
+
 /** Nothing signed in the future: a trusted time-stamp or the agent's action time after now + skew is a forgery's mark. */
 function checkNotInFuture(j: Judged, stampedAt: string | undefined, action: NamedAction['action'] | undefined) {
-  const limit = j.now + j.policy.signingTimeSkewMs;
   const times = [stampedAt, typeof action?.when === 'string' ? action.when : undefined].filter((t): t is string => !!t);
-  const late = times.find((t) => !(Date.parse(t) <= limit));
+  const late = times.find((t) => inFuture(j, t));
   j.list.add(
     'Not signed in the future',
     late === undefined,
-    late === undefined ? (times.length ? `signed at ${times[0]}` : 'no signing time to check') : `the manifest claims a signing time of ${late}, after now plus ${Math.round(j.policy.signingTimeSkewMs / 1000)} s (SIGNING_TIME_SKEW)`,
+    late === undefined
+      ? times.length
+        ? `signed at ${times[0]}`
+        : 'no signing time to check'
+      : `the manifest claims a signing time of ${late}, after now plus ${seconds(j.policy.signingTimeSkewMs)} s (SIGNING_TIME_SKEW)`,
   );
 }
 
@@ -482,7 +541,12 @@ function checkOtherFailures(j: Judged) {
   );
 }
 
-function checkEditWindow(j: Judged, editWindow: { start: Date; end: Date }, stampedAt: string | undefined, action: NamedAction['action'] | undefined) {
+function checkEditWindow(
+  j: Judged,
+  editWindow: { start: Date; end: Date },
+  stampedAt: string | undefined,
+  action: NamedAction['action'] | undefined,
+) {
   const at = stampedAt ?? (typeof action?.when === 'string' ? action.when : undefined);
   const source = stampedAt ? ('timestamp' as const) : at ? ('action' as const) : null;
   const start = editWindow.start.getTime() - j.policy.signingTimeSkewMs;
@@ -494,7 +558,8 @@ function checkEditWindow(j: Judged, editWindow: { start: Date; end: Date }, stam
     !Number.isNaN(t) && t >= start && t <= end,
     Number.isNaN(t)
       ? 'the manifest has no signing time to bind it to this job'
-      : `signed at ${at} (${source === 'timestamp' ? 'trusted time-stamp' : 'action time'}); the edit ran ${window.start} to ${window.end} (±${Math.round(j.policy.signingTimeSkewMs / 1000)} s)`,
+      : `signed at ${at} (${source === 'timestamp' ? 'trusted time-stamp' : 'action time'}); ` +
+        `the edit ran ${window.start} to ${window.end} (±${seconds(j.policy.signingTimeSkewMs)} s)`,
   );
   return { at: at ?? null, source, window };
 }
