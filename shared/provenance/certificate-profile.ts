@@ -3,7 +3,7 @@
  * given one EKU list for claim signers and time-stamp authorities alike (so that time-stamps validate),
  * which lets a TSA or OCSP certificate sign claims; this check closes that. C2PA 2.x, "Certificate
  * profile": the signer needs the digitalSignature key usage and a claim-signing EKU, and must not be
- * a time-stamping or OCSP-signing certificate.
+ * a time-stamping or OCSP-signing certificate, nor a certificate authority.
  */
 import { type CborValue, decodeCbor } from './cbor.js';
 
@@ -22,6 +22,8 @@ export interface SignerProfile {
   ekus: string[] | null;
   /** The keyUsage bits, or null when the extension is absent. */
   digitalSignature: boolean | null;
+  /** basicConstraints cA: a certificate authority's certificate is not an end entity that signs claims. */
+  isCa: boolean;
 }
 
 interface Der {
@@ -74,13 +76,17 @@ export function signerProfile(der: Uint8Array): SignerProfile {
   const [cert] = children(der);
   const [tbs] = children(cert!.content);
   const extensions = children(tbs!.content).find((d) => d.tag === 0xa3);
-  const profile: SignerProfile = { ekus: null, digitalSignature: null };
+  const profile: SignerProfile = { ekus: null, digitalSignature: null, isCa: false };
   if (!extensions) return profile;
   for (const ext of children(children(extensions.content)[0]!.content)) {
     const parts = children(ext.content);
     const id = oidText(parts[0]!.content);
     const value = parts[parts.length - 1]!.content;
     if (id === '2.5.29.37') profile.ekus = children(children(value)[0]!.content).map((d) => oidText(d.content));
+    if (id === '2.5.29.19') {
+      const [first] = children(children(value)[0]!.content); // BasicConstraints: cA BOOLEAN DEFAULT FALSE first
+      profile.isCa = first?.tag === 0x01 && first.content[0] !== 0;
+    }
     if (id === '2.5.29.15') {
       const bits = readDer(value, 0).content; // BIT STRING: unused-bits byte, then the bits, most significant first
       profile.digitalSignature = bits.length > 1 && (bits[1]! & 0x80) !== 0;
@@ -98,6 +104,7 @@ export function profileProblem(profile: SignerProfile): string | null {
     return `its extended key usages (${profile.ekus.join(', ') || 'none'}) include no claim-signing EKU`;
   }
   if (profile.digitalSignature !== true) return 'its key usage lacks digitalSignature';
+  if (profile.isCa) return 'it is a certificate authority (basicConstraints cA), not an end-entity signer';
   return null;
 }
 

@@ -87,6 +87,11 @@ describe('signer certificate profile: only claim-signing certificates with digit
     ['a leaf whose keyUsage lacks digitalSignature', leaf('No DS', { keyUsage: KeyUsage.nonRepudiation }), /digitalSignature/],
     ['a leaf with no keyUsage at all', leaf('No KU', { keyUsage: null }), /digitalSignature/],
     ['a leaf with no EKU at all', leaf('No EKU', { ekus: null }), /extended key usage|EKU/],
+    [
+      'a CA certificate with documentSigning and digitalSignature',
+      leaf('CA signer', { ca: true, ekus: [OID.documentSigning], keyUsage: KeyUsage.digitalSignature | KeyUsage.keyCertSign }),
+      /certificate authority|signingCredential/,
+    ],
   ])('%s is quarantined', async (_name, make, why) => {
     const report = await judge(await make());
     expect(report.verdict).toBe('quarantine');

@@ -39,7 +39,7 @@ function store(options: { actions?: unknown; failures?: { code: string; url: str
 }
 
 const codeUri = (code: string) => (code.startsWith('assertion.dataHash') ? 'c2pa.assertions/c2pa.hash.data' : 'c2pa.signature');
-const DOCUMENT_SIGNER = { ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: true };
+const DOCUMENT_SIGNER = { ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: true, isCa: false };
 const evidence = (profile = DOCUMENT_SIGNER): ByteEvidence => ({
   ok: true,
   manifests: new Map([['urn:a', { signer: { ok: true, profile }, ingredients: new Map() }]]),
@@ -128,9 +128,9 @@ describe('gate policy', () => {
   });
 
   it('needs a claim-signing certificate profile, read from the bytes', () => {
-    const tsa = judge(store(), {}, undefined, evidence({ ekus: ['1.3.6.1.5.5.7.3.8'], digitalSignature: true }));
+    const tsa = judge(store(), {}, undefined, evidence({ ekus: ['1.3.6.1.5.5.7.3.8'], digitalSignature: true, isCa: false }));
     expect(tsa.reasons).toEqual([expect.stringMatching(/timeStamping certificate, which never signs claims/)]);
-    expect(judge(store(), {}, undefined, evidence({ ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: false })).reasons).toEqual([expect.stringMatching(/lacks digitalSignature/)]);
+    expect(judge(store(), {}, undefined, evidence({ ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: false, isCa: false })).reasons).toEqual([expect.stringMatching(/lacks digitalSignature/)]);
   });
 
   it('refuses a signing time later than now plus the skew', () => {
