@@ -55,10 +55,20 @@ export async function run(args: string[]): Promise<number> {
       continue;
     }
     const report = await verifier.verify(bytes, { file });
-    process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${renderChecklist(report)}\n`);
+    process.stdout.write(values.json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
     if (report.verdict === 'quarantine' && exit === 0) exit = 1;
   }
   return exit;
+}
+
+/**
+ * One JSON line; JSON.stringify already escapes control characters, and line separators, bidi controls
+ * and other invisible characters are escaped too, so a report printed raw on a terminal cannot mislead.
+ */
+const INVISIBLE = /[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+function jsonLine(report: unknown): string {
+  return JSON.stringify(report).replace(INVISIBLE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** MAX_IMAGE_BYTES as the app reads it (1 byte to the service's 50 MB). */

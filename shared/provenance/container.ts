@@ -99,7 +99,9 @@ function readJpeg(bytes: Uint8Array): ContainerReading {
     list.sort((a, b) => a.seq - b.seq);
     if (list.some((s, i) => s.seq !== i + 1)) return corrupt('JPEG', 'the C2PA APP11 segments are not numbered 1, 2, 3, …');
     const head = list[0]!.data;
-    if (head.length < 8 || head.toString('latin1', 4, 8) !== 'jumb') continue;
+    // Other JPEG XT boxes may share APP11: only a superbox labelled "c2pa" (after its description box's
+    // header, UUID and toggles) is the manifest store.
+    if (head.length < 38 || head.toString('latin1', 4, 8) !== 'jumb' || head.toString('latin1', 33, 38) !== 'c2pa\0') continue;
     const skip = head.readUInt32BE(0) === 1 ? 16 : 8;
     stores.push(Buffer.concat([head, ...list.slice(1).map((s) => s.data.subarray(skip))]));
   }

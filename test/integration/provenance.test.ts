@@ -282,6 +282,9 @@ describe('verify CLI', () => {
     expect(r.stdout + r.stderr).not.toMatch(/[\u001b\u202e]/);
     expect(r.stdout).toContain('evil\\x1b[2J\\u202e.png');
     expect(r.stderr).toContain('missing\\x1b[8m.png: no such file');
+    const json = await cli('--json', name);
+    expect(json.stdout).not.toMatch(/[\u001b\u202e]/);
+    expect((JSON.parse(json.stdout) as ProvenanceReport).file).toBe(name);
   });
 
   it('exits 2 on a usage or I/O error', async () => {
