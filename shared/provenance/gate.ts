@@ -353,9 +353,13 @@ function checkSignature(j: Judged) {
       : `${signer} is not trusted: ${failureDetail(j, 'signingCredential') || 'it does not chain to a configured trust anchor with an allowed EKU'}`,
     ['signingCredential.'],
   );
-  const validated = j.statuses.find('timeStamp.validated', at);
-  const timestampAuthority = validated?.explanation?.split(': ').slice(1).join(': ').trim() || null;
-  return { trusted, timestampAuthority };
+  return { trusted, timestampAuthority: timestampAuthority(j) };
+}
+
+/** The time-stamp authority's name, as c2pa-rs explains `timeStamp.validated` ("…: NAME"). */
+function timestampAuthority(j: Judged): string | null {
+  const validated = j.statuses.find('timeStamp.validated', signatureUri(j.label));
+  return validated?.explanation?.split(': ').slice(1).join(': ').trim() || null;
 }
 
 /** The trusted time-stamp's time, when there is one; a time-stamp that is present must be trusted. */
@@ -368,8 +372,7 @@ function checkTimestamp(j: Judged): string | undefined {
     .filter((i) => i.code.startsWith('timeStamp.') && i.url === at)
     .map((i) => `${i.code}${i.explanation ? ` (${i.explanation})` : ''}`);
   const time = j.active.signature_info?.time;
-  const authority =
-    j.statuses.find('timeStamp.validated', at)?.explanation?.split(': ').slice(1).join(': ').trim() || 'a trusted authority';
+  const authority = timestampAuthority(j) ?? 'a trusted authority';
   j.list.add(
     'Time-stamp trusted',
     trusted,
