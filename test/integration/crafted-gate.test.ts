@@ -289,3 +289,19 @@ describe('verify --json --no-default-trust --trust ROOT on the crafted files', (
     expect(verdicts).toEqual(cases.map(([, , v]) => v));
   });
 });
+
+describe('mangled bytes', () => {
+  it('a signed file with random bytes changed or cut is a report, never a crash', async () => {
+    const originals = [await byTrusted(), await byTrusted({ format: 'image/jpeg' }), await byTrusted({ format: 'image/webp' })];
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (let i = 0; i < 90; i++) {
+      const bytes = Buffer.from(originals[i % 3]!);
+      const mangled = i % 5 === 0 ? bytes.subarray(0, random(bytes.length)) : bytes;
+      for (let k = 0; k < 1 + random(4); k++) mangled[random(mangled.length)] = random(256);
+      const report = await judge(mangled);
+      expect(['publish', 'quarantine']).toContain(report.verdict);
+      expect(report.verdict === 'publish' || report.reasons.length > 0).toBe(true);
+    }
+  });
+});
