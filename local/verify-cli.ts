@@ -1,12 +1,15 @@
 /**
  * `imagegen-pipeline verify FILE…`: the publish gate on local files. Exit 0 when every file would be
- * published, 1 when any would be quarantined, 2 on a usage or I/O error. Gate settings
- * (ALLOWED_SOFTWARE_AGENTS, TOLERATED_FAILURES, …) come from the environment like the app's.
+ * published, 1 when any would be quarantined, 2 on a usage or I/O error (including a file that is not
+ * a regular file, or is larger than MAX_IMAGE_BYTES). Gate settings (ALLOWED_SOFTWARE_AGENTS,
+ * TOLERATED_FAILURES, …) come from the environment like the app's.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { parse, UsageError } from './cli.js';
 import { ConfigError, loadGateConfig } from '../shared/config.js';
 import { renderChecklist } from '../shared/provenance/checklist.js';
+import { terminalSafe } from '../shared/provenance/terminal-text.js';
 import { certificatesIn, createVerifier } from '../shared/provenance/verifier.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -38,20 +41,72 @@ export async function run(args: string[]): Promise<number> {
     if (certificatesIn(pem).length === 0) throw new UsageError(`--trust ${file}: no PEM certificate in it`);
     extraPems.push(pem);
   }
+  const maxBytes = maxImageBytes(process.env.MAX_IMAGE_BYTES);
   const verifier = await createVerifier(gate, undefined, { noDefaultTrust: values['no-default-trust'] === true, extraPems });
   let exit = 0;
   for (const file of positionals) {
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readImageFile(file, maxBytes);
     } catch (err) {
-      process.stderr.write(`imagegen-pipeline verify: ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}\n`);
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+      process.stderr.write(`imagegen-pipeline verify: ${terminalSafe(file)}: ${terminalSafe(why)}\n`);
       exit = 2;
       continue;
     }
     const report = await verifier.verify(bytes, { file });
-    process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${renderChecklist(report)}\n`);
+    process.stdout.write(values.json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
     if (report.verdict === 'quarantine' && exit === 0) exit = 1;
   }
   return exit;
+}
+
+/**
+ * One JSON line; JSON.stringify already escapes control characters, and line separators, bidi controls
+ * and other invisible characters are escaped too, so a report printed raw on a terminal cannot mislead.
+ */
+const INVISIBLE = /[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+function jsonLine(report: unknown): string {
+  return JSON.stringify(report).replace(INVISIBLE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** MAX_IMAGE_BYTES as the app reads it (1 byte to the service's 50 MB). */
+function maxImageBytes(value: string | undefined): number {
+  const limit = 52_428_800;
+  if (value === undefined || value.trim() === '') return limit;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > limit) {
+    throw new UsageError(`MAX_IMAGE_BYTES must be a whole number from 1 to ${limit}, got "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * A regular file of at most `max` bytes, never reading more than that: a FIFO, a device such as
+ * /dev/zero or a directory is refused before any read (opened non-blocking, so a FIFO without a
+ * writer cannot hang), and a file that grows while being read is refused too.
+ */
+async function readImageFile(file: string, max: number): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      const kind = stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'a special file';
+      throw new Error(`not a regular file (${kind})`);
+    }
+    if (stat.size > max) throw new Error(`${stat.size} bytes is larger than MAX_IMAGE_BYTES (${max})`);
+    // One byte more than the size it reported: filling it means the file grew while being read.
+    const buffer = Buffer.alloc(stat.size + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) throw new Error('the file grew while being read');
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,5 +1,10 @@
-/** A provenance report as a person reads it, like contentcredentials.org/verify. Pure. */
+/**
+ * A provenance report as a person reads it, like contentcredentials.org/verify. Pure. Every line is
+ * escaped as a whole: manifest strings and file names are the signer's or the dropper's words, and
+ * reasons quote them.
+ */
 import { describeTolerated, type ProvenanceReport } from './gate.js';
+import { terminalSafe } from './terminal-text.js';
 
 export function renderChecklist(report: ProvenanceReport): string {
   const lines = [report.file];
@@ -19,7 +24,7 @@ export function renderChecklist(report: ProvenanceReport): string {
   lines.push('');
   const width = Math.max(...report.checks.map((c) => c.name.length));
   for (const c of report.checks) lines.push(`  ${c.ok ? '✓' : '✗'} ${c.name.padEnd(width)}  ${c.detail}`);
-  lines.push('', `  Verdict: ${report.verdict === 'publish' ? 'PUBLISH' : 'QUARANTINE'}`);
-  for (const reason of report.reasons) lines.push(`    - ${reason}`);
-  return `${lines.join('\n')}\n`;
+  const verdict = `  Verdict: ${report.verdict === 'publish' ? 'PUBLISH' : 'QUARANTINE'}`;
+  const reasons = report.reasons.map((reason) => `    - ${terminalSafe(reason)}`);
+  return `${[...lines.map(terminalSafe), '', verdict, ...reasons].join('\n')}\n`;
 }

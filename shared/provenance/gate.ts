@@ -1,11 +1,17 @@
 /**
- * The publish gate: a pure function from what c2pa-rs reported about a file to a verdict with reasons.
- * Publish only when a manifest is present, its claim signature is valid and inside validity, the signer
- * chains to a trust anchor with an allowed EKU, a time-stamp (when present) is trusted, the pixels match
- * the hard binding, and an action names an allowed software agent with an AI digital source type. Any
- * other failure code quarantines, unless it is on the tolerated list for that assertion.
+ * The publish gate: a pure function from what c2pa-rs reported about a file, and what the manifest
+ * store's own bytes say, to a verdict with reasons. Every c2pa-rs status the gate relies on is matched
+ * to its exact JUMBF URI in the manifest it speaks for, never by code alone. Publish only when the
+ * active manifest's claim signature is valid and inside validity, its signer chains to a trust anchor
+ * and fits the claim-signing certificate profile, a time-stamp (when present) is trusted, nothing was
+ * signed in the future, the pixels match the hard binding, and a creating or editing action names an
+ * allowed software agent with an allowed IPTC digital source type. Any other failure code quarantines,
+ * unless it is on the tolerated list for that assertion.
  */
 import type { AgentScope, ToleratedFailure } from '../config.js';
+import { actionsOf, findAgentAction, fullSourceType, type NamedAction, MAKING_ACTIONS } from './actions.js';
+import type { ByteEvidence, ManifestEvidence } from './byte-evidence.js';
+import { profileProblem } from './certificate-profile.js';
 
 export interface ValidationStatus {
   code: string;
@@ -13,7 +19,7 @@ export interface ValidationStatus {
   explanation?: string;
 }
 
-interface StatusCodes {
+export interface StatusCodes {
   success?: ValidationStatus[];
   informational?: ValidationStatus[];
   failure?: ValidationStatus[];
@@ -40,12 +46,21 @@ export interface ManifestStoreJson {
   };
 }
 
-/** What reading the file gave: a manifest store, or why there was none. */
-export type C2paReading = { ok: true; store: ManifestStoreJson } | { ok: false; error: string };
+/** c2pa-rs's validation of one ingredient manifest as the active manifest of a store of its own. */
+export type IngredientReading = { ok: true; results: StatusCodes; signedAt: string | null } | { ok: false; error: string };
+
+/**
+ * What reading the file gave: the manifest store, its bytes' own evidence, and each ingredient
+ * manifest validated on its own (by manifest label); or why there was none.
+ */
+export type C2paReading =
+  | { ok: true; store: ManifestStoreJson; evidence: ByteEvidence; ingredientReads: Map<string, IngredientReading> }
+  | { ok: false; error: string };
 
 export interface GatePolicy {
   trustAnchors: string[];
   allowedAgents: string[];
+  /** Full IPTC URIs (a bare name such as `trainedAlgorithmicMedia` stands for the IPTC URI). */
   allowedSourceTypes: string[];
   agentScope: AgentScope;
   tolerated: ToleratedFailure[];
@@ -56,6 +71,8 @@ export interface GateContext {
   file: string;
   /** The job's model call, when the file belongs to a known job: the signing time must fall inside it. */
   editWindow?: { start: Date; end: Date };
+  /** The present, for "not signed in the future"; defaults to the clock. */
+  now?: Date;
 }
 
 export interface Check {
@@ -80,7 +97,13 @@ export interface ProvenanceReport {
     claimGenerator: string | null;
     title: string | null;
     format: string | null;
-    signer: { issuer: string | null; commonName: string | null; trusted: boolean; signedAt: string | null; timestampAuthority: string | null };
+    signer: {
+      issuer: string | null;
+      commonName: string | null;
+      trusted: boolean;
+      signedAt: string | null;
+      timestampAuthority: string | null;
+    };
     softwareAgent: string | null;
     agentFoundIn: 'active' | 'ingredient' | null;
     digitalSourceType: string | null;
@@ -88,26 +111,22 @@ export interface ProvenanceReport {
     ingredients: IngredientSummary[];
   };
   validation: { state: string | null; failures: ValidationStatus[]; tolerated: { code: string; url: string | null }[] };
-  policy: { trustAnchors: string[]; allowedAgents: string[]; agentScope: AgentScope; toleratedCodes: string[]; allowedSourceTypes: string[] };
+  policy: {
+    trustAnchors: string[];
+    allowedAgents: string[];
+    agentScope: AgentScope;
+    toleratedCodes: string[];
+    allowedSourceTypes: string[];
+  };
   /** The checklist behind the verdict, in the order a person would read it. */
   checks: Check[];
   /** When the job's edit window was checked: the window and where the signing time came from. */
   signingTime?: { at: string | null; source: 'timestamp' | 'action' | null; window: { start: string; end: string } };
 }
 
-interface Action {
-  action?: string;
-  when?: string;
-  softwareAgent?: string | { name?: string };
-  softwareAgentIndex?: number;
-  digitalSourceType?: string;
-}
-
-const ACTIONS_LABEL = /^c2pa\.actions(\.v\d+)?(__\d+)?$/;
-
 /** The assertion label a validation URL points at (`…/c2pa.assertions/c2pa.soft-binding__1` → `c2pa.soft-binding`). */
 export function assertionLabel(url: string | undefined): string | null {
-  const m = /\/c2pa\.assertions\/([^/]+)$/.exec(url ?? '');
+  const m = /^self#jumbf=\/c2pa\/[^/]+\/c2pa\.assertions\/([^/]+)$/.exec(url ?? '');
   return m ? m[1]!.replace(/__\d+$/, '') : null;
 }
 
@@ -125,46 +144,68 @@ function shortUrl(url: string | undefined): string {
   return (url ?? '').replace(/^self#jumbf=\/c2pa\/[^/]+\//, '');
 }
 
-function sourceTypeName(value: string | undefined): string | null {
-  if (!value) return null;
-  return value.slice(value.lastIndexOf('/') + 1);
-}
+const sourceTypeName = (value: unknown) => (typeof value === 'string' ? value.slice(value.lastIndexOf('/') + 1) : null);
+const manifestUri = (label: string) => `self#jumbf=/c2pa/${label}`;
+const signatureUri = (label: string) => `${manifestUri(label)}/c2pa.signature`;
 
 function claimGenerator(m: ManifestJson): string | null {
   const info = m.claim_generator_info?.[0];
   return info?.name ? `${info.name}${info.version ? ` ${info.version}` : ''}` : (m.claim_generator ?? null);
 }
 
-function actionsOf(m: ManifestJson): { action: Action; agent: string | null }[] {
-  const out: { action: Action; agent: string | null }[] = [];
-  for (const a of m.assertions ?? []) {
-    if (!ACTIONS_LABEL.test(a.label)) continue;
-    const data = (a.data ?? {}) as { actions?: Action[]; softwareAgents?: ({ name?: string } | string)[] };
-    for (const action of data.actions ?? []) {
-      let agent: string | null = null;
-      if (typeof action.softwareAgent === 'string') agent = action.softwareAgent;
-      else if (action.softwareAgent?.name) agent = action.softwareAgent.name;
-      else if (typeof action.softwareAgentIndex === 'number') {
-        const entry = data.softwareAgents?.[action.softwareAgentIndex];
-        agent = typeof entry === 'string' ? entry : (entry?.name ?? null);
-      }
-      out.push({ action, agent });
+/** Status codes with the exact URI each speaks for. */
+class Statuses {
+  constructor(private readonly codes: StatusCodes) {}
+  find(code: string, url: string): ValidationStatus | undefined {
+    return (this.codes.success ?? []).find((s) => s.code === code && s.url === url);
+  }
+  has(code: string, url: string): boolean {
+    return this.find(code, url) !== undefined;
+  }
+  hasUnder(code: string, prefix: string): boolean {
+    return (this.codes.success ?? []).some((s) => s.code === code && (s.url ?? '').startsWith(prefix));
+  }
+  any(prefix: string, url: string): boolean {
+    const all = [...(this.codes.success ?? []), ...(this.codes.failure ?? []), ...(this.codes.informational ?? [])];
+    return all.some((s) => s.code.startsWith(prefix) && s.url === url);
+  }
+  get failures(): ValidationStatus[] {
+    return this.codes.failure ?? [];
+  }
+  get informational(): ValidationStatus[] {
+    return this.codes.informational ?? [];
+  }
+}
+
+/** The checklist being built, with the failure codes a failed check already explains. */
+class Checklist {
+  readonly checks: Check[] = [];
+  readonly reasons: string[] = [];
+  readonly explained: string[] = [];
+  add(name: string, ok: boolean, detail: string, explains: string[] = []) {
+    this.checks.push({ name, ok, detail });
+    if (!ok) {
+      this.reasons.push(detail);
+      this.explained.push(...explains);
     }
   }
-  return out;
 }
 
-function findAgentAction(m: ManifestJson, policy: GatePolicy): { action: Action; agent: string } | undefined {
-  const types = new Set(policy.allowedSourceTypes.map((t) => sourceTypeName(t)));
-  for (const { action, agent } of actionsOf(m)) {
-    if (agent && policy.allowedAgents.includes(agent) && types.has(sourceTypeName(action.digitalSourceType))) return { action, agent };
-  }
-  return undefined;
+interface Judged {
+  label: string;
+  active: ManifestJson;
+  statuses: Statuses;
+  evidence: ManifestEvidence | undefined;
+  failures: ValidationStatus[];
+  tolerated: { code: string; url: string | null }[];
+  policy: GatePolicy;
+  now: number;
+  list: Checklist;
 }
 
-export function evaluateGate(reading: C2paReading, policy: GatePolicy, context: GateContext): ProvenanceReport {
-  const report: ProvenanceReport = {
-    file: context.file,
+function emptyReport(policy: GatePolicy, file: string): ProvenanceReport {
+  return {
+    file,
     verdict: 'quarantine',
     reasons: [],
     manifest: null,
@@ -178,173 +219,350 @@ export function evaluateGate(reading: C2paReading, policy: GatePolicy, context: 
     },
     checks: [],
   };
-  const check = (name: string, ok: boolean, detail: string, reason?: string) => {
-    report.checks.push({ name, ok, detail });
-    if (!ok) report.reasons.push(reason ?? detail);
+}
+
+export function evaluateGate(reading: C2paReading, rawPolicy: GatePolicy, context: GateContext): ProvenanceReport {
+  const policy = { ...rawPolicy, allowedSourceTypes: rawPolicy.allowedSourceTypes.map(fullSourceType) };
+  const report = emptyReport(policy, context.file);
+  const list = new Checklist();
+  const finish = () => {
+    report.checks = list.checks;
+    report.reasons = list.reasons;
+    if (report.reasons.length === 0) report.verdict = 'publish';
+    return report;
   };
 
   if (!reading.ok) {
-    check('Content Credentials present', false, reading.error);
-    return report;
+    list.add('Content Credentials present', false, reading.error);
+    return finish();
   }
-  const { store } = reading;
-  const active = store.active_manifest ? store.manifests?.[store.active_manifest] : undefined;
+  const { store, evidence } = reading;
+  const label = store.active_manifest;
+  const active = label && Object.hasOwn(store.manifests ?? {}, label) ? store.manifests![label] : undefined;
   report.validation.state = store.validation_state ?? null;
-  if (!store.active_manifest || !active) {
-    check('Content Credentials present', false, 'the manifest store has no active manifest');
-    return report;
+  if (!label || !active) {
+    list.add('Content Credentials present', false, 'the manifest store has no active manifest');
+    return finish();
   }
-  check('Content Credentials present', true, `active manifest ${store.active_manifest}`);
+  if (!evidence.ok) {
+    list.add('Content Credentials present', false, evidence.error);
+    return finish();
+  }
+  list.add('Content Credentials present', true, `active manifest ${label}`);
 
   const results = store.validation_results ?? {};
-  const success = results.activeManifest?.success ?? [];
-  const has = (code: string) => success.some((s) => s.code === code);
-  const deltas = results.ingredientDeltas ?? [];
-  const isTolerated = (f: ValidationStatus) => policy.tolerated.some((t) => t.code === f.code && t.label === assertionLabel(f.url));
+  const { failures, tolerated } = splitFailures(results, policy);
+  report.validation.failures = failures;
+  report.validation.tolerated = tolerated;
+  const judged: Judged = {
+    label,
+    active,
+    statuses: new Statuses(results.activeManifest ?? {}),
+    evidence: evidence.manifests.get(label),
+    failures,
+    tolerated,
+    policy,
+    now: (context.now ?? new Date()).getTime(),
+    list,
+  };
 
-  // Every failure, in the active manifest or an ingredient's, counts unless tolerated for its assertion.
-  const seen = new Set<string>();
-  const failures = [...(results.activeManifest?.failure ?? []), ...deltas.flatMap((d) => d.validationDeltas.failure ?? [])].filter((f) => {
-    const key = `${f.code}|${f.url ?? ''}`;
-    return seen.has(key) ? false : (seen.add(key), true);
-  });
-  for (const f of failures) {
-    if (isTolerated(f)) report.validation.tolerated.push({ code: f.code, url: f.url ?? null });
-    else report.validation.failures.push({ code: f.code, ...(f.url ? { url: f.url } : {}), ...(f.explanation ? { explanation: f.explanation } : {}) });
-  }
-  const failureDetail = (prefix: string) =>
-    report.validation.failures
-      .filter((f) => f.code.startsWith(prefix))
-      .map((f) => `${f.code}${f.explanation ? ` (${f.explanation})` : ''}`)
-      .join(', ');
+  const signer = checkSignature(judged);
+  const stampedAt = checkTimestamp(judged);
+  checkCertificateProfile(judged);
+  const dataHash = checkPixels(judged);
+  const sources = { deltas: results.ingredientDeltas ?? [], reads: reading.ingredientReads, evidence };
+  const agent = checkAgent(judged, store, sources);
+  checkNotInFuture(judged, stampedAt, agent.found?.action);
+  checkOtherFailures(judged);
+  if (context.editWindow) report.signingTime = checkEditWindow(judged, context.editWindow, stampedAt, agent.found?.action);
 
   const sig = active.signature_info ?? {};
-  const trusted = has('signingCredential.trusted');
-  const tsValidated = success.find((s) => s.code === 'timeStamp.validated');
-  const timestampAuthority = tsValidated?.explanation?.split(': ').slice(1).join(': ').trim() || null;
-  const timestamped = [...success, ...report.validation.failures].some((s) => s.code.startsWith('timeStamp.'));
-  const dataHash: 'match' | 'mismatch' | 'absent' =
-    has('assertion.dataHash.match') || has('assertion.boxesHash.match')
-      ? 'match'
-      : failures.some((f) => f.code === 'assertion.dataHash.mismatch' || f.code === 'assertion.boxesHash.mismatch')
-        ? 'mismatch'
-        : 'absent';
+  const shown = agent.found ?? agent.named;
+  report.manifest = {
+    activeLabel: label,
+    claimGenerator: claimGenerator(active),
+    title: active.title ?? null,
+    format: active.format ?? null,
+    signer: {
+      issuer: sig.issuer ?? null,
+      commonName: sig.common_name ?? null,
+      trusted: signer.trusted,
+      signedAt: sig.time ?? null,
+      timestampAuthority: signer.timestampAuthority,
+    },
+    softwareAgent: shown?.agent ?? null,
+    agentFoundIn: agent.found?.where ?? null,
+    digitalSourceType: typeof shown?.action.digitalSourceType === 'string' ? shown.action.digitalSourceType : null,
+    dataHash,
+    ingredients: agent.ingredients,
+  };
+  return finish();
+}
 
+/** Every failure, in the active manifest or an ingredient's, counts unless tolerated for its assertion. */
+function splitFailures(results: NonNullable<ManifestStoreJson['validation_results']>, policy: GatePolicy) {
+  const seen = new Set<string>();
+  const all = [
+    ...(results.activeManifest?.failure ?? []),
+    ...(results.ingredientDeltas ?? []).flatMap((d) => d.validationDeltas.failure ?? []),
+  ];
+  const failures: ValidationStatus[] = [];
+  const tolerated: { code: string; url: string | null }[] = [];
+  for (const f of all) {
+    const key = `${f.code}|${f.url ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (isTolerated(f, policy)) tolerated.push({ code: f.code, url: f.url ?? null });
+    else failures.push({ code: f.code, ...(f.url ? { url: f.url } : {}), ...(f.explanation ? { explanation: f.explanation } : {}) });
+  }
+  return { failures, tolerated };
+}
+
+const isTolerated = (f: ValidationStatus, policy: GatePolicy) =>
+  policy.tolerated.some((t) => t.code === f.code && t.label === assertionLabel(f.url));
+
+function failureDetail(j: Judged, prefix: string): string {
+  return j.failures
+    .filter((f) => f.code.startsWith(prefix))
+    .map((f) => `${f.code}${f.explanation ? ` (${f.explanation})` : ''}`)
+    .join(', ');
+}
+
+function checkSignature(j: Judged) {
+  const at = signatureUri(j.label);
+  const sig = j.active.signature_info ?? {};
   const signer = sig.common_name ?? sig.issuer ?? 'an unnamed signer';
-  // Failure codes a failed check below already explains; every other failure gets a reason of its own.
-  const explained: string[] = [];
-  const signatureOk = has('claimSignature.validated');
-  if (!signatureOk) explained.push('claimSignature.');
-  check('Claim signature valid', signatureOk, signatureOk ? `signed by ${signer}` : `the claim signature did not validate${failureDetail('claimSignature') ? `: ${failureDetail('claimSignature')}` : ''}`);
-  const insideValidity = has('claimSignature.insideValidity');
-  if (!insideValidity) explained.push('claimSignature.', 'signingCredential.expired');
-  check(
+  const valid = j.statuses.has('claimSignature.validated', at);
+  const invalid = failureDetail(j, 'claimSignature');
+  const notValid = `the claim signature did not validate${invalid ? `: ${invalid}` : ''}`;
+  j.list.add('Claim signature valid', valid, valid ? `signed by ${signer}` : notValid, ['claimSignature.']);
+  const inside = j.statuses.has('claimSignature.insideValidity', at);
+  const expired = failureDetail(j, 'signingCredential.expired');
+  j.list.add(
     'Signed inside the certificate validity',
-    insideValidity,
-    insideValidity ? 'yes' : `the signature falls outside its certificate's validity${failureDetail('signingCredential.expired') ? `: ${failureDetail('signingCredential.expired')}` : ''}`,
+    inside,
+    inside ? 'yes' : `the signature falls outside its certificate's validity${expired ? `: ${expired}` : ''}`,
+    ['claimSignature.', 'signingCredential.expired'],
   );
-  if (!trusted) explained.push('signingCredential.');
-  check(
+  const trusted = j.statuses.has('signingCredential.trusted', at);
+  j.list.add(
     'Signer trusted',
     trusted,
-    trusted ? `${signer} chains to a configured trust anchor` : `${signer} is not trusted: ${failureDetail('signingCredential') || 'it does not chain to a configured trust anchor with an allowed EKU'}`,
+    trusted
+      ? `${signer} chains to a configured trust anchor`
+      : `${signer} is not trusted: ${failureDetail(j, 'signingCredential') || 'it does not chain to a configured trust anchor with an allowed EKU'}`,
+    ['signingCredential.'],
   );
-  if (timestamped) {
-    const tsTrusted = has('timeStamp.trusted');
-    if (!tsTrusted) explained.push('timeStamp.');
-    // c2pa-rs reports an untrusted time-stamp as informational, yet without trust its time proves nothing.
-    const tsInfo = (results.activeManifest?.informational ?? []).filter((i) => i.code.startsWith('timeStamp.')).map((i) => `${i.code}${i.explanation ? ` (${i.explanation})` : ''}`);
-    check(
-      'Time-stamp trusted',
-      tsTrusted,
-      tsTrusted ? `time-stamped by ${timestampAuthority ?? 'a trusted authority'} at ${sig.time ?? 'an unknown time'}` : `the time-stamp is not trusted: ${[failureDetail('timeStamp'), ...tsInfo].filter(Boolean).join(', ') || 'no trusted time-stamp authority'}`,
-    );
-  }
-  if (dataHash !== 'match') explained.push('assertion.dataHash.', 'assertion.boxesHash.');
-  check(
+  return { trusted, timestampAuthority: timestampAuthority(j) };
+}
+
+/** The time-stamp authority's name, as c2pa-rs explains `timeStamp.validated` ("…: NAME"). */
+function timestampAuthority(j: Judged): string | null {
+  const validated = j.statuses.find('timeStamp.validated', signatureUri(j.label));
+  return validated?.explanation?.split(': ').slice(1).join(': ').trim() || null;
+}
+
+/** The trusted time-stamp's time, when there is one; a time-stamp that is present must be trusted. */
+function checkTimestamp(j: Judged): string | undefined {
+  const at = signatureUri(j.label);
+  if (!j.statuses.any('timeStamp.', at) && !j.failures.some((f) => f.code.startsWith('timeStamp.'))) return undefined;
+  const trusted = j.statuses.has('timeStamp.trusted', at);
+  // c2pa-rs reports an untrusted time-stamp as informational, yet without trust its time proves nothing.
+  const info = j.statuses.informational
+    .filter((i) => i.code.startsWith('timeStamp.') && i.url === at)
+    .map((i) => `${i.code}${i.explanation ? ` (${i.explanation})` : ''}`);
+  const time = j.active.signature_info?.time;
+  const authority = timestampAuthority(j) ?? 'a trusted authority';
+  j.list.add(
+    'Time-stamp trusted',
+    trusted,
+    trusted
+      ? `time-stamped by ${authority} at ${time ?? 'an unknown time'}`
+      : `the time-stamp is not trusted: ${[failureDetail(j, 'timeStamp'), ...info].filter(Boolean).join(', ') || 'no trusted time-stamp authority'}`,
+    ['timeStamp.'],
+  );
+  return trusted ? time : undefined;
+}
+
+function checkCertificateProfile(j: Judged) {
+  const signer = j.evidence?.signer;
+  const problem = !signer
+    ? 'the active manifest has no signature in the file'
+    : signer.ok
+      ? profileProblem(signer.profile)
+      : `its certificate could not be read: ${signer.error}`;
+  j.list.add(
+    'Signer may sign claims',
+    problem === null,
+    problem === null ? 'a claim-signing certificate with digitalSignature' : `the claim signer's certificate may not sign claims: ${problem}`,
+  );
+}
+
+function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
+  const assertions = `${manifestUri(j.label)}/c2pa.assertions/`;
+  const bound = (code: string) => j.statuses.hasUnder(code, `${assertions}c2pa.hash.`);
+  const dataHash = bound('assertion.dataHash.match') || bound('assertion.boxesHash.match')
+    ? 'match'
+    : j.failures.some((f) => f.code === 'assertion.dataHash.mismatch' || f.code === 'assertion.boxesHash.mismatch')
+      ? 'mismatch'
+      : 'absent';
+  j.list.add(
     'Pixels intact',
     dataHash === 'match',
-    dataHash === 'match' ? 'the data hash matches the file' : dataHash === 'mismatch' ? 'the file changed after it was signed (data hash mismatch)' : 'the manifest does not bind the pixels (no data hash)',
+    dataHash === 'match'
+      ? 'the data hash matches the file'
+      : dataHash === 'mismatch'
+        ? 'the file changed after it was signed (data hash mismatch)'
+        : 'the manifest does not bind the pixels (no data hash)',
+    ['assertion.dataHash.', 'assertion.boxesHash.'],
   );
+  return dataHash;
+}
 
-  // Who made it: on the active manifest, or (AGENT_SCOPE=chain) on a validated ingredient manifest.
-  const activeAgent = findAgentAction(active, policy);
-  let found: { action: Action; agent: string; where: 'active' | 'ingredient' } | undefined = activeAgent && { ...activeAgent, where: 'active' };
+type Delta = NonNullable<NonNullable<ManifestStoreJson['validation_results']>['ingredientDeltas']>[number];
+
+/**
+ * Whether an ingredient manifest is proven, for crediting its agent. From the whole file: the delta
+ * c2pa-rs reports for exactly this ingredient assertion has no failure left. From the manifest
+ * validated on its own (see `IngredientReading`): claim signature valid and inside validity, signer
+ * trusted, time-stamp trusted when present, all at that manifest's own signature URI, and no failure
+ * under that manifest but the data hash (its asset is not this file). From the bytes: the manifest and
+ * its signature hash to what the active manifest's ingredient assertion recorded, and the signer's
+ * certificate fits the claim-signing profile.
+ */
+function ingredientProblem(j: Judged, assertion: string, manifest: string, sources: IngredientSources): string | null {
+  const assertionUri = `${manifestUri(j.label)}/c2pa.assertions/${assertion}`;
+  const delta = sources.deltas.find((d) => d.ingredientAssertionURI === assertionUri);
+  const liveFailures = (delta?.validationDeltas.failure ?? []).filter((f) => !isTolerated(f, j.policy));
+  if (liveFailures.length) return `it has failures (${liveFailures.map((f) => f.code).join(', ')})`;
+  const alone = sources.reads.get(manifest);
+  if (!alone) return 'it was not validated on its own';
+  if (!alone.ok) return `it could not be validated on its own: ${alone.error}`;
+  const s = new Statuses(alone.results);
+  const at = signatureUri(manifest);
+  const needed = ['claimSignature.validated', 'claimSignature.insideValidity', 'signingCredential.trusted'];
+  const missing = needed.filter((c) => !s.has(c, at));
+  if (s.any('timeStamp.', at) && !s.has('timeStamp.trusted', at)) missing.push('timeStamp.trusted');
+  if (missing.length) return `validated on its own, it lacks ${missing.join(', ')}`;
+  const own = `${manifestUri(manifest)}/`;
+  const failed = s.failures.filter(
+    (f) => (f.url ?? '').startsWith(own) && !/^assertion\.(dataHash|boxesHash)\./.test(f.code) && !isTolerated(f, j.policy),
+  );
+  if (failed.length) return `validated on its own, it has failures (${failed.map((f) => f.code).join(', ')})`;
+  if (alone.signedAt && inFuture(j, alone.signedAt)) return `it claims a signing time in the future (${alone.signedAt})`;
+  const bytes = j.evidence?.ingredients.get(assertion);
+  if (!bytes || bytes.manifest !== manifest || bytes.manifestHash !== 'match' || bytes.signatureHash === 'mismatch') {
+    return 'its manifest bytes do not hash to what the active manifest recorded';
+  }
+  const signer = sources.evidence.manifests.get(manifest)?.signer;
+  const problem = !signer ? 'no signature' : signer.ok ? profileProblem(signer.profile) : signer.error;
+  return problem ? `its signer may not sign claims: ${problem}` : null;
+}
+
+interface IngredientSources {
+  deltas: Delta[];
+  reads: Map<string, IngredientReading>;
+  evidence: ByteEvidence & { ok: true };
+}
+
+function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSources) {
+  const { allowedAgents, allowedSourceTypes, agentScope } = j.policy;
+  const onActive = findAgentAction(j.active, allowedAgents, allowedSourceTypes);
+  type Found = NamedAction & { agent: string; where: 'active' | 'ingredient' };
+  let found: Found | undefined = onActive && { ...onActive, where: 'active' };
   const ingredients: IngredientSummary[] = [];
-  let ingredientAgent: { action: Action; agent: string } | undefined;
-  for (const ing of active.ingredients ?? []) {
-    const m = ing.active_manifest ? store.manifests?.[ing.active_manifest] : undefined;
-    const agentHere = m ? findAgentAction(m, policy) : undefined;
+  let fromIngredient: (NamedAction & { agent: string }) | undefined;
+  const refused: string[] = [];
+  for (const ing of j.active.ingredients ?? []) {
+    const target = ing.active_manifest;
+    const m = target && Object.hasOwn(store.manifests ?? {}, target) ? store.manifests![target] : undefined;
+    const agentHere = m ? findAgentAction(m, allowedAgents, allowedSourceTypes) : undefined;
     ingredients.push({
       title: ing.title ?? null,
       relationship: ing.relationship ?? null,
       claimGenerator: m ? claimGenerator(m) : null,
       softwareAgent: agentHere?.agent ?? (m ? (actionsOf(m).find((a) => a.agent)?.agent ?? null) : null),
     });
-    if (!m || !agentHere || ingredientAgent) continue;
-    const delta = deltas.find((d) => ing.label && assertionLabel(d.ingredientAssertionURI) === ing.label.replace(/__\d+$/, ''));
-    const validated =
-      !!delta &&
-      (delta.validationDeltas.success ?? []).some((s) => s.code === 'ingredient.manifest.validated') &&
-      (delta.validationDeltas.success ?? []).some((s) => s.code === 'signingCredential.trusted') &&
-      (delta.validationDeltas.failure ?? []).every(isTolerated);
-    if (validated) ingredientAgent = agentHere;
+    if (!m || !agentHere || !target || !ing.label || fromIngredient) continue;
+    const when = agentHere.action.when;
+    const problem =
+      typeof when === 'string' && inFuture(j, when)
+        ? `its action claims a time in the future (${when})`
+        : ingredientProblem(j, ing.label, target, sources);
+    if (problem) refused.push(`ingredient ${ing.label} names ${agentHere.agent} but is not proven: ${problem}`);
+    else fromIngredient = agentHere;
   }
-  if (!found && policy.agentScope === 'chain' && ingredientAgent) found = { ...ingredientAgent, where: 'ingredient' };
-  const anyAgent = actionsOf(active).find((a) => a.agent);
-  const wanted = `an allowed software agent (${policy.allowedAgents.join(', ')}) with digital source type ${policy.allowedSourceTypes.map((t) => sourceTypeName(t)).join(' or ')}`;
-  check(
+  if (!found && agentScope === 'chain' && fromIngredient) found = { ...fromIngredient, where: 'ingredient' };
+  const named = actionsOf(j.active).find((a) => a.agent) as (NamedAction & { agent: string }) | undefined;
+  const wanted =
+    `an allowed software agent (${allowedAgents.join(', ')}) on a ${MAKING_ACTIONS.join(' or ')} action ` +
+    `with digital source type ${allowedSourceTypes.join(' or ')}`;
+  const where = found?.where === 'active' ? 'active manifest' : 'ingredient manifest';
+  const searched = agentScope === 'chain' ? 'active or a validated ingredient manifest' : 'active manifest';
+  j.list.add(
     'Made by an allowed AI agent',
     !!found,
     found
-      ? `${found.agent}, ${sourceTypeName(found.action.digitalSourceType)}, on the ${found.where === 'active' ? 'active manifest' : 'ingredient manifest'}`
-      : `no action on the ${policy.agentScope === 'chain' ? 'active or a validated ingredient manifest' : 'active manifest'} names ${wanted}` +
-          (policy.agentScope === 'active' && ingredientAgent ? `; a validated ingredient manifest does (AGENT_SCOPE=chain would accept it)` : '') +
-          (anyAgent ? `; the active manifest names ${anyAgent.agent}` : ''),
+      ? `${found.agent}, ${sourceTypeName(found.action.digitalSourceType)}, on the ${where}`
+      : `no action on the ${searched} names ${wanted}` +
+          (agentScope === 'active' && fromIngredient ? '; a validated ingredient manifest does (AGENT_SCOPE=chain would accept it)' : '') +
+          (agentScope === 'chain' && refused.length ? `; ${refused.join('; ')}` : '') +
+          (named ? `; the active manifest names ${named.agent}` : ''),
   );
+  return { found, named, ingredients };
+}
 
-  const otherFailures = report.validation.failures.filter((f) => !explained.some((prefix) => f.code.startsWith(prefix)));
-  check(
+const seconds = (ms: number) => Math.round(ms / 1000);
+/** A time later than now plus the skew (an unparseable time counts as later: it proves nothing). */
+const inFuture = (j: Judged, time: string) => !(Date.parse(time) <= j.now + j.policy.signingTimeSkewMs);
+
+/** Nothing signed in the future: a trusted time-stamp or the agent's action time after now + skew is a forgery's mark. */
+function checkNotInFuture(j: Judged, stampedAt: string | undefined, action: NamedAction['action'] | undefined) {
+  const times = [stampedAt, typeof action?.when === 'string' ? action.when : undefined].filter((t): t is string => !!t);
+  const late = times.find((t) => inFuture(j, t));
+  j.list.add(
+    'Not signed in the future',
+    late === undefined,
+    late === undefined
+      ? times.length
+        ? `signed at ${times[0]}`
+        : 'no signing time to check'
+      : `the manifest claims a signing time of ${late}, after now plus ${seconds(j.policy.signingTimeSkewMs)} s (SIGNING_TIME_SKEW)`,
+  );
+}
+
+function checkOtherFailures(j: Judged) {
+  const other = j.failures.filter((f) => !j.list.explained.some((prefix) => f.code.startsWith(prefix)));
+  j.list.add(
     'No other validation failures',
-    otherFailures.length === 0,
-    otherFailures.length === 0
-      ? report.validation.tolerated.length
-        ? `tolerated: ${describeTolerated(report.validation.tolerated)}`
+    other.length === 0,
+    other.length === 0
+      ? j.tolerated.length
+        ? `tolerated: ${describeTolerated(j.tolerated)}`
         : 'none'
-      : otherFailures.map((f) => `${f.code} on ${shortUrl(f.url)}${f.explanation ? ` (${f.explanation})` : ''}`).join('; '),
+      : other.map((f) => `${f.code} on ${shortUrl(f.url)}${f.explanation ? ` (${f.explanation})` : ''}`).join('; '),
   );
+}
 
-  if (context.editWindow) {
-    const stampedAt = has('timeStamp.trusted') ? sig.time : undefined;
-    const at = stampedAt ?? found?.action.when;
-    const source = stampedAt ? 'timestamp' : at ? 'action' : null;
-    const start = context.editWindow.start.getTime() - policy.signingTimeSkewMs;
-    const end = context.editWindow.end.getTime() + policy.signingTimeSkewMs;
-    const window = { start: context.editWindow.start.toISOString(), end: context.editWindow.end.toISOString() };
-    report.signingTime = { at: at ?? null, source, window };
-    const t = at ? Date.parse(at) : NaN;
-    check(
-      "Signed during this job's edit",
-      !Number.isNaN(t) && t >= start && t <= end,
-      Number.isNaN(t)
-        ? 'the manifest has no signing time to bind it to this job'
-        : `signed at ${at} (${source === 'timestamp' ? 'trusted time-stamp' : 'action time'}); the edit ran ${window.start} to ${window.end} (±${Math.round(policy.signingTimeSkewMs / 1000)} s)`,
-    );
-  }
-
-  const agentAction = found ?? (anyAgent ? { ...anyAgent, agent: anyAgent.agent!, where: null } : undefined);
-  report.manifest = {
-    activeLabel: store.active_manifest,
-    claimGenerator: claimGenerator(active),
-    title: active.title ?? null,
-    format: active.format ?? null,
-    signer: { issuer: sig.issuer ?? null, commonName: sig.common_name ?? null, trusted, signedAt: sig.time ?? null, timestampAuthority },
-    softwareAgent: agentAction?.agent ?? null,
-    agentFoundIn: found?.where ?? null,
-    digitalSourceType: agentAction?.action.digitalSourceType ?? null,
-    dataHash,
-    ingredients,
-  };
-  if (report.reasons.length === 0) report.verdict = 'publish';
-  return report;
+function checkEditWindow(
+  j: Judged,
+  editWindow: { start: Date; end: Date },
+  stampedAt: string | undefined,
+  action: NamedAction['action'] | undefined,
+) {
+  const at = stampedAt ?? (typeof action?.when === 'string' ? action.when : undefined);
+  const source = stampedAt ? ('timestamp' as const) : at ? ('action' as const) : null;
+  const start = editWindow.start.getTime() - j.policy.signingTimeSkewMs;
+  const end = editWindow.end.getTime() + j.policy.signingTimeSkewMs;
+  const window = { start: editWindow.start.toISOString(), end: editWindow.end.toISOString() };
+  const t = at ? Date.parse(at) : NaN;
+  j.list.add(
+    "Signed during this job's edit",
+    !Number.isNaN(t) && t >= start && t <= end,
+    Number.isNaN(t)
+      ? 'the manifest has no signing time to bind it to this job'
+      : `signed at ${at} (${source === 'timestamp' ? 'trusted time-stamp' : 'action time'}); ` +
+        `the edit ran ${window.start} to ${window.end} (±${seconds(j.policy.signingTimeSkewMs)} s)`,
+  );
+  return { at: at ?? null, source, window };
 }

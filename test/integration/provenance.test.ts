@@ -215,9 +215,10 @@ describe('verify CLI', () => {
     writeFileSync(file, bytes);
     return file;
   };
-  const cli = async (...args: string[]) => {
+  const cli = async (...args: string[]) => cliWithEnv({}, ...args);
+  const cliWithEnv = async (env: Record<string, string>, ...args: string[]) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, 'verify', ...args]);
+      const { stdout, stderr } = await run(process.execPath, [BIN, 'verify', ...args], { env: { ...process.env, ...env }, timeout: 30_000 });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -253,6 +254,37 @@ describe('verify CLI', () => {
     const noDefault = await cli('--json', '--no-default-trust', new URL(AZURE_IMAGE, FIXTURES).pathname, '--agent-scope', 'chain');
     expect(noDefault.code).toBe(1);
     expect((JSON.parse(noDefault.stdout) as ProvenanceReport).policy.trustAnchors).toEqual([]);
+  });
+
+  it('refuses a FIFO, a device and a directory with exit 2, without reading them', async () => {
+    const fifo = path.join(dir, 'pipe.png');
+    await run('mkfifo', [fifo]);
+    const started = Date.now();
+    for (const [file, what] of [[fifo, 'a FIFO'], ['/dev/zero', 'a device'], [dir, 'a directory']] as const) {
+      const r = await cli(file);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`not a regular file (${what})`);
+    }
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('refuses a file over MAX_IMAGE_BYTES with exit 2', async () => {
+    const big = write('big.png', signed);
+    const r = await cliWithEnv({ MAX_IMAGE_BYTES: String(signed.length - 1) }, big);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/larger than MAX_IMAGE_BYTES/);
+    expect((await cliWithEnv({ MAX_IMAGE_BYTES: String(signed.length) }, big, '--trust', write('ca.pem', forged.caPem))).code).toBe(0);
+  });
+
+  it('escapes the file name in its checklist and its errors', async () => {
+    const name = write('evil\u001b[2J\u202e.png', signed);
+    const r = await cli(name, path.join(dir, 'missing\u001b[8m.png'));
+    expect(r.stdout + r.stderr).not.toMatch(/[\u001b\u202e]/);
+    expect(r.stdout).toContain('evil\\x1b[2J\\u202e.png');
+    expect(r.stderr).toContain('missing\\x1b[8m.png: no such file');
+    const json = await cli('--json', name);
+    expect(json.stdout).not.toMatch(/[\u001b\u202e]/);
+    expect((JSON.parse(json.stdout) as ProvenanceReport).file).toBe(name);
   });
 
   it('exits 2 on a usage or I/O error', async () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { ByteEvidence } from '../../shared/provenance/byte-evidence.js';
+import { renderChecklist } from '../../shared/provenance/checklist.js';
 import { evaluateGate, type GatePolicy, type ManifestStoreJson } from '../../shared/provenance/gate.js';
+import { terminalSafe } from '../../shared/provenance/terminal-text.js';
 
 const policy: GatePolicy = {
   trustAnchors: ['Test Root'],
@@ -30,13 +33,21 @@ function store(options: { actions?: unknown; failures?: { code: string; url: str
       },
     },
     validation_results: {
-      activeManifest: { success: (options.success ?? OK_CODES).map((code) => ({ code, url: url('urn:a', 'c2pa.signature') })), failure: options.failures ?? [] },
+      activeManifest: { success: (options.success ?? OK_CODES).map((code) => ({ code, url: url('urn:a', codeUri(code)) })), failure: options.failures ?? [] },
     },
   };
 }
 
-const judge = (s: ManifestStoreJson, p: Partial<GatePolicy> = {}, editWindow?: { start: Date; end: Date }) =>
-  evaluateGate({ ok: true, store: s }, { ...policy, ...p }, { file: 'f.png', ...(editWindow ? { editWindow } : {}) });
+const codeUri = (code: string) => (code.startsWith('assertion.dataHash') ? 'c2pa.assertions/c2pa.hash.data' : 'c2pa.signature');
+const DOCUMENT_SIGNER = { ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: true, isCa: false };
+const evidence = (profile = DOCUMENT_SIGNER): ByteEvidence => ({
+  ok: true,
+  manifests: new Map([['urn:a', { signer: { ok: true, profile }, ingredients: new Map() }]]),
+});
+const NOW = new Date('2026-11-24T12:00:00Z');
+
+const judge = (s: ManifestStoreJson, p: Partial<GatePolicy> = {}, editWindow?: { start: Date; end: Date }, e = evidence()) =>
+  evaluateGate({ ok: true, store: s, evidence: e, ingredientReads: new Map() }, { ...policy, ...p }, { file: 'f.png', now: NOW, ...(editWindow ? { editWindow } : {}) });
 
 describe('gate policy', () => {
   it('publishes a trusted, intact manifest made by the allowed agent, with no reasons', () => {
@@ -96,5 +107,54 @@ describe('gate policy', () => {
   it('explains a missing manifest', () => {
     const r = evaluateGate({ ok: false, error: 'no Content Credentials: the PNG carries no C2PA manifest' }, policy, { file: 'f.png' });
     expect(r).toMatchObject({ verdict: 'quarantine', manifest: null, reasons: ['no Content Credentials: the PNG carries no C2PA manifest'] });
+  });
+
+  it.each([
+    ['a bare word', 'trainedAlgorithmicMedia'],
+    ['a look-alike URI', 'https://evil.example/not-iptc/trainedAlgorithmicMedia'],
+    ['the IPTC path on another host', 'http://evil.example/newscodes/digitalsourcetype/trainedAlgorithmicMedia'],
+  ])('compares source types as full IPTC URIs: %s is not one', (_name, digitalSourceType) => {
+    const r = judge(store({ actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType }] }));
+    expect(r.verdict).toBe('quarantine');
+    expect(r.checks.find((c) => !c.ok)?.name).toBe('Made by an allowed AI agent');
+  });
+
+  it("counts a status only at its exact URI: another manifest's success proves nothing", () => {
+    const s = store();
+    s.validation_results!.activeManifest!.success = OK_CODES.map((code) => ({ code, url: url('urn:other', codeUri(code)) }));
+    const r = judge(s);
+    expect(r.verdict).toBe('quarantine');
+    expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['Claim signature valid', 'Signed inside the certificate validity', 'Signer trusted', 'Pixels intact']);
+  });
+
+  it('needs a claim-signing certificate profile, read from the bytes', () => {
+    const tsa = judge(store(), {}, undefined, evidence({ ekus: ['1.3.6.1.5.5.7.3.8'], digitalSignature: true, isCa: false }));
+    expect(tsa.reasons).toEqual([expect.stringMatching(/timeStamping certificate, which never signs claims/)]);
+    expect(judge(store(), {}, undefined, evidence({ ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: false, isCa: false })).reasons).toEqual([expect.stringMatching(/lacks digitalSignature/)]);
+  });
+
+  it('refuses a signing time later than now plus the skew', () => {
+    const at = (when: string) => store({ success: [...OK_CODES, 'timeStamp.validated', 'timeStamp.trusted'] , actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType: TRAINED, when }] });
+    expect(judge(at('2026-11-24T12:00:30Z')).verdict).toBe('publish'); // inside the skew
+    const late = store({ actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType: TRAINED, when: '2026-12-09T12:00:00Z' }] });
+    expect(judge(late).reasons).toEqual([expect.stringMatching(/signing time of 2026-12-09T12:00:00Z, after now/)]);
+  });
+});
+
+describe('the terminal checklist', () => {
+  it('shows control characters, ANSI escapes and bidi overrides visibly, so no manifest text forges a line', () => {
+    const s = store();
+    s.manifests!['urn:a']!.title = 'x\x1b[2J\x1b[8m\n\n  Verdict: PUBLISH\r';
+    s.manifests!['urn:a']!.claim_generator_info = [{ name: 'gen\u202egnp.exe' }];
+    const report = { ...judge(s, { allowedAgents: ['Nobody'] }), file: 'evil\n  Verdict: PUBLISH.png' };
+    const out = renderChecklist(report);
+    expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e]/);
+    expect(out.split('\n').filter((line) => /^\s*Verdict:/.test(line))).toEqual(['  Verdict: QUARANTINE']);
+    expect(out).toContain('evil\\n  Verdict: PUBLISH.png');
+    expect(out).toContain('gen\\u202egnp.exe');
+  });
+
+  it('escapes every unsafe character class and doubles backslashes', () => {
+    expect(terminalSafe('a\tb\\c\u0007\u009b\u2066\ufeff\u200b\ud800é')).toBe('a\\tb\\\\c\\x07\\x9b\\u2066\\ufeff\\u200b\\ud800é');
   });
 });

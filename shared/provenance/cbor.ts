@@ -1,0 +1,134 @@
+/**
+ * A small CBOR decoder (RFC 8949) for reading C2PA claims, assertions and COSE signatures straight from
+ * the JUMBF bytes, independently of c2pa-rs. Byte strings come back as Uint8Array, maps as Map, tags
+ * as `{ tag, value }`. Bounded: nesting deeper than MAX_DEPTH or a length past the end is an error.
+ */
+export type CborValue =
+  | number
+  | bigint
+  | string
+  | boolean
+  | null
+  | undefined
+  | Uint8Array
+  | CborValue[]
+  | Map<CborValue, CborValue>
+  | { tag: number; value: CborValue };
+
+const MAX_DEPTH = 64;
+
+export class CborError extends Error {}
+
+export function decodeCbor(bytes: Uint8Array): CborValue {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  const need = (n: number) => {
+    if (pos + n > bytes.length) throw new CborError('CBOR ends early');
+  };
+  const uint = (info: number): number => {
+    if (info < 24) return info;
+    const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+    if (!size) throw new CborError(`CBOR length encoding ${info} is not supported`);
+    need(size);
+    const at = pos;
+    pos += size;
+    if (size === 1) return view.getUint8(at);
+    if (size === 2) return view.getUint16(at);
+    if (size === 4) return view.getUint32(at);
+    const big = view.getBigUint64(at);
+    if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new CborError('CBOR length too large');
+    return Number(big);
+  };
+  const item = (depth: number): CborValue => {
+    if (depth > MAX_DEPTH) throw new CborError('CBOR nested too deep');
+    need(1);
+    const first = bytes[pos++]!;
+    const major = first >> 5;
+    const info = first & 0x1f;
+    if (major === 7) return simple(info);
+    if (info === 31) return indefinite(major, depth);
+    const n = uint(info);
+    switch (major) {
+      case 0:
+        return n;
+      case 1:
+        return -1 - n;
+      case 2:
+        need(n);
+        return bytes.slice(pos, (pos += n));
+      case 3:
+        need(n);
+        return new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(pos, (pos += n)));
+      case 4: {
+        const out: CborValue[] = [];
+        for (let i = 0; i < n; i++) out.push(item(depth + 1));
+        return out;
+      }
+      case 5: {
+        const out = new Map<CborValue, CborValue>();
+        for (let i = 0; i < n; i++) out.set(item(depth + 1), item(depth + 1));
+        return out;
+      }
+      default:
+        return { tag: n, value: item(depth + 1) };
+    }
+  };
+  const isBreak = () => {
+    need(1);
+    return bytes[pos] === 0xff ? (pos++, true) : false;
+  };
+  const indefinite = (major: number, depth: number): CborValue => {
+    if (major === 2 || major === 3) {
+      const chunks: CborValue[] = [];
+      while (!isBreak()) chunks.push(item(depth + 1));
+      if (major === 3) return chunks.map((c) => (typeof c === 'string' ? c : fail('bad text chunk'))).join('');
+      return Buffer.concat(chunks.map((c) => (c instanceof Uint8Array ? c : fail('bad byte-string chunk'))));
+    }
+    if (major === 4) {
+      const out: CborValue[] = [];
+      while (!isBreak()) out.push(item(depth + 1));
+      return out;
+    }
+    if (major === 5) {
+      const out = new Map<CborValue, CborValue>();
+      while (!isBreak()) out.set(item(depth + 1), item(depth + 1));
+      return out;
+    }
+    throw new CborError(`indefinite length on CBOR major type ${major}`);
+  };
+  const simple = (info: number): CborValue => {
+    if (info === 20) return false;
+    if (info === 21) return true;
+    if (info === 22) return null;
+    if (info === 23) return undefined;
+    const size = info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+    if (!size) throw new CborError(`CBOR simple value ${info} is not supported`);
+    need(size);
+    const at = pos;
+    pos += size;
+    if (size === 4) return view.getFloat32(at);
+    if (size === 8) return view.getFloat64(at);
+    return halfFloat(view.getUint16(at));
+  };
+  const value = item(0);
+  if (pos !== bytes.length) throw new CborError('bytes after the CBOR item');
+  return value;
+}
+
+function fail(why: string): never {
+  throw new CborError(why);
+}
+
+function halfFloat(h: number): number {
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  const sign = h & 0x8000 ? -1 : 1;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+/** A text-keyed field of a decoded CBOR map, or undefined. */
+export function field(value: CborValue, key: string | number): CborValue {
+  return value instanceof Map ? value.get(key) : undefined;
+}

@@ -1,0 +1,133 @@
+/**
+ * The image container, checked byte by byte before c2pa-rs sees it: every PNG chunk's CRC, every JPEG
+ * segment's length, every WebP chunk's size. A corrupt container is quarantined even when the data
+ * hash happens to cover it (c2pa-rs does not check PNG CRCs). Also returns the embedded C2PA manifest
+ * store (JUMBF) so the gate can check what c2pa-rs reports against the bytes themselves.
+ */
+import type { ImageFormat } from '../image-header.js';
+
+export type ContainerReading = { ok: true; jumbf: Uint8Array | null } | { ok: false; error: string };
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const corrupt = (format: string, why: string): ContainerReading => ({ ok: false, error: `the ${format} is corrupt: ${why}` });
+
+export function readContainer(bytes: Uint8Array, format: ImageFormat): ContainerReading {
+  if (format === 'png') return readPng(bytes);
+  if (format === 'jpeg') return readJpeg(bytes);
+  return readWebp(bytes);
+}
+
+function readPng(bytes: Uint8Array): ContainerReading {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 8 || !buf.subarray(0, 8).equals(PNG_SIGNATURE)) return corrupt('PNG', 'bad signature');
+  let pos = 8;
+  const manifests: Uint8Array[] = [];
+  while (pos < buf.length) {
+    if (pos + 12 > buf.length) return corrupt('PNG', `chunk header at byte ${pos} is truncated`);
+    const length = buf.readUInt32BE(pos);
+    const type = buf.toString('latin1', pos + 4, pos + 8);
+    const where = `chunk ${printable(type)} at byte ${pos}`;
+    if (length > 0x7fffffff || pos + 12 + length > buf.length) return corrupt('PNG', `${where} runs past the end`);
+    const crc = buf.readUInt32BE(pos + 8 + length);
+    if (crc32(buf.subarray(pos + 4, pos + 8 + length)) !== crc) return corrupt('PNG', `${where} has a wrong CRC`);
+    if (type === 'caBX') manifests.push(buf.subarray(pos + 8, pos + 8 + length));
+    pos += 12 + length;
+    if (type === 'IEND') break;
+  }
+  if (pos > buf.length || buf.toString('latin1', pos - 8, pos - 4) !== 'IEND') return corrupt('PNG', 'no IEND chunk');
+  if (manifests.length > 1) return corrupt('PNG', `${manifests.length} C2PA manifest chunks (caBX)`);
+  return { ok: true, jumbf: manifests[0] ?? null };
+}
+
+function readJpeg(bytes: Uint8Array): ContainerReading {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return corrupt('JPEG', 'no start-of-image marker');
+  let pos = 2;
+  // C2PA JUMBF in APP11: 'JP', box instance (2 bytes), sequence number (4 bytes), then the box. Each
+  // continuation segment repeats the box header (LBox, TBox), which the reassembled store drops.
+  const segments = new Map<number, { seq: number; data: Buffer }[]>();
+  for (;;) {
+    if (pos + 2 > buf.length) return corrupt('JPEG', `segment at byte ${pos} is truncated`);
+    if (buf[pos] !== 0xff) return corrupt('JPEG', `no marker at byte ${pos}`);
+    const marker = buf[pos + 1]!;
+    if (marker === 0xff) {
+      pos++; // fill byte
+      continue;
+    }
+    if (marker === 0xd9) break;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      pos += 2;
+      continue;
+    }
+    if (pos + 4 > buf.length) return corrupt('JPEG', `segment at byte ${pos} is truncated`);
+    const length = buf.readUInt16BE(pos + 2);
+    if (length < 2 || pos + 2 + length > buf.length) return corrupt('JPEG', `segment 0xFF${hex(marker)} at byte ${pos} is truncated`);
+    const data = buf.subarray(pos + 4, pos + 2 + length);
+    if (marker === 0xeb && data.length >= 8 && data[0] === 0x4a && data[1] === 0x50) {
+      const instance = data.readUInt16BE(2);
+      const list = segments.get(instance) ?? [];
+      list.push({ seq: data.readUInt32BE(4), data: data.subarray(8) });
+      segments.set(instance, list);
+    }
+    pos += 2 + length;
+    if (marker === 0xda) {
+      // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor a restart marker.
+      const isMarker = (at: number) => buf[at] === 0xff && buf[at + 1] !== 0x00 && !(buf[at + 1]! >= 0xd0 && buf[at + 1]! <= 0xd7);
+      while (pos + 1 < buf.length && !isMarker(pos)) pos++;
+      if (pos + 1 >= buf.length) return corrupt('JPEG', 'the scan data has no end-of-image marker');
+    }
+  }
+  const stores: Buffer[] = [];
+  for (const [, list] of segments) {
+    list.sort((a, b) => a.seq - b.seq);
+    if (list.some((s, i) => s.seq !== i + 1)) return corrupt('JPEG', 'the C2PA APP11 segments are not numbered 1, 2, 3, …');
+    const head = list[0]!.data;
+    // Other JPEG XT boxes may share APP11: only a superbox labelled "c2pa" (after its description box's
+    // header, UUID and toggles) is the manifest store.
+    if (head.length < 38 || head.toString('latin1', 4, 8) !== 'jumb' || head.toString('latin1', 33, 38) !== 'c2pa\0') continue;
+    const skip = head.readUInt32BE(0) === 1 ? 16 : 8;
+    stores.push(Buffer.concat([head, ...list.slice(1).map((s) => s.data.subarray(skip))]));
+  }
+  if (stores.length > 1) return corrupt('JPEG', `${stores.length} C2PA manifest stores`);
+  return { ok: true, jumbf: stores[0] ?? null };
+}
+
+function readWebp(bytes: Uint8Array): ContainerReading {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const riff = buf.length >= 12 && buf.toString('latin1', 0, 4) === 'RIFF' && buf.toString('latin1', 8, 12) === 'WEBP';
+  if (!riff) return corrupt('WebP', 'bad RIFF header');
+  const end = 8 + buf.readUInt32LE(4);
+  if (end > buf.length) return corrupt('WebP', 'the RIFF size runs past the end');
+  let pos = 12;
+  const manifests: Buffer[] = [];
+  while (pos < end) {
+    if (pos + 8 > end) return corrupt('WebP', `chunk header at byte ${pos} is truncated`);
+    const type = buf.toString('latin1', pos, pos + 4);
+    const size = buf.readUInt32LE(pos + 4);
+    if (pos + 8 + size > end) return corrupt('WebP', `chunk ${printable(type)} at byte ${pos} runs past the end`);
+    if (type === 'C2PA') manifests.push(buf.subarray(pos + 8, pos + 8 + size));
+    pos += 8 + size + (size & 1);
+  }
+  if (manifests.length > 1) return corrupt('WebP', `${manifests.length} C2PA chunks`);
+  return { ok: true, jumbf: manifests[0] ?? null };
+}
+
+const hex = (n: number) => n.toString(16).toUpperCase().padStart(2, '0');
+const printable = (type: string) => JSON.stringify(type.replace(/[^\x20-\x7e]/g, '?'));
