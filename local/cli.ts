@@ -9,7 +9,7 @@ export class UsageError extends Error {}
 const USAGE = `Usage: imagegen-pipeline <command> [options]
 
 Commands:
-  emulator   Run the gpt-image-1 emulator (Azure OpenAI images API) alone
+  emulator   Run the gpt-image emulator (Azure OpenAI images API) alone
                [--port N] [--host H] [--rpm N] [--latency-ms N|MIN-MAX] [--api-key K]
                [--block-word W]... [--faults kind=rate,...] [--deployment NAME]... [--ca-dir DIR]
   verify     Check files against the provenance gate
