@@ -16,7 +16,7 @@ import sharp from 'sharp';
 import { loadGateConfig } from '../shared/config.js';
 import { CONTAINERS } from '../shared/containers.js';
 import { createStorageClients, ensureStorageLayout, type StorageClients } from '../shared/adapters/storage.js';
-import { Ledger } from '../shared/adapters/ledger.js';
+import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
 import { isTerminal, type JobRecord } from '../shared/job.js';
 import { createVerifier } from '../shared/provenance/verifier.js';
 import { intOption, parse } from './cli.js';
@@ -99,7 +99,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   });
   const clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
   await ensureStorageLayout(clients);
-  const ledger = new Ledger(clients.container(CONTAINERS.jobs));
+  const ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
   const port = await freePort();
   const hostUrl = `http://127.0.0.1:${port}`;
   storage.eventGrid.setSubscriptions(subscriptionsFor(hostUrl));
