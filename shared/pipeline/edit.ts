@@ -76,7 +76,7 @@ export async function processEditMessage(rt: JobContext, message: EditMessage, b
     return 'rejected';
   }
   try {
-    return await recordOutcome(rt, { ...called, outcome: called.outcome }, log);
+    return await recordOutcome(rt, { ...called, outcome: called.outcome }, log, baseLog);
   } catch (err) {
     await releaseLease(rt, job.id, holding);
     throw err;
@@ -187,8 +187,11 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
   }
 }
 
-/** Writes the model's answer down: the output and `edited`, a requeue, or the end of the job. */
-async function recordOutcome(rt: JobContext, called: Called & { outcome: ModelOutcome }, log: Logger): Promise<EditResult> {
+/**
+ * Writes the model's answer down: the output and `edited`, a requeue, or the end of the job. `log` is
+ * the job's logger; `baseLog` the function's (publish tags its own lines).
+ */
+async function recordOutcome(rt: JobContext, called: Called & { outcome: ModelOutcome }, log: Logger, baseLog: Logger): Promise<EditResult> {
   const { config } = rt;
   const { claimed: claimedVersion, outcome } = called;
   const claimed = claimedVersion.value;
@@ -216,7 +219,7 @@ async function recordOutcome(rt: JobContext, called: Called & { outcome: ModelOu
       const changes = (j: JobRecord) => ({ edit: { ...j.edit!, ...call, output } });
       const after = await advance(rt, claimed.id, holding, 'edited', log, { ...withRequest, ...(note ? { note } : {}) }, changes, claimedVersion);
       if (!after) log.warn('the job was taken over while this attempt ran; the attempt holding it records the output');
-      else if (outputEventSpent(after.value)) await publishHandedOff(rt, after.value, log);
+      else if (outputEventSpent(after.value)) await publishHandedOff(rt, after.value, log, baseLog);
       return 'edited';
     }
     case 'throttled': {
@@ -279,10 +282,10 @@ async function storeOutput(
 }
 
 /** The output's event came while this worker held the job (see ./handoff.ts): publish it here, now. */
-async function publishHandedOff(rt: JobContext, job: JobRecord, log: Logger): Promise<void> {
+async function publishHandedOff(rt: JobContext, job: JobRecord, log: Logger, baseLog: Logger): Promise<void> {
   const output = job.edit!.output!;
   try {
-    await publishEditedBlob(rt, output.name, output.etag, log, 'edit');
+    await publishEditedBlob(rt, output.name, output.etag, baseLog, 'edit');
   } catch (err) {
     // The model's work is kept: the job stays `edited` (or `publishing` under a lease) for the sweep.
     log.warn(`publishing after the hand-off failed (${(err as Error).message}); the sweep publishes it`);
