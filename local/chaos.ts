@@ -247,6 +247,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const c of calls) outcomes[c.outcome] = (outcomes[c.outcome] ?? 0) + 1;
     const throttled = calls.filter((c) => c.status === 429).length;
     const eg = storage.eventGrid.stats();
+    const publishedBy: Record<string, number> = {};
+    for (const j of jobs) if (j.publish?.by) publishedBy[j.publish.by] = (publishedBy[j.publish.by] ?? 0) + 1;
     const figures = {
       drops: options.drops,
       jobs: jobs.length,
@@ -255,6 +257,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       'call outcomes': JSON.stringify(outcomes),
       '429 share': `${((100 * throttled) / Math.max(1, calls.length)).toFixed(1)} %`,
       'events published / delivered / dead-lettered': `${eg.published} / ${eg.delivered} / ${eg.deadLettered}`,
+      // `sweep` counts jobs a killed host left behind; the rest went out on their event or hand-off.
+      'jobs finished by publish / edit (hand-off) / sweep': `${publishedBy.publish ?? 0} / ${publishedBy.edit ?? 0} / ${publishedBy.sweep ?? 0}`,
       'host kills': killed,
       'total time': `${((Date.now() - started) / 1000).toFixed(1)} s`,
     };
