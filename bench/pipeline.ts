@@ -121,45 +121,39 @@ export const burstSection: Section = {
 
 type Stage = 'total' | 'model' | 'overhead' | 'intake' | 'queue' | 'edit (excl. model)' | 'edited → published' | 'edited → publishing' | 'gate';
 
-/** Drop → published, one drop at a time, by stage; the sweep is off, so every job is published on its event. */
-async function measureOverhead(persisted: boolean, files: { image: Buffer; mask: Buffer }, n: number) {
-  const watch = terminalWatcher();
-  return withPipeline(
-    { rpm: 1_000_000 },
-    { IMAGE_MODEL_RPM: '100000' },
-    async (p) => {
-      const stages = Object.fromEntries(
-        (['total', 'model', 'overhead', 'intake', 'queue', 'edit (excl. model)', 'edited → published', 'edited → publishing', 'gate'] as Stage[]).map((k) => [k, [] as number[]]),
-      ) as Record<Stage, number[]>;
-      const publishedBy: Record<string, number> = {};
-      for (let i = -3; i < n; i++) {
-        const key = `overhead/${i < 0 ? `warm${-i}` : i}`;
-        const settled = watch.settled(key);
-        const uploaded = await drop(p, key, files);
-        await settled;
-        const id = watch.ended.get(key)?.id;
-        const job = id ? (await p.runtime.ledger.get(id))?.value : undefined;
-        if (!job || job.state !== 'published') throw new Error(`${key} ended ${job?.state ?? 'nowhere'}`);
-        if (i < 0) continue; // warm-up: module loading, c2pa-rs compilation
-        const at = (state: string) => Date.parse(job.history.find((h) => h.state === state)!.at);
-        const model = Date.parse(job.edit!.endedAt!) - Date.parse(job.edit!.startedAt);
-        const total = at('published') - uploaded;
-        publishedBy[job.publish?.by ?? '?'] = (publishedBy[job.publish?.by ?? '?'] ?? 0) + 1;
-        stages.total.push(total);
-        stages.model.push(model);
-        stages.overhead.push(total - model);
-        stages.intake.push(at('queued') - uploaded);
-        stages.queue.push(at('editing') - at('queued'));
-        stages['edit (excl. model)'].push(at('edited') - at('editing') - model);
-        stages['edited → published'].push(at('published') - at('edited'));
-        stages['edited → publishing'].push(at('publishing') - at('edited'));
-        stages.gate.push(at('published') - at('publishing'));
-      }
-      return { stages, publishedBy };
-    },
-    watch.onLog,
-    persisted,
-  );
+interface Overhead {
+  stages: Record<Stage, number[]>;
+  publishedBy: Record<string, number>;
+}
+
+const STAGES: Stage[] = ['total', 'model', 'overhead', 'intake', 'queue', 'edit (excl. model)', 'edited → published', 'edited → publishing', 'gate'];
+
+/** Drops one drop and waits for it; records its stages unless it is a warm-up. */
+async function measureOne(p: LocalPipeline, watch: ReturnType<typeof terminalWatcher>, key: string, files: { image: Buffer; mask: Buffer }, into?: Overhead): Promise<void> {
+  const settled = watch.settled(key);
+  const uploaded = await drop(p, key, files);
+  await settled;
+  const id = watch.ended.get(key)?.id;
+  const job = id ? (await p.runtime.ledger.get(id))?.value : undefined;
+  if (!job || job.state !== 'published') throw new Error(`${key} ended ${job?.state ?? 'nowhere'}`);
+  if (!into) return;
+  const at = (state: string) => Date.parse(job.history.find((h) => h.state === state)!.at);
+  const model = Date.parse(job.edit!.endedAt!) - Date.parse(job.edit!.startedAt);
+  const total = at('published') - uploaded;
+  const by = job.publish?.by ?? '?';
+  into.publishedBy[by] = (into.publishedBy[by] ?? 0) + 1;
+  const values: Record<Stage, number> = {
+    total,
+    model,
+    overhead: total - model,
+    intake: at('queued') - uploaded,
+    queue: at('editing') - at('queued'),
+    'edit (excl. model)': at('edited') - at('editing') - model,
+    'edited → published': at('published') - at('edited'),
+    'edited → publishing': at('publishing') - at('edited'),
+    gate: at('published') - at('publishing'),
+  };
+  for (const k of STAGES) into.stages[k].push(values[k]);
 }
 
 export const overheadSection: Section = {
@@ -168,8 +162,25 @@ export const overheadSection: Section = {
   async run() {
     const N = 30;
     const files = await pair(1024);
-    const memory = await measureOverhead(false, files, N);
-    const persisted = await measureOverhead(true, files, N);
+    const empty = (): Overhead => ({ stages: Object.fromEntries(STAGES.map((k) => [k, []])) as unknown as Record<Stage, number[]>, publishedBy: {} });
+    const [memory, persisted] = [empty(), empty()];
+    const watches = [terminalWatcher(), terminalWatcher()] as const;
+    // Both pipelines run side by side and take turns, one drop at a time, so a machine whose load drifts
+    // during the run weighs on both columns alike.
+    await withPipeline({ rpm: 1_000_000 }, { IMAGE_MODEL_RPM: '100000' }, (inMemory) =>
+      withPipeline(
+        { rpm: 1_000_000 },
+        { IMAGE_MODEL_RPM: '100000' },
+        async (onDisk) => {
+          for (let i = -3; i < N; i++) {
+            const key = `overhead/${i < 0 ? `warm${-i}` : i}`; // warm-up: module loading, c2pa-rs compilation
+            await measureOne(inMemory, watches[0], key, files, i < 0 ? undefined : memory);
+            await measureOne(onDisk, watches[1], key, files, i < 0 ? undefined : persisted);
+          }
+        },
+        watches[1].onLog,
+        true,
+      ), watches[0].onLog);
     const label: Record<Stage, string> = {
       total: 'drop → published',
       model: 'baseline: the model call (emulator time)',

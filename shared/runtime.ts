@@ -52,9 +52,14 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export async function createRuntime(config: PipelineConfig, overrides: { model?: ImageModel; verifier?: Verifier } = {}): Promise<Runtime> {
+export async function createRuntime(
+  config: PipelineConfig,
+  overrides: { model?: ImageModel; verifier?: Verifier } = {},
+): Promise<Runtime> {
   const storage = await createStorageClients(config.storage);
-  const containers = Object.fromEntries(Object.entries(CONTAINERS).map(([k, name]) => [k, storage.container(name)])) as Runtime['containers'];
+  const containers = Object.fromEntries(
+    Object.entries(CONTAINERS).map(([k, name]) => [k, storage.container(name)]),
+  ) as Runtime['containers'];
   const now = () => new Date();
   const ledger = new Ledger(containerRecords(containers.jobs), now);
   const editQueue = storage.queue(QUEUES.edit);
@@ -71,7 +76,9 @@ export async function createRuntime(config: PipelineConfig, overrides: { model?:
     editQueue,
     editPoisonQueue,
     model: once(async () => overrides.model ?? (await import('./adapters/model.js')).createImageModel(config.model)),
-    verifier: once(async () => overrides.verifier ?? (await import('./provenance/verifier.js')).createVerifier(config.gate, storage)),
+    verifier: once(
+      async () => overrides.verifier ?? (await import('./provenance/verifier.js')).createVerifier(config.gate, storage),
+    ),
     modelSlots: new Semaphore(config.model.concurrency),
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     now,

@@ -47,14 +47,24 @@ export interface BlobStore {
   /** The blob at `edited/<name>` as it is now, if any. */
   findOutput(name: string): Promise<BlobInfo | undefined>;
   /** Writes model output to `edited/<name>` only over version `over` (`null`: only where none exists). */
-  writeOutput(name: string, bytes: Buffer, contentType: string, metadata: Record<string, string>, over: string | null): Promise<WriteResult>;
+  writeOutput(
+    name: string,
+    bytes: Buffer,
+    contentType: string,
+    metadata: Record<string, string>,
+    over: string | null,
+  ): Promise<WriteResult>;
   /** The exact bytes of `edited/<name>` at version `etag` (412 if it changed). */
   readOutput(name: string, etag: string): Promise<Buffer>;
   /**
    * Server-side copy of `edited/<source>` at version `etag` to `<container>/<name>`, conditional at both
    * ends; the copy keeps the source's metadata.
    */
-  copyVerified(source: { name: string; etag: string; metadata: Record<string, string> }, target: { container: ResultContainer; name: string }, owner: ResultOwner): Promise<WriteResult>;
+  copyVerified(
+    source: { name: string; etag: string; metadata: Record<string, string> },
+    target: { container: ResultContainer; name: string },
+    owner: ResultOwner,
+  ): Promise<WriteResult>;
   writeReport(container: ResultContainer, name: string, value: unknown, owner: ResultOwner): Promise<WriteResult>;
   /** Event batches Event Grid could not deliver, oldest first. */
   deadLetters(): AsyncIterable<{ name: string; text(): Promise<string> }>;
@@ -70,7 +80,9 @@ export function ownerMetadata(owner: ResultOwner): Record<string, string> {
 
 /** Whether `owner` may replace `existing`: same owner, and not older than what is there. */
 export function mayReplace(existing: BlobInfo, owner: ResultOwner): boolean {
-  return existing.metadata.owner === encodeURIComponent(owner.key) && (existing.metadata.ownerstamp ?? '') <= owner.stamp;
+  return (
+    existing.metadata.owner === encodeURIComponent(owner.key) && (existing.metadata.ownerstamp ?? '') <= owner.stamp
+  );
 }
 
 /**
@@ -94,8 +106,24 @@ export async function writeResultOnce(
   throw new Error('the result blob kept changing while it was written');
 }
 
-function infoOf(name: string, p: { etag?: string; contentLength?: number; lastModified?: Date; metadata?: Record<string, string>; contentType?: string }): BlobInfo {
-  return { name, etag: p.etag!, bytes: p.contentLength ?? 0, lastModified: p.lastModified ?? new Date(0), metadata: p.metadata ?? {}, contentType: p.contentType };
+function infoOf(
+  name: string,
+  p: {
+    etag?: string;
+    contentLength?: number;
+    lastModified?: Date;
+    metadata?: Record<string, string>;
+    contentType?: string;
+  },
+): BlobInfo {
+  return {
+    name,
+    etag: p.etag!,
+    bytes: p.contentLength ?? 0,
+    lastModified: p.lastModified ?? new Date(0),
+    metadata: p.metadata ?? {},
+    contentType: p.contentType,
+  };
 }
 
 async function properties(blob: BlobClient): Promise<BlobInfo | undefined> {
@@ -165,7 +193,8 @@ export function createBlobStore(
       }
     },
 
-    readOutput: (name, etag) => edited.getBlobClient(name).downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } }),
+    readOutput: (name, etag) =>
+      edited.getBlobClient(name).downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } }),
 
     async copyVerified(source, target, owner) {
       const from = edited.getBlobClient(source.name);
@@ -206,7 +235,10 @@ export function createBlobStore(
 
     async *deadLetters() {
       for await (const blob of containers.deadLetter.listBlobsFlat()) {
-        yield { name: blob.name, text: async () => (await containers.deadLetter.getBlobClient(blob.name).downloadToBuffer()).toString('utf8') };
+        yield {
+          name: blob.name,
+          text: async () => (await containers.deadLetter.getBlobClient(blob.name).downloadToBuffer()).toString('utf8'),
+        };
       }
     },
 
@@ -215,7 +247,9 @@ export function createBlobStore(
     },
 
     async rewriteDeadLetter(name, text) {
-      await containers.deadLetter.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+      await containers.deadLetter
+        .getBlockBlobClient(name)
+        .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
     },
   };
 }

@@ -18,11 +18,19 @@ import { isConflict, isNotFound } from './storage.js';
  */
 export interface RecordStore {
   read(name: string): Promise<{ text: string; etag: string } | undefined>;
-  write(name: string, text: string, condition: { ifMatch?: string; ifNoneMatch?: '*' }, metadata?: Record<string, string>): Promise<string>;
+  write(
+    name: string,
+    text: string,
+    condition: { ifMatch?: string; ifNoneMatch?: '*' },
+    metadata?: Record<string, string>,
+  ): Promise<string>;
   remove(name: string): Promise<void>;
   names(prefix: string): AsyncIterable<string>;
   /** One page of the top-level documents (no '/' in the name), with their metadata. */
-  page(limit: number, token?: string): Promise<{ items: { name: string; metadata: Record<string, string> }[]; token?: string }>;
+  page(
+    limit: number,
+    token?: string,
+  ): Promise<{ items: { name: string; metadata: Record<string, string> }[]; token?: string }>;
 }
 
 export function containerRecords(container: ContainerClient): RecordStore {
@@ -95,7 +103,12 @@ export class Ledger {
     return found && { value: JSON.parse(found.text) as T, etag: found.etag };
   }
 
-  private writeJson(name: string, value: unknown, condition: { ifMatch?: string; ifNoneMatch?: '*' }, metadata?: Record<string, string>): Promise<string> {
+  private writeJson(
+    name: string,
+    value: unknown,
+    condition: { ifMatch?: string; ifNoneMatch?: '*' },
+    metadata?: Record<string, string>,
+  ): Promise<string> {
     return this.store.write(name, JSON.stringify(value, null, 2), condition, metadata);
   }
 
@@ -164,7 +177,11 @@ export class Ledger {
   }
 
   /** Job summaries from the records' metadata (no record is read), in blob-name order. */
-  async list(options: { state?: JobState; limit: number; continuationToken?: string }): Promise<{ jobs: JobSummary[]; continuationToken?: string }> {
+  async list(options: {
+    state?: JobState;
+    limit: number;
+    continuationToken?: string;
+  }): Promise<{ jobs: JobSummary[]; continuationToken?: string }> {
     const jobs: JobSummary[] = [];
     let token = options.continuationToken;
     do {
@@ -173,7 +190,12 @@ export class Ledger {
         if (!blob.name.endsWith('.json')) continue;
         const state = blob.metadata.state as JobState | undefined;
         if (!state || (options.state && options.state !== state)) continue;
-        jobs.push({ id: blob.name.slice(0, -5), state, drop: blob.metadata.drop ?? '', updatedAt: blob.metadata.updated ?? '' });
+        jobs.push({
+          id: blob.name.slice(0, -5),
+          state,
+          drop: blob.metadata.drop ?? '',
+          updatedAt: blob.metadata.updated ?? '',
+        });
       }
       token = page.token || undefined;
     } while (token && jobs.length < options.limit);
@@ -185,7 +207,11 @@ export class Ledger {
   /** Records when a drop was first seen incomplete (the first writer wins, so the deadline never moves). */
   async markPending(dropKey: string, firstSeenAt: Date): Promise<void> {
     try {
-      await this.writeJson(`pending/${dropKey}`, { dropKey, firstSeenAt: firstSeenAt.toISOString() }, { ifNoneMatch: '*' });
+      await this.writeJson(
+        `pending/${dropKey}`,
+        { dropKey, firstSeenAt: firstSeenAt.toISOString() },
+        { ifNoneMatch: '*' },
+      );
     } catch (err) {
       if (!isConflict(err)) throw err;
     }
@@ -206,7 +232,10 @@ export class Ledger {
 
   // The shared model-call schedule
 
-  private async updatePacer(deployment: string, change: (state: PacerState | undefined) => PacerState | undefined): Promise<void> {
+  private async updatePacer(
+    deployment: string,
+    change: (state: PacerState | undefined) => PacerState | undefined,
+  ): Promise<void> {
     const name = `pacer/${deployment}.json`;
     for (let i = 0; i < MAX_CAS_RETRIES; i++) {
       const current = await this.readVersioned<PacerState>(name);

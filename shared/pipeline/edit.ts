@@ -23,7 +23,8 @@ import { intakeDrop } from './intake.js';
 import { publishEditedBlob } from './publish.js';
 import { advance, endWithoutEdit, existingOutput, holdsEditLease, outputName, releaseLease, requeue } from './steps.js';
 
-export type EditResult = 'stale' | 'busy' | 'missing' | 'deferred' | 'edited' | 'throttled' | 'retrying' | 'rejected' | 'failed';
+export type EditResult =
+  'stale' | 'busy' | 'missing' | 'deferred' | 'edited' | 'throttled' | 'retrying' | 'rejected' | 'failed';
 
 /** A reserved slot this close ahead is waited for in place; a later one goes back on the queue. */
 const MAX_INLINE_WAIT_MS = 15_000;
@@ -61,7 +62,10 @@ export async function processEditMessage(rt: JobContext, message: EditMessage, b
   const { current, mine, log } = assigned;
   const job = current.value;
   if (job.attempts >= rt.config.model.maxAttempts) {
-    const error = { code: 'worker_lost', message: `no result after ${job.attempts} attempts; the last worker was lost mid-call` };
+    const error = {
+      code: 'worker_lost',
+      message: `no result after ${job.attempts} attempts; the last worker was lost mid-call`,
+    };
     await endWithoutEdit(rt, job.id, mine, 'failed', error, [error.message], log, current);
     return 'failed';
   }
@@ -71,7 +75,10 @@ export async function processEditMessage(rt: JobContext, message: EditMessage, b
   if (!called) return 'busy';
   const holding = holdsEditLease(rt, called.claimed.value.attempts);
   if (called.outcome === 'superseded') {
-    const error = { code: 'superseded', message: 'the image or mask was replaced or deleted after the drop was accepted; a re-upload is a new job' };
+    const error = {
+      code: 'superseded',
+      message: 'the image or mask was replaced or deleted after the drop was accepted; a re-upload is a new job',
+    };
     await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log, called.claimed);
     return 'rejected';
   }
@@ -100,9 +107,11 @@ async function assignJob(rt: JobContext, message: EditMessage, baseLog: Logger):
   }
   const job = current.value;
   const log = jobLogger(baseLog, job);
-  if (job.ticket !== message.ticket || isTerminal(job.state) || job.state === 'edited' || job.state === 'publishing') return 'stale';
+  if (job.ticket !== message.ticket || isTerminal(job.state) || job.state === 'edited' || job.state === 'publishing')
+    return 'stale';
   if (job.state === 'editing' && !leaseExpired(job, rt.now())) return 'busy';
-  const mine = (j: JobRecord) => j.ticket === message.ticket && (j.state === 'queued' || (j.state === 'editing' && leaseExpired(j, rt.now())));
+  const mine = (j: JobRecord) =>
+    j.ticket === message.ticket && (j.state === 'queued' || (j.state === 'editing' && leaseExpired(j, rt.now())));
   if (job.state === 'editing') {
     // The lost attempt may have written its output before dying: that is published, not paid for again.
     if (await existingOutput(rt, job)) {
@@ -119,7 +128,11 @@ async function assignJob(rt: JobContext, message: EditMessage, baseLog: Logger):
  * (the service has not throttled since), otherwise reserves the next one. A slot close ahead is waited
  * for in place; a later one puts the job back on the queue.
  */
-async function waitForSlot(rt: JobContext, { current, mine, log }: Assigned, ticket: number): Promise<'due' | 'deferred' | 'busy'> {
+async function waitForSlot(
+  rt: JobContext,
+  { current, mine, log }: Assigned,
+  ticket: number,
+): Promise<'due' | 'deferred' | 'busy'> {
   const job = current.value;
   const now = rt.now().getTime();
   const reserved = job.notBefore ? { at: Date.parse(job.notBefore), epoch: job.slotEpoch ?? 0 } : undefined;
@@ -128,7 +141,9 @@ async function waitForSlot(rt: JobContext, { current, mine, log }: Assigned, tic
   const wait = slot.at - now;
   if (wait > MAX_INLINE_WAIT_MS) {
     const note = `waiting ${formatDuration(wait)} for a model slot`;
-    return (await requeue(rt, job, mine, slot.at, log, { note }, { known: current, epoch: slot.epoch })) ? 'deferred' : 'busy';
+    return (await requeue(rt, job, mine, slot.at, log, { note }, { known: current, epoch: slot.epoch }))
+      ? 'deferred'
+      : 'busy';
   }
   if (wait > 0) await sleep(wait);
   return 'due';
@@ -142,7 +157,9 @@ async function waitForSlot(rt: JobContext, { current, mine, log }: Assigned, tic
 async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): Promise<Called | undefined> {
   const { config } = rt;
   const startedAt = rt.now();
-  const leaseUntil = new Date(startedAt.getTime() + config.model.timeoutMs + leaseMarginMs(config.model.timeoutMs)).toISOString();
+  const leaseUntil = new Date(
+    startedAt.getTime() + config.model.timeoutMs + leaseMarginMs(config.model.timeoutMs),
+  ).toISOString();
   // After waiting for the slot the version read above may be stale; the write then fails and re-reads.
   const claimed = await advance(
     rt,
@@ -155,7 +172,10 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
       attempts: j.attempts + 1,
       modelCalls: j.modelCalls + 1,
       lease: { owner: rt.workerId, until: leaseUntil },
-      edit: { startedAt: startedAt.toISOString(), firstStartedAt: j.edit?.firstStartedAt ?? j.edit?.startedAt ?? startedAt.toISOString() },
+      edit: {
+        startedAt: startedAt.toISOString(),
+        firstStartedAt: j.edit?.firstStartedAt ?? j.edit?.startedAt ?? startedAt.toISOString(),
+      },
       notBefore: undefined,
     }),
     current,
@@ -177,10 +197,17 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
     }
     const priorOutput = (await rt.blobs.findOutput(outputName(job)))?.etag ?? null;
     const clientRequestId = `${job.id}-${job.attempts}`;
-    log.info(`calling ${config.model.deployment} images/edits (attempt ${job.attempts}, client request ${clientRequestId})`);
+    log.info(
+      `calling ${config.model.deployment} images/edits (attempt ${job.attempts}, client request ${clientRequestId})`,
+    );
     const model = await rt.model();
     const imageName = job.inputs.image!.name.slice(job.inputs.image!.name.lastIndexOf('/') + 1);
-    return { claimed, startedAt, priorOutput, outcome: await model.edit({ image, imageName, mask, request: job.request!, clientRequestId }) };
+    return {
+      claimed,
+      startedAt,
+      priorOutput,
+      outcome: await model.edit({ image, imageName, mask, request: job.request!, clientRequestId }),
+    };
   } catch (err) {
     await releaseLease(rt, job.id, holdsEditLease(rt, job.attempts));
     throw err;
@@ -191,7 +218,12 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
  * Writes the model's answer down: the output and `edited`, a requeue, or the end of the job. `log` is
  * the job's logger; `baseLog` the function's (publish tags its own lines).
  */
-async function recordOutcome(rt: JobContext, called: Called & { outcome: ModelOutcome }, log: Logger, baseLog: Logger): Promise<EditResult> {
+async function recordOutcome(
+  rt: JobContext,
+  called: Called & { outcome: ModelOutcome },
+  log: Logger,
+  baseLog: Logger,
+): Promise<EditResult> {
   const { config } = rt;
   const { claimed: claimedVersion, outcome } = called;
   const claimed = claimedVersion.value;
@@ -201,23 +233,43 @@ async function recordOutcome(rt: JobContext, called: Called & { outcome: ModelOu
   if (outcome.remaining === 0 || outcome.kind === 'throttled') {
     // Advisory: a schedule that cannot be updated under contention must not cost the job its result.
     await rt.pacer
-      .observe({ remaining: outcome.remaining, retryAfterMs: outcome.kind === 'throttled' ? outcome.retryAfterMs : undefined })
+      .observe({
+        remaining: outcome.remaining,
+        retryAfterMs: outcome.kind === 'throttled' ? outcome.retryAfterMs : undefined,
+      })
       .catch((err: unknown) => log.warn(`could not record the quota signal: ${(err as Error).message}`));
   }
-  const call = { startedAt: called.startedAt.toISOString(), endedAt: rt.now().toISOString(), clientRequestId: `${claimed.id}-${attempt}`, ...(requestId ? { requestId } : {}) };
+  const call = {
+    startedAt: called.startedAt.toISOString(),
+    endedAt: rt.now().toISOString(),
+    clientRequestId: `${claimed.id}-${attempt}`,
+    ...(requestId ? { requestId } : {}),
+  };
   const withRequest = requestId ? { requestId } : {};
 
   switch (outcome.kind) {
     case 'ok': {
       const stored = await storeOutput(rt, claimed, outcome, called.priorOutput);
       if (stored.kind === 'superseded') {
-        const error = { code: 'superseded', message: 'a newer upload of this drop was edited first; its output stands' };
+        const error = {
+          code: 'superseded',
+          message: 'a newer upload of this drop was edited first; its output stands',
+        };
         await endWithoutEdit(rt, claimed.id, holding, 'rejected', error, [error.message], log, claimedVersion);
         return 'rejected';
       }
       const { output, note } = stored;
       const changes = (j: JobRecord) => ({ edit: { ...j.edit!, ...call, output } });
-      const after = await advance(rt, claimed.id, holding, 'edited', log, { ...withRequest, ...(note ? { note } : {}) }, changes, claimedVersion);
+      const after = await advance(
+        rt,
+        claimed.id,
+        holding,
+        'edited',
+        log,
+        { ...withRequest, ...(note ? { note } : {}) },
+        changes,
+        claimedVersion,
+      );
       if (!after) log.warn('the job was taken over while this attempt ran; the attempt holding it records the output');
       else if (outputEventSpent(after.value)) await publishHandedOff(rt, after.value, log, baseLog);
       return 'edited';
@@ -225,14 +277,33 @@ async function recordOutcome(rt: JobContext, called: Called & { outcome: ModelOu
     case 'throttled': {
       const note = `throttled (429); retrying after at least ${formatDuration(outcome.retryAfterMs)}`;
       const changes = { attempts: attempt - 1, throttled: claimed.throttled + 1, edit: call };
-      const ok = await requeue(rt, claimed, holding, rt.now().getTime() + outcome.retryAfterMs, log, { note, ...withRequest }, { reserve: true, known: claimedVersion, changes });
+      const ok = await requeue(
+        rt,
+        claimed,
+        holding,
+        rt.now().getTime() + outcome.retryAfterMs,
+        log,
+        { note, ...withRequest },
+        { reserve: true, known: claimedVersion, changes },
+      );
       return ok ? 'throttled' : 'busy';
     }
     case 'refused':
     case 'invalid': {
       const problem =
-        outcome.kind === 'refused' ? `the model's content filter refused the prompt: ${outcome.message}` : `the service rejected the request (HTTP ${outcome.status}): ${outcome.message}`;
-      await endWithoutEdit(rt, claimed.id, holding, 'rejected', { code: outcome.code, message: outcome.message }, [problem], log, claimedVersion);
+        outcome.kind === 'refused'
+          ? `the model's content filter refused the prompt: ${outcome.message}`
+          : `the service rejected the request (HTTP ${outcome.status}): ${outcome.message}`;
+      await endWithoutEdit(
+        rt,
+        claimed.id,
+        holding,
+        'rejected',
+        { code: outcome.code, message: outcome.message },
+        [problem],
+        log,
+        claimedVersion,
+      );
       return 'rejected';
     }
     case 'transient': {
@@ -240,10 +311,23 @@ async function recordOutcome(rt: JobContext, called: Called & { outcome: ModelOu
       if (attempt < config.model.maxAttempts) {
         const delay = backoffMs(attempt);
         const details = { error, note: `retrying in ${formatDuration(delay)} or later`, ...withRequest };
-        const ok = await requeue(rt, claimed, holding, rt.now().getTime() + delay, log, details, { reserve: true, known: claimedVersion, changes: { edit: call } });
+        const ok = await requeue(rt, claimed, holding, rt.now().getTime() + delay, log, details, {
+          reserve: true,
+          known: claimedVersion,
+          changes: { edit: call },
+        });
         return ok ? 'retrying' : 'busy';
       }
-      await endWithoutEdit(rt, claimed.id, holding, 'failed', error, [`the model call failed ${attempt} times; last error: ${outcome.message}`], log, claimedVersion);
+      await endWithoutEdit(
+        rt,
+        claimed.id,
+        holding,
+        'failed',
+        error,
+        [`the model call failed ${attempt} times; last error: ${outcome.message}`],
+        log,
+        claimedVersion,
+      );
       return 'failed';
     }
   }
@@ -263,16 +347,32 @@ async function storeOutput(
   const name = outputName(job);
   const sha256 = createHash('sha256').update(outcome.bytes).digest('hex');
   const requestId = outcome.requestId;
-  const metadata = { jobid: job.id, jobcreated: job.createdAt, attempt: String(job.attempts), sha256, ...(requestId ? { requestid: requestId } : {}) };
+  const metadata = {
+    jobid: job.id,
+    jobcreated: job.createdAt,
+    attempt: String(job.attempts),
+    sha256,
+    ...(requestId ? { requestid: requestId } : {}),
+  };
   let over = priorOutput;
   for (let tries = 0; tries < 3; tries++) {
     const written = await rt.blobs.writeOutput(name, outcome.bytes, outcome.contentType, metadata, over);
-    if (written.written) return { kind: 'stored', output: { name, etag: written.etag, sha256, bytes: outcome.bytes.length, contentType: outcome.contentType } };
+    if (written.written)
+      return {
+        kind: 'stored',
+        output: { name, etag: written.etag, sha256, bytes: outcome.bytes.length, contentType: outcome.contentType },
+      };
     const there = written.existing;
     const meta = there.metadata;
     if (meta.jobid === job.id) {
       // Another attempt of this job got there first: its output is as good as this one.
-      const output = { name, etag: there.etag, sha256: meta.sha256 ?? '', bytes: there.bytes, contentType: there.contentType ?? outcome.contentType };
+      const output = {
+        name,
+        etag: there.etag,
+        sha256: meta.sha256 ?? '',
+        bytes: there.bytes,
+        contentType: there.contentType ?? outcome.contentType,
+      };
       return { kind: 'stored', output, note: `kept the output attempt ${meta.attempt ?? '?'} wrote` };
     }
     if (meta.jobcreated && meta.jobcreated > job.createdAt) return { kind: 'superseded' };

@@ -27,10 +27,20 @@ export function outputEventSpent(job: JobRecord): boolean {
  * Marks that the output's event came while the worker still held the job; `false` when the worker had
  * recorded `edited` (or lost the job) by then.
  */
-export async function markOutputEvent(rt: JobContext, jobId: string, etag: string, known: Versioned<JobRecord>, log: Logger): Promise<boolean> {
+export async function markOutputEvent(
+  rt: JobContext,
+  jobId: string,
+  etag: string,
+  known: Versioned<JobRecord>,
+  log: Logger,
+): Promise<boolean> {
   const at = rt.now();
   const held = (j: JobRecord) => j.state === 'editing' && !leaseExpired(j, at);
-  const result = await rt.ledger.update(jobId, (j) => (held(j) ? { ...j, outputEvent: { etag, at: at.toISOString() } } : undefined), known);
+  const result = await rt.ledger.update(
+    jobId,
+    (j) => (held(j) ? { ...j, outputEvent: { etag, at: at.toISOString() } } : undefined),
+    known,
+  );
   if (result) log.info('the output arrived before its edit worker recorded it; the worker publishes it when it does');
   return result !== undefined;
 }

@@ -23,7 +23,14 @@ const LAST_MODIFIED_RESOLUTION_MS = 1000;
 const partRef = (b: BlobInfo): PartRef => ({ name: b.name, etag: b.etag, bytes: b.bytes });
 
 /** Records a rejected job for a drop that will never reach the model, with its report. */
-export async function rejectDrop(rt: JobContext, drop: DropRef, inputs: JobRecord['inputs'], problems: string[], error: JobError, log: Logger): Promise<IntakeOutcome> {
+export async function rejectDrop(
+  rt: JobContext,
+  drop: DropRef,
+  inputs: JobRecord['inputs'],
+  problems: string[],
+  error: JobError,
+  log: Logger,
+): Promise<IntakeOutcome> {
   const id = jobIdFor(drop, inputs);
   const job = newJob(id, drop, inputs, { state: 'rejected', problems, error }, rt.now());
   await writeRejectionReport(rt, job, jobLogger(log, job));
@@ -33,25 +40,47 @@ export async function rejectDrop(rt: JobContext, drop: DropRef, inputs: JobRecor
 }
 
 /** Handles one `inbox/` blob name. `etag` is the event's, used only for names that cannot join a drop. */
-export async function intakeBlob(rt: JobContext, name: string, etag: string | undefined, baseLog: Logger): Promise<IntakeOutcome> {
+export async function intakeBlob(
+  rt: JobContext,
+  name: string,
+  etag: string | undefined,
+  baseLog: Logger,
+): Promise<IntakeOutcome> {
   const classified = classifyBlobName(name);
   if (!classified.ok) {
     const inputs = { image: { name, etag: etag ?? '', bytes: 0 } };
-    const log = jobLogger(baseLog, { id: jobIdFor(classified.drop, inputs), drop: { ...classified.drop, key: dropKey(classified.drop) } });
+    const log = jobLogger(baseLog, {
+      id: jobIdFor(classified.drop, inputs),
+      drop: { ...classified.drop, key: dropKey(classified.drop) },
+    });
     log.warn(`rejecting ${JSON.stringify(name)}: ${classified.problem}`);
-    return rejectDrop(rt, classified.drop, inputs, [`${JSON.stringify(name)}: ${classified.problem}`], { code: 'bad_name', message: classified.problem }, baseLog);
+    return rejectDrop(
+      rt,
+      classified.drop,
+      inputs,
+      [`${JSON.stringify(name)}: ${classified.problem}`],
+      { code: 'bad_name', message: classified.problem },
+      baseLog,
+    );
   }
   return intakeDrop(rt, classified.drop, baseLog);
 }
 
 /** Assesses a drop as it is now; also what the sweep calls for drops whose events were lost. */
-export async function intakeDrop(rt: JobContext, drop: DropRef, baseLog: Logger, options: { settled?: boolean } = {}): Promise<IntakeOutcome> {
+export async function intakeDrop(
+  rt: JobContext,
+  drop: DropRef,
+  baseLog: Logger,
+  options: { settled?: boolean } = {},
+): Promise<IntakeOutcome> {
   const key = dropKey(drop);
   let parts = await rt.blobs.listDropParts(drop);
   if (!parts.image || !parts.mask) {
     if (!parts.image && !parts.mask && !parts.sidecar) return 'ignored'; // deleted since the event
     await rt.ledger.markPending(key, rt.now());
-    baseLog.info(`drop=${key} waiting for its ${parts.image ? 'mask' : 'image'} (the sweep rejects it after ${formatDuration(rt.config.drop.deadlineMs)})`);
+    baseLog.info(
+      `drop=${key} waiting for its ${parts.image ? 'mask' : 'image'} (the sweep rejects it after ${formatDuration(rt.config.drop.deadlineMs)})`,
+    );
     return 'waiting';
   }
   if (!options.settled) {
@@ -61,7 +90,11 @@ export async function intakeDrop(rt: JobContext, drop: DropRef, baseLog: Logger,
   }
   const image = parts.image!;
   const mask = parts.mask!;
-  const inputs: JobRecord['inputs'] = { image: partRef(image), mask: partRef(mask), ...(parts.sidecar ? { sidecar: partRef(parts.sidecar) } : {}) };
+  const inputs: JobRecord['inputs'] = {
+    image: partRef(image),
+    mask: partRef(mask),
+    ...(parts.sidecar ? { sidecar: partRef(parts.sidecar) } : {}),
+  };
   const id = jobIdFor(drop, inputs);
   const log = jobLogger(baseLog, { id, drop: { ...drop, key } });
   if (await rt.ledger.get(id)) {
@@ -70,7 +103,14 @@ export async function intakeDrop(rt: JobContext, drop: DropRef, baseLog: Logger,
   }
   if (parts.images.length > 1) {
     const names = parts.images.map((p) => p.name.slice(p.name.lastIndexOf('/') + 1)).join(' and ');
-    return rejectDrop(rt, drop, inputs, [`the drop has more than one image (${names}); keep exactly one`], { code: 'ambiguous_drop', message: `more than one image: ${names}` }, baseLog);
+    return rejectDrop(
+      rt,
+      drop,
+      inputs,
+      [`the drop has more than one image (${names}); keep exactly one`],
+      { code: 'ambiguous_drop', message: `more than one image: ${names}` },
+      baseLog,
+    );
   }
   let sample: DropSample;
   try {
@@ -83,7 +123,14 @@ export async function intakeDrop(rt: JobContext, drop: DropRef, baseLog: Logger,
   const result = validateDrop(sample, rt.config.drop);
   if (!result.ok) {
     log.warn(`rejected: ${result.problems.join('; ')}`);
-    return rejectDrop(rt, drop, inputs, result.problems, { code: 'invalid_drop', message: result.problems.join('; ') }, baseLog);
+    return rejectDrop(
+      rt,
+      drop,
+      inputs,
+      result.problems,
+      { code: 'invalid_drop', message: result.problems.join('; ') },
+      baseLog,
+    );
   }
   // The job's model slot is reserved now (a duplicate intake gets the same one), so a burst of drops
   // fills the schedule at once and each message stays invisible until shortly before its slot.
@@ -105,7 +152,9 @@ export async function intakeDrop(rt: JobContext, drop: DropRef, baseLog: Logger,
  */
 async function settle(rt: JobContext, drop: DropRef, parts: DropParts): Promise<DropParts> {
   const { settleMs } = rt.config.drop;
-  const times = [parts.image, parts.mask, parts.sidecar].filter((p): p is BlobInfo => !!p).map((p) => p.lastModified.getTime());
+  const times = [parts.image, parts.mask, parts.sidecar]
+    .filter((p): p is BlobInfo => !!p)
+    .map((p) => p.lastModified.getTime());
   const unsettled = !parts.sidecar || Math.max(...times) - Math.min(...times) > settleMs;
   if (!unsettled || settleMs <= 0) return parts;
   const wait = Math.max(...times) + LAST_MODIFIED_RESOLUTION_MS + settleMs - rt.now().getTime();
@@ -115,7 +164,12 @@ async function settle(rt: JobContext, drop: DropRef, parts: DropParts): Promise<
 }
 
 /** What validation needs: the parts' first and last bytes and the sidecar's text (412 if a part changed). */
-async function sampleDrop(rt: JobContext, image: BlobInfo, mask: BlobInfo, sidecar: BlobInfo | undefined): Promise<DropSample> {
+async function sampleDrop(
+  rt: JobContext,
+  image: BlobInfo,
+  mask: BlobInfo,
+  sidecar: BlobInfo | undefined,
+): Promise<DropSample> {
   const [imageSample, maskSample, sidecarText] = await Promise.all([
     rt.blobs.samplePart(image),
     rt.blobs.samplePart(mask),

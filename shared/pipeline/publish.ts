@@ -18,7 +18,8 @@ import type { JobContext } from '../runtime.js';
 import { markOutputEvent } from './handoff.js';
 import { advance, resultClash, writeRejectionReport } from './steps.js';
 
-export type PublishResult = 'published' | 'quarantined' | 'duplicate' | 'stale' | 'busy' | 'gone' | 'handed-off' | 'name-taken';
+export type PublishResult =
+  'published' | 'quarantined' | 'duplicate' | 'stale' | 'busy' | 'gone' | 'handed-off' | 'name-taken';
 
 /** Long enough for a 50 MB read, verify and copy (seconds each); a lost publisher's job is retried after it. */
 const PUBLISH_LEASE_MS = 60_000;
@@ -35,14 +36,24 @@ function orphanDestination(source: BlobInfo): { blob: string; report: string; ow
   const c = classifyBlobName(source.name);
   const base = c.ok ? dropKey(c.drop) : sanitizeName(source.name).replace(/\.[^./]*$/, '');
   const extension = source.name.slice(source.name.lastIndexOf('.'));
-  return { blob: `${base}${extension}`, report: `${base}.provenance.json`, owner: { key: `edited/${source.name}`, stamp: source.lastModified.toISOString() } };
+  return {
+    blob: `${base}${extension}`,
+    report: `${base}.provenance.json`,
+    owner: { key: `edited/${source.name}`, stamp: source.lastModified.toISOString() },
+  };
 }
 
 /**
  * Publishes `edited/<name>` (at version `eventEtag`, when an event names one). `by` names the function
  * doing it, recorded on the job and in the log.
  */
-export async function publishEditedBlob(rt: JobContext, name: string, eventEtag: string | undefined, baseLog: Logger, by: Publisher = 'publish'): Promise<PublishResult> {
+export async function publishEditedBlob(
+  rt: JobContext,
+  name: string,
+  eventEtag: string | undefined,
+  baseLog: Logger,
+  by: Publisher = 'publish',
+): Promise<PublishResult> {
   const source = await rt.blobs.findOutput(name);
   if (!source) return 'gone';
   // A newer version of the blob raises its own event; judge only the version this event is about.
@@ -63,12 +74,18 @@ export async function publishEditedBlob(rt: JobContext, name: string, eventEtag:
   }
   if (claim.kind === 'late') {
     report.verdict = 'quarantine';
-    report.reasons.push(`written to edited/ after job ${claim.job.id} had finished (${claim.job.state}) with other bytes; never published`);
+    report.reasons.push(
+      `written to edited/ after job ${claim.job.id} had finished (${claim.job.state}) with other bytes; never published`,
+    );
   }
   const publish = report.verdict === 'publish';
   const folder = publish ? 'published' : 'quarantine';
   const destination = job
-    ? { blob: job.edit!.output!.name, report: dropBlobName(job.drop, '.provenance.json'), owner: { key: job.drop.key, stamp: job.createdAt } }
+    ? {
+        blob: job.edit!.output!.name,
+        report: dropBlobName(job.drop, '.provenance.json'),
+        owner: { key: job.drop.key, stamp: job.createdAt },
+      }
     : orphanDestination(source);
 
   // Copy inside the account, conditional on the version just verified: what lands is what was judged.
@@ -91,14 +108,25 @@ export async function publishEditedBlob(rt: JobContext, name: string, eventEtag:
   if (!reported.written) log.warn(resultClash(folder, destination.report, reported.existing));
   const verdictLine = `${publish ? 'published' : 'quarantined'} edited/${name}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}`;
   if (!job) {
-    log.warn(`no job behind edited/${name}: ${copied.written ? verdictLine : resultClash(folder, destination.blob, copied.existing)}`);
+    log.warn(
+      `no job behind edited/${name}: ${copied.written ? verdictLine : resultClash(folder, destination.blob, copied.existing)}`,
+    );
     return copied.written ? (publish ? 'published' : 'quarantined') : 'name-taken';
   }
   const holding = (j: JobRecord) => j.state === 'publishing' && j.lease?.owner === rt.workerId;
   if (!copied.written) {
     const message = resultClash(folder, destination.blob, copied.existing);
     const error = { code: 'name_taken', message };
-    const after = await advance(rt, job.id, holding, 'rejected', log, { error }, () => ({ problems: [message] }), claim.kind === 'claimed' ? claim.version : undefined);
+    const after = await advance(
+      rt,
+      job.id,
+      holding,
+      'rejected',
+      log,
+      { error },
+      () => ({ problems: [message] }),
+      claim.kind === 'claimed' ? claim.version : undefined,
+    );
     if (after) await writeRejectionReport(rt, after.value, log);
     return 'name-taken';
   }
@@ -108,9 +136,18 @@ export async function publishEditedBlob(rt: JobContext, name: string, eventEtag:
     holding,
     publish ? 'published' : 'quarantined',
     log,
-    publish ? { note: `published/${destination.blob} by ${by}` } : { error: { code: 'provenance', message: report.reasons.join('; ') }, note: `quarantined by ${by}` },
+    publish
+      ? { note: `published/${destination.blob} by ${by}` }
+      : { error: { code: 'provenance', message: report.reasons.join('; ') }, note: `quarantined by ${by}` },
     () => ({
-      publish: { verdict: report.verdict, blob: `${folder}/${destination.blob}`, report: `${folder}/${destination.report}`, reasons: report.reasons, sourceEtag: source.etag, by },
+      publish: {
+        verdict: report.verdict,
+        blob: `${folder}/${destination.blob}`,
+        report: `${folder}/${destination.report}`,
+        reasons: report.reasons,
+        sourceEtag: source.etag,
+        by,
+      },
     }),
     claim.kind === 'claimed' ? claim.version : undefined,
   );
@@ -127,7 +164,8 @@ async function claimJob(rt: JobContext, source: BlobInfo, found: Versioned<JobRe
   let version: Versioned<JobRecord> | undefined = found;
   for (let round = 0; version && round < 5; round++) {
     const job: JobRecord = version.value;
-    if (isTerminal(job.state)) return job.publish?.sourceEtag === source.etag ? { kind: 'done', result: 'duplicate' } : { kind: 'late', job };
+    if (isTerminal(job.state))
+      return job.publish?.sourceEtag === source.etag ? { kind: 'done', result: 'duplicate' } : { kind: 'late', job };
     let adopted: EditOutput | undefined;
     if (!sameEtag(job.edit?.output?.etag, source.etag)) {
       if (job.state === 'editing' && !leaseExpired(job, rt.now())) {
@@ -137,38 +175,73 @@ async function claimJob(rt: JobContext, source: BlobInfo, found: Versioned<JobRe
         version = await rt.ledger.get(job.id); // the worker recorded `edited` first: claim it as usual
         continue;
       }
-      adopted = { name: source.name, etag: source.etag, sha256: source.metadata.sha256 ?? '', bytes: source.bytes, contentType: source.contentType ?? '' };
+      adopted = {
+        name: source.name,
+        etag: source.etag,
+        sha256: source.metadata.sha256 ?? '',
+        bytes: source.bytes,
+        contentType: source.contentType ?? '',
+      };
       if (job.state === 'editing') {
         const output = adopted;
         const note = `output found in edited/ (attempt ${source.metadata.attempt ?? '?'}); recording it`;
         const lost = (j: JobRecord) => j.state === 'editing' && leaseExpired(j, rt.now());
-        version = await advance(rt, job.id, lost, 'edited', log, { note }, (j) => ({ edit: { ...j.edit!, output } }), version);
+        version = await advance(
+          rt,
+          job.id,
+          lost,
+          'edited',
+          log,
+          { note },
+          (j) => ({ edit: { ...j.edit!, output } }),
+          version,
+        );
         if (!version) return { kind: 'done', result: 'busy' };
       }
     }
     const claimable = (j: JobRecord) => j.state === 'edited' || (j.state === 'publishing' && leaseExpired(j, rt.now()));
-    if (!claimable(version.value)) return { kind: 'done', result: version.value.state === 'publishing' ? 'busy' : 'duplicate' };
+    if (!claimable(version.value))
+      return { kind: 'done', result: version.value.state === 'publishing' ? 'busy' : 'duplicate' };
     const until = new Date(rt.now().getTime() + PUBLISH_LEASE_MS).toISOString();
     const output = adopted;
     const lease = { owner: rt.workerId, until };
-    const claimed = await advance(rt, job.id, claimable, 'publishing', log, {}, (j) => ({ lease, ...(output ? { edit: { ...j.edit!, output } } : {}) }), version);
+    const claimed = await advance(
+      rt,
+      job.id,
+      claimable,
+      'publishing',
+      log,
+      {},
+      (j) => ({ lease, ...(output ? { edit: { ...j.edit!, output } } : {}) }),
+      version,
+    );
     return claimed ? { kind: 'claimed', version: claimed } : { kind: 'done', result: 'busy' };
   }
   return { kind: 'done', result: version ? 'busy' : 'gone' };
 }
 
 /** Verifies the blob's credentials; the bytes are read when the verifier is ready for them, under the version's ETag. */
-async function judge(rt: JobContext, source: BlobInfo, job: JobRecord | undefined): Promise<{ report: ProvenanceReport; judged: { sha256: string; bytes: number } }> {
+async function judge(
+  rt: JobContext,
+  source: BlobInfo,
+  job: JobRecord | undefined,
+): Promise<{ report: ProvenanceReport; judged: { sha256: string; bytes: number } }> {
   const verifier = await rt.verifier();
   // From the first attempt's start: the output kept may be an earlier attempt's.
   const edit = job?.edit;
-  const window = edit?.startedAt && edit.endedAt ? { start: new Date(edit.firstStartedAt ?? edit.startedAt), end: new Date(edit.endedAt) } : undefined;
+  const window =
+    edit?.startedAt && edit.endedAt
+      ? { start: new Date(edit.firstStartedAt ?? edit.startedAt), end: new Date(edit.endedAt) }
+      : undefined;
   let judged = { sha256: '', bytes: 0 };
   const load = async () => {
     const bytes = await rt.blobs.readOutput(source.name, source.etag);
     judged = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
     return bytes;
   };
-  const report = await verifier.verify(load, { file: `edited/${source.name}`, ...(window ? { editWindow: window } : {}) });
+  const report = await verifier.verify(load, {
+    file: `edited/${source.name}`,
+    ...(window ? { editWindow: window } : {}),
+  });
   return { report, judged };
 }

@@ -25,7 +25,11 @@ export async function advance(
   known?: Versioned<JobRecord>,
 ): Promise<Versioned<JobRecord> | undefined> {
   const now = rt.now();
-  const result = await rt.ledger.update(jobId, (job) => (guard(job) ? transition(job, to, now, details, changes(job)) : undefined), known);
+  const result = await rt.ledger.update(
+    jobId,
+    (job) => (guard(job) ? transition(job, to, now, details, changes(job)) : undefined),
+    known,
+  );
   if (result) log.info(stateLine(result.after.value, result.before.state, now));
   return result?.after;
 }
@@ -89,11 +93,21 @@ export async function requeue(
   details: TransitionDetails,
   options: { reserve?: boolean; epoch?: number; changes?: Partial<JobRecord>; known?: Versioned<JobRecord> } = {},
 ): Promise<boolean> {
-  const slot: Slot = options.reserve ? await rt.pacer.reserve(`${job.id}:${job.ticket + 1}`, notBefore) : { at: notBefore, epoch: options.epoch ?? job.slotEpoch ?? 0 };
-  const changes = (j: JobRecord) => ({ ...options.changes, ticket: j.ticket + 1, notBefore: new Date(slot.at).toISOString(), slotEpoch: slot.epoch });
+  const slot: Slot = options.reserve
+    ? await rt.pacer.reserve(`${job.id}:${job.ticket + 1}`, notBefore)
+    : { at: notBefore, epoch: options.epoch ?? job.slotEpoch ?? 0 };
+  const changes = (j: JobRecord) => ({
+    ...options.changes,
+    ticket: j.ticket + 1,
+    notBefore: new Date(slot.at).toISOString(),
+    slotEpoch: slot.epoch,
+  });
   const after = (await advance(rt, job.id, guard, 'queued', log, details, changes, options.known))?.value;
   if (!after) return false;
-  await rt.queue.send({ jobId: after.id, ticket: after.ticket, drop: after.drop }, slot.at - rt.now().getTime() - EARLY_RETURN_MS);
+  await rt.queue.send(
+    { jobId: after.id, ticket: after.ticket, drop: after.drop },
+    slot.at - rt.now().getTime() - EARLY_RETURN_MS,
+  );
   return true;
 }
 
@@ -119,5 +133,7 @@ export function holdsEditLease(rt: JobContext, attempt: number): (j: JobRecord) 
  */
 export async function releaseLease(rt: JobContext, jobId: string, holding: (j: JobRecord) => boolean): Promise<void> {
   const until = rt.now().toISOString();
-  await rt.ledger.update(jobId, (j) => (holding(j) ? { ...j, lease: { owner: j.lease!.owner, until } } : undefined)).catch(() => undefined);
+  await rt.ledger
+    .update(jobId, (j) => (holding(j) ? { ...j, lease: { owner: j.lease!.owner, until } } : undefined))
+    .catch(() => undefined);
 }

@@ -69,7 +69,9 @@ async function sweepPending(rt: JobContext, log: Logger, summary: SweepSummary):
     const missing = parts.image ? `${drop.stem}.mask.png` : `${drop.stem}.png (or .jpg, .jpeg, .webp)`;
     const arrived = present.map((p) => p!.name.slice(p!.name.lastIndexOf('/') + 1)).join(', ');
     const inputs = Object.fromEntries(
-      (['image', 'mask', 'sidecar'] as const).filter((k) => parts[k]).map((k) => [k, { name: parts[k]!.name, etag: parts[k]!.etag, bytes: parts[k]!.bytes }]),
+      (['image', 'mask', 'sidecar'] as const)
+        .filter((k) => parts[k])
+        .map((k) => [k, { name: parts[k]!.name, etag: parts[k]!.etag, bytes: parts[k]!.bytes }]),
     );
     const problem = `incomplete drop: ${arrived} arrived ${firstSeenAt.toISOString()} but ${missing} did not within ${formatDuration(rt.config.drop.deadlineMs)}`;
     await rejectDrop(rt, drop, inputs, [problem], { code: 'incomplete_drop', message: problem }, log);
@@ -92,7 +94,16 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
     const since = now.getTime() - Date.parse(job.notBefore ?? job.updatedAt);
     if (job.state === 'queued' && ((queueEmpty && since > QUEUED_GRACE_MS) || since > QUEUED_STALL_MS)) {
       const after = (
-        await advance(rt, id, (j) => j.state === 'queued' && j.ticket === job.ticket, 'queued', log, { note: 'its queue message was lost; sending a new one' }, (j) => ({ ticket: j.ticket + 1 }), found)
+        await advance(
+          rt,
+          id,
+          (j) => j.state === 'queued' && j.ticket === job.ticket,
+          'queued',
+          log,
+          { note: 'its queue message was lost; sending a new one' },
+          (j) => ({ ticket: j.ticket + 1 }),
+          found,
+        )
       )?.value;
       if (after) {
         await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop });
@@ -105,12 +116,32 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
         await publishEditedBlob(rt, output.name, output.etag, baseLog, 'sweep');
         summary.republished++;
       } else if (job.attempts >= rt.config.model.maxAttempts) {
-        const error = { code: 'worker_lost', message: `no result after ${job.attempts} attempts; the last worker was lost mid-call` };
-        await endWithoutEdit(rt, id, (j) => j.state === 'editing' && leaseExpired(j, rt.now()), 'failed', error, [error.message], log);
+        const error = {
+          code: 'worker_lost',
+          message: `no result after ${job.attempts} attempts; the last worker was lost mid-call`,
+        };
+        await endWithoutEdit(
+          rt,
+          id,
+          (j) => j.state === 'editing' && leaseExpired(j, rt.now()),
+          'failed',
+          error,
+          [error.message],
+          log,
+        );
         summary.failed++;
       } else {
         const after = (
-          await advance(rt, id, (j) => j.state === 'editing' && leaseExpired(j, rt.now()), 'queued', log, { note: 'the edit worker was lost (lease ran out); retrying' }, (j) => ({ ticket: j.ticket + 1 }), found)
+          await advance(
+            rt,
+            id,
+            (j) => j.state === 'editing' && leaseExpired(j, rt.now()),
+            'queued',
+            log,
+            { note: 'the edit worker was lost (lease ran out); retrying' },
+            (j) => ({ ticket: j.ticket + 1 }),
+            found,
+          )
         )?.value;
         if (after) {
           await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop });
@@ -142,9 +173,21 @@ async function drainPoison(rt: JobContext, baseLog: Logger, summary: SweepSummar
         const message = decodeMessage(item.text);
         const found = await rt.ledger.get(message.jobId);
         if (found && !isTerminal(found.value.state) && found.value.ticket === message.ticket) {
-          const error = { code: 'poison', message: `the edit worker failed on this job ${item.dequeueCount} times in a row (crash or unexpected error); see the function's logs` };
-          const unclaimed = (j: JobRecord) => !isTerminal(j.state) && j.ticket === message.ticket && (j.state !== 'editing' || leaseExpired(j, rt.now()));
-          await endWithoutEdit(rt, message.jobId, unclaimed, 'failed', error, [error.message], jobLogger(baseLog, found.value));
+          const error = {
+            code: 'poison',
+            message: `the edit worker failed on this job ${item.dequeueCount} times in a row (crash or unexpected error); see the function's logs`,
+          };
+          const unclaimed = (j: JobRecord) =>
+            !isTerminal(j.state) && j.ticket === message.ticket && (j.state !== 'editing' || leaseExpired(j, rt.now()));
+          await endWithoutEdit(
+            rt,
+            message.jobId,
+            unclaimed,
+            'failed',
+            error,
+            [error.message],
+            jobLogger(baseLog, found.value),
+          );
           summary.poisoned++;
         }
       } catch (err) {
@@ -176,12 +219,15 @@ async function replayDeadLetters(rt: JobContext, log: Logger, summary: SweepSumm
       if (!event.ok) continue;
       try {
         if (event.container === CONTAINERS.inbox) await intakeBlob(rt, event.blobName, event.etag, log);
-        else if (event.container === CONTAINERS.edited) await publishEditedBlob(rt, event.blobName, event.etag, log, 'sweep');
+        else if (event.container === CONTAINERS.edited)
+          await publishEditedBlob(rt, event.blobName, event.etag, log, 'sweep');
         summary.deadLettersReplayed++;
       } catch (err) {
         failed.push(raw);
         summary.deadLettersFailed++;
-        log.error(`dead-lettered event for ${event.container}/${event.blobName} failed again: ${(err as Error).message}; the next sweep retries it`);
+        log.error(
+          `dead-lettered event for ${event.container}/${event.blobName} failed again: ${(err as Error).message}; the next sweep retries it`,
+        );
       }
     }
     if (failed.length === 0) await rt.blobs.removeDeadLetter(blob.name);
@@ -190,11 +236,19 @@ async function replayDeadLetters(rt: JobContext, log: Logger, summary: SweepSumm
 }
 
 export async function sweep(rt: JobContext, log: Logger): Promise<SweepSummary> {
-  const summary: SweepSummary = { incompleteRejected: 0, dropsRecovered: 0, requeued: 0, failed: 0, republished: 0, poisoned: 0, deadLettersReplayed: 0, deadLettersFailed: 0 };
+  const summary: SweepSummary = {
+    incompleteRejected: 0,
+    dropsRecovered: 0,
+    requeued: 0,
+    failed: 0,
+    republished: 0,
+    poisoned: 0,
+    deadLettersReplayed: 0,
+    deadLettersFailed: 0,
+  };
   await sweepPending(rt, log, summary);
   await drainPoison(rt, log, summary);
   await sweepActive(rt, log, summary);
   await replayDeadLetters(rt, log, summary);
   return summary;
 }
-

@@ -26,7 +26,8 @@ interface StoredBlob {
   lastModified: Date;
 }
 
-const failed = (statusCode: 404 | 409 | 412, what: string) => Object.assign(new Error(`${statusCode}: ${what}`), { statusCode });
+const failed = (statusCode: 404 | 409 | 412, what: string) =>
+  Object.assign(new Error(`${statusCode}: ${what}`), { statusCode });
 
 export class FakeClock {
   constructor(public t = Date.parse('2026-11-24T12:00:00Z')) {}
@@ -63,16 +64,32 @@ export class MemoryBlobs {
   ): Promise<string> {
     const existing = this.get(container, name);
     if (options.ifNoneMatch === '*' && existing) throw failed(409, `${container}/${name} exists`);
-    if (options.ifMatch !== undefined && existing?.etag !== options.ifMatch) throw failed(412, `${container}/${name} changed`);
+    if (options.ifMatch !== undefined && existing?.etag !== options.ifMatch)
+      throw failed(412, `${container}/${name} changed`);
     const etag = `"0x${(++this.version).toString(16)}"`;
-    this.container(container).set(name, { bytes, etag, metadata: options.metadata ?? {}, contentType: options.contentType, lastModified: this.clock.now() });
+    this.container(container).set(name, {
+      bytes,
+      etag,
+      metadata: options.metadata ?? {},
+      contentType: options.contentType,
+      lastModified: this.clock.now(),
+    });
     await this.onBlobCreated(container, name, etag);
     return etag;
   }
 
   info(container: string, name: string): BlobInfo | undefined {
     const b = this.get(container, name);
-    return b && { name, etag: b.etag, bytes: b.bytes.length, metadata: b.metadata, contentType: b.contentType, lastModified: b.lastModified };
+    return (
+      b && {
+        name,
+        etag: b.etag,
+        bytes: b.bytes.length,
+        metadata: b.metadata,
+        contentType: b.contentType,
+        lastModified: b.lastModified,
+      }
+    );
   }
 
   read(container: string, part: { name: string; etag: string }): Buffer {
@@ -87,10 +104,19 @@ export class MemoryBlobs {
     return b && (JSON.parse(b.bytes.toString('utf8')) as Record<string, unknown>);
   }
 
-  private async writeResult(container: string, name: string, bytes: Buffer, metadata: Record<string, string>, owner: ResultOwner): Promise<WriteResult> {
+  private async writeResult(
+    container: string,
+    name: string,
+    bytes: Buffer,
+    metadata: Record<string, string>,
+    owner: ResultOwner,
+  ): Promise<WriteResult> {
     const existing = this.info(container, name);
     if (existing && !mayReplace(existing, owner)) return { written: false, existing };
-    const etag = await this.put(container, name, bytes, { ...(existing ? { ifMatch: existing.etag } : { ifNoneMatch: '*' }), metadata: { ...metadata, ...ownerMetadata(owner) } });
+    const etag = await this.put(container, name, bytes, {
+      ...(existing ? { ifMatch: existing.etag } : { ifNoneMatch: '*' }),
+      metadata: { ...metadata, ...ownerMetadata(owner) },
+    });
     return { written: true, etag };
   }
 
@@ -117,17 +143,37 @@ export class MemoryBlobs {
       findOutput: async (name) => this.info('edited', name),
       writeOutput: async (name, bytes, contentType, metadata, over) => {
         try {
-          return { written: true, etag: await this.put('edited', name, bytes, { ...(over ? { ifMatch: over } : { ifNoneMatch: '*' }), metadata, contentType }) };
+          return {
+            written: true,
+            etag: await this.put('edited', name, bytes, {
+              ...(over ? { ifMatch: over } : { ifNoneMatch: '*' }),
+              metadata,
+              contentType,
+            }),
+          };
         } catch (err) {
           if (![409, 412].includes((err as { statusCode?: number }).statusCode ?? 0)) throw err;
-          return { written: false, existing: this.info('edited', name) ?? { name, etag: '', bytes: 0, metadata: {}, contentType: undefined, lastModified: new Date(0) } };
+          return {
+            written: false,
+            existing: this.info('edited', name) ?? {
+              name,
+              etag: '',
+              bytes: 0,
+              metadata: {},
+              contentType: undefined,
+              lastModified: new Date(0),
+            },
+          };
         }
       },
       readOutput: async (name, etag) => this.read('edited', { name, etag }),
-      copyVerified: async (source, target, owner) => this.writeResult(target.container, target.name, this.read('edited', source), source.metadata, owner),
-      writeReport: async (container, name, value, owner) => this.writeResult(container, name, Buffer.from(JSON.stringify(value)), {}, owner),
+      copyVerified: async (source, target, owner) =>
+        this.writeResult(target.container, target.name, this.read('edited', source), source.metadata, owner),
+      writeReport: async (container, name, value, owner) =>
+        this.writeResult(container, name, Buffer.from(JSON.stringify(value)), {}, owner),
       deadLetters: async function* (this: MemoryBlobs) {
-        for (const [name, b] of [...this.container('eventgrid-deadletter')]) yield { name, text: async () => b.bytes.toString('utf8') };
+        for (const [name, b] of [...this.container('eventgrid-deadletter')])
+          yield { name, text: async () => b.bytes.toString('utf8') };
       }.bind(this),
       removeDeadLetter: async (name) => void this.container('eventgrid-deadletter').delete(name),
       rewriteDeadLetter: async (name, text) => void (await this.put('eventgrid-deadletter', name, Buffer.from(text))),
@@ -147,7 +193,12 @@ export class MemoryRecords implements RecordStore {
     return d && { text: d.text, etag: d.etag };
   }
 
-  async write(name: string, text: string, condition: { ifMatch?: string; ifNoneMatch?: '*' }, metadata: Record<string, string> = {}) {
+  async write(
+    name: string,
+    text: string,
+    condition: { ifMatch?: string; ifNoneMatch?: '*' },
+    metadata: Record<string, string> = {},
+  ) {
     await this.beforeWrite(name);
     const existing = this.docs.get(name);
     if (condition.ifNoneMatch === '*' && existing) throw failed(409, name);
@@ -166,7 +217,10 @@ export class MemoryRecords implements RecordStore {
   }
 
   async page(limit: number) {
-    const items = [...this.docs].filter(([n]) => !n.includes('/')).sort(([a], [b]) => a.localeCompare(b)).slice(0, limit);
+    const items = [...this.docs]
+      .filter(([n]) => !n.includes('/'))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .slice(0, limit);
     return { items: items.map(([name, d]) => ({ name, metadata: d.metadata })) };
   }
 }
@@ -174,7 +228,12 @@ export class MemoryRecords implements RecordStore {
 /** A model that answers every edit with the same bytes (or whatever `next` says). */
 export class FakeModel implements ImageModel {
   calls = 0;
-  next: () => ModelOutcome = () => ({ kind: 'ok', bytes: Buffer.from('edited image'), contentType: 'image/png', requestId: `req-${this.calls}` });
+  next: () => ModelOutcome = () => ({
+    kind: 'ok',
+    bytes: Buffer.from('edited image'),
+    contentType: 'image/png',
+    requestId: `req-${this.calls}`,
+  });
   async edit(): Promise<ModelOutcome> {
     this.calls++;
     return this.next();
@@ -188,7 +247,12 @@ export function fakeVerifier(credentialed: (bytes: Uint8Array) => boolean = () =
     async verify(input, context) {
       const bytes = typeof input === 'function' ? await input() : input;
       const ok = credentialed(bytes);
-      return { file: context.file, verdict: ok ? 'publish' : 'quarantine', reasons: ok ? [] : ['no Content Credentials'], manifest: null } as unknown as ProvenanceReport;
+      return {
+        file: context.file,
+        verdict: ok ? 'publish' : 'quarantine',
+        reasons: ok ? [] : ['no Content Credentials'],
+        manifest: null,
+      } as unknown as ProvenanceReport;
     },
     read: async () => {
       throw new Error('not used');
@@ -215,7 +279,13 @@ export function memoryRuntime(settings: Record<string, string> = {}, workerId = 
   const records = new MemoryRecords();
   const ledger = new Ledger(records, clock.now);
   const fakeModel = new FakeModel();
-  const config = loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9', DROP_SETTLE: '0s', IMAGE_MODEL_RPM: '6000', ...settings });
+  const config = loadConfig({
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9',
+    DROP_SETTLE: '0s',
+    IMAGE_MODEL_RPM: '6000',
+    ...settings,
+  });
   const sent: MemoryRuntime['sent'] = [];
   const poisoned: MemoryRuntime['poisoned'] = [];
   const verifier = fakeVerifier();
@@ -229,8 +299,7 @@ export function memoryRuntime(settings: Record<string, string> = {}, workerId = 
       isEmpty: async () => sent.length === 0,
     },
     poison: {
-      receive: async () =>
-        poisoned.splice(0).map((p) => ({ ...p, remove: async () => {} })),
+      receive: async () => poisoned.splice(0).map((p) => ({ ...p, remove: async () => {} })),
     },
     model: async () => fakeModel,
     verifier: async () => verifier,
@@ -250,7 +319,11 @@ export function memoryRuntime(settings: Record<string, string> = {}, workerId = 
 
 /** A logger that keeps its lines in `rt.logs`. */
 export function memoryLogger(rt: MemoryRuntime) {
-  return { info: (m: string) => void rt.logs.push(m), warn: (m: string) => void rt.logs.push(`WARN ${m}`), error: (m: string) => void rt.logs.push(`ERROR ${m}`) };
+  return {
+    info: (m: string) => void rt.logs.push(m),
+    warn: (m: string) => void rt.logs.push(`WARN ${m}`),
+    error: (m: string) => void rt.logs.push(`ERROR ${m}`),
+  };
 }
 
 export const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

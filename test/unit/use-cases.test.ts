@@ -32,7 +32,8 @@ async function queuedJob(stem = 'trip/beach'): Promise<JobRecord> {
 }
 
 async function onlyJob(dropKey: string): Promise<JobRecord | undefined> {
-  for (const id of (await rt.ledger.list({ limit: 100 })).jobs.filter((j) => j.drop === dropKey).map((j) => j.id)) return (await rt.ledger.get(id))?.value;
+  for (const id of (await rt.ledger.list({ limit: 100 })).jobs.filter((j) => j.drop === dropKey).map((j) => j.id))
+    return (await rt.ledger.get(id))?.value;
   return undefined;
 }
 
@@ -53,11 +54,16 @@ describe('intake', () => {
     await rt.upload('bad/harbor.mask.png', await rectMask(32, 32, { x: 0, y: 0, width: 8, height: 8 }));
     expect(await intakeBlob(rt, 'bad/harbor.png', undefined, log)).toBe('rejected');
     expect(rt.sent).toHaveLength(0);
-    expect(rt.blobStore.json('rejected', 'bad/harbor.json')).toMatchObject({ drop: 'bad/harbor', code: 'invalid_drop' });
+    expect(rt.blobStore.json('rejected', 'bad/harbor.json')).toMatchObject({
+      drop: 'bad/harbor',
+      code: 'invalid_drop',
+    });
   });
 
   it("never writes over another drop's rejection report", async () => {
-    await rt.blobStore.put('rejected', 'odd/x.json', Buffer.from('{"drop":"someone else"}'), { metadata: { owner: 'other%2Fdrop', ownerstamp: '2026-01-01' } });
+    await rt.blobStore.put('rejected', 'odd/x.json', Buffer.from('{"drop":"someone else"}'), {
+      metadata: { owner: 'other%2Fdrop', ownerstamp: '2026-01-01' },
+    });
     await rt.upload('odd/x.gif', 'GIF89a');
     expect(await intakeBlob(rt, 'odd/x.gif', undefined, log)).toBe('rejected');
     expect(rt.blobStore.json('rejected', 'odd/x.json')).toEqual({ drop: 'someone else' });
@@ -146,12 +152,17 @@ describe('publish', () => {
     rt.verifier = async () => fakeVerifier(() => false);
     expect(await deliverEdited('orphans/plain.png', etag)).toBe('quarantined');
     expect(rt.blobStore.get('quarantine', 'orphans/plain.png')).toBeDefined();
-    expect(rt.blobStore.json('quarantine', 'orphans/plain.provenance.json')).toMatchObject({ verdict: 'quarantine', job: null });
+    expect(rt.blobStore.json('quarantine', 'orphans/plain.provenance.json')).toMatchObject({
+      verdict: 'quarantine',
+      job: null,
+    });
   });
 
   it("does not overwrite another drop's published image; the job is rejected with the reason", async () => {
     const job = await queuedJob();
-    await rt.blobStore.put('published', 'trip/beach.png', Buffer.from('another drop'), { metadata: { owner: 'trip%2Fbeach_', ownerstamp: '2026-01-01' } });
+    await rt.blobStore.put('published', 'trip/beach.png', Buffer.from('another drop'), {
+      metadata: { owner: 'trip%2Fbeach_', ownerstamp: '2026-01-01' },
+    });
     expect(await processEditMessage(rt, rt.sent[0]!.message, log)).toBe('edited');
     const output = rt.blobStore.info('edited', 'trip/beach.png')!;
     expect(await deliverEdited(output.name, output.etag)).toBe('name-taken');
@@ -162,7 +173,9 @@ describe('publish', () => {
   });
 
   it("a newer upload of the same drop replaces the older one's published image", async () => {
-    await rt.blobStore.put('published', 'trip/beach.png', Buffer.from('older job'), { metadata: { owner: 'trip%2Fbeach', ownerstamp: '2026-01-01T00:00:00.000Z' } });
+    await rt.blobStore.put('published', 'trip/beach.png', Buffer.from('older job'), {
+      metadata: { owner: 'trip%2Fbeach', ownerstamp: '2026-01-01T00:00:00.000Z' },
+    });
     await queuedJob();
     await processEditMessage(rt, rt.sent[0]!.message, log);
     const output = rt.blobStore.info('edited', 'trip/beach.png')!;
@@ -185,14 +198,20 @@ describe('sweep', () => {
     await rt.upload('dead/b.png', image);
     await rt.upload('dead/b.mask.png', mask);
     const blobs = rt.blobs;
-    rt.blobs = { ...blobs, listDropParts: (drop) => (drop.stem === 'a' ? Promise.reject(new Error('storage hiccup')) : blobs.listDropParts(drop)) };
+    rt.blobs = {
+      ...blobs,
+      listDropParts: (drop) =>
+        drop.stem === 'a' ? Promise.reject(new Error('storage hiccup')) : blobs.listDropParts(drop),
+    };
     const batch = [deadLetter('inbox', 'dead/a.png'), deadLetter('inbox', 'dead/b.png')];
     await rt.blobStore.put('eventgrid-deadletter', 'batch-1.json', Buffer.from(JSON.stringify(batch)));
     const summary = await sweep(rt, log);
     expect(summary).toMatchObject({ deadLettersReplayed: 1, deadLettersFailed: 1 });
     expect(await onlyJob('dead/b')).toMatchObject({ state: 'queued' });
     expect(JSON.parse(rt.blobStore.get('eventgrid-deadletter', 'batch-1.json')!.bytes.toString())).toEqual([batch[0]]);
-    expect(rt.logs.some((l) => l.startsWith('ERROR dead-lettered event for inbox/dead/a.png failed again: storage hiccup'))).toBe(true);
+    expect(
+      rt.logs.some((l) => l.startsWith('ERROR dead-lettered event for inbox/dead/a.png failed again: storage hiccup')),
+    ).toBe(true);
     rt.blobs = blobs;
     expect((await sweep(rt, log)).deadLettersReplayed).toBe(1);
     expect(rt.blobStore.get('eventgrid-deadletter', 'batch-1.json')).toBeUndefined();
