@@ -88,7 +88,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const random = prng(options.seed ?? 20261121);
   const kills = options.kills ?? 2;
   const started = Date.now();
-  const storage = await startLocalStorage({ delivery: { duplicates: 1, jitterMs: 400, maxAttempts: 8, initialRetryMs: 300, maxRetryMs: 3_000 } });
+  // Azurite persisted to disk, as `npm start` runs it.
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'imagegen-chaos-state-'));
+  const storage = await startLocalStorage({
+    azurite: { location: stateDir },
+    delivery: { duplicates: 1, jitterMs: 400, maxAttempts: 8, initialRetryMs: 300, maxRetryMs: 3_000 },
+  });
   const apiKey = 'chaos-local-key';
   const emulator = await startEmulator({
     apiKey,

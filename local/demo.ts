@@ -1,8 +1,13 @@
 /**
- * `npm run demo`: a fresh pipeline on free ports, in memory. Drops the samples (drawn into `samples/`),
- * writes one uncredentialed image straight into `edited/`, waits until everything settles, prints a
- * table, mirrors the results to `out/demo/`, and exits 0 only when each sample ended where it should.
+ * `npm run demo`: a fresh pipeline on free ports, Azurite persisted to a throwaway folder as `npm start`
+ * runs it, and no sweep, so everything is published on its event. Drops the samples (drawn into
+ * `samples/`), writes one uncredentialed image straight into `edited/`, waits until everything settles,
+ * prints a table, mirrors the results to `out/demo/`, and exits 0 only when each sample ended where it
+ * should.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTAINERS } from '../shared/containers.js';
 import { isTerminal, type JobRecord } from '../shared/job.js';
@@ -21,7 +26,7 @@ export async function run(args: string[]): Promise<number> {
   process.stdout.write(`Drawing the samples into ./${samplesDir}/ …\n`);
   await writeSamples(samplesDir);
   const pipeline = await startLocalPipeline({
-    storage: { azurite: {} },
+    storage: { azurite: { location: mkdtempSync(path.join(tmpdir(), 'imagegen-demo-')) } },
     emulator: { rpm: 600, blockWords: [BLOCKED_WORD] },
     settings: { IMAGE_MODEL_RPM: '600', DROP_SETTLE: '1s' },
     timers: false,
@@ -62,7 +67,10 @@ export async function run(args: string[]): Promise<number> {
     const got = job?.state ?? 'no job';
     const pass = got === s.expected;
     ok &&= pass;
-    const detail = job?.state === 'published' ? `${job.publish?.blob} + ${job.publish?.report}` : (job?.problems?.[0] ?? job?.error?.message ?? s.why);
+    const detail =
+      job?.state === 'published'
+        ? `${job.publish?.blob} + ${job.publish?.report} (by ${job.publish?.by})`
+        : (job?.problems?.[0] ?? job?.error?.message ?? s.why);
     rows.push([s.drop, s.expected, `${pass ? '✓' : '✗'} ${got}`, detail]);
   }
   const forged = await forgedReport();
