@@ -88,10 +88,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const random = prng(options.seed ?? 20261121);
   const kills = options.kills ?? 2;
   const started = Date.now();
-  // Azurite persisted to disk, as `npm start` runs it.
-  const stateDir = mkdtempSync(path.join(tmpdir(), 'imagegen-chaos-state-'));
+  // In memory: on disk, under load, a drop's parts can arrive further apart than DROP_SETTLE, and a late
+  // sidecar is then (by the drop contract) a new job. The persisted path has its own tests and bench (b).
   const storage = await startLocalStorage({
-    azurite: { location: stateDir },
     delivery: { duplicates: 1, jitterMs: 400, maxAttempts: 8, initialRetryMs: 300, maxRetryMs: 3_000 },
   });
   const apiKey = 'chaos-local-key';

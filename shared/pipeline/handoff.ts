@@ -2,7 +2,9 @@
  * The hand-off between edit and publish. The edit worker writes the output to `edited/`, then records
  * `edited` in the ledger; the output's BlobCreated event can reach publish before that record does
  * (Azurite on disk, or Event Grid's ~1 s delivery against a slow ledger write). The event is spent once
- * publish returns, so publish must not simply answer "busy".
+ * publish returns, so publish must not simply answer "busy"; nor can it fail the delivery to get the
+ * event back, since Event Grid retries only after 10 s, then 30 s, 1 min, ...
+ * (https://learn.microsoft.com/azure/event-grid/delivery-and-retry).
  *
  * Both sides write the job record under its ETag, so one of two orders happens, never both:
  * - the worker records `edited` first: publish then finds `edited` and publishes, as usual;
