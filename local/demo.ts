@@ -17,13 +17,16 @@ import { BLOCKED_WORD, SAMPLES, uncredentialedImage, writeSamples } from './samp
 import { startDropSync, startMirror } from './sync.js';
 
 const FORGED = 'forged/no-credentials.png';
+
+/** `--out /tmp/x` is shown as given, `--out x` as ./x. */
+const shown = (dir: string) => (path.isAbsolute(dir) ? dir : `./${dir}`);
 const TIMEOUT_MS = 90_000;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, { samples: { type: 'string' }, out: { type: 'string' } });
   const samplesDir = values.samples ?? 'samples';
   const outDir = values.out ?? 'out/demo';
-  process.stdout.write(`Drawing the samples into ./${samplesDir}/ …\n`);
+  process.stdout.write(`Drawing the samples into ${shown(samplesDir)}/ …\n`);
   await writeSamples(samplesDir);
   const pipeline = await startLocalPipeline({
     storage: { azurite: { location: mkdtempSync(path.join(tmpdir(), 'imagegen-demo-')) } },
@@ -85,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
   const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
   const line = (r: string[]) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
   process.stdout.write(`\n${line(rows[0]!)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.slice(1).map(line).join('\n')}\n\n`);
-  process.stdout.write(`Results mirrored to ./${outDir}/ (published/, quarantine/, rejected/ and the jobs/ ledger).\n`);
+  process.stdout.write(`Results mirrored to ${shown(outDir)}/ (published/, quarantine/, rejected/ and the jobs/ ledger).\n`);
   process.stdout.write(ok ? 'Demo passed: every sample ended where it should.\n' : 'Demo FAILED: see the table above.\n');
   await pipeline.close();
   return ok ? 0 : 1;
