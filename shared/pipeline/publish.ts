@@ -7,7 +7,7 @@
  * publish leaves a mark on the job and the worker publishes when it records the output.
  */
 import { createHash } from 'node:crypto';
-import type { BlobInfo, ResultOwner } from '../adapters/blobs.js';
+import type { BlobInfo, ResultOwner, WriteResult } from '../adapters/blobs.js';
 import type { Versioned } from '../adapters/ledger.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { classifyBlobName, dropBlobName, dropKey, sanitizeName } from '../drop.js';
@@ -78,8 +78,6 @@ export async function publishEditedBlob(
       `written to edited/ after job ${claim.job.id} had finished (${claim.job.state}) with other bytes; never published`,
     );
   }
-  const publish = report.verdict === 'publish';
-  const folder = publish ? 'published' : 'quarantine';
   const destination = job
     ? {
         blob: job.edit!.output!.name,
@@ -87,9 +85,35 @@ export async function publishEditedBlob(
         owner: { key: job.drop.key, stamp: job.createdAt },
       }
     : orphanDestination(source);
+  const stored = await storeVerdict(rt, source, report, judged, job, destination, log);
+  const result = stored.copied.written ? (stored.folder === 'published' ? 'published' : 'quarantined') : 'name-taken';
+  if (claim.kind !== 'claimed') {
+    const line = stored.copied.written
+      ? `${result} edited/${name}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}`
+      : resultClash(stored.folder, destination.blob, stored.copied.existing);
+    log.warn(`no job behind edited/${name}: ${line}`);
+    return result;
+  }
+  return finishJob(rt, claim.version, { ...stored, destination, report, source, by }, log);
+}
 
-  // Copy inside the account, conditional on the version just verified: what lands is what was judged.
-  // The report goes beside it at the same time; the job is finished only once both exist.
+type Destination = { blob: string; report: string; owner: ResultOwner };
+
+/**
+ * Copies the verified bytes to `published/` or `quarantine/` inside the account, conditional on the
+ * version just verified (what lands is what was judged), with the report beside it. Neither write
+ * replaces another drop's result.
+ */
+async function storeVerdict(
+  rt: JobContext,
+  source: BlobInfo,
+  report: ProvenanceReport,
+  judged: { sha256: string; bytes: number },
+  job: JobRecord | undefined,
+  destination: Destination,
+  log: Logger,
+): Promise<{ folder: 'published' | 'quarantine'; copied: WriteResult }> {
+  const folder = report.verdict === 'publish' ? 'published' : 'quarantine';
   const [copied, reported] = await Promise.all([
     rt.blobs.copyVerified(source, { container: folder, name: destination.blob }, destination.owner),
     rt.blobs.writeReport(
@@ -98,7 +122,7 @@ export async function publishEditedBlob(
       {
         ...report,
         decidedAt: rt.now().toISOString(),
-        source: { container: 'edited', name, etag: source.etag, ...judged },
+        source: { container: 'edited', name: source.name, etag: source.etag, ...judged },
         job: job ? { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null } : null,
         destination: `${folder}/${destination.blob}`,
       },
@@ -106,50 +130,62 @@ export async function publishEditedBlob(
     ),
   ]);
   if (!reported.written) log.warn(resultClash(folder, destination.report, reported.existing));
-  const verdictLine = `${publish ? 'published' : 'quarantined'} edited/${name}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}`;
-  if (!job) {
-    log.warn(
-      `no job behind edited/${name}: ${copied.written ? verdictLine : resultClash(folder, destination.blob, copied.existing)}`,
-    );
-    return copied.written ? (publish ? 'published' : 'quarantined') : 'name-taken';
-  }
+  return { folder, copied };
+}
+
+/** Ends the claimed job: published or quarantined, or rejected when its output's name holds another drop's result. */
+async function finishJob(
+  rt: JobContext,
+  claimed: Versioned<JobRecord>,
+  verdict: {
+    destination: Destination;
+    folder: 'published' | 'quarantine';
+    copied: WriteResult;
+    report: ProvenanceReport;
+    source: BlobInfo;
+    by: Publisher;
+  },
+  log: Logger,
+): Promise<PublishResult> {
+  const { destination, folder, copied, report, by } = verdict;
   const holding = (j: JobRecord) => j.state === 'publishing' && j.lease?.owner === rt.workerId;
   if (!copied.written) {
     const message = resultClash(folder, destination.blob, copied.existing);
-    const error = { code: 'name_taken', message };
+    const problems = () => ({ problems: [message] });
     const after = await advance(
       rt,
-      job.id,
+      claimed.value.id,
       holding,
       'rejected',
       log,
-      { error },
-      () => ({ problems: [message] }),
-      claim.kind === 'claimed' ? claim.version : undefined,
+      { error: { code: 'name_taken', message } },
+      problems,
+      claimed,
     );
     if (after) await writeRejectionReport(rt, after.value, log);
     return 'name-taken';
   }
+  const publish = folder === 'published';
+  const details = publish
+    ? { note: `published/${destination.blob} by ${by}` }
+    : { error: { code: 'provenance', message: report.reasons.join('; ') }, note: `quarantined by ${by}` };
+  const record = {
+    verdict: report.verdict,
+    blob: `${folder}/${destination.blob}`,
+    report: `${folder}/${destination.report}`,
+    reasons: report.reasons,
+    sourceEtag: verdict.source.etag,
+    by,
+  };
   await advance(
     rt,
-    job.id,
+    claimed.value.id,
     holding,
     publish ? 'published' : 'quarantined',
     log,
-    publish
-      ? { note: `published/${destination.blob} by ${by}` }
-      : { error: { code: 'provenance', message: report.reasons.join('; ') }, note: `quarantined by ${by}` },
-    () => ({
-      publish: {
-        verdict: report.verdict,
-        blob: `${folder}/${destination.blob}`,
-        report: `${folder}/${destination.report}`,
-        reasons: report.reasons,
-        sourceEtag: source.etag,
-        by,
-      },
-    }),
-    claim.kind === 'claimed' ? claim.version : undefined,
+    details,
+    () => ({ publish: record }),
+    claimed,
   );
   return publish ? 'published' : 'quarantined';
 }
