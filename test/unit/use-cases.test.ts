@@ -136,6 +136,23 @@ describe('edit → publish hand-off', () => {
     expect((await rt.ledger.get(job.id))!.value.publish?.by).toBe('sweep');
   });
 
+  it('an in-process publish that fails keeps the edit: the job waits under its lease, then the sweep publishes it', async () => {
+    const job = await queuedJob();
+    rt.blobStore.onBlobCreated = async (container, name, etag) => {
+      if (container === 'edited') expect(await deliverEdited(name, etag)).toBe('handed-off');
+    };
+    const verifier = await rt.verifier();
+    rt.verifier = async () => ({ ...verifier, verify: () => Promise.reject(new Error('c2pa-rs failed to load')) });
+    expect(await processEditMessage(rt, rt.sent[0]!.message, log)).toBe('edited');
+    expect(rt.logs.some((l) => l.includes('publishing after the hand-off failed (c2pa-rs failed to load)'))).toBe(true);
+    expect((await rt.ledger.get(job.id))!.value.state).toBe('publishing');
+    rt.verifier = async () => verifier;
+    expect((await sweep(rt, log)).republished).toBe(0); // its lease still runs
+    rt.clock.advance(61_000);
+    expect((await sweep(rt, log)).republished).toBe(1);
+    expect((await rt.ledger.get(job.id))!.value).toMatchObject({ state: 'published', publish: { by: 'sweep' } });
+  });
+
   it('a 429 puts the job back after Retry-After without counting an attempt', async () => {
     const job = await queuedJob();
     rt.fakeModel.next = () => ({ kind: 'throttled', retryAfterMs: 20_000, message: 'slow down' });
