@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { startEmulator } from '../local/emulator/server.js';
 import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
 import { freePort, spawnHost } from '../local/host/child.js';
-import { Ledger } from '../shared/adapters/ledger.js';
+import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
 import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
 import { CONTAINERS } from '../shared/containers.js';
 import { mb, table, type Section } from './measure.js';
@@ -54,7 +54,7 @@ async function measure(concurrency: number, files: { image: Buffer; mask: Buffer
         await inbox.getBlockBlobClient(`mem/${i}.mask.png`).uploadData(files.mask);
       }),
     );
-    const ledger = new Ledger(clients.container(CONTAINERS.jobs));
+    const ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
     for (let i = 0; i < 300; i++) {
       const { jobs } = await ledger.list({ limit: 100 });
       if (jobs.length === JOBS && jobs.every((j) => j.state === 'published')) break;

@@ -1,8 +1,13 @@
 /**
- * `npm run demo`: a fresh pipeline on free ports, in memory. Drops the samples (drawn into `samples/`),
- * writes one uncredentialed image straight into `edited/`, waits until everything settles, prints a
- * table, mirrors the results to `out/demo/`, and exits 0 only when each sample ended where it should.
+ * `npm run demo`: a fresh pipeline on free ports, Azurite persisted to a throwaway folder as `npm start`
+ * runs it, and no sweep, so everything is published on its event. Drops the samples (drawn into
+ * `samples/`), writes one uncredentialed image straight into `edited/`, waits until everything settles,
+ * prints a table, mirrors the results to `out/demo/`, and exits 0 only when each sample ended where it
+ * should.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTAINERS } from '../shared/containers.js';
 import { isTerminal, type JobRecord } from '../shared/job.js';
@@ -12,16 +17,19 @@ import { BLOCKED_WORD, SAMPLES, uncredentialedImage, writeSamples } from './samp
 import { startDropSync, startMirror } from './sync.js';
 
 const FORGED = 'forged/no-credentials.png';
+
+/** `--out /tmp/x` is shown as given, `--out x` as ./x. */
+const shown = (dir: string) => (path.isAbsolute(dir) ? dir : `./${dir}`);
 const TIMEOUT_MS = 90_000;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, { samples: { type: 'string' }, out: { type: 'string' } });
   const samplesDir = values.samples ?? 'samples';
   const outDir = values.out ?? 'out/demo';
-  process.stdout.write(`Drawing the samples into ./${samplesDir}/ …\n`);
+  process.stdout.write(`Drawing the samples into ${shown(samplesDir)}/ …\n`);
   await writeSamples(samplesDir);
   const pipeline = await startLocalPipeline({
-    storage: { azurite: {} },
+    storage: { azurite: { location: mkdtempSync(path.join(tmpdir(), 'imagegen-demo-')) } },
     emulator: { rpm: 600, blockWords: [BLOCKED_WORD] },
     settings: { IMAGE_MODEL_RPM: '600', DROP_SETTLE: '1s' },
     timers: false,
@@ -62,7 +70,10 @@ export async function run(args: string[]): Promise<number> {
     const got = job?.state ?? 'no job';
     const pass = got === s.expected;
     ok &&= pass;
-    const detail = job?.state === 'published' ? `${job.publish?.blob} + ${job.publish?.report}` : (job?.problems?.[0] ?? job?.error?.message ?? s.why);
+    const detail =
+      job?.state === 'published'
+        ? `${job.publish?.blob} + ${job.publish?.report} (by ${job.publish?.by})`
+        : (job?.problems?.[0] ?? job?.error?.message ?? s.why);
     rows.push([s.drop, s.expected, `${pass ? '✓' : '✗'} ${got}`, detail]);
   }
   const forged = await forgedReport();
@@ -77,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
   const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
   const line = (r: string[]) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
   process.stdout.write(`\n${line(rows[0]!)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.slice(1).map(line).join('\n')}\n\n`);
-  process.stdout.write(`Results mirrored to ./${outDir}/ (published/, quarantine/, rejected/ and the jobs/ ledger).\n`);
+  process.stdout.write(`Results mirrored to ${shown(outDir)}/ (published/, quarantine/, rejected/ and the jobs/ ledger).\n`);
   process.stdout.write(ok ? 'Demo passed: every sample ended where it should.\n' : 'Demo FAILED: see the table above.\n');
   await pipeline.close();
   return ok ? 0 : 1;

@@ -78,11 +78,13 @@ export async function run(args: string[]): Promise<number> {
   const sync = startDropSync({ dir: dropDir, inbox: pipeline.runtime.containers.inbox, onUpload: (name) => process.stdout.write(`          uploaded drop/${name} → inbox/${name}\n`), onError });
   const mirror = startMirror({ containers: Object.values(CONTAINERS).map((c) => pipeline.runtime.storage.container(c)), dir: outDir, onError });
 
+  // `--drop /tmp/x` is shown as given, `--drop x` as ./x.
+  const shown = (dir: string) => (path.isAbsolute(dir) ? dir : `./${dir}`);
   process.stdout.write(
     [
       'imagegen-pipeline is running locally.',
-      `  Drop folder:   ./${dropDir}/   (photo.png + photo.mask.png, optional photo.json {"prompt": "..."})`,
-      `  Results:       ./${outDir}/published/, ./${outDir}/quarantine/, ./${outDir}/rejected/ (every container is mirrored)`,
+      `  Drop folder:   ${shown(dropDir)}/   (photo.png + photo.mask.png, optional photo.json {"prompt": "..."})`,
+      `  Results:       ${shown(outDir)}/published/, ${shown(outDir)}/quarantine/, ${shown(outDir)}/rejected/ (every container is mirrored)`,
       `  Functions:     ${pipeline.host.url}/api/jobs`,
       `  Storage:       ${pipeline.storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${pipeline.storage.queueEndpoint} (queue)`,
       ...modelLines(pipeline),

@@ -27,6 +27,8 @@ const NEXT: Record<JobState, readonly JobState[]> = {
   failed: [],
 };
 
+export type Publisher = 'publish' | 'edit' | 'sweep';
+
 export interface PartRef {
   name: string;
   etag: string;
@@ -81,7 +83,13 @@ export interface JobRecord {
    * output may be the one kept (see the edit worker).
    */
   edit?: { startedAt: string; firstStartedAt?: string; endedAt?: string; requestId?: string; clientRequestId?: string; output?: EditOutput };
-  publish?: { verdict: 'publish' | 'quarantine'; blob: string; report: string; reasons: string[]; sourceEtag: string };
+  /**
+   * Set by publish when the output's BlobCreated event arrives while the edit worker still holds the job:
+   * the event is spent, so the worker that records `edited` publishes in its place (see pipeline/handoff.ts).
+   */
+  outputEvent?: { etag: string; at: string };
+  /** `by`: the function that published the job (`publish` on the event, `edit` after a hand-off, `sweep`). */
+  publish?: { verdict: 'publish' | 'quarantine'; blob: string; report: string; reasons: string[]; sourceEtag: string; by?: Publisher };
   error?: JobError;
   /** Why a job was rejected, in plain words (one line per problem). */
   problems?: string[];
@@ -144,6 +152,8 @@ export function transition(job: JobRecord, to: JobState, now: Date, details: Tra
   const next: JobRecord = { ...job, ...changes, state: to, updatedAt: at };
   if (details.error) next.error = details.error;
   if (isTerminal(to) || to === 'edited' || to === 'queued') delete next.lease;
+  // A new attempt writes a new output, which raises its own event.
+  if (to === 'queued') delete next.outputEvent;
   next.history = [...job.history, { at, state: to, attempt: next.attempts, ...details }];
   return next;
 }

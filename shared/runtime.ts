@@ -1,7 +1,8 @@
 /**
  * What the function handlers run against: configuration, storage clients, the ledger, and the model and
  * the provenance verifier, each loaded on first use. One per process on Azure (`processRuntime`); the
- * local host and the tests build their own.
+ * local host and the tests build their own. The use cases see only `JobContext`: the ledger, the pacer,
+ * the storage port and the queues, never a storage SDK client, so unit tests run them in memory.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -9,19 +10,23 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 import { loadConfig, type PipelineConfig } from './config.js';
 import { CONTAINERS, QUEUES } from './containers.js';
-import { Ledger } from './adapters/ledger.js';
+import { createBlobStore, type BlobStore } from './adapters/blobs.js';
+import { editQueueOf, poisonQueueOf, type EditQueue, type PoisonQueue } from './adapters/edit-queue.js';
+import { containerRecords, Ledger, type Pacer } from './adapters/ledger.js';
 import type { ImageModel } from './adapters/model.js';
 import { createStorageClients, type StorageClients } from './adapters/storage.js';
 import type { Verifier } from './provenance/verifier.js';
 import { Semaphore } from './semaphore.js';
 
-export interface Runtime {
+/** What intake, edit, publish and sweep run against. */
+export interface JobContext {
   config: PipelineConfig;
-  storage: StorageClients;
   ledger: Ledger;
-  containers: Record<keyof typeof CONTAINERS, ContainerClient>;
-  editQueue: QueueClient;
-  editPoisonQueue: QueueClient;
+  /** The model deployment's shared schedule. */
+  pacer: Pacer;
+  blobs: BlobStore;
+  queue: EditQueue;
+  poison: PoisonQueue;
   model(): Promise<ImageModel>;
   verifier(): Promise<Verifier>;
   /** Model calls in flight in this process. */
@@ -29,6 +34,13 @@ export interface Runtime {
   /** Names this process in leases. */
   workerId: string;
   now(): Date;
+}
+
+export interface Runtime extends JobContext {
+  storage: StorageClients;
+  containers: Record<keyof typeof CONTAINERS, ContainerClient>;
+  editQueue: QueueClient;
+  editPoisonQueue: QueueClient;
 }
 
 function once<T>(load: () => Promise<T>): () => Promise<T> {
@@ -40,21 +52,36 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export async function createRuntime(config: PipelineConfig, overrides: { model?: ImageModel; verifier?: Verifier } = {}): Promise<Runtime> {
+export async function createRuntime(
+  config: PipelineConfig,
+  overrides: { model?: ImageModel; verifier?: Verifier } = {},
+): Promise<Runtime> {
   const storage = await createStorageClients(config.storage);
-  const containers = Object.fromEntries(Object.entries(CONTAINERS).map(([k, name]) => [k, storage.container(name)])) as Runtime['containers'];
+  const containers = Object.fromEntries(
+    Object.entries(CONTAINERS).map(([k, name]) => [k, storage.container(name)]),
+  ) as Runtime['containers'];
+  const now = () => new Date();
+  const ledger = new Ledger(containerRecords(containers.jobs), now);
+  const editQueue = storage.queue(QUEUES.edit);
+  const editPoisonQueue = storage.queue(QUEUES.editPoison);
   return {
     config,
     storage,
-    ledger: new Ledger(containers.jobs),
+    ledger,
+    pacer: ledger.pacer(config.model.deployment, config.model.rpm),
+    blobs: createBlobStore(containers, (blob) => storage.copySource(blob)),
+    queue: editQueueOf(editQueue),
+    poison: poisonQueueOf(editPoisonQueue),
     containers,
-    editQueue: storage.queue(QUEUES.edit),
-    editPoisonQueue: storage.queue(QUEUES.editPoison),
+    editQueue,
+    editPoisonQueue,
     model: once(async () => overrides.model ?? (await import('./adapters/model.js')).createImageModel(config.model)),
-    verifier: once(async () => overrides.verifier ?? (await import('./provenance/verifier.js')).createVerifier(config.gate, storage)),
+    verifier: once(
+      async () => overrides.verifier ?? (await import('./provenance/verifier.js')).createVerifier(config.gate, storage),
+    ),
     modelSlots: new Semaphore(config.model.concurrency),
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-    now: () => new Date(),
+    now,
   };
 }
 

@@ -1,9 +1,19 @@
-/** Blob operations the pipeline needs: finding a drop's parts, sampling them cheaply, writing reports and outputs. */
-import type { ContainerClient } from '@azure/storage-blob';
+/**
+ * The storage port: every blob read and write the use cases make, so that they never touch the storage
+ * SDK and can run against an in-memory store in unit tests. `createBlobStore` is the Azure Blob Storage
+ * implementation (Azurite locally).
+ *
+ * Results are never overwritten blindly: outputs, copies and reports are written with If-None-Match: *,
+ * or with If-Match on a version this write may replace (an earlier result of the same drop). A blob that
+ * belongs to another drop is reported back, not overwritten.
+ */
+import type { BlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
+import type { CONTAINERS } from '../containers.js';
 import { classifyBlobName, dropListingPrefix, type DropRef, type PartKind } from '../drop.js';
 import { HEAD_BYTES, MAX_HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../image-header.js';
 import type { PartRef } from '../job.js';
 import type { PartSample } from '../validation.js';
+import { isConflict, isNotFound } from './storage.js';
 
 export interface BlobInfo extends PartRef {
   lastModified: Date;
@@ -13,25 +23,116 @@ export interface BlobInfo extends PartRef {
 
 export type DropParts = Partial<Record<PartKind, BlobInfo>> & { images: BlobInfo[] };
 
-/** The drop's parts as they are now (one listing, so their ETags are a consistent snapshot). */
-export async function listDropParts(container: ContainerClient, drop: DropRef): Promise<DropParts> {
-  const parts: DropParts = { images: [] };
-  for await (const blob of container.listBlobsFlat({ prefix: dropListingPrefix(drop), includeMetadata: true })) {
-    const c = classifyBlobName(blob.name);
-    if (!c.ok || c.drop.stem !== drop.stem || c.drop.path !== drop.path) continue;
-    const info: BlobInfo = {
-      name: blob.name,
-      etag: blob.properties.etag,
-      bytes: blob.properties.contentLength ?? 0,
-      lastModified: blob.properties.lastModified,
-      metadata: blob.metadata ?? {},
-      contentType: blob.properties.contentType,
-    };
-    if (c.kind === 'image') parts.images.push(info);
-    else parts[c.kind] = info;
+export type ResultContainer = 'published' | 'quarantine' | 'rejected';
+
+/**
+ * Who a result blob belongs to: `key` names the drop (or the orphan blob) it was written for, `stamp`
+ * orders results of that owner (the job's creation time), so a newer job's result replaces an older
+ * one's and never the other way round.
+ */
+export interface ResultOwner {
+  key: string;
+  stamp: string;
+}
+
+/** A conditional write: done, or refused because the blob there belongs to someone else (or is newer). */
+export type WriteResult = { written: true; etag: string } | { written: false; existing: BlobInfo };
+
+export interface BlobStore {
+  /** The drop's parts in `inbox/` as they are now (one listing, so their ETags are a consistent snapshot). */
+  listDropParts(drop: DropRef): Promise<DropParts>;
+  /** Head and tail of a part, read under its ETag (412 if it changed since). */
+  samplePart(part: PartRef): Promise<PartSample>;
+  readPart(part: PartRef): Promise<Buffer>;
+  /** The blob at `edited/<name>` as it is now, if any. */
+  findOutput(name: string): Promise<BlobInfo | undefined>;
+  /** Writes model output to `edited/<name>` only over version `over` (`null`: only where none exists). */
+  writeOutput(
+    name: string,
+    bytes: Buffer,
+    contentType: string,
+    metadata: Record<string, string>,
+    over: string | null,
+  ): Promise<WriteResult>;
+  /** The exact bytes of `edited/<name>` at version `etag` (412 if it changed). */
+  readOutput(name: string, etag: string): Promise<Buffer>;
+  /**
+   * Server-side copy of `edited/<source>` at version `etag` to `<container>/<name>`, conditional at both
+   * ends; the copy keeps the source's metadata.
+   */
+  copyVerified(
+    source: { name: string; etag: string; metadata: Record<string, string> },
+    target: { container: ResultContainer; name: string },
+    owner: ResultOwner,
+  ): Promise<WriteResult>;
+  writeReport(container: ResultContainer, name: string, value: unknown, owner: ResultOwner): Promise<WriteResult>;
+  /** Event batches Event Grid could not deliver, oldest first. */
+  deadLetters(): AsyncIterable<{ name: string; text(): Promise<string> }>;
+  removeDeadLetter(name: string): Promise<void>;
+  /** Keeps only the events of a dead-letter blob that still fail. */
+  rewriteDeadLetter(name: string, text: string): Promise<void>;
+}
+
+/** Result blobs carry their owner, so a later write can tell its own drop's result from another's. */
+export function ownerMetadata(owner: ResultOwner): Record<string, string> {
+  return { owner: encodeURIComponent(owner.key), ownerstamp: owner.stamp };
+}
+
+/** Whether `owner` may replace `existing`: same owner, and not older than what is there. */
+export function mayReplace(existing: BlobInfo, owner: ResultOwner): boolean {
+  return (
+    existing.metadata.owner === encodeURIComponent(owner.key) && (existing.metadata.ownerstamp ?? '') <= owner.stamp
+  );
+}
+
+/**
+ * Runs `write` first with If-None-Match: *, then, if a blob is there that `owner` may replace, with
+ * If-Match on that blob's version. Anything else there is returned untouched.
+ */
+export async function writeResultOnce(
+  find: () => Promise<BlobInfo | undefined>,
+  write: (condition: { ifNoneMatch: '*' } | { ifMatch: string }) => Promise<string>,
+  owner: ResultOwner,
+): Promise<WriteResult> {
+  for (let tries = 0; tries < 3; tries++) {
+    const existing = tries === 0 ? undefined : await find();
+    if (existing && !mayReplace(existing, owner)) return { written: false, existing };
+    try {
+      return { written: true, etag: await write(existing ? { ifMatch: existing.etag } : { ifNoneMatch: '*' }) };
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
   }
-  parts.image = parts.images[0];
-  return parts;
+  throw new Error('the result blob kept changing while it was written');
+}
+
+function infoOf(
+  name: string,
+  p: {
+    etag?: string;
+    contentLength?: number;
+    lastModified?: Date;
+    metadata?: Record<string, string>;
+    contentType?: string;
+  },
+): BlobInfo {
+  return {
+    name,
+    etag: p.etag!,
+    bytes: p.contentLength ?? 0,
+    lastModified: p.lastModified ?? new Date(0),
+    metadata: p.metadata ?? {},
+    contentType: p.contentType,
+  };
+}
+
+async function properties(blob: BlobClient): Promise<BlobInfo | undefined> {
+  try {
+    return infoOf(blob.name, await blob.getProperties());
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 async function range(container: ContainerClient, part: PartRef, offset: number, count: number): Promise<Buffer> {
@@ -39,30 +140,116 @@ async function range(container: ContainerClient, part: PartRef, offset: number, 
   return container.getBlobClient(part.name).downloadToBuffer(offset, count, { conditions: { ifMatch: part.etag } });
 }
 
-/**
- * The first and last bytes of a part: enough for `validateDrop`, never the whole file unless it is small.
- * Reads are conditional on the ETag the drop was accepted with, so a re-upload mid-read fails with 412.
- */
-export async function samplePart(container: ContainerClient, part: PartRef): Promise<PartSample> {
-  if (part.bytes <= HEAD_BYTES + TAIL_BYTES) {
-    const all = await range(container, part, 0, part.bytes);
-    return { name: part.name, bytes: part.bytes, head: all, tail: all };
-  }
-  let head = await range(container, part, 0, HEAD_BYTES);
-  const probe = readImageHeader(head);
-  if (!probe.ok && probe.needMoreBytes) head = await range(container, part, 0, Math.min(part.bytes, MAX_HEAD_BYTES));
-  const tail = await range(container, part, part.bytes - TAIL_BYTES, TAIL_BYTES);
-  return { name: part.name, bytes: part.bytes, head, tail };
-}
+type Containers = Record<keyof typeof CONTAINERS, ContainerClient>;
 
-export async function readWhole(container: ContainerClient, part: PartRef): Promise<Buffer> {
-  return range(container, part, 0, part.bytes);
-}
+export function createBlobStore(
+  containers: Containers,
+  copySource: (blob: BlobClient) => Promise<{ url: string; sourceAuthorization?: HttpAuthorization }>,
+): BlobStore {
+  const { inbox, edited } = containers;
+  return {
+    async listDropParts(drop) {
+      const parts: DropParts = { images: [] };
+      for await (const blob of inbox.listBlobsFlat({ prefix: dropListingPrefix(drop), includeMetadata: true })) {
+        const c = classifyBlobName(blob.name);
+        if (!c.ok || c.drop.stem !== drop.stem || c.drop.path !== drop.path) continue;
+        const info = infoOf(blob.name, { ...blob.properties, ...(blob.metadata ? { metadata: blob.metadata } : {}) });
+        if (c.kind === 'image') parts.images.push(info);
+        else parts[c.kind] = info;
+      }
+      parts.image = parts.images[0];
+      return parts;
+    },
 
-export async function writeJsonBlob(container: ContainerClient, name: string, value: unknown): Promise<string> {
-  const body = `${JSON.stringify(value, null, 2)}\n`;
-  const res = await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
-    blobHTTPHeaders: { blobContentType: 'application/json' },
-  });
-  return res.etag!;
+    async samplePart(part) {
+      if (part.bytes <= HEAD_BYTES + TAIL_BYTES) {
+        const all = await range(inbox, part, 0, part.bytes);
+        return { name: part.name, bytes: part.bytes, head: all, tail: all };
+      }
+      let head = await range(inbox, part, 0, HEAD_BYTES);
+      const probe = readImageHeader(head);
+      if (!probe.ok && probe.needMoreBytes) head = await range(inbox, part, 0, Math.min(part.bytes, MAX_HEAD_BYTES));
+      const tail = await range(inbox, part, part.bytes - TAIL_BYTES, TAIL_BYTES);
+      return { name: part.name, bytes: part.bytes, head, tail };
+    },
+
+    readPart: (part) => range(inbox, part, 0, part.bytes),
+
+    findOutput: (name) => properties(edited.getBlobClient(name)),
+
+    async writeOutput(name, bytes, contentType, metadata, over) {
+      try {
+        const written = await edited.getBlockBlobClient(name).uploadData(bytes, {
+          conditions: over ? { ifMatch: over } : { ifNoneMatch: '*' },
+          blobHTTPHeaders: { blobContentType: contentType },
+          metadata,
+        });
+        return { written: true, etag: written.etag! };
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        const existing = await properties(edited.getBlobClient(name));
+        // Gone between the write and the look: report an empty version so the caller writes afresh.
+        return { written: false, existing: existing ?? infoOf(name, { etag: '' }) };
+      }
+    },
+
+    readOutput: (name, etag) =>
+      edited.getBlobClient(name).downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } }),
+
+    async copyVerified(source, target, owner) {
+      const from = edited.getBlobClient(source.name);
+      const to = containers[target.container].getBlockBlobClient(target.name);
+      const copy = await copySource(from);
+      return writeResultOnce(
+        () => properties(to),
+        async (conditions) => {
+          const res = await to.syncCopyFromURL(copy.url, {
+            conditions,
+            sourceConditions: { ifMatch: source.etag },
+            // Named metadata replaces the source's, so the source's is passed on explicitly.
+            metadata: { ...source.metadata, ...ownerMetadata(owner) },
+            ...(copy.sourceAuthorization ? { sourceAuthorization: copy.sourceAuthorization } : {}),
+          });
+          return res.etag!;
+        },
+        owner,
+      );
+    },
+
+    async writeReport(container, name, value, owner) {
+      const blob = containers[container].getBlockBlobClient(name);
+      const body = `${JSON.stringify(value, null, 2)}\n`;
+      return writeResultOnce(
+        () => properties(blob),
+        async (conditions) =>
+          (
+            await blob.upload(body, Buffer.byteLength(body), {
+              conditions,
+              blobHTTPHeaders: { blobContentType: 'application/json' },
+              metadata: ownerMetadata(owner),
+            })
+          ).etag!,
+        owner,
+      );
+    },
+
+    async *deadLetters() {
+      for await (const blob of containers.deadLetter.listBlobsFlat()) {
+        yield {
+          name: blob.name,
+          text: async () => (await containers.deadLetter.getBlobClient(blob.name).downloadToBuffer()).toString('utf8'),
+        };
+      }
+    },
+
+    async removeDeadLetter(name) {
+      await containers.deadLetter.getBlobClient(name).deleteIfExists();
+    },
+
+    async rewriteDeadLetter(name, text) {
+      await containers.deadLetter
+        .getBlockBlobClient(name)
+        .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+    },
+  };
 }

@@ -39,3 +39,42 @@ export async function sendEditMessage(queue: QueueClient, message: EditMessage, 
   const visibilityTimeout = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000)));
   await queue.sendMessage(encodeMessage(message), visibilityTimeout > 0 ? { visibilityTimeout } : {});
 }
+
+/** The queue as the use cases see it. */
+export interface EditQueue {
+  send(message: EditMessage, delayMs?: number): Promise<void>;
+  /** Whether no message waits on the queue (as the service counts, approximately). */
+  isEmpty(): Promise<boolean>;
+}
+
+/** A message the Functions host gave up on. */
+export interface PoisonMessage {
+  text: string;
+  dequeueCount: number;
+  remove(): Promise<void>;
+}
+
+export interface PoisonQueue {
+  /** The next batch (empty when none is left); each message stays hidden a minute unless removed. */
+  receive(): Promise<PoisonMessage[]>;
+}
+
+export function editQueueOf(queue: QueueClient): EditQueue {
+  return {
+    send: (message, delayMs) => sendEditMessage(queue, message, delayMs),
+    isEmpty: async () => ((await queue.getProperties()).approximateMessagesCount ?? 0) === 0,
+  };
+}
+
+export function poisonQueueOf(queue: QueueClient): PoisonQueue {
+  return {
+    async receive() {
+      const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 60 });
+      return receivedMessageItems.map((item) => ({
+        text: item.messageText,
+        dequeueCount: item.dequeueCount,
+        remove: async () => void (await queue.deleteMessage(item.messageId, item.popReceipt)),
+      }));
+    },
+  };
+}

@@ -11,6 +11,67 @@ import { isTerminal, type JobRecord, type JobState } from '../job.js';
 import { type PacerState, observeQuota, type QuotaSignal, reserveSlot, type Slot } from '../pacing.js';
 import { isConflict, isNotFound } from './storage.js';
 
+/**
+ * Where the ledger keeps its documents: conditional writes by ETag, like Blob Storage (a failed
+ * condition throws an error whose `statusCode` is 412 or 409). `containerRecords` is Blob Storage;
+ * unit tests use an in-memory one.
+ */
+export interface RecordStore {
+  read(name: string): Promise<{ text: string; etag: string } | undefined>;
+  write(
+    name: string,
+    text: string,
+    condition: { ifMatch?: string; ifNoneMatch?: '*' },
+    metadata?: Record<string, string>,
+  ): Promise<string>;
+  remove(name: string): Promise<void>;
+  names(prefix: string): AsyncIterable<string>;
+  /** One page of the top-level documents (no '/' in the name), with their metadata. */
+  page(
+    limit: number,
+    token?: string,
+  ): Promise<{ items: { name: string; metadata: Record<string, string> }[]; token?: string }>;
+}
+
+export function containerRecords(container: ContainerClient): RecordStore {
+  return {
+    async read(name) {
+      try {
+        const res = await container.getBlobClient(name).download();
+        const chunks: Buffer[] = [];
+        for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) chunks.push(chunk);
+        return { text: Buffer.concat(chunks).toString('utf8'), etag: res.etag! };
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    async write(name, text, conditions, metadata) {
+      const res = await container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), {
+        conditions,
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+        ...(metadata ? { metadata } : {}),
+      });
+      return res.etag!;
+    },
+    async remove(name) {
+      await container.getBlobClient(name).deleteIfExists();
+    },
+    async *names(prefix) {
+      for await (const blob of container.listBlobsFlat({ prefix })) yield blob.name;
+    },
+    async page(limit, token) {
+      const page = await container
+        .listBlobsByHierarchy('/', { includeMetadata: true })
+        .byPage({ maxPageSize: limit, ...(token ? { continuationToken: token } : {}) })
+        .next();
+      if (page.done) return { items: [] };
+      const items = page.value.segment.blobItems.map((b) => ({ name: b.name, metadata: b.metadata ?? {} }));
+      return { items, ...(page.value.continuationToken ? { token: page.value.continuationToken } : {}) };
+    },
+  };
+}
+
 export interface Versioned<T> {
   value: T;
   etag: string;
@@ -31,29 +92,24 @@ function backOff(attempt: number): Promise<void> {
 }
 
 export class Ledger {
-  constructor(readonly container: ContainerClient) {}
+  constructor(
+    readonly store: RecordStore,
+    /** The runtime's clock: pacing decisions use the same time as the job records. */
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   private async readVersioned<T>(name: string): Promise<Versioned<T> | undefined> {
-    const blob = this.container.getBlobClient(name);
-    try {
-      const res = await blob.download();
-      const chunks: Buffer[] = [];
-      for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) chunks.push(chunk);
-      return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T, etag: res.etag! };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const found = await this.store.read(name);
+    return found && { value: JSON.parse(found.text) as T, etag: found.etag };
   }
 
-  private async writeJson(name: string, value: unknown, condition: { ifMatch?: string; ifNoneMatch?: string }, metadata?: Record<string, string>): Promise<string> {
-    const body = JSON.stringify(value, null, 2);
-    const res = await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
-      conditions: condition,
-      blobHTTPHeaders: { blobContentType: 'application/json' },
-      ...(metadata ? { metadata } : {}),
-    });
-    return res.etag!;
+  private writeJson(
+    name: string,
+    value: unknown,
+    condition: { ifMatch?: string; ifNoneMatch?: '*' },
+    metadata?: Record<string, string>,
+  ): Promise<string> {
+    return this.store.write(name, JSON.stringify(value, null, 2), condition, metadata);
   }
 
   private static metadata(job: JobRecord): Record<string, string> {
@@ -69,7 +125,7 @@ export class Ledger {
     // The marker and the record are written together; a marker left by a losing duplicate names a job
     // that exists anyway, and the sweep drops markers of finished jobs.
     const [, created] = await Promise.all([
-      isTerminal(job.state) ? undefined : this.container.getBlockBlobClient(`active/${job.id}`).upload('', 0),
+      isTerminal(job.state) ? undefined : this.store.write(`active/${job.id}`, '', {}),
       this.writeJson(`${job.id}.json`, job, { ifNoneMatch: '*' }, Ledger.metadata(job)).then(
         () => true,
         (err: unknown) => {
@@ -111,33 +167,37 @@ export class Ledger {
   }
 
   async unmarkActive(id: string): Promise<void> {
-    await this.container.getBlobClient(`active/${id}`).deleteIfExists();
+    await this.store.remove(`active/${id}`);
   }
 
   async listActive(): Promise<string[]> {
     const ids: string[] = [];
-    for await (const blob of this.container.listBlobsFlat({ prefix: 'active/' })) ids.push(blob.name.slice('active/'.length));
+    for await (const name of this.store.names('active/')) ids.push(name.slice('active/'.length));
     return ids;
   }
 
   /** Job summaries from the records' metadata (no record is read), in blob-name order. */
-  async list(options: { state?: JobState; limit: number; continuationToken?: string }): Promise<{ jobs: JobSummary[]; continuationToken?: string }> {
+  async list(options: {
+    state?: JobState;
+    limit: number;
+    continuationToken?: string;
+  }): Promise<{ jobs: JobSummary[]; continuationToken?: string }> {
     const jobs: JobSummary[] = [];
     let token = options.continuationToken;
     do {
-      const page = await this.container
-        .listBlobsByHierarchy('/', { includeMetadata: true })
-        .byPage({ maxPageSize: options.limit, ...(token ? { continuationToken: token } : {}) })
-        .next();
-      if (page.done) break;
-      const segment = page.value.segment;
-      for (const blob of segment.blobItems) {
+      const page = await this.store.page(options.limit, token);
+      for (const blob of page.items) {
         if (!blob.name.endsWith('.json')) continue;
-        const state = blob.metadata?.state as JobState | undefined;
+        const state = blob.metadata.state as JobState | undefined;
         if (!state || (options.state && options.state !== state)) continue;
-        jobs.push({ id: blob.name.slice(0, -5), state, drop: blob.metadata?.drop ?? '', updatedAt: blob.metadata?.updated ?? '' });
+        jobs.push({
+          id: blob.name.slice(0, -5),
+          state,
+          drop: blob.metadata.drop ?? '',
+          updatedAt: blob.metadata.updated ?? '',
+        });
       }
-      token = page.value.continuationToken || undefined;
+      token = page.token || undefined;
     } while (token && jobs.length < options.limit);
     return { jobs: jobs.slice(0, options.limit), ...(token ? { continuationToken: token } : {}) };
   }
@@ -147,20 +207,24 @@ export class Ledger {
   /** Records when a drop was first seen incomplete (the first writer wins, so the deadline never moves). */
   async markPending(dropKey: string, firstSeenAt: Date): Promise<void> {
     try {
-      await this.writeJson(`pending/${dropKey}`, { dropKey, firstSeenAt: firstSeenAt.toISOString() }, { ifNoneMatch: '*' });
+      await this.writeJson(
+        `pending/${dropKey}`,
+        { dropKey, firstSeenAt: firstSeenAt.toISOString() },
+        { ifNoneMatch: '*' },
+      );
     } catch (err) {
       if (!isConflict(err)) throw err;
     }
   }
 
   async removePending(dropKey: string): Promise<void> {
-    await this.container.getBlobClient(`pending/${dropKey}`).deleteIfExists();
+    await this.store.remove(`pending/${dropKey}`);
   }
 
   async listPending(): Promise<{ dropKey: string; firstSeenAt: Date }[]> {
     const out: { dropKey: string; firstSeenAt: Date }[] = [];
-    for await (const blob of this.container.listBlobsFlat({ prefix: 'pending/' })) {
-      const entry = await this.readVersioned<{ dropKey: string; firstSeenAt: string }>(blob.name);
+    for await (const name of this.store.names('pending/')) {
+      const entry = await this.readVersioned<{ dropKey: string; firstSeenAt: string }>(name);
       if (entry) out.push({ dropKey: entry.value.dropKey, firstSeenAt: new Date(entry.value.firstSeenAt) });
     }
     return out;
@@ -168,7 +232,10 @@ export class Ledger {
 
   // The shared model-call schedule
 
-  private async updatePacer(deployment: string, change: (state: PacerState | undefined) => PacerState | undefined): Promise<void> {
+  private async updatePacer(
+    deployment: string,
+    change: (state: PacerState | undefined) => PacerState | undefined,
+  ): Promise<void> {
     const name = `pacer/${deployment}.json`;
     for (let i = 0; i < MAX_CAS_RETRIES; i++) {
       const current = await this.readVersioned<PacerState>(name);
@@ -185,27 +252,30 @@ export class Ledger {
     throw new Error(`pacer ${deployment}: gave up after ${MAX_CAS_RETRIES} conflicting writes`);
   }
 
-  /**
-   * Reserves the next model-call slot for `key`, no earlier than `notBefore` (the same key gets the same
-   * slot); returns its epoch milliseconds.
-   */
-  async reserveSlot(deployment: string, rpm: number, key: string, notBefore?: number): Promise<Slot> {
-    let slot: Slot = { at: Date.now(), epoch: 0 };
-    await this.updatePacer(deployment, (state) => {
-      const r = reserveSlot(state, Date.now(), rpm, key, notBefore);
-      slot = r.slot;
-      return r.next;
-    });
-    return slot;
-  }
-
-  /** The schedule's current epoch (see PacerState.epoch). */
-  async pacerEpoch(deployment: string): Promise<number> {
-    return (await this.readVersioned<PacerState>(`pacer/${deployment}.json`))?.value.epoch ?? 0;
-  }
-
-  async observeQuota(deployment: string, rpm: number, signal: QuotaSignal): Promise<void> {
-    await this.updatePacer(deployment, (state) => observeQuota(state, Date.now(), rpm, signal));
+  /** The shared schedule of one deployment's model calls. */
+  pacer(deployment: string, rpm: number): Pacer {
+    const now = () => this.now().getTime();
+    return {
+      reserve: async (key, notBefore) => {
+        let slot: Slot = { at: now(), epoch: 0 };
+        await this.updatePacer(deployment, (state) => {
+          const r = reserveSlot(state, now(), rpm, key, notBefore);
+          slot = r.slot;
+          return r.next;
+        });
+        return slot;
+      },
+      epoch: async () => (await this.readVersioned<PacerState>(`pacer/${deployment}.json`))?.value.epoch ?? 0,
+      observe: (signal) => this.updatePacer(deployment, (state) => observeQuota(state, now(), rpm, signal)),
+    };
   }
 }
 
+/** One deployment's schedule (see shared/pacing.ts), bound once per runtime. */
+export interface Pacer {
+  /** Reserves the next slot for `key`, no earlier than `notBefore` (the same key gets the same slot back). */
+  reserve(key: string, notBefore?: number): Promise<Slot>;
+  /** The schedule's current epoch (see PacerState.epoch). */
+  epoch(): Promise<number>;
+  observe(signal: QuotaSignal): Promise<void>;
+}

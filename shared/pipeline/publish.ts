@@ -2,129 +2,278 @@
  * Publish: a blob landed in `edited/`. Verify its Content Credentials, then server-side copy the exact
  * bytes to `published/` or `quarantine/` with `<stem>.provenance.json` beside them, and finish the job.
  * A job is published at most once; a blob with no job behind it is gated all the same.
+ *
+ * The output's event may arrive before its edit worker has recorded `edited` (see ./handoff.ts): then
+ * publish leaves a mark on the job and the worker publishes when it records the output.
  */
 import { createHash } from 'node:crypto';
-import { writeJsonBlob } from '../adapters/blobs.js';
+import type { BlobInfo, ResultOwner, WriteResult } from '../adapters/blobs.js';
+import type { Versioned } from '../adapters/ledger.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { dropBlobName, orphanDestination } from '../drop.js';
-import { isTerminal, leaseExpired, sameEtag, type EditOutput, type JobRecord } from '../job.js';
+import { isTerminal, leaseExpired, sameEtag, type EditOutput, type JobRecord, type Publisher } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { ProvenanceReport } from '../provenance/gate.js';
-import type { Runtime } from '../runtime.js';
-import { advance } from './edit.js';
+import type { JobContext } from '../runtime.js';
+import { markOutputEvent } from './handoff.js';
+import { advance, resultClash, writeRejectionReport } from './steps.js';
 
-export type PublishResult = 'published' | 'quarantined' | 'duplicate' | 'stale' | 'busy' | 'gone';
+export type PublishResult =
+  'published' | 'quarantined' | 'duplicate' | 'stale' | 'busy' | 'gone' | 'handed-off' | 'name-taken';
 
 /** Long enough for a 50 MB read, verify and copy (seconds each); a lost publisher's job is retried after it. */
 const PUBLISH_LEASE_MS = 60_000;
 
-export async function publishEditedBlob(rt: Runtime, name: string, eventEtag: string | undefined, baseLog: Logger): Promise<PublishResult> {
-  const source = rt.containers.edited.getBlobClient(name);
-  let props;
-  try {
-    props = await source.getProperties();
-  } catch (err) {
-    if (isNotFound(err)) return 'gone';
-    throw err;
-  }
-  const etag = props.etag!;
+/** What the claim step found: a job this worker now holds, a finished job's stray blob, no job, or an answer. */
+type Claim =
+  | { kind: 'claimed'; version: Versioned<JobRecord> }
+  | { kind: 'late'; job: JobRecord }
+  | { kind: 'orphan' }
+  | { kind: 'done'; result: PublishResult };
+
+/** Where a blob with no job behind it goes (named by drop.ts, never on another drop's result), and whose it is. */
+function orphanResult(source: BlobInfo): { blob: string; report: string; owner: ResultOwner } {
+  return {
+    ...orphanDestination(source.name),
+    owner: { key: `edited/${source.name}`, stamp: source.lastModified.toISOString() },
+  };
+}
+
+/**
+ * Publishes `edited/<name>` (at version `eventEtag`, when an event names one). `by` names the function
+ * doing it, recorded on the job and in the log.
+ */
+export async function publishEditedBlob(
+  rt: JobContext,
+  name: string,
+  eventEtag: string | undefined,
+  baseLog: Logger,
+  by: Publisher = 'publish',
+): Promise<PublishResult> {
+  const source = await rt.blobs.findOutput(name);
+  if (!source) return 'gone';
   // A newer version of the blob raises its own event; judge only the version this event is about.
-  if (eventEtag && !sameEtag(eventEtag, etag)) return 'stale';
+  if (eventEtag && !sameEtag(eventEtag, source.etag)) return 'stale';
+  const found = source.metadata.jobid ? await rt.ledger.get(source.metadata.jobid) : undefined;
+  const log = found ? jobLogger(baseLog, found.value) : baseLog;
+  const claim = found ? await claimJob(rt, source, found, log) : ({ kind: 'orphan' } as const);
+  if (claim.kind === 'done') return claim.result;
+  const job = claim.kind === 'claimed' ? claim.version.value : undefined;
 
-  const jobId = props.metadata?.jobid;
-  // The job as last read or written, so each step can write without reading it again.
-  let version = jobId ? await rt.ledger.get(jobId) : undefined;
-  const log = version ? jobLogger(baseLog, version.value) : baseLog;
-  /** Set for a blob that names a finished job without being what it published: judged, never published. */
-  let lateFor: JobRecord | undefined;
-  /** This job's output, though not the one the ledger points at: recorded when the job is claimed. */
-  let adopted: EditOutput | undefined;
-  if (version) {
-    const found = version.value;
-    const ours = sameEtag(found.edit?.output?.etag, etag);
-    if (isTerminal(found.state)) {
-      if (found.publish?.sourceEtag === etag) return 'duplicate';
-      lateFor = found;
-      version = undefined;
-    } else if (!ours) {
-      // Output of this job that the ledger does not point at: written by a worker that died before
-      // recording it, or by an attempt that ran past its lease. It is this job's model output either way.
-      if (found.state === 'editing' && !leaseExpired(found, rt.now())) return 'busy'; // its worker records it
-      adopted = { name, etag, sha256: props.metadata?.sha256 ?? '', bytes: props.contentLength ?? 0, contentType: props.contentType ?? '' };
-      if (found.state === 'editing') {
-        const output = adopted;
-        const note = `output found in edited/ (attempt ${props.metadata?.attempt ?? '?'}); recording it`;
-        version = await advance(rt, found.id, (j) => j.state === 'editing' && leaseExpired(j, rt.now()), 'edited', log, { note }, (j) => ({ edit: { ...j.edit!, output } }), version);
-        if (!version) return 'busy';
-      }
-    }
-  }
-
-  if (version) {
-    const claimable = (j: JobRecord) => j.state === 'edited' || (j.state === 'publishing' && leaseExpired(j, rt.now()));
-    if (!claimable(version.value)) return version.value.state === 'publishing' ? 'busy' : 'duplicate';
-    const until = new Date(rt.now().getTime() + PUBLISH_LEASE_MS).toISOString();
-    const output = adopted;
-    version = await advance(rt, version.value.id, claimable, 'publishing', log, {}, (j) => ({ lease: { owner: rt.workerId, until }, ...(output ? { edit: { ...j.edit!, output } } : {}) }), version);
-    if (!version) return 'busy';
-  }
-  const job = version?.value;
-
-  const verifier = await rt.verifier();
-  // From the first attempt's start: the output kept may be an earlier attempt's.
-  const window = job?.edit?.startedAt && job.edit.endedAt ? { start: new Date(job.edit.firstStartedAt ?? job.edit.startedAt), end: new Date(job.edit.endedAt) } : undefined;
-  let judged = { sha256: '', bytes: 0 };
   let report: ProvenanceReport;
+  let judged: { sha256: string; bytes: number };
   try {
-    // Downloaded when the verifier is ready for it, conditional on the version this event is about.
-    const load = async () => {
-      const bytes = await source.downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } });
-      judged = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
-      return bytes;
-    };
-    report = await verifier.verify(load, { file: `edited/${name}`, ...(window ? { editWindow: window } : {}) });
+    ({ report, judged } = await judge(rt, source, job));
   } catch (err) {
     if (isConflict(err) || isNotFound(err)) return 'stale';
     throw err;
   }
-  if (lateFor) {
+  if (claim.kind === 'late') {
     report.verdict = 'quarantine';
-    report.reasons.push(`written to edited/ after job ${lateFor.id} had finished (${lateFor.state}) with other bytes; never published`);
+    report.reasons.push(
+      `written to edited/ after job ${claim.job.id} had finished (${claim.job.state}) with other bytes; never published`,
+    );
   }
-  const publish = report.verdict === 'publish';
-  const target = publish ? rt.containers.published : rt.containers.quarantine;
-  const { blob, report: reportName } = job ? { blob: job.edit!.output!.name, report: dropBlobName(job.drop, '.provenance.json') } : orphanDestination(name);
+  const destination = job
+    ? {
+        blob: job.edit!.output!.name,
+        report: dropBlobName(job.drop, '.provenance.json'),
+        owner: { key: job.drop.key, stamp: job.createdAt },
+      }
+    : orphanResult(source);
+  const stored = await storeVerdict(rt, source, report, judged, job, destination, log);
+  const result = stored.copied.written ? (stored.folder === 'published' ? 'published' : 'quarantined') : 'name-taken';
+  if (claim.kind !== 'claimed') {
+    const line = stored.copied.written
+      ? `${result} edited/${name}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}`
+      : resultClash(stored.folder, destination.blob, stored.copied.existing);
+    log.warn(`no job behind edited/${name}: ${line}`);
+    return result;
+  }
+  return finishJob(rt, claim.version, { ...stored, destination, report, source, by }, log);
+}
 
-  // Copy inside the account, conditional on the version just verified: what lands is what was judged.
-  // The report goes beside it at the same time; the job is finished only once both exist.
-  const copy = await rt.storage.copySource(source);
-  await Promise.all([
-    target.getBlockBlobClient(blob).syncCopyFromURL(copy.url, {
-      sourceConditions: { ifMatch: etag },
-      ...(copy.sourceAuthorization ? { sourceAuthorization: copy.sourceAuthorization } : {}),
-    }),
-    writeJsonBlob(target, reportName, {
-      ...report,
-      decidedAt: rt.now().toISOString(),
-      source: { container: 'edited', name, etag, ...judged },
-      job: job ? { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null } : null,
-      destination: `${publish ? 'published' : 'quarantine'}/${blob}`,
-    }),
+type Destination = { blob: string; report: string; owner: ResultOwner };
+
+/**
+ * Copies the verified bytes to `published/` or `quarantine/` inside the account, conditional on the
+ * version just verified (what lands is what was judged), with the report beside it. Neither write
+ * replaces another drop's result.
+ */
+async function storeVerdict(
+  rt: JobContext,
+  source: BlobInfo,
+  report: ProvenanceReport,
+  judged: { sha256: string; bytes: number },
+  job: JobRecord | undefined,
+  destination: Destination,
+  log: Logger,
+): Promise<{ folder: 'published' | 'quarantine'; copied: WriteResult }> {
+  const folder = report.verdict === 'publish' ? 'published' : 'quarantine';
+  const [copied, reported] = await Promise.all([
+    rt.blobs.copyVerified(source, { container: folder, name: destination.blob }, destination.owner),
+    rt.blobs.writeReport(
+      folder,
+      destination.report,
+      {
+        ...report,
+        decidedAt: rt.now().toISOString(),
+        source: { container: 'edited', name: source.name, etag: source.etag, ...judged },
+        job: job ? { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null } : null,
+        destination: `${folder}/${destination.blob}`,
+      },
+      destination.owner,
+    ),
   ]);
-  const verdictLine = `${publish ? 'published' : 'quarantined'} edited/${name}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}`;
-  if (!job) {
-    log.warn(`no job behind edited/${name}: ${verdictLine}`);
-    return publish ? 'published' : 'quarantined';
+  if (!reported.written) log.warn(resultClash(folder, destination.report, reported.existing));
+  return { folder, copied };
+}
+
+/** Ends the claimed job: published or quarantined, or rejected when its output's name holds another drop's result. */
+async function finishJob(
+  rt: JobContext,
+  claimed: Versioned<JobRecord>,
+  verdict: {
+    destination: Destination;
+    folder: 'published' | 'quarantine';
+    copied: WriteResult;
+    report: ProvenanceReport;
+    source: BlobInfo;
+    by: Publisher;
+  },
+  log: Logger,
+): Promise<PublishResult> {
+  const { destination, folder, copied, report, by } = verdict;
+  const holding = (j: JobRecord) => j.state === 'publishing' && j.lease?.owner === rt.workerId;
+  if (!copied.written) {
+    const message = resultClash(folder, destination.blob, copied.existing);
+    const problems = () => ({ problems: [message] });
+    const after = await advance(
+      rt,
+      claimed.value.id,
+      holding,
+      'rejected',
+      log,
+      { error: { code: 'name_taken', message } },
+      problems,
+      claimed,
+    );
+    if (after) await writeRejectionReport(rt, after.value, log);
+    return 'name-taken';
   }
+  const publish = folder === 'published';
+  const details = publish
+    ? { note: `published/${destination.blob} by ${by}` }
+    : { error: { code: 'provenance', message: report.reasons.join('; ') }, note: `quarantined by ${by}` };
+  const record = {
+    verdict: report.verdict,
+    blob: `${folder}/${destination.blob}`,
+    report: `${folder}/${destination.report}`,
+    reasons: report.reasons,
+    sourceEtag: verdict.source.etag,
+    by,
+  };
   await advance(
     rt,
-    job.id,
-    (j) => j.state === 'publishing' && j.lease?.owner === rt.workerId,
+    claimed.value.id,
+    holding,
     publish ? 'published' : 'quarantined',
     log,
-    publish ? { note: `published/${blob}` } : { error: { code: 'provenance', message: report.reasons.join('; ') } },
-    () => ({ publish: { verdict: report.verdict, blob: `${publish ? 'published' : 'quarantine'}/${blob}`, report: `${publish ? 'published' : 'quarantine'}/${reportName}`, reasons: report.reasons, sourceEtag: etag } }),
-    version,
+    details,
+    () => ({ publish: record }),
+    claimed,
   );
   return publish ? 'published' : 'quarantined';
+}
+
+/**
+ * Takes the job behind `source` for publishing, under a lease, or says why not. An output the ledger
+ * does not point at yet is still this job's model output: written by a worker that died before
+ * recording it, by an attempt that ran past its lease, or by a live worker about to record it (the
+ * hand-off).
+ */
+async function claimJob(rt: JobContext, source: BlobInfo, found: Versioned<JobRecord>, log: Logger): Promise<Claim> {
+  let version: Versioned<JobRecord> | undefined = found;
+  for (let round = 0; version && round < 5; round++) {
+    const job: JobRecord = version.value;
+    if (isTerminal(job.state))
+      return job.publish?.sourceEtag === source.etag ? { kind: 'done', result: 'duplicate' } : { kind: 'late', job };
+    let adopted: EditOutput | undefined;
+    if (!sameEtag(job.edit?.output?.etag, source.etag)) {
+      if (job.state === 'editing' && !leaseExpired(job, rt.now())) {
+        // Its worker is about to record this output: leave the mark, and whoever writes last publishes.
+        const marked = await markOutputEvent(rt, job.id, source.etag, version, log);
+        if (marked) return { kind: 'done', result: 'handed-off' };
+        version = await rt.ledger.get(job.id); // the worker recorded `edited` first: claim it as usual
+        continue;
+      }
+      adopted = {
+        name: source.name,
+        etag: source.etag,
+        sha256: source.metadata.sha256 ?? '',
+        bytes: source.bytes,
+        contentType: source.contentType ?? '',
+      };
+      if (job.state === 'editing') {
+        const output = adopted;
+        const note = `output found in edited/ (attempt ${source.metadata.attempt ?? '?'}); recording it`;
+        const lost = (j: JobRecord) => j.state === 'editing' && leaseExpired(j, rt.now());
+        version = await advance(
+          rt,
+          job.id,
+          lost,
+          'edited',
+          log,
+          { note },
+          (j) => ({ edit: { ...j.edit!, output } }),
+          version,
+        );
+        if (!version) return { kind: 'done', result: 'busy' };
+      }
+    }
+    const claimable = (j: JobRecord) => j.state === 'edited' || (j.state === 'publishing' && leaseExpired(j, rt.now()));
+    if (!claimable(version.value))
+      return { kind: 'done', result: version.value.state === 'publishing' ? 'busy' : 'duplicate' };
+    const until = new Date(rt.now().getTime() + PUBLISH_LEASE_MS).toISOString();
+    const output = adopted;
+    const lease = { owner: rt.workerId, until };
+    const claimed = await advance(
+      rt,
+      job.id,
+      claimable,
+      'publishing',
+      log,
+      {},
+      (j) => ({ lease, ...(output ? { edit: { ...j.edit!, output } } : {}) }),
+      version,
+    );
+    return claimed ? { kind: 'claimed', version: claimed } : { kind: 'done', result: 'busy' };
+  }
+  return { kind: 'done', result: version ? 'busy' : 'gone' };
+}
+
+/** Verifies the blob's credentials; the bytes are read when the verifier is ready for them, under the version's ETag. */
+async function judge(
+  rt: JobContext,
+  source: BlobInfo,
+  job: JobRecord | undefined,
+): Promise<{ report: ProvenanceReport; judged: { sha256: string; bytes: number } }> {
+  const verifier = await rt.verifier();
+  // From the first attempt's start: the output kept may be an earlier attempt's.
+  const edit = job?.edit;
+  const window =
+    edit?.startedAt && edit.endedAt
+      ? { start: new Date(edit.firstStartedAt ?? edit.startedAt), end: new Date(edit.endedAt) }
+      : undefined;
+  let judged = { sha256: '', bytes: 0 };
+  const load = async () => {
+    const bytes = await rt.blobs.readOutput(source.name, source.etag);
+    judged = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+    return bytes;
+  };
+  const report = await verifier.verify(load, {
+    file: `edited/${source.name}`,
+    ...(window ? { editWindow: window } : {}),
+  });
+  return { report, judged };
 }

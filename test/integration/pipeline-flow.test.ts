@@ -1,5 +1,8 @@
 /** The drop-folder pipeline end to end: Azurite + Event Grid + the emulator + the local host, nothing mocked. */
 import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminal, type JobRecord } from '../../shared/job.js';
@@ -218,6 +221,67 @@ describe('re-uploads', () => {
       expect(jobs.length).toBe(2);
     } finally {
       await settling.close();
+    }
+  });
+});
+
+describe('the persisted default publishes on the event (no sweep)', () => {
+  /** A pipeline like `npm start`: Azurite persisted to a fresh folder, the sweep's timer off. */
+  const persisted = () => startTestPipeline({ storage: { azurite: { location: mkdtempSync(path.join(tmpdir(), 'persisted-')) } }, settings: { IMAGE_MODEL_RPM: '6000' } });
+  const publishedLine = (q: TestPipeline, job: JobRecord) =>
+    q.logs.find((l) => l.message.startsWith(`job=${job.id} `) && STATE_LINE.exec(l.message)?.[4] === 'published');
+
+  it('a JPEG, a PNG and a WebP drop are each published on the event, seconds after the output lands; the log names the function', async () => {
+    const q = await persisted();
+    try {
+      const drops = (['jpeg', 'png', 'webp'] as const).map((format) => ({ key: `trip/${format}`, ext: format === 'jpeg' ? 'jpg' : format, format }));
+      const uploaded = new Map<string, number>();
+      for (const d of drops) {
+        await q.upload(`${d.key}.json`, JSON.stringify({ prompt: 'a glass lighthouse' }));
+        await q.upload(`${d.key}.mask.png`, mask);
+        await q.upload(`${d.key}.${d.ext}`, await gradientImage(256, 256, d.format));
+        uploaded.set(d.key, Date.now());
+      }
+      for (const d of drops) {
+        const job = await q.settled(d.key, 20_000);
+        expect(job.state).toBe('published');
+        // The sweep is off (and would wait two minutes): publication within seconds is the event's doing.
+        // Bounds leave room for a cold gate on a busy machine; `npm run bench` (b) has the figures.
+        const at = (state: string) => Date.parse(job.history.find((h) => h.state === state)!.at);
+        expect(at('published') - at('edited')).toBeLessThan(3_000);
+        expect(at('published') - uploaded.get(d.key)!).toBeLessThan(15_000);
+        expect(['publish', 'edit']).toContain(job.publish?.by);
+        const line = publishedLine(q, job);
+        expect(line?.functionName).toBe(job.publish?.by);
+        expect(line?.message).toContain(`by ${job.publish?.by}`);
+      }
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('when the output\'s event comes before `edited` is recorded, the edit worker publishes at once', async () => {
+    const q = await persisted();
+    const records = q.runtime.ledger.store;
+    const write = records.write.bind(records);
+    // Hold back the worker's `edited` write, as a slow ledger write on Azure would be: the event wins.
+    records.write = async (name, text, condition, metadata) => {
+      if (/"state": "edited"/.test(text) && !/"outputEvent"/.test(text)) await sleep(1_000);
+      return write(name, text, condition, metadata);
+    };
+    try {
+      await q.upload('race/kite.png', image);
+      await q.upload('race/kite.mask.png', mask);
+      const started = Date.now();
+      const job = await q.settled('race/kite', 20_000);
+      expect(job).toMatchObject({ state: 'published', publish: { by: 'edit' }, outputEvent: { etag: job.edit!.output!.etag } });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(job.history.map((h) => h.state)).toEqual(['queued', 'editing', 'edited', 'publishing', 'published']);
+      expect(publishedLine(q, job)?.functionName).toBe('edit');
+      expect(q.logs.some((l) => l.functionName === 'publish' && l.message.includes('the worker publishes it when it does'))).toBe(true);
+    } finally {
+      records.write = write;
+      await q.close();
     }
   });
 });

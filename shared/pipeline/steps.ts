@@ -1,0 +1,139 @@
+/**
+ * Job steps every use case shares: move a job (and log it), end it without an edit (with its report),
+ * put it back on the queue, hold and release an edit lease, and find its output.
+ */
+import type { Versioned } from '../adapters/ledger.js';
+import { DROP_CONTRACT, dropBlobName } from '../drop.js';
+import { transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
+import { stateLine, type Logger } from '../log.js';
+import { EARLY_RETURN_MS, type Slot } from '../pacing.js';
+import type { BlobInfo } from '../adapters/blobs.js';
+import type { JobContext } from '../runtime.js';
+
+/**
+ * Moves the job and logs the step; `undefined` when the job was no longer where `guard` expected it.
+ * `known` is a version of the job just read or written, which saves a read.
+ */
+export async function advance(
+  rt: JobContext,
+  jobId: string,
+  guard: (job: JobRecord) => boolean,
+  to: JobRecord['state'],
+  log: Logger,
+  details: TransitionDetails = {},
+  changes: (job: JobRecord) => Partial<JobRecord> = () => ({}),
+  known?: Versioned<JobRecord>,
+): Promise<Versioned<JobRecord> | undefined> {
+  const now = rt.now();
+  const result = await rt.ledger.update(
+    jobId,
+    (job) => (guard(job) ? transition(job, to, now, details, changes(job)) : undefined),
+    known,
+  );
+  if (result) log.info(stateLine(result.after.value, result.before.state, now));
+  return result?.after;
+}
+
+/**
+ * Writes the rejection report (the job record keeps the same problems). A report of another drop
+ * already at that name is left alone, and the clash logged.
+ */
+export async function writeRejectionReport(rt: JobContext, job: JobRecord, log: Logger): Promise<void> {
+  const name = dropBlobName(job.drop, '.json');
+  const result = await rt.blobs.writeReport(
+    'rejected',
+    name,
+    {
+      drop: job.drop.key,
+      jobId: job.id,
+      rejectedAt: job.updatedAt,
+      code: job.error?.code,
+      problems: job.problems ?? [job.error?.message],
+      parts: Object.fromEntries(Object.entries(job.inputs).map(([k, p]) => [k, p?.name])),
+      contract: DROP_CONTRACT,
+      next: 'Fix the problems and upload the drop again; a changed upload starts a new job.',
+    },
+    { key: job.drop.key, stamp: job.createdAt },
+  );
+  if (!result.written) log.warn(resultClash('rejected', name, result.existing));
+}
+
+/** The log line for a result write refused because the blob there is another drop's (or newer). */
+export function resultClash(container: string, name: string, existing: BlobInfo): string {
+  const owner = existing.metadata.owner ? decodeURIComponent(existing.metadata.owner) : 'unknown';
+  return `${container}/${name} already holds a result of ${owner} (${existing.metadata.ownerstamp ?? 'no date'}); left as it is`;
+}
+
+/** Ends a job that will not be edited, with its report in `rejected/`. */
+export async function endWithoutEdit(
+  rt: JobContext,
+  jobId: string,
+  guard: (j: JobRecord) => boolean,
+  to: 'rejected' | 'failed',
+  error: JobError,
+  problems: string[],
+  log: Logger,
+  known?: Versioned<JobRecord>,
+): Promise<void> {
+  const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ problems }), known);
+  if (after) await writeRejectionReport(rt, after.value, log);
+}
+
+/**
+ * Puts the job back on the queue until `notBefore` (epoch ms), under a new ticket. With `reserve`, the
+ * time is a slot reserved in the shared schedule no earlier than that, so retries queue up behind the
+ * work already scheduled instead of colliding with it.
+ */
+export async function requeue(
+  rt: JobContext,
+  job: JobRecord,
+  guard: (j: JobRecord) => boolean,
+  notBefore: number,
+  log: Logger,
+  details: TransitionDetails,
+  options: { reserve?: boolean; epoch?: number; changes?: Partial<JobRecord>; known?: Versioned<JobRecord> } = {},
+): Promise<boolean> {
+  const slot: Slot = options.reserve
+    ? await rt.pacer.reserve(`${job.id}:${job.ticket + 1}`, notBefore)
+    : { at: notBefore, epoch: options.epoch ?? job.slotEpoch ?? 0 };
+  const changes = (j: JobRecord) => ({
+    ...options.changes,
+    ticket: j.ticket + 1,
+    notBefore: new Date(slot.at).toISOString(),
+    slotEpoch: slot.epoch,
+  });
+  const after = (await advance(rt, job.id, guard, 'queued', log, details, changes, options.known))?.value;
+  if (!after) return false;
+  await rt.queue.send(
+    { jobId: after.id, ticket: after.ticket, drop: after.drop },
+    slot.at - rt.now().getTime() - EARLY_RETURN_MS,
+  );
+  return true;
+}
+
+/** Where a job's output goes in `edited/`: the drop's name with the output format's extension. */
+export function outputName(job: JobRecord): string {
+  return dropBlobName(job.drop, job.request?.outputFormat === 'jpeg' ? '.jpg' : '.png');
+}
+
+/** An output of this job (any attempt's) in edited/, which the ledger may not point at yet. */
+export async function existingOutput(rt: JobContext, job: JobRecord): Promise<BlobInfo | undefined> {
+  const found = await rt.blobs.findOutput(outputName(job));
+  return found?.metadata.jobid === job.id ? found : undefined;
+}
+
+/** Whether this worker still holds the job for the given attempt (no takeover since it claimed). */
+export function holdsEditLease(rt: JobContext, attempt: number): (j: JobRecord) => boolean {
+  return (j) => j.state === 'editing' && j.lease?.owner === rt.workerId && j.attempts === attempt;
+}
+
+/**
+ * After an unexpected error with the job claimed (a storage hiccup, say), gives the lease up so the
+ * message's next delivery takes the job over at once instead of waiting out the lease.
+ */
+export async function releaseLease(rt: JobContext, jobId: string, holding: (j: JobRecord) => boolean): Promise<void> {
+  const until = rt.now().toISOString();
+  await rt.ledger
+    .update(jobId, (j) => (holding(j) ? { ...j, lease: { owner: j.lease!.owner, until } } : undefined))
+    .catch(() => undefined);
+}

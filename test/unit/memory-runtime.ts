@@ -1,0 +1,329 @@
+/**
+ * A JobContext held in memory with a clock the test moves: the ledger over an in-memory record store,
+ * the storage port over in-memory containers, the queues as arrays. Conditional writes fail the way
+ * Blob Storage's do (an error with statusCode 412 or 409), so the use cases' races play out as on Azure.
+ * `onBlobCreated` stands in for Event Grid: tests decide when (and whether) an event is delivered.
+ */
+import { createHash } from 'node:crypto';
+import type { BlobInfo, BlobStore, DropParts, ResultOwner, WriteResult } from '../../shared/adapters/blobs.js';
+import { mayReplace, ownerMetadata } from '../../shared/adapters/blobs.js';
+import type { EditMessage } from '../../shared/adapters/edit-queue.js';
+import { Ledger, type RecordStore } from '../../shared/adapters/ledger.js';
+import type { ImageModel, ModelOutcome } from '../../shared/adapters/model.js';
+import { loadConfig } from '../../shared/config.js';
+import { classifyBlobName, dropListingPrefix } from '../../shared/drop.js';
+import type { PartRef } from '../../shared/job.js';
+import type { ProvenanceReport } from '../../shared/provenance/gate.js';
+import type { Verifier } from '../../shared/provenance/verifier.js';
+import type { JobContext } from '../../shared/runtime.js';
+import { Semaphore } from '../../shared/semaphore.js';
+
+interface StoredBlob {
+  bytes: Buffer;
+  etag: string;
+  metadata: Record<string, string>;
+  contentType: string | undefined;
+  lastModified: Date;
+}
+
+const failed = (statusCode: 404 | 409 | 412, what: string) =>
+  Object.assign(new Error(`${statusCode}: ${what}`), { statusCode });
+
+export class FakeClock {
+  constructor(public t = Date.parse('2026-11-24T12:00:00Z')) {}
+  now = () => new Date(this.t);
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+/** Containers of blobs, with Blob Storage's conditional-write rules. */
+export class MemoryBlobs {
+  readonly containers = new Map<string, Map<string, StoredBlob>>();
+  private version = 0;
+  /** Called after every blob write, like a BlobCreated event (the test decides what it does). */
+  onBlobCreated: (container: string, name: string, etag: string) => Promise<void> | void = () => {};
+
+  constructor(private readonly clock: FakeClock) {}
+
+  container(name: string): Map<string, StoredBlob> {
+    let c = this.containers.get(name);
+    if (!c) this.containers.set(name, (c = new Map()));
+    return c;
+  }
+
+  get(container: string, name: string): StoredBlob | undefined {
+    return this.container(container).get(name);
+  }
+
+  async put(
+    container: string,
+    name: string,
+    bytes: Buffer,
+    options: { ifMatch?: string; ifNoneMatch?: '*'; metadata?: Record<string, string>; contentType?: string } = {},
+  ): Promise<string> {
+    const existing = this.get(container, name);
+    if (options.ifNoneMatch === '*' && existing) throw failed(409, `${container}/${name} exists`);
+    if (options.ifMatch !== undefined && existing?.etag !== options.ifMatch)
+      throw failed(412, `${container}/${name} changed`);
+    const etag = `"0x${(++this.version).toString(16)}"`;
+    this.container(container).set(name, {
+      bytes,
+      etag,
+      metadata: options.metadata ?? {},
+      contentType: options.contentType,
+      lastModified: this.clock.now(),
+    });
+    await this.onBlobCreated(container, name, etag);
+    return etag;
+  }
+
+  info(container: string, name: string): BlobInfo | undefined {
+    const b = this.get(container, name);
+    return (
+      b && {
+        name,
+        etag: b.etag,
+        bytes: b.bytes.length,
+        metadata: b.metadata,
+        contentType: b.contentType,
+        lastModified: b.lastModified,
+      }
+    );
+  }
+
+  read(container: string, part: { name: string; etag: string }): Buffer {
+    const b = this.get(container, part.name);
+    if (!b) throw failed(404, `${container}/${part.name}`);
+    if (b.etag !== part.etag) throw failed(412, `${container}/${part.name} changed`);
+    return b.bytes;
+  }
+
+  json(container: string, name: string): Record<string, unknown> | undefined {
+    const b = this.get(container, name);
+    return b && (JSON.parse(b.bytes.toString('utf8')) as Record<string, unknown>);
+  }
+
+  private async writeResult(
+    container: string,
+    name: string,
+    bytes: Buffer,
+    metadata: Record<string, string>,
+    owner: ResultOwner,
+  ): Promise<WriteResult> {
+    const existing = this.info(container, name);
+    if (existing && !mayReplace(existing, owner)) return { written: false, existing };
+    const etag = await this.put(container, name, bytes, {
+      ...(existing ? { ifMatch: existing.etag } : { ifNoneMatch: '*' }),
+      metadata: { ...metadata, ...ownerMetadata(owner) },
+    });
+    return { written: true, etag };
+  }
+
+  store(): BlobStore {
+    return {
+      listDropParts: async (drop) => {
+        const parts: DropParts = { images: [] };
+        const prefix = dropListingPrefix(drop);
+        for (const name of [...this.container('inbox').keys()].sort()) {
+          const c = classifyBlobName(name);
+          if (!name.startsWith(prefix) || !c.ok || c.drop.stem !== drop.stem || c.drop.path !== drop.path) continue;
+          const info = this.info('inbox', name)!;
+          if (c.kind === 'image') parts.images.push(info);
+          else parts[c.kind] = info;
+        }
+        parts.image = parts.images[0];
+        return parts;
+      },
+      samplePart: async (part: PartRef) => {
+        const bytes = this.read('inbox', part);
+        return { name: part.name, bytes: bytes.length, head: bytes, tail: bytes };
+      },
+      readPart: async (part) => this.read('inbox', part),
+      findOutput: async (name) => this.info('edited', name),
+      writeOutput: async (name, bytes, contentType, metadata, over) => {
+        try {
+          return {
+            written: true,
+            etag: await this.put('edited', name, bytes, {
+              ...(over ? { ifMatch: over } : { ifNoneMatch: '*' }),
+              metadata,
+              contentType,
+            }),
+          };
+        } catch (err) {
+          if (![409, 412].includes((err as { statusCode?: number }).statusCode ?? 0)) throw err;
+          return {
+            written: false,
+            existing: this.info('edited', name) ?? {
+              name,
+              etag: '',
+              bytes: 0,
+              metadata: {},
+              contentType: undefined,
+              lastModified: new Date(0),
+            },
+          };
+        }
+      },
+      readOutput: async (name, etag) => this.read('edited', { name, etag }),
+      copyVerified: async (source, target, owner) =>
+        this.writeResult(target.container, target.name, this.read('edited', source), source.metadata, owner),
+      writeReport: async (container, name, value, owner) =>
+        this.writeResult(container, name, Buffer.from(JSON.stringify(value)), {}, owner),
+      deadLetters: async function* (this: MemoryBlobs) {
+        for (const [name, b] of [...this.container('eventgrid-deadletter')])
+          yield { name, text: async () => b.bytes.toString('utf8') };
+      }.bind(this),
+      removeDeadLetter: async (name) => void this.container('eventgrid-deadletter').delete(name),
+      rewriteDeadLetter: async (name, text) => void (await this.put('eventgrid-deadletter', name, Buffer.from(text))),
+    };
+  }
+}
+
+/** The ledger's documents in memory. */
+export class MemoryRecords implements RecordStore {
+  readonly docs = new Map<string, { text: string; etag: string; metadata: Record<string, string> }>();
+  private version = 0;
+  /** Runs before every write: a test can interleave another worker's write here. */
+  beforeWrite: (name: string) => Promise<void> | void = () => {};
+
+  async read(name: string) {
+    const d = this.docs.get(name);
+    return d && { text: d.text, etag: d.etag };
+  }
+
+  async write(
+    name: string,
+    text: string,
+    condition: { ifMatch?: string; ifNoneMatch?: '*' },
+    metadata: Record<string, string> = {},
+  ) {
+    await this.beforeWrite(name);
+    const existing = this.docs.get(name);
+    if (condition.ifNoneMatch === '*' && existing) throw failed(409, name);
+    if (condition.ifMatch !== undefined && existing?.etag !== condition.ifMatch) throw failed(412, name);
+    const etag = `"r${++this.version}"`;
+    this.docs.set(name, { text, etag, metadata });
+    return etag;
+  }
+
+  async remove(name: string) {
+    this.docs.delete(name);
+  }
+
+  async *names(prefix: string) {
+    for (const name of [...this.docs.keys()].sort()) if (name.startsWith(prefix)) yield name;
+  }
+
+  async page(limit: number) {
+    const items = [...this.docs]
+      .filter(([n]) => !n.includes('/'))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .slice(0, limit);
+    return { items: items.map(([name, d]) => ({ name, metadata: d.metadata })) };
+  }
+}
+
+/** A model that answers every edit with the same bytes (or whatever `next` says). */
+export class FakeModel implements ImageModel {
+  calls = 0;
+  next: () => ModelOutcome = () => ({
+    kind: 'ok',
+    bytes: Buffer.from('edited image'),
+    contentType: 'image/png',
+    requestId: `req-${this.calls}`,
+  });
+  async edit(): Promise<ModelOutcome> {
+    this.calls++;
+    return this.next();
+  }
+}
+
+/** A verifier that publishes bytes it was told are credentialed and quarantines the rest. */
+export function fakeVerifier(credentialed: (bytes: Uint8Array) => boolean = () => true): Verifier {
+  return {
+    policy: {} as Verifier['policy'],
+    async verify(input, context) {
+      const bytes = typeof input === 'function' ? await input() : input;
+      const ok = credentialed(bytes);
+      return {
+        file: context.file,
+        verdict: ok ? 'publish' : 'quarantine',
+        reasons: ok ? [] : ['no Content Credentials'],
+        manifest: null,
+      } as unknown as ProvenanceReport;
+    },
+    read: async () => {
+      throw new Error('not used');
+    },
+  };
+}
+
+export interface MemoryRuntime extends JobContext {
+  clock: FakeClock;
+  blobStore: MemoryBlobs;
+  records: MemoryRecords;
+  fakeModel: FakeModel;
+  /** Messages sent to the edit queue, with the time they become visible. */
+  sent: { message: EditMessage; visibleAt: number }[];
+  poisoned: { text: string; dequeueCount: number }[];
+  /** Uploads a part to `inbox/` (its event goes through `onBlobCreated`). */
+  upload(name: string, bytes: Buffer | string): Promise<string>;
+  logs: string[];
+}
+
+export function memoryRuntime(settings: Record<string, string> = {}, workerId = 'worker-a'): MemoryRuntime {
+  const clock = new FakeClock();
+  const blobStore = new MemoryBlobs(clock);
+  const records = new MemoryRecords();
+  const ledger = new Ledger(records, clock.now);
+  const fakeModel = new FakeModel();
+  const config = loadConfig({
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9',
+    DROP_SETTLE: '0s',
+    IMAGE_MODEL_RPM: '6000',
+    ...settings,
+  });
+  const sent: MemoryRuntime['sent'] = [];
+  const poisoned: MemoryRuntime['poisoned'] = [];
+  const verifier = fakeVerifier();
+  return {
+    config,
+    ledger,
+    pacer: ledger.pacer(config.model.deployment, config.model.rpm),
+    blobs: blobStore.store(),
+    queue: {
+      send: async (message, delayMs = 0) => void sent.push({ message, visibleAt: clock.t + Math.max(0, delayMs) }),
+      isEmpty: async () => sent.length === 0,
+    },
+    poison: {
+      receive: async () => poisoned.splice(0).map((p) => ({ ...p, remove: async () => {} })),
+    },
+    model: async () => fakeModel,
+    verifier: async () => verifier,
+    modelSlots: new Semaphore(4),
+    workerId,
+    now: clock.now,
+    clock,
+    blobStore,
+    records,
+    fakeModel,
+    sent,
+    poisoned,
+    logs: [],
+    upload: (name, bytes) => blobStore.put('inbox', name, typeof bytes === 'string' ? Buffer.from(bytes) : bytes),
+  };
+}
+
+/** A logger that keeps its lines in `rt.logs`. */
+export function memoryLogger(rt: MemoryRuntime) {
+  return {
+    info: (m: string) => void rt.logs.push(m),
+    warn: (m: string) => void rt.logs.push(`WARN ${m}`),
+    error: (m: string) => void rt.logs.push(`ERROR ${m}`),
+  };
+}
+
+export const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
