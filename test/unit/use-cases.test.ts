@@ -9,6 +9,7 @@ import { intakeBlob } from '../../shared/pipeline/intake.js';
 import { publishEditedBlob } from '../../shared/pipeline/publish.js';
 import { sweep } from '../../shared/pipeline/sweep.js';
 import type { JobRecord } from '../../shared/job.js';
+import { classifyBlobName, dropBlobName } from '../../shared/drop.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { fakeVerifier, memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
 
@@ -61,13 +62,16 @@ describe('intake', () => {
   });
 
   it("never writes over another drop's rejection report", async () => {
-    await rt.blobStore.put('rejected', 'odd/x.json', Buffer.from('{"drop":"someone else"}'), {
+    const name = classifyBlobName('odd/x.gif');
+    if (name.ok) throw new Error('odd/x.gif is outside the drop contract');
+    const report = dropBlobName(name.drop, '.json');
+    await rt.blobStore.put('rejected', report, Buffer.from('{"drop":"someone else"}'), {
       metadata: { owner: 'other%2Fdrop', ownerstamp: '2026-01-01' },
     });
     await rt.upload('odd/x.gif', 'GIF89a');
     expect(await intakeBlob(rt, 'odd/x.gif', undefined, log)).toBe('rejected');
-    expect(rt.blobStore.json('rejected', 'odd/x.json')).toEqual({ drop: 'someone else' });
-    expect(rt.logs.some((l) => l.includes('rejected/odd/x.json already holds a result of other/drop'))).toBe(true);
+    expect(rt.blobStore.json('rejected', report)).toEqual({ drop: 'someone else' });
+    expect(rt.logs.some((l) => l.includes(`rejected/${report} already holds a result of other/drop`))).toBe(true);
   });
 });
 
