@@ -31,7 +31,7 @@ describe('imagegen-pipeline', () => {
     const help = start(['help']);
     const [code] = await once(help.child, 'exit');
     expect(code).toBe(0);
-    expect(help.output()).toMatch(/emulator +Run the gpt-image-1 emulator/);
+    expect(help.output()).toMatch(/emulator +Run the gpt-image emulator/);
     const unknown = start(['frobnicate']);
     expect((await once(unknown.child, 'exit'))[0]).toBe(2);
   });
