@@ -73,6 +73,7 @@ export async function run(args: string[]): Promise<number> {
       'imagegen-pipeline is running locally.',
       `  Drop folder:   ./${dropDir}/   (photo.png + photo.mask.png, optional photo.json {"prompt": "..."})`,
       `  Results:       ./${outDir}/published/, ./${outDir}/quarantine/, ./${outDir}/rejected/ (every container is mirrored)`,
+      `  Console:       ${pipeline.host.url}/api/console   (open it in a browser: paint a mask, submit, watch it publish)`,
       `  Functions:     ${pipeline.host.url}/api/jobs`,
       `  Storage:       ${pipeline.storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${pipeline.storage.queueEndpoint} (queue)`,
       `  Model:         ${pipeline.emulator ? `${pipeline.emulator.url} (gpt-image-1 emulator; its CA is trusted in local mode only)` : pipeline.settings.AZURE_OPENAI_ENDPOINT}`,

@@ -20,7 +20,7 @@ export function newEditPage(main: HTMLElement): Page {
   const stage = h('div', { class: 'stage', 'aria-live': 'polite' }, h('p', { class: 'drop-hint' }, 'Choose an image, or drop one here.'));
   const problems = h('div', { class: 'problems', role: 'alert', tabindex: -1, id: 'problems' });
   const sizeInput = h('input', { id: 'brush-size', type: 'range', min: 4, max: 200, value: 40 });
-  const undoButton = h('button', { type: 'button', disabled: true }, 'Undo');
+  const undoButton = h('button', { type: 'button', id: 'undo', disabled: true }, 'Undo');
   const toolButtons = (['brush', 'eraser', 'rectangle'] as Tool[]).map((t) =>
     h('button', { type: 'button', class: 'tool', 'data-tool': t, 'aria-pressed': String(t === 'brush') }, t[0]!.toUpperCase() + t.slice(1)),
   );
@@ -97,8 +97,8 @@ export function newEditPage(main: HTMLElement): Page {
       ...toolButtons,
       h('label', { for: 'brush-size' }, 'Brush size'),
       sizeInput,
-      h('button', { type: 'button', onclick: () => painter?.invert() }, 'Invert'),
-      h('button', { type: 'button', onclick: () => painter?.clear() }, 'Clear'),
+      h('button', { type: 'button', id: 'invert', onclick: () => painter?.invert() }, 'Invert'),
+      h('button', { type: 'button', id: 'clear', onclick: () => painter?.clear() }, 'Clear'),
       undoButton,
     ),
     h('div', { class: 'field' }, h('label', { for: 'prompt' }, 'Prompt: what to put in the painted area'), prompt),
