@@ -4,7 +4,7 @@
  * `verify` prints it; for rejected and failed jobs the problems and what to do next; downloads.
  */
 import type { FilePart, JobView } from '../shared/console/types.js';
-import { fetchJob, fileUrl } from './api.js';
+import { ApiError, fetchJob, fileUrl } from './api.js';
 import { h, replaceChildren } from './dom.js';
 import { stateBadge, TERMINAL_STATES } from './jobs-page.js';
 import type { Page } from './page.js';
@@ -106,6 +106,7 @@ export function jobPage(main: HTMLElement, id: string): Page {
   const tick = async () => {
     try {
       const job = await fetchJob(id);
+      status.textContent = '';
       // Rebuilt only when the state moves, so pictures are not reloaded on every poll.
       if (job.state !== shownState) {
         shownState = job.state;
@@ -113,8 +114,10 @@ export function jobPage(main: HTMLElement, id: string): Page {
       }
       if (TERMINAL_STATES.includes(job.state)) return;
     } catch (err) {
-      status.textContent = `Could not load job ${id}: ${(err as Error).message}`;
-      if (!shownState) replaceChildren(main, h('h1', { tabindex: -1 }, 'Job'), status);
+      // A just-submitted drop has its job id before intake has written the job.
+      const waiting = err instanceof ApiError && err.status === 404 && !shownState;
+      status.textContent = waiting ? 'Uploaded; waiting for intake to accept the drop…' : `Could not load job ${id}: ${(err as Error).message}`;
+      if (!shownState && !main.contains(status)) replaceChildren(main, h('h1', { tabindex: -1 }, 'Job'), status);
     }
     if (!closed) timer = setTimeout(() => void tick(), POLL_MS);
   };

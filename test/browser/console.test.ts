@@ -50,9 +50,15 @@ async function pickImage(page: Page, name: string, buffer: Buffer, mimeType = 'i
   await page.locator('.mask-layer').waitFor();
 }
 
+/** The picture's box on screen, scrolled into view so the pointer can reach all of it. */
+async function pictureBox(page: Page): Promise<{ x: number; y: number; width: number; height: number }> {
+  await page.locator('.mask-layer').evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  return (await page.locator('.mask-layer').boundingBox())!;
+}
+
 /** Drags the brush across the middle of the picture. */
 async function paintStroke(page: Page): Promise<void> {
-  const box = (await page.locator('.mask-layer').boundingBox())!;
+  const box = await pictureBox(page);
   await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
   await page.mouse.down();
   await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5, { steps: 8 });
@@ -102,10 +108,10 @@ describe('the web console', () => {
     await pickImage(page, 'harbour.png', photo);
     await paintStroke(page);
     await page.click('button[data-tool="rectangle"]');
-    const box = (await page.locator('.mask-layer').boundingBox())!;
-    await page.mouse.move(box.x + 10, box.y + 10);
+    const box = await pictureBox(page);
+    await page.mouse.move(box.x + box.width * 0.05, box.y + box.height * 0.05);
     await page.mouse.down();
-    await page.mouse.move(box.x + 60, box.y + 50, { steps: 4 });
+    await page.mouse.move(box.x + box.width * 0.15, box.y + box.height * 0.15, { steps: 4 });
     await page.mouse.up();
     await page.fill('#prompt', 'a small sailing boat');
     await screenshot(page, 'new-edit');
@@ -128,7 +134,8 @@ describe('the web console', () => {
     const { data, info } = await sharp(maskBytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([480, 320]);
     const alphaAt = (x: number, y: number) => data[(y * info.width + x) * info.channels + 3];
-    expect(alphaAt(240, 160)).toBe(0);
+    expect(alphaAt(240, 160)).toBe(0); // the brush stroke
+    expect(alphaAt(48, 32)).toBe(0); // the rectangle
     expect(alphaAt(470, 310)).toBe(255);
 
     // The jobs page, open all along, shows the job without a reload.
