@@ -7,6 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpResponseInit } from '@azure/functions';
+import { loadFunctionDefinitions } from '../../local/functions.js';
+import { defineFunction } from '../../shared/adapters/functions-app.js';
 import { createImageModel, type ImageModel } from '../../shared/adapters/model.js';
 import { loadConfig } from '../../shared/config.js';
 import { renderChecklist } from '../../shared/provenance/checklist.js';
@@ -19,6 +22,13 @@ import { CHROMIUM, launchBrowser, screenshot, seriousViolations, tabTo } from '.
 const TAMPER = 'tampered';
 
 let p: TestPipeline;
+/** What the stand-in GET /api/events answers: 404 (no events configured) until a test sets a feed. */
+let eventsFeed: { id: string; type: string; subject: string; time: string }[] | undefined;
+const eventsStandIn = defineFunction({
+  name: 'events-stand-in',
+  trigger: { type: 'http', route: 'events', methods: ['GET'], authLevel: 'anonymous' },
+  handle: async (): Promise<HttpResponseInit> => (eventsFeed ? { jsonBody: { events: eventsFeed } } : { status: 404, jsonBody: { error: 'no events' } }),
+});
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let photo: Buffer;
 const cspViolations: string[] = [];
@@ -86,7 +96,10 @@ async function watchStates(page: Page, terminal: string): Promise<string[]> {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  // The outcome events feed is another function's job; a stand-in answers in its place here.
+  const functions = (await loadFunctionDefinitions()).filter((f) => !(f.trigger.type === 'http' && f.trigger.route.startsWith('events')));
   p = await startTestPipeline({
+    functions: [...functions, eventsStandIn],
     model: tamperingModel(),
     // A model call that takes a moment, so the page can be seen moving through the states.
     emulator: { latency: 1200 },
@@ -100,7 +113,8 @@ afterAll(async () => {
   await p?.close();
 });
 
-describe('the web console', () => {
+// Generous: these run beside the other integration test files on a shared machine.
+describe('the web console', { timeout: 120_000 }, () => {
   it('paint a mask on a photo and submit: the job appears, moves through its states live, and shows the published edit and its checklist', async () => {
     const jobs = await openPage('#/jobs');
     await jobs.evaluate(() => ((window as unknown as { marker: string }).marker = 'no reload'));
@@ -221,6 +235,17 @@ describe('the web console', () => {
     const page = await openPage('#/new');
     await pickImage(page, 'rotated.jpg', rotated, 'image/jpeg');
     expect(await page.locator('#picture-size').textContent()).toContain('200×300 as displayed');
+    await page.close();
+  });
+
+  it('shows the outcome events feed when the app has one, and nothing when it answers 404', async () => {
+    eventsFeed = undefined;
+    const page = await openPage('#/jobs');
+    await page.locator('.count').first().waitFor();
+    await sleep(300);
+    expect(await page.locator('section.events').isHidden()).toBe(true);
+    eventsFeed = [{ id: 'e1', type: 'com.imagegen.job.published', subject: 'console/harbour', time: new Date().toISOString() }];
+    await page.locator('section.events li', { hasText: 'com.imagegen.job.published console/harbour' }).waitFor();
     await page.close();
   });
 
