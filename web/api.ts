@@ -25,7 +25,8 @@ async function getJson<T>(path: string): Promise<T> {
 
 export const fetchOverview = () => getJson<Overview>('overview');
 export const fetchJob = (id: string) => getJson<JobView>(`jobs/${id}`);
-export const fileUrl = (id: string, part: string, download = false) => `${BASE}/file/${id}?part=${part}${download ? '&download=1' : ''}`;
+export const fileUrl = (id: string, part: string, download = false) =>
+  `${BASE}/file/${id}?part=${part}${download ? '&download=1' : ''}`;
 
 export async function submitDrop(form: FormData): Promise<SubmitAnswer> {
   const res = await fetch(`${BASE}/drops`, { method: 'POST', body: form, credentials: 'same-origin' });
@@ -36,7 +37,10 @@ export async function submitDrop(form: FormData): Promise<SubmitAnswer> {
 
 /** The outcome events feed, when this app publishes events; `undefined` when it does not (404). */
 export async function fetchEvents(limit: number): Promise<{ events: CloudEventLike[] } | undefined> {
-  const res = await fetch(`/api/events?limit=${limit}`, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  const res = await fetch(`/api/events?limit=${limit}`, {
+    credentials: 'same-origin',
+    headers: { accept: 'application/json' },
+  });
   if (res.status === 404 || !res.ok) return undefined;
   return (await res.json()) as { events: CloudEventLike[] };
 }

@@ -13,7 +13,13 @@ function route(): void {
   current?.close();
   const hash = location.hash.replace(/^#\/?/, '');
   const job = /^jobs\/([0-9a-f]{32})$/.exec(hash);
-  current = job ? jobPage(main, job[1]!) : hash === 'new' ? newEditPage(main) : hash === 'quarantine' ? quarantinePage(main) : jobsPage(main);
+  current = job
+    ? jobPage(main, job[1]!)
+    : hash === 'new'
+      ? newEditPage(main)
+      : hash === 'quarantine'
+        ? quarantinePage(main)
+        : jobsPage(main);
   for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a')) {
     const active = link.hash === `#/${hash.split('/')[0] || 'jobs'}`;
     if (active) link.setAttribute('aria-current', 'page');
@@ -26,6 +32,8 @@ function route(): void {
 window.addEventListener('hashchange', route);
 route();
 fetchOverview().then(
-  (o) => (document.getElementById('viewer')!.textContent = `${o.viewer.name} · ${o.viewer.role === 'submit' ? 'may submit' : 'view only'}`),
+  (o) =>
+    (document.getElementById('viewer')!.textContent =
+      `${o.viewer.name} · ${o.viewer.role === 'submit' ? 'may submit' : 'view only'}`),
   () => undefined,
 );

@@ -5,7 +5,16 @@ import { fetchEvents, fetchOverview } from './api.js';
 import { age, h, replaceChildren } from './dom.js';
 import type { Page } from './page.js';
 
-export const STATES: JobState[] = ['queued', 'editing', 'edited', 'publishing', 'published', 'quarantined', 'rejected', 'failed'];
+export const STATES: JobState[] = [
+  'queued',
+  'editing',
+  'edited',
+  'publishing',
+  'published',
+  'quarantined',
+  'rejected',
+  'failed',
+];
 /** Where a job stops; the job page stops polling there. (Type-only imports from shared/: it uses node:crypto.) */
 export const TERMINAL_STATES: JobState[] = ['published', 'quarantined', 'rejected', 'failed'];
 const POLL_MS = 1500;
@@ -19,8 +28,18 @@ function matches(job: JobRow, state: string, text: string): boolean {
 }
 
 export function jobsPage(main: HTMLElement): Page {
-  const stateFilter = h('select', { id: 'state-filter' }, h('option', { value: '' }, 'All states'), ...STATES.map((s) => h('option', { value: s }, s)));
-  const textFilter = h('input', { id: 'text-filter', type: 'search', placeholder: 'drop name or job id', autocomplete: 'off' });
+  const stateFilter = h(
+    'select',
+    { id: 'state-filter' },
+    h('option', { value: '' }, 'All states'),
+    ...STATES.map((s) => h('option', { value: s }, s)),
+  );
+  const textFilter = h('input', {
+    id: 'text-filter',
+    type: 'search',
+    placeholder: 'drop name or job id',
+    autocomplete: 'off',
+  });
   const counters = h('ul', { class: 'counters', 'aria-label': 'Jobs per state' });
   const pacer = h('p', { class: 'pacer', id: 'pacer' });
   const rows = h('tbody');
@@ -35,15 +54,39 @@ export function jobsPage(main: HTMLElement): Page {
     replaceChildren(
       rows,
       ...shown.map((j) =>
-        h('tr', { 'data-job': j.id }, h('td', {}, h('a', { href: `#/jobs/${j.id}` }, j.drop || j.id)), h('td', {}, stateBadge(j.state)), h('td', {}, age(j.updatedAt))),
+        h(
+          'tr',
+          { 'data-job': j.id },
+          h('td', {}, h('a', { href: `#/jobs/${j.id}` }, j.drop || j.id)),
+          h('td', {}, stateBadge(j.state)),
+          h('td', {}, age(j.updatedAt)),
+        ),
       ),
     );
-    if (!shown.length) rows.append(h('tr', {}, h('td', { colspan: 3 }, latest.jobs.length ? 'No job matches the filters.' : 'No jobs yet: submit a New edit or drop files in the drop folder.')));
+    if (!shown.length)
+      rows.append(
+        h(
+          'tr',
+          {},
+          h(
+            'td',
+            { colspan: 3 },
+            latest.jobs.length
+              ? 'No job matches the filters.'
+              : 'No jobs yet: submit a New edit or drop files in the drop folder.',
+          ),
+        ),
+      );
   };
 
   const render = (o: Overview) => {
     latest = o;
-    replaceChildren(counters, ...STATES.map((s) => h('li', { class: `count state-${s}` }, h('span', { class: 'n' }, o.counts[s] ?? 0), ` ${s}`)));
+    replaceChildren(
+      counters,
+      ...STATES.map((s) =>
+        h('li', { class: `count state-${s}` }, h('span', { class: 'n' }, o.counts[s] ?? 0), ` ${s}`),
+      ),
+    );
     const p = o.pacer;
     replaceChildren(
       pacer,
@@ -61,7 +104,19 @@ export function jobsPage(main: HTMLElement): Page {
       events,
       h('h2', { id: 'events-title' }, 'Outcome events'),
       feed.events.length
-        ? h('ol', { class: 'event-list' }, ...feed.events.map((e) => h('li', {}, h('code', {}, e.type), ` ${e.subject ?? ''} `, e.time ? h('span', { class: 'muted' }, age(e.time)) : null)))
+        ? h(
+            'ol',
+            { class: 'event-list' },
+            ...feed.events.map((e) =>
+              h(
+                'li',
+                {},
+                h('code', {}, e.type),
+                ` ${e.subject ?? ''} `,
+                e.time ? h('span', { class: 'muted' }, age(e.time)) : null,
+              ),
+            ),
+          )
         : h('p', {}, 'No events yet.'),
     );
   };
@@ -92,7 +147,23 @@ export function jobsPage(main: HTMLElement): Page {
       textFilter,
     ),
     status,
-    h('table', { class: 'jobs' }, h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Drop'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Updated'))), rows),
+    h(
+      'table',
+      { class: 'jobs' },
+      h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Drop'),
+          h('th', { scope: 'col' }, 'State'),
+          h('th', { scope: 'col' }, 'Updated'),
+        ),
+      ),
+      rows,
+    ),
     events,
   );
   void tick();

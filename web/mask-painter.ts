@@ -19,7 +19,10 @@ export class MaskPainter {
   private readonly undoStack: ImageData[] = [];
   private stroke: { from: { x: number; y: number }; before: ImageData } | undefined;
 
-  constructor(bitmap: ImageBitmap, private readonly onChange: () => void) {
+  constructor(
+    bitmap: ImageBitmap,
+    private readonly onChange: () => void,
+  ) {
     this.picture = document.createElement('canvas');
     this.mask = document.createElement('canvas');
     for (const c of [this.picture, this.mask]) [c.width, c.height] = [bitmap.width, bitmap.height];
@@ -158,6 +161,8 @@ export class MaskPainter {
     c.fillRect(0, 0, out.width, out.height);
     c.globalCompositeOperation = 'destination-out';
     c.drawImage(this.mask, 0, 0);
-    return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error('the mask could not be encoded'))), 'image/png'));
+    return new Promise((resolve, reject) =>
+      out.toBlob((b) => (b ? resolve(b) : reject(new Error('the mask could not be encoded'))), 'image/png'),
+    );
   }
 }

@@ -10,19 +10,32 @@ import { MaskPainter, type Tool } from './mask-painter.js';
 import type { Page } from './page.js';
 
 function select(id: string, values: string[]): HTMLSelectElement {
-  return h('select', { id, name: id }, h('option', { value: '' }, 'Default'), ...values.map((v) => h('option', { value: v }, v)));
+  return h(
+    'select',
+    { id, name: id },
+    h('option', { value: '' }, 'Default'),
+    ...values.map((v) => h('option', { value: v }, v)),
+  );
 }
 
 export function newEditPage(main: HTMLElement): Page {
   let painter: MaskPainter | undefined;
   let file: File | undefined;
   const fileInput = h('input', { id: 'image', type: 'file', accept: 'image/png,image/jpeg,image/webp,image/*' });
-  const stage = h('div', { class: 'stage', 'aria-live': 'polite' }, h('p', { class: 'drop-hint' }, 'Choose an image, or drop one here.'));
+  const stage = h(
+    'div',
+    { class: 'stage', 'aria-live': 'polite' },
+    h('p', { class: 'drop-hint' }, 'Choose an image, or drop one here.'),
+  );
   const problems = h('div', { class: 'problems', role: 'alert', tabindex: -1, id: 'problems' });
   const sizeInput = h('input', { id: 'brush-size', type: 'range', min: 4, max: 200, value: 40 });
   const undoButton = h('button', { type: 'button', id: 'undo', disabled: true }, 'Undo');
   const toolButtons = (['brush', 'eraser', 'rectangle'] as Tool[]).map((t) =>
-    h('button', { type: 'button', class: 'tool', 'data-tool': t, 'aria-pressed': String(t === 'brush') }, t[0]!.toUpperCase() + t.slice(1)),
+    h(
+      'button',
+      { type: 'button', class: 'tool', 'data-tool': t, 'aria-pressed': String(t === 'brush') },
+      t[0]!.toUpperCase() + t.slice(1),
+    ),
   );
   const prompt = h('textarea', { id: 'prompt', name: 'prompt', rows: 3 });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Submit edit');
@@ -34,7 +47,11 @@ export function newEditPage(main: HTMLElement): Page {
   };
 
   const showProblems = (list: string[]) => {
-    replaceChildren(problems, list.length ? h('p', {}, 'This drop would be refused:') : null, list.length ? h('ul', {}, ...list.map((p) => h('li', {}, p))) : null);
+    replaceChildren(
+      problems,
+      list.length ? h('p', {}, 'This drop would be refused:') : null,
+      list.length ? h('ul', {}, ...list.map((p) => h('li', {}, p))) : null,
+    );
     if (list.length) problems.focus();
   };
 
@@ -57,7 +74,11 @@ export function newEditPage(main: HTMLElement): Page {
     painter.mask.classList.add('mask-layer');
     painter.mask.setAttribute('aria-label', 'Mask: paint the area the model may change');
     painter.mask.setAttribute('role', 'img');
-    replaceChildren(stage, h('div', { class: 'canvas-stack' }, painter.picture, painter.mask), h('p', { class: 'muted', id: 'picture-size' }, `${picked.name}: ${bitmap.width}×${bitmap.height} as displayed`));
+    replaceChildren(
+      stage,
+      h('div', { class: 'canvas-stack' }, painter.picture, painter.mask),
+      h('p', { class: 'muted', id: 'picture-size' }, `${picked.name}: ${bitmap.width}×${bitmap.height} as displayed`),
+    );
     refreshTools();
   };
 
@@ -111,7 +132,8 @@ export function newEditPage(main: HTMLElement): Page {
     e.preventDefault();
     void (async () => {
       if (!file) return showProblems(['choose an image']);
-      if (painter && !painter.hasArea()) return showProblems(['paint the area to edit (or press Invert to edit the whole image)']);
+      if (painter && !painter.hasArea())
+        return showProblems(['paint the area to edit (or press Invert to edit the whole image)']);
       if (!painter) return showProblems([`${file.name}: the browser cannot read it as an image`]);
       submit.disabled = true;
       submit.textContent = 'Submitting…';
@@ -131,7 +153,12 @@ export function newEditPage(main: HTMLElement): Page {
       optionsRow,
       h('div', { class: 'field' }, h('label', { for: 'size' }, 'Size'), select('size', o.limits.sizes)),
       h('div', { class: 'field' }, h('label', { for: 'quality' }, 'Quality'), select('quality', o.limits.qualities)),
-      h('div', { class: 'field' }, h('label', { for: 'output_format' }, 'Output format'), select('output_format', o.limits.outputFormats)),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'output_format' }, 'Output format'),
+        select('output_format', o.limits.outputFormats),
+      ),
     );
     if (o.viewer.role !== 'submit') {
       submit.disabled = true;
@@ -139,7 +166,12 @@ export function newEditPage(main: HTMLElement): Page {
     }
   };
 
-  replaceChildren(main, h('h1', { tabindex: -1 }, 'New edit'), h('p', {}, 'Paint over the part of the picture the model may change; the rest stays as it is.'), form);
+  replaceChildren(
+    main,
+    h('h1', { tabindex: -1 }, 'New edit'),
+    h('p', {}, 'Paint over the part of the picture the model may change; the rest stays as it is.'),
+    form,
+  );
   fetchOverview().then(renderLimits, (err: Error) => showProblems([err.message]));
   return { close: () => undefined };
 }

@@ -12,15 +12,24 @@ function review(job: JobView): HTMLElement {
     'article',
     { class: 'review' },
     h('h2', {}, h('a', { href: `#/jobs/${job.id}` }, job.drop)),
-    job.files.published ? h('img', { class: 'thumb', src: fileUrl(job.id, 'published'), alt: `Quarantined edit of ${job.drop}` }) : null,
+    job.files.published
+      ? h('img', { class: 'thumb', src: fileUrl(job.id, 'published'), alt: `Quarantined edit of ${job.drop}` })
+      : null,
     h('ul', { class: 'reasons' }, ...job.reasons.map((r) => h('li', {}, r))),
-    job.checklist ? h('details', {}, h('summary', {}, 'Provenance checklist'), h('pre', { class: 'checklist' }, job.checklist)) : null,
+    job.checklist
+      ? h('details', {}, h('summary', {}, 'Provenance checklist'), h('pre', { class: 'checklist' }, job.checklist))
+      : null,
   );
 }
 
 export function quarantinePage(main: HTMLElement): Page {
   const list = h('div', { class: 'reviews' }, h('p', {}, 'Loading…'));
-  replaceChildren(main, h('h1', { tabindex: -1 }, 'Quarantine review'), h('p', {}, 'Edits the provenance gate refused to publish, with the reasons.'), list);
+  replaceChildren(
+    main,
+    h('h1', { tabindex: -1 }, 'Quarantine review'),
+    h('p', {}, 'Edits the provenance gate refused to publish, with the reasons.'),
+    list,
+  );
   void (async () => {
     try {
       const quarantined = (await fetchOverview()).jobs.filter((j) => j.state === 'quarantined').slice(0, SHOWN);

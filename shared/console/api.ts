@@ -10,9 +10,19 @@ import { SECURITY_HEADERS } from './page.js';
 
 const JOB_ID = /^[0-9a-f]{32}$/;
 const FILE_PARTS: readonly FilePart[] = ['input', 'mask', 'output', 'published', 'report'];
-const CONTENT_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', json: 'application/json' };
+const CONTENT_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  json: 'application/json',
+};
 
-const json = (status: number, body: unknown): HttpResponseInit => ({ status, jsonBody: body, headers: { ...SECURITY_HEADERS } });
+const json = (status: number, body: unknown): HttpResponseInit => ({
+  status,
+  jsonBody: body,
+  headers: { ...SECURITY_HEADERS },
+});
 const error = (status: number, message: string) => json(status, { error: message });
 
 /** A POST from another site's page carries its own Origin; only this origin may submit. */
@@ -41,7 +51,11 @@ async function jobFile(rt: Runtime, id: string, request: HttpRequest): Promise<H
   return {
     status: 200,
     body,
-    headers: { ...SECURITY_HEADERS, 'content-type': CONTENT_TYPES[extension] ?? 'application/octet-stream', 'content-disposition': disposition },
+    headers: {
+      ...SECURITY_HEADERS,
+      'content-type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
+      'content-disposition': disposition,
+    },
   };
 }
 
@@ -65,7 +79,9 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
     const entra = entraSettings(process.env);
     if (!entra) return error(404, 'sign-in is not configured here');
     if (request.params.id === 'callback' && request.method === 'POST') return finishSignIn(request, entra, rt.now());
-    return request.method === 'GET' && !request.params.id ? startSignIn(request, entra) : error(404, 'no such sign-in step');
+    return request.method === 'GET' && !request.params.id
+      ? startSignIn(request, entra)
+      : error(404, 'no such sign-in step');
   }
   const access: Access = await resolveAccess(request, process.env, rt.now());
   if (!access.ok) return error(access.status, access.message);
@@ -74,7 +90,8 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
   if (request.method === 'POST') {
     if (resource !== 'drops' && resource !== 'validate') return error(405, `POST is not allowed on ${resource}`);
     if (!sameOrigin(request)) return error(403, 'submissions are accepted only from the console itself');
-    if (!canSubmit(viewer)) return error(403, `${viewer.name} may view the console but not submit edits (ask for the Submit role)`);
+    if (!canSubmit(viewer))
+      return error(403, `${viewer.name} may view the console but not submit edits (ask for the Submit role)`);
     return submit(rt, request, resource === 'validate');
   }
   switch (resource) {

@@ -47,10 +47,16 @@ async function signingKeys(s: EntraSettings, now: number, refresh = false): Prom
   return keyCache.keys;
 }
 
-const decodePart = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+const decodePart = (part: string) =>
+  JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 
 /** The token's claims when its signature, issuer, audience and lifetime check out; otherwise why not. */
-export async function verifyIdToken(token: string, s: EntraSettings, now: Date, nonce?: string): Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; problem: string }> {
+export async function verifyIdToken(
+  token: string,
+  s: EntraSettings,
+  now: Date,
+  nonce?: string,
+): Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; problem: string }> {
   const parts = token.split('.');
   if (parts.length !== 3) return { ok: false, problem: 'not a JWT' };
   let header: Record<string, unknown>;
@@ -65,15 +71,22 @@ export async function verifyIdToken(token: string, s: EntraSettings, now: Date, 
   // Entra rolls its keys; an unknown kid is worth one fresh look.
   key ??= (await signingKeys(s, now.getTime(), true)).find((k) => k.kid === header.kid);
   if (!key) return { ok: false, problem: 'signed with a key the tenant does not publish' };
-  const signed = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), createPublicKey({ key, format: 'jwk' }), Buffer.from(parts[2]!, 'base64url'));
+  const signed = verify(
+    'RSA-SHA256',
+    Buffer.from(`${parts[0]}.${parts[1]}`),
+    createPublicKey({ key, format: 'jwk' }),
+    Buffer.from(parts[2]!, 'base64url'),
+  );
   if (!signed) return { ok: false, problem: 'the signature does not match' };
   const t = now.getTime() / 1000;
   // Single-tenant: the token must come from the configured tenant's v2.0 issuer.
-  if (claims.tid !== s.tenantId || claims.iss !== `${authority(s)}/v2.0`) return { ok: false, problem: 'issued by another tenant' };
+  if (claims.tid !== s.tenantId || claims.iss !== `${authority(s)}/v2.0`)
+    return { ok: false, problem: 'issued by another tenant' };
   if (claims.aud !== s.clientId) return { ok: false, problem: 'issued for another application' };
   if (typeof claims.exp !== 'number' || claims.exp + SKEW_S < t) return { ok: false, problem: 'expired' };
   if (typeof claims.nbf === 'number' && claims.nbf - SKEW_S > t) return { ok: false, problem: 'not valid yet' };
-  if (nonce !== undefined && claims.nonce !== nonce) return { ok: false, problem: 'the sign-in answer does not match this browser\'s request' };
+  if (nonce !== undefined && claims.nonce !== nonce)
+    return { ok: false, problem: "the sign-in answer does not match this browser's request" };
   return { ok: true, claims };
 }
 
@@ -97,13 +110,23 @@ function cookie(request: HttpRequest, name: string): string | undefined {
 export async function resolveAccess(request: HttpRequest, env: NodeJS.ProcessEnv, now: Date): Promise<Access> {
   if (isLocalRequest(request, env)) return { ok: true, viewer: localViewer() };
   const s = entraSettings(env);
-  if (!s) return { ok: false, status: 403, message: 'the console\'s sign-in is not configured (CONSOLE_TENANT_ID, CONSOLE_CLIENT_ID)' };
+  if (!s)
+    return {
+      ok: false,
+      status: 403,
+      message: "the console's sign-in is not configured (CONSOLE_TENANT_ID, CONSOLE_CLIENT_ID)",
+    };
   const token = cookie(request, SESSION_COOKIE);
   if (!token) return { ok: false, status: 401, message: 'sign in first' };
   const checked = await verifyIdToken(token, s, now);
   if (!checked.ok) return { ok: false, status: 401, message: `sign in again: ${checked.problem}` };
   const viewer = viewerFrom(checked.claims);
-  if (!viewer) return { ok: false, status: 403, message: `you are signed in but have neither the ${ROLES.submit} nor the ${ROLES.view} role` };
+  if (!viewer)
+    return {
+      ok: false,
+      status: 403,
+      message: `you are signed in but have neither the ${ROLES.submit} nor the ${ROLES.view} role`,
+    };
   return { ok: true, viewer };
 }
 
@@ -122,14 +145,24 @@ export function startSignIn(request: HttpRequest, s: EntraSettings): HttpRespons
     nonce,
   }).toString();
   // SameSite=None: the answer comes back as a cross-site POST from login.microsoftonline.com.
-  return { status: 302, headers: { location: url.toString(), 'set-cookie': `${NONCE_COOKIE}=${nonce}; Path=${COOKIE_PATH}; Max-Age=600; HttpOnly; Secure; SameSite=None` } };
+  return {
+    status: 302,
+    headers: {
+      location: url.toString(),
+      'set-cookie': `${NONCE_COOKIE}=${nonce}; Path=${COOKIE_PATH}; Max-Age=600; HttpOnly; Secure; SameSite=None`,
+    },
+  };
 }
 
 /** POST …/api/signin/callback: Entra ID's answer; a valid token becomes the session cookie. */
 export async function finishSignIn(request: HttpRequest, s: EntraSettings, now: Date): Promise<HttpResponseInit> {
   const form = new URLSearchParams(await request.text());
   const token = form.get('id_token');
-  if (!token) return { status: 400, jsonBody: { error: `sign-in failed: ${form.get('error_description') ?? form.get('error') ?? 'no id_token'}` } };
+  if (!token)
+    return {
+      status: 400,
+      jsonBody: { error: `sign-in failed: ${form.get('error_description') ?? form.get('error') ?? 'no id_token'}` },
+    };
   const nonce = cookie(request, NONCE_COOKIE);
   if (!nonce) return { status: 400, jsonBody: { error: 'sign-in took too long or cookies are blocked; try again' } };
   const checked = await verifyIdToken(token, s, now, nonce);
@@ -137,6 +170,9 @@ export async function finishSignIn(request: HttpRequest, s: EntraSettings, now: 
   const maxAge = Math.max(0, Math.floor((checked.claims.exp as number) - now.getTime() / 1000));
   return {
     status: 303,
-    headers: { location: COOKIE_PATH, 'set-cookie': `${SESSION_COOKIE}=${token}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; Secure; SameSite=Lax` },
+    headers: {
+      location: COOKIE_PATH,
+      'set-cookie': `${SESSION_COOKIE}=${token}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; Secure; SameSite=Lax`,
+    },
   };
 }

@@ -15,7 +15,12 @@ import type { SubmitAnswer } from './types.js';
 
 /** The sidecar fields the form offers; each is sent only when the person chose a value. */
 const SIDECAR_FIELDS = ['prompt', 'size', 'quality', 'output_format'] as const;
-const CONTENT_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp' };
+const CONTENT_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+};
 
 export interface SubmittedDrop {
   imageName: string;
@@ -49,13 +54,22 @@ export async function readSubmission(form: FormData): Promise<SubmittedDrop | { 
 export function consoleDrop(imageName: string, now: Date): { drop: DropRef; extension: string } {
   const dot = imageName.lastIndexOf('.');
   const extension = dot > 0 ? imageName.slice(dot + 1).toLowerCase() : '';
-  const readable = (dot > 0 ? imageName.slice(0, dot) : imageName).replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'image';
+  const readable =
+    (dot > 0 ? imageName.slice(0, dot) : imageName)
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'image';
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   return { drop: { path: 'console', stem: `${readable}-${stamp}-${randomBytes(3).toString('hex')}` }, extension };
 }
 
 function sample(name: string, bytes: Buffer): PartSample {
-  return { name, bytes: bytes.length, head: bytes.subarray(0, MAX_HEAD_BYTES), tail: bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)) };
+  return {
+    name,
+    bytes: bytes.length,
+    head: bytes.subarray(0, MAX_HEAD_BYTES),
+    tail: bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)),
+  };
 }
 
 interface PlannedDrop {
@@ -64,7 +78,10 @@ interface PlannedDrop {
 }
 
 /** The blobs the drop becomes, or the problems intake would report for them. */
-export function planDrop(rt: Runtime, submitted: SubmittedDrop): { ok: true; plan: PlannedDrop } | { ok: false; problems: string[] } {
+export function planDrop(
+  rt: Runtime,
+  submitted: SubmittedDrop,
+): { ok: true; plan: PlannedDrop } | { ok: false; problems: string[] } {
   const { drop, extension } = consoleDrop(submitted.imageName, rt.now());
   const key = dropKey(drop);
   const imageName = `${key}.${extension}`;
@@ -74,7 +91,12 @@ export function planDrop(rt: Runtime, submitted: SubmittedDrop): { ok: true; pla
   // The picked file's own name decides its extension, as in a drop folder: a .gif is refused by name.
   if (!named.ok) return { ok: false, problems: [`${JSON.stringify(submitted.imageName)}: ${named.problem}`] };
   const result = validateDrop(
-    { image: sample(imageName, submitted.image), mask: sample(maskName, submitted.mask), sidecarText: sidecar, metadataPrompt: undefined },
+    {
+      image: sample(imageName, submitted.image),
+      mask: sample(maskName, submitted.mask),
+      sidecarText: sidecar,
+      metadataPrompt: undefined,
+    },
     rt.config.drop,
   );
   if (!result.ok) return { ok: false, problems: result.problems };

@@ -69,7 +69,11 @@ export async function overview(rt: Runtime, viewer: Viewer): Promise<Overview> {
 }
 
 /** Where a job's part is stored: container and blob name, or nothing when the job has no such part yet. */
-export function partLocation(rt: Runtime, job: JobRecord, part: FilePart): { container: ContainerClient; name: string } | undefined {
+export function partLocation(
+  rt: Runtime,
+  job: JobRecord,
+  part: FilePart,
+): { container: ContainerClient; name: string } | undefined {
   const inContainer = (path: string | undefined) => {
     if (!path) return undefined;
     const slash = path.indexOf('/');
@@ -87,7 +91,9 @@ export function partLocation(rt: Runtime, job: JobRecord, part: FilePart): { con
       return inContainer(job.publish?.blob);
     case 'report':
       if (job.publish) return inContainer(job.publish.report);
-      return job.state === 'rejected' || job.state === 'failed' ? { container: rt.containers.rejected, name: dropBlobName(job.drop, '.json') } : undefined;
+      return job.state === 'rejected' || job.state === 'failed'
+        ? { container: rt.containers.rejected, name: dropBlobName(job.drop, '.json') }
+        : undefined;
   }
 }
 
@@ -110,7 +116,12 @@ export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
     const at = partLocation(rt, job, p);
     if (at) files[p] = baseName(at.name);
   }
-  const report = job.publish ? await readJson<ProvenanceReport>(rt.containers[job.publish.report.startsWith('published/') ? 'published' : 'quarantine'], job.publish.report.slice(job.publish.report.indexOf('/') + 1)) : undefined;
+  const report = job.publish
+    ? await readJson<ProvenanceReport>(
+        rt.containers[job.publish.report.startsWith('published/') ? 'published' : 'quarantine'],
+        job.publish.report.slice(job.publish.report.indexOf('/') + 1),
+      )
+    : undefined;
   return {
     id: job.id,
     state: job.state,

@@ -27,7 +27,8 @@ let eventsFeed: { id: string; type: string; subject: string; time: string }[] | 
 const eventsStandIn = defineFunction({
   name: 'events-stand-in',
   trigger: { type: 'http', route: 'events', methods: ['GET'], authLevel: 'anonymous' },
-  handle: async (): Promise<HttpResponseInit> => (eventsFeed ? { jsonBody: { events: eventsFeed } } : { status: 404, jsonBody: { error: 'no events' } }),
+  handle: async (): Promise<HttpResponseInit> =>
+    eventsFeed ? { jsonBody: { events: eventsFeed } } : { status: 404, jsonBody: { error: 'no events' } },
 });
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let photo: Buffer;
@@ -40,7 +41,9 @@ function tamperingModel(): ImageModel {
     async edit(input) {
       real ??= createImageModel(loadConfig(p.settings).model);
       const outcome = await (await real).edit(input);
-      return outcome.kind === 'ok' && input.request.prompt.includes(TAMPER) ? { ...outcome, bytes: changeOnePixel(outcome.bytes) } : outcome;
+      return outcome.kind === 'ok' && input.request.prompt.includes(TAMPER)
+        ? { ...outcome, bytes: changeOnePixel(outcome.bytes) }
+        : outcome;
     },
   };
 }
@@ -86,7 +89,10 @@ async function watchStates(page: Page, terminal: string): Promise<string[]> {
   const seen: string[] = [];
   const deadline = Date.now() + 45_000;
   while (Date.now() < deadline) {
-    const state = await page.locator('h1 .badge').textContent().catch(() => null);
+    const state = await page
+      .locator('h1 .badge')
+      .textContent()
+      .catch(() => null);
     if (state && seen.at(-1) !== state) seen.push(state);
     if (state === terminal) return seen;
     await sleep(50);
@@ -97,7 +103,9 @@ async function watchStates(page: Page, terminal: string): Promise<string[]> {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   // The outcome events feed is another function's job; a stand-in answers in its place here.
-  const functions = (await loadFunctionDefinitions()).filter((f) => !(f.trigger.type === 'http' && f.trigger.route.startsWith('events')));
+  const functions = (await loadFunctionDefinitions()).filter(
+    (f) => !(f.trigger.type === 'http' && f.trigger.route.startsWith('events')),
+  );
   p = await startTestPipeline({
     functions: [...functions, eventsStandIn],
     model: tamperingModel(),
@@ -140,7 +148,13 @@ describe('the web console', { timeout: 120_000 }, () => {
     const job = (await p.jobs()).find((j) => j.id === id)!;
     expect(job.state).toBe('published');
     expect(job.request?.prompt).toBe('a small sailing boat');
-    const report = JSON.parse((await p.runtime.containers.published.getBlobClient(job.publish!.report.slice('published/'.length)).downloadToBuffer()).toString()) as ProvenanceReport;
+    const report = JSON.parse(
+      (
+        await p.runtime.containers.published
+          .getBlobClient(job.publish!.report.slice('published/'.length))
+          .downloadToBuffer()
+      ).toString(),
+    ) as ProvenanceReport;
     expect(await page.locator('[data-testid="checklist"]').textContent()).toBe(renderChecklist(report));
 
     // The mask: a PNG with alpha of the photo's size, transparent where painted, opaque elsewhere.
@@ -189,7 +203,7 @@ describe('the web console', { timeout: 120_000 }, () => {
     await page.close();
   });
 
-  it('a drop intake would refuse is refused in the form with intake\'s own message, and nothing is uploaded', async () => {
+  it("a drop intake would refuse is refused in the form with intake's own message, and nothing is uploaded", async () => {
     const wide = await gradientImage(1100, 100);
     // What intake says about the same picture dropped in the drop folder.
     await p.upload('refused/wide.png', wide);
@@ -231,7 +245,10 @@ describe('the web console', { timeout: 120_000 }, () => {
   });
 
   it('shows a photo at its size as displayed: EXIF orientation applied, as the mask must be', async () => {
-    const rotated = await sharp(await gradientImage(300, 200, 'jpeg')).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const rotated = await sharp(await gradientImage(300, 200, 'jpeg'))
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toBuffer();
     const page = await openPage('#/new');
     await pickImage(page, 'rotated.jpg', rotated, 'image/jpeg');
     expect(await page.locator('#picture-size').textContent()).toContain('200×300 as displayed');
@@ -244,7 +261,9 @@ describe('the web console', { timeout: 120_000 }, () => {
     await page.locator('.count').first().waitFor();
     await sleep(300);
     expect(await page.locator('section.events').isHidden()).toBe(true);
-    eventsFeed = [{ id: 'e1', type: 'com.imagegen.job.published', subject: 'console/harbour', time: new Date().toISOString() }];
+    eventsFeed = [
+      { id: 'e1', type: 'com.imagegen.job.published', subject: 'console/harbour', time: new Date().toISOString() },
+    ];
     await page.locator('section.events li', { hasText: 'com.imagegen.job.published console/harbour' }).waitFor();
     await page.close();
   });
@@ -257,7 +276,10 @@ describe('the web console', { timeout: 120_000 }, () => {
       expect(await seriousViolations(page), hash).toEqual([]);
       await page.setViewportSize({ width: 375, height: 800 });
       await sleep(100);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${hash} scrolls sideways at 375 px`).toBe(true);
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+        `${hash} scrolls sideways at 375 px`,
+      ).toBe(true);
       if (hash === '#/jobs') await screenshot(page, 'jobs-narrow');
       await page.close();
     }
