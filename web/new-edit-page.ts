@@ -18,6 +18,14 @@ function select(id: string, values: string[]): HTMLSelectElement {
   );
 }
 
+/** A 1×1 transparent PNG, sent with a picture the browser cannot show so the server can say why. */
+function standInMask(): Promise<Blob> {
+  const canvas = h('canvas', { width: 1, height: 1 });
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('no PNG encoder'))), 'image/png'),
+  );
+}
+
 export function newEditPage(main: HTMLElement): Page {
   let painter: MaskPainter | undefined;
   let file: File | undefined;
@@ -65,7 +73,7 @@ export function newEditPage(main: HTMLElement): Page {
       // Not decodable here; the server still says why, in intake's words, when it is submitted.
       file = picked;
       painter = undefined;
-      replaceChildren(stage, h('p', {}, `${picked.name} cannot be shown in the browser.`));
+      replaceChildren(stage, h('p', {}, `${picked.name} cannot be shown in the browser; submit it to see why.`));
       return;
     }
     file = picked;
@@ -134,12 +142,13 @@ export function newEditPage(main: HTMLElement): Page {
       if (!file) return showProblems(['choose an image']);
       if (painter && !painter.hasArea())
         return showProblems(['paint the area to edit (or press Invert to edit the whole image)']);
-      if (!painter) return showProblems([`${file.name}: the browser cannot read it as an image`]);
       submit.disabled = true;
       submit.textContent = 'Submitting…';
       const data = new FormData(form);
       data.set('image', file, file.name);
-      data.set('mask', await painter.exportPng(), 'mask.png');
+      // A picture the browser cannot decode still goes to the server's check, which refuses it in intake's
+      // words; the stand-in mask is never uploaded (a valid picture with it fails the size check).
+      data.set('mask', painter ? await painter.exportPng() : await standInMask(), 'mask.png');
       const answer = await submitDrop(data).catch((err: Error) => ({ ok: false as const, problems: [err.message] }));
       submit.disabled = false;
       submit.textContent = 'Submit edit';

@@ -116,12 +116,8 @@ export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
     const at = partLocation(rt, job, p);
     if (at) files[p] = baseName(at.name);
   }
-  const report = job.publish
-    ? await readJson<ProvenanceReport>(
-        rt.containers[job.publish.report.startsWith('published/') ? 'published' : 'quarantine'],
-        job.publish.report.slice(job.publish.report.indexOf('/') + 1),
-      )
-    : undefined;
+  const reportAt = job.publish ? partLocation(rt, job, 'report') : undefined;
+  const report = reportAt ? await readJson<ProvenanceReport>(reportAt.container, reportAt.name) : undefined;
   return {
     id: job.id,
     state: job.state,

@@ -223,6 +223,18 @@ describe('the web console', { timeout: 120_000 }, () => {
     expect(shown[0]).toMatch(/declares 1100x100 pixels; the limit is 1024 on either side/);
     expect((await p.blobNames('inbox')).length).toBe(before);
     await screenshot(page, 'new-edit-refused');
+
+    // A file the browser cannot even show (a cut-off PNG) is refused with intake's words too.
+    const cut = photo.subarray(0, 600);
+    await p.upload('refused/cut.png', cut);
+    await p.upload('refused/cut.mask.png', await rectMask(480, 320, { x: 0, y: 0, width: 10, height: 10 }));
+    const intakeCut = await p.settled('refused/cut');
+    await page.setInputFiles('#image', { name: 'cut.png', mimeType: 'image/png', buffer: cut });
+    await page.getByText('cannot be shown in the browser').waitFor();
+    await page.click('button[type="submit"]');
+    await page.locator('#problems li').first().waitFor();
+    expect(withoutName(await page.locator('#problems li').allTextContents())).toEqual(withoutName(intakeCut.problems!));
+    expect((await p.blobNames('inbox')).length).toBe(before + 2); // only the two parts uploaded here for intake
     await page.close();
   });
 
