@@ -47,7 +47,7 @@ async function jobFile(rt: Runtime, id: string, request: HttpRequest): Promise<H
   const file = at.name.slice(at.name.lastIndexOf('/') + 1);
   const extension = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
   const disposition = request.query.get('download') === '1' ? `attachment; filename="${file}"` : 'inline';
-  // Streamed through the function after the access check: no container is public, no SAS reaches the page.
+  // Sent by the function after the access check: no container is public, no SAS reaches the page.
   return {
     status: 200,
     body,
@@ -59,7 +59,7 @@ async function jobFile(rt: Runtime, id: string, request: HttpRequest): Promise<H
   };
 }
 
-async function submit(rt: Runtime, request: HttpRequest, validateOnly: boolean): Promise<HttpResponseInit> {
+async function submit(rt: Runtime, request: HttpRequest): Promise<HttpResponseInit> {
   let form: FormData;
   try {
     form = (await request.formData()) as unknown as FormData;
@@ -70,7 +70,6 @@ async function submit(rt: Runtime, request: HttpRequest, validateOnly: boolean):
   if ('problems' in submitted) return json(422, { ok: false, problems: submitted.problems } satisfies SubmitAnswer);
   const planned = planDrop(rt, submitted);
   if (!planned.ok) return json(422, { ok: false, problems: planned.problems } satisfies SubmitAnswer);
-  if (validateOnly) return json(200, { ok: true, drop: '', jobId: '' } satisfies SubmitAnswer);
   return json(202, await uploadDrop(rt, planned.plan));
 }
 
@@ -88,11 +87,11 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
   const { viewer } = access;
   const { resource, id } = request.params;
   if (request.method === 'POST') {
-    if (resource !== 'drops' && resource !== 'validate') return error(405, `POST is not allowed on ${resource}`);
+    if (resource !== 'drops') return error(405, `POST is not allowed on ${resource}`);
     if (!sameOrigin(request)) return error(403, 'submissions are accepted only from the console itself');
     if (!canSubmit(viewer))
       return error(403, `${viewer.name} may view the console but not submit edits (ask for the Submit role)`);
-    return submit(rt, request, resource === 'validate');
+    return submit(rt, request);
   }
   switch (resource) {
     case 'overview':
