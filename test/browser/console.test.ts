@@ -256,6 +256,36 @@ describe('the web console', { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  it('mask tools: the eraser takes paint away, Undo brings it back, Clear and Invert act on the whole mask', async () => {
+    const page = await openPage('#/new');
+    await pickImage(page, 'tools.png', photo);
+    // Alpha of the mask layer at a point given as fractions of the picture (the stroke runs through 0.5, 0.5).
+    const paintAt = (fx: number, fy: number) =>
+      page.evaluate(
+        ([x, y]) => {
+          const c = document.querySelector<HTMLCanvasElement>('.mask-layer')!;
+          return c.getContext('2d')!.getImageData(Math.round(c.width * x!), Math.round(c.height * y!), 1, 1).data[3];
+        },
+        [fx, fy],
+      );
+    await page.fill('#brush-size', '60');
+    await paintStroke(page);
+    expect(await paintAt(0.5, 0.5)).toBe(255);
+    await page.click('button[data-tool="eraser"]');
+    await paintStroke(page);
+    expect(await paintAt(0.5, 0.5)).toBe(0);
+    await page.click('#undo');
+    expect(await paintAt(0.5, 0.5)).toBe(255);
+    await page.click('#clear');
+    expect(await paintAt(0.5, 0.5)).toBe(0);
+    await page.click('#invert');
+    expect([await paintAt(0.5, 0.5), await paintAt(0.05, 0.95)]).toEqual([255, 255]);
+    await page.click('#undo');
+    await page.click('#undo');
+    expect(await paintAt(0.5, 0.5)).toBe(255);
+    await page.close();
+  });
+
   it('shows a photo at its size as displayed: EXIF orientation applied, as the mask must be', async () => {
     const rotated = await sharp(await gradientImage(300, 200, 'jpeg'))
       .withMetadata({ orientation: 6 })
