@@ -130,6 +130,17 @@ param maximumInstanceCount int = 4
 ])
 param instanceMemoryMB int = 2048
 
+// ---- The web console -----------------------------------------------------------------------------
+//
+// App Service built-in authentication (EasyAuth) is not supported on Flex Consumption, and unauthenticated
+// callers are not blocked when it is enabled (learn.microsoft.com/azure/azure-functions/flex-consumption-plan,
+// "Considerations"), so the app signs people in itself: OpenID Connect ID tokens from this tenant, for the
+// app registration below, whose app roles decide who may submit (Console.Submit) or only view (Console.View).
+// README.md, "The web console", creates the registration from infra/console-app-roles.json.
+
+@description('Client id of the web console\'s Entra ID app registration. Empty: the console refuses every request on Azure.')
+param consoleClientId string = ''
+
 // ---- Network -------------------------------------------------------------------------------------
 
 @description('Network isolation: integrate the function app with a new virtual network and reach storage (blob, queue) and Azure OpenAI only through private endpoints, public network access off. Off by default; see "Deploy to Azure" in README.md for what changes from a laptop.')
@@ -404,6 +415,9 @@ var appSettings = {
   AGENT_SCOPE: agentScope
   TOLERATED_FAILURES: toleratedFailures
   SIGNING_TIME_SKEW: signingTimeSkew
+  // The web console's sign-in (shared/console/sign-in.ts): identifiers, not secrets; the flow needs none.
+  CONSOLE_TENANT_ID: tenant().tenantId
+  CONSOLE_CLIENT_ID: consoleClientId
 }
 
 module functionApp 'modules/function-app.bicep' = {
@@ -450,5 +464,7 @@ output AZURE_OPENAI_DEPLOYMENT string = openAi.outputs.deploymentName
 output AZURE_OPENAI_API_VERSION string = openAiApiVersion
 output IMAGE_MODEL string = imageModelName
 output IMAGE_MODEL_RPM int = imageModelRpm
+// The redirect URI to register on the console's app registration (platform "Web", ID tokens).
+output CONSOLE_SIGN_IN_REDIRECT_URI string = 'https://${functionApp.outputs.defaultHostName}/api/console/api/signin/callback'
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
 output EVENT_GRID_DEAD_LETTER_CONTAINER string = containers.deadLetter

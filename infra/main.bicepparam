@@ -20,3 +20,4 @@ param imageModelCapacity = int(readEnvironmentVariable('IMAGE_MODEL_CAPACITY', '
 param maximumInstanceCount = int(readEnvironmentVariable('FUNCTIONS_MAXIMUM_INSTANCE_COUNT', '4'))
 param publishedPublicRead = bool(readEnvironmentVariable('PUBLISHED_PUBLIC_READ', 'false'))
 param vnetEnabled = bool(readEnvironmentVariable('VNET_ENABLED', 'false'))
+param consoleClientId = readEnvironmentVariable('CONSOLE_CLIENT_ID', '')

@@ -85,6 +85,7 @@ export async function run(args: string[]): Promise<number> {
       'imagegen-pipeline is running locally.',
       `  Drop folder:   ${shown(dropDir)}/   (photo.png + photo.mask.png, optional photo.json {"prompt": "..."})`,
       `  Results:       ${shown(outDir)}/published/, ${shown(outDir)}/quarantine/, ${shown(outDir)}/rejected/ (every container is mirrored)`,
+      `  Console:       ${pipeline.host.url}/api/console   (open it in a browser: paint a mask, submit, watch it publish)`,
       `  Functions:     ${pipeline.host.url}/api/jobs`,
       `  Storage:       ${pipeline.storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${pipeline.storage.queueEndpoint} (queue)`,
       ...modelLines(pipeline),

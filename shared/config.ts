@@ -69,6 +69,9 @@ export const SETTINGS = [
   { name: 'AGENT_SCOPE', description: '`active`: the agent must be on the active manifest; `chain`: a validated ingredient manifest may carry it.', default: 'active', where: BOTH },
   { name: 'TOLERATED_FAILURES', description: 'Comma-separated `code@assertion-label` c2pa failures that do not quarantine.', default: 'claim.malformed@c2pa.soft-binding', where: BOTH },
   { name: 'SIGNING_TIME_SKEW', description: 'Clock skew allowed when checking that the signing time lies inside the job\'s edit window.', default: '5m', where: BOTH },
+  // The web console (shared/console/sign-in.ts)
+  { name: 'CONSOLE_TENANT_ID', description: 'Entra ID tenant whose users may sign in to the web console. With CONSOLE_CLIENT_ID empty, the console refuses every request that does not come from this machine.', where: ['azure'] },
+  { name: 'CONSOLE_CLIENT_ID', description: 'Client id of the console\'s app registration (ID tokens, app roles `Console.Submit` and `Console.View`). Empty: the console is off on Azure.', where: ['azure'] },
 ] as const satisfies readonly SettingSpec[];
 
 export type SettingName = (typeof SETTINGS)[number]['name'];

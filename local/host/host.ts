@@ -252,6 +252,10 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
       const response = ((await invoke(route.def, request)) ?? {}) as HttpResponseInit;
       const headers = Object.fromEntries(Object.entries((response.headers as Record<string, string> | undefined) ?? {}));
       if (response.jsonBody !== undefined) return send(res, response.status ?? 200, response.jsonBody, headers);
+      if (response.body instanceof Uint8Array) {
+        res.writeHead(response.status ?? 200, headers);
+        return void res.end(response.body);
+      }
       return send(res, response.status ?? 200, typeof response.body === 'string' ? response.body : '', headers);
     }
     send(res, 404, { error: `no function serves ${url.pathname}` });

@@ -1,0 +1,83 @@
+/**
+ * The console's one HTML page and its bundled script and style sheet (built by `npm run build` from
+ * `web/` into `dist/web/`), served with a strict Content Security Policy: scripts and styles only from
+ * this origin, no inline code, pictures only from this origin or the page's own canvas.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { HttpResponseInit } from '@azure/functions';
+
+export const CONSOLE_PATH = '/api/console';
+
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob: data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>imagegen-pipeline console</title>
+<link rel="stylesheet" href="${CONSOLE_PATH}/console.css">
+<script type="module" src="${CONSOLE_PATH}/console.js"></script>
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="bar">
+  <span class="brand">imagegen-pipeline</span>
+  <nav aria-label="Console">
+    <a href="#/jobs">Jobs</a>
+    <a href="#/new">New edit</a>
+    <a href="#/quarantine">Quarantine</a>
+  </nav>
+  <span id="viewer" class="viewer"></span>
+</header>
+<main id="main" tabindex="-1"><p>Loading…</p></main>
+<noscript><p>The console needs JavaScript.</p></noscript>
+</body>
+</html>
+`;
+
+export function pageResponse(): HttpResponseInit {
+  return { status: 200, body: PAGE, headers: { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8' } };
+}
+
+const ASSETS: Record<string, string> = {
+  'console.js': 'text/javascript; charset=utf-8',
+  'console.css': 'text/css; charset=utf-8',
+};
+
+/**
+ * The bundle's folder: `dist/web/` beside the compiled functions, or, when the functions run from
+ * source (tests), the `dist/web/` that `npm run build` made.
+ */
+function assetDir(): URL {
+  const candidates = [new URL('../../web/', import.meta.url), new URL('../../dist/web/', import.meta.url)];
+  return candidates.find((dir) => existsSync(new URL('console.js', dir))) ?? candidates[0]!;
+}
+
+export async function assetResponse(file: string): Promise<HttpResponseInit> {
+  const type = ASSETS[file];
+  if (!type) return { status: 404, jsonBody: { error: `no console asset ${file}` } };
+  try {
+    const body = await readFile(new URL(file, assetDir()));
+    return { status: 200, body, headers: { ...SECURITY_HEADERS, 'content-type': type, 'cache-control': 'no-cache' } };
+  } catch {
+    return { status: 503, jsonBody: { error: `the console's ${file} is not built: run npm run build` } };
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * What the console shows, read from the ledger and the containers: the jobs overview (list, counters,
+ * the pacer's schedule), one job in full, and where each of a job's pictures lives.
+ */
+import type { ContainerClient } from '@azure/storage-blob';
+import { isNotFound } from '../adapters/storage.js';
+import { dropBlobName } from '../drop.js';
+import type { JobRecord, JobState } from '../job.js';
+import { type PacerState, rateFactor, slotIntervalMs } from '../pacing.js';
+import { renderChecklist } from '../provenance/checklist.js';
+import type { ProvenanceReport } from '../provenance/gate.js';
+import type { Runtime } from '../runtime.js';
+import type { FilePart, JobRow, JobView, Overview, PacerView, Viewer } from './types.js';
+
+/** The overview lists at most this many jobs, newest first; the counters cover the same jobs. */
+const MAX_LISTED = 1000;
+
+async function readJson<T>(container: ContainerClient, name: string): Promise<T | undefined> {
+  try {
+    return JSON.parse((await container.getBlobClient(name).downloadToBuffer()).toString('utf8')) as T;
+  } catch (err) {
+    if (isNotFound(err) || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+export async function pacerView(rt: Runtime): Promise<PacerView> {
+  const { deployment, rpm } = rt.config.model;
+  const state = await readJson<PacerState>(rt.containers.jobs, `pacer/${deployment}.json`);
+  const now = rt.now().getTime();
+  const factor = rateFactor(state, now);
+  const interval = slotIntervalMs(rpm) / factor;
+  return {
+    deployment,
+    configuredRpm: rpm,
+    currentRpm: Math.round(rpm * factor * 10) / 10,
+    slotsAhead: state && state.nextAt > now ? Math.ceil((state.nextAt - now) / interval) : 0,
+    last429At: state?.rate ? new Date(state.rate.cutAt).toISOString() : null,
+    cuts: state?.epoch ?? 0,
+  };
+}
+
+export async function overview(rt: Runtime, viewer: Viewer): Promise<Overview> {
+  const rows: JobRow[] = [];
+  let token: string | undefined;
+  do {
+    const page = await rt.ledger.list({ limit: MAX_LISTED, ...(token ? { continuationToken: token } : {}) });
+    rows.push(...page.jobs);
+    token = page.continuationToken;
+  } while (token && rows.length < MAX_LISTED);
+  rows.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  const jobs = rows.slice(0, MAX_LISTED);
+  const counts: Partial<Record<JobState, number>> = {};
+  for (const j of jobs) counts[j.state] = (counts[j.state] ?? 0) + 1;
+  const model = rt.config.drop.model;
+  return {
+    viewer,
+    jobs,
+    counts,
+    pacer: await pacerView(rt),
+    limits: {
+      model: model.name,
+      maxPromptChars: model.maxPromptChars,
+      sizes: ['auto', ...model.sizes.filter((s) => s !== 'auto')],
+      qualities: [...model.qualities],
+      outputFormats: [...model.outputFormats],
+    },
+  };
+}
+
+/** Where a job's part is stored: container and blob name, or nothing when the job has no such part yet. */
+export function partLocation(
+  rt: Runtime,
+  job: JobRecord,
+  part: FilePart,
+): { container: ContainerClient; name: string } | undefined {
+  const inContainer = (path: string | undefined) => {
+    if (!path) return undefined;
+    const slash = path.indexOf('/');
+    const container = path.slice(0, slash) === 'published' ? rt.containers.published : rt.containers.quarantine;
+    return { container, name: path.slice(slash + 1) };
+  };
+  switch (part) {
+    case 'input':
+      return job.inputs.image ? { container: rt.containers.inbox, name: job.inputs.image.name } : undefined;
+    case 'mask':
+      return job.inputs.mask ? { container: rt.containers.inbox, name: job.inputs.mask.name } : undefined;
+    case 'output':
+      return job.edit?.output ? { container: rt.containers.edited, name: job.edit.output.name } : undefined;
+    case 'published':
+      return inContainer(job.publish?.blob);
+    case 'report':
+      if (job.publish) return inContainer(job.publish.report);
+      return job.state === 'rejected' || job.state === 'failed'
+        ? { container: rt.containers.rejected, name: dropBlobName(job.drop, '.json') }
+        : undefined;
+  }
+}
+
+const baseName = (name: string) => name.slice(name.lastIndexOf('/') + 1);
+
+const NEXT_STEP: Partial<Record<JobState, string>> = {
+  rejected: 'Fix the problems above and submit the drop again; a changed upload starts a new job.',
+  failed:
+    'The model could not make the edit (see the last error). Check the deployment and its quota, then submit the drop again; ' +
+    'a new upload starts a new job.',
+  quarantined:
+    'Nothing was published. The checklist says which check failed; if the image came from somewhere other than the ' +
+    'configured Azure OpenAI deployment, it stays in quarantine/ for review.',
+};
+
+export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
+  const parts: FilePart[] = ['input', 'mask', 'output', 'published', 'report'];
+  const files: JobView['files'] = {};
+  for (const p of parts) {
+    const at = partLocation(rt, job, p);
+    if (at) files[p] = baseName(at.name);
+  }
+  const reportAt = job.publish ? partLocation(rt, job, 'report') : undefined;
+  const report = reportAt ? await readJson<ProvenanceReport>(reportAt.container, reportAt.name) : undefined;
+  return {
+    id: job.id,
+    state: job.state,
+    drop: job.drop.key,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    request: job.request ?? null,
+    history: job.history,
+    files,
+    checklist: report ? renderChecklist(report) : null,
+    verdict: job.publish?.verdict ?? null,
+    reasons: job.publish?.reasons ?? [],
+    problems: job.problems ?? (job.error ? [job.error.message] : []),
+    next: NEXT_STEP[job.state] ?? null,
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * Who may use the console: the local user on this machine; on Azure, people signed in with Entra ID
+ * whose ID token carries a console app role. Entra's key endpoint is the one thing mocked (it cannot
+ * run here): tokens are signed with a key made in the test and published through a stubbed fetch.
+ */
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { HttpRequest } from '@azure/functions';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { handleConsoleApi } from '../../shared/console/api.js';
+import { resolveAccess } from '../../shared/console/sign-in.js';
+import type { Runtime } from '../../shared/runtime.js';
+
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const CLIENT = '99999999-8888-7777-6666-555555555555';
+const APP = 'https://imagegen.azurewebsites.net';
+const ENV = { WEBSITE_SITE_NAME: 'imagegen', CONSOLE_TENANT_ID: TENANT, CONSOLE_CLIENT_ID: CLIENT };
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const now = new Date('2026-11-24T12:00:00Z');
+const t = now.getTime() / 1000;
+
+function token(claims: Record<string, unknown>, key = privateKey, kid = 'key-1'): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${part({ alg: 'RS256', typ: 'JWT', kid })}.${part({
+    iss: `https://login.microsoftonline.com/${TENANT}/v2.0`,
+    tid: TENANT,
+    aud: CLIENT,
+    exp: t + 3600,
+    nbf: t - 60,
+    preferred_username: 'editor@contoso.example',
+    ...claims,
+  })}`;
+  return `${body}.${sign('RSA-SHA256', Buffer.from(body), key).toString('base64url')}`;
+}
+
+function request(
+  path: string,
+  init: { method?: string; cookie?: string; origin?: string; body?: string; params?: Record<string, string> } = {},
+): HttpRequest {
+  return new HttpRequest({
+    method: init.method ?? 'GET',
+    url: `${APP}${path}`,
+    headers: {
+      ...(init.cookie ? { cookie: init.cookie } : {}),
+      ...(init.origin ? { origin: init.origin } : {}),
+      ...(init.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+    },
+    params: init.params ?? {},
+    ...(init.body ? { body: { string: init.body } } : {}),
+  });
+}
+
+const rt = { now: () => now } as unknown as Runtime;
+const session = (roles: string[], extra: Record<string, unknown> = {}) =>
+  `console_session=${token({ roles, ...extra })}`;
+
+beforeAll(() => {
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'key-1', use: 'sig' };
+  vi.stubGlobal('fetch', async (url: string) => {
+    expect(url).toBe(`https://login.microsoftonline.com/${TENANT}/discovery/v2.0/keys`);
+    return new Response(JSON.stringify({ keys: [jwk] }), { status: 200 });
+  });
+});
+afterAll(() => vi.unstubAllGlobals());
+
+describe('who may use the console', () => {
+  it('on this machine, the local user may submit', async () => {
+    const local = new HttpRequest({ method: 'GET', url: 'http://127.0.0.1:7071/api/console/api/overview' });
+    expect(await resolveAccess(local, {}, now)).toEqual({ ok: true, viewer: { name: 'local', role: 'submit' } });
+  });
+
+  it('in App Service, a loopback address proves nothing, and without sign-in settings everyone is refused', async () => {
+    const spoofed = new HttpRequest({ method: 'GET', url: 'http://127.0.0.1/api/console/api/overview' });
+    expect(await resolveAccess(spoofed, { WEBSITE_SITE_NAME: 'imagegen' }, now)).toMatchObject({
+      ok: false,
+      status: 403,
+      message: expect.stringMatching(/sign-in is not configured/),
+    });
+  });
+
+  it('a signed-in person with Console.Submit may submit; with Console.View only view', async () => {
+    expect(
+      await resolveAccess(request('/api/console/api/overview', { cookie: session(['Console.Submit']) }), ENV, now),
+    ).toEqual({ ok: true, viewer: { name: 'editor@contoso.example', role: 'submit' } });
+    expect(
+      await resolveAccess(request('/api/console/api/overview', { cookie: session(['Console.View']) }), ENV, now),
+    ).toEqual({ ok: true, viewer: { name: 'editor@contoso.example', role: 'view' } });
+  });
+
+  it("a viewer's submission is refused before anything is read or uploaded", async () => {
+    vi.stubEnv('WEBSITE_SITE_NAME', ENV.WEBSITE_SITE_NAME);
+    vi.stubEnv('CONSOLE_TENANT_ID', TENANT);
+    vi.stubEnv('CONSOLE_CLIENT_ID', CLIENT);
+    try {
+      const res = await handleConsoleApi(
+        rt,
+        request('/api/console/api/drops', {
+          method: 'POST',
+          cookie: session(['Console.View']),
+          origin: APP,
+          params: { resource: 'drops' },
+        }),
+      );
+      expect(res.status).toBe(403);
+      expect(res.jsonBody).toEqual({
+        error: 'editor@contoso.example may view the console but not submit edits (ask for the Submit role)',
+      });
+      const crossSite = await handleConsoleApi(
+        rt,
+        request('/api/console/api/drops', {
+          method: 'POST',
+          cookie: session(['Console.Submit']),
+          origin: 'https://evil.example',
+          params: { resource: 'drops' },
+        }),
+      );
+      expect(crossSite.status).toBe(403);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it.each([
+    ['no session', undefined, 401, /sign in first/],
+    ['no console role', session([]), 403, /neither the Console\.Submit nor the Console\.View role/],
+    ["another application's token", session(['Console.Submit'], { aud: 'someone-else' }), 401, /another application/],
+    [
+      "another tenant's token",
+      session(['Console.Submit'], { tid: 'aaaaaaaa-0000-0000-0000-000000000000' }),
+      401,
+      /another tenant/,
+    ],
+    ['an expired token', session(['Console.Submit'], { exp: t - 3600 }), 401, /expired/],
+    [
+      'a token signed with another key',
+      `console_session=${token({ roles: ['Console.Submit'] }, other.privateKey)}`,
+      401,
+      /signature does not match/,
+    ],
+    [
+      'a token with its claims edited',
+      `console_session=${token({ roles: ['Console.View'] }).replace(/^([^.]+)\.[^.]+/, (_, h: string) => `${h}.${Buffer.from(JSON.stringify({ roles: ['Console.Submit'] })).toString('base64url')}`)}`,
+      401,
+      /signature does not match/,
+    ],
+  ])('%s is refused', async (_, cookie, status, message) => {
+    expect(await resolveAccess(request('/api/console/api/overview', cookie ? { cookie } : {}), ENV, now)).toMatchObject(
+      { ok: false, status, message: expect.stringMatching(message) },
+    );
+  });
+});
+
+describe('signing in', () => {
+  it('sends the browser to Entra ID for an ID token posted back to the app, with a one-time nonce', async () => {
+    vi.stubEnv('CONSOLE_TENANT_ID', TENANT);
+    vi.stubEnv('CONSOLE_CLIENT_ID', CLIENT);
+    try {
+      const res = await handleConsoleApi(rt, request('/api/console/api/signin', { params: { resource: 'signin' } }));
+      expect(res.status).toBe(302);
+      const headers = res.headers as Record<string, string>;
+      const url = new URL(headers.location!);
+      expect(url.origin + url.pathname).toBe(`https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/authorize`);
+      expect(Object.fromEntries(url.searchParams)).toMatchObject({
+        client_id: CLIENT,
+        response_type: 'id_token',
+        response_mode: 'form_post',
+        redirect_uri: `${APP}/api/console/api/signin/callback`,
+      });
+      const nonce = url.searchParams.get('nonce')!;
+      expect(headers['set-cookie']).toContain(`console_nonce=${nonce};`);
+
+      const callback = (idToken: string) =>
+        handleConsoleApi(
+          rt,
+          request('/api/console/api/signin/callback', {
+            method: 'POST',
+            cookie: `console_nonce=${nonce}`,
+            body: `id_token=${idToken}`,
+            params: { resource: 'signin', id: 'callback' },
+          }),
+        );
+      const good = await callback(token({ roles: ['Console.View'], nonce }));
+      expect(good.status).toBe(303);
+      expect((good.headers as Record<string, string>)['set-cookie']).toMatch(
+        /^console_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/api\/console; Max-Age=3600; HttpOnly; Secure; SameSite=Lax$/,
+      );
+      const replayed = await callback(token({ roles: ['Console.View'], nonce: 'someone-elses' }));
+      expect(replayed.status).toBe(401);
+      expect(replayed.jsonBody).toEqual({
+        error: "sign-in refused: the sign-in answer does not match this browser's request",
+      });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});

@@ -1,0 +1,53 @@
+/** Calls to the console's API (same origin, cookies included); a 401 sends the browser to sign in. */
+import type { JobView, Overview, SubmitAnswer } from '../shared/console/types.js';
+
+export const BASE = '/api/console/api';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(`${BASE}/${path}`, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  if (res.status === 401) {
+    location.assign(`${BASE}/signin`);
+    throw new ApiError(401, 'signing in…');
+  }
+  const body = (await res.json().catch(() => ({}))) as T & { error?: string };
+  if (!res.ok) throw new ApiError(res.status, body.error ?? `HTTP ${res.status}`);
+  return body;
+}
+
+export const fetchOverview = () => getJson<Overview>('overview');
+export const fetchJob = (id: string) => getJson<JobView>(`jobs/${id}`);
+export const fileUrl = (id: string, part: string, download = false) =>
+  `${BASE}/file/${id}?part=${part}${download ? '&download=1' : ''}`;
+
+export async function submitDrop(form: FormData): Promise<SubmitAnswer> {
+  const res = await fetch(`${BASE}/drops`, { method: 'POST', body: form, credentials: 'same-origin' });
+  const body = (await res.json().catch(() => ({}))) as SubmitAnswer & { error?: string };
+  if (res.status === 202 || res.status === 422) return body;
+  return { ok: false, problems: [body.error ?? `the upload failed: HTTP ${res.status}`] };
+}
+
+/** The outcome events feed, when this app publishes events; `undefined` when it does not (404). */
+export async function fetchEvents(limit: number): Promise<{ events: CloudEventLike[] } | undefined> {
+  const res = await fetch(`/api/events?limit=${limit}`, {
+    credentials: 'same-origin',
+    headers: { accept: 'application/json' },
+  });
+  if (res.status === 404 || !res.ok) return undefined;
+  return (await res.json()) as { events: CloudEventLike[] };
+}
+
+export interface CloudEventLike {
+  id: string;
+  type: string;
+  subject?: string;
+  time?: string;
+}

@@ -1,0 +1,198 @@
+/**
+ * One job: input with its mask as an overlay, the published (or quarantined) copy and the model's own
+ * output side by side, each zoomable; the request; the timeline; the provenance checklist exactly as
+ * `verify` prints it; for rejected and failed jobs the problems and what to do next; downloads.
+ */
+import type { FilePart, JobView } from '../shared/console/types.js';
+import { ApiError, fetchJob, fileUrl } from './api.js';
+import { h, replaceChildren } from './dom.js';
+import { stateBadge, TERMINAL_STATES } from './jobs-page.js';
+import type { Page } from './page.js';
+
+const POLL_MS = 1500;
+
+function loadImage(src: string): Promise<HTMLImageElement> {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error(`could not load ${src}`));
+    img.src = src;
+  });
+}
+
+/** The input with the mask's area to edit (its transparent pixels) tinted, drawn at the input's size. */
+async function inputWithMask(id: string, hasMask: boolean): Promise<HTMLCanvasElement> {
+  const input = await loadImage(fileUrl(id, 'input'));
+  const canvas = h('canvas', {
+    width: input.naturalWidth,
+    height: input.naturalHeight,
+    role: 'img',
+    'aria-label': 'The input, with the area to edit tinted',
+  });
+  const ctx = canvas.getContext('2d')!;
+  ctx.drawImage(input, 0, 0);
+  if (hasMask) {
+    const mask = await loadImage(fileUrl(id, 'mask'));
+    const layer = document.createElement('canvas');
+    [layer.width, layer.height] = [canvas.width, canvas.height];
+    const lctx = layer.getContext('2d')!;
+    lctx.fillStyle = 'rgb(255, 0, 128)';
+    lctx.fillRect(0, 0, layer.width, layer.height);
+    // Keep the tint only where the mask is transparent: the area the model may change.
+    lctx.globalCompositeOperation = 'destination-out';
+    lctx.drawImage(mask, 0, 0, layer.width, layer.height);
+    ctx.globalAlpha = 0.45;
+    ctx.drawImage(layer, 0, 0);
+  }
+  return canvas;
+}
+
+function zoomable(title: string, picture: HTMLElement): HTMLElement {
+  const frame = h('div', { class: 'frame' }, picture);
+  const button = h('button', { type: 'button', 'aria-pressed': 'false' }, 'Zoom to full size');
+  button.addEventListener('click', () => {
+    const zoomed = frame.classList.toggle('zoomed');
+    button.setAttribute('aria-pressed', String(zoomed));
+  });
+  return h('figure', { class: 'picture' }, frame, h('figcaption', {}, title, ' ', button));
+}
+
+const PART_LABELS: Record<FilePart, string> = {
+  input: 'Input',
+  mask: 'Mask',
+  output: 'Model output',
+  published: 'Result',
+  report: 'Report',
+};
+
+function pictures(job: JobView): HTMLElement {
+  const row = h('div', { class: 'pictures' });
+  if (job.files.input) {
+    const slot = h('div', { class: 'slot' }, 'Loading the input…');
+    row.append(slot);
+    inputWithMask(job.id, !!job.files.mask).then(
+      (canvas) => slot.replaceWith(zoomable(job.files.mask ? 'Input, area to edit tinted' : 'Input', canvas)),
+      () => slot.replaceWith(h('p', {}, 'The input is no longer in inbox/.')),
+    );
+  }
+  if (job.files.published) {
+    const where = job.verdict === 'publish' ? 'Published edit' : 'Quarantined edit';
+    row.append(zoomable(where, h('img', { src: fileUrl(job.id, 'published'), alt: `${where} of ${job.drop}` })));
+  }
+  if (job.files.output)
+    row.append(
+      zoomable('Model output', h('img', { src: fileUrl(job.id, 'output'), alt: `The model's output for ${job.drop}` })),
+    );
+  return row;
+}
+
+function details(job: JobView): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  if (job.request) {
+    const r = job.request;
+    out.push(
+      h('h2', {}, 'Request'),
+      h(
+        'dl',
+        { class: 'request' },
+        h('dt', {}, 'Prompt'),
+        h('dd', {}, r.prompt, h('span', { class: 'muted' }, ` (from ${r.promptSource})`)),
+        h('dt', {}, 'Size'),
+        h('dd', {}, r.size),
+        h('dt', {}, 'Quality'),
+        h('dd', {}, r.quality),
+        h('dt', {}, 'Format'),
+        h('dd', {}, r.outputFormat),
+      ),
+    );
+  }
+  if (job.checklist) {
+    out.push(
+      h('h2', {}, 'Provenance checklist'),
+      h('pre', { class: 'checklist', 'data-testid': 'checklist' }, job.checklist),
+    );
+  }
+  if (job.state === 'quarantined' && job.reasons.length)
+    out.push(
+      h('h2', {}, 'Why it was quarantined'),
+      h('ul', { class: 'reasons' }, ...job.reasons.map((r) => h('li', {}, r))),
+    );
+  if (job.problems.length && (job.state === 'rejected' || job.state === 'failed')) {
+    out.push(
+      h('h2', {}, job.state === 'rejected' ? 'Why it was rejected' : 'Why it failed'),
+      h('ul', { class: 'problems' }, ...job.problems.map((p) => h('li', {}, p))),
+    );
+  }
+  if (job.next) out.push(h('p', { class: 'next' }, h('strong', {}, 'What to do next: '), job.next));
+  out.push(
+    h('h2', {}, 'Timeline'),
+    h(
+      'ol',
+      { class: 'timeline' },
+      ...job.history.map((e) =>
+        h(
+          'li',
+          {},
+          h('time', { datetime: e.at }, new Date(e.at).toLocaleTimeString()),
+          ' ',
+          stateBadge(e.state),
+          e.note ? ` ${e.note}` : '',
+          e.error ? ` ${e.error.code}: ${e.error.message}` : '',
+        ),
+      ),
+    ),
+    h('h2', {}, 'Downloads'),
+    h(
+      'ul',
+      { class: 'downloads' },
+      ...(Object.keys(job.files) as FilePart[]).map((p) =>
+        h(
+          'li',
+          {},
+          h('a', { href: fileUrl(job.id, p, true), download: job.files[p] }, `${PART_LABELS[p]}: ${job.files[p]}`),
+        ),
+      ),
+    ),
+  );
+  return out;
+}
+
+export function jobPage(main: HTMLElement, id: string): Page {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let shownState = '';
+  let closed = false;
+  const status = h('p', { class: 'status', role: 'status' });
+  const tick = async () => {
+    try {
+      const job = await fetchJob(id);
+      status.textContent = '';
+      // Rebuilt only when the state moves, so pictures are not reloaded on every poll.
+      if (job.state !== shownState) {
+        shownState = job.state;
+        replaceChildren(
+          main,
+          h('h1', { tabindex: -1 }, job.drop, ' ', stateBadge(job.state)),
+          status,
+          pictures(job),
+          ...details(job),
+        );
+      }
+      if (TERMINAL_STATES.includes(job.state)) return;
+    } catch (err) {
+      // A just-submitted drop has its job id before intake has written the job.
+      const waiting = err instanceof ApiError && err.status === 404 && !shownState;
+      status.textContent = waiting
+        ? 'Uploaded; waiting for intake to accept the drop…'
+        : `Could not load job ${id}: ${(err as Error).message}`;
+      if (!shownState && !main.contains(status)) replaceChildren(main, h('h1', { tabindex: -1 }, 'Job'), status);
+    }
+    if (!closed) timer = setTimeout(() => void tick(), POLL_MS);
+  };
+  void tick();
+  return {
+    close: () => {
+      closed = true;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,172 @@
+/** Jobs: the live list (polled), counters per state, the pacer's schedule and, when present, outcome events. */
+import type { JobState } from '../shared/job.js';
+import type { JobRow, Overview } from '../shared/console/types.js';
+import { fetchEvents, fetchOverview } from './api.js';
+import { age, h, replaceChildren } from './dom.js';
+import type { Page } from './page.js';
+
+export const STATES: JobState[] = [
+  'queued',
+  'editing',
+  'edited',
+  'publishing',
+  'published',
+  'quarantined',
+  'rejected',
+  'failed',
+];
+/** Where a job stops; the job page stops polling there. (Type-only imports from shared/: it uses node:crypto.) */
+export const TERMINAL_STATES: JobState[] = ['published', 'quarantined', 'rejected', 'failed'];
+const POLL_MS = 1500;
+
+export function stateBadge(state: JobState): HTMLElement {
+  return h('span', { class: `badge state-${state}` }, state);
+}
+
+function matches(job: JobRow, state: string, text: string): boolean {
+  return (state === '' || job.state === state) && (text === '' || `${job.drop} ${job.id}`.toLowerCase().includes(text));
+}
+
+export function jobsPage(main: HTMLElement): Page {
+  const stateFilter = h(
+    'select',
+    { id: 'state-filter' },
+    h('option', { value: '' }, 'All states'),
+    ...STATES.map((s) => h('option', { value: s }, s)),
+  );
+  const textFilter = h('input', {
+    id: 'text-filter',
+    type: 'search',
+    placeholder: 'drop name or job id',
+    autocomplete: 'off',
+  });
+  const counters = h('ul', { class: 'counters', 'aria-label': 'Jobs per state' });
+  const pacer = h('p', { class: 'pacer', id: 'pacer' });
+  const rows = h('tbody');
+  const status = h('p', { class: 'status', role: 'status' });
+  const events = h('section', { class: 'events', 'aria-labelledby': 'events-title', hidden: true });
+  let latest: Overview | undefined;
+
+  const renderRows = () => {
+    if (!latest) return;
+    const text = textFilter.value.trim().toLowerCase();
+    const shown = latest.jobs.filter((j) => matches(j, stateFilter.value, text));
+    replaceChildren(
+      rows,
+      ...shown.map((j) =>
+        h(
+          'tr',
+          { 'data-job': j.id },
+          h('td', {}, h('a', { href: `#/jobs/${j.id}` }, j.drop || j.id)),
+          h('td', {}, stateBadge(j.state)),
+          h('td', {}, age(j.updatedAt)),
+        ),
+      ),
+    );
+    if (!shown.length)
+      rows.append(
+        h(
+          'tr',
+          {},
+          h(
+            'td',
+            { colspan: 3 },
+            latest.jobs.length
+              ? 'No job matches the filters.'
+              : 'No jobs yet: submit a New edit or drop files in the drop folder.',
+          ),
+        ),
+      );
+  };
+
+  const render = (o: Overview) => {
+    latest = o;
+    replaceChildren(
+      counters,
+      ...STATES.map((s) =>
+        h('li', { class: `count state-${s}` }, h('span', { class: 'n' }, o.counts[s] ?? 0), ` ${s}`),
+      ),
+    );
+    const p = o.pacer;
+    replaceChildren(
+      pacer,
+      `Pacer (${p.deployment}): ${p.slotsAhead} slot${p.slotsAhead === 1 ? '' : 's'} ahead · ${p.currentRpm} of ${p.configuredRpm} requests/min · `,
+      p.last429At ? `last 429 ${age(p.last429At)} (rate cut ${p.cuts} time${p.cuts === 1 ? '' : 's'})` : 'no 429s',
+    );
+    renderRows();
+  };
+
+  const refreshEvents = async () => {
+    const feed = await fetchEvents(10).catch(() => undefined);
+    events.hidden = !feed;
+    if (!feed) return;
+    replaceChildren(
+      events,
+      h('h2', { id: 'events-title' }, 'Outcome events'),
+      feed.events.length
+        ? h(
+            'ol',
+            { class: 'event-list' },
+            ...feed.events.map((e) =>
+              h(
+                'li',
+                {},
+                h('code', {}, e.type),
+                ` ${e.subject ?? ''} `,
+                e.time ? h('span', { class: 'muted' }, age(e.time)) : null,
+              ),
+            ),
+          )
+        : h('p', {}, 'No events yet.'),
+    );
+  };
+
+  const tick = async () => {
+    try {
+      render(await fetchOverview());
+      status.textContent = '';
+    } catch (err) {
+      status.textContent = `Could not refresh: ${(err as Error).message}`;
+    }
+    await refreshEvents();
+  };
+
+  stateFilter.addEventListener('change', renderRows);
+  textFilter.addEventListener('input', renderRows);
+  replaceChildren(
+    main,
+    h('h1', { tabindex: -1 }, 'Jobs'),
+    counters,
+    pacer,
+    h(
+      'div',
+      { class: 'filters' },
+      h('label', { for: 'state-filter' }, 'State'),
+      stateFilter,
+      h('label', { for: 'text-filter' }, 'Search'),
+      textFilter,
+    ),
+    status,
+    h(
+      'table',
+      { class: 'jobs' },
+      h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Drop'),
+          h('th', { scope: 'col' }, 'State'),
+          h('th', { scope: 'col' }, 'Updated'),
+        ),
+      ),
+      rows,
+    ),
+    events,
+  );
+  void tick();
+  const timer = setInterval(() => void tick(), POLL_MS);
+  return { close: () => clearInterval(timer) };
+}

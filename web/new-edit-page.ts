@@ -1,0 +1,186 @@
+/**
+ * New edit: pick or drop a picture, paint the area to edit, write the prompt, submit. The server checks
+ * the drop with intake's own code before anything reaches inbox/, and its refusal is shown here word
+ * for word.
+ */
+import type { Overview } from '../shared/console/types.js';
+import { fetchOverview, submitDrop } from './api.js';
+import { h, replaceChildren } from './dom.js';
+import { MaskPainter, type Tool } from './mask-painter.js';
+import type { Page } from './page.js';
+
+function select(id: string, values: string[]): HTMLSelectElement {
+  return h(
+    'select',
+    { id, name: id },
+    h('option', { value: '' }, 'Default'),
+    ...values.map((v) => h('option', { value: v }, v)),
+  );
+}
+
+/** A 1×1 transparent PNG, sent with a picture the browser cannot show so the server can say why. */
+function standInMask(): Promise<Blob> {
+  const canvas = h('canvas', { width: 1, height: 1 });
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('no PNG encoder'))), 'image/png'),
+  );
+}
+
+export function newEditPage(main: HTMLElement): Page {
+  let painter: MaskPainter | undefined;
+  let file: File | undefined;
+  const fileInput = h('input', { id: 'image', type: 'file', accept: 'image/png,image/jpeg,image/webp,image/*' });
+  const stage = h(
+    'div',
+    { class: 'stage', 'aria-live': 'polite' },
+    h('p', { class: 'drop-hint' }, 'Choose an image, or drop one here.'),
+  );
+  const problems = h('div', { class: 'problems', role: 'alert', tabindex: -1, id: 'problems' });
+  const sizeInput = h('input', { id: 'brush-size', type: 'range', min: 4, max: 200, value: 40 });
+  const undoButton = h('button', { type: 'button', id: 'undo', disabled: true }, 'Undo');
+  const toolButtons = (['brush', 'eraser', 'rectangle'] as Tool[]).map((t) =>
+    h(
+      'button',
+      { type: 'button', class: 'tool', 'data-tool': t, 'aria-pressed': String(t === 'brush') },
+      t[0]!.toUpperCase() + t.slice(1),
+    ),
+  );
+  const prompt = h('textarea', { id: 'prompt', name: 'prompt', rows: 3 });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Submit edit');
+  const optionsRow = h('div', { class: 'options' });
+
+  const refreshTools = () => {
+    undoButton.disabled = !painter?.canUndo();
+    for (const b of toolButtons) b.setAttribute('aria-pressed', String(painter?.tool === b.dataset.tool));
+  };
+
+  const showProblems = (list: string[]) => {
+    replaceChildren(
+      problems,
+      list.length ? h('p', {}, 'This drop would be refused:') : null,
+      list.length ? h('ul', {}, ...list.map((p) => h('li', {}, p))) : null,
+    );
+    if (list.length) problems.focus();
+  };
+
+  const load = async (picked: File) => {
+    showProblems([]);
+    let bitmap: ImageBitmap;
+    try {
+      // createImageBitmap applies the EXIF orientation: the mask gets the picture's size as displayed.
+      bitmap = await createImageBitmap(picked);
+    } catch {
+      // Not decodable here; the server still says why, in intake's words, when it is submitted.
+      file = picked;
+      painter = undefined;
+      replaceChildren(stage, h('p', {}, `${picked.name} cannot be shown in the browser; submit it to see why.`));
+      return;
+    }
+    file = picked;
+    painter = new MaskPainter(bitmap, refreshTools);
+    painter.size = Number(sizeInput.value);
+    painter.mask.classList.add('mask-layer');
+    painter.mask.setAttribute('aria-label', 'Mask: paint the area the model may change');
+    painter.mask.setAttribute('role', 'img');
+    replaceChildren(
+      stage,
+      h('div', { class: 'canvas-stack' }, painter.picture, painter.mask),
+      h('p', { class: 'muted', id: 'picture-size' }, `${picked.name}: ${bitmap.width}×${bitmap.height} as displayed`),
+    );
+    refreshTools();
+  };
+
+  fileInput.addEventListener('change', () => {
+    const picked = fileInput.files?.[0];
+    if (picked) void load(picked);
+  });
+  stage.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    stage.classList.add('dragging');
+  });
+  stage.addEventListener('dragleave', () => stage.classList.remove('dragging'));
+  stage.addEventListener('drop', (e) => {
+    e.preventDefault();
+    stage.classList.remove('dragging');
+    const picked = e.dataTransfer?.files[0];
+    if (picked) void load(picked);
+  });
+  sizeInput.addEventListener('input', () => painter && (painter.size = Number(sizeInput.value)));
+  for (const b of toolButtons) {
+    b.addEventListener('click', () => {
+      if (painter) painter.tool = b.dataset.tool as Tool;
+      refreshTools();
+    });
+  }
+  undoButton.addEventListener('click', () => painter?.undo());
+
+  const form = h(
+    'form',
+    { class: 'new-edit', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'image' }, 'Image (PNG, JPEG or WebP)'), fileInput),
+    stage,
+    h(
+      'fieldset',
+      { class: 'tools' },
+      h('legend', {}, 'Mask tools'),
+      ...toolButtons,
+      h('label', { for: 'brush-size' }, 'Brush size'),
+      sizeInput,
+      h('button', { type: 'button', id: 'invert', onclick: () => painter?.invert() }, 'Invert'),
+      h('button', { type: 'button', id: 'clear', onclick: () => painter?.clear() }, 'Clear'),
+      undoButton,
+    ),
+    h('div', { class: 'field' }, h('label', { for: 'prompt' }, 'Prompt: what to put in the painted area'), prompt),
+    optionsRow,
+    problems,
+    submit,
+  );
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void (async () => {
+      if (!file) return showProblems(['choose an image']);
+      if (painter && !painter.hasArea())
+        return showProblems(['paint the area to edit (or press Invert to edit the whole image)']);
+      submit.disabled = true;
+      submit.textContent = 'Submitting…';
+      const data = new FormData(form);
+      data.set('image', file, file.name);
+      // A picture the browser cannot decode still goes to the server's check, which refuses it in intake's
+      // words; the stand-in mask is never uploaded (a valid picture with it fails the size check).
+      data.set('mask', painter ? await painter.exportPng() : await standInMask(), 'mask.png');
+      const answer = await submitDrop(data).catch((err: Error) => ({ ok: false as const, problems: [err.message] }));
+      submit.disabled = false;
+      submit.textContent = 'Submit edit';
+      if (!answer.ok) return showProblems(answer.problems);
+      location.hash = `#/jobs/${answer.jobId}`;
+    })();
+  });
+
+  const renderLimits = (o: Overview) => {
+    replaceChildren(
+      optionsRow,
+      h('div', { class: 'field' }, h('label', { for: 'size' }, 'Size'), select('size', o.limits.sizes)),
+      h('div', { class: 'field' }, h('label', { for: 'quality' }, 'Quality'), select('quality', o.limits.qualities)),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'output_format' }, 'Output format'),
+        select('output_format', o.limits.outputFormats),
+      ),
+    );
+    if (o.viewer.role !== 'submit') {
+      submit.disabled = true;
+      showProblems([`${o.viewer.name} may view the console but not submit edits (ask for the Submit role)`]);
+    }
+  };
+
+  replaceChildren(
+    main,
+    h('h1', { tabindex: -1 }, 'New edit'),
+    h('p', {}, 'Paint over the part of the picture the model may change; the rest stays as it is.'),
+    form,
+  );
+  fetchOverview().then(renderLimits, (err: Error) => showProblems([err.message]));
+  return { close: () => undefined };
+}
