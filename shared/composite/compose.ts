@@ -4,7 +4,7 @@
  * back to the photo's size; the mask's edge is feathered inward, so every pixel outside the mask keeps
  * the photo's decoded value (bit-exact for PNG; JPEG and WebP re-encode the whole picture lossily).
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 export type PhotoFormat = 'png' | 'jpeg' | 'webp';
 
@@ -37,23 +37,24 @@ export function displayedSize(meta: { width?: number; height?: number; orientati
  * itself allows, so the blur softens the inside of the edge and leaves everything outside at 0.
  */
 async function editWeights(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
-  const alpha = sharp(mask).ensureAlpha().extractChannel(3);
   const meta = await sharp(mask).metadata();
   if (meta.width !== width || meta.height !== height) {
     throw new CompositeError(
       `the mask is ${meta.width}x${meta.height} but the photo as displayed is ${width}x${height}`,
     );
   }
-  const region = await alpha.negate().raw().toBuffer();
+  const region = await sharp(mask).ensureAlpha().extractChannel(3).raw().toBuffer();
+  for (let i = 0; i < region.length; i++) region[i] = 255 - region[i]!;
   const blurred = await sharp(region, { raw: { width, height, channels: 1 } })
     .blur(featherSigma(width, height))
+    .extractChannel(0) // sharp hands one-band input back as sRGB otherwise
     .raw()
     .toBuffer();
   for (let i = 0; i < region.length; i++) if (blurred[i]! < region[i]!) region[i] = blurred[i]!;
   return region;
 }
 
-function encoder(image: sharp.Sharp, format: PhotoFormat): sharp.Sharp {
+function encoder(image: Sharp, format: PhotoFormat): Sharp {
   if (format === 'jpeg') return image.jpeg({ quality: LOSSY_QUALITY, chromaSubsampling: '4:4:4' });
   if (format === 'webp') return image.webp({ quality: LOSSY_QUALITY });
   return image.png();

@@ -1,0 +1,145 @@
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EmulatorIdentity } from '../../local/emulator/identity.js';
+import { signImage } from '../../local/emulator/sign.js';
+import { composeFullSize } from '../../shared/composite/compose.js';
+import { generatePublisher, type LocalPublisher } from '../../shared/composite/local-ca.js';
+import { signComposite } from '../../shared/composite/manifest.js';
+import { localSigner } from '../../shared/composite/signer.js';
+import { loadGateConfig } from '../../shared/config.js';
+import type { ProvenanceReport } from '../../shared/provenance/gate.js';
+import { createCompositeVerifier, type CompositeVerifier } from '../../shared/provenance/publisher.js';
+import { forgedIdentity } from '../helpers/forged-ca.js';
+import { gradientImage, rawPixels, rectMask, rewritePng, type Rect } from '../helpers/images.js';
+
+const HOLE: Rect = { x: 1500, y: 1000, width: 1000, height: 800 };
+const inside = (x: number, y: number, r: Rect) => x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+
+let azure: EmulatorIdentity;
+let publisher: LocalPublisher;
+let verifier: CompositeVerifier;
+let azureEdit: Buffer;
+
+async function modelOutput(identity: EmulatorIdentity): Promise<Buffer> {
+  const red = await sharp({ create: { width: 1536, height: 1024, channels: 3, background: { r: 250, g: 10, b: 10 } } }).png().toBuffer();
+  return Buffer.from(await signImage(identity, red, { format: 'image/png', title: 'photo.png' }));
+}
+
+async function composite(photo: Buffer, mime: string, edit: Buffer, by: LocalPublisher = publisher) {
+  const mask = await rectMask(4000, 3000, HOLE);
+  const image = await composeFullSize(photo, mask, edit);
+  const signer = localSigner(by.keyPem, by.chainPem);
+  const signed = await signComposite(
+    signer,
+    { bytes: image.bytes, mime: image.mime, title: 'photo' },
+    { bytes: photo, mime, title: 'photo (original)' },
+    { bytes: edit, mime: 'image/png', title: 'photo (Azure OpenAI edit)' },
+    new Date(),
+  );
+  return { image, signed: Buffer.from(signed) };
+}
+
+const failed = (r: ProvenanceReport) => r.checks.filter((c) => !c.ok).map((c) => c.name);
+
+beforeAll(async () => {
+  [azure, publisher] = await Promise.all([forgedIdentity(), generatePublisher()]);
+  verifier = await createCompositeVerifier(loadGateConfig({}), publisher.chainPem, undefined, { extraPems: [azure.caPem] });
+  azureEdit = await modelOutput(azure);
+}, 60_000);
+
+describe('full-size composite of a 12 MP photo', () => {
+  it('comes back 4000x3000, edited only inside the mask, with the publisher manifest over the Azure ingredient', async () => {
+    const photo = await gradientImage(4000, 3000, 'jpeg');
+    const started = Date.now();
+    const { image, signed } = await composite(photo, 'image/jpeg', azureEdit);
+    const took = Date.now() - started;
+    expect(image).toMatchObject({ width: 4000, height: 3000, format: 'jpeg' });
+
+    const before = await rawPixels(photo);
+    const after = await rawPixels(signed);
+    expect([after.width, after.height]).toEqual([4000, 3000]);
+    // Outside the mask: the photo (JPEG re-encoding at quality 95 moves a value by a few levels at most).
+    let worstOutside = 0;
+    let reddestOutside = 0;
+    for (let y = 0; y < 3000; y += 7) {
+      for (let x = 0; x < 4000; x += 7) {
+        const i = (y * 4000 + x) * 3;
+        if (inside(x, y, HOLE)) continue;
+        for (let c = 0; c < 3; c++) worstOutside = Math.max(worstOutside, Math.abs(after.data[i + c]! - before.data[i + c]!));
+        reddestOutside = Math.max(reddestOutside, after.data[i]! - before.data[i]!);
+      }
+    }
+    expect(worstOutside).toBeLessThanOrEqual(6);
+    // Deep inside the mask: the model's red.
+    const centre = ((HOLE.y + HOLE.height / 2) * 4000 + HOLE.x + HOLE.width / 2) * 3;
+    expect(after.data[centre]).toBeGreaterThan(235);
+    expect(after.data[centre + 1]).toBeLessThan(20);
+
+    const report = await verifier.verify(signed, { file: 'published/photo.jpg' });
+    expect(failed(report)).toEqual([]);
+    expect(report.verdict).toBe('publish');
+    expect(report.manifest).toMatchObject({
+      claimGenerator: 'imagegen-pipeline 1.0',
+      signer: { commonName: 'imagegen-pipeline local publisher', trusted: true },
+      softwareAgent: 'Azure OpenAI ImageGen',
+      agentFoundIn: 'ingredient',
+      dataHash: 'match',
+    });
+    expect(report.manifest!.ingredients.map((i) => i.relationship)).toEqual(['parentOf', 'componentOf']);
+    expect(report.manifest!.ingredients[1]).toMatchObject({ softwareAgent: 'Azure OpenAI ImageGen' });
+    const names = report.checks.map((c) => c.name);
+    expect(names).toContain('Publisher: signed by the configured publisher');
+    expect(names).toContain('Azure ingredient: Made by an allowed AI agent');
+    console.log(`12 MP JPEG composite, signed: ${took} ms, ${signed.length} bytes`);
+  }, 120_000);
+
+  it('keeps every pixel outside the mask of a PNG photo exactly', async () => {
+    const photo = await gradientImage(4000, 3000, 'png');
+    const { signed } = await composite(photo, 'image/png', azureEdit);
+    const before = await rawPixels(photo);
+    const after = await rawPixels(signed);
+    let changedOutside = 0;
+    for (let y = 0; y < 3000; y++) {
+      for (let x = 0; x < 4000; x++) {
+        if (inside(x, y, HOLE)) continue;
+        const i = (y * 4000 + x) * 3;
+        if (after.data[i] !== before.data[i] || after.data[i + 1] !== before.data[i + 1] || after.data[i + 2] !== before.data[i + 2]) changedOutside++;
+      }
+    }
+    expect(changedOutside).toBe(0);
+  }, 120_000);
+});
+
+describe('the composite gate quarantines', () => {
+  it('a composite signed by someone other than the configured publisher', async () => {
+    const someoneElse = await generatePublisher('imagegen-pipeline local publisher');
+    const { signed } = await composite(await gradientImage(4000, 3000, 'jpeg'), 'image/jpeg', azureEdit, someoneElse);
+    const report = await verifier.verify(signed, { file: 'x.jpg' });
+    expect(report.verdict).toBe('quarantine');
+    expect(failed(report)).toContain('Publisher: signed by the configured publisher');
+  }, 120_000);
+
+  it('a composite whose Azure ingredient manifest was tampered with', async () => {
+    const { signed } = await composite(await gradientImage(4000, 3000, 'png'), 'image/png', azureEdit);
+    // One letter of the emulator's action description, inside the embedded Azure manifest, changed.
+    const tampered = rewritePng(signed, (type, data) => {
+      if (type !== 'caBX') return data;
+      const at = data.indexOf('Generated with AI');
+      expect(at).toBeGreaterThan(0);
+      const copy = Buffer.from(data);
+      copy[at] = 'g'.charCodeAt(0);
+      return copy;
+    });
+    const report = await verifier.verify(tampered, { file: 'x.png' });
+    expect(report.verdict).toBe('quarantine');
+    expect(failed(report)).toContain('Azure ingredient: Made by an allowed AI agent');
+  }, 120_000);
+
+  it('a composite whose "Azure" edit was signed by an untrusted CA', async () => {
+    const forgedEdit = await modelOutput(await forgedIdentity());
+    const { signed } = await composite(await gradientImage(4000, 3000, 'jpeg'), 'image/jpeg', forgedEdit);
+    const report = await verifier.verify(signed, { file: 'x.jpg' });
+    expect(report.verdict).toBe('quarantine');
+    expect(failed(report)).toEqual(['Azure ingredient: Made by an allowed AI agent']);
+  }, 120_000);
+});
