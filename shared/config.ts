@@ -71,7 +71,7 @@ export const SETTINGS = [
   // Full-size results and the publisher's credentials
   { name: 'OUTPUT_MODE', description: 'What a drop publishes unless its sidecar says (`"output"`): `composite`, the photo at its own size with the edit composited into the mask and signed by the publisher; `model`, the model\'s output as it is.', default: 'composite', where: BOTH },
   { name: 'PUBLISHER_CERT_CHAIN', description: 'The publisher\'s certificate chain (leaf first, its root last): PEM text, a file path, or a blob in the app\'s storage account pinned by hash. Its leaf is the only signer the gate accepts on a composite; its root anchors it.', default: '', where: BOTH },
-  { name: 'PUBLISHER_KEY_ID', description: 'The Azure Key Vault key that signs composites (`https://<vault>.vault.azure.net/keys/<name>/<version>`; EC P-256 or RSA). Local: empty, and `npm start` generates a local CA and key in its state folder.', default: '', where: BOTH },
+  { name: 'PUBLISHER_SIGNER', description: 'The Azure Key Vault key that signs composites (`https://<vault>.vault.azure.net/keys/<name>/<version>`; EC P-256 or RSA). Local: unset, and `npm start` generates a local CA and key in its state folder.', where: BOTH },
   { name: 'SIGNING_TIME_SKEW', description: 'Clock skew allowed when checking that the signing time lies inside the job\'s edit window.', default: '5m', where: BOTH },
 ] as const satisfies readonly SettingSpec[];
 
@@ -284,12 +284,11 @@ function dropDefaults(r: ReturnType<typeof settingsReader>, model: ImageModelSpe
 const KEY_VAULT_KEY = /^https:\/\/[a-z0-9-]+\.vault\.(azure\.net|azure\.cn|usgovcloudapi\.net)\/keys\/[\w-]+(\/[\w-]+)?$/i;
 
 function outputSettings(r: ReturnType<typeof settingsReader>): PipelineConfig['output'] {
-  const publisherKeyId = r.raw('PUBLISHER_KEY_ID') ?? '';
+  const publisherKeyId = r.raw('PUBLISHER_SIGNER') ?? '';
   const publisherChain = r.raw('PUBLISHER_CERT_CHAIN') ?? '';
   if (publisherKeyId && !KEY_VAULT_KEY.test(publisherKeyId)) {
-    r.problems.push(`PUBLISHER_KEY_ID must be a Key Vault key URL such as https://<vault>.vault.azure.net/keys/<name>, got "${publisherKeyId}"`);
+    r.problems.push(`PUBLISHER_SIGNER must be a Key Vault key URL such as https://<vault>.vault.azure.net/keys/<name>, got "${publisherKeyId}"`);
   }
-  if (publisherKeyId && !publisherChain) r.problems.push('PUBLISHER_KEY_ID is set but PUBLISHER_CERT_CHAIN is empty: the key needs its certificate chain');
   return { mode: r.oneOf('OUTPUT_MODE', ['composite', 'model'] as const), publisherChain, publisherKeyId };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The publisher as the runtime holds it: the signer of composites and the gate that judges them, from
- * PUBLISHER_CERT_CHAIN and PUBLISHER_KEY_ID (Key Vault, through the app's managed identity), or from a
+ * PUBLISHER_CERT_CHAIN and PUBLISHER_SIGNER (Key Vault, through the app's managed identity), or from a
  * signer handed in by the local runtime. No chain configured: no publisher, and composites are not made.
  */
 import { X509Certificate } from 'node:crypto';
