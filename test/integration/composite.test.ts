@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatorIdentity } from '../../local/emulator/identity.js';
@@ -5,7 +9,8 @@ import { signImage } from '../../local/emulator/sign.js';
 import { composeFullSize } from '../../shared/composite/compose.js';
 import { generatePublisher, type LocalPublisher } from '../../shared/composite/local-ca.js';
 import { signComposite } from '../../shared/composite/manifest.js';
-import { localSigner } from '../../shared/composite/signer.js';
+import { keyVaultSigner, type DigestSigner } from '../../shared/composite/key-vault-signer.js';
+import { chainFromPem, localSigner, type PublisherSigner } from '../../shared/composite/signer.js';
 import { loadGateConfig } from '../../shared/config.js';
 import type { ProvenanceReport } from '../../shared/provenance/gate.js';
 import { createCompositeVerifier, type CompositeVerifier } from '../../shared/provenance/publisher.js';
@@ -25,10 +30,10 @@ async function modelOutput(identity: EmulatorIdentity): Promise<Buffer> {
   return Buffer.from(await signImage(identity, red, { format: 'image/png', title: 'photo.png' }));
 }
 
-async function composite(photo: Buffer, mime: string, edit: Buffer, by: LocalPublisher = publisher) {
+async function composite(photo: Buffer, mime: string, edit: Buffer, by: LocalPublisher | PublisherSigner = publisher) {
   const mask = await rectMask(4000, 3000, HOLE);
   const image = await composeFullSize(photo, mask, edit);
-  const signer = localSigner(by.keyPem, by.chainPem);
+  const signer = 'keyPem' in by ? localSigner(by.keyPem, by.chainPem) : by;
   const signed = await signComposite(
     signer,
     { bytes: image.bytes, mime: image.mime, title: 'photo' },
@@ -99,14 +104,18 @@ describe('full-size composite of a 12 MP photo', () => {
     const before = await rawPixels(photo);
     const after = await rawPixels(signed);
     let changedOutside = 0;
+    let changedInside = 0;
     for (let y = 0; y < 3000; y++) {
       for (let x = 0; x < 4000; x++) {
-        if (inside(x, y, HOLE)) continue;
         const i = (y * 4000 + x) * 3;
-        if (after.data[i] !== before.data[i] || after.data[i + 1] !== before.data[i + 1] || after.data[i + 2] !== before.data[i + 2]) changedOutside++;
+        const changed = after.data[i] !== before.data[i] || after.data[i + 1] !== before.data[i + 1] || after.data[i + 2] !== before.data[i + 2];
+        if (!changed) continue;
+        if (inside(x, y, HOLE)) changedInside++;
+        else changedOutside++;
       }
     }
     expect(changedOutside).toBe(0);
+    expect(changedInside).toBeGreaterThan(0.95 * HOLE.width * HOLE.height);
   }, 120_000);
 });
 
@@ -141,5 +150,49 @@ describe('the composite gate quarantines', () => {
     const report = await verifier.verify(signed, { file: 'x.jpg' });
     expect(report.verdict).toBe('quarantine');
     expect(failed(report)).toEqual(['Azure ingredient: Made by an allowed AI agent']);
+  }, 120_000);
+});
+
+/** ECDSA's DER signature (SEQUENCE of two INTEGERs) as the raw r‖s Key Vault returns. */
+function derToRaw(der: Buffer): Buffer {
+  const ints: Buffer[] = [];
+  let at = 2 + (der[1]! & 0x80 ? der[1]! & 0x7f : 0);
+  while (at < der.length) {
+    const len = der[at + 1]!;
+    ints.push(der.subarray(at + 2, at + 2 + len));
+    at += 2 + len;
+  }
+  return Buffer.concat(ints.map((n) => Buffer.concat([Buffer.alloc(32), n.subarray(n.length > 32 ? n.length - 32 : 0)]).subarray(-32)));
+}
+
+const hasOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('the Key Vault signer', () => {
+  // Key Vault cannot run here. The stand-in does what the vault's `sign` operation does: sign the digest
+  // it is given, without hashing it again (openssl pkeyutl), and answer ES256 as raw r‖s.
+  it.skipIf(!hasOpenssl)('signs a composite the gate accepts, sending the vault only a SHA-256 digest', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kv-standin-'));
+    writeFileSync(path.join(dir, 'key.pem'), publisher.keyPem, { mode: 0o600 });
+    const requests: { algorithm: string; bytes: number }[] = [];
+    const vault: DigestSigner = {
+      async sign(algorithm, digest) {
+        requests.push({ algorithm, bytes: digest.length });
+        const der = execFileSync('openssl', ['pkeyutl', '-sign', '-inkey', path.join(dir, 'key.pem')], { input: digest });
+        return { result: derToRaw(der) };
+      },
+    };
+    const signer = keyVaultSigner(vault, 'es256', chainFromPem(publisher.chainPem), 'https://kv-test.vault.azure.net/keys/publisher-signing/1');
+    const { signed } = await composite(await gradientImage(4000, 3000, 'jpeg'), 'image/jpeg', azureEdit, signer);
+    expect(requests).toEqual([{ algorithm: 'ES256', bytes: 32 }]);
+    const report = await verifier.verify(signed, { file: 'kv.jpg' });
+    expect(failed(report)).toEqual([]);
+    expect(report.verdict).toBe('publish');
   }, 120_000);
 });
