@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -195,4 +196,32 @@ describe('the Key Vault signer', () => {
     expect(failed(report)).toEqual([]);
     expect(report.verdict).toBe('publish');
   }, 120_000);
+});
+
+describe('imagegen-pipeline verify --publisher', () => {
+  const BIN = new URL('../../bin/imagegen-pipeline.js', import.meta.url).pathname;
+  const verify = async (...args: string[]) =>
+    promisify(execFile)(process.execPath, [BIN, 'verify', ...args]).then(
+      (r) => ({ code: 0, out: r.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+    );
+
+  it("shows the publisher's manifest and the Azure ingredient, and refuses another signer", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'verify-composite-'));
+    const file = (name: string, text: string | Buffer) => (writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    const chain = file('publisher.pem', publisher.chainPem);
+    const azureCa = file('azure-ca.pem', azure.caPem);
+    const photo = await gradientImage(4000, 3000, 'jpeg');
+    const ours = file('ours.jpg', (await composite(photo, 'image/jpeg', azureEdit)).signed);
+    const theirs = file('theirs.jpg', (await composite(photo, 'image/jpeg', azureEdit, await generatePublisher())).signed);
+
+    const good = await verify('--trust', azureCa, '--publisher', chain, ours);
+    expect(good.code).toBe(0);
+    expect(good.out).toMatch(/Publisher: signed by the configured publisher/);
+    expect(good.out).toMatch(/Azure ingredient: Made by an allowed AI agent/);
+    expect(good.out).toMatch(/imagegen-pipeline local publisher/);
+    const bad = await verify('--trust', azureCa, '--publisher', chain, theirs);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/not by the configured publisher/);
+  }, 180_000);
 });
