@@ -63,7 +63,8 @@ export async function signComposite(
   installFileReaderSync();
   const definition = compositeManifest(composite.title, composite.mime, when);
   // The verdict is the gate's (with the publisher's pinned chain), not c2pa-rs's own check after signing.
-  const builder = c2pa.WasmBuilder.fromJson(JSON.stringify(definition), JSON.stringify({ verify: { verify_after_sign: false } }));
+  const settings = JSON.stringify({ verify: { verify_after_sign: false } });
+  const builder = c2pa.WasmBuilder.fromJson(JSON.stringify(definition), settings);
   try {
     const parent = { title: original.title, relationship: 'parentOf', label: PARENT };
     await builder.addIngredientFromBlob(JSON.stringify(parent), original.mime, new BytesBlob(original.bytes));

@@ -38,20 +38,22 @@ export async function publishComposite(
 ): Promise<CompositeOutcome | undefined> {
   const publisher = await rt.publisher?.();
   if (!publisher) {
-    log.warn(`job ${job.id}: a composite was asked for but no publisher is configured (PUBLISHER_CERT_CHAIN); publishing the model's output`);
+    log.warn(
+      `job ${job.id}: a composite was asked for but no publisher is configured (PUBLISHER_CERT_CHAIN); ` +
+        "publishing the model's output",
+    );
     return undefined;
   }
   const { image: imagePart, mask: maskPart } = job.inputs;
-  const [photo, mask, edited] = await Promise.all([
-    rt.blobs.readPart(imagePart!),
-    rt.blobs.readPart(maskPart!),
-    rt.blobs.readOutput(source.name, source.etag),
-  ]);
+  // Read at the version just judged; a newer version (412) makes this event stale, as for the model output.
+  const edited = await rt.blobs.readOutput(source.name, source.etag);
   const owner = { key: job.drop.key, stamp: job.createdAt };
   let report: ProvenanceReport;
   let bytes: Uint8Array | undefined;
   let name = dropBlobName(job.drop, '.provenance.json');
   try {
+    // The drop's parts at the versions the job was made from (a changed or deleted photo fails here).
+    const [photo, mask] = await Promise.all([rt.blobs.readPart(imagePart!), rt.blobs.readPart(maskPart!)]);
     const image = await composeFullSize(photo, mask, edited);
     name = dropBlobName(job.drop, EXTENSIONS[image.format]!);
     const photoMime = `image/${image.format}`;
@@ -62,28 +64,44 @@ export async function publishComposite(
       { bytes: edited, mime: source.contentType ?? 'image/png', title: source.name.slice(source.name.lastIndexOf('/') + 1) },
       rt.now(),
     );
-    const edit = job.edit!;
-    const window = edit.endedAt ? { start: new Date(edit.firstStartedAt ?? edit.startedAt), end: new Date(edit.endedAt) } : undefined;
-    report = await publisher.verifier.verify(bytes, { file: `composite of edited/${source.name}`, ...(window ? { editWindow: window } : {}) });
+    const run = job.edit!;
+    const window = run.endedAt
+      ? { start: new Date(run.firstStartedAt ?? run.startedAt), end: new Date(run.endedAt) }
+      : undefined;
+    const file = `composite of edited/${source.name}`;
+    report = await publisher.verifier.verify(bytes, { file, ...(window ? { editWindow: window } : {}) });
   } catch (err) {
-    report = { ...edit, verdict: 'quarantine', reasons: [`the full-size composite could not be made: ${(err as Error).message}`] };
+    const detail = `the full-size composite could not be made: ${(err as Error).message}`;
+    bytes = undefined;
+    report = {
+      ...edit,
+      verdict: 'quarantine',
+      reasons: [detail],
+      checks: [...edit.checks, { name: 'Full-size composite made', ok: false, detail }],
+    };
   }
   const folder = report.verdict === 'publish' ? 'published' : 'quarantine';
   const reportName = dropBlobName(job.drop, '.provenance.json');
   const [copied, reported] = await Promise.all([
-    bytes
-      ? rt.blobs.writeResultBytes(folder, name, bytes, mimeOf(name), owner)
-      : undefined,
+    bytes ? rt.blobs.writeResultBytes(folder, name, bytes, mimeOf(name), owner) : undefined,
     rt.blobs.writeReport(
       folder,
       reportName,
-      { ...report, decidedAt: rt.now().toISOString(), output: 'composite', edit, signer: publisher.signer.describe,
-        job: { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null }, destination: `${folder}/${name}` },
+      {
+        ...report,
+        decidedAt: rt.now().toISOString(),
+        output: 'composite',
+        signer: publisher.signer.describe,
+        edit,
+        job: { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null },
+        destination: `${folder}/${bytes ? name : reportName}`,
+      },
       owner,
     ),
   ]);
   if (!reported.written) log.warn(resultClash(folder, reportName, reported.existing));
-  return { folder, copied: copied ?? reported, report, destination: { blob: bytes ? name : reportName, report: reportName, owner } };
+  const destination = { blob: bytes ? name : reportName, report: reportName, owner };
+  return { folder, copied: copied ?? reported, report, destination };
 }
 
 function mimeOf(name: string): string {

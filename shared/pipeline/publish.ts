@@ -77,7 +77,13 @@ export async function publishEditedBlob(
   }
   // The model's output passed: publish the full-size composite instead, when one is wanted and can be signed.
   if (claim.kind === 'claimed' && job && report.verdict === 'publish' && wantsComposite(rt, job)) {
-    const composite = await publishComposite(rt, job, source, report, log);
+    let composite;
+    try {
+      composite = await publishComposite(rt, job, source, report, log);
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return 'stale';
+      throw err;
+    }
     if (composite) return finishJob(rt, claim.version, { ...composite, source, by }, log);
   }
   const destination = job
