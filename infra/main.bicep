@@ -242,6 +242,16 @@ var tags = {
   'azd-env-name': environmentName
 }
 
+@description('What a drop publishes unless its sidecar says: composite (full size, signed by the publisher) or model.')
+@allowed([
+  'composite'
+  'model'
+])
+param outputMode string = 'composite'
+
+@description('The publisher certificate chain for the Key Vault key (leaf first, root last): PEM text or a pinned blob URL. Empty: composites are not made until it is set.')
+param publisherCertChain string = ''
+
 var names = {
   resourceGroup: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
   identity: 'id-func-${resourceToken}'
@@ -253,6 +263,7 @@ var names = {
   functionApp: 'func-${resourceToken}'
   eventGridTopic: 'evgt-${resourceToken}'
   vnet: 'vnet-${resourceToken}'
+  keyVault: 'kv-${resourceToken}'
 }
 
 // The containers and queues the code uses: the same names as CONTAINERS and QUEUES in
@@ -418,6 +429,21 @@ var appSettings = {
   // The web console's sign-in (shared/console/sign-in.ts): identifiers, not secrets; the flow needs none.
   CONSOLE_TENANT_ID: tenant().tenantId
   CONSOLE_CLIENT_ID: consoleClientId
+  // Full-size results, signed with the publisher's key in Key Vault (the key never leaves the vault).
+  OUTPUT_MODE: outputMode
+  PUBLISHER_CERT_CHAIN: publisherCertChain
+  PUBLISHER_SIGNER: keyVault.outputs.signerUri
+}
+
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'key-vault'
+  scope: rg
+  params: {
+    name: names.keyVault
+    location: location
+    tags: tags
+    functionPrincipalId: identity.outputs.principalId
+  }
 }
 
 module functionApp 'modules/function-app.bicep' = {

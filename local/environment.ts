@@ -4,6 +4,7 @@
  * app reads on Azure. `npm start`, the demo,
  * the integration tests and the benchmarks all start the pipeline through here.
  */
+import { localSigner } from '../shared/composite/signer.js';
 import { loadConfig, settingDefault, type SettingName } from '../shared/config.js';
 import { EVENT_SUBSCRIPTIONS } from '../shared/containers.js';
 import { ensureStorageLayout } from '../shared/adapters/storage.js';
@@ -91,6 +92,11 @@ export interface LocalPipelineOptions {
   queueLeaseSeconds?: number;
   onLog?: (entry: LogEntry) => void;
   functions?: AnyFunction[];
+  /**
+   * Sign full-size composites with a local publisher CA kept in this folder (`npm start`: `<state>/publisher-ca`);
+   * `'memory'`: a fresh one for this run. Unset: no publisher unless the settings name one.
+   */
+  publisher?: string | 'memory';
   /** Replace the model client (benchmarks measuring the pipeline without HTTP to a model). */
   model?: ImageModel;
 }
@@ -112,6 +118,11 @@ function servedDeployment(settings: Settings = {}): Record<string, string> {
   return { [name]: model };
 }
 
+async function localPublisher(where: string) {
+  const ca = await import('../shared/composite/local-ca.js');
+  return where === 'memory' ? ca.generatePublisher() : ca.loadOrCreatePublisher(where);
+}
+
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
   const storage = await startLocalStorage(options.storage);
   // The well-known key (printed in the banner, shown in the README), so people's own snippets work too.
@@ -124,7 +135,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     ...(emulator ? { AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: apiKey, EXTRA_TRUST_ANCHORS: emulator.caPem } : {}),
     ...Object.fromEntries(Object.entries(options.settings ?? {}).filter(([, v]) => v !== undefined)),
   } as Record<string, string>;
-  const runtime = await createRuntime(loadConfig(settings), options.model ? { model: options.model } : {});
+  const local = options.publisher ? await localPublisher(options.publisher) : undefined;
+  if (local) settings.PUBLISHER_CERT_CHAIN = local.chainPem;
+  const runtime = await createRuntime(loadConfig(settings), {
+    ...(options.model ? { model: options.model } : {}),
+    ...(local ? { publisherSigner: localSigner(local.keyPem, local.chainPem, 'local publisher CA') } : {}),
+  });
   await ensureStorageLayout(runtime.storage);
   const host = await startHost({
     runtime,

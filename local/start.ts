@@ -71,6 +71,8 @@ export async function run(args: string[]): Promise<number> {
     },
     emulator: useEmulator ? { port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] } : false,
     hostPort: intOption('port', values.port, 0, 65535) ?? 7071,
+    // Composites are signed by a local CA kept with the state, unless the settings name a publisher.
+    ...(local.PUBLISHER_CERT_CHAIN ? {} : { publisher: path.join(stateDir, 'publisher-ca') }),
     settings: { SWEEP_SCHEDULE: '*/15 * * * * *', ...local },
     onLog: (entry) => reporter.log(entry),
   });

@@ -10,6 +10,7 @@ import { parse, UsageError } from './cli.js';
 import { ConfigError, loadGateConfig } from '../shared/config.js';
 import { renderChecklist } from '../shared/provenance/checklist.js';
 import { terminalSafe } from '../shared/provenance/terminal-text.js';
+import { createCompositeVerifier, PIPELINE_AGENT } from '../shared/provenance/publisher.js';
 import { certificatesIn, createVerifier } from '../shared/provenance/verifier.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function run(args: string[]): Promise<number> {
       'no-default-trust': { type: 'boolean' },
       'agent-scope': { type: 'string' },
       json: { type: 'boolean' },
+      publisher: { type: 'string' },
     },
     true,
   );
@@ -43,6 +45,20 @@ export async function run(args: string[]): Promise<number> {
   }
   const maxBytes = maxImageBytes(process.env.MAX_IMAGE_BYTES);
   const verifier = await createVerifier(gate, undefined, { noDefaultTrust: values['no-default-trust'] === true, extraPems });
+  // The pipeline's own composites are judged against the publisher's pinned chain (--publisher FILE or
+  // PUBLISHER_CERT_CHAIN as PEM text or a file), in two levels: the publisher, then the Azure ingredient.
+  const publisherSetting = values.publisher ?? process.env.PUBLISHER_CERT_CHAIN?.trim();
+  let composites;
+  if (publisherSetting) {
+    const pem = publisherSetting.includes('-----BEGIN') ? publisherSetting : await readFile(publisherSetting, 'utf8').catch(() => {
+      throw new UsageError(`--publisher ${publisherSetting}: no such file`);
+    });
+    try {
+      composites = await createCompositeVerifier(gate, pem, undefined, { noDefaultTrust: values['no-default-trust'] === true, extraPems });
+    } catch (err) {
+      throw new UsageError(`--publisher: ${(err as Error).message}`);
+    }
+  }
   let exit = 0;
   for (const file of positionals) {
     let bytes: Buffer;
@@ -54,7 +70,8 @@ export async function run(args: string[]): Promise<number> {
       exit = 2;
       continue;
     }
-    const report = await verifier.verify(bytes, { file });
+    let report = await verifier.verify(bytes, { file });
+    if (composites && report.manifest?.claimGenerator?.startsWith(PIPELINE_AGENT)) report = await composites.verify(bytes, { file });
     process.stdout.write(values.json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
     if (report.verdict === 'quarantine' && exit === 0) exit = 1;
   }

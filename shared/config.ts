@@ -68,6 +68,10 @@ export const SETTINGS = [
   { name: 'ALLOWED_SOURCE_TYPES', description: 'Comma-separated IPTC digital source types accepted on that action.', default: 'trainedAlgorithmicMedia,compositeWithTrainedAlgorithmicMedia', where: BOTH },
   { name: 'AGENT_SCOPE', description: '`active`: the agent must be on the active manifest; `chain`: a validated ingredient manifest may carry it.', default: 'active', where: BOTH },
   { name: 'TOLERATED_FAILURES', description: 'Comma-separated `code@assertion-label` c2pa failures that do not quarantine.', default: 'claim.malformed@c2pa.soft-binding', where: BOTH },
+  // Full-size results and the publisher's credentials
+  { name: 'OUTPUT_MODE', description: 'What a drop publishes unless its sidecar says (`"output"`): `composite`, the photo at its own size with the edit composited into the mask and signed by the publisher; `model`, the model\'s output as it is.', default: 'composite', where: BOTH },
+  { name: 'PUBLISHER_CERT_CHAIN', description: 'The publisher\'s certificate chain (leaf first, its root last): PEM text, a file path, or a blob in the app\'s storage account pinned by hash. Its leaf is the only signer the gate accepts on a composite; its root anchors it.', default: '', where: BOTH },
+  { name: 'PUBLISHER_SIGNER', description: 'The Azure Key Vault key that signs composites (`https://<vault>.vault.azure.net/keys/<name>/<version>`; EC P-256 or RSA). Local: unset, and `npm start` generates a local CA and key in its state folder.', where: BOTH },
   { name: 'SIGNING_TIME_SKEW', description: 'Clock skew allowed when checking that the signing time lies inside the job\'s edit window.', default: '5m', where: BOTH },
   // The web console (shared/console/sign-in.ts)
   { name: 'CONSOLE_TENANT_ID', description: 'Entra ID tenant whose users may sign in to the web console. With CONSOLE_CLIENT_ID empty, the console refuses every request that does not come from this machine.', where: ['azure'] },
@@ -81,6 +85,7 @@ export type ImageSize = string;
 export type ImageQuality = ImageQualityValue;
 export type OutputFormat = OutputFormatValue;
 export type AgentScope = 'active' | 'chain';
+export type OutputMode = 'composite' | 'model';
 
 /** Empty (the v1 route) or a dated data-plane version such as 2025-04-01-preview. */
 const API_VERSION = /^(\d{4}-\d{2}-\d{2}(-preview)?)?$/;
@@ -124,6 +129,13 @@ export interface PipelineConfig {
     deadlineMs: number;
   };
   sweepSchedule: string;
+  output: {
+    mode: OutputMode;
+    /** PUBLISHER_CERT_CHAIN as set (PEM, path or pinned blob URL); empty: no publisher, composites are not made. */
+    publisherChain: string;
+    /** A Key Vault key URL; empty with a chain only when the signer is supplied in-process (local mode, tests). */
+    publisherKeyId: string;
+  };
   gate: {
     extraTrustAnchors: string;
     allowedAgents: string[];
@@ -272,6 +284,17 @@ function dropDefaults(r: ReturnType<typeof settingsReader>, model: ImageModelSpe
   };
 }
 
+const KEY_VAULT_KEY = /^https:\/\/[a-z0-9-]+\.vault\.(azure\.net|azure\.cn|usgovcloudapi\.net)\/keys\/[\w-]+(\/[\w-]+)?$/i;
+
+function outputSettings(r: ReturnType<typeof settingsReader>): PipelineConfig['output'] {
+  const publisherKeyId = r.raw('PUBLISHER_SIGNER') ?? '';
+  const publisherChain = r.raw('PUBLISHER_CERT_CHAIN') ?? '';
+  if (publisherKeyId && !KEY_VAULT_KEY.test(publisherKeyId)) {
+    r.problems.push(`PUBLISHER_SIGNER must be a Key Vault key URL such as https://<vault>.vault.azure.net/keys/<name>, got "${publisherKeyId}"`);
+  }
+  return { mode: r.oneOf('OUTPUT_MODE', ['composite', 'model'] as const), publisherChain, publisherKeyId };
+}
+
 /**
  * Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem.
  * `today` decides whether IMAGE_MODEL is retired.
@@ -331,6 +354,7 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
       deadlineMs: duration('DROP_DEADLINE', 1000),
     },
     sweepSchedule: text('SWEEP_SCHEDULE'),
+    output: outputSettings(reader),
     gate: gate(),
   };
   const anchorProblem = trustAnchorSettingProblem(config.gate.extraTrustAnchors, blobEndpointOf(storage));

@@ -16,6 +16,8 @@ import { containerRecords, Ledger, type Pacer } from './adapters/ledger.js';
 import type { ImageModel } from './adapters/model.js';
 import { createStorageClients, type StorageClients } from './adapters/storage.js';
 import type { Verifier } from './provenance/verifier.js';
+import type { Publisher } from './composite/publisher.js';
+import type { PublisherSigner } from './composite/signer.js';
 import { Semaphore } from './semaphore.js';
 
 /** What intake, edit, publish and sweep run against. */
@@ -29,6 +31,8 @@ export interface JobContext {
   poison: PoisonQueue;
   model(): Promise<ImageModel>;
   verifier(): Promise<Verifier>;
+  /** The publisher that signs and judges full-size composites; undefined when none is configured. */
+  publisher?(): Promise<Publisher | undefined>;
   /** Model calls in flight in this process. */
   modelSlots: Semaphore;
   /** Names this process in leases. */
@@ -54,7 +58,7 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
 
 export async function createRuntime(
   config: PipelineConfig,
-  overrides: { model?: ImageModel; verifier?: Verifier } = {},
+  overrides: { model?: ImageModel; verifier?: Verifier; publisherSigner?: PublisherSigner } = {},
 ): Promise<Runtime> {
   const storage = await createStorageClients(config.storage);
   const containers = Object.fromEntries(
@@ -78,6 +82,9 @@ export async function createRuntime(
     model: once(async () => overrides.model ?? (await import('./adapters/model.js')).createImageModel(config.model)),
     verifier: once(
       async () => overrides.verifier ?? (await import('./provenance/verifier.js')).createVerifier(config.gate, storage),
+    ),
+    publisher: once(async () =>
+      (await import('./composite/publisher.js')).createPublisher(config, storage, overrides.publisherSigner),
     ),
     modelSlots: new Semaphore(config.model.concurrency),
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,

@@ -23,6 +23,8 @@ export interface Sidecar {
   background?: 'transparent' | 'opaque' | 'auto';
   input_fidelity?: 'high' | 'low';
   n?: 1;
+  /** What to publish: the full-size photo with the edit composited in, or the model's own output. */
+  output?: 'composite' | 'model';
 }
 
 export type SidecarResult = { ok: true; sidecar: Sidecar } | { ok: false; problems: string[] };
@@ -67,6 +69,7 @@ const FIELDS: ReadonlyMap<keyof Sidecar, FieldCheck> = new Map<keyof Sidecar, Fi
     (v, model) =>
       model.inputFidelity ? oneOf(() => ['high', 'low'])(v, model) : `is not supported by ${model.name}; remove it or choose another IMAGE_MODEL`,
   ],
+  ['output', oneOf(() => ['composite', 'model'])],
   ['n', (v) => (v === 1 ? undefined : `must be 1 (the pipeline publishes one edit per drop), got ${describeValue(v)}`)],
 ]);
 const FIELD_NAMES = [...FIELDS.keys()];

@@ -36,6 +36,8 @@ export interface EditRequest {
   outputCompression?: number;
   background?: 'transparent' | 'opaque' | 'auto';
   inputFidelity?: 'high' | 'low';
+  /** The sidecar's choice of what to publish; unset: the OUTPUT_MODE setting decides. */
+  output?: 'composite' | 'model';
 }
 
 export type DropValidation =
@@ -152,6 +154,7 @@ export function validateDrop(sample: DropSample, config: PipelineConfig['drop'])
       ...(sidecar.output_compression !== undefined ? { outputCompression: sidecar.output_compression } : {}),
       ...(sidecar.background ? { background: sidecar.background } : {}),
       ...(sidecar.input_fidelity ? { inputFidelity: sidecar.input_fidelity } : {}),
+      ...(sidecar.output ? { output: sidecar.output } : {}),
     },
   };
 }

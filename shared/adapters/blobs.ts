@@ -66,6 +66,14 @@ export interface BlobStore {
     owner: ResultOwner,
   ): Promise<WriteResult>;
   writeReport(container: ResultContainer, name: string, value: unknown, owner: ResultOwner): Promise<WriteResult>;
+  /** Writes a result the pipeline made itself (a signed composite) to `<container>/<name>`. */
+  writeResultBytes(
+    container: ResultContainer,
+    name: string,
+    bytes: Uint8Array,
+    contentType: string,
+    owner: ResultOwner,
+  ): Promise<WriteResult>;
   /** Event batches Event Grid could not deliver, oldest first. */
   deadLetters(): AsyncIterable<{ name: string; text(): Promise<string> }>;
   removeDeadLetter(name: string): Promise<void>;
@@ -226,6 +234,22 @@ export function createBlobStore(
             await blob.upload(body, Buffer.byteLength(body), {
               conditions,
               blobHTTPHeaders: { blobContentType: 'application/json' },
+              metadata: ownerMetadata(owner),
+            })
+          ).etag!,
+        owner,
+      );
+    },
+
+    async writeResultBytes(container, name, bytes, contentType, owner) {
+      const blob = containers[container].getBlockBlobClient(name);
+      return writeResultOnce(
+        () => properties(blob),
+        async (conditions) =>
+          (
+            await blob.uploadData(bytes, {
+              conditions,
+              blobHTTPHeaders: { blobContentType: contentType },
               metadata: ownerMetadata(owner),
             })
           ).etag!,

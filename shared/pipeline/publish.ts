@@ -15,6 +15,7 @@ import { isTerminal, leaseExpired, sameEtag, type EditOutput, type JobRecord, ty
 import { jobLogger, type Logger } from '../log.js';
 import type { ProvenanceReport } from '../provenance/gate.js';
 import type { JobContext } from '../runtime.js';
+import { publishComposite, wantsComposite } from './composite.js';
 import { markOutputEvent } from './handoff.js';
 import { advance, resultClash, writeRejectionReport } from './steps.js';
 
@@ -73,6 +74,17 @@ export async function publishEditedBlob(
     report.reasons.push(
       `written to edited/ after job ${claim.job.id} had finished (${claim.job.state}) with other bytes; never published`,
     );
+  }
+  // The model's output passed: publish the full-size composite instead, when one is wanted and can be signed.
+  if (claim.kind === 'claimed' && job && report.verdict === 'publish' && wantsComposite(rt, job)) {
+    let composite;
+    try {
+      composite = await publishComposite(rt, job, source, report, log);
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return 'stale';
+      throw err;
+    }
+    if (composite) return finishJob(rt, claim.version, { ...composite, source, by }, log);
   }
   const destination = job
     ? {

@@ -58,6 +58,7 @@ describe('role assignments', () => {
         .sort();
     expect(of('functionPrincipalId')).toEqual([
       'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts',
+      'Key Vault Crypto User @ Microsoft.KeyVault/vaults/keys',
       'Monitoring Metrics Publisher @ Microsoft.Insights/components',
       'Storage Blob Data Owner @ Microsoft.Storage/storageAccounts',
       'Storage Queue Data Contributor @ Microsoft.Storage/storageAccounts',
@@ -76,7 +77,7 @@ describe('role assignments', () => {
     for (const r of t.roles.resourcesOfType('Microsoft.Authorization/roleAssignments')) {
       if (r.condition) expect(r.condition.text).toBe('(!empty(developerPrincipalId))');
     }
-    expect(assignments).toHaveLength(8);
+    expect(assignments).toHaveLength(9);
   });
 
   it('explains why the function identity gets Storage Blob Data Owner', () => {

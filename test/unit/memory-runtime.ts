@@ -171,6 +171,8 @@ export class MemoryBlobs {
         this.writeResult(target.container, target.name, this.read('edited', source), source.metadata, owner),
       writeReport: async (container, name, value, owner) =>
         this.writeResult(container, name, Buffer.from(JSON.stringify(value)), {}, owner),
+      writeResultBytes: async (container, name, bytes, _type, owner) =>
+        this.writeResult(container, name, Buffer.from(bytes), {}, owner),
       deadLetters: async function* (this: MemoryBlobs) {
         for (const [name, b] of [...this.container('eventgrid-deadletter')])
           yield { name, text: async () => b.bytes.toString('utf8') };

@@ -1,0 +1,51 @@
+/**
+ * The publisher's claim signer: a certificate chain and an operation that signs bytes with the chain's
+ * leaf key. Two implementations: a private key on this machine (local mode), and a key in Azure Key Vault
+ * (./key-vault-signer.ts), where the key never leaves the vault.
+ */
+import { constants, createPrivateKey, sign as nodeSign, X509Certificate, type KeyObject } from 'node:crypto';
+
+export type PublisherAlg = 'es256' | 'ps256';
+
+export interface PublisherSigner {
+  alg: PublisherAlg;
+  /** DER certificates, the signer's first; the root travels only as a verifier's trust anchor. */
+  chain: Uint8Array[];
+  /** Signs `data` (the COSE Sig_structure): ES256 as raw r‖s, PS256 as RSASSA-PSS with a 32-byte salt. */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+  /** Where the key lives, for logs and reports ("local key …", "Key Vault key …"). */
+  describe: string;
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The DER certificates of a PEM text, in order. */
+export function chainFromPem(pem: string): Uint8Array[] {
+  return (pem.match(PEM_CERT) ?? []).map((block) => new Uint8Array(new X509Certificate(block).raw));
+}
+
+export function algForKey(key: KeyObject): PublisherAlg {
+  if (key.asymmetricKeyType === 'rsa') return 'ps256';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'es256';
+  throw new Error(`the publisher key must be RSA or EC P-256, not ${key.asymmetricKeyType ?? 'unknown'}`);
+}
+
+/** A signer whose private key is in this process (the local CA's leaf, or a test's key). */
+export function localSigner(keyPem: string, chainPem: string, describe = 'local key'): PublisherSigner {
+  const key = createPrivateKey(keyPem);
+  const alg = algForKey(key);
+  const chain = chainFromPem(chainPem);
+  if (!chain.length) throw new Error('the publisher certificate chain holds no certificate');
+  const leaf = new X509Certificate(chain[0]!);
+  if (!leaf.checkPrivateKey(key)) throw new Error("the publisher key does not belong to the chain's first certificate");
+  return {
+    alg,
+    chain,
+    describe,
+    async sign(data) {
+      return alg === 'ps256'
+        ? nodeSign('sha256', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
+        : nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+    },
+  };
+}

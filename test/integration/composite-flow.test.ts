@@ -1,0 +1,50 @@
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gradientImage, rectMask } from '../helpers/images.js';
+import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+
+let p: TestPipeline;
+let photo: Buffer;
+let mask: Buffer;
+
+beforeAll(async () => {
+  p = await startTestPipeline({ publisher: 'memory' });
+  photo = await gradientImage(4000, 3000, 'jpeg');
+  mask = await rectMask(4000, 3000, { x: 1000, y: 1000, width: 1200, height: 900 });
+}, 60_000);
+afterAll(() => p?.close());
+
+const read = async (container: 'published' | 'edited', name: string) =>
+  p.runtime.containers[container].getBlobClient(name).downloadToBuffer();
+
+describe('a 12 MP JPEG drop through the pipeline', () => {
+  it('publishes the photo at 4000x3000 with the publisher manifest over the Azure edit', async () => {
+    await p.upload('full/photo.jpg', photo);
+    await p.upload('full/photo.mask.png', mask);
+    const job = await p.settled('full/photo', 120_000);
+    expect(job.state).toBe('published');
+    expect(job.publish?.blob).toBe('published/full/photo.jpg');
+    const published = await read('published', 'full/photo.jpg');
+    expect(await sharp(published).metadata()).toMatchObject({ width: 4000, height: 3000, format: 'jpeg' });
+    // The model's own output stays in edited/.
+    expect(await sharp(await read('edited', job.edit!.output!.name)).metadata()).not.toMatchObject({ width: 4000 });
+    const report = JSON.parse((await read('published', 'full/photo.provenance.json')).toString('utf8'));
+    expect(report.verdict).toBe('publish');
+    expect(report.output).toBe('composite');
+    expect(report.manifest).toMatchObject({ claimGenerator: 'imagegen-pipeline 1.0', softwareAgent: 'Azure OpenAI ImageGen', agentFoundIn: 'ingredient' });
+    const names = report.checks.map((c: { name: string }) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['Publisher: signed by the configured publisher', 'Azure ingredient: Made by an allowed AI agent', "Azure ingredient: Signed during this job's edit"]));
+    expect(report.edit.verdict).toBe('publish');
+  }, 150_000);
+
+  it('publishes the model output as it is when the sidecar asks for "output": "model"', async () => {
+    await p.upload('full/model.json', JSON.stringify({ output: 'model' }));
+    await p.upload('full/model.jpg', photo);
+    await p.upload('full/model.mask.png', mask);
+    const job = await p.settled('full/model', 120_000);
+    expect(job.state).toBe('published');
+    const name = job.edit!.output!.name;
+    expect(job.publish?.blob).toBe(`published/${name}`);
+    expect((await read('published', name)).equals(await read('edited', name))).toBe(true);
+  }, 150_000);
+});
