@@ -10,7 +10,7 @@
 import type { BlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
 import type { CONTAINERS } from '../containers.js';
 import { classifyBlobName, dropListingPrefix, type DropRef, type PartKind } from '../drop.js';
-import { HEAD_BYTES, MAX_HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../image-header.js';
+import { HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../image-header.js';
 import type { PartRef } from '../job.js';
 import type { PartSample } from '../validation.js';
 import { isConflict, isNotFound } from './storage.js';
@@ -41,8 +41,11 @@ export type WriteResult = { written: true; etag: string } | { written: false; ex
 export interface BlobStore {
   /** The drop's parts in `inbox/` as they are now (one listing, so their ETags are a consistent snapshot). */
   listDropParts(drop: DropRef): Promise<DropParts>;
-  /** Head and tail of a part, read under its ETag (412 if it changed since). */
-  samplePart(part: PartRef): Promise<PartSample>;
+  /**
+   * Head and tail of a part, read under its ETag (412 if it changed since). The head grows in ranged
+   * reads while the image header goes on (metadata before the image data), up to `maxHeadBytes`.
+   */
+  samplePart(part: PartRef, maxHeadBytes: number): Promise<PartSample>;
   readPart(part: PartRef): Promise<Buffer>;
   /** The blob at `edited/<name>` as it is now, if any. */
   findOutput(name: string): Promise<BlobInfo | undefined>;
@@ -161,15 +164,20 @@ export function createBlobStore(
       return parts;
     },
 
-    async samplePart(part) {
+    async samplePart(part, maxHeadBytes) {
       if (part.bytes <= HEAD_BYTES + TAIL_BYTES) {
         const all = await range(inbox, part, 0, part.bytes);
         return { name: part.name, bytes: part.bytes, head: all, tail: all };
       }
-      let head = await range(inbox, part, 0, HEAD_BYTES);
-      const probe = readImageHeader(head);
-      if (!probe.ok && probe.needMoreBytes) head = await range(inbox, part, 0, Math.min(part.bytes, MAX_HEAD_BYTES));
       const tail = await range(inbox, part, part.bytes - TAIL_BYTES, TAIL_BYTES);
+      const limit = Math.min(part.bytes, maxHeadBytes);
+      let head = await range(inbox, part, 0, HEAD_BYTES);
+      for (;;) {
+        const probe = readImageHeader({ head, tail, totalBytes: part.bytes });
+        if (probe.ok || probe.needHeadBytes === undefined || head.length >= limit) break;
+        const next = await range(inbox, part, head.length, Math.min(limit, probe.needHeadBytes) - head.length);
+        head = Buffer.concat([head, next]);
+      }
       return { name: part.name, bytes: part.bytes, head, tail };
     },
 
