@@ -7,9 +7,10 @@
  * or with If-Match on a version this write may replace (an earlier result of the same drop). A blob that
  * belongs to another drop is reported back, not overwritten.
  */
+import { createHash } from 'node:crypto';
 import type { BlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
 import type { CONTAINERS } from '../containers.js';
-import { classifyBlobName, dropListingPrefix, type DropRef, type PartKind } from '../drop.js';
+import { classifyBlobName, dropListingPrefix, IMAGE_EXTENSIONS, type DropRef, type PartKind } from '../drop.js';
 import { HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../image-header.js';
 import type { PartRef } from '../job.js';
 import type { PartSample } from '../validation.js';
@@ -24,6 +25,18 @@ export interface BlobInfo extends PartRef {
 export type DropParts = Partial<Record<PartKind, BlobInfo>> & { images: BlobInfo[] };
 
 export type ResultContainer = 'published' | 'quarantine' | 'rejected';
+
+export type FoundResult = BlobInfo & { container: 'published' | 'quarantine' };
+
+/** Whether `name` is one of the drop's result images (`<key>.<image extension>`), not a report. */
+export function isResultImage(drop: DropRef, name: string): boolean {
+  const prefix = dropListingPrefix(drop);
+  return name.startsWith(prefix) && (IMAGE_EXTENSIONS as readonly string[]).includes(name.slice(prefix.length));
+}
+
+export function newestFirst(results: FoundResult[]): FoundResult[] {
+  return results.sort((a, b) => (b.metadata.ownerstamp ?? '').localeCompare(a.metadata.ownerstamp ?? ''));
+}
 
 /**
  * Who a result blob belongs to: `key` names the drop (or the orphan blob) it was written for, `stamp`
@@ -47,6 +60,10 @@ export interface BlobStore {
    */
   samplePart(part: PartRef, maxHeadBytes: number): Promise<PartSample>;
   readPart(part: PartRef): Promise<Buffer>;
+  /** SHA-256 (hex) of a part's content, streamed under its ETag (412 if it changed). */
+  hashPart(part: PartRef): Promise<string>;
+  /** The drop's result images in `published/` and `quarantine/` (not their reports), newest owner stamp first. */
+  findResults(drop: DropRef): Promise<FoundResult[]>;
   /** The blob at `edited/<name>` as it is now, if any. */
   findOutput(name: string): Promise<BlobInfo | undefined>;
   /** Writes model output to `edited/<name>` only over version `over` (`null`: only where none exists). */
@@ -182,6 +199,26 @@ export function createBlobStore(
     },
 
     readPart: (part) => range(inbox, part, 0, part.bytes),
+
+    async hashPart(part) {
+      const res = await inbox.getBlobClient(part.name).download(0, undefined, { conditions: { ifMatch: part.etag } });
+      const hash = createHash('sha256');
+      for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) hash.update(chunk);
+      return hash.digest('hex');
+    },
+
+    async findResults(drop) {
+      const found: FoundResult[] = [];
+      for (const container of ['published', 'quarantine'] as const) {
+        const listing = containers[container].listBlobsFlat({ prefix: dropListingPrefix(drop), includeMetadata: true });
+        for await (const blob of listing) {
+          if (!isResultImage(drop, blob.name)) continue;
+          const info = infoOf(blob.name, { ...blob.properties, ...(blob.metadata ? { metadata: blob.metadata } : {}) });
+          found.push({ ...info, container });
+        }
+      }
+      return newestFirst(found);
+    },
 
     findOutput: (name) => properties(edited.getBlobClient(name)),
 

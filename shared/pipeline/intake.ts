@@ -16,6 +16,7 @@ import { MAX_SIDECAR_BYTES } from '../sidecar.js';
 import { maskLimits, prepareMask } from '../imaging/mask.js';
 import type { ImageHeader } from '../image-header.js';
 import { validateDrop, type DropSample } from '../validation.js';
+import { checkRedrop, recordIdenticalRedrop, resultPath, withContentHashes, type RedropCheck } from './redrop.js';
 import { writeRejectionReport } from './steps.js';
 
 export type IntakeOutcome = 'ignored' | 'waiting' | 'duplicate' | 'queued' | 'rejected';
@@ -148,10 +149,29 @@ export async function intakeDrop(
     return rejectDrop(rt, drop, inputs, [maskCheck.problem], error, baseLog);
   }
   if (maskCheck.note) log.info(maskCheck.note);
+  let hashed: JobRecord['inputs'];
+  let redrop: RedropCheck;
+  try {
+    hashed = await withContentHashes(rt, inputs);
+    redrop = await checkRedrop(rt, drop, hashed);
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    log.info('a part changed while it was being read; the new version has its own event');
+    return 'ignored';
+  }
+  if (redrop.kind === 'identical') {
+    await recordIdenticalRedrop(rt, drop, id, hashed, redrop, baseLog);
+    return 'rejected';
+  }
+  const replaces = redrop.kind === 'changed' ? { jobId: redrop.earlier.id, result: resultPath(redrop.result) } : undefined;
+  if (replaces) log.info(`a changed re-drop: replaces job ${replaces.jobId} (${replaces.result}, kept as a blob version)`);
   // The job's model slot is reserved now (a duplicate intake gets the same one), so a burst of drops
   // fills the schedule at once and each message stays invisible until shortly before its slot.
   const slot = await rt.pacer.reserve(`${id}:0`);
-  const job = newJob(id, drop, inputs, { state: 'queued', request: result.request, slot }, rt.now());
+  const job = {
+    ...newJob(id, drop, hashed, { state: 'queued', request: result.request, slot }, rt.now()),
+    ...(replaces ? { replaces } : {}),
+  };
   // Send first, then create: a job record always has its message. A duplicate message is harmless
   // (claims are conditional), and a worker rebuilds a record that was never written from the drop.
   await rt.queue.send({ jobId: id, ticket: job.ticket, drop }, slot.at - rt.now().getTime() - EARLY_RETURN_MS);
