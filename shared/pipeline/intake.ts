@@ -1,6 +1,6 @@
 /**
- * Intake: a blob landed in `inbox/`. Classify it, wait for the drop's last part, validate cheaply, claim
- * the job exactly once and queue it. Bad input ends in `rejected/<path>/<stem>.json` and a rejected job,
+ * Intake: a blob landed in `inbox/`. Classify it, wait for the drop's last part, validate cheaply, check
+ * the mask's pixels, tell a re-drop (./redrop.ts), claim the job exactly once and queue it. Bad input ends in `rejected/<path>/<stem>.json` and a rejected job,
  * without a model call. Safe to run any number of times for the same blob, in any order.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
