@@ -38,8 +38,7 @@ export async function prepareMask(
     .extractChannel(3)
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const transparent = alpha.reduce((n, a) => (a === 0 ? n + 1 : n), 0);
-  if (transparent === 0) {
+  if (!alpha.includes(0)) {
     return {
       ok: false,
       problem:
