@@ -186,9 +186,12 @@ export function createBlobStore(
         const all = await range(inbox, part, 0, part.bytes);
         return { name: part.name, bytes: part.bytes, head: all, tail: all };
       }
-      const tail = await range(inbox, part, part.bytes - TAIL_BYTES, TAIL_BYTES);
       const limit = Math.min(part.bytes, maxHeadBytes);
-      let head = await range(inbox, part, 0, HEAD_BYTES);
+      const [first, tail] = await Promise.all([
+        range(inbox, part, 0, HEAD_BYTES),
+        range(inbox, part, part.bytes - TAIL_BYTES, TAIL_BYTES),
+      ]);
+      let head = first;
       for (;;) {
         const probe = readImageHeader({ head, tail, totalBytes: part.bytes });
         if (probe.ok || probe.needHeadBytes === undefined || head.length >= limit) break;
