@@ -153,7 +153,7 @@ export async function intakeDrop(
   let redrop: RedropCheck;
   try {
     hashed = await withContentHashes(rt, inputs);
-    redrop = await checkRedrop(rt, drop, hashed);
+    redrop = await checkRedrop(rt, drop, hashed, result.request);
   } catch (err) {
     if (!isConflict(err)) throw err;
     log.info('a part changed while it was being read; the new version has its own event');

@@ -1,14 +1,17 @@
 /**
  * Re-drops: a drop uploaded again under the same name after it produced a result. Identical content
- * (image, mask and sidecar, by SHA-256) is not edited again: the drop ends as a `redrop` job with a note
+ * (image, mask and sidecar by SHA-256, and the same request: a prompt from metadata or a changed default
+ * counts) is not edited again: the drop ends as a `redrop` job with a note
  * beside the earlier result, `<stem>.redrop.json`, saying where it is. Changed content is a new job that
  * names the job it replaces; its result goes over the earlier one, which blob versioning keeps.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { FoundResult } from '../adapters/blobs.js';
 import { dropBlobName, dropKey, type DropRef } from '../drop.js';
 import { newJob, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import type { JobContext } from '../runtime.js';
+import type { EditRequest } from '../validation.js';
 
 /** The drop's earlier result and the job that made it. */
 export interface EarlierResult {
@@ -38,13 +41,19 @@ function sameContent(a: JobRecord['inputs'], b: JobRecord['inputs']): boolean {
   });
 }
 
-/** The drop's newest result, the job that made it, and whether these inputs are the same content. */
-export async function checkRedrop(rt: JobContext, drop: DropRef, inputs: JobRecord['inputs']): Promise<RedropCheck> {
+/** The drop's newest result, the job that made it, and whether this is the same content and request. */
+export async function checkRedrop(
+  rt: JobContext,
+  drop: DropRef,
+  inputs: JobRecord['inputs'],
+  request: EditRequest,
+): Promise<RedropCheck> {
   for (const result of await rt.blobs.findResults(drop)) {
     const jobId = result.metadata.jobid;
     const earlier = jobId ? (await rt.ledger.get(jobId))?.value : undefined;
     if (!earlier) continue;
-    return { kind: sameContent(inputs, earlier.inputs) ? 'identical' : 'changed', earlier, result };
+    const identical = sameContent(inputs, earlier.inputs) && isDeepStrictEqual(request, earlier.request);
+    return { kind: identical ? 'identical' : 'changed', earlier, result };
   }
   return { kind: 'first' };
 }
@@ -64,7 +73,7 @@ export async function recordIdenticalRedrop(
 ): Promise<void> {
   const verb = check.result.container === 'published' ? 'published' : 'quarantined';
   const problem =
-    `the same image, mask and sidecar were already ${verb} as ${resultPath(check.result)} ` +
+    `the same image, mask, sidecar and prompt were already ${verb} as ${resultPath(check.result)} ` +
     `(job ${check.earlier.id}, ${check.earlier.updatedAt}); nothing was sent to the model`;
   const error = { code: 'redrop', message: problem };
   const job = newJob(id, drop, inputs, { state: 'rejected', problems: [problem], error }, rt.now());
