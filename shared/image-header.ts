@@ -1,7 +1,7 @@
 /**
  * Cheap image checks from a file's first and last bytes: real format (by signature, not by name),
- * dimensions, alpha, EXIF orientation, animation, header integrity and truncation. No pixels are decoded, so a decompression bomb
- * costs nothing to refuse. Pure: no I/O.
+ * dimensions, alpha, EXIF orientation, animation, header integrity and truncation. No pixels are
+ * decoded, so a decompression bomb costs nothing to refuse. Pure: no I/O.
  */
 import { crc32 } from 'node:zlib';
 
@@ -63,17 +63,20 @@ export function swapsAxes(orientation: Orientation): boolean {
 }
 
 /** The size the picture has as viewers display it (EXIF orientation applied). */
-export function displayedSize(header: Pick<ImageHeader, 'width' | 'height' | 'orientation'>): { width: number; height: number } {
+type Geometry = Pick<ImageHeader, 'width' | 'height' | 'orientation'>;
+
+export function displayedSize(header: Geometry): { width: number; height: number } {
   return swapsAxes(header.orientation)
     ? { width: header.height, height: header.width }
     : { width: header.width, height: header.height };
 }
 
 /** "displayed 1024x1536 (stored 1536x1024, EXIF orientation 6)", or just "1024x1536" when upright. */
-export function describeSize(header: Pick<ImageHeader, 'width' | 'height' | 'orientation'>): string {
+export function describeSize(header: Geometry): string {
   const shown = displayedSize(header);
   if (header.orientation === 1) return `${shown.width}x${shown.height}`;
-  return `displayed ${shown.width}x${shown.height} (stored ${header.width}x${header.height}, EXIF orientation ${header.orientation})`;
+  const stored = `stored ${header.width}x${header.height}, EXIF orientation ${header.orientation}`;
+  return `displayed ${shown.width}x${shown.height} (${stored})`;
 }
 
 /** The Orientation tag of IFD0 in a TIFF structure (EXIF payload), or 1 when absent or unreadable. */
@@ -113,7 +116,11 @@ export interface PngChunk {
  * chunk, `next` is that chunk: its type (if its header was read) and where it ends, plus the next
  * chunk's length and type.
  */
-export function pngChunks(bytes: Uint8Array): { chunks: PngChunk[]; complete: boolean; next?: { type?: string; readTo: number } } {
+export function pngChunks(bytes: Uint8Array): {
+  chunks: PngChunk[];
+  complete: boolean;
+  next?: { type?: string; readTo: number };
+} {
   const b = asBuffer(bytes);
   const chunks: PngChunk[] = [];
   let off = 8;
@@ -161,7 +168,9 @@ function pngHeader({ head, totalBytes }: HeaderBytes): HeaderResult {
   let idat = chunks.findIndex((c) => c.type === 'IDAT' || c.type === 'IEND');
   if (idat === -1 && next?.type === 'IDAT') idat = chunks.length;
   if (idat === -1) {
-    if (totalBytes !== undefined && head.length >= totalBytes) return { ok: false, problem: 'the PNG ends before its image data (no IDAT chunk)' };
+    if (totalBytes !== undefined && head.length >= totalBytes) {
+      return { ok: false, problem: 'the PNG ends before its image data (no IDAT chunk)' };
+    }
     return needMore('the PNG image data (IDAT) comes after the bytes read', head, next?.readTo ?? head.length + 12);
   }
   const before = chunks.slice(0, idat);
@@ -228,7 +237,9 @@ function riffChunkAt(bytes: HeaderBytes, offset: number): { fourcc: string; size
   const tailStart = tail ? total - tail.length : total;
   const pick = (from: number, length: number): Buffer | undefined => {
     if (from + length <= head.length) return head.subarray(from, from + length);
-    if (tail && from >= tailStart && from + length <= total) return tail.subarray(from - tailStart, from - tailStart + length);
+    if (tail && from >= tailStart && from + length <= total) {
+      return tail.subarray(from - tailStart, from - tailStart + length);
+    }
     return undefined;
   };
   const header = pick(offset, 8);
@@ -263,11 +274,13 @@ function webpHeader(bytes: HeaderBytes): HeaderResult {
     let orientation: Orientation = 1;
     if (flags & 0x08) {
       const found = webpOrientation(bytes);
-      if ('needHeadBytes' in found) return needMore('the WebP EXIF chunk lies past the bytes read', bytes.head, found.needHeadBytes);
+      if ('needHeadBytes' in found) {
+        return needMore('the WebP EXIF chunk lies past the bytes read', bytes.head, found.needHeadBytes);
+      }
       orientation = found.orientation;
     }
-    const header = { format: 'webp' as const, width, height, hasAlpha: (flags & 0x10) !== 0, orientation, animated: (flags & 0x02) !== 0 };
-    return { ok: true, header };
+    const [hasAlpha, animated] = [(flags & 0x10) !== 0, (flags & 0x02) !== 0];
+    return { ok: true, header: { format: 'webp', width, height, hasAlpha, orientation, animated } };
   }
   if (chunk === 'VP8L') {
     if (b[20] !== 0x2f) return { ok: false, problem: 'the lossless WebP header is corrupt' };

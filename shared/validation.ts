@@ -196,7 +196,10 @@ function sizeMismatch(imageFile: string, image: ImageHeader, maskFile: string, m
   if (shown.width === maskShown.width && shown.height === maskShown.height) return undefined;
   const paintedOnStored = image.orientation !== 1 && maskShown.width === image.width && maskShown.height === image.height;
   return (
-    `${maskFile} is ${describeSize(mask)} but ${imageFile} is ${describeSize(image)}: the mask must match the image as it is displayed` +
-    (paintedOnStored ? '; this mask matches the stored pixels, so paint it on the upright picture (as viewers show it) instead' : '')
+    `${maskFile} is ${describeSize(mask)} but ${imageFile} is ${describeSize(image)}: ` +
+    'the mask must match the image as it is displayed' +
+    (paintedOnStored
+      ? '; this mask matches the stored pixels, so paint it on the upright picture (as viewers show it) instead'
+      : '')
   );
 }

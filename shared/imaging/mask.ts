@@ -18,7 +18,11 @@ export interface MaskLimits {
 
 /** The limits of the configured model and MAX_IMAGE_DIMENSION. */
 export function maskLimits(drop: PipelineConfig['drop']): MaskLimits {
-  return { maxBytesExclusive: drop.model.mask.maxBytesExclusive, maxDimension: drop.maxImageDimension, modelName: drop.model.name };
+  return {
+    maxBytesExclusive: drop.model.mask.maxBytesExclusive,
+    maxDimension: drop.maxImageDimension,
+    modelName: drop.model.name,
+  };
 }
 
 export type PreparedMask = { ok: true; bytes: Buffer; note?: string } | { ok: false; problem: string };
@@ -57,7 +61,8 @@ export async function prepareMask(
     return {
       ok: false,
       problem:
-        `${file} is ${megabytes(bytes.length)}; ${limits.modelName} takes masks under ${megabytes(limits.maxBytesExclusive)}, ` +
+        `${file} is ${megabytes(bytes.length)}; ` +
+        `${limits.modelName} takes masks under ${megabytes(limits.maxBytesExclusive)}, ` +
         `and even re-encoded losslessly (greyscale with alpha, maximum compression) it is ${megabytes(fitted.length)}: ` +
         'use a simpler mask (fewer distinct alpha values or edges)',
     };
@@ -65,7 +70,10 @@ export async function prepareMask(
   const why = [
     ...(upright ? [`turned upright (EXIF orientation ${header.orientation})`] : []),
     ...(bytes.length >= limits.maxBytesExclusive
-      ? [`re-encoded losslessly from ${megabytes(bytes.length)} to ${megabytes(fitted.length)} to fit under ${megabytes(limits.maxBytesExclusive)}`]
+      ? [
+          `re-encoded losslessly from ${megabytes(bytes.length)} to ${megabytes(fitted.length)} ` +
+            `to fit under ${megabytes(limits.maxBytesExclusive)}`,
+        ]
       : []),
   ];
   return { ok: true, bytes: fitted, note: `${file} was ${why.join(' and ')}; its alpha values are unchanged` };
