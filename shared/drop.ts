@@ -29,7 +29,7 @@ const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 /** Azure's limit on a blob name (learn.microsoft.com: "Naming and Referencing Containers, Blobs, and Metadata"). */
 export const MAX_BLOB_NAME = 1024;
 /** Every suffix a drop key gets in a blob name the pipeline writes (edited/published copies, reports). */
-export const DROP_SUFFIXES = ['.png', '.jpg', '.webp', '.json', '.provenance.json'] as const;
+export const DROP_SUFFIXES = ['.png', '.jpg', '.webp', '.json', '.provenance.json', '.redrop.json'] as const;
 export type DropSuffix = (typeof DROP_SUFFIXES)[number];
 /** The longest drop key whose every blob name fits (the ledger's `pending/<key>` prefix is shorter than the longest suffix). */
 export const MAX_DROP_KEY = MAX_BLOB_NAME - Math.max(...DROP_SUFFIXES.map((s) => s.length));

@@ -33,6 +33,8 @@ export interface PartRef {
   name: string;
   etag: string;
   bytes: number;
+  /** SHA-256 of the content (hex), for telling an identical re-drop from a changed one. */
+  sha256?: string;
 }
 
 export interface JobError {
@@ -91,6 +93,8 @@ export interface JobRecord {
   /** `by`: the function that published the job (`publish` on the event, `edit` after a hand-off, `sweep`). */
   publish?: { verdict: 'publish' | 'quarantine'; blob: string; report: string; reasons: string[]; sourceEtag: string; by?: Publisher };
   error?: JobError;
+  /** A changed re-drop: the job whose result this one replaces (the earlier result stays as a blob version). */
+  replaces?: { jobId: string; result: string };
   /** Why a job was rejected, in plain words (one line per problem). */
   problems?: string[];
   history: HistoryEntry[];

@@ -4,7 +4,15 @@
  * the model catalog). Every problem found is reported, in plain words. Pure.
  */
 import type { ImageQuality, ImageSize, OutputFormat, PipelineConfig } from './config.js';
-import { FORMAT_NAMES, type ImageHeader, readImageHeader, truncationProblem } from './image-header.js';
+import {
+  describeSize,
+  displayedSize,
+  FORMAT_NAMES,
+  type ImageHeader,
+  type Orientation,
+  readImageHeader,
+  truncationProblem,
+} from './image-header.js';
 import { parseSidecar, type Sidecar } from './sidecar.js';
 
 export interface PartSample {
@@ -27,6 +35,18 @@ export interface DropSample {
 
 export type PromptSource = 'sidecar' | 'metadata' | 'default';
 
+/**
+ * The drop's image as stored and as displayed. The pipeline works on the displayed picture: the model
+ * gets it upright, and a full-size result must come back in this orientation.
+ */
+export interface InputGeometry {
+  format: ImageHeader['format'];
+  /** EXIF orientation of the dropped image (1: upright as stored). */
+  orientation: Orientation;
+  stored: { width: number; height: number };
+  displayed: { width: number; height: number };
+}
+
 export interface EditRequest {
   prompt: string;
   promptSource: PromptSource;
@@ -38,6 +58,8 @@ export interface EditRequest {
   inputFidelity?: 'high' | 'low';
   /** The sidecar's choice of what to publish; unset: the OUTPUT_MODE setting decides. */
   output?: 'composite' | 'model';
+  /** Absent on jobs queued before it was recorded. */
+  input?: InputGeometry;
 }
 
 export type DropValidation =
@@ -64,9 +86,9 @@ function checkPart(part: PartSample, role: 'image' | 'mask', limits: PipelineCon
     problems.push(`${file} is ${megabytes(part.bytes)}; the limit is ${megabytes(limits.maxImageBytes)}`);
     return undefined;
   }
-  const result = readImageHeader(part.head);
+  const result = readImageHeader({ head: part.head, tail: part.tail, totalBytes: part.bytes });
   if (!result.ok) {
-    problems.push(`${file}: ${result.needMoreBytes ? 'the header could not be found in the first bytes of the file' : result.problem}`);
+    problems.push(`${file}: ${result.problem}`);
     return undefined;
   }
   const { header } = result;
@@ -92,16 +114,19 @@ function checkPart(part: PartSample, role: 'image' | 'mask', limits: PipelineCon
   if (role === 'image' && part.bytes >= model.maxImageBytes) {
     problems.push(`${file} is ${megabytes(part.bytes)}; ${model.name} takes images under ${megabytes(model.maxImageBytes)}`);
   }
+  if (header.animated) {
+    const kind = header.format === 'png' ? 'an animated PNG (APNG)' : 'an animated WebP';
+    problems.push(`${file} is ${kind}: the model edits one still picture; export the frame you want as a still image`);
+  }
+  if (role === 'image' && header.format === 'webp' && header.hasAlpha) {
+    problems.push(
+      `${file} is a WebP with transparency, which the service flattens: save it as a PNG with alpha to keep its transparency`,
+    );
+  }
+  // A mask of 4 MB or more is not refused here: intake re-encodes it to fit, or refuses it (./imaging/mask.ts).
   if (role === 'mask') {
     if (header.format !== 'png') problems.push(`${file}: the mask must be a PNG`);
     else if (!header.hasAlpha) problems.push(`${file} has no alpha channel: the mask's transparent pixels (alpha 0) mark the area to edit`);
-    // Checked here, before quota is spent: the service refuses a mask of 4 MB or more.
-    if (part.bytes >= model.mask.maxBytesExclusive) {
-      problems.push(
-        `${file} is ${megabytes(part.bytes)}; ${model.name} takes masks under ${megabytes(model.mask.maxBytesExclusive)}: ` +
-          'save it as a grayscale-with-alpha or palette PNG, which is far smaller',
-      );
-    }
   }
   return header;
 }
@@ -110,10 +135,9 @@ export function validateDrop(sample: DropSample, config: PipelineConfig['drop'])
   const problems: string[] = [];
   const image = checkPart(sample.image, 'image', config, problems);
   const mask = checkPart(sample.mask, 'mask', config, problems);
-  if (image && mask && (image.width !== mask.width || image.height !== mask.height)) {
-    problems.push(
-      `${fileName(sample.mask.name)} is ${mask.width}x${mask.height} but ${fileName(sample.image.name)} is ${image.width}x${image.height}: the mask must be the same size as the image`,
-    );
+  if (image && mask) {
+    const mismatch = sizeMismatch(fileName(sample.image.name), image, fileName(sample.mask.name), mask);
+    if (mismatch) problems.push(mismatch);
   }
 
   let sidecar: Sidecar = {};
@@ -155,6 +179,30 @@ export function validateDrop(sample: DropSample, config: PipelineConfig['drop'])
       ...(sidecar.background ? { background: sidecar.background } : {}),
       ...(sidecar.input_fidelity ? { inputFidelity: sidecar.input_fidelity } : {}),
       ...(sidecar.output ? { output: sidecar.output } : {}),
+      input: {
+        format: image.format,
+        orientation: image.orientation,
+        stored: { width: image.width, height: image.height },
+        displayed: displayedSize(image),
+      },
     },
   };
+}
+
+/**
+ * Masks are painted on the picture as it is displayed, so image and mask are compared with their EXIF
+ * orientations applied; the report says which orientation each size is in.
+ */
+function sizeMismatch(imageFile: string, image: ImageHeader, maskFile: string, mask: ImageHeader): string | undefined {
+  const shown = displayedSize(image);
+  const maskShown = displayedSize(mask);
+  if (shown.width === maskShown.width && shown.height === maskShown.height) return undefined;
+  const paintedOnStored = image.orientation !== 1 && maskShown.width === image.width && maskShown.height === image.height;
+  return (
+    `${maskFile} is ${describeSize(mask)} but ${imageFile} is ${describeSize(image)}: ` +
+    'the mask must match the image as it is displayed' +
+    (paintedOnStored
+      ? '; this mask matches the stored pixels, so paint it on the upright picture (as viewers show it) instead'
+      : '')
+  );
 }

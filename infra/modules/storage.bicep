@@ -34,6 +34,10 @@ param deadLetterContainerName string
 @description('Reachable only through private endpoints (main.bicep\'s vnetEnabled): public network access off.')
 param privateNetworkOnly bool = false
 
+@description('Days an earlier version of a result in published/ or quarantine/ (replaced by a changed re-drop) is kept.')
+@minValue(1)
+param resultVersionRetentionDays int = 365
+
 @description('Days a deleted blob or container can still be restored.')
 @minValue(1)
 @maxValue(365)
@@ -73,6 +77,10 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   parent: storage
   name: 'default'
   properties: {
+    // A changed re-drop publishes over the earlier result; versioning keeps the earlier one retrievable.
+    // Versioning is a setting of the whole blob service (learn.microsoft.com/azure/storage/blobs/versioning-overview),
+    // so the lifecycle rules below expire the versions of every other container within a day.
+    isVersioningEnabled: true
     deleteRetentionPolicy: {
       enabled: true
       days: softDeleteRetentionDays
@@ -140,6 +148,57 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
               baseBlob: {
                 delete: {
                   daysAfterModificationGreaterThan: workingBlobRetentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          name: 'keep-earlier-results'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${containers.published}/'
+                '${containers.quarantine}/'
+              ]
+            }
+            actions: {
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: resultVersionRetentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          // Ledger updates, re-uploaded drops, retried outputs: their earlier versions are of no use.
+          name: 'expire-working-versions'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${containers.inbox}/'
+                '${containers.edited}/'
+                '${containers.rejected}/'
+                '${containers.jobs}/'
+                '${deadLetterContainerName}/'
+                '${deploymentContainerName}/'
+              ]
+            }
+            actions: {
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: 1
                 }
               }
             }

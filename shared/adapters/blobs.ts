@@ -7,10 +7,11 @@
  * or with If-Match on a version this write may replace (an earlier result of the same drop). A blob that
  * belongs to another drop is reported back, not overwritten.
  */
+import { createHash } from 'node:crypto';
 import type { BlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
 import type { CONTAINERS } from '../containers.js';
-import { classifyBlobName, dropListingPrefix, type DropRef, type PartKind } from '../drop.js';
-import { HEAD_BYTES, MAX_HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../image-header.js';
+import { classifyBlobName, dropListingPrefix, IMAGE_EXTENSIONS, type DropRef, type PartKind } from '../drop.js';
+import { HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../image-header.js';
 import type { PartRef } from '../job.js';
 import type { PartSample } from '../validation.js';
 import { isConflict, isNotFound } from './storage.js';
@@ -24,6 +25,18 @@ export interface BlobInfo extends PartRef {
 export type DropParts = Partial<Record<PartKind, BlobInfo>> & { images: BlobInfo[] };
 
 export type ResultContainer = 'published' | 'quarantine' | 'rejected';
+
+export type FoundResult = BlobInfo & { container: 'published' | 'quarantine' };
+
+/** Whether `name` is one of the drop's result images (`<key>.<image extension>`), not a report. */
+export function isResultImage(drop: DropRef, name: string): boolean {
+  const prefix = dropListingPrefix(drop);
+  return name.startsWith(prefix) && (IMAGE_EXTENSIONS as readonly string[]).includes(name.slice(prefix.length));
+}
+
+export function newestFirst(results: FoundResult[]): FoundResult[] {
+  return results.sort((a, b) => (b.metadata.ownerstamp ?? '').localeCompare(a.metadata.ownerstamp ?? ''));
+}
 
 /**
  * Who a result blob belongs to: `key` names the drop (or the orphan blob) it was written for, `stamp`
@@ -41,9 +54,16 @@ export type WriteResult = { written: true; etag: string } | { written: false; ex
 export interface BlobStore {
   /** The drop's parts in `inbox/` as they are now (one listing, so their ETags are a consistent snapshot). */
   listDropParts(drop: DropRef): Promise<DropParts>;
-  /** Head and tail of a part, read under its ETag (412 if it changed since). */
-  samplePart(part: PartRef): Promise<PartSample>;
+  /**
+   * Head and tail of a part, read under its ETag (412 if it changed since). The head grows in ranged
+   * reads while the image header goes on (metadata before the image data), up to `maxHeadBytes`.
+   */
+  samplePart(part: PartRef, maxHeadBytes: number): Promise<PartSample>;
   readPart(part: PartRef): Promise<Buffer>;
+  /** SHA-256 (hex) of a part's content, streamed under its ETag (412 if it changed). */
+  hashPart(part: PartRef): Promise<string>;
+  /** The drop's result images in `published/` and `quarantine/` (not their reports), newest owner stamp first. */
+  findResults(drop: DropRef): Promise<FoundResult[]>;
   /** The blob at `edited/<name>` as it is now, if any. */
   findOutput(name: string): Promise<BlobInfo | undefined>;
   /** Writes model output to `edited/<name>` only over version `over` (`null`: only where none exists). */
@@ -169,19 +189,47 @@ export function createBlobStore(
       return parts;
     },
 
-    async samplePart(part) {
+    async samplePart(part, maxHeadBytes) {
       if (part.bytes <= HEAD_BYTES + TAIL_BYTES) {
         const all = await range(inbox, part, 0, part.bytes);
         return { name: part.name, bytes: part.bytes, head: all, tail: all };
       }
-      let head = await range(inbox, part, 0, HEAD_BYTES);
-      const probe = readImageHeader(head);
-      if (!probe.ok && probe.needMoreBytes) head = await range(inbox, part, 0, Math.min(part.bytes, MAX_HEAD_BYTES));
-      const tail = await range(inbox, part, part.bytes - TAIL_BYTES, TAIL_BYTES);
+      const limit = Math.min(part.bytes, maxHeadBytes);
+      const [first, tail] = await Promise.all([
+        range(inbox, part, 0, HEAD_BYTES),
+        range(inbox, part, part.bytes - TAIL_BYTES, TAIL_BYTES),
+      ]);
+      let head = first;
+      for (;;) {
+        const probe = readImageHeader({ head, tail, totalBytes: part.bytes });
+        if (probe.ok || probe.needHeadBytes === undefined || head.length >= limit) break;
+        const next = await range(inbox, part, head.length, Math.min(limit, probe.needHeadBytes) - head.length);
+        head = Buffer.concat([head, next]);
+      }
       return { name: part.name, bytes: part.bytes, head, tail };
     },
 
     readPart: (part) => range(inbox, part, 0, part.bytes),
+
+    async hashPart(part) {
+      const res = await inbox.getBlobClient(part.name).download(0, undefined, { conditions: { ifMatch: part.etag } });
+      const hash = createHash('sha256');
+      for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) hash.update(chunk);
+      return hash.digest('hex');
+    },
+
+    async findResults(drop) {
+      const found: FoundResult[] = [];
+      for (const container of ['published', 'quarantine'] as const) {
+        const listing = containers[container].listBlobsFlat({ prefix: dropListingPrefix(drop), includeMetadata: true });
+        for await (const blob of listing) {
+          if (!isResultImage(drop, blob.name)) continue;
+          const info = infoOf(blob.name, { ...blob.properties, ...(blob.metadata ? { metadata: blob.metadata } : {}) });
+          found.push({ ...info, container });
+        }
+      }
+      return newestFirst(found);
+    },
 
     findOutput: (name) => properties(edited.getBlobClient(name)),
 

@@ -68,7 +68,7 @@ async function submit(rt: Runtime, request: HttpRequest): Promise<HttpResponseIn
   }
   const submitted = await readSubmission(form);
   if ('problems' in submitted) return json(422, { ok: false, problems: submitted.problems } satisfies SubmitAnswer);
-  const planned = planDrop(rt, submitted);
+  const planned = await planDrop(rt, submitted);
   if (!planned.ok) return json(422, { ok: false, problems: planned.problems } satisfies SubmitAnswer);
   return json(202, await uploadDrop(rt, planned.plan));
 }

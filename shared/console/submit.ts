@@ -6,7 +6,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { classifyBlobName, dropKey, type DropRef } from '../drop.js';
-import { MAX_HEAD_BYTES, TAIL_BYTES } from '../image-header.js';
+import { TAIL_BYTES } from '../image-header.js';
+import { maskLimits, prepareMask } from '../imaging/mask.js';
 import { jobIdFor } from '../job.js';
 import type { Runtime } from '../runtime.js';
 import type { PartSample } from '../validation.js';
@@ -67,7 +68,8 @@ function sample(name: string, bytes: Buffer): PartSample {
   return {
     name,
     bytes: bytes.length,
-    head: bytes.subarray(0, MAX_HEAD_BYTES),
+    // The whole upload is in memory, so validation may read as much of the header as it needs.
+    head: bytes,
     tail: bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)),
   };
 }
@@ -77,11 +79,11 @@ interface PlannedDrop {
   parts: { name: string; bytes: Buffer; contentType: string }[];
 }
 
-/** The blobs the drop becomes, or the problems intake would report for them. */
-export function planDrop(
+/** The blobs the drop becomes, or the problems intake would report for them (its header and mask checks). */
+export async function planDrop(
   rt: Runtime,
   submitted: SubmittedDrop,
-): { ok: true; plan: PlannedDrop } | { ok: false; problems: string[] } {
+): Promise<{ ok: true; plan: PlannedDrop } | { ok: false; problems: string[] }> {
   const { drop, extension } = consoleDrop(submitted.imageName, rt.now());
   const key = dropKey(drop);
   const imageName = `${key}.${extension}`;
@@ -100,6 +102,10 @@ export function planDrop(
     rt.config.drop,
   );
   if (!result.ok) return { ok: false, problems: result.problems };
+  const mask = await prepareMask('mask.png', submitted.mask, result.mask, maskLimits(rt.config.drop)).catch(
+    (err: Error) => ({ ok: false as const, problem: `mask.png: the mask's pixels could not be decoded (${err.message.trim()})` }),
+  );
+  if (!mask.ok) return { ok: false, problems: [mask.problem] };
   const parts = [
     ...(sidecar ? [{ name: `${key}.json`, bytes: Buffer.from(sidecar), contentType: 'application/json' }] : []),
     { name: maskName, bytes: submitted.mask, contentType: 'image/png' },

@@ -12,8 +12,9 @@ import type { EditMessage } from '../adapters/edit-queue.js';
 import type { Versioned } from '../adapters/ledger.js';
 import { IMAGE_MIME, type ModelOutcome } from '../adapters/model.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
-import { readImageHeader, type ImageFormat } from '../image-header.js';
 import { formatDuration } from '../config.js';
+import { maskLimits } from '../imaging/mask.js';
+import { prepareModelInputs } from '../imaging/model-inputs.js';
 import { isTerminal, leaseExpired, type EditOutput, type JobRecord } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { Slot } from '../pacing.js';
@@ -51,7 +52,8 @@ interface Assigned {
 interface Called {
   claimed: Versioned<JobRecord>;
   startedAt: Date;
-  outcome: ModelOutcome | 'superseded';
+  /** `unusable`: the inputs could not be prepared for the model (no call was made). */
+  outcome: ModelOutcome | 'superseded' | { unusable: string };
   /** The output's version before this call (null: none), the only one the result may replace. */
   priorOutput: string | null;
 }
@@ -79,6 +81,11 @@ export async function processEditMessage(rt: JobContext, message: EditMessage, b
       code: 'superseded',
       message: 'the image or mask was replaced or deleted after the drop was accepted; a re-upload is a new job',
     };
+    await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log, called.claimed);
+    return 'rejected';
+  }
+  if ('unusable' in called.outcome) {
+    const error = { code: 'unusable_input', message: called.outcome.unusable };
     await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log, called.claimed);
     return 'rejected';
   }
@@ -183,31 +190,34 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
   if (!claimed) return undefined;
   const job = claimed.value;
   try {
-    let image: Blob;
-    let mask: Blob;
+    let image: Buffer;
+    let mask: Buffer;
     try {
-      const bytes = await rt.blobs.readPart(job.inputs.image!);
-      const header = readImageHeader(bytes);
-      const format: ImageFormat = header.ok ? header.header.format : 'png';
-      image = new Blob([new Uint8Array(bytes)], { type: IMAGE_MIME[format] });
-      mask = new Blob([new Uint8Array(await rt.blobs.readPart(job.inputs.mask!))], { type: 'image/png' });
+      [image, mask] = await Promise.all([rt.blobs.readPart(job.inputs.image!), rt.blobs.readPart(job.inputs.mask!)]);
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) throw err;
       return { claimed, startedAt, outcome: 'superseded', priorOutput: null };
     }
+    const imageName = job.inputs.image!.name.slice(job.inputs.image!.name.lastIndexOf('/') + 1);
+    const maskName = job.inputs.mask!.name.slice(job.inputs.mask!.name.lastIndexOf('/') + 1);
+    const prepared = await prepareModelInputs({ image: imageName, mask: maskName }, image, mask, maskLimits(config.drop));
+    if (!prepared.ok) return { claimed, startedAt, outcome: { unusable: prepared.problem }, priorOutput: null };
+    for (const note of prepared.notes) log.info(note);
     const priorOutput = (await rt.blobs.findOutput(outputName(job)))?.etag ?? null;
     const clientRequestId = `${job.id}-${job.attempts}`;
     log.info(
       `calling ${config.model.deployment} images/edits (attempt ${job.attempts}, client request ${clientRequestId})`,
     );
     const model = await rt.model();
-    const imageName = job.inputs.image!.name.slice(job.inputs.image!.name.lastIndexOf('/') + 1);
-    return {
-      claimed,
-      startedAt,
-      priorOutput,
-      outcome: await model.edit({ image, imageName, mask, request: job.request!, clientRequestId }),
+    // The SDK gets Blobs; the Buffers read above go out of scope with this call.
+    const edit = {
+      image: new Blob([new Uint8Array(prepared.image)], { type: IMAGE_MIME[prepared.format] }),
+      imageName,
+      mask: new Blob([new Uint8Array(prepared.mask)], { type: 'image/png' }),
+      request: job.request!,
+      clientRequestId,
     };
+    return { claimed, startedAt, priorOutput, outcome: await model.edit(edit) };
   } catch (err) {
     await releaseLease(rt, job.id, holdsEditLease(rt, job.attempts));
     throw err;

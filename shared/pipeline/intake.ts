@@ -1,6 +1,6 @@
 /**
- * Intake: a blob landed in `inbox/`. Classify it, wait for the drop's last part, validate cheaply, claim
- * the job exactly once and queue it. Bad input ends in `rejected/<path>/<stem>.json` and a rejected job,
+ * Intake: a blob landed in `inbox/`. Classify it, wait for the drop's last part, validate cheaply, check
+ * the mask's pixels, tell a re-drop (./redrop.ts), claim the job exactly once and queue it. Bad input ends in `rejected/<path>/<stem>.json` and a rejected job,
  * without a model call. Safe to run any number of times for the same blob, in any order.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +13,10 @@ import { jobLogger, stateLine, type Logger } from '../log.js';
 import { EARLY_RETURN_MS } from '../pacing.js';
 import type { JobContext } from '../runtime.js';
 import { MAX_SIDECAR_BYTES } from '../sidecar.js';
+import { maskLimits, prepareMask } from '../imaging/mask.js';
+import type { ImageHeader } from '../image-header.js';
 import { validateDrop, type DropSample } from '../validation.js';
+import { checkRedrop, recordIdenticalRedrop, resultPath, withContentHashes, type RedropCheck } from './redrop.js';
 import { writeRejectionReport } from './steps.js';
 
 export type IntakeOutcome = 'ignored' | 'waiting' | 'duplicate' | 'queued' | 'rejected';
@@ -132,10 +135,43 @@ export async function intakeDrop(
       baseLog,
     );
   }
+  let maskCheck: MaskCheck;
+  try {
+    maskCheck = await checkMaskPixels(rt, mask, result.mask);
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    log.info('the mask changed while it was being read; the new version has its own event');
+    return 'ignored';
+  }
+  if (!maskCheck.ok) {
+    log.warn(`rejected: ${maskCheck.problem}`);
+    const error = { code: 'invalid_mask', message: maskCheck.problem };
+    return rejectDrop(rt, drop, inputs, [maskCheck.problem], error, baseLog);
+  }
+  if (maskCheck.note) log.info(maskCheck.note);
+  let hashed: JobRecord['inputs'];
+  let redrop: RedropCheck;
+  try {
+    hashed = await withContentHashes(rt, inputs);
+    redrop = await checkRedrop(rt, drop, hashed, result.request);
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    log.info('a part changed while it was being read; the new version has its own event');
+    return 'ignored';
+  }
+  if (redrop.kind === 'identical') {
+    await recordIdenticalRedrop(rt, drop, id, hashed, redrop, baseLog);
+    return 'rejected';
+  }
+  const replaces = redrop.kind === 'changed' ? { jobId: redrop.earlier.id, result: resultPath(redrop.result) } : undefined;
+  if (replaces) log.info(`a changed re-drop: replaces job ${replaces.jobId} (${replaces.result}, kept as a blob version)`);
   // The job's model slot is reserved now (a duplicate intake gets the same one), so a burst of drops
   // fills the schedule at once and each message stays invisible until shortly before its slot.
   const slot = await rt.pacer.reserve(`${id}:0`);
-  const job = newJob(id, drop, inputs, { state: 'queued', request: result.request, slot }, rt.now());
+  const job = {
+    ...newJob(id, drop, hashed, { state: 'queued', request: result.request, slot }, rt.now()),
+    ...(replaces ? { replaces } : {}),
+  };
   // Send first, then create: a job record always has its message. A duplicate message is harmless
   // (claims are conditional), and a worker rebuilds a record that was never written from the drop.
   await rt.queue.send({ jobId: id, ticket: job.ticket, drop }, slot.at - rt.now().getTime() - EARLY_RETURN_MS);
@@ -163,6 +199,25 @@ async function settle(rt: JobContext, drop: DropRef, parts: DropParts): Promise<
   return rt.blobs.listDropParts(drop);
 }
 
+type MaskCheck = { ok: true; note?: string } | { ok: false; problem: string };
+
+/**
+ * The mask's pixels, checked before any quota is spent: something to edit, and a size the service takes
+ * (or a lossless re-encode that does; the edit step makes the same one). Bounded by MAX_IMAGE_BYTES and
+ * MAX_IMAGE_DIMENSION, which validation has checked.
+ */
+async function checkMaskPixels(rt: JobContext, mask: BlobInfo, header: ImageHeader): Promise<MaskCheck> {
+  const file = mask.name.slice(mask.name.lastIndexOf('/') + 1);
+  const bytes = await rt.blobs.readPart(mask);
+  try {
+    const prepared = await prepareMask(file, bytes, header, maskLimits(rt.config.drop));
+    return prepared.ok ? { ok: true, ...(prepared.note ? { note: prepared.note } : {}) } : prepared;
+  } catch (err) {
+    // libvips' own words (a corrupt stream, too many pixels) are the most specific report there is.
+    return { ok: false, problem: `${file}: the mask's pixels could not be decoded (${(err as Error).message.trim()})` };
+  }
+}
+
 /** What validation needs: the parts' first and last bytes and the sidecar's text (412 if a part changed). */
 async function sampleDrop(
   rt: JobContext,
@@ -171,8 +226,8 @@ async function sampleDrop(
   sidecar: BlobInfo | undefined,
 ): Promise<DropSample> {
   const [imageSample, maskSample, sidecarText] = await Promise.all([
-    rt.blobs.samplePart(image),
-    rt.blobs.samplePart(mask),
+    rt.blobs.samplePart(image, rt.config.drop.maxImageBytes),
+    rt.blobs.samplePart(mask, rt.config.drop.maxImageBytes),
     sidecar === undefined
       ? undefined
       : sidecar.bytes > MAX_SIDECAR_BYTES

@@ -131,7 +131,9 @@ async function storeVerdict(
         ...report,
         decidedAt: rt.now().toISOString(),
         source: { container: 'edited', name: source.name, etag: source.etag, ...judged },
-        job: job ? { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null } : null,
+        job: job
+          ? { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null, ...(job.replaces ? { replaces: job.replaces } : {}) }
+          : null,
         destination: `${folder}/${destination.blob}`,
       },
       destination.owner,

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BlobInfo, BlobStore, DropParts, ResultOwner, WriteResult } from '../../shared/adapters/blobs.js';
-import { mayReplace, ownerMetadata } from '../../shared/adapters/blobs.js';
+import { isResultImage, mayReplace, newestFirst, ownerMetadata } from '../../shared/adapters/blobs.js';
 import type { EditMessage } from '../../shared/adapters/edit-queue.js';
 import { Ledger, type RecordStore } from '../../shared/adapters/ledger.js';
 import type { ImageModel, ModelOutcome } from '../../shared/adapters/model.js';
@@ -140,6 +140,15 @@ export class MemoryBlobs {
         return { name: part.name, bytes: bytes.length, head: bytes, tail: bytes };
       },
       readPart: async (part) => this.read('inbox', part),
+      hashPart: async (part) => createHash('sha256').update(this.read('inbox', part)).digest('hex'),
+      findResults: async (drop) =>
+        newestFirst(
+          (['published', 'quarantine'] as const).flatMap((container) =>
+            [...this.container(container).keys()]
+              .filter((name) => isResultImage(drop, name))
+              .map((name) => ({ ...this.info(container, name)!, container })),
+          ),
+        ),
       findOutput: async (name) => this.info('edited', name),
       writeOutput: async (name, bytes, contentType, metadata, over) => {
         try {

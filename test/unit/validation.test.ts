@@ -3,7 +3,17 @@ import sharp from 'sharp';
 import { loadConfig } from '../../shared/config.js';
 import type { DropSample, PartSample } from '../../shared/validation.js';
 import { validateDrop } from '../../shared/validation.js';
-import { gradientImage, rectMask, rewritePng } from '../helpers/images.js';
+import {
+  animatedWebp,
+  asApng,
+  gradientImage,
+  portraitJpeg,
+  recodedMask,
+  rectMask,
+  rewritePng,
+  transparentWebp,
+  withBigITxt,
+} from '../helpers/images.js';
 
 const config = loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com', MAX_IMAGE_BYTES: '2000000' }).drop;
 const part = (name: string, bytes: Buffer): PartSample => ({ name, bytes: bytes.length, head: bytes, tail: bytes });
@@ -57,12 +67,9 @@ describe('validation follows the configured model', () => {
   const withModel = (IMAGE_MODEL: string) =>
     loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com', IMAGE_MODEL }).drop;
 
-  it('refuses a mask of 4 MB or more before any quota is spent', () => {
-    const r = validateDrop(sample({ mask: { ...part('d/cat.mask.png', mask), bytes: 4_404_019 } }), withModel('gpt-image-2'));
-    expect(r.ok ? [] : r.problems).toEqual([
-      'cat.mask.png is 4.2 MB; gpt-image-2 takes masks under 4.0 MB: save it as a grayscale-with-alpha or palette PNG, which is far smaller',
-    ]);
-    expect(validateDrop(sample({ mask: { ...part('d/cat.mask.png', mask), bytes: 4 * 1024 * 1024 - 1 } }), withModel('gpt-image-2')).ok).toBe(true);
+  it('leaves a mask of 4 MB or more to intake, which re-encodes it to fit or refuses it', () => {
+    const big = validateDrop(sample({ mask: { ...part('d/cat.mask.png', mask), bytes: 4_404_019 } }), withModel('gpt-image-2'));
+    expect(big.ok).toBe(true);
   });
 
   it('checks sidecar sizes, input_fidelity and the metadata prompt against the model', () => {
@@ -90,6 +97,47 @@ describe('validation follows the configured model', () => {
     for (const [name, format] of [['d/cat.jpg', 'jpeg'], ['d/cat.webp', 'webp']] as const) {
       const bytes = await gradientImage(256, 256, format);
       expect(validateDrop(sample({ image: part(name, bytes) }), withModel('gpt-image-2')).ok).toBe(true);
+    }
+  });
+});
+
+describe('real photos', () => {
+  const roomy = loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com' }).drop;
+
+  it('compares the mask with the photo as displayed (EXIF orientation 6), and records the orientation', async () => {
+    const { stored } = await portraitJpeg(96, 144, 6); // stored 144x96
+    const displayedMask = await rectMask(96, 144, { x: 0, y: 0, width: 10, height: 10 });
+    const ok = validateDrop(sample({ image: part('d/cat.jpg', stored), mask: part('d/cat.mask.png', displayedMask) }), roomy);
+    expect(ok).toMatchObject({
+      ok: true,
+      request: { input: { format: 'jpeg', orientation: 6, stored: { width: 144, height: 96 }, displayed: { width: 96, height: 144 } } },
+    });
+    const storedMask = await rectMask(144, 96, { x: 0, y: 0, width: 10, height: 10 });
+    expect(problemsOf(sample({ image: part('d/cat.jpg', stored), mask: part('d/cat.mask.png', storedMask) }))).toEqual([
+      'cat.mask.png is 144x96 but cat.jpg is displayed 96x144 (stored 144x96, EXIF orientation 6): the mask must match the image as ' +
+        'it is displayed; this mask matches the stored pixels, so paint it on the upright picture (as viewers show it) instead',
+    ]);
+  });
+
+  it('accepts an RGB PNG with 5 MB of iTXt before its image data, like an RGBA one', async () => {
+    const rgb = withBigITxt(image, 5 * 1024 * 1024);
+    const rgba = withBigITxt(await sharp(image).ensureAlpha().png().toBuffer(), 5 * 1024 * 1024);
+    for (const big of [rgb, rgba]) expect(validateDrop(sample({ image: part('d/cat.png', big) }), roomy).ok).toBe(true);
+  });
+
+  it('refuses animations and a transparent WebP with the reason, and keeps grey+alpha and palette masks', async () => {
+    expect(problemsOf(sample({ image: part('d/cat.png', asApng(image)) }))).toEqual([
+      'cat.png is an animated PNG (APNG): the model edits one still picture; export the frame you want as a still image',
+    ]);
+    expect(problemsOf(sample({ image: part('d/cat.webp', await animatedWebp(256, 256)) }))).toEqual([
+      'cat.webp is an animated WebP: the model edits one still picture; export the frame you want as a still image',
+    ]);
+    expect(problemsOf(sample({ image: part('d/cat.webp', await transparentWebp(256, 256)) }))).toEqual([
+      'cat.webp is a WebP with transparency, which the service flattens: save it as a PNG with alpha to keep its transparency',
+    ]);
+    for (const as of ['grey-alpha', 'palette'] as const) {
+      const recoded = await recodedMask(256, 256, { x: 10, y: 10, width: 20, height: 20 }, as);
+      expect(validateDrop(sample({ mask: part('d/cat.mask.png', recoded) }), roomy).ok).toBe(true);
     }
   });
 });
