@@ -69,6 +69,11 @@ export const SETTINGS = [
   { name: 'AGENT_SCOPE', description: '`active`: the agent must be on the active manifest; `chain`: a validated ingredient manifest may carry it.', default: 'active', where: BOTH },
   { name: 'TOLERATED_FAILURES', description: 'Comma-separated `code@assertion-label` c2pa failures that do not quarantine.', default: 'claim.malformed@c2pa.soft-binding', where: BOTH },
   { name: 'SIGNING_TIME_SKEW', description: 'Clock skew allowed when checking that the signing time lies inside the job\'s edit window.', default: '5m', where: BOTH },
+  // Outcome events (see shared/events/)
+  { name: 'OUTCOME_EVENTS_TOPIC_ENDPOINT', description: 'Event Grid topic (CloudEvents schema) that receives a `com.imagegen-pipeline.job.<state>` event for every job that ends, e.g. `https://<topic>.<region>-1.eventgrid.azure.net/api/events`. Empty: no outcome events. `npm start` runs a local topic when it is empty or local.', default: '', where: BOTH },
+  { name: 'OUTCOME_EVENTS_SOURCE', description: 'The CloudEvents `source` of those events, naming this app (required with a topic). Bicep sets `/imagegen-pipeline/<function app>`; `npm start` `/imagegen-pipeline/local`.', where: BOTH },
+  { name: 'OUTCOME_EVENTS_TOPIC_KEY', description: 'Access key of the local topic only (`npm start` sets its well-known key). When unset, events are sent with Entra ID (the identity needs EventGrid Data Sender on the topic).', where: ['local'] },
+  { name: 'OUTCOME_EVENT_SUBSCRIBERS', description: 'Local runs: comma-separated webhook URLs the local topic delivers outcome events to (CloudEvents 1.0, after the OPTIONS validation handshake). On Azure, subscribers are Event Grid subscriptions on the topic.', default: '', where: ['local'], hostOnly: true },
 ] as const satisfies readonly SettingSpec[];
 
 export type SettingName = (typeof SETTINGS)[number]['name'];
@@ -129,6 +134,16 @@ export interface PipelineConfig {
     tolerated: ToleratedFailure[];
     signingTimeSkewMs: number;
   };
+  /** Where outcome events go; `undefined` when OUTCOME_EVENTS_TOPIC_ENDPOINT is empty. */
+  events: OutcomeEventsConfig | undefined;
+}
+
+export interface OutcomeEventsConfig {
+  topicEndpoint: string;
+  source: string;
+  /** Only for the local topic; production sends with Entra ID. */
+  topicKey: string | undefined;
+  clientId: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -269,6 +284,19 @@ function dropDefaults(r: ReturnType<typeof settingsReader>, model: ImageModelSpe
   };
 }
 
+/** The outcome-event topic, when one is configured. */
+function outcomeEvents(r: ReturnType<typeof settingsReader>): OutcomeEventsConfig | undefined {
+  const endpoint = r.raw('OUTCOME_EVENTS_TOPIC_ENDPOINT');
+  if (!endpoint) return undefined;
+  const source = r.required('OUTCOME_EVENTS_SOURCE', 'the CloudEvents source naming this app, e.g. /imagegen-pipeline/<app name>');
+  return {
+    topicEndpoint: r.url('OUTCOME_EVENTS_TOPIC_ENDPOINT', endpoint),
+    source,
+    topicKey: r.raw('OUTCOME_EVENTS_TOPIC_KEY'),
+    clientId: r.raw('AZURE_CLIENT_ID'),
+  };
+}
+
 /**
  * Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem.
  * `today` decides whether IMAGE_MODEL is retired.
@@ -329,6 +357,7 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
     },
     sweepSchedule: text('SWEEP_SCHEDULE'),
     gate: gate(),
+    events: outcomeEvents(reader),
   };
   const anchorProblem = trustAnchorSettingProblem(config.gate.extraTrustAnchors, blobEndpointOf(storage));
   if (anchorProblem) problems.push(anchorProblem);

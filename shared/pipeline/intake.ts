@@ -14,6 +14,7 @@ import { EARLY_RETURN_MS } from '../pacing.js';
 import type { JobContext } from '../runtime.js';
 import { MAX_SIDECAR_BYTES } from '../sidecar.js';
 import { validateDrop, type DropSample } from '../validation.js';
+import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
 import { writeRejectionReport } from './steps.js';
 
 export type IntakeOutcome = 'ignored' | 'waiting' | 'duplicate' | 'queued' | 'rejected';
@@ -34,7 +35,11 @@ export async function rejectDrop(
   const id = jobIdFor(drop, inputs);
   const job = newJob(id, drop, inputs, { state: 'rejected', problems, error }, rt.now());
   await writeRejectionReport(rt, job, jobLogger(log, job));
-  if (await rt.ledger.create(job)) jobLogger(log, job).info(stateLine(job, 'new', rt.now()));
+  await expectOutcomeEvent(rt, id);
+  if (await rt.ledger.create(job)) {
+    jobLogger(log, job).info(stateLine(job, 'new', rt.now()));
+    await announceOutcome(rt, job, jobLogger(log, job));
+  }
   await rt.ledger.removePending(dropKey(drop));
   return 'rejected';
 }

@@ -4,11 +4,12 @@
  */
 import type { Versioned } from '../adapters/ledger.js';
 import { DROP_CONTRACT, dropBlobName } from '../drop.js';
-import { transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
+import { isTerminal, transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
 import { stateLine, type Logger } from '../log.js';
 import { EARLY_RETURN_MS, type Slot } from '../pacing.js';
 import type { BlobInfo } from '../adapters/blobs.js';
 import type { JobContext } from '../runtime.js';
+import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
 
 /**
  * Moves the job and logs the step; `undefined` when the job was no longer where `guard` expected it.
@@ -25,12 +26,15 @@ export async function advance(
   known?: Versioned<JobRecord>,
 ): Promise<Versioned<JobRecord> | undefined> {
   const now = rt.now();
+  // A job that ends owes an outcome event: recorded before the write, sent after it (shared/events/).
+  if (isTerminal(to)) await expectOutcomeEvent(rt, jobId);
   const result = await rt.ledger.update(
     jobId,
     (job) => (guard(job) ? transition(job, to, now, details, changes(job)) : undefined),
     known,
   );
   if (result) log.info(stateLine(result.after.value, result.before.state, now));
+  if (result && isTerminal(to)) await announceOutcome(rt, result.after.value, log);
   return result?.after;
 }
 
