@@ -17,6 +17,7 @@ import { startHost, type AnyFunction, type FunctionHost, type LogEntry } from '.
 import { connectionString, DEV_ACCOUNT, startAzurite, type Azurite, type AzuriteOptions } from './storage/azurite.js';
 import { startObservingProxy } from './storage/proxy.js';
 import { startEventGrid, type DeliveryOptions, type EventGrid } from './storage/event-grid.js';
+import { startOutcomeTopic, type LocalOutcomeTopic, type TopicDeliveryOptions } from './storage/outcome-topic.js';
 
 export type Settings = Partial<Record<SettingName, string>>;
 
@@ -93,11 +94,17 @@ export interface LocalPipelineOptions {
   functions?: AnyFunction[];
   /** Replace the model client (benchmarks measuring the pipeline without HTTP to a model). */
   model?: ImageModel;
+  /**
+   * The local outcome-event topic, started unless `false` or the settings name a topic elsewhere;
+   * it delivers to the webhooks in OUTCOME_EVENT_SUBSCRIBERS.
+   */
+  outcomeTopic?: false | { port?: number; delivery?: Partial<TopicDeliveryOptions> };
 }
 
 export interface LocalPipeline {
   storage: LocalStorage;
   emulator: Emulator | undefined;
+  outcomeTopic: LocalOutcomeTopic | undefined;
   host: FunctionHost;
   runtime: Runtime;
   /** Every app setting the host runs with (what local.settings.json would hold). */
@@ -112,18 +119,32 @@ function servedDeployment(settings: Settings = {}): Record<string, string> {
   return { [name]: model };
 }
 
+const LOCAL_EVENT_SOURCE = '/imagegen-pipeline/local';
+
+/** The local topic, unless turned off or the settings name one elsewhere (a real Event Grid topic). */
+async function startLocalOutcomeTopic(options: LocalPipelineOptions): Promise<LocalOutcomeTopic | undefined> {
+  const configured = options.settings?.OUTCOME_EVENTS_TOPIC_ENDPOINT;
+  const elsewhere = configured && !/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(configured);
+  if (options.outcomeTopic === false || elsewhere) return undefined;
+  const subscribers = (options.settings?.OUTCOME_EVENT_SUBSCRIBERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return startOutcomeTopic({ subscribers, ...options.outcomeTopic });
+}
+
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
   const storage = await startLocalStorage(options.storage);
   // The well-known key (printed in the banner, shown in the README), so people's own snippets work too.
   const apiKey = WELL_KNOWN_API_KEY;
   const emulator = options.emulator === false ? undefined : await startEmulator({ deployments: servedDeployment(options.settings), ...options.emulator, apiKey });
+  const outcomeTopic = await startLocalOutcomeTopic(options);
   const settings: Record<string, string> = {
     FUNCTIONS_WORKER_RUNTIME: 'node',
     AzureWebJobsStorage: storage.connectionString,
     // Trust the emulator's two roots (claim signing and time-stamping) and nothing else of the emulator's.
     ...(emulator ? { AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: apiKey, EXTRA_TRUST_ANCHORS: emulator.caPem } : {}),
     ...Object.fromEntries(Object.entries(options.settings ?? {}).filter(([, v]) => v !== undefined)),
+    ...(outcomeTopic ? { OUTCOME_EVENTS_TOPIC_ENDPOINT: outcomeTopic.endpoint, OUTCOME_EVENTS_TOPIC_KEY: outcomeTopic.key } : {}),
   } as Record<string, string>;
+  if (outcomeTopic) settings.OUTCOME_EVENTS_SOURCE ||= LOCAL_EVENT_SOURCE;
   const runtime = await createRuntime(loadConfig(settings), options.model ? { model: options.model } : {});
   await ensureStorageLayout(runtime.storage);
   const host = await startHost({
@@ -141,11 +162,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   return {
     storage,
     emulator,
+    outcomeTopic,
     host,
     runtime,
     settings,
     close: async () => {
       await host.close();
+      await outcomeTopic?.close();
       await emulator?.close();
       await storage.close();
     },

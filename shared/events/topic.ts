@@ -23,9 +23,11 @@ async function createClient(config: OutcomeEventsConfig): Promise<EventGridPubli
   const credential = config.topicKey
     ? new AzureKeyCredential(config.topicKey)
     : await azureCredential(config.clientId);
-  // One quick retry for a blip; anything longer is the outbox's to retry (see ./outbox.ts).
+  // One quick retry for a blip; anything longer is the outbox's to retry (see ./outbox.ts). Plain HTTP
+  // only for a keyed topic, i.e. the local one: a token never goes over it.
   return new EventGridPublisherClient(config.topicEndpoint, 'CloudEvent', credential, {
     retryOptions: { maxRetries: 1, retryDelayInMs: 200, maxRetryDelayInMs: 1000 },
+    allowInsecureConnection: config.topicKey !== undefined && config.topicEndpoint.startsWith('http://'),
   });
 }
 

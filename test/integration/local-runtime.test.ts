@@ -170,7 +170,7 @@ describe('the real Functions host', () => {
   it('package.json main names every function module, compiled', async () => {
     const { functionModuleFiles } = await import('../../local/functions.js');
     const modules = functionModuleFiles().map((f) => f.replace(/\.ts$/, '.js'));
-    expect(modules).toEqual(['edit.js', 'intake.js', 'jobs.js', 'publish.js', 'sweep.js']);
+    expect(modules).toEqual(['edit.js', 'events.js', 'intake.js', 'jobs.js', 'publish.js', 'sweep.js']);
     expect(pkg.main).toBe('dist/functions/*.js');
     for (const m of modules) expect(existsSync(new URL(`../../dist/functions/${m}`, import.meta.url)), `dist/functions/${m} (run npm run build)`).toBe(true);
   });
@@ -187,6 +187,7 @@ describe('the real Functions host', () => {
     const triggers = Object.fromEntries((await loadFunctionDefinitions()).map((d) => [d.name, d.trigger]));
     expect(triggers).toEqual({
       edit: { type: 'storageQueue', queueName: QUEUES.edit, connection: 'AzureWebJobsStorage' },
+      events: { type: 'http', route: 'events', methods: ['GET'], authLevel: 'function' },
       intake: { type: 'eventGrid' },
       jobs: { type: 'http', route: 'jobs/{id?}', methods: ['GET'], authLevel: 'function' },
       publish: { type: 'eventGrid' },
