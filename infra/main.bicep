@@ -241,6 +241,7 @@ var names = {
   plan: 'plan-${resourceToken}'
   functionApp: 'func-${resourceToken}'
   eventGridTopic: 'evgt-${resourceToken}'
+  outcomeTopic: 'evgt-outcomes-${resourceToken}'
   vnet: 'vnet-${resourceToken}'
 }
 
@@ -350,6 +351,18 @@ module eventGridTopic 'modules/event-grid-topic.bicep' = {
   }
 }
 
+// Outcome events: a custom topic the app sends one CloudEvent to per job that ends (shared/events/).
+module outcomeTopic 'modules/outcome-topic.bicep' = {
+  name: 'outcome-topic'
+  scope: rg
+  params: {
+    name: names.outcomeTopic
+    location: location
+    tags: tags
+    senderPrincipalId: identity.outputs.principalId
+  }
+}
+
 module roles 'modules/roles.bicep' = {
   name: 'roles'
   scope: rg
@@ -404,6 +417,9 @@ var appSettings = {
   AGENT_SCOPE: agentScope
   TOLERATED_FAILURES: toleratedFailures
   SIGNING_TIME_SKEW: signingTimeSkew
+  // Outcome events, sent with the identity (EventGrid Data Sender on the topic): no key.
+  OUTCOME_EVENTS_TOPIC_ENDPOINT: outcomeTopic.outputs.endpoint
+  OUTCOME_EVENTS_SOURCE: '/imagegen-pipeline/${names.functionApp}'
 }
 
 module functionApp 'modules/function-app.bicep' = {
@@ -452,3 +468,5 @@ output IMAGE_MODEL string = imageModelName
 output IMAGE_MODEL_RPM int = imageModelRpm
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
 output EVENT_GRID_DEAD_LETTER_CONTAINER string = containers.deadLetter
+output OUTCOME_EVENTS_TOPIC_NAME string = outcomeTopic.outputs.name
+output OUTCOME_EVENTS_TOPIC_ENDPOINT string = outcomeTopic.outputs.endpoint

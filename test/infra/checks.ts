@@ -18,6 +18,7 @@ export const BUILT_IN_ROLES: Record<string, string> = {
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
   '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd': 'Cognitive Services OpenAI User',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
+  'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
 };
 
 /** Where any catalog model is offered, in the catalog's order. */
