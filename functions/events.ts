@@ -12,7 +12,8 @@ export const definition = defineFunction({
   trigger: { type: 'http', route: 'events', methods: ['GET'], authLevel: 'function' },
   async handle(rt, request: HttpRequest): Promise<HttpResponseInit> {
     if (!rt.config.events) {
-      return { status: 404, jsonBody: { error: 'outcome events are not configured (OUTCOME_EVENTS_TOPIC_ENDPOINT is empty)' } };
+      const error = 'outcome events are not configured (OUTCOME_EVENTS_TOPIC_ENDPOINT is empty)';
+      return { status: 404, jsonBody: { error } };
     }
     const raw = request.query.get('limit') ?? '50';
     const limit = Number(raw);

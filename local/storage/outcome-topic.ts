@@ -118,7 +118,9 @@ export async function startOutcomeTopic(
     await res.arrayBuffer();
     const allowed = res.headers.get('webhook-allowed-origin');
     if (allowed !== EVENT_GRID_ORIGIN && allowed !== '*') {
-      throw new Error(`webhook validation: ${url} answered HTTP ${res.status} without WebHook-Allowed-Origin: ${EVENT_GRID_ORIGIN}`);
+      throw new Error(
+        `webhook validation: ${url} answered HTTP ${res.status} without WebHook-Allowed-Origin: ${EVENT_GRID_ORIGIN}`,
+      );
     }
     validated.add(url);
   }

@@ -102,7 +102,8 @@ export async function deliverOwed(rt: JobContext, jobId: string, log: Logger, kn
     await rt.ledger.store.remove(markerName(jobId)); // no job behind it: nothing will ever be owed
     return 'none';
   }
-  const event = isTerminal(job.state) ? outcomeEvent(job, config.source, blobEndpointOf(rt.config.storage) ?? '') : undefined;
+  const blobEndpoint = blobEndpointOf(rt.config.storage) ?? '';
+  const event = isTerminal(job.state) ? outcomeEvent(job, config.source, blobEndpoint) : undefined;
   if (!event) {
     // Written ahead of a terminal write that lost its race: the job ends later, and its event with it.
     await rewrite(rt, unclaimed, claimedEtag);

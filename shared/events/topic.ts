@@ -41,7 +41,8 @@ export function outcomeTopic(config: OutcomeEventsConfig): OutcomeTopic {
         client ??= createClient(config);
         client.catch(() => (client = undefined));
         const { specversion: _version, time, ...rest } = event;
-        await (await client).send([{ ...rest, time: new Date(time) }], { abortSignal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
+        const abortSignal = AbortSignal.timeout(SEND_TIMEOUT_MS);
+        await (await client).send([{ ...rest, time: new Date(time) }], { abortSignal });
       },
     };
     topics.set(config, topic);

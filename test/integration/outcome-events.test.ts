@@ -123,7 +123,8 @@ describe('outcome events', () => {
 
   it('a subscriber receives exactly one CloudEvent for a published, a rejected and a failed job', async () => {
     const published = await drop(p, 'events/published');
-    const rejected = await drop(p, 'events/rejected', { mask: await rectMask(128, 128, { x: 0, y: 0, width: 8, height: 8 }) });
+    const smallMask = await rectMask(128, 128, { x: 0, y: 0, width: 8, height: 8 });
+    const rejected = await drop(p, 'events/rejected', { mask: smallMask });
     p.emulator!.setFaults({ http500: 1 });
     const failed = await drop(p, 'events/failed').finally(() => p.emulator!.setFaults({}));
     expect([published.state, rejected.state, failed.state]).toEqual(['published', 'rejected', 'failed']);
@@ -152,15 +153,18 @@ describe('outcome events', () => {
       result: `${blobEndpoint}/published/events/published.png`,
       report: `${blobEndpoint}/published/events/published.provenance.json`,
     });
-    const published_ = await fetch(ok!.data.blobs.result!);
-    expect(published_.status).not.toBe(200); // a plain URL, no SAS: the container is private
+    const anonymous = await fetch(ok!.data.blobs.result!);
+    expect(anonymous.status).not.toBe(200); // a plain URL, no SAS: the container is private
 
     const [no] = subscriber.events(rejected.id);
     expect(no).toMatchObject({ type: 'com.imagegen-pipeline.job.rejected', subject: 'events/rejected' });
     expect(no!.data.reasons.join('\n')).toMatch(/mask/i);
     expect(no!.data.blobs.report).toBe(`${blobEndpoint}/rejected/events/rejected.json`);
     const [bad] = subscriber.events(failed.id);
-    expect(bad).toMatchObject({ type: 'com.imagegen-pipeline.job.failed', data: { state: 'failed', error: { code: failed.error!.code } } });
+    expect(bad).toMatchObject({
+      type: 'com.imagegen-pipeline.job.failed',
+      data: { state: 'failed', error: { code: failed.error!.code } },
+    });
     expect(bad!.data.reasons[0]).toMatch(/HTTP 500/);
 
     // The feed the console reads: newest first, the same events.
@@ -206,7 +210,9 @@ describe('a quarantined job', () => {
   it('raises one com.imagegen-pipeline.job.quarantined event with the gate\'s reasons', async () => {
     const subscriber = await startSubscriber();
     // The emulator's roots are not trusted here, so its Content Credentials fail the gate.
-    const p = await startTestPipeline({ settings: { IMAGE_MODEL_RPM: '6000', EXTRA_TRUST_ANCHORS: '', OUTCOME_EVENT_SUBSCRIBERS: subscriber.url } });
+    const p = await startTestPipeline({
+      settings: { IMAGE_MODEL_RPM: '6000', EXTRA_TRUST_ANCHORS: '', OUTCOME_EVENT_SUBSCRIBERS: subscriber.url },
+    });
     try {
       const job = await drop(p, 'events/quarantined');
       expect(job.state).toBe('quarantined');
@@ -215,7 +221,11 @@ describe('a quarantined job', () => {
       expect(subscriber.received).toHaveLength(1);
       expectCloudEvent(subscriber.received[0]!);
       const event = subscriber.events(job.id)[0]!;
-      expect(event).toMatchObject({ id: `${job.id}.quarantined`, type: 'com.imagegen-pipeline.job.quarantined', data: { verdict: 'quarantine' } });
+      expect(event).toMatchObject({
+        id: `${job.id}.quarantined`,
+        type: 'com.imagegen-pipeline.job.quarantined',
+        data: { verdict: 'quarantine' },
+      });
       expect(event.data.reasons).toEqual(job.publish!.reasons);
       expect(event.data.reasons.length).toBeGreaterThan(0);
       expect(event.data.blobs.result).toMatch(/\/quarantine\/events\/quarantined\.png$/);

@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
 import { outcomeEvent } from '../../shared/events/cloud-event.js';
-import { deliverOwed, expectOutcomeEvent, feedName, readOutcomeFeed, retryOutcomeEvents } from '../../shared/events/outbox.js';
+import {
+  deliverOwed,
+  expectOutcomeEvent,
+  feedName,
+  readOutcomeFeed,
+  retryOutcomeEvents,
+} from '../../shared/events/outbox.js';
 import { newJob, transition, type JobRecord } from '../../shared/job.js';
 import { startOutcomeTopic, type LocalOutcomeTopic } from '../../local/storage/outcome-topic.js';
 import { memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
@@ -36,8 +42,14 @@ async function queuedJob(stem: string): Promise<JobRecord> {
   const job = newJob(
     `${stem.padEnd(32, '0')}`.slice(0, 32),
     { path: 'unit', stem },
-    { image: { name: `unit/${stem}.png`, etag: '"1"', bytes: 10 }, mask: { name: `unit/${stem}.mask.png`, etag: '"2"', bytes: 10 } },
-    { state: 'queued', request: { prompt: 'a hat', promptSource: 'sidecar', size: 'auto', quality: 'low', outputFormat: 'png' } },
+    {
+      image: { name: `unit/${stem}.png`, etag: '"1"', bytes: 10 },
+      mask: { name: `unit/${stem}.mask.png`, etag: '"2"', bytes: 10 },
+    },
+    {
+      state: 'queued',
+      request: { prompt: 'a hat', promptSource: 'sidecar', size: 'auto', quality: 'low', outputFormat: 'png' },
+    },
     rt.now(),
   );
   await rt.ledger.create(job);
@@ -48,7 +60,8 @@ async function queuedJob(stem: string): Promise<JobRecord> {
 async function endWithoutSending(job: JobRecord): Promise<JobRecord> {
   await expectOutcomeEvent(rt, job.id);
   const error = { code: 'model_error', message: 'HTTP 500 four times' };
-  const ended = await rt.ledger.update(job.id, (j) => transition(j, 'failed', rt.now(), { error }, { problems: [error.message] }));
+  const fail = (j: JobRecord) => transition(j, 'failed', rt.now(), { error }, { problems: [error.message] });
+  const ended = await rt.ledger.update(job.id, fail);
   return ended!.after.value;
 }
 
@@ -61,7 +74,11 @@ describe('the outbox', () => {
     expect(await retryOutcomeEvents(rt, log)).toEqual({ outcomeEventsSent: 0, outcomeEventsFailed: 0 });
     expect(topic.stats().accepted).toBe(before + 1);
     const [event] = await readOutcomeFeed(rt, 10);
-    expect(event).toMatchObject({ id: `${job.id}.failed`, type: 'com.imagegen-pipeline.job.failed', source: '/imagegen-pipeline/test' });
+    expect(event).toMatchObject({
+      id: `${job.id}.failed`,
+      type: 'com.imagegen-pipeline.job.failed',
+      source: '/imagegen-pipeline/test',
+    });
     expect(event!.data.reasons).toEqual(['HTTP 500 four times']);
   });
 
@@ -146,7 +163,8 @@ describe('the event', () => {
   it('needs a source when a topic is configured', () => {
     const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9' };
     expect(loadConfig(base).events).toBeUndefined();
-    expect(() => loadConfig({ ...base, OUTCOME_EVENTS_TOPIC_ENDPOINT: 'https://t.eastus2-1.eventgrid.azure.net/api/events' })).toThrow(
+    const topicEndpoint = 'https://t.eastus2-1.eventgrid.azure.net/api/events';
+    expect(() => loadConfig({ ...base, OUTCOME_EVENTS_TOPIC_ENDPOINT: topicEndpoint })).toThrow(
       /OUTCOME_EVENTS_SOURCE is missing/,
     );
   });
