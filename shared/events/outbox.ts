@@ -82,8 +82,8 @@ async function rewrite(rt: JobContext, owed: OwedEvent, etag: string): Promise<s
 }
 
 /**
- * Sends the event the job owes, if it has ended and nobody else is sending it. `known` is the job's
- * terminal record when the caller has it (saves a read).
+ * Sends the event the job owes, if it has ended and nobody else is sending it. `known` is the terminal
+ * record of a job the caller has just ended (saves reading it, and looking for the event in the feed).
  */
 export async function deliverOwed(rt: JobContext, jobId: string, log: Logger, known?: JobRecord): Promise<Delivery> {
   const config = rt.config.events;
@@ -110,7 +110,8 @@ export async function deliverOwed(rt: JobContext, jobId: string, log: Logger, kn
     return 'job-not-ended';
   }
   const feed = feedName(event);
-  if (await rt.ledger.store.read(feed)) {
+  // The sender that just ended the job is the first to see it ended; anyone else checks the feed first.
+  if (!known && (await rt.ledger.store.read(feed))) {
     await rt.ledger.store.remove(markerName(jobId));
     return 'sent-before';
   }
@@ -122,8 +123,8 @@ export async function deliverOwed(rt: JobContext, jobId: string, log: Logger, kn
     log.warn(`outcome event ${event.id} not delivered to the topic (${message}); the sweep retries it`);
     return 'failed';
   }
-  await rt.ledger.store.write(feed, JSON.stringify(event), {});
-  await rt.ledger.store.remove(markerName(jobId));
+  // Neither half alone causes a second send: a feed entry whose marker stayed is found as sent by the sweep.
+  await Promise.all([rt.ledger.store.write(feed, JSON.stringify(event), {}), rt.ledger.store.remove(markerName(jobId))]);
   log.info(`outcome event ${event.type} sent for ${event.subject} (${event.id})`);
   return 'sent';
 }
