@@ -127,7 +127,11 @@ async function startLocalOutcomeTopic(options: LocalPipelineOptions): Promise<Lo
   const elsewhere = configured && !/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(configured);
   if (options.outcomeTopic === false || elsewhere) return undefined;
   const subscribers = (options.settings?.OUTCOME_EVENT_SUBSCRIBERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return startOutcomeTopic({ subscribers, ...options.outcomeTopic });
+  const notUrl = subscribers.find((s) => !/^https?:\/\/[^\s/]+/.test(s));
+  if (notUrl) throw new Error(`OUTCOME_EVENT_SUBSCRIBERS must list http(s) webhook URLs, got "${notUrl}"`);
+  const onDropped = (message: string) =>
+    options.onLog?.({ level: 'warning', functionName: 'event-grid', invocationId: '', message });
+  return startOutcomeTopic({ subscribers, onDropped, ...options.outcomeTopic });
 }
 
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {

@@ -63,7 +63,9 @@ export function cloudEventsProblem(batch: unknown): string | undefined {
     const e = event as Record<string, unknown>;
     const missing = REQUIRED.filter((k) => typeof e[k] !== 'string' || e[k] === '');
     if (missing.length) return `event ${i} lacks the required attribute(s) ${missing.join(', ')}`;
-    if (e.specversion !== '1.0') return `event ${i} has specversion ${JSON.stringify(e.specversion)}; this topic takes 1.0`;
+    if (e.specversion !== '1.0') {
+      return `event ${i} has specversion ${JSON.stringify(e.specversion)}; this topic takes 1.0`;
+    }
   }
   return undefined;
 }
@@ -86,9 +88,16 @@ function answer(res: ServerResponse, status: number, body?: unknown): void {
   res.end(body === undefined ? '' : JSON.stringify(body));
 }
 
-export async function startOutcomeTopic(
-  options: { port?: number; host?: string; subscribers?: string[]; delivery?: Partial<TopicDeliveryOptions> } = {},
-): Promise<LocalOutcomeTopic> {
+export interface OutcomeTopicOptions {
+  port?: number;
+  host?: string;
+  subscribers?: string[];
+  delivery?: Partial<TopicDeliveryOptions>;
+  /** Told when an event is given up on for a webhook, with the last reason. */
+  onDropped?: (message: string) => void;
+}
+
+export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Promise<LocalOutcomeTopic> {
   const host = options.host ?? '127.0.0.1';
   let subscribers = options.subscribers ?? [];
   let delivery: TopicDeliveryOptions = { ...DEFAULT_DELIVERY, ...options.delivery };
@@ -127,6 +136,7 @@ export async function startOutcomeTopic(
 
   async function deliver(url: string, event: Record<string, unknown>): Promise<void> {
     let retry = delivery.initialRetryMs;
+    let lastOutcome = 'not attempted';
     for (let attempt = 1; attempt <= delivery.maxAttempts && !closed; attempt++) {
       try {
         await handshake(url);
@@ -146,8 +156,9 @@ export async function startOutcomeTopic(
           stats.delivered++;
           return;
         }
-      } catch {
-        // down, refused or not validated: retried below
+        lastOutcome = `HTTP ${res.status}`;
+      } catch (err) {
+        lastOutcome = (err as Error).message; // down, refused or not validated: retried below
       }
       stats.failedAttempts++;
       if (attempt < delivery.maxAttempts && !closed) {
@@ -155,7 +166,10 @@ export async function startOutcomeTopic(
         retry = Math.min(delivery.maxRetryMs, retry * 2);
       }
     }
-    if (!closed) stats.dropped++;
+    if (closed) return;
+    stats.dropped++;
+    const tries = `${delivery.maxAttempts} attempts`;
+    options.onDropped?.(`outcome event ${String(event.id)} not delivered to ${url} after ${tries}: ${lastOutcome}`);
   }
 
   async function accept(req: IncomingMessage, res: ServerResponse): Promise<void> {

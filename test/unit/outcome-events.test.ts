@@ -3,6 +3,8 @@
  * EventGridPublisherClient): an event owed before the job ends, sent once, never twice, and not lost when
  * the process stops between the terminal write and the send.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
 import { outcomeEvent } from '../../shared/events/cloud-event.js';
@@ -167,5 +169,50 @@ describe('the event', () => {
     expect(() => loadConfig({ ...base, OUTCOME_EVENTS_TOPIC_ENDPOINT: topicEndpoint })).toThrow(
       /OUTCOME_EVENTS_SOURCE is missing/,
     );
+  });
+});
+
+describe('the local topic', () => {
+  const event = { specversion: '1.0', id: 'x.published', source: '/s', type: 'com.imagegen-pipeline.job.published' };
+  const post = (url: string, body: unknown, key = topic.key) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'aeg-sas-key': key, 'content-type': 'application/cloudevents-batch+json; charset=utf-8' },
+      body: JSON.stringify(body),
+    });
+
+  it('refuses a wrong key and a batch that is not CloudEvents 1.0, saying why', async () => {
+    expect((await post(topic.endpoint, [event], 'guess')).status).toBe(401);
+    const res = await post(topic.endpoint, [{ ...event, source: undefined }]);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('event 0 lacks the required attribute(s) source');
+    expect((await post(topic.endpoint, [{ ...event, specversion: '0.3' }])).status).toBe(400);
+  });
+
+  it('delivers nothing to a webhook that refuses the handshake, and reports the event it gave up on', async () => {
+    const posts: string[] = [];
+    const hook = http.createServer((req, res) => {
+      if (req.method === 'POST') posts.push(req.url ?? '');
+      res.writeHead(200); // answers, but grants no origin: not consent
+      res.end();
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', () => resolve()));
+    const dropped: string[] = [];
+    const strict = await startOutcomeTopic({
+      subscribers: [`http://127.0.0.1:${(hook.address() as AddressInfo).port}/h`],
+      delivery: { maxAttempts: 2, initialRetryMs: 10 },
+      onDropped: (m) => dropped.push(m),
+    });
+    try {
+      expect((await post(strict.endpoint, [event])).status).toBe(200);
+      await strict.idle();
+      expect(posts).toEqual([]);
+      expect(strict.stats()).toMatchObject({ accepted: 1, delivered: 0, dropped: 1 });
+      const why = /^outcome event x\.published not delivered .* after 2 attempts: .*WebHook-Allowed-Origin/;
+      expect(dropped).toEqual([expect.stringMatching(why)]);
+    } finally {
+      await strict.close();
+      hook.close();
+    }
   });
 });
