@@ -17,6 +17,7 @@ import type { ProvenanceReport } from '../provenance/gate.js';
 import type { JobContext } from '../runtime.js';
 import { markOutputEvent } from './handoff.js';
 import { advance, resultClash, writeRejectionReport } from './steps.js';
+import { announceOutcome } from '../events/outbox.js';
 
 export type PublishResult =
   'published' | 'quarantined' | 'duplicate' | 'stale' | 'busy' | 'gone' | 'handed-off' | 'name-taken';
@@ -159,6 +160,7 @@ async function finishJob(
       claimed,
     );
     if (after) await writeRejectionReport(rt, after.value, log);
+    if (after) await announceOutcome(rt, after.value, log);
     return 'name-taken';
   }
   const publish = folder === 'published';

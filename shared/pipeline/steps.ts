@@ -26,7 +26,8 @@ export async function advance(
   known?: Versioned<JobRecord>,
 ): Promise<Versioned<JobRecord> | undefined> {
   const now = rt.now();
-  // A job that ends owes an outcome event: recorded before the write, sent after it (shared/events/).
+  // A job that ends owes an outcome event: recorded before the write, sent once its result is in place
+  // (shared/events/): published and quarantined results are written before this step, reports after it.
   if (isTerminal(to)) await expectOutcomeEvent(rt, jobId);
   const result = await rt.ledger.update(
     jobId,
@@ -34,7 +35,7 @@ export async function advance(
     known,
   );
   if (result) log.info(stateLine(result.after.value, result.before.state, now));
-  if (result && isTerminal(to)) await announceOutcome(rt, result.after.value, log);
+  if (result && (to === 'published' || to === 'quarantined')) await announceOutcome(rt, result.after.value, log);
   return result?.after;
 }
 
@@ -80,7 +81,9 @@ export async function endWithoutEdit(
   known?: Versioned<JobRecord>,
 ): Promise<void> {
   const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ problems }), known);
-  if (after) await writeRejectionReport(rt, after.value, log);
+  if (!after) return;
+  await writeRejectionReport(rt, after.value, log);
+  await announceOutcome(rt, after.value, log);
 }
 
 /**
