@@ -1,4 +1,4 @@
-/** sweep (timer): incomplete drops past their deadline, stuck jobs, poison messages, dead-lettered events. */
+/** sweep (timer): incomplete drops past their deadline, stuck jobs, poison messages, dead-lettered events, owed outcome events. */
 import { contextLogger, defineFunction, register } from '../shared/adapters/functions-app.js';
 
 export const definition = defineFunction({
@@ -6,7 +6,9 @@ export const definition = defineFunction({
   trigger: { type: 'timer', schedule: '%SWEEP_SCHEDULE%' },
   async handle(rt, _timer: unknown, context) {
     const { sweep } = await import('../shared/pipeline/sweep.js');
-    const summary = await sweep(rt, contextLogger(context));
+    const { retryOutcomeEvents } = await import('../shared/events/outbox.js');
+    const log = contextLogger(context);
+    const summary = { ...(await sweep(rt, log)), ...(await retryOutcomeEvents(rt, log)) };
     const acted = Object.entries(summary).filter(([, n]) => n > 0);
     if (acted.length) context.info(`sweep: ${acted.map(([k, n]) => `${k}=${n}`).join(' ')}`);
   },

@@ -262,6 +262,7 @@ var names = {
   plan: 'plan-${resourceToken}'
   functionApp: 'func-${resourceToken}'
   eventGridTopic: 'evgt-${resourceToken}'
+  outcomeTopic: 'evgt-outcomes-${resourceToken}'
   vnet: 'vnet-${resourceToken}'
   keyVault: 'kv-${resourceToken}'
 }
@@ -372,6 +373,18 @@ module eventGridTopic 'modules/event-grid-topic.bicep' = {
   }
 }
 
+// Outcome events: a custom topic the app sends one CloudEvent to per job that ends (shared/events/).
+module outcomeTopic 'modules/outcome-topic.bicep' = {
+  name: 'outcome-topic'
+  scope: rg
+  params: {
+    name: names.outcomeTopic
+    location: location
+    tags: tags
+    senderPrincipalId: identity.outputs.principalId
+  }
+}
+
 module roles 'modules/roles.bicep' = {
   name: 'roles'
   scope: rg
@@ -433,6 +446,9 @@ var appSettings = {
   OUTPUT_MODE: outputMode
   PUBLISHER_CERT_CHAIN: publisherCertChain
   PUBLISHER_SIGNER: keyVault.outputs.signerUri
+  // Outcome events, sent with the identity (EventGrid Data Sender on the topic): no key.
+  OUTCOME_EVENTS_TOPIC_ENDPOINT: outcomeTopic.outputs.endpoint
+  OUTCOME_EVENTS_SOURCE: '/imagegen-pipeline/${names.functionApp}'
 }
 
 module keyVault 'modules/key-vault.bicep' = {
@@ -494,3 +510,5 @@ output IMAGE_MODEL_RPM int = imageModelRpm
 output CONSOLE_SIGN_IN_REDIRECT_URI string = 'https://${functionApp.outputs.defaultHostName}/api/console/api/signin/callback'
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
 output EVENT_GRID_DEAD_LETTER_CONTAINER string = containers.deadLetter
+output OUTCOME_EVENTS_TOPIC_NAME string = outcomeTopic.outputs.name
+output OUTCOME_EVENTS_TOPIC_ENDPOINT string = outcomeTopic.outputs.endpoint

@@ -18,6 +18,7 @@ import { startHost, type AnyFunction, type FunctionHost, type LogEntry } from '.
 import { connectionString, DEV_ACCOUNT, startAzurite, type Azurite, type AzuriteOptions } from './storage/azurite.js';
 import { startObservingProxy } from './storage/proxy.js';
 import { startEventGrid, type DeliveryOptions, type EventGrid } from './storage/event-grid.js';
+import { startOutcomeTopic, type LocalOutcomeTopic, type TopicDeliveryOptions } from './storage/outcome-topic.js';
 
 export type Settings = Partial<Record<SettingName, string>>;
 
@@ -99,11 +100,17 @@ export interface LocalPipelineOptions {
   publisher?: string | 'memory';
   /** Replace the model client (benchmarks measuring the pipeline without HTTP to a model). */
   model?: ImageModel;
+  /**
+   * The local outcome-event topic, started unless `false` or the settings name a topic elsewhere;
+   * it delivers to the webhooks in OUTCOME_EVENT_SUBSCRIBERS.
+   */
+  outcomeTopic?: false | { port?: number; delivery?: Partial<TopicDeliveryOptions> };
 }
 
 export interface LocalPipeline {
   storage: LocalStorage;
   emulator: Emulator | undefined;
+  outcomeTopic: LocalOutcomeTopic | undefined;
   host: FunctionHost;
   runtime: Runtime;
   /** Every app setting the host runs with (what local.settings.json would hold). */
@@ -123,18 +130,36 @@ async function localPublisher(where: string) {
   return where === 'memory' ? ca.generatePublisher() : ca.loadOrCreatePublisher(where);
 }
 
+const LOCAL_EVENT_SOURCE = '/imagegen-pipeline/local';
+
+/** The local topic, unless turned off or the settings name one elsewhere (a real Event Grid topic). */
+async function startLocalOutcomeTopic(options: LocalPipelineOptions): Promise<LocalOutcomeTopic | undefined> {
+  const configured = options.settings?.OUTCOME_EVENTS_TOPIC_ENDPOINT;
+  const elsewhere = configured && !/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(configured);
+  if (options.outcomeTopic === false || elsewhere) return undefined;
+  const subscribers = (options.settings?.OUTCOME_EVENT_SUBSCRIBERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const notUrl = subscribers.find((s) => !/^https?:\/\/[^\s/]+/.test(s));
+  if (notUrl) throw new Error(`OUTCOME_EVENT_SUBSCRIBERS must list http(s) webhook URLs, got "${notUrl}"`);
+  const onDropped = (message: string) =>
+    options.onLog?.({ level: 'warning', functionName: 'event-grid', invocationId: '', message });
+  return startOutcomeTopic({ subscribers, onDropped, ...options.outcomeTopic });
+}
+
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
   const storage = await startLocalStorage(options.storage);
   // The well-known key (printed in the banner, shown in the README), so people's own snippets work too.
   const apiKey = WELL_KNOWN_API_KEY;
   const emulator = options.emulator === false ? undefined : await startEmulator({ deployments: servedDeployment(options.settings), ...options.emulator, apiKey });
+  const outcomeTopic = await startLocalOutcomeTopic(options);
   const settings: Record<string, string> = {
     FUNCTIONS_WORKER_RUNTIME: 'node',
     AzureWebJobsStorage: storage.connectionString,
     // Trust the emulator's two roots (claim signing and time-stamping) and nothing else of the emulator's.
     ...(emulator ? { AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: apiKey, EXTRA_TRUST_ANCHORS: emulator.caPem } : {}),
     ...Object.fromEntries(Object.entries(options.settings ?? {}).filter(([, v]) => v !== undefined)),
+    ...(outcomeTopic ? { OUTCOME_EVENTS_TOPIC_ENDPOINT: outcomeTopic.endpoint, OUTCOME_EVENTS_TOPIC_KEY: outcomeTopic.key } : {}),
   } as Record<string, string>;
+  if (outcomeTopic) settings.OUTCOME_EVENTS_SOURCE ||= LOCAL_EVENT_SOURCE;
   const local = options.publisher ? await localPublisher(options.publisher) : undefined;
   if (local) settings.PUBLISHER_CERT_CHAIN = local.chainPem;
   const runtime = await createRuntime(loadConfig(settings), {
@@ -157,11 +182,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   return {
     storage,
     emulator,
+    outcomeTopic,
     host,
     runtime,
     settings,
     close: async () => {
       await host.close();
+      await outcomeTopic?.close();
       await emulator?.close();
       await storage.close();
     },

@@ -37,6 +37,17 @@ function modelLines({ emulator, settings }: LocalPipeline): string[] {
   ];
 }
 
+/** The banner's outcome-events line: the local topic and its subscribers, or the configured topic. */
+function outcomeEventLines({ outcomeTopic, settings, host }: LocalPipeline): string[] {
+  const feed = `feed ${host.url}/api/events`;
+  if (outcomeTopic) {
+    const subscribers = (settings.OUTCOME_EVENT_SUBSCRIBERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const to = subscribers.length ? `→ ${subscribers.join(', ')}` : '(no subscribers: set OUTCOME_EVENT_SUBSCRIBERS)';
+    return [`  Outcome events: ${outcomeTopic.endpoint} local topic ${to}; ${feed}`];
+  }
+  return settings.OUTCOME_EVENTS_TOPIC_ENDPOINT ? [`  Outcome events: ${settings.OUTCOME_EVENTS_TOPIC_ENDPOINT}; ${feed}`] : [];
+}
+
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, {
     port: { type: 'string' },
@@ -91,6 +102,7 @@ export async function run(args: string[]): Promise<number> {
       `  Functions:     ${pipeline.host.url}/api/jobs`,
       `  Storage:       ${pipeline.storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${pipeline.storage.queueEndpoint} (queue)`,
       ...modelLines(pipeline),
+      ...outcomeEventLines(pipeline),
       '  Ctrl-C stops.',
       '',
     ].join('\n'),

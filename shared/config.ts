@@ -76,6 +76,11 @@ export const SETTINGS = [
   // The web console (shared/console/sign-in.ts)
   { name: 'CONSOLE_TENANT_ID', description: 'Entra ID tenant whose users may sign in to the web console. With CONSOLE_CLIENT_ID empty, the console refuses every request that does not come from this machine.', where: ['azure'] },
   { name: 'CONSOLE_CLIENT_ID', description: 'Client id of the console\'s app registration (ID tokens, app roles `Console.Submit` and `Console.View`). Empty: the console is off on Azure.', where: ['azure'] },
+  // Outcome events (see shared/events/)
+  { name: 'OUTCOME_EVENTS_TOPIC_ENDPOINT', description: 'Event Grid topic (CloudEvents schema) that receives a `com.imagegen-pipeline.job.<state>` event for every job that ends, e.g. `https://<topic>.<region>-1.eventgrid.azure.net/api/events`. Empty: no outcome events. `npm start` runs a local topic when it is empty or local.', where: BOTH },
+  { name: 'OUTCOME_EVENTS_SOURCE', description: 'The CloudEvents `source` of those events, naming this app (required with a topic). Bicep sets `/imagegen-pipeline/<function app>`; `npm start` `/imagegen-pipeline/local`.', where: BOTH },
+  { name: 'OUTCOME_EVENTS_TOPIC_KEY', description: 'Access key of the local topic only (`npm start` sets its well-known key). When unset, events are sent with Entra ID (the identity needs EventGrid Data Sender on the topic).', where: ['local'] },
+  { name: 'OUTCOME_EVENT_SUBSCRIBERS', description: 'Local runs: comma-separated webhook URLs the local topic delivers outcome events to (CloudEvents 1.0, after the OPTIONS validation handshake). On Azure, subscribers are Event Grid subscriptions on the topic.', default: '', where: ['local'], hostOnly: true },
 ] as const satisfies readonly SettingSpec[];
 
 export type SettingName = (typeof SETTINGS)[number]['name'];
@@ -144,6 +149,16 @@ export interface PipelineConfig {
     tolerated: ToleratedFailure[];
     signingTimeSkewMs: number;
   };
+  /** Where outcome events go; `undefined` when OUTCOME_EVENTS_TOPIC_ENDPOINT is empty. */
+  events: OutcomeEventsConfig | undefined;
+}
+
+export interface OutcomeEventsConfig {
+  topicEndpoint: string;
+  source: string;
+  /** Only for the local topic; production sends with Entra ID. */
+  topicKey: string | undefined;
+  clientId: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -295,6 +310,19 @@ function outputSettings(r: ReturnType<typeof settingsReader>): PipelineConfig['o
   return { mode: r.oneOf('OUTPUT_MODE', ['composite', 'model'] as const), publisherChain, publisherKeyId };
 }
 
+/** The outcome-event topic, when one is configured. */
+function outcomeEvents(r: ReturnType<typeof settingsReader>): OutcomeEventsConfig | undefined {
+  const endpoint = r.raw('OUTCOME_EVENTS_TOPIC_ENDPOINT');
+  if (!endpoint) return undefined;
+  const source = r.required('OUTCOME_EVENTS_SOURCE', 'the CloudEvents source naming this app, e.g. /imagegen-pipeline/<app name>');
+  return {
+    topicEndpoint: r.url('OUTCOME_EVENTS_TOPIC_ENDPOINT', endpoint),
+    source,
+    topicKey: r.raw('OUTCOME_EVENTS_TOPIC_KEY'),
+    clientId: r.raw('AZURE_CLIENT_ID'),
+  };
+}
+
 /**
  * Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem.
  * `today` decides whether IMAGE_MODEL is retired.
@@ -356,6 +384,7 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
     sweepSchedule: text('SWEEP_SCHEDULE'),
     output: outputSettings(reader),
     gate: gate(),
+    events: outcomeEvents(reader),
   };
   const anchorProblem = trustAnchorSettingProblem(config.gate.extraTrustAnchors, blobEndpointOf(storage));
   if (anchorProblem) problems.push(anchorProblem);

@@ -17,6 +17,7 @@ import { maskLimits, prepareMask } from '../imaging/mask.js';
 import type { ImageHeader } from '../image-header.js';
 import { validateDrop, type DropSample } from '../validation.js';
 import { checkRedrop, recordIdenticalRedrop, resultPath, withContentHashes, type RedropCheck } from './redrop.js';
+import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
 import { writeRejectionReport } from './steps.js';
 
 export type IntakeOutcome = 'ignored' | 'waiting' | 'duplicate' | 'queued' | 'rejected';
@@ -37,7 +38,11 @@ export async function rejectDrop(
   const id = jobIdFor(drop, inputs);
   const job = newJob(id, drop, inputs, { state: 'rejected', problems, error }, rt.now());
   await writeRejectionReport(rt, job, jobLogger(log, job));
-  if (await rt.ledger.create(job)) jobLogger(log, job).info(stateLine(job, 'new', rt.now()));
+  await expectOutcomeEvent(rt, id);
+  if (await rt.ledger.create(job)) {
+    jobLogger(log, job).info(stateLine(job, 'new', rt.now()));
+    await announceOutcome(rt, job, jobLogger(log, job));
+  }
   await rt.ledger.removePending(dropKey(drop));
   return 'rejected';
 }

@@ -18,6 +18,7 @@ import type { JobContext } from '../runtime.js';
 import { publishComposite, wantsComposite } from './composite.js';
 import { markOutputEvent } from './handoff.js';
 import { advance, resultClash, writeRejectionReport } from './steps.js';
+import { announceOutcome } from '../events/outbox.js';
 
 export type PublishResult =
   'published' | 'quarantined' | 'duplicate' | 'stale' | 'busy' | 'gone' | 'handed-off' | 'name-taken';
@@ -173,6 +174,7 @@ async function finishJob(
       claimed,
     );
     if (after) await writeRejectionReport(rt, after.value, log);
+    if (after) await announceOutcome(rt, after.value, log);
     return 'name-taken';
   }
   const publish = folder === 'published';

@@ -8,6 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { FoundResult } from '../adapters/blobs.js';
 import { dropBlobName, dropKey, type DropRef } from '../drop.js';
+import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
 import { newJob, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import type { JobContext } from '../runtime.js';
@@ -93,6 +94,11 @@ export async function recordIdenticalRedrop(
   });
   if (!written.written) log.warn(`could not write the re-drop note beside ${resultPath(check.result)}`);
   log.info(`identical re-drop: ${note.note} (job ${check.earlier.id})`);
-  if (await rt.ledger.create(job)) log.info(stateLine(job, 'new', rt.now()));
+  // A re-drop ends its job like any other: owed an outcome event before the terminal write.
+  await expectOutcomeEvent(rt, job.id);
+  if (await rt.ledger.create(job)) {
+    log.info(stateLine(job, 'new', rt.now()));
+    await announceOutcome(rt, job, log);
+  }
   await rt.ledger.removePending(dropKey(drop));
 }

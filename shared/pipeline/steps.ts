@@ -4,11 +4,12 @@
  */
 import type { Versioned } from '../adapters/ledger.js';
 import { DROP_CONTRACT, dropBlobName } from '../drop.js';
-import { transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
+import { isTerminal, transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
 import { stateLine, type Logger } from '../log.js';
 import { EARLY_RETURN_MS, type Slot } from '../pacing.js';
 import type { BlobInfo } from '../adapters/blobs.js';
 import type { JobContext } from '../runtime.js';
+import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
 
 /**
  * Moves the job and logs the step; `undefined` when the job was no longer where `guard` expected it.
@@ -25,12 +26,16 @@ export async function advance(
   known?: Versioned<JobRecord>,
 ): Promise<Versioned<JobRecord> | undefined> {
   const now = rt.now();
+  // A job that ends owes an outcome event: recorded before the write, sent once its result is in place
+  // (shared/events/): published and quarantined results are written before this step, reports after it.
+  if (isTerminal(to)) await expectOutcomeEvent(rt, jobId);
   const result = await rt.ledger.update(
     jobId,
     (job) => (guard(job) ? transition(job, to, now, details, changes(job)) : undefined),
     known,
   );
   if (result) log.info(stateLine(result.after.value, result.before.state, now));
+  if (result && (to === 'published' || to === 'quarantined')) await announceOutcome(rt, result.after.value, log);
   return result?.after;
 }
 
@@ -76,7 +81,9 @@ export async function endWithoutEdit(
   known?: Versioned<JobRecord>,
 ): Promise<void> {
   const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ problems }), known);
-  if (after) await writeRejectionReport(rt, after.value, log);
+  if (!after) return;
+  await writeRejectionReport(rt, after.value, log);
+  await announceOutcome(rt, after.value, log);
 }
 
 /**

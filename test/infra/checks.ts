@@ -19,6 +19,7 @@ export const BUILT_IN_ROLES: Record<string, string> = {
   '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd': 'Cognitive Services OpenAI User',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
   '12338af0-0e69-4776-bea7-57ae8d297424': 'Key Vault Crypto User',
+  'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
 };
 
 /** Where any catalog model is offered, in the catalog's order. */

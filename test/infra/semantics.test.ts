@@ -77,7 +77,10 @@ describe('role assignments', () => {
     for (const r of t.roles.resourcesOfType('Microsoft.Authorization/roleAssignments')) {
       if (r.condition) expect(r.condition.text).toBe('(!empty(developerPrincipalId))');
     }
-    expect(assignments).toHaveLength(9);
+    // Outcome events: send, on the outcome topic only, by the function app's identity.
+    expect(of('senderPrincipalId')).toEqual(['EventGrid Data Sender @ Microsoft.EventGrid/topics']);
+    expect(get(t.main.module('modules/outcome-topic.bicep')?.body, 'params.senderPrincipalId')?.text).toBe('identity.outputs.principalId');
+    expect(assignments).toHaveLength(10);
   });
 
   it('explains why the function identity gets Storage Blob Data Owner', () => {

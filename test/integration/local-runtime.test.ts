@@ -170,7 +170,7 @@ describe('the real Functions host', () => {
   it('package.json main names every function module, compiled', async () => {
     const { functionModuleFiles } = await import('../../local/functions.js');
     const modules = functionModuleFiles().map((f) => f.replace(/\.ts$/, '.js'));
-    expect(modules).toEqual(['console-api.js', 'console.js', 'edit.js', 'intake.js', 'jobs.js', 'publish.js', 'sweep.js']);
+    expect(modules).toEqual(['console-api.js', 'console.js', 'edit.js', 'events.js', 'intake.js', 'jobs.js', 'publish.js', 'sweep.js']);
     expect(pkg.main).toBe('dist/functions/*.js');
     for (const m of modules) expect(existsSync(new URL(`../../dist/functions/${m}`, import.meta.url)), `dist/functions/${m} (run npm run build)`).toBe(true);
   });
@@ -189,6 +189,7 @@ describe('the real Functions host', () => {
       console: { type: 'http', route: 'console/{asset?}', methods: ['GET'], authLevel: 'anonymous' },
       'console-api': { type: 'http', route: 'console/api/{resource}/{id?}', methods: ['GET', 'POST'], authLevel: 'anonymous' },
       edit: { type: 'storageQueue', queueName: QUEUES.edit, connection: 'AzureWebJobsStorage' },
+      events: { type: 'http', route: 'events', methods: ['GET'], authLevel: 'function' },
       intake: { type: 'eventGrid' },
       jobs: { type: 'http', route: 'jobs/{id?}', methods: ['GET'], authLevel: 'function' },
       publish: { type: 'eventGrid' },

@@ -1,0 +1,253 @@
+/**
+ * A local Event Grid custom topic in the CloudEvents 1.0 input schema, for the pipeline's outcome events.
+ * It takes what `EventGridPublisherClient` sends (POST <endpoint>?api-version=…, header `aeg-sas-key`,
+ * `application/cloudevents-batch+json`) and delivers each event to every subscriber webhook the way Event
+ * Grid delivers CloudEvents:
+ * - first the CloudEvents abuse-protection handshake: OPTIONS with `WebHook-Request-Origin`, which the
+ *   webhook must answer with a matching (or `*`) `WebHook-Allowed-Origin`
+ *   (https://learn.microsoft.com/azure/event-grid/end-point-validation-cloud-events-schema);
+ * - then one POST per event, `application/cloudevents+json` (structured mode), retried with backoff while
+ *   the webhook is down or answers with an error, each event once otherwise.
+ * The key is a well-known local value, like Azurite's: it opens only this topic.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** Well-known key of the local topic (a public constant, not a secret). */
+export const LOCAL_TOPIC_KEY = 'local-outcome-topic-key';
+/** The origin Event Grid names in the handshake. */
+export const EVENT_GRID_ORIGIN = 'eventgrid.azure.net';
+const TOPIC_PATH = '/api/events';
+const MAX_BODY_BYTES = 1024 * 1024; // Event Grid's limit for one batch (1 MB)
+const REQUIRED = ['id', 'source', 'specversion', 'type'] as const;
+
+export interface TopicDeliveryOptions {
+  maxAttempts: number;
+  initialRetryMs: number;
+  maxRetryMs: number;
+}
+
+export interface TopicStats {
+  /** Events the topic accepted. */
+  accepted: number;
+  delivered: number;
+  failedAttempts: number;
+  /** Events given up on after maxAttempts (Event Grid would dead-letter them, when configured to). */
+  dropped: number;
+  pending: number;
+}
+
+export interface LocalOutcomeTopic {
+  /** What OUTCOME_EVENTS_TOPIC_ENDPOINT names. */
+  endpoint: string;
+  key: string;
+  setSubscribers(urls: string[]): void;
+  setDelivery(options: Partial<TopicDeliveryOptions>): void;
+  stats(): TopicStats;
+  /** Stops answering, as a topic that is down (deliveries already accepted go on). */
+  down(): Promise<void>;
+  /** Listens again on the same port. */
+  up(): Promise<void>;
+  /** Resolves once no delivery is pending. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_DELIVERY: TopicDeliveryOptions = { maxAttempts: 12, initialRetryMs: 500, maxRetryMs: 30_000 };
+
+/** Why the batch is not a list of CloudEvents 1.0 events, or `undefined` when it is. */
+export function cloudEventsProblem(batch: unknown): string | undefined {
+  if (!Array.isArray(batch) || batch.length === 0) return 'the body must be a non-empty JSON array of CloudEvents';
+  for (const [i, event] of batch.entries()) {
+    if (!event || typeof event !== 'object') return `event ${i} is not an object`;
+    const e = event as Record<string, unknown>;
+    const missing = REQUIRED.filter((k) => typeof e[k] !== 'string' || e[k] === '');
+    if (missing.length) return `event ${i} lacks the required attribute(s) ${missing.join(', ')}`;
+    if (e.specversion !== '1.0') {
+      return `event ${i} has specversion ${JSON.stringify(e.specversion)}; this topic takes 1.0`;
+    }
+  }
+  return undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function answer(res: ServerResponse, status: number, body?: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(body === undefined ? '' : JSON.stringify(body));
+}
+
+export interface OutcomeTopicOptions {
+  port?: number;
+  host?: string;
+  subscribers?: string[];
+  delivery?: Partial<TopicDeliveryOptions>;
+  /** Told when an event is given up on for a webhook, with the last reason. */
+  onDropped?: (message: string) => void;
+}
+
+export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Promise<LocalOutcomeTopic> {
+  const host = options.host ?? '127.0.0.1';
+  let subscribers = options.subscribers ?? [];
+  let delivery: TopicDeliveryOptions = { ...DEFAULT_DELIVERY, ...options.delivery };
+  const stats = { accepted: 0, delivered: 0, failedAttempts: 0, dropped: 0 };
+  /** Webhooks that passed the handshake (done once per webhook, like Event Grid at subscription time). */
+  const validated = new Set<string>();
+  const pending = new Set<Promise<void>>();
+  const waits = new Map<NodeJS.Timeout, () => void>();
+  let closed = false;
+
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        waits.delete(t);
+        resolve();
+      }, ms);
+      waits.set(t, resolve);
+    });
+
+  async function handshake(url: string): Promise<void> {
+    if (validated.has(url)) return;
+    const res = await fetch(url, {
+      method: 'OPTIONS',
+      headers: { 'WebHook-Request-Origin': EVENT_GRID_ORIGIN, 'WebHook-Request-Rate': '120' },
+      signal: AbortSignal.timeout(30_000),
+    });
+    await res.arrayBuffer();
+    const allowed = res.headers.get('webhook-allowed-origin');
+    if (allowed !== EVENT_GRID_ORIGIN && allowed !== '*') {
+      throw new Error(
+        `webhook validation: ${url} answered HTTP ${res.status} without WebHook-Allowed-Origin: ${EVENT_GRID_ORIGIN}`,
+      );
+    }
+    validated.add(url);
+  }
+
+  async function deliver(url: string, event: Record<string, unknown>): Promise<void> {
+    let retry = delivery.initialRetryMs;
+    let lastOutcome = 'not attempted';
+    for (let attempt = 1; attempt <= delivery.maxAttempts && !closed; attempt++) {
+      try {
+        await handshake(url);
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/cloudevents+json; charset=utf-8',
+            'aeg-event-type': 'Notification',
+            'aeg-delivery-count': String(attempt - 1),
+            'WebHook-Request-Origin': EVENT_GRID_ORIGIN,
+          },
+          body: JSON.stringify(event),
+          signal: AbortSignal.timeout(30_000),
+        });
+        await res.arrayBuffer();
+        if (res.ok) {
+          stats.delivered++;
+          return;
+        }
+        lastOutcome = `HTTP ${res.status}`;
+      } catch (err) {
+        lastOutcome = (err as Error).message; // down, refused or not validated: retried below
+      }
+      stats.failedAttempts++;
+      if (attempt < delivery.maxAttempts && !closed) {
+        await wait(retry * (0.8 + Math.random() * 0.4));
+        retry = Math.min(delivery.maxRetryMs, retry * 2);
+      }
+    }
+    if (closed) return;
+    stats.dropped++;
+    const tries = `${delivery.maxAttempts} attempts`;
+    options.onDropped?.(`outcome event ${String(event.id)} not delivered to ${url} after ${tries}: ${lastOutcome}`);
+  }
+
+  async function accept(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://topic');
+    if (url.pathname !== TOPIC_PATH) return answer(res, 404, { error: `the topic endpoint is ${TOPIC_PATH}` });
+    if (req.method !== 'POST') return answer(res, 405, { error: `${req.method} is not allowed` });
+    if (req.headers['aeg-sas-key'] !== LOCAL_TOPIC_KEY) {
+      return answer(res, 401, { error: 'the aeg-sas-key header must carry the local topic key' });
+    }
+    const type = req.headers['content-type'] ?? '';
+    if (!/^application\/cloudevents(-batch)?\+json\b/.test(type)) {
+      return answer(res, 400, { error: `this topic takes the CloudEvents schema, not ${type || 'no content type'}` });
+    }
+    const body = await readBody(req);
+    if (!body) return answer(res, 413, { error: `a batch may be at most ${MAX_BODY_BYTES} bytes` });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return answer(res, 400, { error: `not JSON: ${(err as Error).message}` });
+    }
+    const batch = type.startsWith('application/cloudevents-batch+json') ? parsed : [parsed];
+    const problem = cloudEventsProblem(batch);
+    if (problem) return answer(res, 400, { error: problem });
+    for (const event of batch as Record<string, unknown>[]) {
+      stats.accepted++;
+      for (const subscriber of subscribers) {
+        const task = deliver(subscriber, event)
+          .catch(() => undefined)
+          .finally(() => pending.delete(task));
+        pending.add(task);
+      }
+    }
+    answer(res, 200);
+  }
+
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    accept(req, res).catch((err: unknown) => answer(res, 500, { error: (err as Error).message }));
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const stop = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  await listen(options.port ?? 0);
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    endpoint: `http://${host}:${port}${TOPIC_PATH}`,
+    key: LOCAL_TOPIC_KEY,
+    setSubscribers: (urls) => (subscribers = urls),
+    setDelivery: (d) => (delivery = { ...delivery, ...d }),
+    stats: () => ({ ...stats, pending: pending.size }),
+    down: stop,
+    up: () => listen(port),
+    idle: async () => {
+      while (pending.size) await Promise.allSettled([...pending]);
+    },
+    close: async () => {
+      closed = true;
+      for (const [t, resolve] of waits) {
+        clearTimeout(t);
+        resolve();
+      }
+      if (server.listening) await stop();
+      await Promise.allSettled([...pending]);
+    },
+  };
+}
