@@ -44,6 +44,8 @@ export interface BlobStore {
   /** Head and tail of a part, read under its ETag (412 if it changed since). */
   samplePart(part: PartRef): Promise<PartSample>;
   readPart(part: PartRef): Promise<Buffer>;
+  /** A part's bytes as a stream, read under its ETag (412 if it changed since). */
+  streamPart(part: PartRef): Promise<AsyncIterable<Uint8Array>>;
   /** The blob at `edited/<name>` as it is now, if any. */
   findOutput(name: string): Promise<BlobInfo | undefined>;
   /** Writes model output to `edited/<name>` only over version `over` (`null`: only where none exists). */
@@ -174,6 +176,11 @@ export function createBlobStore(
     },
 
     readPart: (part) => range(inbox, part, 0, part.bytes),
+
+    async streamPart(part) {
+      const res = await inbox.getBlobClient(part.name).download(0, part.bytes, { conditions: { ifMatch: part.etag } });
+      return res.readableStreamBody as AsyncIterable<Buffer>;
+    },
 
     findOutput: (name) => properties(edited.getBlobClient(name)),
 

@@ -11,10 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EditMessage } from '../adapters/edit-queue.js';
 import type { Versioned } from '../adapters/ledger.js';
 import { IMAGE_MIME, type ModelOutcome } from '../adapters/model.js';
+import type { UploadPart } from '../adapters/streaming-parts.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { readImageHeader, type ImageFormat } from '../image-header.js';
 import { formatDuration } from '../config.js';
-import { isTerminal, leaseExpired, type EditOutput, type JobRecord } from '../job.js';
+import { isTerminal, leaseExpired, type EditOutput, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { Slot } from '../pacing.js';
 import type { JobContext } from '../runtime.js';
@@ -151,8 +152,8 @@ async function waitForSlot(
 
 /**
  * Claims the job and calls the model; run inside the concurrency bound, so a job waiting for its turn
- * holds no lease and no image in memory. The image goes to the SDK as a Blob and the bytes read are
- * dropped at once. `undefined` when another worker claimed the job first.
+ * holds no lease and no image in memory; nor does a call, whose image and mask go from storage to the
+ * socket. `undefined` when another worker claimed the job first.
  */
 async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): Promise<Called | undefined> {
   const { config } = rt;
@@ -183,14 +184,17 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
   if (!claimed) return undefined;
   const job = claimed.value;
   try {
-    let image: Blob;
-    let mask: Blob;
+    let image: UploadPart;
+    let mask: UploadPart;
     try {
-      const bytes = await rt.blobs.readPart(job.inputs.image!);
-      const header = readImageHeader(bytes);
+      // Read under their ETags (412 if replaced): the header for the image's type, then both parts are
+      // streamed from storage into the request rather than held in memory.
+      const inputs = [job.inputs.image!, job.inputs.mask!];
+      const [imageSample] = await Promise.all(inputs.map((p) => rt.blobs.samplePart(p)));
+      const header = readImageHeader(imageSample!.head);
       const format: ImageFormat = header.ok ? header.header.format : 'png';
-      image = new Blob([new Uint8Array(bytes)], { type: IMAGE_MIME[format] });
-      mask = new Blob([new Uint8Array(await rt.blobs.readPart(job.inputs.mask!))], { type: 'image/png' });
+      image = uploadPart(rt, job.inputs.image!, IMAGE_MIME[format]);
+      mask = uploadPart(rt, job.inputs.mask!, 'image/png');
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) throw err;
       return { claimed, startedAt, outcome: 'superseded', priorOutput: null };
@@ -212,6 +216,12 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
     await releaseLease(rt, job.id, holdsEditLease(rt, job.attempts));
     throw err;
   }
+}
+
+/** A part of the drop, streamed from `inbox/` when the model call's body gets to it. */
+function uploadPart(rt: JobContext, part: PartRef, type: string): UploadPart {
+  const name = part.name.slice(part.name.lastIndexOf('/') + 1);
+  return { name, type, size: part.bytes, open: () => rt.blobs.streamPart(part) };
 }
 
 /**

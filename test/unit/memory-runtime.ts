@@ -140,6 +140,7 @@ export class MemoryBlobs {
         return { name: part.name, bytes: bytes.length, head: bytes, tail: bytes };
       },
       readPart: async (part) => this.read('inbox', part),
+      streamPart: async (part) => [this.read('inbox', part)][Symbol.iterator]() as never,
       findOutput: async (name) => this.info('edited', name),
       writeOutput: async (name, bytes, contentType, metadata, over) => {
         try {
