@@ -21,8 +21,18 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(m?.[1] ?? 0) * 1024;
 }
 
+/**
+ * A build from before streaming (bin/imagegen-pipeline.js of a checkout of commit 5b1f901, built), to
+ * measure beside this one in the same run.
+ */
+const BASELINE_BIN = process.env.IMAGEGEN_BENCH_BASELINE_BIN;
+
 /** Runs a fresh host with the given model concurrency through JOBS drops; its idle and peak RSS. */
-async function measure(concurrency: number, files: { image: Buffer; mask: Buffer }): Promise<{ idle: number; peak: number; calling: number }> {
+async function measure(
+  concurrency: number,
+  files: { image: Buffer; mask: Buffer },
+  bin?: string,
+): Promise<{ idle: number; peak: number; calling: number }> {
   const storage = await startLocalStorage();
   const emulator = await startEmulator({ caDir: path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca'), rpm: 1_000_000, latency: { min: 4_000, max: 12_000 }, apiKey: 'k' });
   const clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
@@ -33,6 +43,7 @@ async function measure(concurrency: number, files: { image: Buffer; mask: Buffer
   try {
     host = await spawnHost({
       port,
+      ...(bin ? { bin } : {}),
       args: ['--no-timers'],
       env: {
         ...process.env,
@@ -82,13 +93,18 @@ export const memorySection: Section = {
     for (let i = 3; i < maskRaw.length / 2; i += 4) maskRaw[i] = 0;
     const mask = await sharp(maskRaw, { raw: { width: 1536, height: 1024, channels: 4 } }).png().toBuffer();
     const rows = [['', 'RSS']];
+    const builds = BASELINE_BIN ? [['before streaming (baseline build)', BASELINE_BIN], ['streaming (this build)', undefined]] : [['', undefined]];
+    // Interleaved, so load drift on a shared machine weighs on both builds alike.
     for (const concurrency of [4, JOBS]) {
-      const r = await measure(concurrency, { image, mask });
-      if (concurrency === 4) rows.push(['baseline: the same host, idle after start-up', mb(r.idle)]);
-      rows.push([
-        `peak, ${JOBS} jobs in flight (${(image.length / 1e6).toFixed(1)} MB inputs), IMAGE_MODEL_CONCURRENCY ${concurrency}${concurrency === 4 ? ' (default)' : ''}: ${r.calling} calls at once (target ≤ 300 MB)`,
-        mb(r.peak),
-      ]);
+      for (const [label, bin] of builds) {
+        const r = await measure(concurrency, { image, mask }, bin);
+        const which = label ? `${label}, ` : '';
+        if (concurrency === 4) rows.push([`${which}idle after start-up`, mb(r.idle)]);
+        rows.push([
+          `${which}peak, ${JOBS} jobs in flight (${(image.length / 1e6).toFixed(1)} MB inputs), IMAGE_MODEL_CONCURRENCY ${concurrency}${concurrency === 4 ? ' (default)' : ''}: ${r.calling} calls at once (target ≤ 300 MB)`,
+          mb(r.peak),
+        ]);
+      }
     }
     return table(rows);
   },
