@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { startEmulator } from '../local/emulator/server.js';
 import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
 import { freePort, spawnHost } from '../local/host/child.js';
-import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
+import { containerRecords, Ledger, type JobSummary } from '../shared/adapters/ledger.js';
 import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
 import { CONTAINERS } from '../shared/containers.js';
 import { mb, table, type Section } from './measure.js';
@@ -67,11 +67,14 @@ async function measure(
     );
     const ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
     for (let i = 0; i < 300; i++) {
-      const { jobs } = await ledger.list({ limit: 100 });
+      // A busy machine's storage may answer one poll with an error: the next poll looks again.
+      const { jobs } = await ledger.list({ limit: 100 }).catch(() => ({ jobs: [] as JobSummary[] }));
       if (jobs.length === JOBS && jobs.every((j) => j.state === 'published')) break;
       await sleep(500);
     }
     const peak = status(host.pid!, 'VmHWM');
+    const published = (await ledger.list({ limit: 100 })).jobs.filter((j) => j.state === 'published').length;
+    if (published < JOBS) throw new Error(`only ${published} of ${JOBS} jobs were published`);
     // Calls in flight at once, from the emulator's record of when each started and ended.
     const spans = emulator.requests().map((r) => [Date.parse(r.at) - r.durationMs, Date.parse(r.at)] as const);
     const calling = Math.max(0, ...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
@@ -95,7 +98,7 @@ export const memorySection: Section = {
     const rows = [['', 'RSS']];
     const builds = BASELINE_BIN ? [['before streaming (baseline build)', BASELINE_BIN], ['streaming (this build)', undefined]] : [['', undefined]];
     // Interleaved, so load drift on a shared machine weighs on both builds alike.
-    for (const concurrency of [4, JOBS]) {
+    for (const concurrency of [JOBS, 4]) {
       for (const [label, bin] of builds) {
         const r = await measure(concurrency, { image, mask }, bin);
         const which = label ? `${label}, ` : '';

@@ -36,7 +36,9 @@ const OWN_LEDGER = pathToFileURL(path.resolve(here, '../shared/adapters/ledger.j
 function runInstance(ledgerUrl: string, conn: string, i: number): { go(): void; result: Promise<Grant[]> } {
   const child = spawn(
     process.execPath,
-    [path.join(here, 'pacer-instance.js'), ledgerUrl, conn, String(i), String(BURST_EACH), String(STEADY_EACH), String(STEADY_EVERY_MS), String(RPM)],
+    [path.join(here, 'pacer-instance.js'), ledgerUrl, conn, String(i)].concat(
+      [BURST_EACH, STEADY_EACH, STEADY_EVERY_MS, RPM].map(String),
+    ),
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   let out = '';

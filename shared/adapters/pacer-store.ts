@@ -86,7 +86,8 @@ class ScheduleWriter {
       for (const change of changes) state = change(state) ?? state;
       if (state === start) return;
       try {
-        await this.store.write(this.name, JSON.stringify(state), found ? { ifMatch: found.etag } : { ifNoneMatch: '*' });
+        const condition = found ? { ifMatch: found.etag } : { ifNoneMatch: '*' as const };
+        await this.store.write(this.name, JSON.stringify(state), condition);
         return;
       } catch (err) {
         if (!isConflict(err)) throw err;

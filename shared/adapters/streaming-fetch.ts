@@ -22,7 +22,13 @@ function responseHeaders(raw: IncomingHttpHeaders): Headers {
 }
 
 /** The request body as bytes to stream, and the headers it implies. */
-async function bodyOf(body: RequestInit['body']): Promise<{ stream?: Iterable<Uint8Array> | AsyncIterable<Uint8Array>; type?: string; length?: number }> {
+interface Body {
+  stream?: Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+  type?: string;
+  length?: number;
+}
+
+async function bodyOf(body: RequestInit['body']): Promise<Body> {
   if (body === undefined || body === null) return {};
   if (body instanceof FormData) {
     const form = await encodeMultipart(body);
@@ -44,7 +50,8 @@ async function bodyOf(body: RequestInit['body']): Promise<{ stream?: Iterable<Ui
 
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
-  return reason instanceof Error && reason.name === 'AbortError' ? reason : new DOMException('The operation was aborted.', 'AbortError');
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  return new DOMException('The operation was aborted.', 'AbortError');
 }
 
 export async function streamingFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
