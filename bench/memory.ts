@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { startEmulator } from '../local/emulator/server.js';
 import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
 import { freePort, spawnHost } from '../local/host/child.js';
-import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
+import { containerRecords, Ledger, type JobSummary } from '../shared/adapters/ledger.js';
 import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
 import { CONTAINERS } from '../shared/containers.js';
 import { mb, table, type Section } from './measure.js';
@@ -21,8 +21,18 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(m?.[1] ?? 0) * 1024;
 }
 
+/**
+ * A build from before streaming (bin/imagegen-pipeline.js of a checkout of commit 5b1f901, built), to
+ * measure beside this one in the same run.
+ */
+const BASELINE_BIN = process.env.IMAGEGEN_BENCH_BASELINE_BIN;
+
 /** Runs a fresh host with the given model concurrency through JOBS drops; its idle and peak RSS. */
-async function measure(concurrency: number, files: { image: Buffer; mask: Buffer }): Promise<{ idle: number; peak: number; calling: number }> {
+async function measure(
+  concurrency: number,
+  files: { image: Buffer; mask: Buffer },
+  bin?: string,
+): Promise<{ idle: number; peak: number; calling: number }> {
   const storage = await startLocalStorage();
   const emulator = await startEmulator({ caDir: path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca'), rpm: 1_000_000, latency: { min: 4_000, max: 12_000 }, apiKey: 'k' });
   const clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
@@ -33,6 +43,7 @@ async function measure(concurrency: number, files: { image: Buffer; mask: Buffer
   try {
     host = await spawnHost({
       port,
+      ...(bin ? { bin } : {}),
       args: ['--no-timers'],
       env: {
         ...process.env,
@@ -56,11 +67,14 @@ async function measure(concurrency: number, files: { image: Buffer; mask: Buffer
     );
     const ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
     for (let i = 0; i < 300; i++) {
-      const { jobs } = await ledger.list({ limit: 100 });
+      // A busy machine's storage may answer one poll with an error: the next poll looks again.
+      const { jobs } = await ledger.list({ limit: 100 }).catch(() => ({ jobs: [] as JobSummary[] }));
       if (jobs.length === JOBS && jobs.every((j) => j.state === 'published')) break;
       await sleep(500);
     }
     const peak = status(host.pid!, 'VmHWM');
+    const published = (await ledger.list({ limit: 100 })).jobs.filter((j) => j.state === 'published').length;
+    if (published < JOBS) throw new Error(`only ${published} of ${JOBS} jobs were published`);
     // Calls in flight at once, from the emulator's record of when each started and ended.
     const spans = emulator.requests().map((r) => [Date.parse(r.at) - r.durationMs, Date.parse(r.at)] as const);
     const calling = Math.max(0, ...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
@@ -82,13 +96,18 @@ export const memorySection: Section = {
     for (let i = 3; i < maskRaw.length / 2; i += 4) maskRaw[i] = 0;
     const mask = await sharp(maskRaw, { raw: { width: 1536, height: 1024, channels: 4 } }).png().toBuffer();
     const rows = [['', 'RSS']];
-    for (const concurrency of [4, JOBS]) {
-      const r = await measure(concurrency, { image, mask });
-      if (concurrency === 4) rows.push(['baseline: the same host, idle after start-up', mb(r.idle)]);
-      rows.push([
-        `peak, ${JOBS} jobs in flight (${(image.length / 1e6).toFixed(1)} MB inputs), IMAGE_MODEL_CONCURRENCY ${concurrency}${concurrency === 4 ? ' (default)' : ''}: ${r.calling} calls at once (target ≤ 300 MB)`,
-        mb(r.peak),
-      ]);
+    const builds = BASELINE_BIN ? [['before streaming (baseline build)', BASELINE_BIN], ['streaming (this build)', undefined]] : [['', undefined]];
+    // Interleaved, so load drift on a shared machine weighs on both builds alike.
+    for (const concurrency of [JOBS, 4]) {
+      for (const [label, bin] of builds) {
+        const r = await measure(concurrency, { image, mask }, bin);
+        const which = label ? `${label}, ` : '';
+        if (concurrency === 4) rows.push([`${which}idle after start-up`, mb(r.idle)]);
+        rows.push([
+          `${which}peak, ${JOBS} jobs in flight (${(image.length / 1e6).toFixed(1)} MB inputs), IMAGE_MODEL_CONCURRENCY ${concurrency}${concurrency === 4 ? ' (default)' : ''}: ${r.calling} calls at once (target ≤ 300 MB)`,
+          mb(r.peak),
+        ]);
+      }
     }
     return table(rows);
   },

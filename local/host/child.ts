@@ -29,8 +29,15 @@ const BIN = path.resolve(path.dirname(here), here.includes(`${path.sep}dist${pat
  * Starts `imagegen-pipeline host --port <port> …args` with `env` and resolves once it answers
  * /admin/host/status. Its output goes to `output` (kept open across restarts), or nowhere.
  */
-export async function spawnHost(options: { port: number; env: NodeJS.ProcessEnv; args?: string[]; output?: Writable }): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'host', '--port', String(options.port), ...(options.args ?? [])], {
+export async function spawnHost(options: {
+  port: number;
+  env: NodeJS.ProcessEnv;
+  args?: string[];
+  output?: Writable;
+  /** Another build's bin/imagegen-pipeline.js, for a baseline measured beside this one. */
+  bin?: string;
+}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [options.bin ?? BIN, 'host', '--port', String(options.port), ...(options.args ?? [])], {
     env: options.env,
     stdio: ['ignore', options.output ? 'pipe' : 'ignore', options.output ? 'pipe' : 'ignore'],
   });

@@ -64,6 +64,8 @@ export interface BlobStore {
   hashPart(part: PartRef): Promise<string>;
   /** The drop's result images in `published/` and `quarantine/` (not their reports), newest owner stamp first. */
   findResults(drop: DropRef): Promise<FoundResult[]>;
+  /** A part's bytes as a stream, read under its ETag (412 if it changed since). */
+  streamPart(part: PartRef): Promise<AsyncIterable<Uint8Array>>;
   /** The blob at `edited/<name>` as it is now, if any. */
   findOutput(name: string): Promise<BlobInfo | undefined>;
   /** Writes model output to `edited/<name>` only over version `over` (`null`: only where none exists). */
@@ -229,6 +231,11 @@ export function createBlobStore(
         }
       }
       return newestFirst(found);
+    },
+
+    async streamPart(part) {
+      const res = await inbox.getBlobClient(part.name).download(0, part.bytes, { conditions: { ifMatch: part.etag } });
+      return res.readableStreamBody as AsyncIterable<Buffer>;
     },
 
     findOutput: (name) => properties(edited.getBlobClient(name)),

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerClient } from '@azure/storage-blob';
 import { isTerminal, type JobRecord, type JobState } from '../job.js';
-import { type PacerState, observeQuota, type QuotaSignal, reserveSlot, type Slot } from '../pacing.js';
+import { type Pacer, storedPacer } from './pacer-store.js';
 import { isConflict, isNotFound } from './storage.js';
 
 /**
@@ -230,52 +230,10 @@ export class Ledger {
     return out;
   }
 
-  // The shared model-call schedule
-
-  private async updatePacer(
-    deployment: string,
-    change: (state: PacerState | undefined) => PacerState | undefined,
-  ): Promise<void> {
-    const name = `pacer/${deployment}.json`;
-    for (let i = 0; i < MAX_CAS_RETRIES; i++) {
-      const current = await this.readVersioned<PacerState>(name);
-      const next = change(current?.value);
-      if (!next) return;
-      try {
-        await this.writeJson(name, next, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
-        return;
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        await backOff(i);
-      }
-    }
-    throw new Error(`pacer ${deployment}: gave up after ${MAX_CAS_RETRIES} conflicting writes`);
-  }
-
-  /** The shared schedule of one deployment's model calls. */
+  /** The shared schedule of one deployment's model calls (./pacer-store.ts). */
   pacer(deployment: string, rpm: number): Pacer {
-    const now = () => this.now().getTime();
-    return {
-      reserve: async (key, notBefore) => {
-        let slot: Slot = { at: now(), epoch: 0 };
-        await this.updatePacer(deployment, (state) => {
-          const r = reserveSlot(state, now(), rpm, key, notBefore);
-          slot = r.slot;
-          return r.next;
-        });
-        return slot;
-      },
-      epoch: async () => (await this.readVersioned<PacerState>(`pacer/${deployment}.json`))?.value.epoch ?? 0,
-      observe: (signal) => this.updatePacer(deployment, (state) => observeQuota(state, now(), rpm, signal)),
-    };
+    return storedPacer(this.store, deployment, rpm, () => this.now().getTime());
   }
 }
 
-/** One deployment's schedule (see shared/pacing.ts), bound once per runtime. */
-export interface Pacer {
-  /** Reserves the next slot for `key`, no earlier than `notBefore` (the same key gets the same slot back). */
-  reserve(key: string, notBefore?: number): Promise<Slot>;
-  /** The schedule's current epoch (see PacerState.epoch). */
-  epoch(): Promise<number>;
-  observe(signal: QuotaSignal): Promise<void>;
-}
+export type { Pacer } from './pacer-store.js';

@@ -6,6 +6,7 @@
  * local emulator uses. The SDK's own retries are off (maxRetries 0, explicit timeout): the edit worker
  * decides what a failure means, so a 429 never makes a worker sleep for minutes inside the SDK.
  */
+import { Readable } from 'node:stream';
 import type { TokenCredential } from '@azure/identity';
 import { APIError, AzureOpenAI, OpenAI, toFile } from 'openai';
 import type { ImageEditParamsNonStreaming } from 'openai/resources/images';
@@ -13,15 +14,21 @@ import type { PipelineConfig, SettingName } from '../config.js';
 import type { ImageFormat } from '../image-header.js';
 import type { EditRequest } from '../validation.js';
 import { azureCredential } from './credential.js';
+import { streamingFetch } from './streaming-fetch.js';
+import { readBase64Image } from './streaming-image.js';
+import { standIn, type UploadPart } from './streaming-parts.js';
 
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
 
 export interface EditInput {
-  /** The image, typed with its real content type (the service rejects application/octet-stream). */
-  image: Blob;
+  /**
+   * The image, typed with its real content type (the service rejects application/octet-stream): in
+   * memory, or an UploadPart read from storage while the request is sent.
+   */
+  image: Blob | UploadPart;
   imageName: string;
   /** The mask, a PNG. */
-  mask: Blob;
+  mask: Blob | UploadPart;
   request: EditRequest;
   /** Sent as `x-ms-client-request-id`, so a call can be traced from the job and back. */
   clientRequestId: string;
@@ -121,7 +128,7 @@ type Auth = { kind: 'key'; key: string } | { kind: 'entra'; token: () => Promise
 
 /** The client for the configured route; the key (emulator only) travels in `api-key`, as Azure takes it. */
 function createClient(config: PipelineConfig['model'], auth: Auth): OpenAI {
-  const common = { maxRetries: 0, timeout: config.timeoutMs, organization: null, project: null };
+  const common = { maxRetries: 0, timeout: config.timeoutMs, organization: null, project: null, fetch: streamingFetch };
   if (config.apiVersion) {
     return new AzureOpenAI({
       ...common,
@@ -157,14 +164,21 @@ export async function createImageModel(config: PipelineConfig['model'], credenti
   return {
     async edit(input) {
       const { request } = input;
+      const releases: (() => void)[] = [];
+      // The service rejects application/octet-stream, which is what the SDK sends for fs streams.
+      const file = async (part: Blob | UploadPart, name: string, type: string) => {
+        if (part instanceof Blob) return toFile(part, name, { type });
+        const { file, release } = standIn({ ...part, name, type });
+        releases.push(release);
+        return file;
+      };
       try {
-        const { data, response } = await client.images
+        const response = await client.images
           .edit(
             {
               model: config.deployment,
-              // The service rejects application/octet-stream, which is what the SDK sends for fs streams.
-              image: await toFile(input.image, input.imageName, { type: input.image.type }),
-              mask: await toFile(input.mask, 'mask.png', { type: 'image/png' }),
+              image: await file(input.image, input.imageName, input.image.type),
+              mask: await file(input.mask, 'mask.png', 'image/png'),
               prompt: request.prompt,
               n: 1,
               // gpt-image-2 takes any WIDTHxHEIGHT the catalog allows; the SDK's types list only the named sizes.
@@ -177,13 +191,16 @@ export async function createImageModel(config: PipelineConfig['model'], credenti
             },
             { timeout: config.timeoutMs, maxRetries: 0, headers: { 'x-ms-client-request-id': input.clientRequestId } },
           )
-          .withResponse();
+          // The raw answer: the image is decoded from it as it arrives rather than parsed as one JSON text.
+          .asResponse();
         const reply = replyFrom(response.headers);
-        const b64 = data.data?.[0]?.b64_json;
-        if (!b64) return { ...reply, kind: 'transient', code: 'empty_response', message: 'the model answered without an image' };
-        return { ...reply, kind: 'ok', bytes: Buffer.from(b64, 'base64'), contentType: request.outputFormat === 'jpeg' ? 'image/jpeg' : 'image/png' };
+        const bytes = response.body ? await readBase64Image(Readable.fromWeb(response.body as never)) : undefined;
+        if (!bytes) return { ...reply, kind: 'transient', code: 'empty_response', message: 'the model answered without an image' };
+        return { ...reply, kind: 'ok', bytes, contentType: request.outputFormat === 'jpeg' ? 'image/jpeg' : 'image/png' };
       } catch (err) {
         return classifyError(err, route);
+      } finally {
+        for (const release of releases) release();
       }
     },
   };

@@ -11,11 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EditMessage } from '../adapters/edit-queue.js';
 import type { Versioned } from '../adapters/ledger.js';
 import { IMAGE_MIME, type ModelOutcome } from '../adapters/model.js';
+import type { UploadPart } from '../adapters/streaming-parts.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { formatDuration } from '../config.js';
-import { maskLimits } from '../imaging/mask.js';
+import { readImageHeader, type ImageFormat } from '../image-header.js';
+import { maskLimits, type MaskLimits } from '../imaging/mask.js';
 import { prepareModelInputs } from '../imaging/model-inputs.js';
-import { isTerminal, leaseExpired, type EditOutput, type JobRecord } from '../job.js';
+import { isTerminal, leaseExpired, type EditOutput, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { Slot } from '../pacing.js';
 import type { JobContext } from '../runtime.js';
@@ -158,8 +160,8 @@ async function waitForSlot(
 
 /**
  * Claims the job and calls the model; run inside the concurrency bound, so a job waiting for its turn
- * holds no lease and no image in memory. The image goes to the SDK as a Blob and the bytes read are
- * dropped at once. `undefined` when another worker claimed the job first.
+ * holds no lease and no image in memory; nor does a call, whose image and mask go from storage to the
+ * socket. `undefined` when another worker claimed the job first.
  */
 async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): Promise<Called | undefined> {
   const { config } = rt;
@@ -190,30 +192,25 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
   if (!claimed) return undefined;
   const job = claimed.value;
   try {
-    let image: Buffer;
-    let mask: Buffer;
+    let inputs: ModelInputsToSend;
     try {
-      [image, mask] = await Promise.all([rt.blobs.readPart(job.inputs.image!), rt.blobs.readPart(job.inputs.mask!)]);
+      inputs = await modelInputs(rt, job, maskLimits(config.drop));
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) throw err;
       return { claimed, startedAt, outcome: 'superseded', priorOutput: null };
     }
-    const imageName = job.inputs.image!.name.slice(job.inputs.image!.name.lastIndexOf('/') + 1);
-    const maskName = job.inputs.mask!.name.slice(job.inputs.mask!.name.lastIndexOf('/') + 1);
-    const prepared = await prepareModelInputs({ image: imageName, mask: maskName }, image, mask, maskLimits(config.drop));
-    if (!prepared.ok) return { claimed, startedAt, outcome: { unusable: prepared.problem }, priorOutput: null };
-    for (const note of prepared.notes) log.info(note);
+    if (!inputs.ok) return { claimed, startedAt, outcome: { unusable: inputs.problem }, priorOutput: null };
+    for (const note of inputs.notes) log.info(note);
     const priorOutput = (await rt.blobs.findOutput(outputName(job)))?.etag ?? null;
     const clientRequestId = `${job.id}-${job.attempts}`;
     log.info(
       `calling ${config.model.deployment} images/edits (attempt ${job.attempts}, client request ${clientRequestId})`,
     );
     const model = await rt.model();
-    // The SDK gets Blobs; the Buffers read above go out of scope with this call.
     const edit = {
-      image: new Blob([new Uint8Array(prepared.image)], { type: IMAGE_MIME[prepared.format] }),
-      imageName,
-      mask: new Blob([new Uint8Array(prepared.mask)], { type: 'image/png' }),
+      image: inputs.image,
+      imageName: inputs.imageName,
+      mask: inputs.mask,
       request: job.request!,
       clientRequestId,
     };
@@ -222,6 +219,60 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
     await releaseLease(rt, job.id, holdsEditLease(rt, job.attempts));
     throw err;
   }
+}
+
+type ModelInputsToSend =
+  | { ok: true; image: Blob | UploadPart; imageName: string; mask: Blob | UploadPart; notes: string[] }
+  | { ok: false; problem: string };
+
+/**
+ * What the model is sent. Parts that go as they are (an upright image, a mask that fits) are streamed from
+ * `inbox/` into the request; otherwise both are read and prepared in memory (turned upright, the mask
+ * re-encoded to fit). Intake has checked the mask's pixels already. Reads are under the parts' ETags.
+ */
+async function modelInputs(rt: JobContext, job: JobRecord, limits: MaskLimits): Promise<ModelInputsToSend> {
+  const [imagePart, maskPart] = [job.inputs.image!, job.inputs.mask!];
+  const files = { image: fileName(imagePart), mask: fileName(maskPart) };
+  const [imageSample, maskSample] = await Promise.all(
+    [imagePart, maskPart].map((p) => rt.blobs.samplePart(p, rt.config.drop.maxImageBytes)),
+  );
+  const imageHeader = readImageHeader({ head: imageSample!.head, tail: imageSample!.tail, totalBytes: imagePart.bytes });
+  const maskHeader = readImageHeader({ head: maskSample!.head, tail: maskSample!.tail, totalBytes: maskPart.bytes });
+  const asIs =
+    imageHeader.ok &&
+    maskHeader.ok &&
+    imageHeader.header.orientation === 1 &&
+    maskHeader.header.orientation === 1 &&
+    maskPart.bytes < limits.maxBytesExclusive;
+  if (asIs) {
+    const format: ImageFormat = imageHeader.header.format;
+    return {
+      ok: true,
+      image: uploadPart(rt, imagePart, IMAGE_MIME[format]),
+      imageName: files.image,
+      mask: uploadPart(rt, maskPart, 'image/png'),
+      notes: [],
+    };
+  }
+  const [image, mask] = await Promise.all([rt.blobs.readPart(imagePart), rt.blobs.readPart(maskPart)]);
+  const prepared = await prepareModelInputs(files, image, mask, limits);
+  if (!prepared.ok) return prepared;
+  return {
+    ok: true,
+    image: new Blob([new Uint8Array(prepared.image)], { type: IMAGE_MIME[prepared.format] }),
+    imageName: files.image,
+    mask: new Blob([new Uint8Array(prepared.mask)], { type: 'image/png' }),
+    notes: prepared.notes,
+  };
+}
+
+function fileName(part: PartRef): string {
+  return part.name.slice(part.name.lastIndexOf('/') + 1);
+}
+
+/** A part of the drop, streamed from `inbox/` when the model call's body gets to it. */
+function uploadPart(rt: JobContext, part: PartRef, type: string): UploadPart {
+  return { name: fileName(part), type, size: part.bytes, open: () => rt.blobs.streamPart(part) };
 }
 
 /**

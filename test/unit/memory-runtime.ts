@@ -149,6 +149,7 @@ export class MemoryBlobs {
               .map((name) => ({ ...this.info(container, name)!, container })),
           ),
         ),
+      streamPart: async (part) => [this.read('inbox', part)][Symbol.iterator]() as never,
       findOutput: async (name) => this.info('edited', name),
       writeOutput: async (name, bytes, contentType, metadata, over) => {
         try {
