@@ -266,6 +266,7 @@ export class Ledger {
         return slot;
       },
       epoch: async () => (await this.readVersioned<PacerState>(`pacer/${deployment}.json`))?.value.epoch ?? 0,
+      nextFree: async () => (await this.readVersioned<PacerState>(`pacer/${deployment}.json`))?.value.nextAt ?? 0,
       observe: (signal) => this.updatePacer(deployment, (state) => observeQuota(state, now(), rpm, signal)),
     };
   }
@@ -277,5 +278,7 @@ export interface Pacer {
   reserve(key: string, notBefore?: number): Promise<Slot>;
   /** The schedule's current epoch (see PacerState.epoch). */
   epoch(): Promise<number>;
+  /** Epoch ms of the next free slot (a deployment pool compares its members by it). */
+  nextFree(): Promise<number>;
   observe(signal: QuotaSignal): Promise<void>;
 }
