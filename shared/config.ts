@@ -328,7 +328,7 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
     members: parsedPool?.members ?? [{ id: deployment, endpoint, deployment, model: model.name, rpm, region: '' }],
     allowedRegions: parseRegions(text('ALLOWED_REGIONS')),
   };
-  if (parsedPool?.problems.length === 0 && eligibleMembers(pool.members, { model: model.name, ...pool }).length === 0) {
+  if (!parsedPool?.problems.length && eligibleMembers(pool.members, { model: model.name, ...pool }).length === 0) {
     problems.push(
       `no deployment can take a drop: none serves IMAGE_MODEL (${model.name})` +
         (pool.allowedRegions.length ? ` in ALLOWED_REGIONS (${pool.allowedRegions.join(', ')})` : '') +
