@@ -56,7 +56,9 @@ describe('role assignments', () => {
         .filter((a) => a.principal === principal)
         .map((a) => `${a.role} @ ${a.scopeType}${a.conditional ? ' (optional)' : ''}`)
         .sort();
+    // Inference on the first account (roles.bicep) and on each extra region's (openai-access.bicep).
     expect(of('functionPrincipalId')).toEqual([
+      'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts',
       'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts',
       'Monitoring Metrics Publisher @ Microsoft.Insights/components',
       'Storage Blob Data Owner @ Microsoft.Storage/storageAccounts',
@@ -70,13 +72,14 @@ describe('role assignments', () => {
     // The developer: only when a principal is given; data access and inference, no Owner, no telemetry.
     expect(of('developerPrincipalId')).toEqual([
       'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts (optional)',
+      'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts (optional)',
       'Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts (optional)',
       'Storage Queue Data Contributor @ Microsoft.Storage/storageAccounts (optional)',
     ]);
     for (const r of t.roles.resourcesOfType('Microsoft.Authorization/roleAssignments')) {
       if (r.condition) expect(r.condition.text).toBe('(!empty(developerPrincipalId))');
     }
-    expect(assignments).toHaveLength(8);
+    expect(assignments).toHaveLength(10);
   });
 
   it('explains why the function identity gets Storage Blob Data Owner', () => {

@@ -169,7 +169,7 @@ describe('a pool of three in memory', () => {
   }
 
   it('reserves slots across the members by quota and records which deployment made each edit', async () => {
-    const jobs = [];
+    const jobs: JobRecord[] = [];
     for (let i = 0; i < 8; i++) jobs.push(await drop(`burst/p${i}`));
     const per = (d: string) => jobs.filter((j) => j.deployment === d).length;
     expect([per('eastus2-gpt-image-2'), per('westus3-gpt-image-2'), per('swedencentral-gpt-image-2')]).toEqual([4, 2, 2]);
@@ -184,7 +184,7 @@ describe('a pool of three in memory', () => {
 
   it('takes a failing member out, moves its jobs to the others without failing any, and lets it back after a probe', async () => {
     models['eastus2-gpt-image-2']!.next = () => failing;
-    const jobs = [];
+    const jobs: JobRecord[] = [];
     for (let i = 0; i < 12; i++) jobs.push(await drop(`outage/p${i}`));
     await drain();
     const done = await Promise.all(jobs.map(async (j) => (await rt.ledger.get(j.id))!.value));
@@ -197,7 +197,7 @@ describe('a pool of three in memory', () => {
     models['eastus2-gpt-image-2']!.next = () => ({ kind: 'ok', bytes: Buffer.from('edited image'), contentType: 'image/png' });
     rt.clock.advance(31_000);
     expect(await rt.pool.availability('eastus2-gpt-image-2')).toBe('half-open');
-    const later = [];
+    const later: JobRecord[] = [];
     for (let i = 0; i < 4; i++) later.push(await drop(`after/p${i}`));
     await drain();
     expect(await rt.pool.availability('eastus2-gpt-image-2')).toBe('closed');
