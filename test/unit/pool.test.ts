@@ -114,23 +114,27 @@ describe('circuit breaker', () => {
     s = recordFailure(s, t);
     expect(availability(s, t)).toBe('closed');
     s = recordFailure(s, t);
-    expect(availability(s, t + 29_999)).toBe('open');
+    expect(availability(s, t + 9_999)).toBe('open');
     expect(admit(s, t + 1000, 'job:1').admitted).toBe(false);
-    const probe = admit(s, t + 30_000, 'job:1');
+    const probe = admit(s, t + 10_000, 'job:1');
     expect(probe.admitted).toBe(true);
     s = probe.next;
-    expect(admit(s, t + 30_001, 'job:2').admitted).toBe(false);
-    expect(admit(s, t + 30_001, 'job:1').admitted).toBe(true);
+    expect(admit(s, t + 10_001, 'job:2').admitted).toBe(false);
+    expect(admit(s, t + 10_001, 'job:1').admitted).toBe(true);
     expect(recordSuccess(s)).toEqual({ failures: 0 });
   });
 
-  it('a failed probe opens it again for twice as long', () => {
+  it('a failed probe opens it again, for longer after each further failed probe', () => {
     let s: BreakerState | undefined;
     for (let i = 0; i < 3; i++) s = recordFailure(s, 0);
-    s = admit(s, 30_000, 'p').next;
-    s = recordFailure(s, 30_001);
-    expect(availability(s, 30_001 + 59_999)).toBe('open');
-    expect(availability(s, 30_001 + 60_000)).toBe('half-open');
+    let t = 10_000;
+    for (const cooldown of [10_000, 20_000, 40_000]) {
+      s = admit(s, t, 'p').next;
+      s = recordFailure(s, t);
+      expect(availability(s, t + cooldown - 1)).toBe('open');
+      expect(availability(s, t + cooldown)).toBe('half-open');
+      t += cooldown;
+    }
   });
 });
 
@@ -195,7 +199,7 @@ describe('a pool of three in memory', () => {
 
     // The region recovers; after the cooldown the next job that comes to it is the probe, and it closes.
     models['eastus2-gpt-image-2']!.next = () => ({ kind: 'ok', bytes: Buffer.from('edited image'), contentType: 'image/png' });
-    rt.clock.advance(31_000);
+    rt.clock.advance(11_000);
     expect(await rt.pool.availability('eastus2-gpt-image-2')).toBe('half-open');
     const later: JobRecord[] = [];
     for (let i = 0; i < 4; i++) later.push(await drop(`after/p${i}`));
