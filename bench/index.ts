@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only emulator,a,b,c,d,e]`: every figure printed next to its baseline, measured in
+ * `npm run bench [-- --only emulator,a,b,c,d,e,f]`: every figure printed next to its baseline, measured in
  * the same run. Results are recorded in BENCHMARKS.md.
  */
 import { cpus, totalmem } from 'node:os';
@@ -10,8 +10,9 @@ import { gateSection } from './gate.js';
 import type { Section } from './measure.js';
 import { memorySection } from './memory.js';
 import { burstSection, overheadSection } from './pipeline.js';
+import { poolSection } from './pool.js';
 
-const SECTIONS: Section[] = [emulatorSection, burstSection, overheadSection, gateSection, memorySection, coldStartSection];
+const SECTIONS: Section[] = [emulatorSection, burstSection, overheadSection, gateSection, memorySection, coldStartSection, poolSection];
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const only = values.only?.split(',').map((s) => s.trim());
