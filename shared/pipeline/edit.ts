@@ -29,6 +29,11 @@ export type EditResult =
 
 /** A reserved slot this close ahead is waited for in place; a later one goes back on the queue. */
 const MAX_INLINE_WAIT_MS = 15_000;
+/**
+ * The job is claimed and its inputs read this long before its slot, so the call leaves at the slot time
+ * rather than after that work, whose duration varies with the machine's load.
+ */
+const PREPARE_MS = 1_000;
 /** A slot reserved earlier is still used if it passed less than this long ago. */
 const SLOT_GRACE_MS = 60_000;
 /** Beyond the call's timeout, a lease covers reading the inputs and writing the output (up to 50 MB each). */
@@ -72,7 +77,7 @@ export async function processEditMessage(rt: JobContext, message: EditMessage, b
   }
   const slot = await waitForSlot(rt, assigned, message.ticket);
   if (typeof slot === 'string') return slot;
-  const called = await rt.modelSlots.run(() => claimAndCall(rt, assigned, slot.deployment));
+  const called = await rt.modelSlots.run(() => claimAndCall(rt, assigned, slot));
   if (!called) return 'busy';
   const holding = holdsEditLease(rt, called.claimed.value.attempts);
   if (called.outcome === 'superseded') {
@@ -154,20 +159,22 @@ async function waitForSlot(
     const options = { known: current, epoch: slot.epoch, deployment: slot.deployment };
     return (await requeue(rt, job, mine, slot.at, log, { note }, options)) ? 'deferred' : 'busy';
   }
-  if (wait > 0) await sleep(wait);
+  if (wait > PREPARE_MS) await sleep(wait - PREPARE_MS);
   return slot;
 }
 
 /**
  * Claims the job and calls the model; run inside the concurrency bound, so a job waiting for its turn
- * holds no lease and no image in memory. The image goes to the SDK as a Blob and the bytes read are
- * dropped at once. `undefined` when another worker claimed the job first.
+ * holds no lease and no image in memory. The call leaves at the slot time, through the deployment's send
+ * gate. The image goes to the SDK as a Blob and the bytes read are dropped at once. `undefined` when
+ * another worker claimed the job first.
  */
 async function claimAndCall(
   rt: JobContext,
   { current, mine, log }: Assigned,
-  deployment: string,
+  slot: PoolSlot,
 ): Promise<Called | undefined> {
+  const { deployment } = slot;
   const { config } = rt;
   const startedAt = rt.now();
   const leaseUntil = new Date(
@@ -218,6 +225,9 @@ async function claimAndCall(
       `calling ${member.deployment}${where} images/edits (attempt ${job.attempts}, client request ${clientRequestId})`,
     );
     const model = await rt.pool.model(deployment);
+    const early = slot.at - rt.now().getTime();
+    if (early > 0) await sleep(early);
+    await rt.pool.turn(deployment);
     const imageName = job.inputs.image!.name.slice(job.inputs.image!.name.lastIndexOf('/') + 1);
     return {
       claimed,

@@ -12,6 +12,7 @@ import type { Slot } from '../pacing.js';
 import { admit, availability, recordFailure, recordSuccess, type Availability, type BreakerState } from './breaker.js';
 import type { PoolMember } from './members.js';
 import { chooseMember, type Requirement } from './select.js';
+import { SendGate } from './send-gate.js';
 
 /** A slot in one member's schedule. */
 export interface PoolSlot extends Slot {
@@ -34,6 +35,8 @@ export interface DeploymentPool {
   availability(id: string): Promise<Availability>;
   /** Whether the call `key` may go to the member now (a half-open member admits one probe). */
   admit(id: string, key: string): Promise<boolean>;
+  /** Resolves when this process may send the member a call now (./send-gate.ts). */
+  turn(id: string): Promise<void>;
   /** What the member's answer says about its health: `failed` for 5xx, resets and timeouts. */
   report(id: string, result: 'answered' | 'failed'): Promise<void>;
 }
@@ -86,6 +89,8 @@ export function createDeploymentPool(
   const pacers = new Map(members.map((m) => [m.id, ledger.pacer(m.id, m.rpm)]));
   const models = new Map<string, Promise<ImageModel>>();
   const board = new BreakerBoard(ledger.store, () => now().getTime());
+  // Real time, not the runtime's clock: the gate spaces what actually goes over the wire.
+  const gates = new Map(members.map((m) => [m.id, new SendGate(m.rpm, Date.now, (ms) => sleep(ms))]));
   const member = (id: string | undefined) => (id !== undefined && byId.get(id)) || members[0]!;
   const pacer = (id: string) => pacers.get(member(id).id)!;
 
@@ -115,6 +120,9 @@ export function createDeploymentPool(
         loaded.catch(() => models.delete(m.id));
       }
       return loaded;
+    },
+    turn(id) {
+      return gates.get(member(id).id)!.take();
     },
     async availability(id) {
       return availability((await board.read(member(id).id))?.state, board.nowMs());

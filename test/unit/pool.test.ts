@@ -13,6 +13,7 @@ import { EARLY_RETURN_MS } from '../../shared/pacing.js';
 import { admit, availability, recordFailure, recordSuccess, type BreakerState } from '../../shared/pool/breaker.js';
 import { parsePool, type PoolMember } from '../../shared/pool/members.js';
 import { chooseMember } from '../../shared/pool/select.js';
+import { SendGate } from '../../shared/pool/send-gate.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { FakeModel, memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
 
@@ -208,5 +209,19 @@ describe('a pool of three in memory', () => {
     const after = await Promise.all(later.map(async (j) => (await rt.ledger.get(j.id))!.value));
     expect(after.map((j) => j.state)).toEqual(later.map(() => 'edited'));
     expect(after.some((j) => j.edit?.deployment === 'eastus2-gpt-image-2')).toBe(true);
+  });
+});
+
+describe('send gate', () => {
+  it("lets late calls out no faster than the deployment's one-second share, in order", async () => {
+    let t = 0;
+    const sent: number[] = [];
+    const gate = new SendGate(120, () => t, async (ms) => void (t += ms));
+    // Five calls that woke at the same moment: two fit the second's share of 120 RPM, the rest follow at the rate.
+    await Promise.all([0, 1, 2, 3, 4].map(async () => {
+      await gate.take();
+      sent.push(t);
+    }));
+    expect(sent).toEqual([0, 0, 500, 1000, 1500]);
   });
 });
