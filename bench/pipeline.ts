@@ -68,7 +68,7 @@ export function terminalWatcher() {
   };
 }
 
-export async function drop(p: LocalPipeline, key: string, files: { image: Buffer; mask: Buffer }): Promise<number> {
+async function drop(p: LocalPipeline, key: string, files: { image: Buffer; mask: Buffer }): Promise<number> {
   const inbox = p.runtime.containers.inbox;
   await inbox.getBlockBlobClient(`${key}.json`).uploadData(Buffer.from(JSON.stringify({ prompt: key })));
   await inbox.getBlockBlobClient(`${key}.png`).uploadData(files.image);
