@@ -148,7 +148,8 @@ async function waitForSlot(
     ? { at: Date.parse(job.notBefore), epoch: job.slotEpoch ?? 0, deployment: member }
     : undefined;
   const fresh = reserved && reserved.at >= now - SLOT_GRACE_MS && reserved.epoch >= (await rt.pool.pacer(member).epoch());
-  const admitted = fresh && (await rt.pool.admit(member, key));
+  // The breaker is asked only when the call is close: a half-open probe claimed now must not wait in the queue.
+  const admitted = fresh && (reserved.at - now > MAX_INLINE_WAIT_MS || (await rt.pool.admit(member, key)));
   const slot: PoolSlot = admitted
     ? reserved
     : await rt.pool.reserve(key, { ...dropRequirement(rt.config), ...(fresh ? { avoid: member } : {}) });
