@@ -18,7 +18,8 @@ const REGIONS: EmulatedRegion[] = [
   { region: 'westus3', rpm: 60 },
   { region: 'swedencentral', rpm: 30 },
 ];
-const D = 180;
+/** Drops per run; BENCH_POOL_DROPS overrides it for a quick look. */
+const D = Number(process.env.BENCH_POOL_DROPS ?? 120);
 /** The region that goes down, and when: the middle third of the quiet run's ideal. */
 const OUTAGE_REGION = 'westus3';
 
@@ -123,6 +124,7 @@ export const poolSection: Section = {
         const r = await burst(outage, busy);
         const label = `${outage ? `${OUTAGE_REGION} fails every call for a third` : 'all up'}, ${busy ? 'busy machine' : 'quiet'} (D=${D})`;
         rows.push([label, `${r.seconds.toFixed(1)} s`, `${r.ideal.toFixed(1)} s`, (r.seconds / r.ideal).toFixed(2), String(r.calls), `${(r.share429 * 100).toFixed(1)} %`, String(r.failed), r.byRegion]);
+        console.error(`  (f) ${rows.at(-1)!.join(' | ')}`); // progress: a run takes minutes
       }
     }
     return table(rows);
