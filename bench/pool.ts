@@ -20,7 +20,7 @@ const REGIONS: EmulatedRegion[] = [
 ];
 /** Drops per run; BENCH_POOL_DROPS overrides it for a quick look. */
 const D = Number(process.env.BENCH_POOL_DROPS ?? 120);
-/** The region that goes down, and when: the middle third of the quiet run's ideal. */
+/** The region that goes down, once a third of the drops are done, for a third of the quiet run's ideal. */
 const OUTAGE_REGION = 'westus3';
 
 interface Run {
@@ -85,9 +85,11 @@ async function burst(outage: boolean, busy: boolean): Promise<Run> {
       while (next < keys.length) await drop(p, keys[next++]!, files);
     }));
     const down = p.emulatorPool!.emulators.get(OUTAGE_REGION)!;
+    // The outage starts once a third of the drops are done (on a loaded machine the first calls come late,
+    // and an outage timed from the upload could be over before any call reached it).
     const outageDone = outage
       ? (async () => {
-          await sleep(start + outageMs - Date.now());
+          while (watch.ended.size < D / 3) await sleep(200);
           down.setFaults({ http500: 1 });
           await sleep(outageMs);
           down.setFaults({});
