@@ -35,20 +35,24 @@ export function parsePool(text: string, today = new Date()): { members: PoolMemb
     return { members: [], problems: [`IMAGE_MODEL_POOL is not valid JSON: ${(err as Error).message}`] };
   }
   if (!Array.isArray(parsed) || parsed.length === 0) {
-    return { members: [], problems: ['IMAGE_MODEL_POOL must be a JSON array of {endpoint, deployment, model, rpm, region}, with at least one entry'] };
+    const problem = 'IMAGE_MODEL_POOL must be a JSON array of {endpoint, deployment, model, rpm, region}, with at least one entry';
+    return { members: [], problems: [problem] };
   }
   const problems: string[] = [];
   const members: PoolMember[] = [];
   parsed.forEach((entry: unknown, i) => {
     const where = `IMAGE_MODEL_POOL[${i}]`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      problems.push(`${where} must be an object like {"endpoint": "https://…", "deployment": "…", "model": "…", "rpm": 9, "region": "eastus2"}`);
+      problems.push(
+        `${where} must be an object like {"endpoint": "https://…", "deployment": "…", "model": "…", "rpm": 9, "region": "eastus2"}`,
+      );
       return;
     }
     const e = entry as Record<string, unknown>;
     const before = problems.length;
     for (const key of Object.keys(e)) {
-      if (!(FIELDS as readonly string[]).includes(key)) problems.push(`${where} has an unknown field "${key}" (known: ${FIELDS.join(', ')})`);
+      if (!(FIELDS as readonly string[]).includes(key))
+        problems.push(`${where} has an unknown field "${key}" (known: ${FIELDS.join(', ')})`);
     }
     const str = (key: string): string => {
       const v = e[key];
@@ -56,7 +60,8 @@ export function parsePool(text: string, today = new Date()): { members: PoolMemb
       return typeof v === 'string' ? v.trim() : '';
     };
     const endpoint = str('endpoint').replace(/\/+$/, '');
-    if (endpoint && !/^https?:\/\/[^\s/]+/.test(endpoint)) problems.push(`${where}.endpoint must be an http(s) URL, got "${endpoint}"`);
+    if (endpoint && !/^https?:\/\/[^\s/]+/.test(endpoint))
+      problems.push(`${where}.endpoint must be an http(s) URL, got "${endpoint}"`);
     const deployment = str('deployment');
     const model = str('model');
     if (model) {
@@ -66,10 +71,12 @@ export function parsePool(text: string, today = new Date()): { members: PoolMemb
     const region = str('region');
     const rpm = e.rpm;
     if (typeof rpm !== 'number' || !Number.isInteger(rpm) || rpm < 1 || rpm > 100_000) {
-      problems.push(`${where}.rpm must be a whole number from 1 to 100000 (the deployment's requests per minute), got ${JSON.stringify(rpm)}`);
+      const got = JSON.stringify(rpm);
+      problems.push(`${where}.rpm must be a whole number from 1 to 100000 (the deployment's requests per minute), got ${got}`);
     }
     const id = e.id === undefined ? `${normalizeRegion(region)}-${deployment}` : str('id');
-    if (e.id !== undefined && id && !ID.test(id)) problems.push(`${where}.id must be letters, digits, ".", "_" or "-" (at most 64), got "${id}"`);
+    if (e.id !== undefined && id && !ID.test(id))
+      problems.push(`${where}.id must be letters, digits, ".", "_" or "-" (at most 64), got "${id}"`);
     if (problems.length > before) return;
     if (members.some((m) => m.id === id)) {
       problems.push(`${where} repeats the deployment "${deployment}" in ${region}; give one of them an "id"`);
