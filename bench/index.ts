@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only emulator,a,b,c,d,e,g]`: every figure printed next to its baseline, measured in
+ * `npm run bench [-- --only emulator,a,b,c,d,e,f,g]`: every figure printed next to its baseline, measured in
  * the same run. Results are recorded in BENCHMARKS.md.
  */
 import { cpus, totalmem } from 'node:os';
@@ -11,8 +11,18 @@ import type { Section } from './measure.js';
 import { memorySection } from './memory.js';
 import { pacerScaleSection } from './pacer-scale.js';
 import { burstSection, overheadSection } from './pipeline.js';
+import { poolSection } from './pool.js';
 
-const SECTIONS: Section[] = [emulatorSection, burstSection, overheadSection, gateSection, memorySection, coldStartSection, pacerScaleSection];
+const SECTIONS: Section[] = [
+  emulatorSection,
+  burstSection,
+  overheadSection,
+  gateSection,
+  memorySection,
+  coldStartSection,
+  poolSection,
+  pacerScaleSection,
+];
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const only = values.only?.split(',').map((s) => s.trim());

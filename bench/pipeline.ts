@@ -17,7 +17,7 @@ import { ms, percentile, table, type Section } from './measure.js';
 
 const caDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca');
 
-async function pair(size: number): Promise<{ image: Buffer; mask: Buffer }> {
+export async function pair(size: number): Promise<{ image: Buffer; mask: Buffer }> {
   // Noise compresses like a photo does (not at all), so the files have realistic sizes.
   const raw = randomBytes(size * size * 3);
   const maskRaw = Buffer.alloc(size * size * 4, 255);
@@ -49,7 +49,7 @@ async function withPipeline<T>(
  * Terminal states as the host logs them, with when they happened: polling the ledger instead would load
  * the same Azurite the pipeline is being measured on.
  */
-function terminalWatcher() {
+export function terminalWatcher() {
   const ended = new Map<string, { id: string; at: number }>();
   const waiters = new Map<string, () => void>();
   return {

@@ -34,6 +34,12 @@ param location string
 ])
 param openAiLocation string = 'eastus2'
 
+@description('More Azure OpenAI regions for the deployment pool, as region:capacity pairs separated by commas (e.g. swedencentral:3,polandcentral:3): one account and image model deployment each, beside the one in openAiLocation, and the app spreads edits over all of them by quota (IMAGE_MODEL_POOL). Each region must offer the model; the preprovision hook checks every one. Empty: one region.')
+param openAiExtraRegions string = ''
+
+@description('Regions a drop\'s image may be sent to (data residency), comma-separated; empty: every region of the pool.')
+param allowedRegions string = ''
+
 @description('Resource group name; empty: rg-<environmentName>.')
 param resourceGroupName string = ''
 
@@ -97,6 +103,13 @@ param requestsPerMinutePerCapacityUnit int = {
 // IMAGE_MODEL_RPM is derived, never set by hand: the pacer must spend exactly the deployment's quota.
 // Defaults: 3 units × 3 requests/minute per unit = 9 requests/minute, the default quota.
 var imageModelRpm = imageModelCapacity * requestsPerMinutePerCapacityUnit
+
+// The parameter is a string because azd's parameter files substitute environment variables as strings
+// (AZURE_OPENAI_EXTRA_REGIONS); the preprovision hook has refused a malformed one before this runs.
+var extraOpenAiRegions = map(filter(split(openAiExtraRegions, ','), entry => !empty(trim(entry))), entry => {
+  location: toLower(trim(split(entry, ':')[0]))
+  capacity: int(trim(split(entry, ':')[1]))
+})
 
 @description('Azure OpenAI data-plane API version for images/edits. Empty: the GA v1 route ({endpoint}/openai/v1/images/edits, no api-version); a dated version such as 2025-04-01-preview selects /openai/deployments/{deployment}/images/edits?api-version=....')
 param openAiApiVersion string = ''
@@ -350,6 +363,54 @@ module openAi 'modules/openai.bicep' = {
   }
 }
 
+// The pool's other regions: the same model and deployment name, each with its own account and quota.
+module openAiExtra 'modules/openai.bicep' = [for region in extraOpenAiRegions: {
+  name: 'openai-${region.location}'
+  scope: rg
+  params: {
+    name: '${names.openAi}-${region.location}'
+    location: region.location
+    tags: tags
+    deploymentName: imageModelDeploymentName
+    modelName: imageModelName
+    modelVersion: imageModelVersion
+    capacity: region.capacity
+    privateNetworkOnly: vnetEnabled
+  }
+}]
+
+module openAiExtraAccess 'modules/openai-access.bicep' = [for (region, i) in extraOpenAiRegions: {
+  name: 'openai-access-${region.location}'
+  scope: rg
+  params: {
+    openAiAccountName: openAiExtra[i].outputs.name
+    functionPrincipalId: identity.outputs.principalId
+    developerPrincipalId: principalId
+    developerPrincipalType: principalType
+  }
+}]
+
+// IMAGE_MODEL_POOL: every region's deployment with its quota; empty with one region, where the
+// single-deployment settings say the same. The endpoint is the account's custom subdomain.
+var openAiPool = concat(
+  [
+    {
+      endpoint: 'https://${names.openAi}.openai.azure.com/'
+      deployment: imageModelDeploymentName
+      model: imageModelName
+      rpm: imageModelRpm
+      region: openAiLocation
+    }
+  ],
+  map(extraOpenAiRegions, region => {
+    endpoint: 'https://${names.openAi}-${region.location}.openai.azure.com/'
+    deployment: imageModelDeploymentName
+    model: imageModelName
+    rpm: region.capacity * requestsPerMinutePerCapacityUnit
+    region: region.location
+  })
+)
+
 module network 'modules/network.bicep' = if (vnetEnabled) {
   name: 'network'
   scope: rg
@@ -413,12 +474,14 @@ var appSettings = {
   AZURE_CLIENT_ID: identity.outputs.clientId
   // Telemetry with Entra ID (the component accepts nothing else).
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
-  // The model.
+  // The model, and the pool of regions (IMAGE_MODEL_POOL) when there is more than one.
   AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
   AZURE_OPENAI_DEPLOYMENT: imageModelDeploymentName
   AZURE_OPENAI_API_VERSION: openAiApiVersion
   IMAGE_MODEL: imageModelName
   IMAGE_MODEL_RPM: string(imageModelRpm)
+  IMAGE_MODEL_POOL: empty(extraOpenAiRegions) ? '' : string(openAiPool)
+  ALLOWED_REGIONS: allowedRegions
   IMAGE_MODEL_CONCURRENCY: string(imageModelConcurrency)
   IMAGE_MODEL_TIMEOUT: imageModelTimeout
   IMAGE_MODEL_MAX_ATTEMPTS: string(imageModelMaxAttempts)
@@ -486,6 +549,7 @@ module functionApp 'modules/function-app.bicep' = {
   // first start: create the role assignments first.
   dependsOn: [
     roles
+    openAiExtraAccess
   ]
 }
 
@@ -508,6 +572,7 @@ output IMAGE_MODEL string = imageModelName
 output IMAGE_MODEL_RPM int = imageModelRpm
 // The redirect URI to register on the console's app registration (platform "Web", ID tokens).
 output CONSOLE_SIGN_IN_REDIRECT_URI string = 'https://${functionApp.outputs.defaultHostName}/api/console/api/signin/callback'
+output IMAGE_MODEL_POOL string = empty(extraOpenAiRegions) ? '' : string(openAiPool)
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
 output EVENT_GRID_DEAD_LETTER_CONTAINER string = containers.deadLetter
 output OUTCOME_EVENTS_TOPIC_NAME string = outcomeTopic.outputs.name

@@ -6,6 +6,10 @@
  * connections, hangs and truncates bodies. Then it checks: every accepted drop in exactly one terminal
  * state; nothing published twice; model calls per job ≤ 1 + its recorded retries; every published file
  * passes the gate again; no blob left behind outside the terminal containers. Exit 1 when one breaks.
+ *
+ * `--pool`: three emulated deployments ("regions", IMAGE_MODEL_POOL) with those faults, one of them
+ * failing every call for a while (an outage), and two host processes sharing the storage and the pool,
+ * one of which is SIGKILLed each time. Also checked: the ledger names the deployment of every edit.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync } from 'node:fs';
@@ -24,6 +28,8 @@ import type { FaultRates } from './emulator/faults.js';
 import { startEmulator, type RequestRecord } from './emulator/server.js';
 import { startLocalStorage, subscriptionsFor } from './environment.js';
 import { freePort, spawnHost } from './host/child.js';
+import { startEmulatorPool, type EmulatedRegion } from './pool.js';
+import { DEFAULT_IMAGE_MODEL } from '../shared/model-catalog.js';
 
 export interface ChaosOptions {
   drops: number;
@@ -31,6 +37,8 @@ export interface ChaosOptions {
   seed?: number;
   caDir?: string;
   faults?: FaultRates;
+  /** A deployment pool with an outage, and two host processes (see above). */
+  pool?: boolean;
   /** Gives up waiting for the pipeline to settle after this long. */
   timeoutMs?: number;
   log?: (line: string) => void;
@@ -48,6 +56,14 @@ export interface ChaosResult {
   figures: Record<string, string | number>;
   hostLog: string;
 }
+
+/** The pool mode's deployments, and the one that goes down (every call a 500 or 503) for a while. */
+const POOL_REGIONS: EmulatedRegion[] = [
+  { region: 'eastus2', rpm: 60 },
+  { region: 'westus3', rpm: 40 },
+  { region: 'swedencentral', rpm: 20 },
+];
+const OUTAGE = { region: 'westus3', ms: 15_000 };
 
 const DEFAULT_FAULTS: FaultRates = { http500: 0.03, http503: 0.03, reset: 0.02, hang: 0.01, truncate: 0.02 };
 
@@ -94,18 +110,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     delivery: { duplicates: 1, jitterMs: 400, maxAttempts: 8, initialRetryMs: 300, maxRetryMs: 3_000 },
   });
   const apiKey = 'chaos-local-key';
-  const emulator = await startEmulator({
-    apiKey,
-    rpm: 120,
-    latency: { min: 50, max: 400 },
-    faults: options.faults ?? DEFAULT_FAULTS,
-    ...(options.caDir ? { caDir: options.caDir } : {}),
-  });
+  const faults = options.faults ?? DEFAULT_FAULTS;
+  const emulatorOptions = { latency: { min: 50, max: 400 }, faults, ...(options.caDir ? { caDir: options.caDir } : {}) };
+  const pool = options.pool ? await startEmulatorPool(POOL_REGIONS, emulatorOptions) : undefined;
+  const emulator = pool ? undefined : await startEmulator({ apiKey, rpm: 120, ...emulatorOptions });
+  const emulators = pool ? [...pool.emulators.values()] : [emulator!];
   const clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
   await ensureStorageLayout(clients);
   const ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
-  const port = await freePort();
-  const hostUrl = `http://127.0.0.1:${port}`;
+  // Event Grid delivers to the first host; every host works the edit queue, like Flex instances.
+  const ports = await Promise.all(Array.from({ length: pool ? 2 : 1 }, () => freePort()));
+  const hostUrl = `http://127.0.0.1:${ports[0]}`;
   storage.eventGrid.setSubscriptions(subscriptionsFor(hostUrl));
   const logDir = mkdtempSync(path.join(tmpdir(), 'imagegen-chaos-'));
   const hostLogPath = path.join(logDir, 'host.log');
@@ -113,27 +128,40 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const env = {
     ...process.env,
     AzureWebJobsStorage: storage.connectionString,
-    AZURE_OPENAI_ENDPOINT: emulator.url,
-    AZURE_OPENAI_API_KEY: apiKey,
-    EXTRA_TRUST_ANCHORS: emulator.caPem,
-    // Told more than the emulator allows (120), so it meets 429s at the quota.
-    IMAGE_MODEL_RPM: '150',
+    ...(pool
+      ? pool.settings
+      : {
+          AZURE_OPENAI_ENDPOINT: emulator!.url,
+          AZURE_OPENAI_API_KEY: apiKey,
+          EXTRA_TRUST_ANCHORS: emulator!.caPem,
+          // Told more than the emulator allows (120), so it meets 429s at the quota.
+          IMAGE_MODEL_RPM: '150',
+        }),
     IMAGE_MODEL_TIMEOUT: '4s',
     IMAGE_MODEL_MAX_ATTEMPTS: '8',
     SWEEP_SCHEDULE: '*/3 * * * * *',
     DROP_SETTLE: '1s',
   };
 
-  let host: ChildProcess | undefined;
-  const startHost = async () => {
-    host = await spawnHost({ port, env, args: ['--queue-lease-seconds', '5', '--verbose'], output: hostLog }).catch((err: Error) => {
+  const hosts: (ChildProcess | undefined)[] = ports.map(() => undefined);
+  const startHost = async (i: number) => {
+    hosts[i] = await spawnHost({ port: ports[i]!, env, args: ['--queue-lease-seconds', '5', '--verbose'], output: hostLog }).catch((err: Error) => {
       throw new Error(`${err.message}; see ${hostLogPath}`);
     });
   };
+  const stopHost = async (i: number, signal: NodeJS.Signals) => {
+    const host = hosts[i]!;
+    host.kill(signal);
+    if (host.exitCode === null && host.signalCode === null) await new Promise((r) => host.once('exit', r));
+  };
+  let outage: Promise<void> = Promise.resolve();
 
   try {
-    await startHost();
-    log(`chaos: ${options.drops} drops, ${kills} host kill(s), duplicates ×2, shuffled delivery, faults ${JSON.stringify(options.faults ?? DEFAULT_FAULTS)}, emulator 120 RPM vs pipeline 150 RPM`);
+    await Promise.all(ports.map((_, i) => startHost(i)));
+    const models = pool
+      ? `a pool of ${POOL_REGIONS.map((r) => `${r.region} ${r.rpm} RPM`).join(', ')} with ${OUTAGE.region} down for ${OUTAGE.ms / 1000} s, ${ports.length} hosts`
+      : 'emulator 120 RPM vs pipeline 150 RPM';
+    log(`chaos: ${options.drops} drops, ${kills} host kill(s), duplicates ×2, shuffled delivery, faults ${JSON.stringify(faults)}, ${models}`);
 
     // The drops: a small image and its mask, most with a sidecar, parts uploaded in a random order.
     const images = await Promise.all([256, 384].map((w) => sharp({ create: { width: w, height: w, channels: 3, background: { r: 40, g: 90, b: 160 } } }).png().toBuffer()));
@@ -172,18 +200,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const deadline = Date.now() + (options.timeoutMs ?? Math.max(180_000, options.drops * 3_000));
     let killed = 0;
     let settled = false;
+    let outageStarted = false;
     while (Date.now() < deadline) {
       const jobs = await listJobs(ledger);
       const terminalDrops = new Set(jobs.filter((j) => isTerminal(j.state)).map((j) => j.drop.key));
       const active = (await names(clients, CONTAINERS.jobs, 'active/')).length;
       const pending = (await names(clients, CONTAINERS.jobs, 'pending/')).length;
+      if (pool && !outageStarted && terminalDrops.size >= options.drops / 4) {
+        outageStarted = true;
+        const down = pool.emulators.get(OUTAGE.region)!;
+        log(`chaos: ${OUTAGE.region} fails every call for ${OUTAGE.ms / 1000} s (${terminalDrops.size}/${options.drops} drops settled)`);
+        down.setFaults({ http500: 0.5, http503: 0.5 });
+        outage = sleep(OUTAGE.ms).then(() => {
+          down.setFaults(faults);
+          log(`chaos: ${OUTAGE.region} is back`);
+        });
+      }
       if (killed < kills && terminalDrops.size >= ((killed + 1) * options.drops) / (kills + 1)) {
+        // With several hosts, the one killed is a queue worker mid-call, not always the event receiver.
+        const victim = hosts.length - 1 - (killed % hosts.length);
         killed++;
-        host!.kill('SIGKILL');
-        await new Promise((r) => host!.once('exit', r));
-        log(`chaos: SIGKILL the host (${terminalDrops.size}/${options.drops} drops settled, ${active} jobs in flight); restarting in 1 s`);
+        await stopHost(victim, 'SIGKILL');
+        log(`chaos: SIGKILL host ${victim + 1} of ${hosts.length} (${terminalDrops.size}/${options.drops} drops settled, ${active} jobs in flight); restarting in 1 s`);
         await sleep(1_000);
-        await startHost();
+        await startHost(victim);
         continue;
       }
       if (terminalDrops.size >= options.drops && active === 0 && pending === 0 && storage.eventGrid.stats().pending === 0) {
@@ -192,11 +232,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
       await sleep(500);
     }
-    host!.kill('SIGTERM');
-    await new Promise((r) => host!.once('exit', r));
+    await outage;
+    await Promise.all(hosts.map((_, i) => stopHost(i, 'SIGTERM')));
 
     const jobs = await listJobs(ledger);
-    const calls = emulator.requests().filter((r) => r.path.includes('/images/'));
+    const calls = emulators.flatMap((e) => e.requests().filter((r) => r.path.includes('/images/')));
     const invariants: Invariant[] = [];
     const check = (name: string, failures: string[], ok: string) => invariants.push({ name, ok: failures.length === 0, detail: failures.length ? failures.slice(0, 5).join('; ') + (failures.length > 5 ? ` (+${failures.length - 5} more)` : '') : ok });
 
@@ -228,7 +268,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       jobs.filter((j) => callsFor(j) > 1 + Math.max(0, j.attempts - 1) + j.throttled).map((j) => `${j.drop.key}: ${callsFor(j)} calls, ${j.attempts} attempts, ${j.throttled} throttled`),
       `${calls.length} calls for ${jobs.length} jobs`,
     );
-    const verifier = await createVerifier(loadGateConfig({}), undefined, { extraPems: [emulator.caPem] });
+    if (pool) {
+      const members = new Set(POOL_REGIONS.map((r) => `${r.region}-${DEFAULT_IMAGE_MODEL}`));
+      check(
+        'the ledger names the pool deployment of every edit',
+        jobs.filter((j) => j.edit?.output && !members.has(j.edit.deployment ?? '')).map((j) => `${j.drop.key}: edited by ${j.edit!.deployment ?? 'no deployment recorded'}`),
+        `${jobs.filter((j) => j.edit?.output).length} edits, each with its deployment`,
+      );
+    }
+    const verifier = await createVerifier(loadGateConfig({}), undefined, { extraPems: [...new Set(emulators.map((e) => e.caPem))] });
     const regated: string[] = [];
     for (const n of publishedNames) {
       const report = await verifier.verify(await clients.container(CONTAINERS.published).getBlobClient(n).downloadToBuffer(), { file: n });
@@ -263,6 +311,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       'events published / delivered / dead-lettered': `${eg.published} / ${eg.delivered} / ${eg.deadLettered}`,
       // `sweep` counts jobs a killed host left behind; the rest went out on their event or hand-off.
       'jobs finished by publish / edit (hand-off) / sweep': `${publishedBy.publish ?? 0} / ${publishedBy.edit ?? 0} / ${publishedBy.sweep ?? 0}`,
+      ...(pool
+        ? {
+            'edits by deployment': JSON.stringify(
+              Object.fromEntries(POOL_REGIONS.map((r) => [r.region, jobs.filter((j) => j.edit?.output && j.edit.deployment === `${r.region}-${DEFAULT_IMAGE_MODEL}`).length])),
+            ),
+          }
+        : {}),
       'host kills': killed,
       'total time': `${((Date.now() - started) / 1000).toFixed(1)} s`,
     };
@@ -272,16 +327,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (!ok) log(`host log: ${hostLogPath}`);
     return { ok, invariants, figures, hostLog: hostLogPath };
   } finally {
-    if (host && host.exitCode === null) host.kill('SIGKILL');
+    for (const host of hosts) if (host && host.exitCode === null) host.kill('SIGKILL');
     hostLog.end();
-    await emulator.close();
+    await emulator?.close();
+    await pool?.close();
     await storage.close();
   }
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parse(args, { drops: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' } });
+  const { values } = parse(args, { drops: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' }, pool: { type: 'boolean' } });
   const result = await runChaos({
+    pool: values.pool === true,
     drops: intOption('drops', values.drops, 1, 100_000) ?? 200,
     kills: intOption('kills', values.kills, 0, 100) ?? 2,
     ...(values.seed ? { seed: intOption('seed', values.seed, 0, 2 ** 31)! } : {}),

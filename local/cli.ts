@@ -15,9 +15,10 @@ Commands:
   verify     Check files against the provenance gate
                FILE... [--trust PEM]... [--no-default-trust] [--agent-scope active|chain] [--publisher CHAIN.pem] [--json]
   start      Run the whole pipeline locally: Azurite, the emulator, the Functions host, ./drop sync
+               [--pool REGION=RPM,...] (a deployment pool: one emulator per region, e.g. eastus2=12,westus3=6)
   demo       Drop the bundled samples through a fresh local pipeline and print the results
   host       Run only the local Functions host against existing storage and model endpoints
-  chaos      Drive the local pipeline with faults and check its invariants   [--drops N]
+  chaos      Drive the local pipeline with faults and check its invariants   [--drops N] [--pool]
   help       Show this help
 `;
 

@@ -12,6 +12,7 @@ import type { ImageModel } from '../shared/adapters/model.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
 import { DEFAULT_IMAGE_MODEL } from '../shared/model-catalog.js';
 import { startEmulator, WELL_KNOWN_API_KEY, type Emulator, type EmulatorOptions } from './emulator/server.js';
+import { startEmulatorPool, type EmulatedRegion, type EmulatorPool } from './pool.js';
 import { loadFunctionDefinitions } from './functions.js';
 import { projectHostJson, readQueueSettings, type QueueSettings } from './host/host-json.js';
 import { startHost, type AnyFunction, type FunctionHost, type LogEntry } from './host/host.js';
@@ -105,12 +106,15 @@ export interface LocalPipelineOptions {
    * it delivers to the webhooks in OUTCOME_EVENT_SUBSCRIBERS.
    */
   outcomeTopic?: false | { port?: number; delivery?: Partial<TopicDeliveryOptions> };
+  /** A pool of emulated deployments, one emulator per region (IMAGE_MODEL_POOL), instead of `emulator`. */
+  emulatorPool?: { regions: EmulatedRegion[]; options?: EmulatorOptions };
 }
 
 export interface LocalPipeline {
   storage: LocalStorage;
   emulator: Emulator | undefined;
   outcomeTopic: LocalOutcomeTopic | undefined;
+  emulatorPool: EmulatorPool | undefined;
   host: FunctionHost;
   runtime: Runtime;
   /** Every app setting the host runs with (what local.settings.json would hold). */
@@ -149,13 +153,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const storage = await startLocalStorage(options.storage);
   // The well-known key (printed in the banner, shown in the README), so people's own snippets work too.
   const apiKey = WELL_KNOWN_API_KEY;
-  const emulator = options.emulator === false ? undefined : await startEmulator({ deployments: servedDeployment(options.settings), ...options.emulator, apiKey });
+  const emulatorPool = options.emulatorPool
+    ? await startEmulatorPool(options.emulatorPool.regions, options.emulatorPool.options)
+    : undefined;
+  const emulator =
+    options.emulator === false || emulatorPool
+      ? undefined
+      : await startEmulator({ deployments: servedDeployment(options.settings), ...options.emulator, apiKey });
   const outcomeTopic = await startLocalOutcomeTopic(options);
   const settings: Record<string, string> = {
     FUNCTIONS_WORKER_RUNTIME: 'node',
     AzureWebJobsStorage: storage.connectionString,
     // Trust the emulator's two roots (claim signing and time-stamping) and nothing else of the emulator's.
     ...(emulator ? { AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: apiKey, EXTRA_TRUST_ANCHORS: emulator.caPem } : {}),
+    ...emulatorPool?.settings,
     ...Object.fromEntries(Object.entries(options.settings ?? {}).filter(([, v]) => v !== undefined)),
     ...(outcomeTopic ? { OUTCOME_EVENTS_TOPIC_ENDPOINT: outcomeTopic.endpoint, OUTCOME_EVENTS_TOPIC_KEY: outcomeTopic.key } : {}),
   } as Record<string, string>;
@@ -183,6 +194,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     storage,
     emulator,
     outcomeTopic,
+    emulatorPool,
     host,
     runtime,
     settings,
@@ -190,6 +202,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       await host.close();
       await outcomeTopic?.close();
       await emulator?.close();
+      await emulatorPool?.close();
       await storage.close();
     },
   };

@@ -11,6 +11,7 @@ import { CONTAINERS } from '../shared/containers.js';
 import { intOption, parse, UsageError } from './cli.js';
 import { startLocalPipeline, type LocalPipeline, type Settings } from './environment.js';
 import { createReporter } from './reporter.js';
+import { parsePoolSpec } from './pool.js';
 import { startDropSync, startMirror } from './sync.js';
 
 export function readLocalSettings(file = 'local.settings.json'): Settings {
@@ -28,7 +29,14 @@ function isLocalUrl(url: string | undefined): boolean {
 }
 
 /** The banner's model lines: the emulator with its well-known key and deployment, or the real endpoint. */
-function modelLines({ emulator, settings }: LocalPipeline): string[] {
+function modelLines({ emulator, emulatorPool, settings }: LocalPipeline): string[] {
+  if (emulatorPool) {
+    const regions = emulatorPool.regions.map(({ region, rpm }) => `${region} ${emulatorPool.emulators.get(region)!.url} (${rpm} RPM)`);
+    return [
+      `  Model pool:    ${regions.join(', ')}  gpt-image emulators, one per region`,
+      `  Emulator key:  ${settings.AZURE_OPENAI_API_KEY}   (well-known, like Azurite's: api-key header; it opens only these emulators)`,
+    ];
+  }
   if (!emulator) return [`  Model:         ${settings.AZURE_OPENAI_ENDPOINT}`];
   const deployments = Object.entries(emulator.deployments).map(([name, model]) => `${name} (${model})`).join(', ');
   return [
@@ -59,6 +67,7 @@ export async function run(args: string[]): Promise<number> {
     state: { type: 'string' },
     'in-memory': { type: 'boolean' },
     verbose: { type: 'boolean' },
+    pool: { type: 'string' },
   });
   const local = readLocalSettings();
   // Azurite is ours, so the sample's "UseDevelopmentStorage=true" means "the local one" anyway.
@@ -73,6 +82,13 @@ export async function run(args: string[]): Promise<number> {
   const dropDir = values.drop ?? 'drop';
   const outDir = values.out ?? 'out';
   const reporter = createReporter({ verbose: values.verbose === true });
+  let regions;
+  try {
+    regions = values.pool === undefined ? undefined : parsePoolSpec(values.pool);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (regions && !useEmulator) throw new UsageError('--pool runs emulated deployments; local.settings.json points at a real endpoint');
 
   const pipeline = await startLocalPipeline({
     storage: {
@@ -81,6 +97,7 @@ export async function run(args: string[]): Promise<number> {
       queuePort: intOption('queue-port', values['queue-port'], 0, 65535) ?? 10001,
     },
     emulator: useEmulator ? { port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] } : false,
+    ...(regions ? { emulatorPool: { regions, options: { port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] } } } : {}),
     hostPort: intOption('port', values.port, 0, 65535) ?? 7071,
     // Composites are signed by a local CA kept with the state, unless the settings name a publisher.
     ...(local.PUBLISHER_CERT_CHAIN ? {} : { publisher: path.join(stateDir, 'publisher-ca') }),

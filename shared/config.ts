@@ -14,6 +14,8 @@ import {
   type OutputFormatValue,
 } from './model-catalog.js';
 import { blobEndpointOf, trustAnchorSettingProblem } from './provenance/trust-anchors.js';
+import { parsePool, parseRegions, type PoolMember } from './pool/members.js';
+import { eligibleMembers } from './pool/select.js';
 
 export type Where = 'local' | 'azure';
 
@@ -49,6 +51,8 @@ export const SETTINGS = [
   { name: 'AZURE_OPENAI_API_VERSION', description: 'Empty: the GA v1 route `{endpoint}/openai/v1/images/edits`. A dated version such as `2025-04-01-preview` selects `{endpoint}/openai/deployments/{deployment}/images/edits?api-version=…`.', default: '', where: BOTH },
   { name: 'AZURE_OPENAI_API_KEY', description: 'Key for the local emulator only. When unset, the code uses Entra ID (`DefaultAzureCredential`).', where: ['local'] },
   { name: 'IMAGE_MODEL_RPM', description: 'Requests per minute the whole app may send to the deployment (its quota).', default: '9', where: BOTH },
+  { name: 'IMAGE_MODEL_POOL', description: 'Empty: one deployment, the settings above. Otherwise a JSON array of the deployments to spread edits over, `[{"endpoint":"https://…","deployment":"…","model":"gpt-image-2","rpm":9,"region":"eastus2"}]` (keyless; `azd up` sets it when AZURE_OPENAI_EXTRA_REGIONS adds regions). Each has its own schedule and circuit breaker; AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_DEPLOYMENT and IMAGE_MODEL_RPM are then unused.', where: BOTH },
+  { name: 'ALLOWED_REGIONS', description: 'Comma-separated regions a drop\'s image may be sent to (data residency), e.g. `swedencentral,polandcentral`; empty allows every pool member.', default: '', where: BOTH },
   { name: 'IMAGE_MODEL_CONCURRENCY', description: 'Model calls in flight at once per instance (each holds about 3× its image in memory); size it to RPM × edit seconds ÷ 60 ÷ instances.', default: '4', where: BOTH },
   { name: 'IMAGE_MODEL_TIMEOUT', description: 'Timeout of one model call.', default: '5m', where: BOTH },
   { name: 'IMAGE_MODEL_MAX_ATTEMPTS', description: 'Model attempts per job for 5xx, resets and timeouts before the job fails (429s are not counted).', default: '4', where: BOTH },
@@ -120,6 +124,12 @@ export interface PipelineConfig {
     concurrency: number;
     timeoutMs: number;
     maxAttempts: number;
+  };
+  /** The deployments edits go to (IMAGE_MODEL_POOL, or a pool of one from the settings above). */
+  pool: {
+    members: PoolMember[];
+    /** Normalized region names; empty allows every member. */
+    allowedRegions: string[];
   };
   drop: {
     /** The limits IMAGE_MODEL puts on a drop (sizes, formats, mask, prompt). */
@@ -359,16 +369,38 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
     storage = { kind: 'connectionString', connectionString: '' };
   }
 
+  const poolText = raw('IMAGE_MODEL_POOL');
+  const parsedPool = poolText === undefined ? undefined : parsePool(poolText, today);
+  problems.push(...(parsedPool?.problems ?? []));
+  const first = parsedPool?.members[0];
+  const endpoint = first
+    ? first.endpoint
+    : url('AZURE_OPENAI_ENDPOINT', required('AZURE_OPENAI_ENDPOINT', 'the Azure OpenAI endpoint, e.g. https://<resource>.openai.azure.com'));
+  const deployment = first ? first.deployment : text('AZURE_OPENAI_DEPLOYMENT');
+  const rpm = first ? first.rpm : int('IMAGE_MODEL_RPM', 1, 100_000);
+  const pool = {
+    members: parsedPool?.members ?? [{ id: deployment, endpoint, deployment, model: model.name, rpm, region: '' }],
+    allowedRegions: parseRegions(text('ALLOWED_REGIONS')),
+  };
+  if (!parsedPool?.problems.length && eligibleMembers(pool.members, { model: model.name, ...pool }).length === 0) {
+    problems.push(
+      `no deployment can take a drop: none serves IMAGE_MODEL (${model.name})` +
+        (pool.allowedRegions.length ? ` in ALLOWED_REGIONS (${pool.allowedRegions.join(', ')})` : '') +
+        (poolText === undefined ? '; ALLOWED_REGIONS needs IMAGE_MODEL_POOL, whose entries name their regions' : ''),
+    );
+  }
+
   const config: PipelineConfig = {
     storage,
+    pool,
     model: {
-      endpoint: url('AZURE_OPENAI_ENDPOINT', required('AZURE_OPENAI_ENDPOINT', 'the Azure OpenAI endpoint, e.g. https://<resource>.openai.azure.com')),
-      deployment: text('AZURE_OPENAI_DEPLOYMENT'),
+      endpoint,
+      deployment,
       imageModel: model.name,
       apiVersion,
       apiKey: raw('AZURE_OPENAI_API_KEY'),
       clientId: raw('AZURE_CLIENT_ID'),
-      rpm: int('IMAGE_MODEL_RPM', 1, 100_000),
+      rpm,
       concurrency: int('IMAGE_MODEL_CONCURRENCY', 1, 256),
       timeoutMs: duration('IMAGE_MODEL_TIMEOUT', 1000),
       maxAttempts: int('IMAGE_MODEL_MAX_ATTEMPTS', 1, 20),

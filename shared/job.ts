@@ -78,13 +78,24 @@ export interface JobRecord {
   notBefore?: string;
   /** The schedule epoch its slot was reserved in (a later epoch means the slot is void). */
   slotEpoch?: number;
+  /** The pool member (IMAGE_MODEL_POOL) whose schedule holds the slot, and which the edit goes to. */
+  deployment?: string;
   /** Who holds an `editing` or `publishing` job, and until when. */
   lease?: { owner: string; until: string };
   /**
    * The latest model call; `firstStartedAt` is the first attempt's start, since an earlier attempt's
    * output may be the one kept (see the edit worker).
    */
-  edit?: { startedAt: string; firstStartedAt?: string; endedAt?: string; requestId?: string; clientRequestId?: string; output?: EditOutput };
+  edit?: {
+    startedAt: string;
+    firstStartedAt?: string;
+    endedAt?: string;
+    requestId?: string;
+    clientRequestId?: string;
+    /** The pool member that made (or was making) this call. */
+    deployment?: string;
+    output?: EditOutput;
+  };
   /**
    * Set by publish when the output's BlobCreated event arrives while the edit worker still holds the job:
    * the event is spent, so the worker that records `edited` publishes in its place (see pipeline/handoff.ts).
@@ -119,7 +130,7 @@ export function newJob(
   id: string,
   drop: DropRef,
   inputs: JobRecord['inputs'],
-  init: { state: 'queued'; request: EditRequest; slot?: { at: number; epoch: number } } | { state: 'rejected'; problems: string[]; error: JobError },
+  init: { state: 'queued'; request: EditRequest; slot?: { at: number; epoch: number; deployment?: string } } | { state: 'rejected'; problems: string[]; error: JobError },
   now: Date,
 ): JobRecord {
   const at = now.toISOString();
@@ -128,7 +139,11 @@ export function newJob(
     drop: { ...drop, key: dropKey(drop) },
     inputs,
     ...(init.state === 'queued'
-      ? { request: init.request, ...(init.slot ? { notBefore: new Date(init.slot.at).toISOString(), slotEpoch: init.slot.epoch } : {}) }
+      ? {
+          request: init.request,
+          ...(init.slot ? { notBefore: new Date(init.slot.at).toISOString(), slotEpoch: init.slot.epoch } : {}),
+          ...(init.slot?.deployment ? { deployment: init.slot.deployment } : {}),
+        }
       : { problems: init.problems, error: init.error }),
     state: init.state,
     createdAt: at,

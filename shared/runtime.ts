@@ -12,24 +12,24 @@ import { loadConfig, type PipelineConfig } from './config.js';
 import { CONTAINERS, QUEUES } from './containers.js';
 import { createBlobStore, type BlobStore } from './adapters/blobs.js';
 import { editQueueOf, poisonQueueOf, type EditQueue, type PoisonQueue } from './adapters/edit-queue.js';
-import { containerRecords, Ledger, type Pacer } from './adapters/ledger.js';
+import { containerRecords, Ledger } from './adapters/ledger.js';
 import type { ImageModel } from './adapters/model.js';
 import { createStorageClients, type StorageClients } from './adapters/storage.js';
 import type { Verifier } from './provenance/verifier.js';
 import type { Publisher } from './composite/publisher.js';
 import type { PublisherSigner } from './composite/signer.js';
+import { createDeploymentPool, type DeploymentPool } from './pool/pool.js';
 import { Semaphore } from './semaphore.js';
 
 /** What intake, edit, publish and sweep run against. */
 export interface JobContext {
   config: PipelineConfig;
   ledger: Ledger;
-  /** The model deployment's shared schedule. */
-  pacer: Pacer;
+  /** The model deployments, each with its shared schedule, circuit breaker and client. */
+  pool: DeploymentPool;
   blobs: BlobStore;
   queue: EditQueue;
   poison: PoisonQueue;
-  model(): Promise<ImageModel>;
   verifier(): Promise<Verifier>;
   /** The publisher that signs and judges full-size composites; undefined when none is configured. */
   publisher?(): Promise<Publisher | undefined>;
@@ -72,14 +72,21 @@ export async function createRuntime(
     config,
     storage,
     ledger,
-    pacer: ledger.pacer(config.model.deployment, config.model.rpm),
+    // Every member is reached with the same credentials and call settings; only where and what differ.
+    pool: createDeploymentPool(
+      config.pool.members,
+      ledger,
+      async (m) =>
+        overrides.model ??
+        (await import('./adapters/model.js')).createImageModel({ ...config.model, endpoint: m.endpoint, deployment: m.deployment }),
+      now,
+    ),
     blobs: createBlobStore(containers, (blob) => storage.copySource(blob)),
     queue: editQueueOf(editQueue),
     poison: poisonQueueOf(editPoisonQueue),
     containers,
     editQueue,
     editPoisonQueue,
-    model: once(async () => overrides.model ?? (await import('./adapters/model.js')).createImageModel(config.model)),
     verifier: once(
       async () => overrides.verifier ?? (await import('./provenance/verifier.js')).createVerifier(config.gate, storage),
     ),

@@ -7,6 +7,7 @@
 # Reads the azd environment, with the defaults of infra/main.bicepparam: IMAGE_MODEL_NAME, IMAGE_MODEL_CAPACITY,
 # AZURE_OPENAI_LOCATION; AZURE_SUBSCRIPTION_ID (set by azd); on a re-provision AZURE_RESOURCE_GROUP,
 # AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT. PREFLIGHT_SKIP=true skips the check.
+# AZURE_OPENAI_EXTRA_REGIONS (region:capacity,...) adds regions to the pool; every one is checked.
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -62,36 +63,61 @@ if (-not (Test-Path $cli) -or ($sources | Where-Object { $_.LastWriteTime -gt (G
   if ($LASTEXITCODE -ne 0) { Fail 'could not compile infra/preflight' }
 }
 
+# The pool's regions: the first (AZURE_OPENAI_LOCATION) and AZURE_OPENAI_EXTRA_REGIONS (region:capacity,...),
+# all checked before any is asked about.
+$regions = @(@{ Region = $region; Capacity = $capacity; Extra = $false })
+foreach ($entry in ((Optional 'AZURE_OPENAI_EXTRA_REGIONS' '') -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })) {
+  if ($entry -notmatch '^([^:]+):(\d+)$' -or [int]$Matches[2] -eq 0) {
+    Fail "AZURE_OPENAI_EXTRA_REGIONS entries must be region:capacity with a whole number of units (e.g. swedencentral:3), got '$entry'"
+  }
+  $extraRegion = $Matches[1]
+  if ($regions | Where-Object { $_.Region -eq $extraRegion }) {
+    Fail "AZURE_OPENAI_EXTRA_REGIONS names $extraRegion twice (or AZURE_OPENAI_LOCATION again): one deployment per region"
+  }
+  $regions += @{ Region = $extraRegion; Capacity = $Matches[2]; Extra = $true }
+}
+if ($regions.Count -gt 1 -and (Optional 'VNET_ENABLED' 'false') -eq 'true') {
+  Fail "AZURE_OPENAI_EXTRA_REGIONS cannot be used with VNET_ENABLED=true yet: the private endpoint reaches the first region's account only"
+}
+
+# The first account's name is in its endpoint (an earlier output); the extra ones are named after it.
+$resourceGroup = Optional 'AZURE_RESOURCE_GROUP' ''
+$firstAccount = ''
+if ((Optional 'AZURE_OPENAI_ENDPOINT' '') -match '^https://([^./]+)\.') { $firstAccount = $Matches[1] }
+
 $work = Join-Path ([IO.Path]::GetTempPath()) ([IO.Path]::GetRandomFileName())
 New-Item -ItemType Directory -Path $work | Out-Null
+$decision = 0
 try {
-  Write-Host "preprovision: asking Azure about $model ($sku, $capacity units) in $region"
-  $models = Join-Path $work 'models.json'
-  $usages = Join-Path $work 'usages.json'
-  Invoke-Az @('cognitiveservices', 'model', 'list', '--location', $region, '--output', 'json', '--only-show-errors') | Set-Content -Path $models
-  if ($LASTEXITCODE -ne 0) { Fail "could not list the models of $region (signed in with az login? AZURE_OPENAI_LOCATION a region name?)" }
-  Invoke-Az @('cognitiveservices', 'usage', 'list', '--location', $region, '--output', 'json', '--only-show-errors') | Set-Content -Path $usages
-  if ($LASTEXITCODE -ne 0) { Fail "could not list the Cognitive Services quota of $region" }
+  foreach ($r in $regions) {
+    $where = $r.Region
+    Write-Host "preprovision: asking Azure about $model ($sku, $($r.Capacity) units) in $where"
+    $models = Join-Path $work 'models.json'
+    $usages = Join-Path $work 'usages.json'
+    Invoke-Az @('cognitiveservices', 'model', 'list', '--location', $where, '--output', 'json', '--only-show-errors') | Set-Content -Path $models
+    if ($LASTEXITCODE -ne 0) { Fail "could not list the models of $where (signed in with az login? a region name?)" }
+    Invoke-Az @('cognitiveservices', 'usage', 'list', '--location', $where, '--output', 'json', '--only-show-errors') | Set-Content -Path $usages
+    if ($LASTEXITCODE -ne 0) { Fail "could not list the Cognitive Services quota of $where" }
 
-  # Re-provisioning: the deployment's own capacity already counts as in use.
-  $existing = 0
-  $resourceGroup = Optional 'AZURE_RESOURCE_GROUP' ''
-  $endpoint = Optional 'AZURE_OPENAI_ENDPOINT' ''
-  if ($resourceGroup -and $endpoint -match '^https://([^./]+)\.') {
-    $account = $Matches[1]
-    $shown = Invoke-Az @('cognitiveservices', 'account', 'deployment', 'show', '--resource-group', $resourceGroup, '--name', $account,
-      '--deployment-name', (Optional 'AZURE_OPENAI_DEPLOYMENT' $model), '--query', '[properties.model.name, sku.capacity]',
-      '--output', 'tsv', '--only-show-errors') 2>$null
-    # The two values, whether az prints them on one line (tab-separated) or two.
-    $current = @(-split (@($shown) -join ' '))
-    if ($LASTEXITCODE -eq 0 -and $current.Count -eq 2 -and $current[0] -eq $model -and $current[1] -match '^\d+$') {
-      $existing = [int]$current[1]
+    # Re-provisioning: the deployment's own capacity already counts as in use.
+    $existing = 0
+    $account = if ($r.Extra -and $firstAccount) { "$firstAccount-$where" } else { $firstAccount }
+    if ($resourceGroup -and $account) {
+      $shown = Invoke-Az @('cognitiveservices', 'account', 'deployment', 'show', '--resource-group', $resourceGroup, '--name', $account,
+        '--deployment-name', (Optional 'AZURE_OPENAI_DEPLOYMENT' $model), '--query', '[properties.model.name, sku.capacity]',
+        '--output', 'tsv', '--only-show-errors') 2>$null
+      # The two values, whether az prints them on one line (tab-separated) or two.
+      $current = @(-split (@($shown) -join ' '))
+      if ($LASTEXITCODE -eq 0 -and $current.Count -eq 2 -and $current[0] -eq $model -and $current[1] -match '^\d+$') {
+        $existing = [int]$current[1]
+      }
     }
-  }
 
-  & node $cli --models $models --usages $usages `
-    --model $model --sku $sku --capacity $capacity --region $region --existing-capacity $existing
-  $decision = $LASTEXITCODE
+    & node $cli --models $models --usages $usages `
+      --model $model --sku $sku --capacity $r.Capacity --region $where --existing-capacity $existing
+    $decision = $LASTEXITCODE
+    if ($decision -ne 0) { break }
+  }
 }
 finally {
   Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue

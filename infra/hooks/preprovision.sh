@@ -11,6 +11,9 @@
 # AZURE_OPENAI_LOCATION; and AZURE_SUBSCRIPTION_ID (set by azd). On a re-provision, AZURE_RESOURCE_GROUP,
 # AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT (earlier outputs) let it count the existing deployment's
 # capacity as its own. PREFLIGHT_SKIP=true skips the check (e.g. when you may not list quota).
+#
+# AZURE_OPENAI_EXTRA_REGIONS (`region:capacity,...`, main.bicep's openAiExtraRegions) adds regions to the
+# deployment pool: each is checked the same way, and the whole hook fails if any one cannot be deployed.
 
 set -eu
 
@@ -59,20 +62,52 @@ if [ ! -f "$cli" ] || [ -n "$(find infra/preflight shared/model-catalog.ts -newe
   node node_modules/typescript/bin/tsc -p infra/preflight || fail "could not compile infra/preflight"
 fi
 
+# The pool's regions: the first (AZURE_OPENAI_LOCATION) and the extra ones, checked before any is asked about.
+extra=$(printf '%s' "${AZURE_OPENAI_EXTRA_REGIONS:-}" | tr ',' ' ')
+seen=" $region "
+for entry in $extra; do
+  extra_region=${entry%%:*}
+  extra_capacity=${entry#*:}
+  case $entry in
+    *:*:*) fail "AZURE_OPENAI_EXTRA_REGIONS entries must be region:capacity (e.g. swedencentral:3), got '$entry'" ;;
+  esac
+  case $extra_capacity in
+    '' | *[!0-9]* | 0) fail "AZURE_OPENAI_EXTRA_REGIONS entries must be region:capacity with a whole number of units, got '$entry'" ;;
+  esac
+  case $seen in
+    *" $extra_region "*) fail "AZURE_OPENAI_EXTRA_REGIONS names $extra_region twice (or AZURE_OPENAI_LOCATION again): one deployment per region" ;;
+  esac
+  seen="$seen$extra_region "
+done
+if [ -n "$extra" ] && [ "${VNET_ENABLED:-false}" = "true" ]; then
+  fail "AZURE_OPENAI_EXTRA_REGIONS cannot be used with VNET_ENABLED=true yet: the private endpoint reaches the first region's account only"
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "preprovision: asking Azure about $model ($sku, $capacity units) in $region"
-az_sub cognitiveservices model list --location "$region" --output json --only-show-errors >"$work/models.json" ||
-  fail "could not list the models of $region (signed in with az login? AZURE_OPENAI_LOCATION a region name?)"
-az_sub cognitiveservices usage list --location "$region" --output json --only-show-errors >"$work/usages.json" ||
-  fail "could not list the Cognitive Services quota of $region"
+# check_region REGION CAPACITY ACCOUNT: asks Azure about one region; ACCOUNT is the Azure OpenAI account
+# an earlier provision made there, whose deployment's capacity counts as free again.
+check_region() {
+  r=$1
+  units=$2
+  echo "preprovision: asking Azure about $model ($sku, $units units) in $r"
+  az_sub cognitiveservices model list --location "$r" --output json --only-show-errors >"$work/models.json" ||
+    fail "could not list the models of $r (signed in with az login? a region name?)"
+  az_sub cognitiveservices usage list --location "$r" --output json --only-show-errors >"$work/usages.json" ||
+    fail "could not list the Cognitive Services quota of $r"
+  existing=$(existing_capacity "$3")
+  node "$cli" --models "$work/models.json" --usages "$work/usages.json" \
+    --model "$model" --sku "$sku" --capacity "$units" --region "$r" --existing-capacity "$existing"
+}
 
 # Re-provisioning: the deployment's own capacity already counts as in use.
-existing=0
-if [ -n "${AZURE_RESOURCE_GROUP:-}" ] && [ -n "${AZURE_OPENAI_ENDPOINT:-}" ]; then
-  account=$(printf '%s' "$AZURE_OPENAI_ENDPOINT" | sed -E 's#^https://([^./]+)\..*$#\1#')
-  current=$(az_sub cognitiveservices account deployment show --resource-group "$AZURE_RESOURCE_GROUP" --name "$account" \
+existing_capacity() {
+  if [ -z "${AZURE_RESOURCE_GROUP:-}" ] || [ -z "$1" ]; then
+    echo 0
+    return
+  fi
+  current=$(az_sub cognitiveservices account deployment show --resource-group "$AZURE_RESOURCE_GROUP" --name "$1" \
     --deployment-name "${AZURE_OPENAI_DEPLOYMENT:-$model}" --query "[properties.model.name, sku.capacity]" --output tsv \
     --only-show-errors 2>/dev/null || true)
   # The two values, whether az prints them on one line (tab-separated) or two.
@@ -81,8 +116,15 @@ if [ -n "${AZURE_RESOURCE_GROUP:-}" ] && [ -n "${AZURE_OPENAI_ENDPOINT:-}" ]; th
   current_model=${1:-}
   current_capacity=${2:-}
   case $current_capacity in '' | *[!0-9]*) current_capacity=0 ;; esac
-  [ "$current_model" = "$model" ] && existing=$current_capacity
-fi
+  if [ "$current_model" = "$model" ]; then echo "$current_capacity"; else echo 0; fi
+}
 
-node "$cli" --models "$work/models.json" --usages "$work/usages.json" \
-  --model "$model" --sku "$sku" --capacity "$capacity" --region "$region" --existing-capacity "$existing"
+# The first account's name is in its endpoint (an earlier output); the extra ones are named after it.
+account=""
+if [ -n "${AZURE_OPENAI_ENDPOINT:-}" ]; then
+  account=$(printf '%s' "$AZURE_OPENAI_ENDPOINT" | sed -E 's#^https://([^./]+)\..*$#\1#')
+fi
+check_region "$region" "$capacity" "$account"
+for entry in $extra; do
+  check_region "${entry%%:*}" "${entry#*:}" "${account:+$account-${entry%%:*}}"
+done

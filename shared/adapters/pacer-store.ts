@@ -16,6 +16,8 @@ export interface Pacer {
   reserve(key: string, notBefore?: number): Promise<Slot>;
   /** The schedule's current epoch (see PacerState.epoch). */
   epoch(): Promise<number>;
+  /** Epoch ms of the next free slot (a deployment pool compares its members by it). */
+  nextFree(): Promise<number>;
   observe(signal: QuotaSignal): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export function storedPacer(store: RecordStore, deployment: string, rpm: number,
       return slot;
     },
     epoch: async () => (await writer.read())?.epoch ?? 0,
+    nextFree: async () => (await writer.read())?.nextAt ?? 0,
     observe: (signal) => writer.apply((state) => observeQuota(state, now(), rpm, signal)),
   };
 }

@@ -19,7 +19,8 @@ import { maskLimits, type MaskLimits } from '../imaging/mask.js';
 import { prepareModelInputs } from '../imaging/model-inputs.js';
 import { isTerminal, leaseExpired, type EditOutput, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
-import type { Slot } from '../pacing.js';
+import type { PoolSlot } from '../pool/pool.js';
+import { dropRequirement } from '../pool/select.js';
 import type { JobContext } from '../runtime.js';
 import { outputEventSpent } from './handoff.js';
 import { intakeDrop } from './intake.js';
@@ -31,6 +32,11 @@ export type EditResult =
 
 /** A reserved slot this close ahead is waited for in place; a later one goes back on the queue. */
 const MAX_INLINE_WAIT_MS = 15_000;
+/**
+ * The job is claimed and its inputs read this long before its slot, so the call leaves at the slot time
+ * rather than after that work, whose duration varies with the machine's load.
+ */
+const PREPARE_MS = 1_000;
 /** A slot reserved earlier is still used if it passed less than this long ago. */
 const SLOT_GRACE_MS = 60_000;
 /** Beyond the call's timeout, a lease covers reading the inputs and writing the output (up to 50 MB each). */
@@ -73,9 +79,9 @@ export async function processEditMessage(rt: JobContext, message: EditMessage, b
     await endWithoutEdit(rt, job.id, mine, 'failed', error, [error.message], log, current);
     return 'failed';
   }
-  const waited = await waitForSlot(rt, assigned, message.ticket);
-  if (waited !== 'due') return waited;
-  const called = await rt.modelSlots.run(() => claimAndCall(rt, assigned));
+  const slot = await waitForSlot(rt, assigned, message.ticket);
+  if (typeof slot === 'string') return slot;
+  const called = await rt.modelSlots.run(() => claimAndCall(rt, assigned, slot));
   if (!called) return 'busy';
   const holding = holdsEditLease(rt, called.claimed.value.attempts);
   if (called.outcome === 'superseded') {
@@ -133,37 +139,52 @@ async function assignJob(rt: JobContext, message: EditMessage, baseLog: Logger):
 }
 
 /**
- * Pacing: uses the slot reserved for this job if it is still fresh and of the schedule's current epoch
- * (the service has not throttled since), otherwise reserves the next one. A slot close ahead is waited
- * for in place; a later one puts the job back on the queue.
+ * Pacing: uses the slot reserved for this job if it is still fresh, of its deployment's current epoch
+ * (the service has not throttled since) and the deployment is not taken out (circuit breaker),
+ * otherwise reserves the next one in the pool, with another deployment when this one is out. A slot
+ * close ahead is waited for in place; a later one puts the job back on the queue.
  */
 async function waitForSlot(
   rt: JobContext,
   { current, mine, log }: Assigned,
   ticket: number,
-): Promise<'due' | 'deferred' | 'busy'> {
+): Promise<PoolSlot | 'deferred' | 'busy'> {
   const job = current.value;
   const now = rt.now().getTime();
-  const reserved = job.notBefore ? { at: Date.parse(job.notBefore), epoch: job.slotEpoch ?? 0 } : undefined;
-  const usable = reserved && reserved.at >= now - SLOT_GRACE_MS && reserved.epoch >= (await rt.pacer.epoch());
-  const slot: Slot = usable ? reserved : await rt.pacer.reserve(`${job.id}:${ticket}`);
+  const key = `${job.id}:${ticket}`;
+  const member = rt.pool.member(job.deployment).id;
+  const reserved = job.notBefore
+    ? { at: Date.parse(job.notBefore), epoch: job.slotEpoch ?? 0, deployment: member }
+    : undefined;
+  const fresh = reserved && reserved.at >= now - SLOT_GRACE_MS && reserved.epoch >= (await rt.pool.pacer(member).epoch());
+  // The breaker is asked only when the call is close: a half-open probe claimed now must not wait in the queue.
+  const admitted = fresh && (reserved.at - now > MAX_INLINE_WAIT_MS || (await rt.pool.admit(member, key)));
+  const slot: PoolSlot = admitted
+    ? reserved
+    : await rt.pool.reserve(key, { ...dropRequirement(rt.config), ...(fresh ? { avoid: member } : {}) });
+  if (fresh && !admitted) log.warn(`deployment ${member} is taken out (circuit open); the job moves to ${slot.deployment}`);
   const wait = slot.at - now;
   if (wait > MAX_INLINE_WAIT_MS) {
-    const note = `waiting ${formatDuration(wait)} for a model slot`;
-    return (await requeue(rt, job, mine, slot.at, log, { note }, { known: current, epoch: slot.epoch }))
-      ? 'deferred'
-      : 'busy';
+    const note = `waiting ${formatDuration(wait)} for a model slot with ${slot.deployment}`;
+    const options = { known: current, epoch: slot.epoch, deployment: slot.deployment };
+    return (await requeue(rt, job, mine, slot.at, log, { note }, options)) ? 'deferred' : 'busy';
   }
-  if (wait > 0) await sleep(wait);
-  return 'due';
+  if (wait > PREPARE_MS) await sleep(wait - PREPARE_MS);
+  return slot;
 }
 
 /**
  * Claims the job and calls the model; run inside the concurrency bound, so a job waiting for its turn
- * holds no lease and no image in memory; nor does a call, whose image and mask go from storage to the
- * socket. `undefined` when another worker claimed the job first.
+ * holds no lease and no image in memory. The call leaves at the slot time, through the deployment's send
+ * gate; an image that goes as it is streams from storage to the socket. `undefined` when another worker
+ * claimed the job first.
  */
-async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): Promise<Called | undefined> {
+async function claimAndCall(
+  rt: JobContext,
+  { current, mine, log }: Assigned,
+  slot: PoolSlot,
+): Promise<Called | undefined> {
+  const { deployment } = slot;
   const { config } = rt;
   const startedAt = rt.now();
   const leaseUntil = new Date(
@@ -184,7 +205,9 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
       edit: {
         startedAt: startedAt.toISOString(),
         firstStartedAt: j.edit?.firstStartedAt ?? j.edit?.startedAt ?? startedAt.toISOString(),
+        deployment,
       },
+      deployment,
       notBefore: undefined,
     }),
     current,
@@ -203,10 +226,15 @@ async function claimAndCall(rt: JobContext, { current, mine, log }: Assigned): P
     for (const note of inputs.notes) log.info(note);
     const priorOutput = (await rt.blobs.findOutput(outputName(job)))?.etag ?? null;
     const clientRequestId = `${job.id}-${job.attempts}`;
+    const member = rt.pool.member(deployment);
+    const where = member.region ? ` in ${member.region}` : '';
     log.info(
-      `calling ${config.model.deployment} images/edits (attempt ${job.attempts}, client request ${clientRequestId})`,
+      `calling ${member.deployment}${where} images/edits (attempt ${job.attempts}, client request ${clientRequestId})`,
     );
-    const model = await rt.model();
+    const model = await rt.pool.model(deployment);
+    const early = slot.at - rt.now().getTime();
+    if (early > 0) await sleep(early);
+    await rt.pool.turn(deployment);
     const edit = {
       image: inputs.image,
       imageName: inputs.imageName,
@@ -291,9 +319,16 @@ async function recordOutcome(
   const attempt = claimed.attempts;
   const holding = holdsEditLease(rt, attempt);
   const requestId = outcome.requestId;
+  const deployment = rt.pool.member(claimed.deployment).id;
+  // Advisory, like the quota signal below: a breaker that cannot be updated must not cost the job its result.
+  const failed = outcome.kind === 'transient' || outcome.kind === 'misconfigured';
+  await rt.pool
+    .report(deployment, failed ? 'failed' : 'answered')
+    .catch((err: unknown) => log.warn(`could not record ${deployment}'s health: ${(err as Error).message}`));
   if (outcome.remaining === 0 || outcome.kind === 'throttled') {
     // Advisory: a schedule that cannot be updated under contention must not cost the job its result.
-    await rt.pacer
+    await rt.pool
+      .pacer(deployment)
       .observe({
         remaining: outcome.remaining,
         retryAfterMs: outcome.kind === 'throttled' ? outcome.retryAfterMs : undefined,
@@ -304,6 +339,7 @@ async function recordOutcome(
     startedAt: called.startedAt.toISOString(),
     endedAt: rt.now().toISOString(),
     clientRequestId: `${claimed.id}-${attempt}`,
+    deployment,
     ...(requestId ? { requestId } : {}),
   };
   const withRequest = requestId ? { requestId } : {};
@@ -377,6 +413,7 @@ async function recordOutcome(
         const details = { error, note: `retrying in ${formatDuration(delay)} or later`, ...withRequest };
         const ok = await requeue(rt, claimed, holding, rt.now().getTime() + delay, log, details, {
           reserve: true,
+          avoid: deployment,
           known: claimedVersion,
           changes: { edit: call },
         });

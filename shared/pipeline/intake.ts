@@ -11,6 +11,7 @@ import { classifyBlobName, dropKey, type DropRef } from '../drop.js';
 import { jobIdFor, newJob, type JobError, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import { EARLY_RETURN_MS } from '../pacing.js';
+import { dropRequirement } from '../pool/select.js';
 import type { JobContext } from '../runtime.js';
 import { MAX_SIDECAR_BYTES } from '../sidecar.js';
 import { maskLimits, prepareMask } from '../imaging/mask.js';
@@ -172,7 +173,7 @@ export async function intakeDrop(
   if (replaces) log.info(`a changed re-drop: replaces job ${replaces.jobId} (${replaces.result}, kept as a blob version)`);
   // The job's model slot is reserved now (a duplicate intake gets the same one), so a burst of drops
   // fills the schedule at once and each message stays invisible until shortly before its slot.
-  const slot = await rt.pacer.reserve(`${id}:0`);
+  const slot = await rt.pool.reserve(`${id}:0`, dropRequirement(rt.config));
   const job = {
     ...newJob(id, drop, hashed, { state: 'queued', request: result.request, slot }, rt.now()),
     ...(replaces ? { replaces } : {}),

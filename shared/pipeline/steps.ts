@@ -6,7 +6,9 @@ import type { Versioned } from '../adapters/ledger.js';
 import { DROP_CONTRACT, dropBlobName } from '../drop.js';
 import { isTerminal, transition, type JobError, type JobRecord, type TransitionDetails } from '../job.js';
 import { stateLine, type Logger } from '../log.js';
-import { EARLY_RETURN_MS, type Slot } from '../pacing.js';
+import { EARLY_RETURN_MS } from '../pacing.js';
+import { dropRequirement } from '../pool/select.js';
+import type { PoolSlot } from '../pool/pool.js';
 import type { BlobInfo } from '../adapters/blobs.js';
 import type { JobContext } from '../runtime.js';
 import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
@@ -98,16 +100,30 @@ export async function requeue(
   notBefore: number,
   log: Logger,
   details: TransitionDetails,
-  options: { reserve?: boolean; epoch?: number; changes?: Partial<JobRecord>; known?: Versioned<JobRecord> } = {},
+  options: {
+    reserve?: boolean;
+    /** With `reserve`: a pool member that just failed this job, passed over while others can take it. */
+    avoid?: string;
+    /** Without `reserve`: the slot's epoch and pool member, when not the job's own. */
+    epoch?: number;
+    deployment?: string;
+    changes?: Partial<JobRecord>;
+    known?: Versioned<JobRecord>;
+  } = {},
 ): Promise<boolean> {
-  const slot: Slot = options.reserve
-    ? await rt.pacer.reserve(`${job.id}:${job.ticket + 1}`, notBefore)
-    : { at: notBefore, epoch: options.epoch ?? job.slotEpoch ?? 0 };
+  const slot: PoolSlot = options.reserve
+    ? await rt.pool.reserve(`${job.id}:${job.ticket + 1}`, {
+        notBefore,
+        ...dropRequirement(rt.config),
+        avoid: options.avoid,
+      })
+    : { at: notBefore, epoch: options.epoch ?? job.slotEpoch ?? 0, deployment: options.deployment ?? rt.pool.member(job.deployment).id };
   const changes = (j: JobRecord) => ({
     ...options.changes,
     ticket: j.ticket + 1,
     notBefore: new Date(slot.at).toISOString(),
     slotEpoch: slot.epoch,
+    deployment: slot.deployment,
   });
   const after = (await advance(rt, job.id, guard, 'queued', log, details, changes, options.known))?.value;
   if (!after) return false;

@@ -261,6 +261,21 @@ describe('the preprovision hook (sh) with a stand-in az', () => {
     expect((await hook({ IMAGE_MODEL_CAPACITY: '6' })).code).toBe(1);
   }, 180_000);
 
+  it('checks every region of the pool, and refuses a malformed or repeated one before asking Azure', async () => {
+    // The stand-in knows eastus2 only: the extra region is asked about, and its failure stops the hook.
+    const westus3 = await hook({ AZURE_OPENAI_EXTRA_REGIONS: 'westus3:3' });
+    expect(westus3.code).toBe(1);
+    expect(westus3.stdout).toMatch(/in eastus2 can be deployed[\s\S]*asking Azure about gpt-image-2 \(GlobalStandard, 3 units\) in westus3/);
+    expect(westus3.stderr).toMatch(/preprovision: could not list the models of westus3/);
+    const malformed = await hook({ AZURE_OPENAI_EXTRA_REGIONS: 'westus3' });
+    expect(malformed).toMatchObject({ code: 1, stdout: '' });
+    expect(malformed.stderr).toMatch(/entries must be region:capacity with a whole number of units, got 'westus3'/);
+    const twice = await hook({ AZURE_OPENAI_EXTRA_REGIONS: 'swedencentral:3, eastus2:3' });
+    expect(twice.stderr).toMatch(/names eastus2 twice/);
+    const vnet = await hook({ AZURE_OPENAI_EXTRA_REGIONS: 'swedencentral:3', VNET_ENABLED: 'true' });
+    expect(vnet.stderr).toMatch(/cannot be used with VNET_ENABLED=true yet/);
+  }, 180_000);
+
   it('stops with the fix when az cannot answer, or the capacity is not a number', async () => {
     const broken = await hook({ AZURE_OPENAI_LOCATION: 'nowhere', AZURE_SUBSCRIPTION_ID: 'x' });
     expect(broken.code).toBe(1);

@@ -56,7 +56,9 @@ describe('role assignments', () => {
         .filter((a) => a.principal === principal)
         .map((a) => `${a.role} @ ${a.scopeType}${a.conditional ? ' (optional)' : ''}`)
         .sort();
+    // Inference on the first account (roles.bicep) and on each extra region's (openai-access.bicep).
     expect(of('functionPrincipalId')).toEqual([
+      'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts',
       'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts',
       'Key Vault Crypto User @ Microsoft.KeyVault/vaults/keys',
       'Monitoring Metrics Publisher @ Microsoft.Insights/components',
@@ -71,6 +73,7 @@ describe('role assignments', () => {
     // The developer: only when a principal is given; data access and inference, no Owner, no telemetry.
     expect(of('developerPrincipalId')).toEqual([
       'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts (optional)',
+      'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts (optional)',
       'Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts (optional)',
       'Storage Queue Data Contributor @ Microsoft.Storage/storageAccounts (optional)',
     ]);
@@ -80,7 +83,7 @@ describe('role assignments', () => {
     // Outcome events: send, on the outcome topic only, by the function app's identity.
     expect(of('senderPrincipalId')).toEqual(['EventGrid Data Sender @ Microsoft.EventGrid/topics']);
     expect(get(t.main.module('modules/outcome-topic.bicep')?.body, 'params.senderPrincipalId')?.text).toBe('identity.outputs.principalId');
-    expect(assignments).toHaveLength(10);
+    expect(assignments).toHaveLength(12);
   });
 
   it('explains why the function identity gets Storage Blob Data Owner', () => {

@@ -16,6 +16,8 @@ import type { PartRef } from '../../shared/job.js';
 import type { ProvenanceReport } from '../../shared/provenance/gate.js';
 import type { Verifier } from '../../shared/provenance/verifier.js';
 import type { JobContext } from '../../shared/runtime.js';
+import { createDeploymentPool } from '../../shared/pool/pool.js';
+import type { PoolMember } from '../../shared/pool/members.js';
 import { Semaphore } from '../../shared/semaphore.js';
 
 interface StoredBlob {
@@ -285,7 +287,12 @@ export interface MemoryRuntime extends JobContext {
   logs: string[];
 }
 
-export function memoryRuntime(settings: Record<string, string> = {}, workerId = 'worker-a'): MemoryRuntime {
+/** `modelFor` gives pool members their own model; the rest share `fakeModel`. */
+export function memoryRuntime(
+  settings: Record<string, string> = {},
+  workerId = 'worker-a',
+  modelFor?: (member: PoolMember) => ImageModel | undefined,
+): MemoryRuntime {
   const clock = new FakeClock();
   const blobStore = new MemoryBlobs(clock);
   const records = new MemoryRecords();
@@ -304,7 +311,7 @@ export function memoryRuntime(settings: Record<string, string> = {}, workerId = 
   return {
     config,
     ledger,
-    pacer: ledger.pacer(config.model.deployment, config.model.rpm),
+    pool: createDeploymentPool(config.pool.members, ledger, async (m) => modelFor?.(m) ?? fakeModel, clock.now),
     blobs: blobStore.store(),
     queue: {
       send: async (message, delayMs = 0) => void sent.push({ message, visibleAt: clock.t + Math.max(0, delayMs) }),
@@ -313,7 +320,6 @@ export function memoryRuntime(settings: Record<string, string> = {}, workerId = 
     poison: {
       receive: async () => poisoned.splice(0).map((p) => ({ ...p, remove: async () => {} })),
     },
-    model: async () => fakeModel,
     verifier: async () => verifier,
     modelSlots: new Semaphore(4),
     workerId,

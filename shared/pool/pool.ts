@@ -1,0 +1,143 @@
+/**
+ * The deployment pool at run time: one schedule (pacer) per member, each with its own 429 adaptation,
+ * a circuit breaker per member shared by every instance through the ledger (`breaker/<id>.json`,
+ * updated under its ETag), a model client per member, and the reservation that picks a member for a
+ * job's slot (./select.ts).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Ledger, Pacer, RecordStore } from '../adapters/ledger.js';
+import type { ImageModel } from '../adapters/model.js';
+import { isConflict } from '../adapters/storage.js';
+import type { Slot } from '../pacing.js';
+import { admit, availability, recordFailure, recordSuccess, type Availability, type BreakerState } from './breaker.js';
+import type { PoolMember } from './members.js';
+import { chooseMember, type Requirement } from './select.js';
+import { SendGate } from './send-gate.js';
+
+/** A slot in one member's schedule. */
+export interface PoolSlot extends Slot {
+  deployment: string;
+}
+
+export interface ReserveOptions extends Requirement {
+  /** No earlier than this (epoch ms). */
+  notBefore?: number | undefined;
+}
+
+export interface DeploymentPool {
+  readonly members: readonly PoolMember[];
+  /** The member by id; a job recorded before the pool (no id) or with a member since removed gets the first. */
+  member(id: string | undefined): PoolMember;
+  /** Reserves `key` a slot with the member that can take it first. */
+  reserve(key: string, options: ReserveOptions): Promise<PoolSlot>;
+  pacer(id: string): Pacer;
+  model(id: string): Promise<ImageModel>;
+  availability(id: string): Promise<Availability>;
+  /** Whether the call `key` may go to the member now (a half-open member admits one probe). */
+  admit(id: string, key: string): Promise<boolean>;
+  /** Resolves when this process may send the member a call now (./send-gate.ts). */
+  turn(id: string): Promise<void>;
+  /** What the member's answer says about its health: `failed` for 5xx, resets and timeouts. */
+  report(id: string, result: 'answered' | 'failed'): Promise<void>;
+}
+
+const MAX_CAS_RETRIES = 20;
+
+/** Breaker records next to the ledger's jobs, each updated by compare-and-swap. */
+class BreakerBoard {
+  constructor(
+    private readonly store: RecordStore,
+    private readonly now: () => number,
+  ) {}
+
+  async read(id: string): Promise<{ state: BreakerState; etag: string } | undefined> {
+    const found = await this.store.read(`breaker/${id}.json`);
+    return found && { state: JSON.parse(found.text) as BreakerState, etag: found.etag };
+  }
+
+  /** Applies `change` under the ETag; returns what `change` decided from the state it last saw. */
+  async update<T>(id: string, change: (s: BreakerState | undefined) => { next?: BreakerState | undefined; result: T }): Promise<T> {
+    for (let i = 0; i < MAX_CAS_RETRIES; i++) {
+      const current = await this.read(id);
+      const { next, result } = change(current?.state);
+      if (!next) return result;
+      try {
+        const condition = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const };
+        await this.store.write(`breaker/${id}.json`, JSON.stringify(next), condition);
+        return result;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        await sleep(Math.random() * 15 * (i + 1));
+      }
+    }
+    throw new Error(`breaker ${id}: gave up after ${MAX_CAS_RETRIES} conflicting writes`);
+  }
+
+  nowMs(): number {
+    return this.now();
+  }
+}
+
+export function createDeploymentPool(
+  members: readonly PoolMember[],
+  ledger: Ledger,
+  modelFor: (member: PoolMember) => Promise<ImageModel>,
+  now: () => Date,
+): DeploymentPool {
+  if (members.length === 0) throw new Error('a deployment pool needs at least one member');
+  const byId = new Map(members.map((m) => [m.id, m]));
+  const pacers = new Map(members.map((m) => [m.id, ledger.pacer(m.id, m.rpm)]));
+  const models = new Map<string, Promise<ImageModel>>();
+  const board = new BreakerBoard(ledger.store, () => now().getTime());
+  // Real time, not the runtime's clock: the gate spaces what actually goes over the wire.
+  const gates = new Map(members.map((m) => [m.id, new SendGate(m.rpm, Date.now, (ms) => sleep(ms))]));
+  const member = (id: string | undefined) => (id !== undefined && byId.get(id)) || members[0]!;
+  const pacer = (id: string) => pacers.get(member(id).id)!;
+
+  return {
+    members,
+    member,
+    pacer,
+    async reserve(key, options) {
+      const t = board.nowMs();
+      const candidates = await Promise.all(
+        members.map(async (m) => {
+          const [nextFree, breaker] = await Promise.all([pacer(m.id).nextFree(), board.read(m.id)]);
+          return { member: m, nextFree, availability: availability(breaker?.state, t), openUntil: breaker?.state.openUntil };
+        }),
+      );
+      const chosen = chooseMember(candidates, options, t);
+      if (!chosen) throw new Error(`no deployment in the pool serves ${options.model} in an allowed region`);
+      const notBefore = Math.max(chosen.notBefore, options.notBefore ?? t);
+      const slot = await pacer(chosen.member.id).reserve(`${key}@${chosen.member.id}`, notBefore);
+      return { ...slot, deployment: chosen.member.id };
+    },
+    model(id) {
+      const m = member(id);
+      let loaded = models.get(m.id);
+      if (!loaded) {
+        models.set(m.id, (loaded = modelFor(m)));
+        loaded.catch(() => models.delete(m.id));
+      }
+      return loaded;
+    },
+    turn(id) {
+      return gates.get(member(id).id)!.take();
+    },
+    async availability(id) {
+      return availability((await board.read(member(id).id))?.state, board.nowMs());
+    },
+    admit(id, key) {
+      return board.update(member(id).id, (s) => {
+        const { admitted, next } = admit(s, board.nowMs(), key);
+        return { next, result: admitted };
+      });
+    },
+    report(id, result) {
+      return board.update(member(id).id, (s) => ({
+        next: result === 'failed' ? recordFailure(s, board.nowMs()) : recordSuccess(s),
+        result: undefined,
+      }));
+    },
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * The deployment pool: IMAGE_MODEL_POOL as a user writes it, the choice of member for each slot, the
+ * circuit breaker, and intake and edit over a pool of three in memory (a failing member is taken out,
+ * its jobs move to the others, and it comes back on its own).
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ModelOutcome } from '../../shared/adapters/model.js';
+import { ConfigError, loadConfig } from '../../shared/config.js';
+import type { JobRecord } from '../../shared/job.js';
+import { processEditMessage } from '../../shared/pipeline/edit.js';
+import { intakeBlob } from '../../shared/pipeline/intake.js';
+import { EARLY_RETURN_MS } from '../../shared/pacing.js';
+import { admit, availability, recordFailure, recordSuccess, type BreakerState } from '../../shared/pool/breaker.js';
+import { parsePool, type PoolMember } from '../../shared/pool/members.js';
+import { chooseMember } from '../../shared/pool/select.js';
+import { SendGate } from '../../shared/pool/send-gate.js';
+import { gradientImage, rectMask } from '../helpers/images.js';
+import { FakeModel, memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
+
+const entry = (region: string, rpm: number, extra: Record<string, unknown> = {}) => ({
+  endpoint: `https://oai-${region}.openai.azure.com/`,
+  deployment: 'gpt-image-2',
+  model: 'gpt-image-2',
+  rpm,
+  region,
+  ...extra,
+});
+
+const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+
+describe('IMAGE_MODEL_POOL', () => {
+  it('reads the deployments, each named by region and deployment', () => {
+    const config = loadConfig({ ...base, IMAGE_MODEL_POOL: JSON.stringify([entry('eastus2', 9), entry('Sweden Central', 6)]) });
+    expect(config.pool.members).toEqual([
+      { id: 'eastus2-gpt-image-2', endpoint: 'https://oai-eastus2.openai.azure.com', deployment: 'gpt-image-2', model: 'gpt-image-2', rpm: 9, region: 'eastus2' },
+      expect.objectContaining({ id: 'swedencentral-gpt-image-2', region: 'swedencentral', rpm: 6 }),
+    ]);
+  });
+
+  it('without it, the single-deployment settings make a pool of one named after the deployment', () => {
+    const config = loadConfig({ ...base, AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:1', IMAGE_MODEL_RPM: '12' });
+    expect(config.pool.members).toEqual([
+      { id: 'gpt-image-2', endpoint: 'http://127.0.0.1:1', deployment: 'gpt-image-2', model: 'gpt-image-2', rpm: 12, region: '' },
+    ]);
+  });
+
+  it('names every problem of every entry', () => {
+    const { problems } = parsePool(JSON.stringify([{ ...entry('eastus2', 0), key: 'secret' }, entry('eastus2', 9, { model: 'dall-e-3' }), 'x']));
+    expect(problems).toEqual([
+      'IMAGE_MODEL_POOL[0] has an unknown field "key" (known: endpoint, deployment, model, rpm, region, id)',
+      "IMAGE_MODEL_POOL[0].rpm must be a whole number from 1 to 100000 (the deployment's requests per minute), got 0",
+      expect.stringMatching(/^IMAGE_MODEL_POOL\[1\]\.model: .*dall-e-3/),
+      expect.stringMatching(/^IMAGE_MODEL_POOL\[2\] must be an object/),
+    ]);
+    expect(parsePool('[').problems[0]).toMatch(/^IMAGE_MODEL_POOL is not valid JSON/);
+    expect(parsePool(JSON.stringify([entry('eastus2', 9), entry('eastus2', 6)])).problems).toEqual([
+      'IMAGE_MODEL_POOL[1] repeats the deployment "gpt-image-2" in eastus2; give one of them an "id"',
+    ]);
+  });
+
+  it('refuses a pool where no deployment may take a drop under ALLOWED_REGIONS', () => {
+    const env = { ...base, IMAGE_MODEL_POOL: JSON.stringify([entry('eastus2', 9)]), ALLOWED_REGIONS: 'swedencentral, polandcentral' };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(/none serves IMAGE_MODEL \(gpt-image-2\) in ALLOWED_REGIONS \(swedencentral, polandcentral\)/);
+    expect(() => loadConfig({ ...base, AZURE_OPENAI_ENDPOINT: 'http://x', ALLOWED_REGIONS: 'eastus2' })).toThrow(/ALLOWED_REGIONS needs IMAGE_MODEL_POOL/);
+  });
+});
+
+const member = (id: string, rpm: number, region = id, model = 'gpt-image-2'): PoolMember => ({
+  id, endpoint: `https://${id}`, deployment: 'd', model, rpm, region,
+});
+
+describe('choosing a member', () => {
+  const now = 1_000_000;
+  const req = { model: 'gpt-image-2', allowedRegions: [] };
+
+  it('fills members in proportion to their quotas', () => {
+    const members = [member('a', 12), member('b', 6), member('c', 3)];
+    const next = new Map(members.map((m) => [m.id, now]));
+    const count = new Map<string, number>();
+    for (let i = 0; i < 21; i++) {
+      const candidates = members.map((m) => ({ member: m, nextFree: next.get(m.id)!, availability: 'closed' as const }));
+      const chosen = chooseMember(candidates, req, now)!.member;
+      next.set(chosen.id, Math.max(now, next.get(chosen.id)!) + 60_000 / chosen.rpm);
+      count.set(chosen.id, (count.get(chosen.id) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(count)).toEqual({ a: 12, b: 6, c: 3 });
+  });
+
+  it("honours the drop's model and the allowed regions, passes over an open member and one to avoid", () => {
+    const c = (m: PoolMember, nextFree = now, a: 'closed' | 'open' | 'half-open' = 'closed', openUntil?: number) => ({
+      member: m, nextFree, availability: a, openUntil,
+    });
+    const mini = member('mini', 60, 'eastus2', 'gpt-image-1-mini');
+    const se = member('se', 6, 'swedencentral');
+    const pl = member('pl', 6, 'polandcentral');
+    expect(chooseMember([c(mini), c(se, now + 50_000), c(pl, now + 60_000)], req, now)?.member.id).toBe('se');
+    expect(chooseMember([c(se), c(pl, now + 60_000)], { ...req, allowedRegions: ['polandcentral'] }, now)?.member.id).toBe('pl');
+    expect(chooseMember([c(se, now, 'open', now + 30_000), c(pl, now + 60_000)], req, now)?.member.id).toBe('pl');
+    expect(chooseMember([c(se), c(pl, now + 60_000)], { ...req, avoid: 'se' }, now)?.member.id).toBe('pl');
+    // Every member out: the one back first, no earlier than it is back.
+    expect(chooseMember([c(se, now, 'open', now + 30_000), c(pl, now, 'open', now + 10_000)], req, now)).toEqual({
+      member: pl,
+      notBefore: now + 10_000,
+    });
+    expect(chooseMember([c(mini)], req, now)).toBeUndefined();
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after three failures in a row, admits one probe after the cooldown, and closes on its success', () => {
+    let s: BreakerState | undefined;
+    const t = 0;
+    s = recordFailure(s, t);
+    s = recordFailure(s, t);
+    expect(availability(s, t)).toBe('closed');
+    s = recordFailure(s, t);
+    expect(availability(s, t + 9_999)).toBe('open');
+    expect(admit(s, t + 1000, 'job:1').admitted).toBe(false);
+    const probe = admit(s, t + 10_000, 'job:1');
+    expect(probe.admitted).toBe(true);
+    s = probe.next;
+    expect(admit(s, t + 10_001, 'job:2').admitted).toBe(false);
+    expect(admit(s, t + 10_001, 'job:1').admitted).toBe(true);
+    expect(recordSuccess(s)).toEqual({ failures: 0 });
+  });
+
+  it('a failed probe opens it again, for longer after each further failed probe', () => {
+    let s: BreakerState | undefined;
+    for (let i = 0; i < 3; i++) s = recordFailure(s, 0);
+    let t = 10_000;
+    for (const cooldown of [10_000, 20_000, 40_000]) {
+      s = admit(s, t, 'p').next;
+      s = recordFailure(s, t);
+      expect(availability(s, t + cooldown - 1)).toBe('open');
+      expect(availability(s, t + cooldown)).toBe('half-open');
+      t += cooldown;
+    }
+  });
+});
+
+describe('a pool of three in memory', () => {
+  let rt: MemoryRuntime;
+  let models: Record<string, FakeModel>;
+  let image: Buffer;
+  let mask: Buffer;
+  const failing: ModelOutcome = { kind: 'transient', code: '503', message: 'HTTP 503: the region is down' };
+
+  beforeEach(async () => {
+    image ??= await gradientImage(64, 64);
+    mask ??= await rectMask(64, 64, { x: 0, y: 0, width: 16, height: 16 });
+    models = { 'eastus2-gpt-image-2': new FakeModel(), 'westus3-gpt-image-2': new FakeModel(), 'swedencentral-gpt-image-2': new FakeModel() };
+    const pool = [entry('eastus2', 1200), entry('westus3', 600), entry('swedencentral', 600)];
+    rt = memoryRuntime({ IMAGE_MODEL_POOL: JSON.stringify(pool) }, 'worker-a', (m) => models[m.id]);
+  });
+
+  async function drop(stem: string): Promise<JobRecord> {
+    await rt.upload(`${stem}.png`, image);
+    await rt.upload(`${stem}.mask.png`, mask);
+    expect(await intakeBlob(rt, `${stem}.mask.png`, undefined, memoryLogger(rt))).toBe('queued');
+    const id = rt.sent.at(-1)!.message.jobId;
+    return (await rt.ledger.get(id))!.value;
+  }
+
+  /** Delivers every message that is due, in order, moving the clock to each; until the queue is empty. */
+  async function drain(): Promise<void> {
+    for (let guard = 0; rt.sent.length > 0 && guard < 500; guard++) {
+      rt.sent.sort((a, b) => a.visibleAt - b.visibleAt);
+      const next = rt.sent.shift()!;
+      // The message comes back EARLY_RETURN_MS before its slot; the worker would wait that out.
+      rt.clock.t = Math.max(rt.clock.t, next.visibleAt + EARLY_RETURN_MS);
+      await processEditMessage(rt, next.message, memoryLogger(rt));
+    }
+  }
+
+  it('reserves slots across the members by quota and records which deployment made each edit', async () => {
+    const jobs: JobRecord[] = [];
+    for (let i = 0; i < 8; i++) jobs.push(await drop(`burst/p${i}`));
+    const per = (d: string) => jobs.filter((j) => j.deployment === d).length;
+    expect([per('eastus2-gpt-image-2'), per('westus3-gpt-image-2'), per('swedencentral-gpt-image-2')]).toEqual([4, 2, 2]);
+    await drain();
+    for (const j of jobs) {
+      const done = (await rt.ledger.get(j.id))!.value;
+      expect(done.state).toBe('edited');
+      expect(done.edit?.deployment).toBe(j.deployment);
+    }
+    expect(models['eastus2-gpt-image-2']!.calls).toBe(4);
+  });
+
+  it('takes a failing member out, moves its jobs to the others without failing any, and lets it back after a probe', async () => {
+    models['eastus2-gpt-image-2']!.next = () => failing;
+    const jobs: JobRecord[] = [];
+    for (let i = 0; i < 12; i++) jobs.push(await drop(`outage/p${i}`));
+    await drain();
+    const done = await Promise.all(jobs.map(async (j) => (await rt.ledger.get(j.id))!.value));
+    expect(done.map((j) => j.state)).toEqual(jobs.map(() => 'edited'));
+    expect(models['eastus2-gpt-image-2']!.calls).toBe(3); // the breaker opened after three failures in a row
+    expect(await rt.pool.availability('eastus2-gpt-image-2')).toBe('open');
+    expect(done.every((j) => j.edit?.deployment !== 'eastus2-gpt-image-2')).toBe(true);
+
+    // The region recovers; after the cooldown the next job that comes to it is the probe, and it closes.
+    models['eastus2-gpt-image-2']!.next = () => ({ kind: 'ok', bytes: Buffer.from('edited image'), contentType: 'image/png' });
+    rt.clock.advance(11_000);
+    expect(await rt.pool.availability('eastus2-gpt-image-2')).toBe('half-open');
+    const later: JobRecord[] = [];
+    for (let i = 0; i < 4; i++) later.push(await drop(`after/p${i}`));
+    await drain();
+    expect(await rt.pool.availability('eastus2-gpt-image-2')).toBe('closed');
+    const after = await Promise.all(later.map(async (j) => (await rt.ledger.get(j.id))!.value));
+    expect(after.map((j) => j.state)).toEqual(later.map(() => 'edited'));
+    expect(after.some((j) => j.edit?.deployment === 'eastus2-gpt-image-2')).toBe(true);
+  });
+});
+
+describe('send gate', () => {
+  it("lets late calls out no faster than the deployment's one-second share, in order", async () => {
+    let t = 0;
+    const sent: number[] = [];
+    const gate = new SendGate(120, () => t, async (ms) => void (t += ms));
+    // Five calls that woke at the same moment: two fit the second's share of 120 RPM, the rest follow at the rate.
+    await Promise.all([0, 1, 2, 3, 4].map(async () => {
+      await gate.take();
+      sent.push(t);
+    }));
+    expect(sent).toEqual([0, 0, 500, 1000, 1500]);
+  });
+});
