@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gradientImage, rectMask } from '../helpers/images.js';
+import { gradientImage, portraitJpeg, rawPixels, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 
 let p: TestPipeline;
@@ -46,5 +46,34 @@ describe('a 12 MP JPEG drop through the pipeline', () => {
     const name = job.edit!.output!.name;
     expect(job.publish?.blob).toBe(`published/${name}`);
     expect((await read('published', name)).equals(await read('edited', name))).toBe(true);
+  }, 150_000);
+
+  it('publishes a portrait stored landscape (EXIF 6) upright, at its own size, changed only inside the mask', async () => {
+    const { stored } = await portraitJpeg(1024, 1536, 6);
+    const hole = { x: 200, y: 300, width: 400, height: 500 };
+    await p.upload('full/portrait.jpg', stored);
+    await p.upload('full/portrait.mask.png', await rectMask(1024, 1536, hole)); // painted as displayed
+    const job = await p.settled('full/portrait', 120_000);
+    expect(job.state).toBe('published');
+    const published = await rawPixels(await read('published', 'full/portrait.jpg'));
+    // The input as displayed: the stored JPEG's own pixels, turned upright.
+    const input = await rawPixels(await sharp(stored).rotate().png().toBuffer());
+    expect([published.width, published.height]).toEqual([1024, 1536]);
+    // Outside the mask (away from its feathered edge) the pixels are the input's, up to JPEG's re-encode.
+    let worstOutside = 0;
+    let changedInside = 0;
+    for (let y = 0; y < 1536; y += 8) {
+      for (let x = 0; x < 1024; x += 8) {
+        const i = (y * 1024 + x) * published.channels;
+        const j = (y * 1024 + x) * input.channels;
+        const diff = Math.max(...[0, 1, 2].map((c) => Math.abs(published.data[i + c]! - input.data[j + c]!)));
+        const inside = x >= hole.x && x < hole.x + hole.width && y >= hole.y && y < hole.y + hole.height;
+        const nearEdge = x >= hole.x - 16 && x < hole.x + hole.width + 16 && y >= hole.y - 16 && y < hole.y + hole.height + 16;
+        if (inside && diff > 24) changedInside++;
+        if (!nearEdge) worstOutside = Math.max(worstOutside, diff);
+      }
+    }
+    expect(worstOutside).toBeLessThanOrEqual(12); // a sideways or shifted result differs by far more
+    expect(changedInside).toBeGreaterThan(0);
   }, 150_000);
 });
