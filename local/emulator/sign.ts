@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa.js';
-import { coseSign1 } from './cose.js';
+import { coseSign1 } from '../../shared/composite/cose.js';
+import { keySigner } from '../../shared/composite/signer.js';
 import type { EmulatorIdentity } from './identity.js';
 import { timeStampToken } from './tsa.js';
 
@@ -90,15 +91,12 @@ export async function signImage(identity: EmulatorIdentity, bytes: Uint8Array, o
       alg: 'ps256',
       reserveSize: RESERVE_SIZE,
       sign: async (claim: Uint8Array) =>
-        coseSign1(
-          {
-            key: identity.signer.key,
-            chain: identity.signer.chain,
-            timestamp: (imprint) => timeStampToken(identity.tsa, imprint),
-          },
+        (await coseSign1(
+          keySigner(identity.signer.key, identity.signer.chain, 'emulator signer'),
           claim,
           RESERVE_SIZE,
-        ) as Uint8Array<ArrayBuffer>,
+          (imprint) => timeStampToken(identity.tsa, imprint),
+        )) as Uint8Array<ArrayBuffer>,
     };
     return await builder.sign(signer, [], options.format, new BytesBlob(bytes));
   } finally {

@@ -31,21 +31,27 @@ export function algForKey(key: KeyObject): PublisherAlg {
 }
 
 /** A signer whose private key is in this process (the local CA's leaf, or a test's key). */
-export function localSigner(keyPem: string, chainPem: string, describe = 'local key'): PublisherSigner {
-  const key = createPrivateKey(keyPem);
+/** A signer whose key object is in this process: `chain` in DER, the signer's certificate first. */
+export function keySigner(key: KeyObject, chain: Uint8Array[], describe = 'local key'): PublisherSigner {
   const alg = algForKey(key);
-  const chain = chainFromPem(chainPem);
-  if (!chain.length) throw new Error('the publisher certificate chain holds no certificate');
-  const leaf = new X509Certificate(chain[0]!);
-  if (!leaf.checkPrivateKey(key)) throw new Error("the publisher key does not belong to the chain's first certificate");
   return {
     alg,
     chain,
     describe,
     async sign(data) {
+      // PS256: RSASSA-PSS with SHA-256, MGF1 SHA-256 and a 32-byte salt (RFC 8230 section 2).
       return alg === 'ps256'
         ? nodeSign('sha256', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
         : nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
     },
   };
+}
+
+export function localSigner(keyPem: string, chainPem: string, describe = 'local key'): PublisherSigner {
+  const key = createPrivateKey(keyPem);
+  const chain = chainFromPem(chainPem);
+  if (!chain.length) throw new Error('the publisher certificate chain holds no certificate');
+  const leaf = new X509Certificate(chain[0]!);
+  if (!leaf.checkPrivateKey(key)) throw new Error("the publisher key does not belong to the chain's first certificate");
+  return keySigner(key, chain, describe);
 }

@@ -7,7 +7,8 @@
 import 'reflect-metadata';
 import { KeyObject, randomUUID, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { coseSign1 } from '../../local/emulator/cose.js';
+import { coseSign1 } from '../../shared/composite/cose.js';
+import { keySigner } from '../../shared/composite/signer.js';
 import { timeStampToken } from '../../local/emulator/tsa.js';
 import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa.js';
 
@@ -192,15 +193,12 @@ export async function craft(signer: ClaimSigner, image: Uint8Array, options: Cra
       alg: 'es256',
       reserveSize: RESERVE,
       sign: async (claim: Uint8Array) =>
-        coseSign1(
-          {
-            key,
-            chain: signer.chain.map((c) => c.der),
-            ...(tsa ? { timestamp: (imprint: Buffer) => timeStampToken({ key: KeyObject.from(tsa.cert.key), certificate: tsa.cert.der }, imprint, tsa.at) } : {}),
-          },
+        (await coseSign1(
+          keySigner(key, signer.chain.map((c) => c.der), 'crafted signer'),
           claim,
           RESERVE,
-        ) as Uint8Array<ArrayBuffer>,
+          tsa ? (imprint) => timeStampToken({ key: KeyObject.from(tsa.cert.key), certificate: tsa.cert.der }, imprint, tsa.at) : undefined,
+        )) as Uint8Array<ArrayBuffer>,
     };
     return Buffer.from(await builder.sign(definition, [], format, new BytesBlob(image)));
   } finally {
