@@ -13,6 +13,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { BLOB_CREATED, CONTAINERS } from '../../shared/containers.js';
 import { connectionString, DEV_ACCOUNT } from './azurite.js';
 import { startObservingProxy } from './proxy.js';
+import { trackDeliveries } from './deliveries.js';
 
 export interface Subscription {
   name: string;
@@ -91,19 +92,8 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
   let subscriptions = options.subscriptions ?? [];
   let delivery: DeliveryOptions = { ...DEFAULT_DELIVERY, ...options.delivery };
   const stats = { published: 0, delivered: 0, failedAttempts: 0, deadLettered: 0 };
-  const pending = new Set<Promise<void>>();
-  const waits = new Map<NodeJS.Timeout, () => void>();
+  const deliveries = trackDeliveries();
   let sequencer = 0;
-  let closed = false;
-
-  const wait = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        waits.delete(t);
-        resolve();
-      }, ms);
-      waits.set(t, resolve);
-    });
 
   async function deadLetter(subscription: Subscription, event: BlobCreatedEvent, reason: string): Promise<void> {
     stats.deadLettered++;
@@ -116,10 +106,10 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
   }
 
   async function deliver(subscription: Subscription, event: BlobCreatedEvent): Promise<void> {
-    if (delivery.jitterMs > 0) await wait(Math.random() * delivery.jitterMs);
+    if (delivery.jitterMs > 0) await deliveries.wait(Math.random() * delivery.jitterMs);
     let retry = delivery.initialRetryMs;
     let lastOutcome = 'not attempted';
-    for (let attempt = 1; attempt <= delivery.maxAttempts && !closed; attempt++) {
+    for (let attempt = 1; attempt <= delivery.maxAttempts && !deliveries.closed; attempt++) {
       try {
         const res = await fetch(subscription.endpoint, {
           method: 'POST',
@@ -142,12 +132,12 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
         lastOutcome = (err as Error).message;
       }
       stats.failedAttempts++;
-      if (attempt < delivery.maxAttempts && !closed) {
-        await wait(retry * (0.8 + Math.random() * 0.4));
+      if (attempt < delivery.maxAttempts && !deliveries.closed) {
+        await deliveries.wait(retry * (0.8 + Math.random() * 0.4));
         retry = Math.min(delivery.maxRetryMs, retry * 2);
       }
     }
-    if (!closed) await deadLetter(subscription, event, lastOutcome);
+    if (!deliveries.closed) await deadLetter(subscription, event, lastOutcome);
   }
 
   function publish(event: BlobCreatedEvent, container: string): void {
@@ -155,10 +145,7 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
     if (matching.length) stats.published++;
     for (const subscription of matching) {
       for (let copy = 0; copy <= delivery.duplicates; copy++) {
-        const task = deliver(subscription, event)
-          .catch(() => undefined)
-          .finally(() => pending.delete(task));
-        pending.add(task);
+        deliveries.track(deliver(subscription, event));
       }
     }
   }
@@ -220,18 +207,10 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
     blobEndpoint: `http://${options.host ?? '127.0.0.1'}:${proxy.port}/${DEV_ACCOUNT}`,
     setSubscriptions: (s) => (subscriptions = s),
     setDelivery: (d) => (delivery = { ...delivery, ...d }),
-    stats: () => ({ ...stats, pending: pending.size }),
-    idle: async () => {
-      while (pending.size) await Promise.allSettled([...pending]);
-    },
+    stats: () => ({ ...stats, pending: deliveries.pending }),
+    idle: () => deliveries.idle(),
     close: async () => {
-      closed = true;
-      for (const [t, resolve] of waits) {
-        clearTimeout(t);
-        resolve();
-      }
-      await proxy.close();
-      await Promise.allSettled([...pending]);
+      await Promise.all([deliveries.close(), proxy.close()]);
     },
   };
 }

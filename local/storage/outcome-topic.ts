@@ -12,6 +12,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { trackDeliveries } from './deliveries.js';
 
 /** Well-known key of the local topic (a public constant, not a secret). */
 export const LOCAL_TOPIC_KEY = 'local-outcome-topic-key';
@@ -104,18 +105,7 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
   const stats = { accepted: 0, delivered: 0, failedAttempts: 0, dropped: 0 };
   /** Webhooks that passed the handshake (done once per webhook, like Event Grid at subscription time). */
   const validated = new Set<string>();
-  const pending = new Set<Promise<void>>();
-  const waits = new Map<NodeJS.Timeout, () => void>();
-  let closed = false;
-
-  const wait = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        waits.delete(t);
-        resolve();
-      }, ms);
-      waits.set(t, resolve);
-    });
+  const deliveries = trackDeliveries();
 
   async function handshake(url: string): Promise<void> {
     if (validated.has(url)) return;
@@ -137,7 +127,7 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
   async function deliver(url: string, event: Record<string, unknown>): Promise<void> {
     let retry = delivery.initialRetryMs;
     let lastOutcome = 'not attempted';
-    for (let attempt = 1; attempt <= delivery.maxAttempts && !closed; attempt++) {
+    for (let attempt = 1; attempt <= delivery.maxAttempts && !deliveries.closed; attempt++) {
       try {
         await handshake(url);
         const res = await fetch(url, {
@@ -161,12 +151,12 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
         lastOutcome = (err as Error).message; // down, refused or not validated: retried below
       }
       stats.failedAttempts++;
-      if (attempt < delivery.maxAttempts && !closed) {
-        await wait(retry * (0.8 + Math.random() * 0.4));
+      if (attempt < delivery.maxAttempts && !deliveries.closed) {
+        await deliveries.wait(retry * (0.8 + Math.random() * 0.4));
         retry = Math.min(delivery.maxRetryMs, retry * 2);
       }
     }
-    if (closed) return;
+    if (deliveries.closed) return;
     stats.dropped++;
     const tries = `${delivery.maxAttempts} attempts`;
     options.onDropped?.(`outcome event ${String(event.id)} not delivered to ${url} after ${tries}: ${lastOutcome}`);
@@ -197,10 +187,7 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
     for (const event of batch as Record<string, unknown>[]) {
       stats.accepted++;
       for (const subscriber of subscribers) {
-        const task = deliver(subscriber, event)
-          .catch(() => undefined)
-          .finally(() => pending.delete(task));
-        pending.add(task);
+        deliveries.track(deliver(subscriber, event));
       }
     }
     answer(res, 200);
@@ -234,20 +221,12 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
     key: LOCAL_TOPIC_KEY,
     setSubscribers: (urls) => (subscribers = urls),
     setDelivery: (d) => (delivery = { ...delivery, ...d }),
-    stats: () => ({ ...stats, pending: pending.size }),
+    stats: () => ({ ...stats, pending: deliveries.pending }),
     down: stop,
     up: () => listen(port),
-    idle: async () => {
-      while (pending.size) await Promise.allSettled([...pending]);
-    },
+    idle: () => deliveries.idle(),
     close: async () => {
-      closed = true;
-      for (const [t, resolve] of waits) {
-        clearTimeout(t);
-        resolve();
-      }
-      if (server.listening) await stop();
-      await Promise.allSettled([...pending]);
+      await Promise.all([deliveries.close(), server.listening ? stop() : undefined]);
     },
   };
 }
