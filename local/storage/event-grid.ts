@@ -107,37 +107,27 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
 
   async function deliver(subscription: Subscription, event: BlobCreatedEvent): Promise<void> {
     if (delivery.jitterMs > 0) await deliveries.wait(Math.random() * delivery.jitterMs);
-    let retry = delivery.initialRetryMs;
-    let lastOutcome = 'not attempted';
-    for (let attempt = 1; attempt <= delivery.maxAttempts && !deliveries.closed; attempt++) {
-      try {
-        const res = await fetch(subscription.endpoint, {
+    const failed = await deliveries.retry(
+      delivery,
+      (deliveryCount) =>
+        fetch(subscription.endpoint, {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
             'aeg-event-type': 'Notification',
             'aeg-subscription-name': subscription.name.toUpperCase(),
-            'aeg-delivery-count': String(attempt - 1),
+            'aeg-delivery-count': String(deliveryCount),
           },
           body: JSON.stringify([event]),
           signal: AbortSignal.timeout(60_000),
-        });
-        await res.arrayBuffer();
-        if (res.ok) {
-          stats.delivered++;
-          return;
-        }
-        lastOutcome = `HTTP ${res.status}`;
-      } catch (err) {
-        lastOutcome = (err as Error).message;
-      }
-      stats.failedAttempts++;
-      if (attempt < delivery.maxAttempts && !deliveries.closed) {
-        await deliveries.wait(retry * (0.8 + Math.random() * 0.4));
-        retry = Math.min(delivery.maxRetryMs, retry * 2);
-      }
+        }),
+      () => stats.failedAttempts++,
+    );
+    if (failed === undefined) {
+      stats.delivered++;
+      return;
     }
-    if (!deliveries.closed) await deadLetter(subscription, event, lastOutcome);
+    if (!deliveries.closed) await deadLetter(subscription, event, failed);
   }
 
   function publish(event: BlobCreatedEvent, container: string): void {

@@ -125,41 +125,32 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
   }
 
   async function deliver(url: string, event: Record<string, unknown>): Promise<void> {
-    let retry = delivery.initialRetryMs;
-    let lastOutcome = 'not attempted';
-    for (let attempt = 1; attempt <= delivery.maxAttempts && !deliveries.closed; attempt++) {
-      try {
+    const failed = await deliveries.retry(
+      delivery,
+      async (deliveryCount) => {
         await handshake(url);
-        const res = await fetch(url, {
+        return fetch(url, {
           method: 'POST',
           headers: {
             'content-type': 'application/cloudevents+json; charset=utf-8',
             'aeg-event-type': 'Notification',
-            'aeg-delivery-count': String(attempt - 1),
+            'aeg-delivery-count': String(deliveryCount),
             'WebHook-Request-Origin': EVENT_GRID_ORIGIN,
           },
           body: JSON.stringify(event),
           signal: AbortSignal.timeout(30_000),
         });
-        await res.arrayBuffer();
-        if (res.ok) {
-          stats.delivered++;
-          return;
-        }
-        lastOutcome = `HTTP ${res.status}`;
-      } catch (err) {
-        lastOutcome = (err as Error).message; // down, refused or not validated: retried below
-      }
-      stats.failedAttempts++;
-      if (attempt < delivery.maxAttempts && !deliveries.closed) {
-        await deliveries.wait(retry * (0.8 + Math.random() * 0.4));
-        retry = Math.min(delivery.maxRetryMs, retry * 2);
-      }
+      },
+      () => stats.failedAttempts++,
+    );
+    if (failed === undefined) {
+      stats.delivered++;
+      return;
     }
     if (deliveries.closed) return;
     stats.dropped++;
     const tries = `${delivery.maxAttempts} attempts`;
-    options.onDropped?.(`outcome event ${String(event.id)} not delivered to ${url} after ${tries}: ${lastOutcome}`);
+    options.onDropped?.(`outcome event ${String(event.id)} not delivered to ${url} after ${tries}: ${failed}`);
   }
 
   async function accept(req: IncomingMessage, res: ServerResponse): Promise<void> {
