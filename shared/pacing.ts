@@ -4,8 +4,9 @@
  * of requests instead of a 429 storm. When the service throttles anyway (another client shares the
  * quota, or IMAGE_MODEL_RPM is set too high), the schedule backs off: Retry-After pushes the next slot
  * out, the rate drops to 80 % (at most once per 10 s, never below 20 %) recovering by 10 % of the
- * configured rate a minute, and slots reserved before the cut are given up for new ones. Pure: the
- * ledger adapter stores the schedule under an ETag.
+ * configured rate a minute, and slots reserved before the cut are given up for new ones. A slot reserved
+ * for nothing (another intake queued the job elsewhere) is given back and taken by the next reservation.
+ * Pure: the ledger adapter stores the schedule under an ETag.
  */
 
 export interface PacerState {
@@ -23,6 +24,11 @@ export interface PacerState {
    * that proved too fast, and their jobs take new ones instead.
    */
   epoch?: number;
+  /**
+   * Slots given back (epoch ms, ascending): reserved for a job that another intake had already queued with
+   * another deployment. The next reservations take them before `nextAt`, so the schedule has no gap.
+   */
+  free?: number[];
 }
 
 export interface Slot {
@@ -66,14 +72,48 @@ export function reserveSlot(
   const remembered = `${key}@${epoch}`;
   const known = state?.recent?.[remembered];
   if (known !== undefined) return { slot: { at: known, epoch }, next: undefined };
-  const at = Math.max(now, notBefore, state?.nextAt ?? 0);
   const recent = Object.fromEntries(Object.entries(state?.recent ?? {}).filter(([, t]) => t > now - RECENT_MS));
+  const free = (state?.free ?? []).filter((t) => t >= now);
+  const given = free.findIndex((t) => t >= notBefore);
+  if (given >= 0) {
+    const at = free.splice(given, 1)[0]!;
+    recent[remembered] = at;
+    return { slot: { at, epoch }, next: { ...state, nextAt: state?.nextAt ?? 0, recent, free } };
+  }
+  const at = Math.max(now, notBefore, state?.nextAt ?? 0);
   recent[remembered] = at;
   const factor = rateFactor(state, now);
   return {
     slot: { at, epoch },
-    next: { ...state, nextAt: at + slotIntervalMs(rpm) / factor, recent, ...(factor < 1 && state?.rate ? { rate: state.rate } : { rate: undefined }) },
+    next: {
+      ...state,
+      nextAt: at + slotIntervalMs(rpm) / factor,
+      recent,
+      free,
+      ...(factor < 1 && state?.rate ? { rate: state.rate } : { rate: undefined }),
+    },
   };
+}
+
+/**
+ * Gives back the slot reserved for `key` in the current epoch (a slot of an earlier epoch is void anyway):
+ * if it is still ahead, the next reservation takes it.
+ */
+export function releaseSlot(state: PacerState | undefined, now: number, key: string): PacerState | undefined {
+  const remembered = `${key}@${state?.epoch ?? 0}`;
+  const at = state?.recent?.[remembered];
+  if (at === undefined) return undefined;
+  const recent = { ...state!.recent };
+  delete recent[remembered];
+  const free = (state!.free ?? []).filter((t) => t >= now);
+  if (at >= now) free.push(at);
+  return { ...state!, recent, free: free.sort((a, b) => a - b) };
+}
+
+/** Epoch ms of the first slot a reservation made now could get. */
+export function nextFreeAt(state: PacerState | undefined, now: number): number {
+  const given = state?.free?.find((t) => t >= now);
+  return given ?? state?.nextAt ?? 0;
 }
 
 export interface QuotaSignal {
@@ -91,7 +131,13 @@ export function observeQuota(state: PacerState | undefined, now: number, rpm: nu
     if (!state?.rate || now - state.rate.cutAt >= CUT_AT_MOST_EVERY_MS) {
       // A new epoch voids every slot reserved so far, so the schedule restarts after Retry-After at the
       // slower rate instead of after the last of those slots.
-      next = { ...next, nextAt: now + signal.retryAfterMs, rate: { factor: Math.max(FLOOR, rateFactor(state, now) * CUT_TO), cutAt: now }, epoch: (state?.epoch ?? 0) + 1 };
+      next = {
+        ...next,
+        nextAt: now + signal.retryAfterMs,
+        rate: { factor: Math.max(FLOOR, rateFactor(state, now) * CUT_TO), cutAt: now },
+        epoch: (state?.epoch ?? 0) + 1,
+        free: undefined,
+      };
       changed = true;
     } else if (next.nextAt < now + signal.retryAfterMs) [next.nextAt, changed] = [now + signal.retryAfterMs, true];
   }

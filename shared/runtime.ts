@@ -19,6 +19,7 @@ import type { Verifier } from './provenance/verifier.js';
 import type { Publisher } from './composite/publisher.js';
 import type { PublisherSigner } from './composite/signer.js';
 import { createDeploymentPool, type DeploymentPool } from './pool/pool.js';
+import { KeyedLock } from './keyed-lock.js';
 import { Semaphore } from './semaphore.js';
 
 /** What intake, edit, publish and sweep run against. */
@@ -35,6 +36,8 @@ export interface JobContext {
   publisher?(): Promise<Publisher | undefined>;
   /** Model calls in flight in this process. */
   modelSlots: Semaphore;
+  /** One intake at a time per drop in this process (./pipeline/intake.ts). */
+  dropIntakes: KeyedLock;
   /** Names this process in leases. */
   workerId: string;
   now(): Date;
@@ -94,6 +97,7 @@ export async function createRuntime(
       (await import('./composite/publisher.js')).createPublisher(config, storage, overrides.publisherSigner),
     ),
     modelSlots: new Semaphore(config.model.concurrency),
+    dropIntakes: new KeyedLock(),
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     now,
   };

@@ -6,7 +6,7 @@
  * the same blob, and each lost race cost a read, a write and a back-off (BENCHMARKS.md (g)).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { observeQuota, type PacerState, type QuotaSignal, reserveSlot, type Slot } from '../pacing.js';
+import { nextFreeAt, observeQuota, type PacerState, type QuotaSignal, releaseSlot, reserveSlot, type Slot } from '../pacing.js';
 import type { RecordStore } from './ledger.js';
 import { isConflict } from './storage.js';
 
@@ -14,9 +14,11 @@ import { isConflict } from './storage.js';
 export interface Pacer {
   /** Reserves the next slot for `key`, no earlier than `notBefore` (the same key gets the same slot back). */
   reserve(key: string, notBefore?: number): Promise<Slot>;
+  /** Gives back `key`'s slot, for the next reservation to take. */
+  release(key: string): Promise<void>;
   /** The schedule's current epoch (see PacerState.epoch). */
   epoch(): Promise<number>;
-  /** Epoch ms of the next free slot (a deployment pool compares its members by it). */
+  /** Epoch ms of the first slot a reservation could get now (a deployment pool compares its members by it). */
   nextFree(): Promise<number>;
   observe(signal: QuotaSignal): Promise<void>;
 }
@@ -124,7 +126,8 @@ export function storedPacer(store: RecordStore, deployment: string, rpm: number,
       return slot;
     },
     epoch: async () => (await writer.read())?.epoch ?? 0,
-    nextFree: async () => (await writer.read())?.nextAt ?? 0,
+    release: (key) => writer.apply((state) => releaseSlot(state, now(), key)),
+    nextFree: async () => nextFreeAt(await writer.read(), now()),
     observe: (signal) => writer.apply((state) => observeQuota(state, now(), rpm, signal)),
   };
 }

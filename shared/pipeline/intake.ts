@@ -11,6 +11,7 @@ import { classifyBlobName, dropKey, type DropRef } from '../drop.js';
 import { jobIdFor, newJob, type JobError, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import { EARLY_RETURN_MS } from '../pacing.js';
+import type { PoolSlot } from '../pool/pool.js';
 import { dropRequirement } from '../pool/select.js';
 import type { JobContext } from '../runtime.js';
 import { MAX_SIDECAR_BYTES } from '../sidecar.js';
@@ -75,8 +76,22 @@ export async function intakeBlob(
   return intakeDrop(rt, classified.drop, baseLog);
 }
 
-/** Assesses a drop as it is now; also what the sweep calls for drops whose events were lost. */
-export async function intakeDrop(
+/**
+ * Assesses a drop as it is now; also what the sweep calls for drops whose events were lost. One at a time
+ * per drop in this process: the events of a drop's parts usually arrive together, and the intakes after the
+ * first then find the job and stop at the duplicate check instead of each reading, validating and reserving
+ * a model slot (a slot reserved for a job that another intake created is a gap in the schedule).
+ */
+export function intakeDrop(
+  rt: JobContext,
+  drop: DropRef,
+  baseLog: Logger,
+  options: { settled?: boolean } = {},
+): Promise<IntakeOutcome> {
+  return rt.dropIntakes.run(dropKey(drop), () => assessDrop(rt, drop, baseLog, options));
+}
+
+async function assessDrop(
   rt: JobContext,
   drop: DropRef,
   baseLog: Logger,
@@ -94,7 +109,7 @@ export async function intakeDrop(
   }
   if (!options.settled) {
     const settled = await settle(rt, drop, parts);
-    if (!settled.image || !settled.mask) return intakeDrop(rt, drop, baseLog, { settled: true });
+    if (!settled.image || !settled.mask) return assessDrop(rt, drop, baseLog, { settled: true });
     parts = settled;
   }
   const image = parts.image!;
@@ -183,8 +198,18 @@ export async function intakeDrop(
   await rt.queue.send({ jobId: id, ticket: job.ticket, drop }, slot.at - rt.now().getTime() - EARLY_RETURN_MS);
   const [created] = await Promise.all([rt.ledger.create(job), rt.ledger.removePending(key)]);
   if (created) log.info(stateLine(job, 'new', rt.now()));
-  else log.info('duplicate delivery: another intake created the job first');
+  else await giveBackSlot(rt, id, slot, log);
   return 'queued';
+}
+
+/**
+ * Another intake (on another instance) created the job first. If it queued the job with another pool
+ * member, the slot reserved here would be a gap in this member's schedule: give it back.
+ */
+async function giveBackSlot(rt: JobContext, id: string, slot: PoolSlot, log: Logger): Promise<void> {
+  const queuedWith = (await rt.ledger.get(id))?.value.deployment;
+  if (queuedWith !== undefined && queuedWith !== slot.deployment) await rt.pool.release(`${id}:0`, slot);
+  log.info('duplicate delivery: another intake created the job first');
 }
 
 /**

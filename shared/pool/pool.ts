@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ledger, Pacer, RecordStore } from '../adapters/ledger.js';
 import type { ImageModel } from '../adapters/model.js';
 import { isConflict } from '../adapters/storage.js';
-import type { Slot } from '../pacing.js';
+import { slotIntervalMs, type Slot } from '../pacing.js';
 import { admit, availability, recordFailure, recordSuccess, type Availability, type BreakerState } from './breaker.js';
 import type { PoolMember } from './members.js';
 import { chooseMember, type Requirement } from './select.js';
@@ -30,6 +30,8 @@ export interface DeploymentPool {
   member(id: string | undefined): PoolMember;
   /** Reserves `key` a slot with the member that can take it first. */
   reserve(key: string, options: ReserveOptions): Promise<PoolSlot>;
+  /** Gives back a slot `reserve(key, …)` returned, for the member's next reservation. */
+  release(key: string, slot: PoolSlot): Promise<void>;
   pacer(id: string): Pacer;
   model(id: string): Promise<ImageModel>;
   availability(id: string): Promise<Availability>;
@@ -78,6 +80,40 @@ class BreakerBoard {
   }
 }
 
+/**
+ * What this process knows of each member's schedule beyond the blob it just read: the reservations it has
+ * sent but not seen written, and the end of the last slot it was given. A burst's intakes read the
+ * schedules at the same moment, and without this they would all see the same member first and pile onto
+ * it (measured: 35 / 14 / 11 edits for a 30 / 20 / 10 quota split, and the burst 2.8 × the ideal).
+ */
+class ReservationsAhead {
+  private readonly pending = new Map<string, number>();
+  private readonly grantedUntil = new Map<string, number>();
+
+  /** When the member's next free slot is, counting this process's reservations the read did not see. */
+  estimate(m: PoolMember, nextFree: number): number {
+    const known = Math.max(nextFree, this.grantedUntil.get(m.id) ?? 0);
+    return known + (this.pending.get(m.id) ?? 0) * slotIntervalMs(m.rpm);
+  }
+
+  /** A slot given back: the member's schedule has room before the last slot this process saw. */
+  forget(id: string): void {
+    this.grantedUntil.delete(id);
+  }
+
+  async track(m: PoolMember, reserve: () => Promise<Slot>): Promise<Slot> {
+    this.pending.set(m.id, (this.pending.get(m.id) ?? 0) + 1);
+    try {
+      const slot = await reserve();
+      const end = slot.at + slotIntervalMs(m.rpm);
+      if (end > (this.grantedUntil.get(m.id) ?? 0)) this.grantedUntil.set(m.id, end);
+      return slot;
+    } finally {
+      this.pending.set(m.id, this.pending.get(m.id)! - 1);
+    }
+  }
+}
+
 export function createDeploymentPool(
   members: readonly PoolMember[],
   ledger: Ledger,
@@ -93,6 +129,7 @@ export function createDeploymentPool(
   const gates = new Map(members.map((m) => [m.id, new SendGate(m.rpm, Date.now, (ms) => sleep(ms))]));
   const member = (id: string | undefined) => (id !== undefined && byId.get(id)) || members[0]!;
   const pacer = (id: string) => pacers.get(member(id).id)!;
+  const ahead = new ReservationsAhead();
 
   return {
     members,
@@ -103,14 +140,19 @@ export function createDeploymentPool(
       const candidates = await Promise.all(
         members.map(async (m) => {
           const [nextFree, breaker] = await Promise.all([pacer(m.id).nextFree(), board.read(m.id)]);
-          return { member: m, nextFree, availability: availability(breaker?.state, t), openUntil: breaker?.state.openUntil };
+          const state = breaker?.state;
+          return { member: m, nextFree: ahead.estimate(m, nextFree), availability: availability(state, t), openUntil: state?.openUntil };
         }),
       );
       const chosen = chooseMember(candidates, options, t);
       if (!chosen) throw new Error(`no deployment in the pool serves ${options.model} in an allowed region`);
       const notBefore = Math.max(chosen.notBefore, options.notBefore ?? t);
-      const slot = await pacer(chosen.member.id).reserve(`${key}@${chosen.member.id}`, notBefore);
+      const slot = await ahead.track(chosen.member, () => pacer(chosen.member.id).reserve(`${key}@${chosen.member.id}`, notBefore));
       return { ...slot, deployment: chosen.member.id };
+    },
+    async release(key, slot) {
+      await pacer(slot.deployment).release(`${key}@${slot.deployment}`);
+      ahead.forget(slot.deployment);
     },
     model(id) {
       const m = member(id);

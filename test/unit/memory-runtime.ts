@@ -19,6 +19,7 @@ import type { JobContext } from '../../shared/runtime.js';
 import { createDeploymentPool } from '../../shared/pool/pool.js';
 import type { PoolMember } from '../../shared/pool/members.js';
 import { Semaphore } from '../../shared/semaphore.js';
+import { KeyedLock } from '../../shared/keyed-lock.js';
 
 interface StoredBlob {
   bytes: Buffer;
@@ -322,6 +323,7 @@ export function memoryRuntime(
     },
     verifier: async () => verifier,
     modelSlots: new Semaphore(4),
+    dropIntakes: new KeyedLock(),
     workerId,
     now: clock.now,
     clock,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { observeQuota, rateFactor, reserveSlot, slotIntervalMs } from '../../shared/pacing.js';
+import { nextFreeAt, observeQuota, rateFactor, releaseSlot, reserveSlot, slotIntervalMs, type PacerState } from '../../shared/pacing.js';
 import { RequestQuota } from '../../local/emulator/quota.js';
 
 describe('pacing', () => {
@@ -21,6 +21,21 @@ describe('pacing', () => {
     const again = reserveSlot(first.next, 10, 60, 'job:0');
     expect(again).toEqual({ slot: { at: 0, epoch: 0 }, next: undefined });
     expect(reserveSlot(first.next, 10, 60, 'job:1').slot.at).toBeCloseTo(slotIntervalMs(60));
+  });
+
+  it('gives a slot reserved for nothing to the next reservation, so the schedule keeps no gap', () => {
+    let state: PacerState | undefined;
+    for (const key of ['a:0', 'b:0', 'c:0']) state = reserveSlot(state, 0, 60, key).next;
+    const b = state!.recent!['b:0@0']!;
+    state = releaseSlot(state, 10, 'b:0');
+    expect(nextFreeAt(state, 10)).toBe(b);
+    const taken = reserveSlot(state, 20, 60, 'd:0');
+    expect(taken.slot.at).toBe(b);
+    expect(nextFreeAt(taken.next, 20)).toBeCloseTo(3 * slotIntervalMs(60));
+    // A slot already past is not handed out again, and an unknown key changes nothing.
+    const late = releaseSlot(taken.next, b + 1, 'd:0');
+    expect(nextFreeAt(late, b + 1)).toBeCloseTo(3 * slotIntervalMs(60));
+    expect(releaseSlot(taken.next, 20, 'nobody:0')).toBeUndefined();
   });
 
   it('pushes the schedule back on Retry-After or an exhausted quota', () => {

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../../shared/config.js';
 import type { JobRecord } from '../../shared/job.js';
 import { processEditMessage } from '../../shared/pipeline/edit.js';
 import { intakeBlob } from '../../shared/pipeline/intake.js';
-import { EARLY_RETURN_MS } from '../../shared/pacing.js';
+import { EARLY_RETURN_MS, slotIntervalMs } from '../../shared/pacing.js';
 import { admit, availability, recordFailure, recordSuccess, type BreakerState } from '../../shared/pool/breaker.js';
 import { parsePool, type PoolMember } from '../../shared/pool/members.js';
 import { chooseMember } from '../../shared/pool/select.js';
@@ -185,6 +185,34 @@ describe('a pool of three in memory', () => {
       expect(done.edit?.deployment).toBe(j.deployment);
     }
     expect(models['eastus2-gpt-image-2']!.calls).toBe(4);
+  });
+
+  it("a burst whose parts' events arrive together: one slot per drop, split by quota, no gaps in any schedule", async () => {
+    const stems = Array.from({ length: 8 }, (_, i) => `together/p${i}`);
+    for (const stem of stems) {
+      await rt.upload(`${stem}.png`, image);
+      await rt.upload(`${stem}.mask.png`, mask);
+    }
+    // Every part's event, all at once (an instance gets them together under a burst).
+    await Promise.all(stems.flatMap((stem) => [`${stem}.png`, `${stem}.mask.png`].map((n) => intakeBlob(rt, n, undefined, memoryLogger(rt)))));
+    const jobs = await Promise.all([...new Set(rt.sent.map((m) => m.message.jobId))].map(async (id) => (await rt.ledger.get(id))!.value));
+    expect(jobs).toHaveLength(8);
+    // One intake per drop did the work; the others found its job (none raced it to the ledger).
+    expect(rt.logs.filter((l) => l.includes('duplicate delivery: the job already exists'))).toHaveLength(8);
+    const per = (d: string) => jobs.filter((j) => j.deployment === d).map((j) => Date.parse(j.notBefore!)).sort((a, b) => a - b);
+    expect([per('eastus2-gpt-image-2'), per('westus3-gpt-image-2'), per('swedencentral-gpt-image-2')].map((s) => s.length)).toEqual([4, 2, 2]);
+    // Reserved and never used, a slot would hold its place: the next drop on each member comes right after.
+    for (const [id, slots] of [['eastus2-gpt-image-2', per('eastus2-gpt-image-2')], ['westus3-gpt-image-2', per('westus3-gpt-image-2')]] as const)
+      expect(await rt.pool.pacer(id).nextFree()).toBeCloseTo(slots.at(-1)! + slotIntervalMs(rt.pool.member(id).rpm), -1);
+  });
+
+  it('a slot reserved for a job another instance queued elsewhere is given back to the next reservation', async () => {
+    const first = await rt.pool.reserve('elsewhere:0', { model: 'gpt-image-2', allowedRegions: [] });
+    const second = await rt.pool.reserve('next:0', { model: 'gpt-image-2', allowedRegions: [], avoid: 'westus3-gpt-image-2' });
+    await rt.pool.release('elsewhere:0', first);
+    const third = await rt.pool.reserve('then:0', { model: 'gpt-image-2', allowedRegions: [] });
+    expect(third).toEqual({ ...first });
+    expect(second.at).toBeGreaterThanOrEqual(first.at);
   });
 
   it('takes a failing member out, moves its jobs to the others without failing any, and lets it back after a probe', async () => {
