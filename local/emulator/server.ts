@@ -13,7 +13,7 @@ import { authorize, type IssuedToken, TokenIssuer, WELL_KNOWN_API_KEY } from './
 import { DEFAULT_DEPLOYMENTS, type DeploymentMap, resolveDeployments } from './deployments.js';
 import { drawFault, drawLatency, type FaultKind, type FaultRates, type Latency, validateFaultRates } from './faults.js';
 import { DEFAULT_CA_DIR, type EmulatorIdentity, loadOrCreateIdentity } from './identity.js';
-import { renderEdit, renderGeneration, resolveSize } from './imaging.js';
+import { renderEditOnce, renderGeneration, resolveSize } from './imaging.js';
 import { contentFilterError, createBlockList, type BlockList } from './moderation.js';
 import { RequestQuota } from './quota.js';
 import { ApiError, type ImageRequest, MAX_BODY_BYTES, parseImageRequest, type UploadedFile, usageFor } from './requests.js';
@@ -109,13 +109,15 @@ class Exchange {
   }
 
   send(status: number, body: unknown, headers: Record<string, string> = {}): void {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    // Encoded once: an image answer is megabytes of base64, and measuring the text then writing it
+    // encoded it twice.
+    const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     this.res.writeHead(status, {
       'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
-      'content-length': Buffer.byteLength(text),
+      'content-length': bytes.length,
       ...this.responseHeaders(headers),
     });
-    this.res.end(text);
+    this.res.end(bytes);
   }
 
   fail(error: ApiError, headers: Record<string, string> = {}): void {
@@ -284,7 +286,7 @@ async function renderAndSign(state: EmulatorState, ex: Exchange, request: ImageR
     };
     let pixels: Buffer;
     try {
-      pixels = first ? await renderEdit(first.bytes, request.mask?.bytes, renderOptions) : await renderGeneration(renderOptions);
+      pixels = first ? await renderEditOnce(first.bytes, request.mask?.bytes, renderOptions) : await renderGeneration(renderOptions);
     } catch {
       ex.outcome = 'invalid';
       throw new ApiError(400, 'invalid_image', "Invalid 'image': the image data could not be decoded.", 'image');
