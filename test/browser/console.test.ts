@@ -45,10 +45,10 @@ function tamperingModel(): ImageModel {
       const output = async (image: AsyncIterable<Buffer>) => {
         const pieces: Buffer[] = [];
         for await (const piece of image) pieces.push(piece);
-        const changed = changeOnePixel(Buffer.concat(pieces));
-        return input.output((async function* () {
-          yield changed;
-        })());
+        const changed = (async function* () {
+          yield changeOnePixel(Buffer.concat(pieces));
+        })();
+        return input.output(changed);
       };
       return (await real).edit({ ...input, output });
     },

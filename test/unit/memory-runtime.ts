@@ -175,8 +175,8 @@ export class MemoryBlobs {
               return { written: true, etag };
             } catch (err) {
               if (![409, 412].includes((err as { statusCode?: number }).statusCode ?? 0)) throw err;
-              const existing = this.info('edited', name);
-              return { written: false, existing: existing ?? { name, etag: '', bytes: 0, metadata: {}, contentType: undefined, lastModified: new Date(0) } };
+              const gone = { name, etag: '', bytes: 0, metadata: {}, contentType: undefined, lastModified: new Date(0) };
+              return { written: false, existing: this.info('edited', name) ?? gone };
             }
           },
         };
@@ -261,9 +261,10 @@ export class FakeModel implements ImageModel {
     const answer = this.next();
     if (answer.kind !== 'ok') return answer;
     const { bytes, ...rest } = answer;
-    return { ...rest, output: await input.output((async function* () {
+    const image = (async function* () {
       yield bytes;
-    })()) };
+    })();
+    return { ...rest, output: await input.output(image) };
   }
 }
 
