@@ -1,10 +1,11 @@
 /**
  * Edit: a message on `edit-jobs`, due shortly before the job's model slot. Wait for the slot, claim the
  * job, call images/edits with the mask, and write the model's bytes untouched to
- * `edited/<path>/<stem>.<ext>`. A 429 puts the job back in the schedule after Retry-After without
- * counting an attempt; 5xx, resets and timeouts retry with backoff up to IMAGE_MODEL_MAX_ATTEMPTS; a
- * content-filter refusal rejects the job. When the output's event reached publish before `edited` was
- * recorded, this worker publishes the job itself (./handoff.ts).
+ * `edited/<path>/<stem>.<ext>`: staged there as the answer arrives, committed once it is whole. A 429
+ * puts the job back in the schedule after Retry-After without counting an attempt; 5xx, resets,
+ * timeouts and broken answers retry with backoff up to IMAGE_MODEL_MAX_ATTEMPTS; a content-filter
+ * refusal rejects the job. When the output's event reached publish before `edited` was recorded, this
+ * worker publishes the job itself (./handoff.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EditMessage } from '../adapters/edit-queue.js';
