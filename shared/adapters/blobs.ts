@@ -8,6 +8,7 @@
  * belongs to another drop is reported back, not overwritten.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { BlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
 import type { CONTAINERS } from '../containers.js';
 import { classifyBlobName, dropListingPrefix, IMAGE_EXTENSIONS, type DropRef, type PartKind } from '../drop.js';
@@ -273,10 +274,11 @@ export function createBlobStore(
       let held: Uint8Array[] = [];
       let heldBytes = 0;
       const stage = async () => {
-        const block = Buffer.concat(held, heldBytes);
+        const [pieces, length] = [held, heldBytes];
         [held, heldBytes] = [[], 0];
         const id = Buffer.from(`${draft}-${String(blockIds.length).padStart(6, '0')}`).toString('base64');
-        await blob.stageBlock(id, block, block.length);
+        // The pieces are sent as they are, not copied into one block first (a retry sends them again).
+        await blob.stageBlock(id, () => Readable.from(pieces), length);
         blockIds.push(id);
       };
       for await (const piece of image) {

@@ -86,7 +86,9 @@ const SNIFF_BYTES = 12;
 export async function* checkedImage(pieces: AsyncIterable<Buffer>, expected: ImageFormat): AsyncGenerator<Buffer> {
   let start: Buffer | undefined; // the first bytes, once they are checked
   let held: Buffer[] = [];
-  let tail = Buffer.alloc(0);
+  // The last pieces, as long as they are needed to hold the last TAIL_BYTES (kept, not copied).
+  const tail: Buffer[] = [];
+  let tailBytes = 0;
   let total = 0;
   const sniff = () => {
     const bytes = Buffer.concat(held);
@@ -100,8 +102,9 @@ export async function* checkedImage(pieces: AsyncIterable<Buffer>, expected: Ima
   };
   for await (const piece of pieces) {
     total += piece.length;
-    tail = Buffer.concat([tail, piece]);
-    if (tail.length > TAIL_BYTES) tail = tail.subarray(tail.length - TAIL_BYTES);
+    tail.push(piece);
+    tailBytes += piece.length;
+    while (tailBytes - tail[0]!.length >= TAIL_BYTES) tailBytes -= tail.shift()!.length;
     if (start) yield piece;
     else {
       held.push(piece);
@@ -111,6 +114,6 @@ export async function* checkedImage(pieces: AsyncIterable<Buffer>, expected: Ima
   if (total === 0) throw new AnswerProblem('empty_response', 'the model answered without an image');
   let head = start;
   if (!head) yield (head = sniff());
-  const cut = truncationProblem(expected, head, tail, total);
+  const cut = truncationProblem(expected, head, Buffer.concat(tail).subarray(-TAIL_BYTES), total);
   if (cut) throw new AnswerProblem('invalid_output', `the model's image is unusable: ${cut}`);
 }
