@@ -114,10 +114,8 @@ export const memorySection: Section = {
         if (concurrency === 4) rows.push([`${which}idle after start-up`, mb(r.idle)]);
         const setting = `IMAGE_MODEL_CONCURRENCY ${concurrency}${concurrency === 4 ? ' (default)' : ''}`;
         const when = answers === 'together' ? 'answers all after 8 s' : 'answers after 4-12 s';
-        rows.push([
-          `${which}peak, ${JOBS} jobs (${(image.length / 1e6).toFixed(1)} MB inputs), ${setting}, ${when}: ${r.calling} calls at once`,
-          mb(r.peak),
-        ]);
+        const jobs = `${JOBS} jobs (${(image.length / 1e6).toFixed(1)} MB inputs)`;
+        rows.push([`${which}peak, ${jobs}, ${setting}, ${when}: ${r.calling} calls at once`, mb(r.peak)]);
       }
     }
     return table(rows);

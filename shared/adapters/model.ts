@@ -233,7 +233,9 @@ async function receiveImage(response: Response, input: EditInput, route: ModelRo
   } catch (err) {
     if (!answerFailed) throw err;
     const failure = answerFailed.err;
-    if (failure instanceof AnswerProblem) return { ...reply, kind: 'transient', code: failure.code, message: failure.message };
+    if (failure instanceof AnswerProblem) {
+      return { ...reply, kind: 'transient', code: failure.code, message: failure.message };
+    }
     return { ...reply, ...classifyError(failure, route) };
   }
 }

@@ -96,7 +96,8 @@ export async function* checkedImage(pieces: AsyncIterable<Buffer>, expected: Ima
     const found = sniffFormat(bytes);
     if (found !== expected) {
       const what = found ? `a ${FORMAT_NAMES[found]}` : 'bytes that are no image';
-      throw new AnswerProblem('invalid_output', `the model answered with ${what} where a ${FORMAT_NAMES[expected]} was asked for`);
+      const asked = FORMAT_NAMES[expected];
+      throw new AnswerProblem('invalid_output', `the model answered with ${what} where a ${asked} was asked for`);
     }
     return (start = bytes);
   };

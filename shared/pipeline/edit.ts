@@ -350,7 +350,8 @@ async function recordOutcome(
     case 'ok': {
       const stored = await storeOutput(claimed, outcome, called.priorOutput);
       if (stored.kind === 'discarded') {
-        const message = `another write to edited/${outputName(claimed)} discarded this attempt's output before it was committed`;
+        const name = outputName(claimed);
+        const message = `another write to edited/${name} discarded this attempt's output before it was committed`;
         return retryOrFail({ code: 'output_discarded', message });
       }
       if (stored.kind === 'superseded') {

@@ -44,7 +44,8 @@ async function listen(server: http.Server): Promise<string> {
 }
 
 function modelSettings(endpoint: string) {
-  return loadConfig({ AzureWebJobsStorage: storage.connectionString, AZURE_OPENAI_ENDPOINT: endpoint, AZURE_OPENAI_API_KEY: KEY });
+  const storageSetting = { AzureWebJobsStorage: storage.connectionString };
+  return loadConfig({ ...storageSetting, AZURE_OPENAI_ENDPOINT: endpoint, AZURE_OPENAI_API_KEY: KEY });
 }
 
 beforeAll(async () => {
@@ -54,7 +55,8 @@ beforeAll(async () => {
     for (const e of (await json(req)) as { subject: string }[]) events.push(e.subject);
     res.end();
   });
-  storage.eventGrid.setSubscriptions([{ name: 'edited', container: CONTAINERS.edited, endpoint: await listen(eventSink) }]);
+  const endpoint = await listen(eventSink);
+  storage.eventGrid.setSubscriptions([{ name: 'edited', container: CONTAINERS.edited, endpoint }]);
   craftedServer = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(crafted.status, { 'content-type': 'application/json' }).end(crafted.body));
@@ -65,7 +67,8 @@ beforeAll(async () => {
   await ensureStorageLayout(rt.storage);
   model = await createImageModel(config.model);
   // Noise: its 1536x1024 PNG answer (about 4.7 MB) is staged in several blocks.
-  const noise = await sharp(randomBytes(1536 * 1024 * 3), { raw: { width: 1536, height: 1024, channels: 3 } }).png().toBuffer();
+  const raw = { width: 1536, height: 1024, channels: 3 } as const;
+  const noise = await sharp(randomBytes(raw.width * raw.height * raw.channels), { raw }).png().toBuffer();
   const png = (bytes: Buffer) => new Blob([new Uint8Array(bytes)], { type: 'image/png' });
   input = {
     image: png(noise),
@@ -120,7 +123,12 @@ describe("the answer's image goes into edited/ as it arrives", () => {
     const committed = await outcome.output.commit(outcome.contentType, { jobid: 'job-stream' }, null);
     if (!committed.written) throw new Error('expected the commit to write');
     const found = await rt.blobs.findOutput(name);
-    expect(found).toMatchObject({ etag: committed.etag, bytes: outcome.output.bytes, contentType: 'image/png', metadata: { jobid: 'job-stream' } });
+    expect(found).toMatchObject({
+      etag: committed.etag,
+      bytes: outcome.output.bytes,
+      contentType: 'image/png',
+      metadata: { jobid: 'job-stream' },
+    });
     const stored = await rt.blobs.readOutput(name, committed.etag);
     expect(stored.length).toBe(outcome.output.bytes);
     expect(await eventsFor(name)).toHaveLength(1);
@@ -171,15 +179,37 @@ describe('a broken answer is the model failing, and leaves nothing in edited/', 
 
   const png = gradientImage(32, 32);
   const answer = (b64: string) => JSON.stringify({ created: 1, data: [{ b64_json: b64 }] });
+  const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(64), Buffer.from([0xff, 0xd9])]);
   it.each([
-    ['an answer without an image', async () => JSON.stringify({ created: 1, data: [{ url: 'https://x' }] }), 'empty_response', "the model answered without an image"],
-    ['a body that ends inside the image', async () => answer((await png).toString('base64')).slice(0, 200), 'incomplete_response', "the model's answer ended inside its image"],
-    ['a JPEG where a PNG was asked for', async () => answer(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(64), Buffer.from([0xff, 0xd9])]).toString('base64')), 'invalid_output', 'the model answered with a JPEG where a PNG was asked for'],
-    ['a PNG cut short', async () => answer((await png).subarray(0, -20).toString('base64')), 'invalid_output', /^the model's image is unusable: the PNG does not end with its IEND chunk/],
+    [
+      'an answer without an image',
+      async () => JSON.stringify({ created: 1, data: [{ url: 'https://x' }] }),
+      'empty_response',
+      'the model answered without an image',
+    ],
+    [
+      'a body that ends inside the image',
+      async () => answer((await png).toString('base64')).slice(0, 200),
+      'incomplete_response',
+      "the model's answer ended inside its image",
+    ],
+    [
+      'a JPEG where a PNG was asked for',
+      async () => answer(jpeg.toString('base64')),
+      'invalid_output',
+      'the model answered with a JPEG where a PNG was asked for',
+    ],
+    [
+      'a PNG cut short',
+      async () => answer((await png).subarray(0, -20).toString('base64')),
+      'invalid_output',
+      /^the model's image is unusable: the PNG does not end with its IEND chunk/,
+    ],
   ])('%s', async (_what, body, code, message) => {
     crafted = { status: 200, body: await body() };
     const name = `broken/${code}.png`;
-    const craftedModel = await createImageModel(modelSettings(`http://127.0.0.1:${(craftedServer.address() as AddressInfo).port}`).model);
+    const craftedUrl = `http://127.0.0.1:${(craftedServer.address() as AddressInfo).port}`;
+    const craftedModel = await createImageModel(modelSettings(craftedUrl).model);
     const outcome = await craftedModel.edit({ ...input, output: (image) => rt.blobs.stageOutput(name, image) });
     expect(outcome).toMatchObject({ kind: 'transient', code, message });
     expect(await rt.blobs.findOutput(name)).toBeUndefined();
@@ -196,14 +226,20 @@ describe('a broken answer is the model failing, and leaves nothing in edited/', 
 
 describe('in the pipeline', () => {
   it('a cut answer fails the job with the same error as before, and nothing reaches edited/', async () => {
-    const p = await startTestPipeline({ emulator: { faults: { truncate: 1 } }, settings: { IMAGE_MODEL_MAX_ATTEMPTS: '1', IMAGE_MODEL_RPM: '6000' } });
+    const p = await startTestPipeline({
+      emulator: { faults: { truncate: 1 } },
+      settings: { IMAGE_MODEL_MAX_ATTEMPTS: '1', IMAGE_MODEL_RPM: '6000' },
+    });
     try {
       await p.upload('cut/a.png', await gradientImage(256, 256));
       await p.upload('cut/a.mask.png', await rectMask(256, 256, { x: 64, y: 64, width: 64, height: 64 }));
       const job = await p.settled('cut/a');
-      expect(job).toMatchObject({ state: 'failed', error: { code: 'connection', message: 'the connection failed: aborted' } });
+      const error = { code: 'connection', message: 'the connection failed: aborted' };
+      expect(job).toMatchObject({ state: 'failed', error });
       expect(await p.blobNames('edited')).toEqual([]);
-      const report = JSON.parse((await p.runtime.containers.rejected.getBlobClient('cut/a.json').downloadToBuffer()).toString('utf8'));
+      const report = JSON.parse(
+        (await p.runtime.containers.rejected.getBlobClient('cut/a.json').downloadToBuffer()).toString('utf8'),
+      );
       expect(report.problems).toEqual(['the model call failed 1 times; last error: the connection failed: aborted']);
     } finally {
       await p.close();

@@ -44,7 +44,10 @@ describe("decoding the answer's image as it arrives", () => {
       for await (const piece of decodeBase64Image(chunks(cut, 256))) passed.push(piece);
     })();
     await expect(reading).rejects.toThrow(AnswerProblem);
-    await expect(reading).rejects.toMatchObject({ code: 'incomplete_response', message: "the model's answer ended inside its image" });
+    await expect(reading).rejects.toMatchObject({
+      code: 'incomplete_response',
+      message: "the model's answer ended inside its image",
+    });
     expect(passed.length).toBeGreaterThan(0);
   });
 });
@@ -52,7 +55,9 @@ describe("decoding the answer's image as it arrives", () => {
 describe('checking the image on its way to storage', () => {
   it('passes a whole PNG on unchanged', async () => {
     const png = await gradientImage(64, 64);
-    for (const size of [1, 5, 4096]) expect(Buffer.concat(await pieces(checkedImage(asPieces(png, size), 'png')))).toEqual(png);
+    for (const size of [1, 5, 4096]) {
+      expect(Buffer.concat(await pieces(checkedImage(asPieces(png, size), 'png')))).toEqual(png);
+    }
   });
 
   it('stops a JPEG where a PNG was asked for before a byte is passed on', async () => {
@@ -61,7 +66,10 @@ describe('checking the image on its way to storage', () => {
     const reading = (async () => {
       for await (const piece of checkedImage(asPieces(jpeg, 10), 'png')) passed.push(piece);
     })();
-    await expect(reading).rejects.toMatchObject({ code: 'invalid_output', message: 'the model answered with a JPEG where a PNG was asked for' });
+    await expect(reading).rejects.toMatchObject({
+      code: 'invalid_output',
+      message: 'the model answered with a JPEG where a PNG was asked for',
+    });
     expect(passed).toEqual([]);
   });
 
@@ -71,7 +79,8 @@ describe('checking the image on its way to storage', () => {
       code: 'invalid_output',
       message: expect.stringMatching(/does not end with its IEND chunk/),
     });
-    await expect(pieces(checkedImage(asPieces(Buffer.alloc(0), 1), 'png'))).rejects.toMatchObject({ code: 'empty_response' });
+    const nothing = checkedImage(asPieces(Buffer.alloc(0), 1), 'png');
+    await expect(pieces(nothing)).rejects.toMatchObject({ code: 'empty_response' });
     await expect(pieces(checkedImage(asPieces(Buffer.from('<html>'), 1), 'jpeg'))).rejects.toMatchObject({
       message: 'the model answered with bytes that are no image where a JPEG was asked for',
     });

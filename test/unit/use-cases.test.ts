@@ -188,7 +188,10 @@ describe('the output write', () => {
     const retried = (await rt.ledger.get(job.id))!.value;
     expect(retried).toMatchObject({ state: 'queued', attempts: 1 });
     expect(retried.history.at(-1)).toMatchObject({
-      error: { code: 'output_discarded', message: `another write to edited/${name} discarded this attempt's output before it was committed` },
+      error: {
+        code: 'output_discarded',
+        message: `another write to edited/${name} discarded this attempt's output before it was committed`,
+      },
     });
     expect(rt.blobStore.get('edited', name)?.bytes.toString()).toBe('older image');
     rt.clock.advance(10 * 60_000);
