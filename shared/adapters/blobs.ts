@@ -96,7 +96,10 @@ export interface BlobStore {
   findOutput(name: string): Promise<BlobInfo | undefined>;
   /**
    * Stages model output for `edited/<name>` as it arrives, as uncommitted blocks: no blob, no event and
-   * nothing a reader sees until it is committed. If `image` fails, what was staged is never committed.
+   * nothing a reader sees until it is committed (BlobCreated comes from Put Blob, Put Block List or Copy
+   * Blob, https://learn.microsoft.com/azure/event-grid/event-schema-blob-storage). If `image` fails,
+   * what was staged is never committed; Azure drops uncommitted blocks after a week or at the blob's next
+   * commit.
    */
   stageOutput(name: string, image: AsyncIterable<Uint8Array>): Promise<StagedOutput>;
   /** The exact bytes of `edited/<name>` at version `etag` (412 if it changed). */
@@ -265,7 +268,8 @@ export function createBlobStore(
 
     async stageOutput(name, image) {
       const blob = edited.getBlockBlobClient(name);
-      // Every block ID of a blob must have the same length (Put Block); this output's are its own, so
+      // Every block ID of a blob must have the same length
+      // (https://learn.microsoft.com/rest/api/storageservices/put-block); this output's are its own, so
       // another attempt staging the same blob at the same time never mixes blocks with it.
       const draft = randomUUID();
       const blockIds: string[] = [];
