@@ -7,14 +7,25 @@
  * or with If-Match on a version this write may replace (an earlier result of the same drop). A blob that
  * belongs to another drop is reported back, not overwritten.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { BlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
 import type { CONTAINERS } from '../containers.js';
 import { classifyBlobName, dropListingPrefix, IMAGE_EXTENSIONS, type DropRef, type PartKind } from '../drop.js';
 import { HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../image-header.js';
 import type { PartRef } from '../job.js';
 import type { PartSample } from '../validation.js';
-import { isConflict, isNotFound } from './storage.js';
+import { isConflict, isNotFound, statusOf } from './storage.js';
+
+/**
+ * Model output is staged in blocks of this size: what one call holds of its image at a time. A 1536x1024
+ * PNG (at most ~4.7 MB) takes five; a block blob may have 50,000.
+ */
+const OUTPUT_BLOCK_BYTES = 1024 * 1024;
+
+/** The commit named a block that is gone: another commit to the blob discarded it. */
+const isInvalidBlockList = (err: unknown) =>
+  statusOf(err) === 400 && (err as { code?: unknown }).code === 'InvalidBlockList';
 
 export interface BlobInfo extends PartRef {
   lastModified: Date;
@@ -51,6 +62,21 @@ export interface ResultOwner {
 /** A conditional write: done, or refused because the blob there belongs to someone else (or is newer). */
 export type WriteResult = { written: true; etag: string } | { written: false; existing: BlobInfo };
 
+/**
+ * A commit of staged output: done, refused (the blob there belongs to someone else, or is newer), or
+ * `discarded`: another write to the blob committed first, and that drops every block it did not list
+ * (https://learn.microsoft.com/rest/api/storageservices/put-block-list), so this output is gone.
+ */
+export type CommitResult = WriteResult | { written: false; discarded: true; existing: BlobInfo | undefined };
+
+/** Model output staged in `edited/`, not yet a blob. */
+export interface StagedOutput {
+  bytes: number;
+  sha256: string;
+  /** Makes it `edited/<name>`, with one write, only over version `over` (`null`: only where none exists). */
+  commit(contentType: string, metadata: Record<string, string>, over: string | null): Promise<CommitResult>;
+}
+
 export interface BlobStore {
   /** The drop's parts in `inbox/` as they are now (one listing, so their ETags are a consistent snapshot). */
   listDropParts(drop: DropRef): Promise<DropParts>;
@@ -68,14 +94,14 @@ export interface BlobStore {
   streamPart(part: PartRef): Promise<AsyncIterable<Uint8Array>>;
   /** The blob at `edited/<name>` as it is now, if any. */
   findOutput(name: string): Promise<BlobInfo | undefined>;
-  /** Writes model output to `edited/<name>` only over version `over` (`null`: only where none exists). */
-  writeOutput(
-    name: string,
-    bytes: Buffer,
-    contentType: string,
-    metadata: Record<string, string>,
-    over: string | null,
-  ): Promise<WriteResult>;
+  /**
+   * Stages model output for `edited/<name>` as it arrives, as uncommitted blocks: no blob, no event and
+   * nothing a reader sees until it is committed (BlobCreated comes from Put Blob, Put Block List or Copy
+   * Blob, https://learn.microsoft.com/azure/event-grid/event-schema-blob-storage). If `image` fails,
+   * what was staged is never committed; Azure drops uncommitted blocks after a week or at the blob's next
+   * commit.
+   */
+  stageOutput(name: string, image: AsyncIterable<Uint8Array>): Promise<StagedOutput>;
   /** The exact bytes of `edited/<name>` at version `etag` (412 if it changed). */
   readOutput(name: string, etag: string): Promise<Buffer>;
   /**
@@ -240,20 +266,54 @@ export function createBlobStore(
 
     findOutput: (name) => properties(edited.getBlobClient(name)),
 
-    async writeOutput(name, bytes, contentType, metadata, over) {
-      try {
-        const written = await edited.getBlockBlobClient(name).uploadData(bytes, {
-          conditions: over ? { ifMatch: over } : { ifNoneMatch: '*' },
-          blobHTTPHeaders: { blobContentType: contentType },
-          metadata,
-        });
-        return { written: true, etag: written.etag! };
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        const existing = await properties(edited.getBlobClient(name));
-        // Gone between the write and the look: report an empty version so the caller writes afresh.
-        return { written: false, existing: existing ?? infoOf(name, { etag: '' }) };
+    async stageOutput(name, image) {
+      const blob = edited.getBlockBlobClient(name);
+      // Every block ID of a blob must have the same length
+      // (https://learn.microsoft.com/rest/api/storageservices/put-block); this output's are its own, so
+      // another attempt staging the same blob at the same time never mixes blocks with it.
+      const draft = randomUUID();
+      const blockIds: string[] = [];
+      const hash = createHash('sha256');
+      let bytes = 0;
+      let held: Uint8Array[] = [];
+      let heldBytes = 0;
+      const stage = async () => {
+        const [pieces, length] = [held, heldBytes];
+        [held, heldBytes] = [[], 0];
+        const id = Buffer.from(`${draft}-${String(blockIds.length).padStart(6, '0')}`).toString('base64');
+        // The pieces are sent as they are, not copied into one block first (a retry sends them again).
+        await blob.stageBlock(id, () => Readable.from(pieces), length);
+        blockIds.push(id);
+      };
+      for await (const piece of image) {
+        hash.update(piece);
+        bytes += piece.length;
+        held.push(piece);
+        heldBytes += piece.length;
+        if (heldBytes >= OUTPUT_BLOCK_BYTES) await stage();
       }
+      if (heldBytes > 0) await stage();
+      return {
+        bytes,
+        sha256: hash.digest('hex'),
+        async commit(contentType, metadata, over) {
+          try {
+            const written = await blob.commitBlockList(blockIds, {
+              conditions: over ? { ifMatch: over } : { ifNoneMatch: '*' },
+              blobHTTPHeaders: { blobContentType: contentType },
+              metadata,
+            });
+            return { written: true, etag: written.etag! };
+          } catch (err) {
+            const discarded = isInvalidBlockList(err);
+            if (!isConflict(err) && !discarded) throw err;
+            const existing = await properties(edited.getBlobClient(name));
+            if (discarded) return { written: false, discarded, existing };
+            // Gone between the write and the look: report an empty version so the caller writes afresh.
+            return { written: false, existing: existing ?? infoOf(name, { etag: '' }) };
+          }
+        },
+      };
     },
 
     readOutput: (name, etag) =>

@@ -13,9 +13,10 @@ import type { ImageEditParamsNonStreaming } from 'openai/resources/images';
 import type { PipelineConfig, SettingName } from '../config.js';
 import type { ImageFormat } from '../image-header.js';
 import type { EditRequest } from '../validation.js';
+import type { StagedOutput } from './blobs.js';
 import { azureCredential } from './credential.js';
 import { streamingFetch } from './streaming-fetch.js';
-import { readBase64Image } from './streaming-image.js';
+import { AnswerProblem, checkedImage, decodeBase64Image } from './streaming-image.js';
 import { standIn, type UploadPart } from './streaming-parts.js';
 
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
@@ -32,6 +33,11 @@ export interface EditInput {
   request: EditRequest;
   /** Sent as `x-ms-client-request-id`, so a call can be traced from the job and back. */
   clientRequestId: string;
+  /**
+   * Takes the answer's image as it is decoded and checked, and stages it in storage (./blobs.ts); it is
+   * committed as the output once the edit step has the answer.
+   */
+  output: (image: AsyncIterable<Buffer>) => Promise<StagedOutput>;
 }
 
 interface Reply {
@@ -41,7 +47,7 @@ interface Reply {
 }
 
 export type ModelOutcome =
-  | (Reply & { kind: 'ok'; bytes: Buffer; contentType: string })
+  | (Reply & { kind: 'ok'; output: StagedOutput; contentType: string })
   | (Reply & { kind: 'throttled'; retryAfterMs: number; message: string })
   | (Reply & { kind: 'refused'; code: string; message: string })
   | (Reply & { kind: 'invalid'; status: number; code: string; message: string })
@@ -172,8 +178,9 @@ export async function createImageModel(config: PipelineConfig['model'], credenti
         releases.push(release);
         return file;
       };
+      let response: Response;
       try {
-        const response = await client.images
+        response = await client.images
           .edit(
             {
               model: config.deployment,
@@ -193,15 +200,42 @@ export async function createImageModel(config: PipelineConfig['model'], credenti
           )
           // The raw answer: the image is decoded from it as it arrives rather than parsed as one JSON text.
           .asResponse();
-        const reply = replyFrom(response.headers);
-        const bytes = response.body ? await readBase64Image(Readable.fromWeb(response.body as never)) : undefined;
-        if (!bytes) return { ...reply, kind: 'transient', code: 'empty_response', message: 'the model answered without an image' };
-        return { ...reply, kind: 'ok', bytes, contentType: request.outputFormat === 'jpeg' ? 'image/jpeg' : 'image/png' };
       } catch (err) {
         return classifyError(err, route);
       } finally {
         for (const release of releases) release();
       }
+      return receiveImage(response, input, route);
     },
   };
+}
+
+/**
+ * Streams the answer's image into storage through the edit step's `output`, checked on the way. A body
+ * that breaks off or carries no usable image is the model's failure (a transient outcome, nothing
+ * committed); a storage failure is thrown, as any storage failure of the edit step is.
+ */
+async function receiveImage(response: Response, input: EditInput, route: ModelRoute): Promise<ModelOutcome> {
+  const reply = replyFrom(response.headers);
+  const format = input.request.outputFormat;
+  let answerFailed: { err: unknown } | undefined;
+  async function* answer(): AsyncGenerator<Buffer> {
+    try {
+      const body = response.body ? (Readable.fromWeb(response.body as never) as AsyncIterable<Uint8Array>) : [];
+      yield* checkedImage(decodeBase64Image(body), format);
+    } catch (err) {
+      answerFailed = { err };
+      throw err;
+    }
+  }
+  try {
+    return { ...reply, kind: 'ok', output: await input.output(answer()), contentType: IMAGE_MIME[format] };
+  } catch (err) {
+    if (!answerFailed) throw err;
+    const failure = answerFailed.err;
+    if (failure instanceof AnswerProblem) {
+      return { ...reply, kind: 'transient', code: failure.code, message: failure.message };
+    }
+    return { ...reply, ...classifyError(failure, route) };
+  }
 }

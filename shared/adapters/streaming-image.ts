@@ -1,25 +1,35 @@
 /**
- * The image of an images/edits answer, decoded from the response body as it arrives. The answer is
- * JSON whose `data[0].b64_json` is the whole image in base64; parsing it the usual way holds the raw
- * text, the parsed string and the decoded bytes at once (about 3.7 times the image), this only the
- * decoded bytes and a few kilobytes of base64 not yet decoded.
+ * The image of an images/edits answer, decoded from the response body as it arrives and handed on in
+ * pieces (to storage, ./blobs.ts), so that neither the base64 text nor the decoded image is ever held
+ * whole. The answer is JSON whose `data[0].b64_json` is the whole image in base64; parsing it the usual
+ * way holds the raw text, the parsed string and the decoded bytes at once (about 3.7 times the image).
  */
+import { FORMAT_NAMES, sniffFormat, TAIL_BYTES, truncationProblem, type ImageFormat } from '../image-header.js';
+
+/** An answer that carries no usable image: the model adapter reports it as a transient failure. */
+export class AnswerProblem extends Error {
+  constructor(
+    readonly code: 'empty_response' | 'incomplete_response' | 'invalid_output',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 const KEY = Buffer.from('"b64_json"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** The first `b64_json` value's bytes, or `undefined` when the answer carries none. */
-export async function readBase64Image(body: AsyncIterable<Uint8Array>): Promise<Buffer | undefined> {
-  const decoded: Buffer[] = [];
+/**
+ * The first `b64_json` value's bytes, piece by piece as the body arrives; nothing when the answer carries
+ * none. Throws an AnswerProblem when the body ends inside the value.
+ */
+export async function* decodeBase64Image(
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Buffer> {
   let phase: 'key' | 'colon' | 'value' | 'done' = 'key';
   let carry: Buffer = Buffer.alloc(0);
   let pending = '';
-  const decode = (final: boolean) => {
-    const usable = final ? pending.length : pending.length - (pending.length % 4);
-    if (usable > 0) decoded.push(Buffer.from(pending.slice(0, usable), 'base64'));
-    pending = pending.slice(usable);
-  };
   for await (const chunk of body) {
     if (phase === 'done') continue; // read to the end, so the connection can be reused
     let bytes: Buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -55,7 +65,56 @@ export async function readBase64Image(body: AsyncIterable<Uint8Array>): Promise<
       }
     }
     pending += text + bytes.toString('latin1', start, Math.min(at, bytes.length));
-    decode(phase === 'done');
+    // Whole groups of four characters decode on their own; the rest waits for the next chunk.
+    const usable = phase === 'done' ? pending.length : pending.length - (pending.length % 4);
+    if (usable > 0) yield Buffer.from(pending.slice(0, usable), 'base64');
+    pending = pending.slice(usable);
   }
-  return decoded.length > 0 ? Buffer.concat(decoded) : undefined;
+  if (phase === 'colon' || phase === 'value') {
+    throw new AnswerProblem('incomplete_response', "the model's answer ended inside its image");
+  }
+}
+
+/** Enough of the start to tell PNG, JPEG and WebP apart (see sniffFormat). */
+const SNIFF_BYTES = 12;
+
+/**
+ * Passes an image on as it comes while checking it: there is one, it starts as the format asked for
+ * (checked before a byte is passed on) and it ends as that format ends (a PNG's IEND chunk, a JPEG's
+ * end-of-image marker). Throws an AnswerProblem otherwise, after the last piece at the latest.
+ */
+export async function* checkedImage(pieces: AsyncIterable<Buffer>, expected: ImageFormat): AsyncGenerator<Buffer> {
+  let start: Buffer | undefined; // the first bytes, once they are checked
+  let held: Buffer[] = [];
+  // The last pieces, as long as they are needed to hold the last TAIL_BYTES (kept, not copied).
+  const tail: Buffer[] = [];
+  let tailBytes = 0;
+  let total = 0;
+  const sniff = () => {
+    const bytes = Buffer.concat(held);
+    held = [];
+    const found = sniffFormat(bytes);
+    if (found !== expected) {
+      const what = found ? `a ${FORMAT_NAMES[found]}` : 'bytes that are no image';
+      const asked = FORMAT_NAMES[expected];
+      throw new AnswerProblem('invalid_output', `the model answered with ${what} where a ${asked} was asked for`);
+    }
+    return (start = bytes);
+  };
+  for await (const piece of pieces) {
+    total += piece.length;
+    tail.push(piece);
+    tailBytes += piece.length;
+    while (tailBytes - tail[0]!.length >= TAIL_BYTES) tailBytes -= tail.shift()!.length;
+    if (start) yield piece;
+    else {
+      held.push(piece);
+      if (total >= SNIFF_BYTES) yield sniff();
+    }
+  }
+  if (total === 0) throw new AnswerProblem('empty_response', 'the model answered without an image');
+  let head = start;
+  if (!head) yield (head = sniff());
+  const cut = truncationProblem(expected, head, Buffer.concat(tail).subarray(-TAIL_BYTES), total);
+  if (cut) throw new AnswerProblem('invalid_output', `the model's image is unusable: ${cut}`);
 }

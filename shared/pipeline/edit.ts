@@ -1,12 +1,12 @@
 /**
  * Edit: a message on `edit-jobs`, due shortly before the job's model slot. Wait for the slot, claim the
  * job, call images/edits with the mask, and write the model's bytes untouched to
- * `edited/<path>/<stem>.<ext>`. A 429 puts the job back in the schedule after Retry-After without
- * counting an attempt; 5xx, resets and timeouts retry with backoff up to IMAGE_MODEL_MAX_ATTEMPTS; a
- * content-filter refusal rejects the job. When the output's event reached publish before `edited` was
- * recorded, this worker publishes the job itself (./handoff.ts).
+ * `edited/<path>/<stem>.<ext>`: staged there as the answer arrives, committed once it is whole. A 429
+ * puts the job back in the schedule after Retry-After without counting an attempt; 5xx, resets,
+ * timeouts and broken answers retry with backoff up to IMAGE_MODEL_MAX_ATTEMPTS; a content-filter
+ * refusal rejects the job. When the output's event reached publish before `edited` was recorded, this
+ * worker publishes the job itself (./handoff.ts).
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EditMessage } from '../adapters/edit-queue.js';
 import type { Versioned } from '../adapters/ledger.js';
@@ -241,6 +241,8 @@ async function claimAndCall(
       mask: inputs.mask,
       request: job.request!,
       clientRequestId,
+      // The answer's image goes into edited/ as it arrives, uncommitted until recordOutcome commits it.
+      output: (image: AsyncIterable<Buffer>) => rt.blobs.stageOutput(outputName(job), image),
     };
     return { claimed, startedAt, priorOutput, outcome: await model.edit(edit) };
   } catch (err) {
@@ -346,7 +348,12 @@ async function recordOutcome(
 
   switch (outcome.kind) {
     case 'ok': {
-      const stored = await storeOutput(rt, claimed, outcome, called.priorOutput);
+      const stored = await storeOutput(claimed, outcome, called.priorOutput);
+      if (stored.kind === 'discarded') {
+        const name = outputName(claimed);
+        const message = `another write to edited/${name} discarded this attempt's output before it was committed`;
+        return retryOrFail({ code: 'output_discarded', message });
+      }
       if (stored.kind === 'superseded') {
         const error = {
           code: 'superseded',
@@ -407,46 +414,50 @@ async function recordOutcome(
     case 'transient': {
       // A wrong endpoint, deployment or api-version is the app's fault, not the drop's: retried like a transient failure.
       if (outcome.kind === 'misconfigured') log.error(`the app is misconfigured: check ${outcome.setting} (${outcome.message})`);
-      const error = { code: outcome.code, message: outcome.message };
-      if (attempt < config.model.maxAttempts) {
-        const delay = backoffMs(attempt);
-        const details = { error, note: `retrying in ${formatDuration(delay)} or later`, ...withRequest };
-        const ok = await requeue(rt, claimed, holding, rt.now().getTime() + delay, log, details, {
-          reserve: true,
-          avoid: deployment,
-          known: claimedVersion,
-          changes: { edit: call },
-        });
-        return ok ? 'retrying' : 'busy';
-      }
-      await endWithoutEdit(
-        rt,
-        claimed.id,
-        holding,
-        'failed',
-        error,
-        [`the model call failed ${attempt} times; last error: ${outcome.message}`],
-        log,
-        claimedVersion,
-      );
-      return 'failed';
+      return retryOrFail({ code: outcome.code, message: outcome.message }, deployment);
     }
+  }
+
+  /** A failed attempt: retried after a backoff (with another member than `avoid`) until the attempts run out. */
+  async function retryOrFail(error: { code: string; message: string }, avoid?: string): Promise<EditResult> {
+    if (attempt < config.model.maxAttempts) {
+      const delay = backoffMs(attempt);
+      const details = { error, note: `retrying in ${formatDuration(delay)} or later`, ...withRequest };
+      const ok = await requeue(rt, claimed, holding, rt.now().getTime() + delay, log, details, {
+        reserve: true,
+        ...(avoid ? { avoid } : {}),
+        known: claimedVersion,
+        changes: { edit: call },
+      });
+      return ok ? 'retrying' : 'busy';
+    }
+    await endWithoutEdit(
+      rt,
+      claimed.id,
+      holding,
+      'failed',
+      error,
+      [`the model call failed ${attempt} times; last error: ${error.message}`],
+      log,
+      claimedVersion,
+    );
+    return 'failed';
   }
 }
 
 /**
- * Writes the model's bytes to `edited/`, only over the version seen when this attempt started, so an
- * attempt that ran late (its lease lost) never overwrites the output of the attempt, or the newer job,
- * that replaced it.
+ * Commits the model's output, staged in `edited/` while it arrived, only over the version seen when this
+ * attempt started, so an attempt that ran late (its lease lost) never overwrites the output of the
+ * attempt, or the newer job, that replaced it. `discarded`: another write to the blob dropped the
+ * staged output before it could be committed.
  */
 async function storeOutput(
-  rt: JobContext,
   job: JobRecord,
   outcome: Extract<ModelOutcome, { kind: 'ok' }>,
   priorOutput: string | null,
-): Promise<{ kind: 'stored'; output: EditOutput; note?: string } | { kind: 'superseded' }> {
+): Promise<{ kind: 'stored'; output: EditOutput; note?: string } | { kind: 'superseded' } | { kind: 'discarded' }> {
   const name = outputName(job);
-  const sha256 = createHash('sha256').update(outcome.bytes).digest('hex');
+  const { sha256, bytes } = outcome.output;
   const requestId = outcome.requestId;
   const metadata = {
     jobid: job.id,
@@ -457,15 +468,12 @@ async function storeOutput(
   };
   let over = priorOutput;
   for (let tries = 0; tries < 3; tries++) {
-    const written = await rt.blobs.writeOutput(name, outcome.bytes, outcome.contentType, metadata, over);
+    const written = await outcome.output.commit(outcome.contentType, metadata, over);
     if (written.written)
-      return {
-        kind: 'stored',
-        output: { name, etag: written.etag, sha256, bytes: outcome.bytes.length, contentType: outcome.contentType },
-      };
+      return { kind: 'stored', output: { name, etag: written.etag, sha256, bytes, contentType: outcome.contentType } };
     const there = written.existing;
-    const meta = there.metadata;
-    if (meta.jobid === job.id) {
+    const meta = there?.metadata ?? {};
+    if (there && meta.jobid === job.id) {
       // Another attempt of this job got there first: its output is as good as this one.
       const output = {
         name,
@@ -477,7 +485,8 @@ async function storeOutput(
       return { kind: 'stored', output, note: `kept the output attempt ${meta.attempt ?? '?'} wrote` };
     }
     if (meta.jobcreated && meta.jobcreated > job.createdAt) return { kind: 'superseded' };
-    over = there.etag || null; // an older job's output, or gone: write over what is there now
+    if ('discarded' in written) return { kind: 'discarded' };
+    over = there?.etag || null; // an older job's output, or gone: write over what is there now
   }
   throw new Error(`edited/${name} kept changing while the output was written`);
 }

@@ -40,10 +40,17 @@ function tamperingModel(): ImageModel {
   return {
     async edit(input) {
       real ??= createImageModel(loadConfig(p.settings).model);
-      const outcome = await (await real).edit(input);
-      return outcome.kind === 'ok' && input.request.prompt.includes(TAMPER)
-        ? { ...outcome, bytes: changeOnePixel(outcome.bytes) }
-        : outcome;
+      if (!input.request.prompt.includes(TAMPER)) return (await real).edit(input);
+      // Changes the answer's image on its way to storage.
+      const output = async (image: AsyncIterable<Buffer>) => {
+        const pieces: Buffer[] = [];
+        for await (const piece of image) pieces.push(piece);
+        const changed = (async function* () {
+          yield changeOnePixel(Buffer.concat(pieces));
+        })();
+        return input.output(changed);
+      };
+      return (await real).edit({ ...input, output });
     },
   };
 }

@@ -4,10 +4,12 @@
  * with the emulator's key or an Entra ID token (the token endpoint is the one part stubbed), and the
  * answers that mean the app, not the drop, is misconfigured.
  */
+import { createHash } from 'node:crypto';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../local/emulator/server.js';
+import type { StagedOutput } from '../../shared/adapters/blobs.js';
 import { classifyError, COGNITIVE_SERVICES_SCOPE, createImageModel, type EditInput } from '../../shared/adapters/model.js';
 import { loadConfig, type PipelineConfig } from '../../shared/config.js';
 import { startTestEmulator } from '../helpers/emulator.js';
@@ -28,9 +30,21 @@ beforeAll(async () => {
     mask: png(await rectMask(256, 256, { x: 64, y: 64, width: 64, height: 64 })),
     request: { prompt: 'a red balloon', promptSource: 'sidecar', size: '1024x1024', quality: 'low', outputFormat: 'png' },
     clientRequestId: 'job-1-1',
+    output: keptInMemory,
   };
 });
 afterAll(() => emulator.close());
+
+/** Holds the answer's image instead of staging it in storage (test/integration/output-streaming.test.ts does that). */
+async function keptInMemory(image: AsyncIterable<Buffer>): Promise<StagedOutput> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const piece of image) {
+    hash.update(piece);
+    bytes += piece.length;
+  }
+  return { bytes, sha256: hash.digest('hex'), commit: () => Promise.reject(new Error('not staged')) };
+}
 
 function modelConfig(settings: Record<string, string>): PipelineConfig['model'] {
   return loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: emulator.url, ...settings }).model;
@@ -60,6 +74,7 @@ describe('model adapter routes', () => {
     const model = await createImageModel(modelConfig({ AZURE_OPENAI_API_KEY: KEY }));
     const { outcome, request } = await lastRequestAfter(() => model.edit(input));
     expect(outcome).toMatchObject({ kind: 'ok', contentType: 'image/png', requestId: expect.any(String) });
+    expect(outcome).toMatchObject({ output: { sha256: request?.outputSha256[0] } });
     expect(request).toMatchObject({ path: '/openai/v1/images/edits', deployment: 'gpt-image-2', status: 200, clientRequestId: 'job-1-1' });
   });
 

@@ -9,7 +9,7 @@ import type { BlobInfo, BlobStore, DropParts, ResultOwner, WriteResult } from '.
 import { isResultImage, mayReplace, newestFirst, ownerMetadata } from '../../shared/adapters/blobs.js';
 import type { EditMessage } from '../../shared/adapters/edit-queue.js';
 import { Ledger, type RecordStore } from '../../shared/adapters/ledger.js';
-import type { ImageModel, ModelOutcome } from '../../shared/adapters/model.js';
+import type { EditInput, ImageModel, ModelOutcome } from '../../shared/adapters/model.js';
 import { loadConfig } from '../../shared/config.js';
 import { classifyBlobName, dropListingPrefix } from '../../shared/drop.js';
 import type { PartRef } from '../../shared/job.js';
@@ -43,6 +43,8 @@ export class FakeClock {
 /** Containers of blobs, with Blob Storage's conditional-write rules. */
 export class MemoryBlobs {
   readonly containers = new Map<string, Map<string, StoredBlob>>();
+  /** Output staged but not committed, by blob name: one token per writer. */
+  private readonly staged = new Map<string, object[]>();
   private version = 0;
   /** Called after every blob write, like a BlobCreated event (the test decides what it does). */
   onBlobCreated: (container: string, name: string, etag: string) => Promise<void> | void = () => {};
@@ -154,30 +156,31 @@ export class MemoryBlobs {
         ),
       streamPart: async (part) => [this.read('inbox', part)][Symbol.iterator]() as never,
       findOutput: async (name) => this.info('edited', name),
-      writeOutput: async (name, bytes, contentType, metadata, over) => {
-        try {
-          return {
-            written: true,
-            etag: await this.put('edited', name, bytes, {
-              ...(over ? { ifMatch: over } : { ifNoneMatch: '*' }),
-              metadata,
-              contentType,
-            }),
-          };
-        } catch (err) {
-          if (![409, 412].includes((err as { statusCode?: number }).statusCode ?? 0)) throw err;
-          return {
-            written: false,
-            existing: this.info('edited', name) ?? {
-              name,
-              etag: '',
-              bytes: 0,
-              metadata: {},
-              contentType: undefined,
-              lastModified: new Date(0),
-            },
-          };
-        }
+      stageOutput: async (name, image) => {
+        const pieces: Buffer[] = [];
+        for await (const piece of image) pieces.push(Buffer.from(piece));
+        const bytes = Buffer.concat(pieces);
+        // Like Put Block List: a commit to the blob drops what other writers staged for it.
+        const draft = {};
+        this.staged.set(name, [...(this.staged.get(name) ?? []), draft]);
+        return {
+          bytes: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          commit: async (contentType, metadata, over) => {
+            if (!this.staged.get(name)?.includes(draft))
+              return { written: false, discarded: true, existing: this.info('edited', name) };
+            try {
+              const conditions = over ? { ifMatch: over } : { ifNoneMatch: '*' as const };
+              const etag = await this.put('edited', name, bytes, { ...conditions, metadata, contentType });
+              this.staged.delete(name);
+              return { written: true, etag };
+            } catch (err) {
+              if (![409, 412].includes((err as { statusCode?: number }).statusCode ?? 0)) throw err;
+              const gone = { name, etag: '', bytes: 0, metadata: {}, contentType: undefined, lastModified: new Date(0) };
+              return { written: false, existing: this.info('edited', name) ?? gone };
+            }
+          },
+        };
       },
       readOutput: async (name, etag) => this.read('edited', { name, etag }),
       copyVerified: async (source, target, owner) =>
@@ -240,18 +243,29 @@ export class MemoryRecords implements RecordStore {
   }
 }
 
+/** What FakeModel answers: an outcome, with the image's bytes where the real model streams them. */
+export type FakeAnswer =
+  | Exclude<ModelOutcome, { kind: 'ok' }>
+  | (Omit<Extract<ModelOutcome, { kind: 'ok' }>, 'output'> & { bytes: Buffer });
+
 /** A model that answers every edit with the same bytes (or whatever `next` says). */
 export class FakeModel implements ImageModel {
   calls = 0;
-  next: () => ModelOutcome = () => ({
+  next: () => FakeAnswer = () => ({
     kind: 'ok',
     bytes: Buffer.from('edited image'),
     contentType: 'image/png',
     requestId: `req-${this.calls}`,
   });
-  async edit(): Promise<ModelOutcome> {
+  async edit(input: EditInput): Promise<ModelOutcome> {
     this.calls++;
-    return this.next();
+    const answer = this.next();
+    if (answer.kind !== 'ok') return answer;
+    const { bytes, ...rest } = answer;
+    const image = (async function* () {
+      yield bytes;
+    })();
+    return { ...rest, output: await input.output(image) };
   }
 }
 

@@ -1,25 +1,89 @@
 import { describe, expect, it } from 'vitest';
-import { readBase64Image } from '../../shared/adapters/streaming-image.js';
+import { AnswerProblem, checkedImage, decodeBase64Image } from '../../shared/adapters/streaming-image.js';
 import { encodeMultipart, standIn, type UploadPart } from '../../shared/adapters/streaming-parts.js';
+import { gradientImage } from '../helpers/images.js';
 
 async function* chunks(text: string, size: number): AsyncIterable<Uint8Array> {
   for (let i = 0; i < text.length; i += size) yield Buffer.from(text.slice(i, i + size), 'latin1');
+}
+
+async function pieces(source: AsyncIterable<Buffer>): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const piece of source) out.push(piece);
+  return out;
+}
+
+async function* asPieces(bytes: Buffer, size: number): AsyncIterable<Buffer> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
 
 describe("decoding the answer's image as it arrives", () => {
   const image = Buffer.from(Array.from({ length: 3001 }, (_, i) => (i * 37) % 256));
   const answer = JSON.stringify({ created: 1, data: [{ b64_json: image.toString('base64') }], usage: { total_tokens: 9 } });
 
-  it('gives back the exact bytes however the body is cut', async () => {
-    for (const size of [1, 3, 7, 64, 4096, answer.length]) expect(await readBase64Image(chunks(answer, size))).toEqual(image);
+  it('gives back the exact bytes however the body is cut, in pieces no larger than the chunks they came in', async () => {
+    for (const size of [1, 3, 7, 64, 1024, answer.length]) {
+      const decoded = await pieces(decodeBase64Image(chunks(answer, size)));
+      expect(Buffer.concat(decoded)).toEqual(image);
+      expect(Math.max(...decoded.map((d) => d.length))).toBeLessThanOrEqual(Math.ceil((size * 3) / 4) + 3);
+    }
   });
 
   it('reads base64 whose slashes JSON escaped', async () => {
-    expect(await readBase64Image(chunks(answer.replace(/\//g, '\\/'), 5))).toEqual(image);
+    expect(Buffer.concat(await pieces(decodeBase64Image(chunks(answer.replace(/\//g, '\\/'), 5))))).toEqual(image);
   });
 
-  it('says there is no image when the answer carries none', async () => {
-    expect(await readBase64Image(chunks('{"created":1,"data":[{"url":"https://x"}]}', 4))).toBeUndefined();
+  it('gives nothing when the answer carries no image', async () => {
+    expect(await pieces(decodeBase64Image(chunks('{"created":1,"data":[{"url":"https://x"}]}', 4)))).toEqual([]);
+  });
+
+  it('fails when the body ends inside the image, after passing on what came', async () => {
+    const cut = answer.slice(0, answer.length / 2);
+    const passed: Buffer[] = [];
+    const reading = (async () => {
+      for await (const piece of decodeBase64Image(chunks(cut, 256))) passed.push(piece);
+    })();
+    await expect(reading).rejects.toThrow(AnswerProblem);
+    await expect(reading).rejects.toMatchObject({
+      code: 'incomplete_response',
+      message: "the model's answer ended inside its image",
+    });
+    expect(passed.length).toBeGreaterThan(0);
+  });
+});
+
+describe('checking the image on its way to storage', () => {
+  it('passes a whole PNG on unchanged', async () => {
+    const png = await gradientImage(64, 64);
+    for (const size of [1, 5, 4096]) {
+      expect(Buffer.concat(await pieces(checkedImage(asPieces(png, size), 'png')))).toEqual(png);
+    }
+  });
+
+  it('stops a JPEG where a PNG was asked for before a byte is passed on', async () => {
+    const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(100), Buffer.from([0xff, 0xd9])]);
+    const passed: Buffer[] = [];
+    const reading = (async () => {
+      for await (const piece of checkedImage(asPieces(jpeg, 10), 'png')) passed.push(piece);
+    })();
+    await expect(reading).rejects.toMatchObject({
+      code: 'invalid_output',
+      message: 'the model answered with a JPEG where a PNG was asked for',
+    });
+    expect(passed).toEqual([]);
+  });
+
+  it('fails a PNG cut short at its end, and an answer without an image', async () => {
+    const png = await gradientImage(64, 64);
+    await expect(pieces(checkedImage(asPieces(png.subarray(0, png.length - 20), 100), 'png'))).rejects.toMatchObject({
+      code: 'invalid_output',
+      message: expect.stringMatching(/does not end with its IEND chunk/),
+    });
+    const nothing = checkedImage(asPieces(Buffer.alloc(0), 1), 'png');
+    await expect(pieces(nothing)).rejects.toMatchObject({ code: 'empty_response' });
+    await expect(pieces(checkedImage(asPieces(Buffer.from('<html>'), 1), 'jpeg'))).rejects.toMatchObject({
+      message: 'the model answered with bytes that are no image where a JPEG was asked for',
+    });
   });
 });
 

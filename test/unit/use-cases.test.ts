@@ -167,6 +167,40 @@ describe('edit → publish hand-off', () => {
   });
 });
 
+describe('the output write', () => {
+  async function* bytesOf(text: string): AsyncIterable<Buffer> {
+    yield Buffer.from(text);
+  }
+
+  it("an older job's write that discards this attempt's staged output is retried, then written over", async () => {
+    const job = await queuedJob();
+    const name = 'trip/beach.png';
+    const edit = rt.fakeModel.edit.bind(rt.fakeModel);
+    rt.fakeModel.edit = async (input) => {
+      const outcome = await edit(input);
+      rt.fakeModel.edit = edit;
+      // While this answer is staged, an older job of the drop commits its own output.
+      const older = await rt.blobs.stageOutput(name, bytesOf('older image'));
+      await older.commit('image/png', { jobid: 'older', jobcreated: '2020-01-01T00:00:00.000Z' }, null);
+      return outcome;
+    };
+    expect(await processEditMessage(rt, rt.sent[0]!.message, log)).toBe('retrying');
+    const retried = (await rt.ledger.get(job.id))!.value;
+    expect(retried).toMatchObject({ state: 'queued', attempts: 1 });
+    expect(retried.history.at(-1)).toMatchObject({
+      error: {
+        code: 'output_discarded',
+        message: `another write to edited/${name} discarded this attempt's output before it was committed`,
+      },
+    });
+    expect(rt.blobStore.get('edited', name)?.bytes.toString()).toBe('older image');
+    rt.clock.advance(10 * 60_000);
+    expect(await processEditMessage(rt, rt.sent.at(-1)!.message, log)).toBe('edited');
+    expect(rt.blobStore.get('edited', name)).toMatchObject({ metadata: { jobid: job.id, attempt: '2' } });
+    expect(rt.blobStore.get('edited', name)?.bytes.toString()).toBe('edited image');
+  });
+});
+
 describe('publish', () => {
   it('judges a blob with no job behind it and quarantines it beside a report', async () => {
     const etag = await rt.blobStore.put('edited', 'orphans/plain.png', image);
