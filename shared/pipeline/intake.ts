@@ -189,6 +189,9 @@ async function assessDrop(
   // The job's model slot is reserved now (a duplicate intake gets the same one), so a burst of drops
   // fills the schedule at once and each message stays invisible until shortly before its slot.
   const slot = await rt.pool.reserve(`${id}:0`, dropRequirement(rt.config));
+  // Loads the model SDK and client while the job waits for its slot, not when the call is due (a failure
+  // here is the call's to report).
+  rt.pool.model(slot.deployment).catch(() => undefined);
   const job = {
     ...newJob(id, drop, hashed, { state: 'queued', request: result.request, slot }, rt.now()),
     ...(replaces ? { replaces } : {}),
