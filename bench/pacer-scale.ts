@@ -5,7 +5,7 @@
  * (600 a minute together). Every instance records its reads and writes of the schedule. Measured in the
  * same run: the single schedule blob (shared/adapters/pacer-store.ts), the same batching over time
  * buckets (./sharded-pacer.ts), and with IMAGEGEN_BENCH_BASELINE_BIN set (bin/imagegen-pipeline.js of a
- * build from before), that build's pacer.
+ * build from before), that build's pacer. Then the whole pipeline over 8 host processes (./pipeline-scale.ts).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { createStorageClients, ensureStorageLayout } from '../shared/adapters/st
 import { slotIntervalMs } from '../shared/pacing.js';
 import { ms, percentile, table, type Section } from './measure.js';
 import type { StoreOp } from './pacer-instance.js';
+import { pipelineScale } from './pipeline-scale.js';
 import { SLOTS_PER_BUCKET } from './sharded-pacer.js';
 
 const INSTANCES = 8;
@@ -133,7 +134,7 @@ export const pacerScaleSection: Section = {
   id: 'g',
   title:
     `(g) pacer scale: ${INSTANCES} processes, one ${RPM} RPM schedule; ${BURST_EACH} slots each at once, ` +
-    `then one each every ${STEADY_EVERY_MS} ms`,
+    `then one each every ${STEADY_EVERY_MS} ms; then the pipeline over ${INSTANCES} host processes`,
   async run() {
     const rows = [
       [
@@ -159,7 +160,8 @@ export const pacerScaleSection: Section = {
     rows.push(row(`time buckets of ${SLOTS_PER_BUCKET} slots (bench only)`, await measure(OWN_LEDGER, 'sharded')));
     const total = INSTANCES * (BURST_EACH + STEADY_EACH);
     return (
-      `${table(rows)}\n\n${total} reservations each; burst span/ideal is 1.00 with the burst's slots back to back.`
+      `${table(rows)}\n\n${total} reservations each; burst span/ideal is 1.00 with its slots back to back.\n\n` +
+      (await pipelineScale(INSTANCES))
     );
   },
 };
