@@ -181,15 +181,19 @@ export async function pipelineScale(instances: number): Promise<string> {
     const editedTwice = [...editsOf.values()].filter((n) => n > 1).length;
     // Slots: a time held by two jobs was given twice.
     await readSchedules();
-    const reserved: { job: string; at: number }[] = [];
+    const reserved: { schedule: string; job: string; at: number }[] = [];
     const lastSlot = new Map<string, number>();
     for (const [key, at] of remembered) {
-      const job = key.split(' ')[1]!.split(':')[0]!;
-      reserved.push({ job, at });
+      const [schedule, reservation] = key.split(' ') as [string, string];
+      const job = reservation.split(':')[0]!;
+      reserved.push({ schedule, job, at });
       lastSlot.set(job, Math.max(at, lastSlot.get(job) ?? 0));
     }
-    const jobsAt = new Map<number, Set<string>>();
-    for (const r of reserved) jobsAt.set(r.at, (jobsAt.get(r.at) ?? new Set()).add(r.job));
+    const jobsAt = new Map<string, Set<string>>();
+    for (const r of reserved) {
+      const slot = `${r.schedule} ${r.at}`;
+      jobsAt.set(slot, (jobsAt.get(slot) ?? new Set()).add(r.job));
+    }
     const givenTwice = [...jobsAt.values()].filter((s) => s.size > 1).length;
     const burstIds = new Set(ids);
     const slots = reserved.filter((r) => burstIds.has(r.job)).map((r) => r.at).sort((a, b) => a - b);

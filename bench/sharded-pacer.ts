@@ -82,6 +82,7 @@ export class ShardedPacer {
       const state: Bucket = found ? (JSON.parse(found.text) as Bucket) : { taken: 0, keys: {} };
       const notPast = Math.max(0, Math.ceil((this.now() - startsAt) / this.interval));
       const placed: [Waiting, number][] = [];
+      const takenBefore = state.taken;
       for (const w of batch) {
         const known = state.keys[w.key];
         if (known !== undefined) {
@@ -95,7 +96,7 @@ export class ShardedPacer {
         state.keys[w.key] = at;
         placed.push([w, at]);
       }
-      if (placed.length === 0) return placed;
+      if (state.taken === takenBefore) return placed; // nothing new: only duplicates, or the bucket is full
       try {
         const condition = found ? { ifMatch: found.etag } : { ifNoneMatch: '*' as const };
         await this.store.write(name, JSON.stringify(state), condition);
