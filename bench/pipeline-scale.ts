@@ -49,7 +49,12 @@ async function roundRobin(targets: string[]): Promise<{ url: string; close(): Pr
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // Event Grid keeps retrying deliveries to the stopped hosts over kept-alive connections.
+        server.closeAllConnections();
+      }),
   };
 }
 
