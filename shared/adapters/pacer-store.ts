@@ -2,8 +2,9 @@
  * One deployment's schedule (shared/pacing.ts) kept in the `jobs` container as `pacer/<deployment>.json`
  * and updated by ETag compare-and-swap. Many instances share the blob; within one instance, the changes
  * asked for while a write is under way are applied together (one read, one write for a whole batch of
- * reservations): in that write if its read has not returned yet, or if it lost a race, else in the next. Without that, every intake of a burst raced every other one for
- * the same blob, and each lost race cost a read, a write and a back-off (BENCHMARKS.md (g)).
+ * reservations): in that write if its read has not returned yet, or if it lost a race, else in the next.
+ * Without that, every intake of a burst raced every other one for the same blob, and each lost race cost
+ * a read, a write and a back-off (BENCHMARKS.md (g)).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { observeQuota, type PacerState, type QuotaSignal, reserveSlot, type Slot } from '../pacing.js';

@@ -21,7 +21,8 @@ describe('the pacer at 600 RPM across 8 instances', () => {
   let storage: LocalStorage;
   beforeAll(async () => {
     storage = await startLocalStorage();
-    await ensureStorageLayout(await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString }));
+    const conn = storage.connectionString;
+    await ensureStorageLayout(await createStorageClients({ kind: 'connectionString', connectionString: conn }));
   });
   afterAll(async () => storage?.close());
 
