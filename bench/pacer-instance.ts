@@ -1,19 +1,58 @@
 /**
  * One instance of the (g) benchmark, as its own OS process: reserves slots in the shared schedule with
- * the Ledger of the build named on the command line, and prints when each was asked for and granted.
+ * the Ledger of the build named on the command line, and prints when each was asked for and granted,
+ * and every read and write of the schedule it made (to tell round trips from waiting and lost races).
  * Arguments: <ledger module URL> <connection string> <instance> <burst> <steady> <steady every ms> <rpm>
+ * [sharded]: with `sharded`, the time-bucketed schedule of ./sharded-pacer.ts instead of the Ledger's.
  */
-import type { Ledger as LedgerType } from '../shared/adapters/ledger.js';
+import type { Ledger as LedgerType, RecordStore } from '../shared/adapters/ledger.js';
 import { createStorageClients } from '../shared/adapters/storage.js';
 import { CONTAINERS } from '../shared/containers.js';
+import { ShardedPacer } from './sharded-pacer.js';
 
-const [moduleUrl, connectionString, instance, burst, steady, everyMs, rpm] = process.argv.slice(2);
+const [moduleUrl, connectionString, instance, burst, steady, everyMs, rpm, layout] = process.argv.slice(2);
 const { containerRecords, Ledger } = (await import(moduleUrl!)) as {
   containerRecords: typeof import('../shared/adapters/ledger.js').containerRecords;
   Ledger: typeof LedgerType;
 };
+
+export interface StoreOp {
+  op: 'read' | 'write';
+  started: number;
+  ended: number;
+  /** HTTP status of a failed write (412 or 409: a lost race). */
+  status?: number;
+}
+const ops: StoreOp[] = [];
+function observed(store: RecordStore): RecordStore {
+  return {
+    ...store,
+    async read(name) {
+      const started = Date.now();
+      const found = await store.read(name);
+      if (name.startsWith('pacer/')) ops.push({ op: 'read', started, ended: Date.now() });
+      return found;
+    },
+    async write(name, text, condition, metadata) {
+      const started = Date.now();
+      const pacer = name.startsWith('pacer/');
+      try {
+        const etag = await store.write(name, text, condition, metadata);
+        if (pacer) ops.push({ op: 'write', started, ended: Date.now() });
+        return etag;
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (pacer) ops.push({ op: 'write', started, ended: Date.now(), ...(status !== undefined ? { status } : {}) });
+        throw err;
+      }
+    },
+  };
+}
+
 const clients = await createStorageClients({ kind: 'connectionString', connectionString: connectionString! });
-const pacer = new Ledger(containerRecords(clients.container(CONTAINERS.jobs))).pacer('scale', Number(rpm));
+const store = observed(containerRecords(clients.container(CONTAINERS.jobs)));
+const pacer: { reserve(key: string): Promise<{ at: number }> } =
+  layout === 'sharded' ? new ShardedPacer(store, 'scale', Number(rpm)) : new Ledger(store).pacer('scale', Number(rpm));
 
 interface Grant { phase: 'burst' | 'steady'; asked: number; granted: number; at: number | null; error?: string }
 const grants: Grant[] = [];
@@ -35,5 +74,5 @@ for (let i = 0; i < Number(steady); i++) {
   await new Promise((resolve) => setTimeout(resolve, Number(everyMs)));
 }
 await Promise.all(pending);
-process.stdout.write(JSON.stringify(grants));
+process.stdout.write(JSON.stringify({ grants, ops }));
 process.exit(0);

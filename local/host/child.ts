@@ -36,6 +36,8 @@ export async function spawnHost(options: {
   output?: Writable;
   /** Another build's bin/imagegen-pipeline.js, for a baseline measured beside this one. */
   bin?: string;
+  /** How long it may take to answer (default 20 s; a host started beside many others on a busy machine takes longer). */
+  startupMs?: number;
 }): Promise<ChildProcess> {
   const child = spawn(process.execPath, [options.bin ?? BIN, 'host', '--port', String(options.port), ...(options.args ?? [])], {
     env: options.env,
@@ -45,7 +47,7 @@ export async function spawnHost(options: {
     child.stdout!.pipe(options.output, { end: false });
     child.stderr!.pipe(options.output, { end: false });
   }
-  for (let i = 0; i < 200; i++) {
+  for (const deadline = Date.now() + (options.startupMs ?? 20_000); Date.now() < deadline; ) {
     if (await fetch(`http://127.0.0.1:${options.port}/admin/host/status`).then((r) => r.ok).catch(() => false)) return child;
     if (child.exitCode !== null) break;
     await sleep(100);

@@ -1,9 +1,10 @@
 /**
  * One deployment's schedule (shared/pacing.ts) kept in the `jobs` container as `pacer/<deployment>.json`
  * and updated by ETag compare-and-swap. Many instances share the blob; within one instance, the changes
- * asked for while a write is under way are applied together in the next write (one read, one write
- * for a whole batch of reservations). Without that, every intake of a burst raced every other one for
- * the same blob, and each lost race cost a read, a write and a back-off (BENCHMARKS.md (g)).
+ * asked for while a write is under way are applied together (one read, one write for a whole batch of
+ * reservations): in that write if its read has not returned yet, or if it lost a race, else in the next.
+ * Without that, every intake of a burst raced every other one for the same blob, and each lost race cost
+ * a read, a write and a back-off (BENCHMARKS.md (g)).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nextFreeAt, observeQuota, type PacerState, type QuotaSignal, releaseSlot, reserveSlot, type Slot } from '../pacing.js';
@@ -41,7 +42,7 @@ const MAX_BATCH = 200;
  * units of how long a read and a write took, since on a busy machine (or a distant storage account) a
  * fixed few milliseconds would send every loser straight back into the same collision.
  */
-function backOff(attempt: number, roundTripMs: number): Promise<void> {
+export function backOff(attempt: number, roundTripMs: number): Promise<void> {
   return sleep(Math.random() * Math.max(15, roundTripMs) * Math.min(attempt + 1, 4));
 }
 
@@ -70,9 +71,9 @@ class ScheduleWriter {
   private async drain(): Promise<void> {
     this.writing = true;
     while (this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, MAX_BATCH);
+      const batch: Waiting[] = [];
       try {
-        await this.write(batch.map((w) => w.change));
+        await this.write(batch);
         for (const w of batch) w.done();
       } catch (err) {
         for (const w of batch) w.fail(err);
@@ -81,13 +82,20 @@ class ScheduleWriter {
     this.writing = false;
   }
 
-  private async write(changes: Change[]): Promise<void> {
+  /**
+   * Writes `batch`, taking into it, after every read, the changes that arrived meanwhile: otherwise a
+   * burst's first reservation goes alone into each instance's first write (and into every retry of it
+   * after a lost race) while the rest wait, each such write moves the schedule on by one slot only, and
+   * the slots that pass while it is retried are lost, since a slot is never in the past (BENCHMARKS.md (g)).
+   */
+  private async write(batch: Waiting[]): Promise<void> {
     for (let i = 0; i < MAX_CAS_RETRIES; i++) {
       const started = performance.now();
       const found = await this.store.read(this.name);
+      batch.push(...this.waiting.splice(0, MAX_BATCH - batch.length));
       const start = found ? (JSON.parse(found.text) as PacerState) : undefined;
       let state = start;
-      for (const change of changes) state = change(state) ?? state;
+      for (const { change } of batch) state = change(state) ?? state;
       if (state === start) return;
       try {
         const condition = found ? { ifMatch: found.etag } : { ifNoneMatch: '*' as const };

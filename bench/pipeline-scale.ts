@@ -1,0 +1,240 @@
+/**
+ * (g) The whole pipeline over many host processes: N `imagegen-pipeline host` processes (like Flex
+ * instances) share one Azurite, one edit queue and one emulated deployment; Event Grid delivers each
+ * event to one of them in turn (a round-robin front, as the Functions front end spreads webhook calls).
+ * A burst of D drops of 256x256 images lands at once. Reported: completion against the quota-bound
+ * ideal D/R, the 429 share, jobs not published, jobs edited more than once, slots given twice, and
+ * the pacer's own cost (lost compare-and-swaps per slot, and how late calls left after their slots).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startEmulator } from '../local/emulator/server.js';
+import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
+import { freePort, spawnHost } from '../local/host/child.js';
+import { connectionString } from '../local/storage/azurite.js';
+import { startObservingProxy } from '../local/storage/proxy.js';
+import { containerRecords, Ledger, type JobSummary } from '../shared/adapters/ledger.js';
+import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
+import { CONTAINERS } from '../shared/containers.js';
+import { isTerminal, type JobRecord } from '../shared/job.js';
+import { type PacerState, slotIntervalMs } from '../shared/pacing.js';
+import { ms, percentile, table } from './measure.js';
+import { pair } from './drop-files.js';
+
+/** The emulator's quota and the pipeline's IMAGE_MODEL_RPM; lower it to find what a machine sustains. */
+const RPM = Number(process.env.IMAGEGEN_BENCH_SCALE_RPM ?? 600);
+const DROPS = Number(process.env.IMAGEGEN_BENCH_SCALE_DROPS ?? 300);
+const UPLOADS_AT_ONCE = 24;
+
+/** Forwards each request to the next of `targets` in turn. */
+async function roundRobin(targets: string[]): Promise<{ url: string; close(): Promise<void> }> {
+  let next = 0;
+  const server = http.createServer((req, res) => {
+    const target = new URL(req.url ?? '/', targets[next++ % targets.length]);
+    const upstream = http.request(target, { method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // Event Grid keeps retrying deliveries to the stopped hosts over kept-alive connections.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** CPU seconds a process has used so far (user + system), from /proc (ticks of 1/100 s on Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const percent = (part: number, whole: number) => `${((100 * part) / Math.max(1, whole)).toFixed(1)} %`;
+
+/** Runs `task` over `items`, `limit` at a time. */
+async function eachLimited<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (i < items.length) await task(items[i++]!);
+  }));
+}
+
+/** Every job's summary (state from the blob's metadata, no record read). */
+async function summaries(ledger: Ledger): Promise<JobSummary[]> {
+  const jobs: JobSummary[] = [];
+  let continuationToken: string | undefined;
+  do {
+    const page = await ledger.list({ limit: 100, ...(continuationToken ? { continuationToken } : {}) });
+    jobs.push(...page.jobs);
+    continuationToken = page.continuationToken;
+  } while (continuationToken);
+  return jobs;
+}
+
+export async function pipelineScale(instances: number): Promise<string> {
+  const storage = await startLocalStorage();
+  const emulator = await startEmulator({
+    caDir: path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca'),
+    rpm: RPM,
+    latency: { min: 500, max: 1_500 },
+    apiKey: 'k',
+  });
+  const casLost = { pacer: 0 };
+  // Between the hosts and storage, to count the schedule's lost compare-and-swaps.
+  const counter = await startObservingProxy({
+    target: new URL(storage.eventGrid.blobEndpoint).origin,
+    onCompleted: (req, res) => {
+      const lost = res.statusCode === 412 || res.statusCode === 409;
+      if (lost && req.method === 'PUT' && /\/jobs\/pacer\//.test(req.url ?? '')) casLost.pacer++;
+    },
+  });
+  const hosts: ChildProcess[] = [];
+  const hostLog = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scale-')), 'hosts.log');
+  const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
+  const front = await roundRobin(ports.map((p) => `http://127.0.0.1:${p}`));
+  try {
+    const conn = storage.connectionString;
+    const clients = await createStorageClients({ kind: 'connectionString', connectionString: conn });
+    await ensureStorageLayout(clients);
+    storage.eventGrid.setSubscriptions(subscriptionsFor(front.url));
+    const env = {
+      ...process.env,
+      AzureWebJobsStorage: connectionString(`http://127.0.0.1:${counter.port}/devstoreaccount1`, storage.queueEndpoint),
+      AZURE_OPENAI_ENDPOINT: emulator.url,
+      AZURE_OPENAI_API_KEY: 'k',
+      EXTRA_TRUST_ANCHORS: emulator.caPem,
+      IMAGE_MODEL_RPM: String(RPM),
+      // The drops come without a sidecar: a third fewer uploads, events and intakes for the machine to carry.
+      DROP_SETTLE: '0s',
+    };
+    const output = createWriteStream(hostLog).setMaxListeners(4 * instances);
+    // One after another: eight Node processes loading the functions at once on two cores time out.
+    for (const port of ports) {
+      hosts.push(await spawnHost({ port, env, args: ['--no-timers'], startupMs: 60_000, output }));
+    }
+    const files = await pair(256);
+    const inbox = clients.container(CONTAINERS.inbox);
+    const ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
+    const upload = (keys: string[]) =>
+      eachLimited(keys, UPLOADS_AT_ONCE, async (key) => {
+        await inbox.getBlockBlobClient(`${key}.png`).uploadData(files.image);
+        await inbox.getBlockBlobClient(`${key}.mask.png`).uploadData(files.mask);
+      });
+    // Every reservation the schedules remember, by key: read as the run goes (they forget after 5 minutes).
+    const pacers = clients.container(CONTAINERS.jobs);
+    const remembered = new Map<string, number>();
+    const readSchedules = async () => {
+      for await (const blob of pacers.listBlobsFlat({ prefix: 'pacer/' })) {
+        const text = (await pacers.getBlobClient(blob.name).downloadToBuffer()).toString('utf8');
+        const state = JSON.parse(text) as PacerState;
+        for (const [key, at] of Object.entries(state.recent ?? {})) remembered.set(`${blob.name} ${key}`, at);
+      }
+    };
+    /** Waits until the jobs of every drop named `<prefix>/…` are terminal, or until `deadline`. */
+    const settled = async (prefix: string, count: number, deadline: number) => {
+      for (; Date.now() < deadline; await sleep(3_000)) {
+        await readSchedules().catch(() => undefined);
+        // A busy machine's storage may answer one poll with an error: the next poll looks again.
+        const seen = (await summaries(ledger).catch(() => [])).filter((j) => j.drop.startsWith(`${prefix}/`));
+        if (seen.length >= count && seen.every((j) => isTerminal(j.state))) return;
+      }
+    };
+    // Warm-up: each host loads the function modules, c2pa-rs and its connections once (a Flex instance
+    // that has served a while); three drops per host, since Event Grid's turn and the queue's do not line up.
+    await upload(Array.from({ length: 3 * instances }, (_, i) => `warm/${i}`));
+    await settled('warm', 3 * instances, Date.now() + 180_000);
+    emulator.clearRequests();
+    const keys = Array.from({ length: DROPS }, (_, i) => `scale/${i}`);
+    const ideal = (DROPS / RPM) * 60_000;
+    const cpuBefore = { bench: process.cpuUsage(), hosts: hosts.map((h) => cpuSeconds(h.pid!)) };
+    const start = Date.now();
+    await upload(keys);
+    const uploaded = Date.now();
+    await settled('scale', DROPS, start + Math.max(3 * ideal, ideal + 180_000));
+    const benchCpu = process.cpuUsage(cpuBefore.bench);
+    const hostsCpu = hosts.map((h, i) => cpuSeconds(h.pid!) - cpuBefore.hosts[i]!);
+    const elapsed = (Date.now() - start) / 1000;
+    const ids = (await summaries(ledger)).filter((j) => j.drop.startsWith('scale/')).map((j) => j.id);
+    const jobs = (await Promise.all(ids.map((id) => ledger.get(id)))).flatMap((v) => (v ? [v.value] : []));
+    const published = jobs.filter((j) => j.state === 'published');
+    const at = (j: JobRecord, state: string) => Date.parse(j.history.find((h) => h.state === state)?.at ?? '');
+    const done = Math.max(...published.map((j) => at(j, 'published')));
+    const calls = emulator.requests().filter((r) => r.path.endsWith('/images/edits'));
+    const edits = calls.filter((c) => c.status === 200);
+    const throttled = calls.filter((c) => c.status === 429).length;
+    // A call's client request id is `<job id>-<attempt>` (shared/pipeline/edit.ts).
+    const editsOf = new Map<string, number>();
+    for (const c of edits) {
+      const job = c.clientRequestId?.replace(/-\d+$/, '') ?? '';
+      editsOf.set(job, (editsOf.get(job) ?? 0) + 1);
+    }
+    const editedTwice = [...editsOf.values()].filter((n) => n > 1).length;
+    // Slots: a time held by two jobs was given twice.
+    await readSchedules();
+    const reserved: { schedule: string; job: string; at: number }[] = [];
+    const lastSlot = new Map<string, number>();
+    for (const [key, at] of remembered) {
+      const [schedule, reservation] = key.split(' ') as [string, string];
+      const job = reservation.split(':')[0]!;
+      reserved.push({ schedule, job, at });
+      lastSlot.set(job, Math.max(at, lastSlot.get(job) ?? 0));
+    }
+    const jobsAt = new Map<string, Set<string>>();
+    for (const r of reserved) {
+      const slot = `${r.schedule} ${r.at}`;
+      jobsAt.set(slot, (jobsAt.get(slot) ?? new Set()).add(r.job));
+    }
+    const givenTwice = [...jobsAt.values()].filter((s) => s.size > 1).length;
+    const burstIds = new Set(ids);
+    const slots = reserved.filter((r) => burstIds.has(r.job)).map((r) => r.at).sort((a, b) => a - b);
+    const span = (slots.at(-1)! - slots[0]!) / ((slots.length - 1) * slotIntervalMs(RPM));
+    const late = published.map((j) => Date.parse(j.edit!.startedAt) - lastSlot.get(j.id)!);
+    const intake = jobs.map((j) => Date.parse(j.createdAt) - start).sort((x, y) => x - y);
+    return table([
+      ['', 'value'],
+      [`drops (256x256, no sidecar), ${instances} host processes, emulator and pipeline at ${RPM} RPM`, String(DROPS)],
+      ['uploads took', ms(uploaded - start)],
+      ['quota-bound ideal D/R', ms(ideal)],
+      ['completion: first upload → last published', `${ms(done - start)} (${((done - start) / ideal).toFixed(2)} × ideal)`],
+      ['intake: jobs created p50 / last, after the first upload', `${ms(percentile(intake, 50))} / ${ms(intake.at(-1)!)}`],
+      [
+        'published / failed / other or unfinished',
+        `${published.length} / ${jobs.filter((j) => j.state === 'failed').length} / ` +
+          `${DROPS - published.length - jobs.filter((j) => j.state === 'failed').length}`,
+      ],
+      ['model calls: 200 / 429 (429 share)', `${edits.length} / ${throttled} (${percent(throttled, calls.length)})`],
+      ['jobs edited more than once (two 200s from the model)', String(editedTwice)],
+      ['slots given twice', String(givenTwice)],
+      ['slots: span / back to back', span.toFixed(2)],
+      ['schedule: lost compare-and-swaps per slot', (casLost.pacer / Math.max(1, reserved.length)).toFixed(2)],
+      ['call sent after its slot p50 / p95', `${ms(percentile(late, 50))} / ${ms(percentile(late, 95))}`],
+      [
+        'CPU during the run: storage, Event Grid and emulator process / the hosts (each)',
+        `${((benchCpu.user + benchCpu.system) / 1e6 / elapsed).toFixed(2)} / ` +
+          `${(hostsCpu.reduce((a, b) => a + b, 0) / elapsed).toFixed(2)} cores ` +
+          `(${hostsCpu.map((c) => (c / elapsed).toFixed(2)).join(', ')})`,
+      ],
+    ]) + `\n\nThe hosts' output: ${hostLog}`;
+  } finally {
+    for (const h of hosts) h.kill('SIGKILL');
+    await front.close();
+    await counter.close();
+    await emulator.close();
+    await storage.close();
+  }
+}
