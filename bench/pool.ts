@@ -14,7 +14,7 @@ const REGIONS: EmulatedRegion[] = [
 ];
 const TOTAL_RPM = REGIONS.reduce((a, r) => a + r.rpm, 0);
 /** Drops per run; BENCH_POOL_DROPS overrides it for a quick look. */
-const D = Number(process.env.BENCH_POOL_DROPS ?? 120);
+const D = Number(process.env.BENCH_POOL_DROPS ?? 180);
 const OUTAGE_REGION = 'westus3';
 /** The quota-bound ideal with everything up: D / ΣR. */
 const QUIET_IDEAL = (D / TOTAL_RPM) * 60;
