@@ -127,7 +127,10 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   let host: ChildProcess | undefined;
   let hog: ChildProcess | undefined;
   try {
-    const clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
+    const clients = await createStorageClients({
+      kind: 'connectionString',
+      connectionString: storage.connectionString,
+    });
     await ensureStorageLayout(clients);
     const port = await freePort();
     storage.eventGrid.setSubscriptions(subscriptionsFor(`http://127.0.0.1:${port}`));
@@ -163,7 +166,9 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     const jobs = all.filter((j) => j.drop.key !== 'warm-up');
     await outage?.ended;
     const done = Math.max(...jobs.map((j) => Date.parse(j.history.at(-1)!.at)));
-    const calls = [...pool.emulators.values()].flatMap((e) => e.requests().filter((r) => r.path.endsWith('/images/edits')));
+    const calls = [...pool.emulators.values()].flatMap((e) =>
+      e.requests().filter((r) => r.path.endsWith('/images/edits')),
+    );
     const edits = new Map<string, number>();
     for (const j of jobs) if (j.edit?.deployment) edits.set(j.edit.deployment, (edits.get(j.edit.deployment) ?? 0) + 1);
     return {

@@ -39,7 +39,9 @@ async function importTime(target: string): Promise<{ times: number[]; c2pa: bool
   let c2pa = false;
   for (let i = 0; i < RUNS; i++) {
     // Test mode warnings from @azure/functions go to stderr; only stdout carries the figure.
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', PROBE, target], { cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', PROBE, target], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    });
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { elapsed: number; c2pa: boolean };
     times.push(r.elapsed);
     c2pa ||= r.c2pa;
@@ -55,7 +57,12 @@ export const coldStartSection: Section = {
     const modules = readdirSync(dir).filter((f) => f.endsWith('.js'));
     const rows = [['module', 'import p50 (target ≤ 300 ms)', 'max', 'loads c2pa wasm']];
     const base = await importTime('@azure/functions');
-    rows.push(['baseline: @azure/functions alone', ms(percentile(base.times, 50)), ms(Math.max(...base.times)), base.c2pa ? 'yes' : 'no']);
+    rows.push([
+      'baseline: @azure/functions alone',
+      ms(percentile(base.times, 50)),
+      ms(Math.max(...base.times)),
+      base.c2pa ? 'yes' : 'no',
+    ]);
     for (const m of modules) {
       const r = await importTime(new URL(m, dir).href);
       rows.push([`functions/${m}`, ms(percentile(r.times, 50)), ms(Math.max(...r.times)), r.c2pa ? 'yes' : 'no']);

@@ -9,7 +9,11 @@ export async function pair(size: number): Promise<{ image: Buffer; mask: Buffer 
   const maskRaw = Buffer.alloc(size * size * 4, 255);
   for (let i = 3; i < maskRaw.length / 3; i += 4) maskRaw[i] = 0;
   return {
-    image: await sharp(raw, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer(),
-    mask: await sharp(maskRaw, { raw: { width: size, height: size, channels: 4 } }).png().toBuffer(),
+    image: await sharp(raw, { raw: { width: size, height: size, channels: 3 } })
+      .png()
+      .toBuffer(),
+    mask: await sharp(maskRaw, { raw: { width: size, height: size, channels: 4 } })
+      .png()
+      .toBuffer(),
   };
 }

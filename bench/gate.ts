@@ -20,9 +20,23 @@ export const gateSection: Section = {
   async run() {
     const identity = await loadOrCreateIdentity(path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca'));
     const raw = randomBytes(1536 * 1024 * 3); // noise: photo-sized PNG
-    const wide = Buffer.from(await signImage(identity, await sharp(raw, { raw: { width: 1536, height: 1024, channels: 3 } }).png().toBuffer(), { format: 'image/png', title: 'wide.png' }));
-    const real = readFileSync(FIXTURE.pathname.includes('/dist/') ? new URL('../../../test/fixtures/c2pa/azure-imagegen-in-designer-manifest.png', import.meta.url) : FIXTURE);
-    const verifier = await createVerifier(loadGateConfig({ AGENT_SCOPE: 'chain' }), undefined, { extraPems: [identity.caPem] });
+    const wide = Buffer.from(
+      await signImage(
+        identity,
+        await sharp(raw, { raw: { width: 1536, height: 1024, channels: 3 } })
+          .png()
+          .toBuffer(),
+        { format: 'image/png', title: 'wide.png' },
+      ),
+    );
+    const real = readFileSync(
+      FIXTURE.pathname.includes('/dist/')
+        ? new URL('../../../test/fixtures/c2pa/azure-imagegen-in-designer-manifest.png', import.meta.url)
+        : FIXTURE,
+    );
+    const verifier = await createVerifier(loadGateConfig({ AGENT_SCOPE: 'chain' }), undefined, {
+      extraPems: [identity.caPem],
+    });
     const c2pa = await loadC2pa();
     // The same trust settings the verifier hands c2pa-rs, so the only difference is the gate around it.
     const settings = JSON.stringify({
@@ -53,7 +67,11 @@ export const gateSection: Section = {
         await clock(times.read, rawRead);
         await clock(times.hash, () => createHash('sha256').update(bytes).digest());
       }
-      const [verify, read, hash] = [times.verify, times.read, times.hash].map((t) => percentile(t.slice(5), 50)) as [number, number, number];
+      const [verify, read, hash] = [times.verify, times.read, times.hash].map((t) => percentile(t.slice(5), 50)) as [
+        number,
+        number,
+        number,
+      ];
       rows.push([name, ms(verify), ms(read), (verify / read).toFixed(2), ms(hash)]);
     }
     return table(rows);

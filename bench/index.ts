@@ -32,7 +32,9 @@ if (unknown?.length) {
   process.exit(2);
 }
 console.log(`imagegen-pipeline benchmarks — ${new Date().toISOString()}`);
-console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n`);
+console.log(
+  `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
+);
 for (const section of SECTIONS.filter((s) => !only || only.includes(s.id))) {
   const started = performance.now();
   console.log(`${section.title}\n`);

@@ -20,7 +20,14 @@ export async function timeEach(runs: number, task: () => Promise<unknown>, warmu
   return times;
 }
 
-export const ms = (v: number) => (Number.isNaN(v) ? 'n/a' : v < 10 ? `${v.toFixed(2)} ms` : v < 1000 ? `${v.toFixed(1)} ms` : `${(v / 1000).toFixed(2)} s`);
+export const ms = (v: number) =>
+  Number.isNaN(v)
+    ? 'n/a'
+    : v < 10
+      ? `${v.toFixed(2)} ms`
+      : v < 1000
+        ? `${v.toFixed(1)} ms`
+        : `${(v / 1000).toFixed(2)} s`;
 export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 /** Prints rows as an aligned table, the first row being the header. */

@@ -68,7 +68,9 @@ async function measure(
     const inbox = clients.container(CONTAINERS.inbox);
     await Promise.all(
       Array.from({ length: JOBS }, async (_, i) => {
-        await inbox.getBlockBlobClient(`mem/${i}.json`).uploadData(Buffer.from(JSON.stringify({ prompt: `memory ${i}`, size: '1536x1024' })));
+        await inbox
+          .getBlockBlobClient(`mem/${i}.json`)
+          .uploadData(Buffer.from(JSON.stringify({ prompt: `memory ${i}`, size: '1536x1024' })));
         await inbox.getBlockBlobClient(`mem/${i}.png`).uploadData(files.image);
         await inbox.getBlockBlobClient(`mem/${i}.mask.png`).uploadData(files.mask);
       }),
@@ -99,13 +101,26 @@ export const memorySection: Section = {
   title: `(d) peak RSS of the local Functions host with ${JOBS} jobs of 1536x1024 images in flight (target ≤ 300 MB)`,
   async run() {
     const raw = randomBytes(1536 * 1024 * 3); // noise compresses like nothing: the largest PNG this size can be
-    const image = await sharp(raw, { raw: { width: 1536, height: 1024, channels: 3 } }).png().toBuffer();
+    const image = await sharp(raw, { raw: { width: 1536, height: 1024, channels: 3 } })
+      .png()
+      .toBuffer();
     const maskRaw = Buffer.alloc(1536 * 1024 * 4, 255);
     for (let i = 3; i < maskRaw.length / 2; i += 4) maskRaw[i] = 0;
-    const mask = await sharp(maskRaw, { raw: { width: 1536, height: 1024, channels: 4 } }).png().toBuffer();
+    const mask = await sharp(maskRaw, { raw: { width: 1536, height: 1024, channels: 4 } })
+      .png()
+      .toBuffer();
     const rows = [['', 'RSS']];
-    const builds = BASELINE_BIN ? [['baseline build', BASELINE_BIN], ['this build', undefined]] : [['', undefined]];
-    const runs = [[JOBS, 'spread'], [JOBS, 'together'], [4, 'spread']] as const;
+    const builds = BASELINE_BIN
+      ? [
+          ['baseline build', BASELINE_BIN],
+          ['this build', undefined],
+        ]
+      : [['', undefined]];
+    const runs = [
+      [JOBS, 'spread'],
+      [JOBS, 'together'],
+      [4, 'spread'],
+    ] as const;
     // Interleaved, so load drift on a shared machine weighs on both builds alike.
     for (const [concurrency, answers] of runs) {
       for (const [label, bin] of builds) {

@@ -54,7 +54,13 @@ const store = observed(containerRecords(clients.container(CONTAINERS.jobs)));
 const pacer: { reserve(key: string): Promise<{ at: number }> } =
   layout === 'sharded' ? new ShardedPacer(store, 'scale', Number(rpm)) : new Ledger(store).pacer('scale', Number(rpm));
 
-interface Grant { phase: 'burst' | 'steady'; asked: number; granted: number; at: number | null; error?: string }
+interface Grant {
+  phase: 'burst' | 'steady';
+  asked: number;
+  granted: number;
+  at: number | null;
+  error?: string;
+}
 const grants: Grant[] = [];
 async function reserve(phase: Grant['phase'], key: string): Promise<void> {
   const asked = Date.now();

@@ -89,7 +89,10 @@ async function measure(ledgerUrl: string, layout: 'single' | 'sharded'): Promise
     const slots = ok.map((g) => g.at!).sort((a, b) => a - b);
     const interval = slotIntervalMs(RPM);
     const burst = grants.filter((g) => g.phase === 'burst');
-    const burstSlots = burst.filter((g) => g.at !== null).map((g) => g.at!).sort((a, b) => a - b);
+    const burstSlots = burst
+      .filter((g) => g.at !== null)
+      .map((g) => g.at!)
+      .sort((a, b) => a - b);
     const burstTime = Math.max(...burst.map((g) => g.granted)) - Math.min(...burst.map((g) => g.asked));
     const waited = (phase: Grant['phase']) => ok.filter((g) => g.phase === phase).map((g) => g.granted - g.asked);
     const reads = ops.filter((o) => o.op === 'read').map((o) => o.ended - o.started);
@@ -107,7 +110,12 @@ async function measure(ledgerUrl: string, layout: 'single' | 'sharded'): Promise
       burstP95: percentile(waited('burst'), 95),
       steadyP50: percentile(waited('steady'), 50),
       steadyP95: percentile(waited('steady'), 95),
-      roundTripP50: percentile(reads, 50) + percentile(writes.map((o) => o.ended - o.started), 50),
+      roundTripP50:
+        percentile(reads, 50) +
+        percentile(
+          writes.map((o) => o.ended - o.started),
+          50,
+        ),
     };
   } finally {
     await storage.close();

@@ -69,9 +69,11 @@ const percent = (part: number, whole: number) => `${((100 * part) / Math.max(1, 
 /** Runs `task` over `items`, `limit` at a time. */
 async function eachLimited<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (i < items.length) await task(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (i < items.length) await task(items[i++]!);
+    }),
+  );
 }
 
 /** Every job's summary (state from the blob's metadata, no record read). */
@@ -201,35 +203,49 @@ export async function pipelineScale(instances: number): Promise<string> {
     }
     const givenTwice = [...jobsAt.values()].filter((s) => s.size > 1).length;
     const burstIds = new Set(ids);
-    const slots = reserved.filter((r) => burstIds.has(r.job)).map((r) => r.at).sort((a, b) => a - b);
+    const slots = reserved
+      .filter((r) => burstIds.has(r.job))
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     const span = (slots.at(-1)! - slots[0]!) / ((slots.length - 1) * slotIntervalMs(RPM));
     const late = published.map((j) => Date.parse(j.edit!.startedAt) - lastSlot.get(j.id)!);
     const intake = jobs.map((j) => Date.parse(j.createdAt) - start).sort((x, y) => x - y);
-    return table([
-      ['', 'value'],
-      [`drops (256x256, no sidecar), ${instances} host processes, emulator and pipeline at ${RPM} RPM`, String(DROPS)],
-      ['uploads took', ms(uploaded - start)],
-      ['quota-bound ideal D/R', ms(ideal)],
-      ['completion: first upload → last published', `${ms(done - start)} (${((done - start) / ideal).toFixed(2)} × ideal)`],
-      ['intake: jobs created p50 / last, after the first upload', `${ms(percentile(intake, 50))} / ${ms(intake.at(-1)!)}`],
-      [
-        'published / failed / other or unfinished',
-        `${published.length} / ${jobs.filter((j) => j.state === 'failed').length} / ` +
-          `${DROPS - published.length - jobs.filter((j) => j.state === 'failed').length}`,
-      ],
-      ['model calls: 200 / 429 (429 share)', `${edits.length} / ${throttled} (${percent(throttled, calls.length)})`],
-      ['jobs edited more than once (two 200s from the model)', String(editedTwice)],
-      ['slots given twice', String(givenTwice)],
-      ['slots: span / back to back', span.toFixed(2)],
-      ['schedule: lost compare-and-swaps per slot', (casLost.pacer / Math.max(1, reserved.length)).toFixed(2)],
-      ['call sent after its slot p50 / p95', `${ms(percentile(late, 50))} / ${ms(percentile(late, 95))}`],
-      [
-        'CPU during the run: storage, Event Grid and emulator process / the hosts (each)',
-        `${((benchCpu.user + benchCpu.system) / 1e6 / elapsed).toFixed(2)} / ` +
-          `${(hostsCpu.reduce((a, b) => a + b, 0) / elapsed).toFixed(2)} cores ` +
-          `(${hostsCpu.map((c) => (c / elapsed).toFixed(2)).join(', ')})`,
-      ],
-    ]) + `\n\nThe hosts' output: ${hostLog}`;
+    return (
+      table([
+        ['', 'value'],
+        [
+          `drops (256x256, no sidecar), ${instances} host processes, emulator and pipeline at ${RPM} RPM`,
+          String(DROPS),
+        ],
+        ['uploads took', ms(uploaded - start)],
+        ['quota-bound ideal D/R', ms(ideal)],
+        [
+          'completion: first upload → last published',
+          `${ms(done - start)} (${((done - start) / ideal).toFixed(2)} × ideal)`,
+        ],
+        [
+          'intake: jobs created p50 / last, after the first upload',
+          `${ms(percentile(intake, 50))} / ${ms(intake.at(-1)!)}`,
+        ],
+        [
+          'published / failed / other or unfinished',
+          `${published.length} / ${jobs.filter((j) => j.state === 'failed').length} / ` +
+            `${DROPS - published.length - jobs.filter((j) => j.state === 'failed').length}`,
+        ],
+        ['model calls: 200 / 429 (429 share)', `${edits.length} / ${throttled} (${percent(throttled, calls.length)})`],
+        ['jobs edited more than once (two 200s from the model)', String(editedTwice)],
+        ['slots given twice', String(givenTwice)],
+        ['slots: span / back to back', span.toFixed(2)],
+        ['schedule: lost compare-and-swaps per slot', (casLost.pacer / Math.max(1, reserved.length)).toFixed(2)],
+        ['call sent after its slot p50 / p95', `${ms(percentile(late, 50))} / ${ms(percentile(late, 95))}`],
+        [
+          'CPU during the run: storage, Event Grid and emulator process / the hosts (each)',
+          `${((benchCpu.user + benchCpu.system) / 1e6 / elapsed).toFixed(2)} / ` +
+            `${(hostsCpu.reduce((a, b) => a + b, 0) / elapsed).toFixed(2)} cores ` +
+            `(${hostsCpu.map((c) => (c / elapsed).toFixed(2)).join(', ')})`,
+        ],
+      ]) + `\n\nThe hosts' output: ${hostLog}`
+    );
   } finally {
     for (const h of hosts) h.kill('SIGKILL');
     await front.close();

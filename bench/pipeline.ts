@@ -26,7 +26,13 @@ async function withPipeline<T>(
   persisted = false,
 ): Promise<T> {
   const azurite = persisted ? { location: mkdtempSync(path.join(tmpdir(), 'bench-azurite-')) } : {};
-  const p = await startLocalPipeline({ storage: { azurite }, emulator: { caDir: caDir(), ...emulator }, settings, timers: false, ...(onLog ? { onLog } : {}) });
+  const p = await startLocalPipeline({
+    storage: { azurite },
+    emulator: { caDir: caDir(), ...emulator },
+    settings,
+    timers: false,
+    ...(onLog ? { onLog } : {}),
+  });
   try {
     return await work(p);
   } finally {
@@ -52,7 +58,10 @@ function terminalWatcher() {
     },
     /** Resolves when `drop` reaches a terminal state (or after five minutes). */
     settled(drop: string): Promise<unknown> {
-      return Promise.race([new Promise<void>((resolve) => waiters.set(drop, resolve)), sleep(300_000, undefined, { ref: false })]);
+      return Promise.race([
+        new Promise<void>((resolve) => waiters.set(drop, resolve)),
+        sleep(300_000, undefined, { ref: false }),
+      ]);
     },
   };
 }
@@ -80,27 +89,68 @@ export const burstSection: Section = {
     ];
     for (const busy of [false, true]) {
       // Unpaced: the pipeline is told the deployment allows far more than it does.
-      for (const [label, toldQuota] of [['paced (told the quota R)', 1], ['baseline: unpaced (told 100 × R)', 100]] as const) {
-        const r = await runBurst({ regions: [{ region: 'eastus2', rpm: R }], drops: D, busy, toldQuota, concurrency: 16 });
+      for (const [label, toldQuota] of [
+        ['paced (told the quota R)', 1],
+        ['baseline: unpaced (told 100 × R)', 100],
+      ] as const) {
+        const r = await runBurst({
+          regions: [{ region: 'eastus2', rpm: R }],
+          drops: D,
+          busy,
+          toldQuota,
+          concurrency: 16,
+        });
         const share = `${(r.share429 * 100).toFixed(1)} %`;
-        rows.push([`${label}, ${busy ? 'busy machine' : 'quiet'}`, `${r.seconds.toFixed(1)} s`, (r.seconds / ideal).toFixed(2), String(r.calls), share, String(r.failed)]);
+        rows.push([
+          `${label}, ${busy ? 'busy machine' : 'quiet'}`,
+          `${r.seconds.toFixed(1)} s`,
+          (r.seconds / ideal).toFixed(2),
+          String(r.calls),
+          share,
+          String(r.failed),
+        ]);
       }
     }
     return table(rows);
   },
 };
 
-type Stage = 'total' | 'model' | 'overhead' | 'intake' | 'queue' | 'edit (excl. model)' | 'edited → published' | 'edited → publishing' | 'gate';
+type Stage =
+  | 'total'
+  | 'model'
+  | 'overhead'
+  | 'intake'
+  | 'queue'
+  | 'edit (excl. model)'
+  | 'edited → published'
+  | 'edited → publishing'
+  | 'gate';
 
 interface Overhead {
   stages: Record<Stage, number[]>;
   publishedBy: Record<string, number>;
 }
 
-const STAGES: Stage[] = ['total', 'model', 'overhead', 'intake', 'queue', 'edit (excl. model)', 'edited → published', 'edited → publishing', 'gate'];
+const STAGES: Stage[] = [
+  'total',
+  'model',
+  'overhead',
+  'intake',
+  'queue',
+  'edit (excl. model)',
+  'edited → published',
+  'edited → publishing',
+  'gate',
+];
 
 /** Drops one drop and waits for it; records its stages unless it is a warm-up. */
-async function measureOne(p: LocalPipeline, watch: ReturnType<typeof terminalWatcher>, key: string, files: { image: Buffer; mask: Buffer }, into?: Overhead): Promise<void> {
+async function measureOne(
+  p: LocalPipeline,
+  watch: ReturnType<typeof terminalWatcher>,
+  key: string,
+  files: { image: Buffer; mask: Buffer },
+  into?: Overhead,
+): Promise<void> {
   const settled = watch.settled(key);
   const uploaded = await drop(p, key, files);
   await settled;
@@ -129,29 +179,38 @@ async function measureOne(p: LocalPipeline, watch: ReturnType<typeof terminalWat
 
 export const overheadSection: Section = {
   id: 'b',
-  title: '(b) pipeline overhead: emulator latency 0, drop → published through the local runtime, by stage; in memory and persisted (the `npm start` default)',
+  title:
+    '(b) pipeline overhead: emulator latency 0, drop → published through the local runtime, by stage; in memory and persisted (the `npm start` default)',
   async run() {
     const N = 30;
     const files = await pair(1024);
-    const empty = (): Overhead => ({ stages: Object.fromEntries(STAGES.map((k) => [k, []])) as unknown as Record<Stage, number[]>, publishedBy: {} });
+    const empty = (): Overhead => ({
+      stages: Object.fromEntries(STAGES.map((k) => [k, []])) as unknown as Record<Stage, number[]>,
+      publishedBy: {},
+    });
     const [memory, persisted] = [empty(), empty()];
     const watches = [terminalWatcher(), terminalWatcher()] as const;
     // Both pipelines run side by side and take turns, one drop at a time, so a machine whose load drifts
     // during the run weighs on both columns alike.
-    await withPipeline({ rpm: 1_000_000 }, { IMAGE_MODEL_RPM: '100000' }, (inMemory) =>
-      withPipeline(
-        { rpm: 1_000_000 },
-        { IMAGE_MODEL_RPM: '100000' },
-        async (onDisk) => {
-          for (let i = -3; i < N; i++) {
-            const key = `overhead/${i < 0 ? `warm${-i}` : i}`; // warm-up: module loading, c2pa-rs compilation
-            await measureOne(inMemory, watches[0], key, files, i < 0 ? undefined : memory);
-            await measureOne(onDisk, watches[1], key, files, i < 0 ? undefined : persisted);
-          }
-        },
-        watches[1].onLog,
-        true,
-      ), watches[0].onLog);
+    await withPipeline(
+      { rpm: 1_000_000 },
+      { IMAGE_MODEL_RPM: '100000' },
+      (inMemory) =>
+        withPipeline(
+          { rpm: 1_000_000 },
+          { IMAGE_MODEL_RPM: '100000' },
+          async (onDisk) => {
+            for (let i = -3; i < N; i++) {
+              const key = `overhead/${i < 0 ? `warm${-i}` : i}`; // warm-up: module loading, c2pa-rs compilation
+              await measureOne(inMemory, watches[0], key, files, i < 0 ? undefined : memory);
+              await measureOne(onDisk, watches[1], key, files, i < 0 ? undefined : persisted);
+            }
+          },
+          watches[1].onLog,
+          true,
+        ),
+      watches[0].onLog,
+    );
     const label: Record<Stage, string> = {
       total: 'drop → published',
       model: 'baseline: the model call (emulator time)',
@@ -163,12 +222,29 @@ export const overheadSection: Section = {
       'edited → publishing': '    edited → publishing (event or hand-off, claim)',
       gate: '    publishing → published (verify, copy, report)',
     };
-    const rows = [[`stage (1024x1024 PNG drops, one at a time, N=${N} each)`, 'in memory p50', 'p95', 'persisted p50', 'p95']];
+    const rows = [
+      [`stage (1024x1024 PNG drops, one at a time, N=${N} each)`, 'in memory p50', 'p95', 'persisted p50', 'p95'],
+    ];
     for (const k of Object.keys(label) as Stage[]) {
-      rows.push([label[k], ms(percentile(memory.stages[k], 50)), ms(percentile(memory.stages[k], 95)), ms(percentile(persisted.stages[k], 50)), ms(percentile(persisted.stages[k], 95))]);
+      rows.push([
+        label[k],
+        ms(percentile(memory.stages[k], 50)),
+        ms(percentile(memory.stages[k], 95)),
+        ms(percentile(persisted.stages[k], 50)),
+        ms(percentile(persisted.stages[k], 95)),
+      ]);
     }
-    const by = (r: Record<string, number>) => Object.entries(r).map(([f, c]) => `${f} ${c}`).join(', ');
-    rows.push(['published by (function: jobs; never the sweep)', by(memory.publishedBy), '', by(persisted.publishedBy), '']);
+    const by = (r: Record<string, number>) =>
+      Object.entries(r)
+        .map(([f, c]) => `${f} ${c}`)
+        .join(', ');
+    rows.push([
+      'published by (function: jobs; never the sweep)',
+      by(memory.publishedBy),
+      '',
+      by(persisted.publishedBy),
+      '',
+    ]);
     return table(rows);
   },
 };

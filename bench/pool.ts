@@ -20,7 +20,8 @@ const OUTAGE_REGION = 'westus3';
 const QUIET_IDEAL = (D / TOTAL_RPM) * 60;
 /** The outage lasts a third of the ideal; the ideal then is what the capacity that remained allows. */
 const OUTAGE_MS = (QUIET_IDEAL / 3) * 1000;
-const OUTAGE_IDEAL = QUIET_IDEAL + (REGIONS.find((r) => r.region === OUTAGE_REGION)!.rpm * (OUTAGE_MS / 1000)) / TOTAL_RPM;
+const OUTAGE_IDEAL =
+  QUIET_IDEAL + (REGIONS.find((r) => r.region === OUTAGE_REGION)!.rpm * (OUTAGE_MS / 1000)) / TOTAL_RPM;
 /**
  * Calls in flight the host allows: the README's sizing, RPM × seconds per call ÷ 60 (180 × 1.5 / 60 ≈ 5),
  * with room for calls waiting at the send gate.
@@ -28,7 +29,11 @@ const OUTAGE_IDEAL = QUIET_IDEAL + (REGIONS.find((r) => r.region === OUTAGE_REGI
 const CONCURRENCY = 16;
 
 const SCENARIOS = [
-  { label: `baseline: one deployment of ${TOTAL_RPM} RPM`, regions: [{ region: 'eastus2', rpm: TOTAL_RPM }], ideal: QUIET_IDEAL },
+  {
+    label: `baseline: one deployment of ${TOTAL_RPM} RPM`,
+    regions: [{ region: 'eastus2', rpm: TOTAL_RPM }],
+    ideal: QUIET_IDEAL,
+  },
   { label: 'pool, all up', regions: REGIONS, ideal: QUIET_IDEAL },
   {
     label: `pool, ${OUTAGE_REGION} fails every call for a third`,
@@ -44,15 +49,39 @@ export const poolSection: Section = {
     `(f) deployment pool: D drops over three emulated deployments (${REGIONS.map((r) => `${r.region} ${r.rpm}`).join(', ')} RPM), ` +
     'the host in its own process; quiet and beside a CPU-bound process',
   async run() {
-    const header = ['run', 'completion', 'ideal', '× ideal (≤ 1.1)', 'model calls', '429 share (≤ 5 %)', 'not published (0)', 'edits by region'];
+    const header = [
+      'run',
+      'completion',
+      'ideal',
+      '× ideal (≤ 1.1)',
+      'model calls',
+      '429 share (≤ 5 %)',
+      'not published (0)',
+      'edits by region',
+    ];
     const rows = [header];
     for (const busy of [false, true]) {
       for (const s of SCENARIOS) {
-        const r = await runBurst({ regions: s.regions, drops: D, busy, concurrency: CONCURRENCY, ...(s.outage ? { outage: s.outage } : {}) });
+        const r = await runBurst({
+          regions: s.regions,
+          drops: D,
+          busy,
+          concurrency: CONCURRENCY,
+          ...(s.outage ? { outage: s.outage } : {}),
+        });
         const byRegion = s.regions.map((g) => String(r.edits.get(`${g.region}-gpt-image-2`) ?? 0)).join(' / ');
         const label = `${s.label}, ${busy ? 'busy machine' : 'quiet'} (D=${D})`;
         const share = `${(r.share429 * 100).toFixed(1)} %`;
-        rows.push([label, `${r.seconds.toFixed(1)} s`, `${s.ideal.toFixed(1)} s`, (r.seconds / s.ideal).toFixed(2), String(r.calls), share, String(r.failed), byRegion]);
+        rows.push([
+          label,
+          `${r.seconds.toFixed(1)} s`,
+          `${s.ideal.toFixed(1)} s`,
+          (r.seconds / s.ideal).toFixed(2),
+          String(r.calls),
+          share,
+          String(r.failed),
+          byRegion,
+        ]);
         console.error(`  (f) ${rows.at(-1)!.join(' | ')}`); // progress: a run takes a minute
       }
     }

@@ -6,7 +6,10 @@ export const definition = defineFunction({
   name: 'edit',
   trigger: { type: 'storageQueue', queueName: QUEUES.edit, connection: 'AzureWebJobsStorage' },
   async handle(rt, message: unknown, context) {
-    const [{ decodeMessage }, { processEditMessage }] = await Promise.all([import('../shared/adapters/edit-queue.js'), import('../shared/pipeline/edit.js')]);
+    const [{ decodeMessage }, { processEditMessage }] = await Promise.all([
+      import('../shared/adapters/edit-queue.js'),
+      import('../shared/pipeline/edit.js'),
+    ]);
     await processEditMessage(rt, decodeMessage(message), contextLogger(context));
   },
 });

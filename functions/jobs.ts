@@ -9,7 +9,8 @@ export const definition = defineFunction({
   async handle(rt, request: HttpRequest): Promise<HttpResponseInit> {
     const id = request.params.id;
     if (id) {
-      if (!/^[0-9a-f]{32}$/.test(id)) return { status: 400, jsonBody: { error: `"${id}" is not a job id (32 hex characters)` } };
+      if (!/^[0-9a-f]{32}$/.test(id))
+        return { status: 400, jsonBody: { error: `"${id}" is not a job id (32 hex characters)` } };
       const found = await rt.ledger.get(id);
       return found ? { jsonBody: found.value } : { status: 404, jsonBody: { error: `no job ${id}` } };
     }
@@ -19,12 +20,20 @@ export const definition = defineFunction({
     }
     const limit = Math.min(500, Math.max(1, Number(request.query.get('limit') ?? 100) || 100));
     if (state === 'active') {
-      const records = await Promise.all((await rt.ledger.listActive()).slice(0, limit).map((jobId) => rt.ledger.get(jobId)));
-      const jobs = records.flatMap((r) => (r ? [{ id: r.value.id, state: r.value.state, drop: r.value.drop.key, updatedAt: r.value.updatedAt }] : []));
+      const records = await Promise.all(
+        (await rt.ledger.listActive()).slice(0, limit).map((jobId) => rt.ledger.get(jobId)),
+      );
+      const jobs = records.flatMap((r) =>
+        r ? [{ id: r.value.id, state: r.value.state, drop: r.value.drop.key, updatedAt: r.value.updatedAt }] : [],
+      );
       return { jsonBody: { jobs } };
     }
     const token = request.query.get('continuationToken') ?? undefined;
-    const page = await rt.ledger.list({ limit, ...(state ? { state: state as JobState } : {}), ...(token ? { continuationToken: token } : {}) });
+    const page = await rt.ledger.list({
+      limit,
+      ...(state ? { state: state as JobState } : {}),
+      ...(token ? { continuationToken: token } : {}),
+    });
     return { jsonBody: page };
   },
 });

@@ -111,7 +111,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   });
   const apiKey = 'chaos-local-key';
   const faults = options.faults ?? DEFAULT_FAULTS;
-  const emulatorOptions = { latency: { min: 50, max: 400 }, faults, ...(options.caDir ? { caDir: options.caDir } : {}) };
+  const emulatorOptions = {
+    latency: { min: 50, max: 400 },
+    faults,
+    ...(options.caDir ? { caDir: options.caDir } : {}),
+  };
   const pool = options.pool ? await startEmulatorPool(POOL_REGIONS, emulatorOptions) : undefined;
   const emulator = pool ? undefined : await startEmulator({ apiKey, rpm: 120, ...emulatorOptions });
   const emulators = pool ? [...pool.emulators.values()] : [emulator!];
@@ -145,7 +149,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
   const hosts: (ChildProcess | undefined)[] = ports.map(() => undefined);
   const startHost = async (i: number) => {
-    hosts[i] = await spawnHost({ port: ports[i]!, env, args: ['--queue-lease-seconds', '5', '--verbose'], output: hostLog }).catch((err: Error) => {
+    hosts[i] = await spawnHost({
+      port: ports[i]!,
+      env,
+      args: ['--queue-lease-seconds', '5', '--verbose'],
+      output: hostLog,
+    }).catch((err: Error) => {
       throw new Error(`${err.message}; see ${hostLogPath}`);
     });
   };
@@ -161,15 +170,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const models = pool
       ? `a pool of ${POOL_REGIONS.map((r) => `${r.region} ${r.rpm} RPM`).join(', ')} with ${OUTAGE.region} down for ${OUTAGE.ms / 1000} s, ${ports.length} hosts`
       : 'emulator 120 RPM vs pipeline 150 RPM';
-    log(`chaos: ${options.drops} drops, ${kills} host kill(s), duplicates ×2, shuffled delivery, faults ${JSON.stringify(faults)}, ${models}`);
+    log(
+      `chaos: ${options.drops} drops, ${kills} host kill(s), duplicates ×2, shuffled delivery, faults ${JSON.stringify(faults)}, ${models}`,
+    );
 
     // The drops: a small image and its mask, most with a sidecar, parts uploaded in a random order.
-    const images = await Promise.all([256, 384].map((w) => sharp({ create: { width: w, height: w, channels: 3, background: { r: 40, g: 90, b: 160 } } }).png().toBuffer()));
+    const images = await Promise.all(
+      [256, 384].map((w) =>
+        sharp({ create: { width: w, height: w, channels: 3, background: { r: 40, g: 90, b: 160 } } })
+          .png()
+          .toBuffer(),
+      ),
+    );
     const masks = await Promise.all(
       [256, 384].map((w) => {
         const raw = Buffer.alloc(w * w * 4, 255);
         for (let i = 3; i < raw.length / 4; i += 4) raw[i] = 0; // the top quarter is the area to edit
-        return sharp(raw, { raw: { width: w, height: w, channels: 4 } }).png().toBuffer();
+        return sharp(raw, { raw: { width: w, height: w, channels: 4 } })
+          .png()
+          .toBuffer();
       }),
     );
     const dropKeys: string[] = [];
@@ -181,7 +200,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const parts = [
         { name: `${key}.png`, bytes: images[size]! },
         { name: `${key}.mask.png`, bytes: masks[size]! },
-        ...(random() < 0.7 ? [{ name: `${key}.json`, bytes: Buffer.from(JSON.stringify({ prompt: `chaos ${i}` })) }] : []),
+        ...(random() < 0.7
+          ? [{ name: `${key}.json`, bytes: Buffer.from(JSON.stringify({ prompt: `chaos ${i}` })) }]
+          : []),
       ].sort(() => random() - 0.5);
       uploads.push(parts);
     }
@@ -209,7 +230,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       if (pool && !outageStarted && terminalDrops.size >= options.drops / 4) {
         outageStarted = true;
         const down = pool.emulators.get(OUTAGE.region)!;
-        log(`chaos: ${OUTAGE.region} fails every call for ${OUTAGE.ms / 1000} s (${terminalDrops.size}/${options.drops} drops settled)`);
+        log(
+          `chaos: ${OUTAGE.region} fails every call for ${OUTAGE.ms / 1000} s (${terminalDrops.size}/${options.drops} drops settled)`,
+        );
         down.setFaults({ http500: 0.5, http503: 0.5 });
         outage = sleep(OUTAGE.ms).then(() => {
           down.setFaults(faults);
@@ -221,12 +244,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const victim = hosts.length - 1 - (killed % hosts.length);
         killed++;
         await stopHost(victim, 'SIGKILL');
-        log(`chaos: SIGKILL host ${victim + 1} of ${hosts.length} (${terminalDrops.size}/${options.drops} drops settled, ${active} jobs in flight); restarting in 1 s`);
+        log(
+          `chaos: SIGKILL host ${victim + 1} of ${hosts.length} (${terminalDrops.size}/${options.drops} drops settled, ${active} jobs in flight); restarting in 1 s`,
+        );
         await sleep(1_000);
         await startHost(victim);
         continue;
       }
-      if (terminalDrops.size >= options.drops && active === 0 && pending === 0 && storage.eventGrid.stats().pending === 0) {
+      if (
+        terminalDrops.size >= options.drops &&
+        active === 0 &&
+        pending === 0 &&
+        storage.eventGrid.stats().pending === 0
+      ) {
         settled = true;
         break;
       }
@@ -238,9 +268,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const jobs = await listJobs(ledger);
     const calls = emulators.flatMap((e) => e.requests().filter((r) => r.path.includes('/images/')));
     const invariants: Invariant[] = [];
-    const check = (name: string, failures: string[], ok: string) => invariants.push({ name, ok: failures.length === 0, detail: failures.length ? failures.slice(0, 5).join('; ') + (failures.length > 5 ? ` (+${failures.length - 5} more)` : '') : ok });
+    const check = (name: string, failures: string[], ok: string) =>
+      invariants.push({
+        name,
+        ok: failures.length === 0,
+        detail: failures.length
+          ? failures.slice(0, 5).join('; ') + (failures.length > 5 ? ` (+${failures.length - 5} more)` : '')
+          : ok,
+      });
 
-    check('the run settled before the deadline', settled ? [] : ['timed out with work in flight'], `in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    check(
+      'the run settled before the deadline',
+      settled ? [] : ['timed out with work in flight'],
+      `in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     const byDrop = new Map<string, JobRecord[]>();
     for (const j of jobs) byDrop.set(j.drop.key, [...(byDrop.get(j.drop.key) ?? []), j]);
     check(
@@ -248,7 +289,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       [
         ...dropKeys.filter((k) => !byDrop.has(k)).map((k) => `${k} has no job`),
         ...jobs.filter((j) => !isTerminal(j.state)).map((j) => `${j.drop.key} is still ${j.state}`),
-        ...jobs.filter((j) => j.history.filter((h) => isTerminal(h.state)).length !== 1).map((j) => `${j.drop.key} reached ${j.history.filter((h) => isTerminal(h.state)).length} terminal states`),
+        ...jobs
+          .filter((j) => j.history.filter((h) => isTerminal(h.state)).length !== 1)
+          .map((j) => `${j.drop.key} reached ${j.history.filter((h) => isTerminal(h.state)).length} terminal states`),
       ],
       `${dropKeys.length} drops, ${jobs.length} jobs`,
     );
@@ -256,30 +299,46 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     check(
       'nothing published twice',
       [
-        ...jobs.filter((j) => j.history.filter((h) => h.state === 'published').length > 1).map((j) => `${j.drop.key} published ${j.history.filter((h) => h.state === 'published').length} times`),
-        ...[...byDrop].filter(([, js]) => js.filter((j) => j.state === 'published').length > 1).map(([k]) => `${k} has several published jobs`),
-        ...publishedNames.filter((n) => !jobs.some((j) => j.publish?.blob === `published/${n}`)).map((n) => `published/${n} belongs to no published job`),
+        ...jobs
+          .filter((j) => j.history.filter((h) => h.state === 'published').length > 1)
+          .map((j) => `${j.drop.key} published ${j.history.filter((h) => h.state === 'published').length} times`),
+        ...[...byDrop]
+          .filter(([, js]) => js.filter((j) => j.state === 'published').length > 1)
+          .map(([k]) => `${k} has several published jobs`),
+        ...publishedNames
+          .filter((n) => !jobs.some((j) => j.publish?.blob === `published/${n}`))
+          .map((n) => `published/${n} belongs to no published job`),
       ],
       `${publishedNames.length} published files, one per published job`,
     );
-    const callsFor = (job: JobRecord) => calls.filter((c: RequestRecord) => c.clientRequestId?.startsWith(`${job.id}-`)).length;
+    const callsFor = (job: JobRecord) =>
+      calls.filter((c: RequestRecord) => c.clientRequestId?.startsWith(`${job.id}-`)).length;
     check(
       'model calls per job ≤ 1 + its recorded retries',
-      jobs.filter((j) => callsFor(j) > 1 + Math.max(0, j.attempts - 1) + j.throttled).map((j) => `${j.drop.key}: ${callsFor(j)} calls, ${j.attempts} attempts, ${j.throttled} throttled`),
+      jobs
+        .filter((j) => callsFor(j) > 1 + Math.max(0, j.attempts - 1) + j.throttled)
+        .map((j) => `${j.drop.key}: ${callsFor(j)} calls, ${j.attempts} attempts, ${j.throttled} throttled`),
       `${calls.length} calls for ${jobs.length} jobs`,
     );
     if (pool) {
       const members = new Set(POOL_REGIONS.map((r) => `${r.region}-${DEFAULT_IMAGE_MODEL}`));
       check(
         'the ledger names the pool deployment of every edit',
-        jobs.filter((j) => j.edit?.output && !members.has(j.edit.deployment ?? '')).map((j) => `${j.drop.key}: edited by ${j.edit!.deployment ?? 'no deployment recorded'}`),
+        jobs
+          .filter((j) => j.edit?.output && !members.has(j.edit.deployment ?? ''))
+          .map((j) => `${j.drop.key}: edited by ${j.edit!.deployment ?? 'no deployment recorded'}`),
         `${jobs.filter((j) => j.edit?.output).length} edits, each with its deployment`,
       );
     }
-    const verifier = await createVerifier(loadGateConfig({}), undefined, { extraPems: [...new Set(emulators.map((e) => e.caPem))] });
+    const verifier = await createVerifier(loadGateConfig({}), undefined, {
+      extraPems: [...new Set(emulators.map((e) => e.caPem))],
+    });
     const regated: string[] = [];
     for (const n of publishedNames) {
-      const report = await verifier.verify(await clients.container(CONTAINERS.published).getBlobClient(n).downloadToBuffer(), { file: n });
+      const report = await verifier.verify(
+        await clients.container(CONTAINERS.published).getBlobClient(n).downloadToBuffer(),
+        { file: n },
+      );
       if (report.verdict !== 'publish') regated.push(`published/${n}: ${report.reasons.join('; ')}`);
     }
     check('every file in published/ passes the gate again', regated, `${publishedNames.length} files re-verified`);
@@ -291,7 +350,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       ...(await names(clients, CONTAINERS.jobs, 'pending/')).map((n) => `jobs/${n} still waits for a part`),
       ...(await names(clients, CONTAINERS.deadLetter)).map((n) => `${CONTAINERS.deadLetter}/${n} was never replayed`),
     ];
-    check('no blob left behind outside the terminal containers', leftovers, `${edited.length} edited files all judged; no markers or dead letters left`);
+    check(
+      'no blob left behind outside the terminal containers',
+      leftovers,
+      `${edited.length} edited files all judged; no markers or dead letters left`,
+    );
 
     const states: Record<string, number> = {};
     for (const j of jobs) states[j.state] = (states[j.state] ?? 0) + 1;
@@ -314,7 +377,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       ...(pool
         ? {
             'edits by deployment': JSON.stringify(
-              Object.fromEntries(POOL_REGIONS.map((r) => [r.region, jobs.filter((j) => j.edit?.output && j.edit.deployment === `${r.region}-${DEFAULT_IMAGE_MODEL}`).length])),
+              Object.fromEntries(
+                POOL_REGIONS.map((r) => [
+                  r.region,
+                  jobs.filter((j) => j.edit?.output && j.edit.deployment === `${r.region}-${DEFAULT_IMAGE_MODEL}`)
+                    .length,
+                ]),
+              ),
             ),
           }
         : {}),
@@ -336,7 +405,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parse(args, { drops: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' }, pool: { type: 'boolean' } });
+  const { values } = parse(args, {
+    drops: { type: 'string' },
+    kills: { type: 'string' },
+    seed: { type: 'string' },
+    pool: { type: 'boolean' },
+  });
   const result = await runChaos({
     pool: values.pool === true,
     drops: intOption('drops', values.drops, 1, 100_000) ?? 200,
@@ -345,4 +419,3 @@ export async function run(args: string[]): Promise<number> {
   });
   return result.ok ? 0 : 1;
 }
-

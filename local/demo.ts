@@ -36,7 +36,9 @@ export async function run(args: string[]): Promise<number> {
   });
   const rt = pipeline.runtime;
   const sync = startDropSync({ dir: samplesDir, inbox: rt.containers.inbox, intervalMs: 200 });
-  await rt.containers.edited.getBlockBlobClient(FORGED).uploadData(await uncredentialedImage(), { blobHTTPHeaders: { blobContentType: 'image/png' } });
+  await rt.containers.edited
+    .getBlockBlobClient(FORGED)
+    .uploadData(await uncredentialedImage(), { blobHTTPHeaders: { blobContentType: 'image/png' } });
 
   /** The newest job of each sample drop. */
   const latest = async (): Promise<Map<string, JobRecord>> => {
@@ -49,7 +51,8 @@ export async function run(args: string[]): Promise<number> {
     }
     return byDrop;
   };
-  const forgedReport = async () => rt.containers.quarantine.getBlobClient('forged/no-credentials.provenance.json').exists();
+  const forgedReport = async () =>
+    rt.containers.quarantine.getBlobClient('forged/no-credentials.provenance.json').exists();
 
   const deadline = Date.now() + TIMEOUT_MS;
   let jobs = await latest();
@@ -59,7 +62,10 @@ export async function run(args: string[]): Promise<number> {
     await sleep(250);
   }
   await sync.close();
-  const mirror = startMirror({ containers: Object.values(CONTAINERS).map((c) => rt.storage.container(c)), dir: outDir });
+  const mirror = startMirror({
+    containers: Object.values(CONTAINERS).map((c) => rt.storage.container(c)),
+    dir: outDir,
+  });
   await sleep(300);
   await mirror.close();
 
@@ -80,16 +86,31 @@ export async function run(args: string[]): Promise<number> {
   ok &&= forged;
   let forgedWhy = 'no report';
   if (forged) {
-    const report = JSON.parse((await rt.containers.quarantine.getBlobClient('forged/no-credentials.provenance.json').downloadToBuffer()).toString('utf8')) as { reasons: string[] };
+    const report = JSON.parse(
+      (
+        await rt.containers.quarantine.getBlobClient('forged/no-credentials.provenance.json').downloadToBuffer()
+      ).toString('utf8'),
+    ) as { reasons: string[] };
     forgedWhy = report.reasons[0] ?? '';
   }
-  rows.push([`edited/${FORGED}`, 'quarantined', `${forged ? '✓' : '✗'} ${forged ? 'quarantined' : 'not judged'}`, forgedWhy]);
+  rows.push([
+    `edited/${FORGED}`,
+    'quarantined',
+    `${forged ? '✓' : '✗'} ${forged ? 'quarantined' : 'not judged'}`,
+    forgedWhy,
+  ]);
 
   const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
   const line = (r: string[]) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
-  process.stdout.write(`\n${line(rows[0]!)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.slice(1).map(line).join('\n')}\n\n`);
-  process.stdout.write(`Results mirrored to ${shown(outDir)}/ (published/, quarantine/, rejected/ and the jobs/ ledger).\n`);
-  process.stdout.write(ok ? 'Demo passed: every sample ended where it should.\n' : 'Demo FAILED: see the table above.\n');
+  process.stdout.write(
+    `\n${line(rows[0]!)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.slice(1).map(line).join('\n')}\n\n`,
+  );
+  process.stdout.write(
+    `Results mirrored to ${shown(outDir)}/ (published/, quarantine/, rejected/ and the jobs/ ledger).\n`,
+  );
+  process.stdout.write(
+    ok ? 'Demo passed: every sample ended where it should.\n' : 'Demo FAILED: see the table above.\n',
+  );
   await pipeline.close();
   return ok ? 0 : 1;
 }

@@ -79,7 +79,11 @@ export async function startLocalStorage(options: LocalStorageOptions = {}): Prom
 
 /** Event Grid subscriptions pointing at a host's webhooks, as the azd post-deploy hook creates them on Azure. */
 export function subscriptionsFor(hostUrl: string) {
-  return EVENT_SUBSCRIPTIONS.map((s) => ({ name: s.name, container: s.container, endpoint: `${hostUrl}/runtime/webhooks/EventGrid?functionName=${s.functionName}` }));
+  return EVENT_SUBSCRIPTIONS.map((s) => ({
+    name: s.name,
+    container: s.container,
+    endpoint: `${hostUrl}/runtime/webhooks/EventGrid?functionName=${s.functionName}`,
+  }));
 }
 
 export interface LocalPipelineOptions {
@@ -141,7 +145,10 @@ async function startLocalOutcomeTopic(options: LocalPipelineOptions): Promise<Lo
   const configured = options.settings?.OUTCOME_EVENTS_TOPIC_ENDPOINT;
   const elsewhere = configured && !/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(configured);
   if (options.outcomeTopic === false || elsewhere) return undefined;
-  const subscribers = (options.settings?.OUTCOME_EVENT_SUBSCRIBERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const subscribers = (options.settings?.OUTCOME_EVENT_SUBSCRIBERS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const notUrl = subscribers.find((s) => !/^https?:\/\/[^\s/]+/.test(s));
   if (notUrl) throw new Error(`OUTCOME_EVENT_SUBSCRIBERS must list http(s) webhook URLs, got "${notUrl}"`);
   const onDropped = (message: string) =>
@@ -165,10 +172,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     FUNCTIONS_WORKER_RUNTIME: 'node',
     AzureWebJobsStorage: storage.connectionString,
     // Trust the emulator's two roots (claim signing and time-stamping) and nothing else of the emulator's.
-    ...(emulator ? { AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: apiKey, EXTRA_TRUST_ANCHORS: emulator.caPem } : {}),
+    ...(emulator
+      ? { AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: apiKey, EXTRA_TRUST_ANCHORS: emulator.caPem }
+      : {}),
     ...emulatorPool?.settings,
     ...Object.fromEntries(Object.entries(options.settings ?? {}).filter(([, v]) => v !== undefined)),
-    ...(outcomeTopic ? { OUTCOME_EVENTS_TOPIC_ENDPOINT: outcomeTopic.endpoint, OUTCOME_EVENTS_TOPIC_KEY: outcomeTopic.key } : {}),
+    ...(outcomeTopic
+      ? { OUTCOME_EVENTS_TOPIC_ENDPOINT: outcomeTopic.endpoint, OUTCOME_EVENTS_TOPIC_KEY: outcomeTopic.key }
+      : {}),
   } as Record<string, string>;
   if (outcomeTopic) settings.OUTCOME_EVENTS_SOURCE ||= LOCAL_EVENT_SOURCE;
   const local = options.publisher ? await localPublisher(options.publisher) : undefined;

@@ -19,11 +19,18 @@ export async function loadFunctionDefinitions(): Promise<AnyFunction[]> {
   // the local host runs the definitions itself, so those warnings are noise here.
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].startsWith('WARNING: ') && /test mode|Skipping call to register/.test(args[0])) return;
+    if (
+      typeof args[0] === 'string' &&
+      args[0].startsWith('WARNING: ') &&
+      /test mode|Skipping call to register/.test(args[0])
+    )
+      return;
     warn(...args);
   };
   try {
-    const modules = await Promise.all(functionModuleFiles().map((f) => import(new URL(f, FUNCTIONS_DIR).href) as Promise<{ definition?: AnyFunction }>));
+    const modules = await Promise.all(
+      functionModuleFiles().map((f) => import(new URL(f, FUNCTIONS_DIR).href) as Promise<{ definition?: AnyFunction }>),
+    );
     return modules.map((m, i) => {
       if (!m.definition) throw new Error(`functions/${functionModuleFiles()[i]} exports no definition`);
       return m.definition;

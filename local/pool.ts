@@ -22,11 +22,16 @@ export interface EmulatorPool {
 
 /** `eastus2=12,westus3=6,swedencentral=3` → regions with their RPM. */
 export function parsePoolSpec(text: string): EmulatedRegion[] {
-  const regions = text.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
-    const m = /^([a-z0-9-]+)=(\d+)$/i.exec(entry);
-    if (!m || Number(m[2]) < 1) throw new Error(`--pool entries must be REGION=RPM (e.g. eastus2=12,westus3=6), got "${entry}"`);
-    return { region: m[1]!.toLowerCase(), rpm: Number(m[2]) };
-  });
+  const regions = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const m = /^([a-z0-9-]+)=(\d+)$/i.exec(entry);
+      if (!m || Number(m[2]) < 1)
+        throw new Error(`--pool entries must be REGION=RPM (e.g. eastus2=12,westus3=6), got "${entry}"`);
+      return { region: m[1]!.toLowerCase(), rpm: Number(m[2]) };
+    });
   if (regions.length === 0) throw new Error('--pool needs at least one REGION=RPM');
   if (new Set(regions.map((r) => r.region)).size !== regions.length) throw new Error('--pool names a region twice');
   return regions;
@@ -42,13 +47,22 @@ export async function startEmulatorPool(
     for (const { region, rpm } of regions) {
       // Port 0 for all but a given first port, which the others follow.
       const port = options.port ? options.port + emulators.size : 0;
-      emulators.set(region, await startEmulator({ ...options, port, rpm, apiKey: WELL_KNOWN_API_KEY, deployments: { [model]: model } }));
+      emulators.set(
+        region,
+        await startEmulator({ ...options, port, rpm, apiKey: WELL_KNOWN_API_KEY, deployments: { [model]: model } }),
+      );
     }
   } catch (err) {
     await Promise.all([...emulators.values()].map((e) => e.close()));
     throw err;
   }
-  const pool = regions.map(({ region, rpm }) => ({ endpoint: emulators.get(region)!.url, deployment: model, model, rpm, region }));
+  const pool = regions.map(({ region, rpm }) => ({
+    endpoint: emulators.get(region)!.url,
+    deployment: model,
+    model,
+    rpm,
+    region,
+  }));
   return {
     regions,
     emulators,

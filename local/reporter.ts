@@ -27,13 +27,19 @@ export function createReporter(options: { verbose?: boolean; write?: (line: stri
         const drop = dropRaw!.startsWith('"') ? (JSON.parse(dropRaw!) as string) : dropRaw!;
         states.set(id!, to as JobState);
         const time = new Date().toTimeString().slice(0, 8);
-        const detail = note ? `  ${(JSON.parse(note) as string).slice(0, 160)}` : Number(attempt) > 1 && to === 'editing' ? `  attempt ${attempt}` : '';
+        const detail = note
+          ? `  ${(JSON.parse(note) as string).slice(0, 160)}`
+          : Number(attempt) > 1 && to === 'editing'
+            ? `  attempt ${attempt}`
+            : '';
         write(`${time}  ${drop.padEnd(28)} ${to!.padEnd(12)} ${elapsed!.padStart(7)}${detail}`);
         if (isTerminal(to as JobState)) write(`          ${summary()}`);
         return;
       }
-      if (entry.level === 'error' || entry.level === 'critical') write(`  ! ${entry.functionName}: ${entry.message.split('\n')[0]}`);
-      else if (entry.level === 'warning' || options.verbose) write(`  ${entry.level === 'warning' ? '~' : ' '} ${entry.functionName}: ${entry.message}`);
+      if (entry.level === 'error' || entry.level === 'critical')
+        write(`  ! ${entry.functionName}: ${entry.message.split('\n')[0]}`);
+      else if (entry.level === 'warning' || options.verbose)
+        write(`  ${entry.level === 'warning' ? '~' : ' '} ${entry.functionName}: ${entry.message}`);
     },
   };
 }

@@ -19,7 +19,7 @@ export interface Sample {
 export const SAMPLES: Sample[] = [
   { drop: 'valid/lighthouse', expected: 'published', why: 'a valid pair with a sidecar prompt' },
   { drop: 'wrong-size/harbor', expected: 'rejected', why: "the mask is not the image's size" },
-  { drop: 'blocked/garden', expected: 'rejected', why: "the prompt trips the content filter" },
+  { drop: 'blocked/garden', expected: 'rejected', why: 'the prompt trips the content filter' },
 ];
 
 function scene(width: number, height: number, hue: number): Buffer {
@@ -35,10 +35,17 @@ function scene(width: number, height: number, hue: number): Buffer {
 }
 
 /** A PNG mask, opaque except a transparent rectangle: the area to edit. */
-async function mask(width: number, height: number, hole: { x: number; y: number; w: number; h: number }): Promise<Buffer> {
+async function mask(
+  width: number,
+  height: number,
+  hole: { x: number; y: number; w: number; h: number },
+): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 4, 255);
-  for (let y = hole.y; y < hole.y + hole.h; y++) for (let x = hole.x; x < hole.x + hole.w; x++) raw[(y * width + x) * 4 + 3] = 0;
-  return sharp(raw, { raw: { width, height, channels: 4 } }).png().toBuffer();
+  for (let y = hole.y; y < hole.y + hole.h; y++)
+    for (let x = hole.x; x < hole.x + hole.w; x++) raw[(y * width + x) * 4 + 3] = 0;
+  return sharp(raw, { raw: { width, height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
 export async function writeSamples(dir: string): Promise<void> {
@@ -49,20 +56,40 @@ export async function writeSamples(dir: string): Promise<void> {
   };
   const size = 1024;
   const sky = { x: 600, y: 80, w: 360, h: 260 };
-  put('valid/lighthouse.png', await sharp(scene(size, size, 200)).png().toBuffer());
+  put(
+    'valid/lighthouse.png',
+    await sharp(scene(size, size, 200))
+      .png()
+      .toBuffer(),
+  );
   put('valid/lighthouse.mask.png', await mask(size, size, sky));
-  put('valid/lighthouse.json', JSON.stringify({ prompt: 'a flock of seagulls circling the sun', quality: 'medium', size: '1024x1024' }, null, 2));
+  put(
+    'valid/lighthouse.json',
+    JSON.stringify({ prompt: 'a flock of seagulls circling the sun', quality: 'medium', size: '1024x1024' }, null, 2),
+  );
 
-  put('wrong-size/harbor.png', await sharp(scene(size, size, 20)).png().toBuffer());
+  put(
+    'wrong-size/harbor.png',
+    await sharp(scene(size, size, 20))
+      .png()
+      .toBuffer(),
+  );
   put('wrong-size/harbor.mask.png', await mask(size / 2, size / 2, { x: 10, y: 10, w: 100, h: 100 }));
   put('wrong-size/harbor.json', JSON.stringify({ prompt: 'a sailing boat on the water' }, null, 2));
 
-  put('blocked/garden.png', await sharp(scene(size, size, 110)).png().toBuffer());
+  put(
+    'blocked/garden.png',
+    await sharp(scene(size, size, 110))
+      .png()
+      .toBuffer(),
+  );
   put('blocked/garden.mask.png', await mask(size, size, sky));
   put('blocked/garden.json', JSON.stringify({ prompt: `a ${BLOCKED_WORD} symbol painted in the sky` }, null, 2));
 }
 
 /** An image written straight into edited/ with no Content Credentials: the gate must quarantine it. */
 export async function uncredentialedImage(): Promise<Buffer> {
-  return sharp(scene(512, 512, 300)).png().toBuffer();
+  return sharp(scene(512, 512, 300))
+    .png()
+    .toBuffer();
 }

@@ -31,14 +31,18 @@ function isLocalUrl(url: string | undefined): boolean {
 /** The banner's model lines: the emulator with its well-known key and deployment, or the real endpoint. */
 function modelLines({ emulator, emulatorPool, settings }: LocalPipeline): string[] {
   if (emulatorPool) {
-    const regions = emulatorPool.regions.map(({ region, rpm }) => `${region} ${emulatorPool.emulators.get(region)!.url} (${rpm} RPM)`);
+    const regions = emulatorPool.regions.map(
+      ({ region, rpm }) => `${region} ${emulatorPool.emulators.get(region)!.url} (${rpm} RPM)`,
+    );
     return [
       `  Model pool:    ${regions.join(', ')}  gpt-image emulators, one per region`,
       `  Emulator key:  ${settings.AZURE_OPENAI_API_KEY}   (well-known, like Azurite's: api-key header; it opens only these emulators)`,
     ];
   }
   if (!emulator) return [`  Model:         ${settings.AZURE_OPENAI_ENDPOINT}`];
-  const deployments = Object.entries(emulator.deployments).map(([name, model]) => `${name} (${model})`).join(', ');
+  const deployments = Object.entries(emulator.deployments)
+    .map(([name, model]) => `${name} (${model})`)
+    .join(', ');
   return [
     `  Model:         ${emulator.url}  gpt-image emulator, deployment ${deployments}; its two roots are trusted in local mode only`,
     `  Emulator key:  ${emulator.apiKey}   (well-known, like Azurite's: api-key header; it opens only this emulator)`,
@@ -49,11 +53,16 @@ function modelLines({ emulator, emulatorPool, settings }: LocalPipeline): string
 function outcomeEventLines({ outcomeTopic, settings, host }: LocalPipeline): string[] {
   const feed = `feed ${host.url}/api/events`;
   if (outcomeTopic) {
-    const subscribers = (settings.OUTCOME_EVENT_SUBSCRIBERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const subscribers = (settings.OUTCOME_EVENT_SUBSCRIBERS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const to = subscribers.length ? `→ ${subscribers.join(', ')}` : '(no subscribers: set OUTCOME_EVENT_SUBSCRIBERS)';
     return [`  Outcome events: ${outcomeTopic.endpoint} local topic ${to}; ${feed}`];
   }
-  return settings.OUTCOME_EVENTS_TOPIC_ENDPOINT ? [`  Outcome events: ${settings.OUTCOME_EVENTS_TOPIC_ENDPOINT}; ${feed}`] : [];
+  return settings.OUTCOME_EVENTS_TOPIC_ENDPOINT
+    ? [`  Outcome events: ${settings.OUTCOME_EVENTS_TOPIC_ENDPOINT}; ${feed}`]
+    : [];
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -88,7 +97,8 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  if (regions && !useEmulator) throw new UsageError('--pool runs emulated deployments; local.settings.json points at a real endpoint');
+  if (regions && !useEmulator)
+    throw new UsageError('--pool runs emulated deployments; local.settings.json points at a real endpoint');
 
   const pipeline = await startLocalPipeline({
     storage: {
@@ -96,8 +106,25 @@ export async function run(args: string[]): Promise<number> {
       blobPort: intOption('blob-port', values['blob-port'], 0, 65535) ?? 10000,
       queuePort: intOption('queue-port', values['queue-port'], 0, 65535) ?? 10001,
     },
-    emulator: useEmulator ? { port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] } : false,
-    ...(regions ? { emulatorPool: { regions, options: { port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] } } } : {}),
+    emulator: useEmulator
+      ? {
+          port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011,
+          latency: { min: 500, max: 1500 },
+          blockWords: ['forbidden'],
+        }
+      : false,
+    ...(regions
+      ? {
+          emulatorPool: {
+            regions,
+            options: {
+              port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011,
+              latency: { min: 500, max: 1500 },
+              blockWords: ['forbidden'],
+            },
+          },
+        }
+      : {}),
     hostPort: intOption('port', values.port, 0, 65535) ?? 7071,
     // Composites are signed by a local CA kept with the state, unless the settings name a publisher.
     ...(local.PUBLISHER_CERT_CHAIN ? {} : { publisher: path.join(stateDir, 'publisher-ca') }),
@@ -105,8 +132,17 @@ export async function run(args: string[]): Promise<number> {
     onLog: (entry) => reporter.log(entry),
   });
   const onError = (err: unknown) => process.stderr.write(`  ! ${(err as Error).message}\n`);
-  const sync = startDropSync({ dir: dropDir, inbox: pipeline.runtime.containers.inbox, onUpload: (name) => process.stdout.write(`          uploaded drop/${name} → inbox/${name}\n`), onError });
-  const mirror = startMirror({ containers: Object.values(CONTAINERS).map((c) => pipeline.runtime.storage.container(c)), dir: outDir, onError });
+  const sync = startDropSync({
+    dir: dropDir,
+    inbox: pipeline.runtime.containers.inbox,
+    onUpload: (name) => process.stdout.write(`          uploaded drop/${name} → inbox/${name}\n`),
+    onError,
+  });
+  const mirror = startMirror({
+    containers: Object.values(CONTAINERS).map((c) => pipeline.runtime.storage.container(c)),
+    dir: outDir,
+    onError,
+  });
 
   // `--drop /tmp/x` is shown as given, `--drop x` as ./x.
   const shown = (dir: string) => (path.isAbsolute(dir) ? dir : `./${dir}`);

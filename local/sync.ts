@@ -14,7 +14,13 @@ export interface Poller {
   close(): Promise<void>;
 }
 
-const CONTENT_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.json': 'application/json' };
+const CONTENT_TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.json': 'application/json',
+};
 
 /** Streamed, so a huge file dropped by mistake costs time, not memory (intake rejects it with a report). */
 async function sha256Of(file: string): Promise<string> {
@@ -84,7 +90,9 @@ export function startDropSync(options: DropSyncOptions): Poller {
         const existing = await blob.getProperties().catch(() => undefined);
         if (existing?.metadata?.dropsha256 !== sha256) {
           await blob.uploadFile(full, {
-            blobHTTPHeaders: { blobContentType: CONTENT_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream' },
+            blobHTTPHeaders: {
+              blobContentType: CONTENT_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream',
+            },
             metadata: { dropsha256: sha256 },
           });
           options.onUpload?.(name);
@@ -122,7 +130,9 @@ export function startMirror(options: MirrorOptions): Poller {
           let bytes: Buffer;
           try {
             // Conditional on the listed version, so a blob rewritten mid-copy is never mirrored half old, half new.
-            bytes = await container.getBlobClient(blob.name).downloadToBuffer(0, undefined, { conditions: { ifMatch: blob.properties.etag } });
+            bytes = await container
+              .getBlobClient(blob.name)
+              .downloadToBuffer(0, undefined, { conditions: { ifMatch: blob.properties.etag } });
           } catch {
             continue; // changed or gone since the listing; the next pass catches up
           }

@@ -27,7 +27,8 @@ export async function run(args: string[]): Promise<number> {
   );
   if (positionals.length === 0) throw new UsageError('verify needs at least one FILE');
   const scope = values['agent-scope'];
-  if (scope !== undefined && scope !== 'active' && scope !== 'chain') throw new UsageError(`--agent-scope must be active or chain, got "${scope}"`);
+  if (scope !== undefined && scope !== 'active' && scope !== 'chain')
+    throw new UsageError(`--agent-scope must be active or chain, got "${scope}"`);
   let gate;
   try {
     gate = loadGateConfig({ ...process.env, ...(scope ? { AGENT_SCOPE: scope } : {}) });
@@ -44,17 +45,25 @@ export async function run(args: string[]): Promise<number> {
     extraPems.push(pem);
   }
   const maxBytes = maxImageBytes(process.env.MAX_IMAGE_BYTES);
-  const verifier = await createVerifier(gate, undefined, { noDefaultTrust: values['no-default-trust'] === true, extraPems });
+  const verifier = await createVerifier(gate, undefined, {
+    noDefaultTrust: values['no-default-trust'] === true,
+    extraPems,
+  });
   // The pipeline's own composites are judged against the publisher's pinned chain (--publisher FILE or
   // PUBLISHER_CERT_CHAIN as PEM text or a file), in two levels: the publisher, then the Azure ingredient.
   const publisherSetting = values.publisher ?? process.env.PUBLISHER_CERT_CHAIN?.trim();
   let composites;
   if (publisherSetting) {
-    const pem = publisherSetting.includes('-----BEGIN') ? publisherSetting : await readFile(publisherSetting, 'utf8').catch(() => {
-      throw new UsageError(`--publisher ${publisherSetting}: no such file`);
-    });
+    const pem = publisherSetting.includes('-----BEGIN')
+      ? publisherSetting
+      : await readFile(publisherSetting, 'utf8').catch(() => {
+          throw new UsageError(`--publisher ${publisherSetting}: no such file`);
+        });
     try {
-      composites = await createCompositeVerifier(gate, pem, undefined, { noDefaultTrust: values['no-default-trust'] === true, extraPems });
+      composites = await createCompositeVerifier(gate, pem, undefined, {
+        noDefaultTrust: values['no-default-trust'] === true,
+        extraPems,
+      });
     } catch (err) {
       throw new UsageError(`--publisher: ${(err as Error).message}`);
     }
@@ -71,7 +80,8 @@ export async function run(args: string[]): Promise<number> {
       continue;
     }
     let report = await verifier.verify(bytes, { file });
-    if (composites && report.manifest?.claimGenerator?.startsWith(PIPELINE_AGENT)) report = await composites.verify(bytes, { file });
+    if (composites && report.manifest?.claimGenerator?.startsWith(PIPELINE_AGENT))
+      report = await composites.verify(bytes, { file });
     process.stdout.write(values.json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
     if (report.verdict === 'quarantine' && exit === 0) exit = 1;
   }
@@ -109,7 +119,13 @@ async function readImageFile(file: string, max: number): Promise<Buffer> {
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) {
-      const kind = stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'a special file';
+      const kind = stat.isDirectory()
+        ? 'a directory'
+        : stat.isFIFO()
+          ? 'a FIFO'
+          : stat.isCharacterDevice() || stat.isBlockDevice()
+            ? 'a device'
+            : 'a special file';
       throw new Error(`not a regular file (${kind})`);
     }
     if (stat.size > max) throw new Error(`${stat.size} bytes is larger than MAX_IMAGE_BYTES (${max})`);

@@ -35,56 +35,279 @@ const BOTH: readonly Where[] = ['local', 'azure'];
 
 export const SETTINGS = [
   // Functions host and storage
-  { name: 'FUNCTIONS_WORKER_RUNTIME', description: 'Worker runtime for the Functions host (`node`). Flex Consumption sets it from the plan instead.', default: 'node', where: ['local'], hostOnly: true },
-  { name: 'AzureWebJobsStorage', description: 'Storage connection string (local: Azurite). On Azure the identity-based `AzureWebJobsStorage__*` settings replace it.', where: ['local'] },
-  { name: 'AzureWebJobsStorage__blobServiceUri', description: 'Blob endpoint of the storage account, used with a managed identity.', where: ['azure'] },
-  { name: 'AzureWebJobsStorage__queueServiceUri', description: 'Queue endpoint of the storage account, used with a managed identity.', where: ['azure'] },
-  { name: 'AzureWebJobsStorage__credential', description: '`managedidentity`: the host reaches storage with the app\'s identity.', where: ['azure'], hostOnly: true },
-  { name: 'AzureWebJobsStorage__clientId', description: 'Client id of the user-assigned identity the host uses for storage.', where: ['azure'], hostOnly: true },
-  { name: 'AZURE_CLIENT_ID', description: 'Client id of the user-assigned managed identity the code uses for storage and Azure OpenAI.', where: ['azure'] },
-  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', description: 'Application Insights resource to send logs to (an identifier, not a secret: ingestion requires Entra ID).', where: ['azure'], hostOnly: true },
-  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', description: '`ClientId=<id>;Authorization=AAD`: log ingestion with the managed identity.', where: ['azure'], hostOnly: true },
+  {
+    name: 'FUNCTIONS_WORKER_RUNTIME',
+    description: 'Worker runtime for the Functions host (`node`). Flex Consumption sets it from the plan instead.',
+    default: 'node',
+    where: ['local'],
+    hostOnly: true,
+  },
+  {
+    name: 'AzureWebJobsStorage',
+    description:
+      'Storage connection string (local: Azurite). On Azure the identity-based `AzureWebJobsStorage__*` settings replace it.',
+    where: ['local'],
+  },
+  {
+    name: 'AzureWebJobsStorage__blobServiceUri',
+    description: 'Blob endpoint of the storage account, used with a managed identity.',
+    where: ['azure'],
+  },
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri',
+    description: 'Queue endpoint of the storage account, used with a managed identity.',
+    where: ['azure'],
+  },
+  {
+    name: 'AzureWebJobsStorage__credential',
+    description: "`managedidentity`: the host reaches storage with the app's identity.",
+    where: ['azure'],
+    hostOnly: true,
+  },
+  {
+    name: 'AzureWebJobsStorage__clientId',
+    description: 'Client id of the user-assigned identity the host uses for storage.',
+    where: ['azure'],
+    hostOnly: true,
+  },
+  {
+    name: 'AZURE_CLIENT_ID',
+    description: 'Client id of the user-assigned managed identity the code uses for storage and Azure OpenAI.',
+    where: ['azure'],
+  },
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
+    description:
+      'Application Insights resource to send logs to (an identifier, not a secret: ingestion requires Entra ID).',
+    where: ['azure'],
+    hostOnly: true,
+  },
+  {
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+    description: '`ClientId=<id>;Authorization=AAD`: log ingestion with the managed identity.',
+    where: ['azure'],
+    hostOnly: true,
+  },
   // The model
-  { name: 'AZURE_OPENAI_ENDPOINT', description: 'Azure OpenAI endpoint, e.g. `https://<name>.openai.azure.com` (local: the emulator).', where: BOTH },
-  { name: 'AZURE_OPENAI_DEPLOYMENT', description: 'Name of the image model deployment.', default: DEFAULT_IMAGE_MODEL, where: BOTH },
-  { name: 'IMAGE_MODEL', description: 'The model that deployment serves, by catalog name (`gpt-image-1-mini`, `gpt-image-1.5`, `gpt-image-2`): drops are checked against its limits. A retired, preview or unknown model is refused.', default: DEFAULT_IMAGE_MODEL, where: BOTH },
-  { name: 'AZURE_OPENAI_API_VERSION', description: 'Empty: the GA v1 route `{endpoint}/openai/v1/images/edits`. A dated version such as `2025-04-01-preview` selects `{endpoint}/openai/deployments/{deployment}/images/edits?api-version=…`.', default: '', where: BOTH },
-  { name: 'AZURE_OPENAI_API_KEY', description: 'Key for the local emulator only. When unset, the code uses Entra ID (`DefaultAzureCredential`).', where: ['local'] },
-  { name: 'IMAGE_MODEL_RPM', description: 'Requests per minute the whole app may send to the deployment (its quota).', default: '9', where: BOTH },
-  { name: 'IMAGE_MODEL_POOL', description: 'Empty: one deployment, the settings above. Otherwise a JSON array of the deployments to spread edits over, `[{"endpoint":"https://…","deployment":"…","model":"gpt-image-2","rpm":9,"region":"eastus2"}]` (keyless; `azd up` sets it when AZURE_OPENAI_EXTRA_REGIONS adds regions). Each has its own schedule and circuit breaker; AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_DEPLOYMENT and IMAGE_MODEL_RPM are then unused.', where: BOTH },
-  { name: 'ALLOWED_REGIONS', description: 'Comma-separated regions a drop\'s image may be sent to (data residency), e.g. `swedencentral,polandcentral`; empty allows every pool member.', default: '', where: BOTH },
-  { name: 'IMAGE_MODEL_CONCURRENCY', description: 'Model calls in flight at once per instance (each holds about 3× its image in memory); size it to RPM × edit seconds ÷ 60 ÷ instances.', default: '4', where: BOTH },
+  {
+    name: 'AZURE_OPENAI_ENDPOINT',
+    description: 'Azure OpenAI endpoint, e.g. `https://<name>.openai.azure.com` (local: the emulator).',
+    where: BOTH,
+  },
+  {
+    name: 'AZURE_OPENAI_DEPLOYMENT',
+    description: 'Name of the image model deployment.',
+    default: DEFAULT_IMAGE_MODEL,
+    where: BOTH,
+  },
+  {
+    name: 'IMAGE_MODEL',
+    description:
+      'The model that deployment serves, by catalog name (`gpt-image-1-mini`, `gpt-image-1.5`, `gpt-image-2`): drops are checked against its limits. A retired, preview or unknown model is refused.',
+    default: DEFAULT_IMAGE_MODEL,
+    where: BOTH,
+  },
+  {
+    name: 'AZURE_OPENAI_API_VERSION',
+    description:
+      'Empty: the GA v1 route `{endpoint}/openai/v1/images/edits`. A dated version such as `2025-04-01-preview` selects `{endpoint}/openai/deployments/{deployment}/images/edits?api-version=…`.',
+    default: '',
+    where: BOTH,
+  },
+  {
+    name: 'AZURE_OPENAI_API_KEY',
+    description: 'Key for the local emulator only. When unset, the code uses Entra ID (`DefaultAzureCredential`).',
+    where: ['local'],
+  },
+  {
+    name: 'IMAGE_MODEL_RPM',
+    description: 'Requests per minute the whole app may send to the deployment (its quota).',
+    default: '9',
+    where: BOTH,
+  },
+  {
+    name: 'IMAGE_MODEL_POOL',
+    description:
+      'Empty: one deployment, the settings above. Otherwise a JSON array of the deployments to spread edits over, `[{"endpoint":"https://…","deployment":"…","model":"gpt-image-2","rpm":9,"region":"eastus2"}]` (keyless; `azd up` sets it when AZURE_OPENAI_EXTRA_REGIONS adds regions). Each has its own schedule and circuit breaker; AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_DEPLOYMENT and IMAGE_MODEL_RPM are then unused.',
+    where: BOTH,
+  },
+  {
+    name: 'ALLOWED_REGIONS',
+    description:
+      "Comma-separated regions a drop's image may be sent to (data residency), e.g. `swedencentral,polandcentral`; empty allows every pool member.",
+    default: '',
+    where: BOTH,
+  },
+  {
+    name: 'IMAGE_MODEL_CONCURRENCY',
+    description:
+      'Model calls in flight at once per instance (each holds about 3× its image in memory); size it to RPM × edit seconds ÷ 60 ÷ instances.',
+    default: '4',
+    where: BOTH,
+  },
   { name: 'IMAGE_MODEL_TIMEOUT', description: 'Timeout of one model call.', default: '5m', where: BOTH },
-  { name: 'IMAGE_MODEL_MAX_ATTEMPTS', description: 'Model attempts per job for 5xx, resets and timeouts before the job fails (429s are not counted).', default: '4', where: BOTH },
+  {
+    name: 'IMAGE_MODEL_MAX_ATTEMPTS',
+    description: 'Model attempts per job for 5xx, resets and timeouts before the job fails (429s are not counted).',
+    default: '4',
+    where: BOTH,
+  },
   // The drop
-  { name: 'DEFAULT_PROMPT', description: 'Prompt for drops with neither a sidecar prompt nor a `prompt` metadata value.', default: 'Fill the masked area so that it blends naturally with the rest of the image.', where: BOTH },
-  { name: 'DEFAULT_SIZE', description: 'Output size when the sidecar sets none: `auto`, `1024x1024`, `1024x1536`, `1536x1024`, or another size IMAGE_MODEL accepts.', default: 'auto', where: BOTH },
-  { name: 'DEFAULT_QUALITY', description: 'Quality when the sidecar sets none: `low`, `medium`, `high`.', default: 'medium', where: BOTH },
-  { name: 'DEFAULT_OUTPUT_FORMAT', description: 'Output format when the sidecar sets none: `png`, `jpeg`.', default: 'png', where: BOTH },
-  { name: 'MAX_IMAGE_BYTES', description: 'Largest image or mask accepted, in bytes (the service limit is 50 MB).', default: '52428800', where: BOTH },
-  { name: 'MAX_IMAGE_DIMENSION', description: 'Largest width or height accepted, in pixels (guards against decompression bombs).', default: '8192', where: BOTH },
-  { name: 'DROP_SETTLE', description: 'How long a drop with image and mask but no sidecar waits for a late sidecar.', default: '5s', where: BOTH },
-  { name: 'DROP_DEADLINE', description: 'How long a part waits for its partner before the sweep rejects the drop as incomplete.', default: '24h', where: BOTH },
-  { name: 'SWEEP_SCHEDULE', description: 'NCRONTAB schedule of the sweep (six fields, seconds first).', default: '0 */1 * * * *', where: BOTH },
+  {
+    name: 'DEFAULT_PROMPT',
+    description: 'Prompt for drops with neither a sidecar prompt nor a `prompt` metadata value.',
+    default: 'Fill the masked area so that it blends naturally with the rest of the image.',
+    where: BOTH,
+  },
+  {
+    name: 'DEFAULT_SIZE',
+    description:
+      'Output size when the sidecar sets none: `auto`, `1024x1024`, `1024x1536`, `1536x1024`, or another size IMAGE_MODEL accepts.',
+    default: 'auto',
+    where: BOTH,
+  },
+  {
+    name: 'DEFAULT_QUALITY',
+    description: 'Quality when the sidecar sets none: `low`, `medium`, `high`.',
+    default: 'medium',
+    where: BOTH,
+  },
+  {
+    name: 'DEFAULT_OUTPUT_FORMAT',
+    description: 'Output format when the sidecar sets none: `png`, `jpeg`.',
+    default: 'png',
+    where: BOTH,
+  },
+  {
+    name: 'MAX_IMAGE_BYTES',
+    description: 'Largest image or mask accepted, in bytes (the service limit is 50 MB).',
+    default: '52428800',
+    where: BOTH,
+  },
+  {
+    name: 'MAX_IMAGE_DIMENSION',
+    description: 'Largest width or height accepted, in pixels (guards against decompression bombs).',
+    default: '8192',
+    where: BOTH,
+  },
+  {
+    name: 'DROP_SETTLE',
+    description: 'How long a drop with image and mask but no sidecar waits for a late sidecar.',
+    default: '5s',
+    where: BOTH,
+  },
+  {
+    name: 'DROP_DEADLINE',
+    description: 'How long a part waits for its partner before the sweep rejects the drop as incomplete.',
+    default: '24h',
+    where: BOTH,
+  },
+  {
+    name: 'SWEEP_SCHEDULE',
+    description: 'NCRONTAB schedule of the sweep (six fields, seconds first).',
+    default: '0 */1 * * * *',
+    where: BOTH,
+  },
   // The provenance gate
-  { name: 'EXTRA_TRUST_ANCHORS', description: 'More C2PA trust anchors besides the Microsoft roots: PEM text, a file path, or a blob in the app\'s own storage account pinned by hash (`https://…/anchors.pem#sha256=<hex>`). Empty in production.', default: '', where: BOTH },
-  { name: 'ALLOWED_SOFTWARE_AGENTS', description: 'Comma-separated softwareAgent names that may have made a published image.', default: 'Azure OpenAI ImageGen', where: BOTH },
-  { name: 'ALLOWED_SOURCE_TYPES', description: 'Comma-separated IPTC digital source types accepted on that action.', default: 'trainedAlgorithmicMedia,compositeWithTrainedAlgorithmicMedia', where: BOTH },
-  { name: 'AGENT_SCOPE', description: '`active`: the agent must be on the active manifest; `chain`: a validated ingredient manifest may carry it.', default: 'active', where: BOTH },
-  { name: 'TOLERATED_FAILURES', description: 'Comma-separated `code@assertion-label` c2pa failures that do not quarantine.', default: 'claim.malformed@c2pa.soft-binding', where: BOTH },
+  {
+    name: 'EXTRA_TRUST_ANCHORS',
+    description:
+      "More C2PA trust anchors besides the Microsoft roots: PEM text, a file path, or a blob in the app's own storage account pinned by hash (`https://…/anchors.pem#sha256=<hex>`). Empty in production.",
+    default: '',
+    where: BOTH,
+  },
+  {
+    name: 'ALLOWED_SOFTWARE_AGENTS',
+    description: 'Comma-separated softwareAgent names that may have made a published image.',
+    default: 'Azure OpenAI ImageGen',
+    where: BOTH,
+  },
+  {
+    name: 'ALLOWED_SOURCE_TYPES',
+    description: 'Comma-separated IPTC digital source types accepted on that action.',
+    default: 'trainedAlgorithmicMedia,compositeWithTrainedAlgorithmicMedia',
+    where: BOTH,
+  },
+  {
+    name: 'AGENT_SCOPE',
+    description:
+      '`active`: the agent must be on the active manifest; `chain`: a validated ingredient manifest may carry it.',
+    default: 'active',
+    where: BOTH,
+  },
+  {
+    name: 'TOLERATED_FAILURES',
+    description: 'Comma-separated `code@assertion-label` c2pa failures that do not quarantine.',
+    default: 'claim.malformed@c2pa.soft-binding',
+    where: BOTH,
+  },
   // Full-size results and the publisher's credentials
-  { name: 'OUTPUT_MODE', description: 'What a drop publishes unless its sidecar says (`"output"`): `composite`, the photo at its own size with the edit composited into the mask and signed by the publisher; `model`, the model\'s output as it is.', default: 'composite', where: BOTH },
-  { name: 'PUBLISHER_CERT_CHAIN', description: 'The publisher\'s certificate chain (leaf first, its root last): PEM text, a file path, or a blob in the app\'s storage account pinned by hash. Its leaf is the only signer the gate accepts on a composite; its root anchors it.', default: '', where: BOTH },
-  { name: 'PUBLISHER_SIGNER', description: 'The Azure Key Vault key that signs composites (`https://<vault>.vault.azure.net/keys/<name>/<version>`; EC P-256 or RSA). Local: unset, and `npm start` generates a local CA and key in its state folder.', where: BOTH },
-  { name: 'SIGNING_TIME_SKEW', description: 'Clock skew allowed when checking that the signing time lies inside the job\'s edit window.', default: '5m', where: BOTH },
+  {
+    name: 'OUTPUT_MODE',
+    description:
+      'What a drop publishes unless its sidecar says (`"output"`): `composite`, the photo at its own size with the edit composited into the mask and signed by the publisher; `model`, the model\'s output as it is.',
+    default: 'composite',
+    where: BOTH,
+  },
+  {
+    name: 'PUBLISHER_CERT_CHAIN',
+    description:
+      "The publisher's certificate chain (leaf first, its root last): PEM text, a file path, or a blob in the app's storage account pinned by hash. Its leaf is the only signer the gate accepts on a composite; its root anchors it.",
+    default: '',
+    where: BOTH,
+  },
+  {
+    name: 'PUBLISHER_SIGNER',
+    description:
+      'The Azure Key Vault key that signs composites (`https://<vault>.vault.azure.net/keys/<name>/<version>`; EC P-256 or RSA). Local: unset, and `npm start` generates a local CA and key in its state folder.',
+    where: BOTH,
+  },
+  {
+    name: 'SIGNING_TIME_SKEW',
+    description: "Clock skew allowed when checking that the signing time lies inside the job's edit window.",
+    default: '5m',
+    where: BOTH,
+  },
   // The web console (shared/console/sign-in.ts)
-  { name: 'CONSOLE_TENANT_ID', description: 'Entra ID tenant whose users may sign in to the web console. With CONSOLE_CLIENT_ID empty, the console refuses every request that does not come from this machine.', where: ['azure'] },
-  { name: 'CONSOLE_CLIENT_ID', description: 'Client id of the console\'s app registration (ID tokens, app roles `Console.Submit` and `Console.View`). Empty: the console is off on Azure.', where: ['azure'] },
+  {
+    name: 'CONSOLE_TENANT_ID',
+    description:
+      'Entra ID tenant whose users may sign in to the web console. With CONSOLE_CLIENT_ID empty, the console refuses every request that does not come from this machine.',
+    where: ['azure'],
+  },
+  {
+    name: 'CONSOLE_CLIENT_ID',
+    description:
+      "Client id of the console's app registration (ID tokens, app roles `Console.Submit` and `Console.View`). Empty: the console is off on Azure.",
+    where: ['azure'],
+  },
   // Outcome events (see shared/events/)
-  { name: 'OUTCOME_EVENTS_TOPIC_ENDPOINT', description: 'Event Grid topic (CloudEvents schema) that receives a `com.imagegen-pipeline.job.<state>` event for every job that ends, e.g. `https://<topic>.<region>-1.eventgrid.azure.net/api/events`. Empty: no outcome events. `npm start` runs a local topic when it is empty or local.', where: BOTH },
-  { name: 'OUTCOME_EVENTS_SOURCE', description: 'The CloudEvents `source` of those events, naming this app (required with a topic). Bicep sets `/imagegen-pipeline/<function app>`; `npm start` `/imagegen-pipeline/local`.', where: BOTH },
-  { name: 'OUTCOME_EVENTS_TOPIC_KEY', description: 'Access key of the local topic only (`npm start` sets its well-known key). When unset, events are sent with Entra ID (the identity needs EventGrid Data Sender on the topic).', where: ['local'] },
-  { name: 'OUTCOME_EVENT_SUBSCRIBERS', description: 'Local runs: comma-separated webhook URLs the local topic delivers outcome events to (CloudEvents 1.0, after the OPTIONS validation handshake). On Azure, subscribers are Event Grid subscriptions on the topic.', default: '', where: ['local'], hostOnly: true },
+  {
+    name: 'OUTCOME_EVENTS_TOPIC_ENDPOINT',
+    description:
+      'Event Grid topic (CloudEvents schema) that receives a `com.imagegen-pipeline.job.<state>` event for every job that ends, e.g. `https://<topic>.<region>-1.eventgrid.azure.net/api/events`. Empty: no outcome events. `npm start` runs a local topic when it is empty or local.',
+    where: BOTH,
+  },
+  {
+    name: 'OUTCOME_EVENTS_SOURCE',
+    description:
+      'The CloudEvents `source` of those events, naming this app (required with a topic). Bicep sets `/imagegen-pipeline/<function app>`; `npm start` `/imagegen-pipeline/local`.',
+    where: BOTH,
+  },
+  {
+    name: 'OUTCOME_EVENTS_TOPIC_KEY',
+    description:
+      'Access key of the local topic only (`npm start` sets its well-known key). When unset, events are sent with Entra ID (the identity needs EventGrid Data Sender on the topic).',
+    where: ['local'],
+  },
+  {
+    name: 'OUTCOME_EVENT_SUBSCRIBERS',
+    description:
+      'Local runs: comma-separated webhook URLs the local topic delivers outcome events to (CloudEvents 1.0, after the OPTIONS validation handshake). On Azure, subscribers are Event Grid subscriptions on the topic.',
+    default: '',
+    where: ['local'],
+    hostOnly: true,
+  },
 ] as const satisfies readonly SettingSpec[];
 
 export type SettingName = (typeof SETTINGS)[number]['name'];
@@ -252,7 +475,9 @@ function settingsReader(env: Record<string, string | undefined>) {
     for (const entry of list('TOLERATED_FAILURES')) {
       const [code, label, extra] = entry.split('@');
       if (!code || !label || extra !== undefined) {
-        problems.push(`TOLERATED_FAILURES entries must look like code@assertion-label (e.g. claim.malformed@c2pa.soft-binding), got "${entry}"`);
+        problems.push(
+          `TOLERATED_FAILURES entries must look like code@assertion-label (e.g. claim.malformed@c2pa.soft-binding), got "${entry}"`,
+        );
       } else {
         tolerated.push({ code, label });
       }
@@ -265,8 +490,10 @@ function settingsReader(env: Record<string, string | undefined>) {
       tolerated,
       signingTimeSkewMs: duration('SIGNING_TIME_SKEW', 0),
     };
-    if (result.allowedAgents.length === 0) problems.push('ALLOWED_SOFTWARE_AGENTS must name at least one software agent');
-    if (result.allowedSourceTypes.length === 0) problems.push('ALLOWED_SOURCE_TYPES must name at least one digital source type');
+    if (result.allowedAgents.length === 0)
+      problems.push('ALLOWED_SOFTWARE_AGENTS must name at least one software agent');
+    if (result.allowedSourceTypes.length === 0)
+      problems.push('ALLOWED_SOURCE_TYPES must name at least one digital source type');
     return result;
   };
   const done = <T>(value: T): T => {
@@ -300,7 +527,8 @@ function dropDefaults(r: ReturnType<typeof settingsReader>, model: ImageModelSpe
   const sizeIssue = sizeProblem(model, defaultSize);
   if (sizeIssue) r.problems.push(`DEFAULT_SIZE: ${sizeIssue}`);
   const defaultPrompt = r.text('DEFAULT_PROMPT');
-  if (defaultPrompt.length > model.maxPromptChars) r.problems.push(`DEFAULT_PROMPT is longer than ${model.maxPromptChars} characters`);
+  if (defaultPrompt.length > model.maxPromptChars)
+    r.problems.push(`DEFAULT_PROMPT is longer than ${model.maxPromptChars} characters`);
   return {
     defaultPrompt,
     defaultSize,
@@ -309,13 +537,16 @@ function dropDefaults(r: ReturnType<typeof settingsReader>, model: ImageModelSpe
   };
 }
 
-const KEY_VAULT_KEY = /^https:\/\/[a-z0-9-]+\.vault\.(azure\.net|azure\.cn|usgovcloudapi\.net)\/keys\/[\w-]+(\/[\w-]+)?$/i;
+const KEY_VAULT_KEY =
+  /^https:\/\/[a-z0-9-]+\.vault\.(azure\.net|azure\.cn|usgovcloudapi\.net)\/keys\/[\w-]+(\/[\w-]+)?$/i;
 
 function outputSettings(r: ReturnType<typeof settingsReader>): PipelineConfig['output'] {
   const publisherKeyId = r.raw('PUBLISHER_SIGNER') ?? '';
   const publisherChain = r.raw('PUBLISHER_CERT_CHAIN') ?? '';
   if (publisherKeyId && !KEY_VAULT_KEY.test(publisherKeyId)) {
-    r.problems.push(`PUBLISHER_SIGNER must be a Key Vault key URL such as https://<vault>.vault.azure.net/keys/<name>, got "${publisherKeyId}"`);
+    r.problems.push(
+      `PUBLISHER_SIGNER must be a Key Vault key URL such as https://<vault>.vault.azure.net/keys/<name>, got "${publisherKeyId}"`,
+    );
   }
   return { mode: r.oneOf('OUTPUT_MODE', ['composite', 'model'] as const), publisherChain, publisherKeyId };
 }
@@ -324,7 +555,10 @@ function outputSettings(r: ReturnType<typeof settingsReader>): PipelineConfig['o
 function outcomeEvents(r: ReturnType<typeof settingsReader>): OutcomeEventsConfig | undefined {
   const endpoint = r.raw('OUTCOME_EVENTS_TOPIC_ENDPOINT');
   if (!endpoint) return undefined;
-  const source = r.required('OUTCOME_EVENTS_SOURCE', 'the CloudEvents source naming this app, e.g. /imagegen-pipeline/<app name>');
+  const source = r.required(
+    'OUTCOME_EVENTS_SOURCE',
+    'the CloudEvents source naming this app, e.g. /imagegen-pipeline/<app name>',
+  );
   return {
     topicEndpoint: r.url('OUTCOME_EVENTS_TOPIC_ENDPOINT', endpoint),
     source,
@@ -343,7 +577,9 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
   const model = imageModel(text('IMAGE_MODEL'), today, problems);
   const apiVersion = text('AZURE_OPENAI_API_VERSION');
   if (!API_VERSION.test(apiVersion)) {
-    problems.push(`AZURE_OPENAI_API_VERSION must be empty (the GA v1 route) or a dated version such as 2025-04-01-preview, got "${apiVersion}"`);
+    problems.push(
+      `AZURE_OPENAI_API_VERSION must be empty (the GA v1 route) or a dated version such as 2025-04-01-preview, got "${apiVersion}"`,
+    );
   }
 
   let storage: StorageConfig;
@@ -353,8 +589,10 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
   if (connectionString) {
     storage = { kind: 'connectionString', connectionString };
   } else if (blobServiceUri || queueServiceUri) {
-    if (!blobServiceUri) problems.push('AzureWebJobsStorage__blobServiceUri is missing (AzureWebJobsStorage__queueServiceUri is set)');
-    if (!queueServiceUri) problems.push('AzureWebJobsStorage__queueServiceUri is missing (AzureWebJobsStorage__blobServiceUri is set)');
+    if (!blobServiceUri)
+      problems.push('AzureWebJobsStorage__blobServiceUri is missing (AzureWebJobsStorage__queueServiceUri is set)');
+    if (!queueServiceUri)
+      problems.push('AzureWebJobsStorage__queueServiceUri is missing (AzureWebJobsStorage__blobServiceUri is set)');
     storage = {
       kind: 'identity',
       blobServiceUri: url('AzureWebJobsStorage__blobServiceUri', blobServiceUri ?? ''),
@@ -375,7 +613,10 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
   const first = parsedPool?.members[0];
   const endpoint = first
     ? first.endpoint
-    : url('AZURE_OPENAI_ENDPOINT', required('AZURE_OPENAI_ENDPOINT', 'the Azure OpenAI endpoint, e.g. https://<resource>.openai.azure.com'));
+    : url(
+        'AZURE_OPENAI_ENDPOINT',
+        required('AZURE_OPENAI_ENDPOINT', 'the Azure OpenAI endpoint, e.g. https://<resource>.openai.azure.com'),
+      );
   const deployment = first ? first.deployment : text('AZURE_OPENAI_DEPLOYMENT');
   const rpm = first ? first.rpm : int('IMAGE_MODEL_RPM', 1, 100_000);
   const pool = {
@@ -420,6 +661,9 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
   };
   const anchorProblem = trustAnchorSettingProblem(config.gate.extraTrustAnchors, blobEndpointOf(storage));
   if (anchorProblem) problems.push(anchorProblem);
-  if (config.sweepSchedule.split(/\s+/).length !== 6) problems.push(`SWEEP_SCHEDULE must be an NCRONTAB expression with six fields (seconds first), got "${config.sweepSchedule}"`);
+  if (config.sweepSchedule.split(/\s+/).length !== 6)
+    problems.push(
+      `SWEEP_SCHEDULE must be an NCRONTAB expression with six fields (seconds first), got "${config.sweepSchedule}"`,
+    );
   return done(config);
 }

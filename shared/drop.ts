@@ -75,15 +75,18 @@ function unusableNameDrop(name: string): DropRef {
 }
 
 function nameProblem(name: string): string | undefined {
-  if (name.length > MAX_BLOB_NAME) return `the name is longer than ${MAX_BLOB_NAME} characters (Azure's blob-name limit)`;
+  if (name.length > MAX_BLOB_NAME)
+    return `the name is longer than ${MAX_BLOB_NAME} characters (Azure's blob-name limit)`;
   const segments = name.split('/');
   if (segments.some((s) => s === '..' || s === '.')) return "the name contains a '.' or '..' path segment";
-  if (segments.some((s) => s === '')) return "the name contains an empty path segment ('//' or a leading or trailing '/')";
+  if (segments.some((s) => s === ''))
+    return "the name contains an empty path segment ('//' or a leading or trailing '/')";
   if (/\s/.test(name)) return 'the name contains spaces or other white space; use - or _ instead';
   // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(name)) return 'the name contains non-ASCII characters; use ASCII letters, digits, ., _ and -';
   const bad = segments.find((s) => !SEGMENT.test(s));
-  if (bad !== undefined) return `the path segment "${bad}" contains characters other than ASCII letters, digits, ., _ and -, or starts with '.'`;
+  if (bad !== undefined)
+    return `the path segment "${bad}" contains characters other than ASCII letters, digits, ., _ and -, or starts with '.'`;
   return undefined;
 }
 
@@ -119,7 +122,9 @@ export function classifyBlobName(name: string): Classified {
       }
       part = { ok: true, kind: 'image', name, drop: { path, stem }, extension };
     } else {
-      const problem = extension ? `".${extension}" files are not part of the drop contract` : 'the name has no extension';
+      const problem = extension
+        ? `".${extension}" files are not part of the drop contract`
+        : 'the name has no extension';
       return refused(name, `${problem}: ${DROP_CONTRACT}`);
     }
   }
@@ -139,7 +144,8 @@ export function dropListingPrefix(drop: DropRef): string {
  */
 export function orphanDestination(editedName: string): { blob: string; report: string } {
   const c = classifyBlobName(editedName);
-  const jobOutput = c.ok && c.kind === 'image' && [dropBlobName(c.drop, '.png'), dropBlobName(c.drop, '.jpg')].includes(editedName);
+  const jobOutput =
+    c.ok && c.kind === 'image' && [dropBlobName(c.drop, '.png'), dropBlobName(c.drop, '.jpg')].includes(editedName);
   if (jobOutput) {
     return { blob: editedName, report: dropBlobName(c.drop, '.provenance.json') };
   }

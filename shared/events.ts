@@ -5,7 +5,14 @@
 import { BLOB_CREATED, BLOB_CREATED_APIS } from './containers.js';
 
 export type BlobCreated =
-  | { ok: true; container: string; blobName: string; etag: string | undefined; api: string | undefined; contentLength: number | undefined }
+  | {
+      ok: true;
+      container: string;
+      blobName: string;
+      etag: string | undefined;
+      api: string | undefined;
+      contentLength: number | undefined;
+    }
   | { ok: false; reason: string };
 
 const SUBJECT = /^\/blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/;
@@ -19,7 +26,8 @@ export function parseBlobCreated(raw: unknown): BlobCreated {
   if (!m) return { ok: false, reason: `unexpected subject ${JSON.stringify(event.subject)}` };
   const data = event.data ?? {};
   const api = typeof data.api === 'string' ? data.api : undefined;
-  if (api && !(BLOB_CREATED_APIS as readonly string[]).includes(api)) return { ok: false, reason: `ignoring BlobCreated from ${api}` };
+  if (api && !(BLOB_CREATED_APIS as readonly string[]).includes(api))
+    return { ok: false, reason: `ignoring BlobCreated from ${api}` };
   return {
     ok: true,
     container: m[1]!,

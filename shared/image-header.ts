@@ -130,7 +130,12 @@ export function pngChunks(bytes: Uint8Array): {
     const type = b.toString('latin1', off + 4, off + 8);
     if (end > b.length) return { chunks, complete: false, next: { type, readTo: end + 8 } };
     const crc = b.readUInt32BE(end - 4);
-    chunks.push({ type, offset: off, data: b.subarray(off + 8, end - 4), crcOk: crc32(b.subarray(off + 4, end - 4)) === crc });
+    chunks.push({
+      type,
+      offset: off,
+      data: b.subarray(off + 8, end - 4),
+      crcOk: crc32(b.subarray(off + 4, end - 4)) === crc,
+    });
     if (type === 'IEND') return { chunks, complete: true };
     off = end;
   }
@@ -138,7 +143,13 @@ export function pngChunks(bytes: Uint8Array): {
   return { chunks, complete: false, next: { ...(type ? { type } : {}), readTo: off + 12 } };
 }
 
-const PNG_COLOR_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+const PNG_COLOR_DEPTHS: Record<number, number[]> = {
+  0: [1, 2, 4, 8, 16],
+  2: [8, 16],
+  3: [1, 2, 4, 8],
+  4: [8, 16],
+  6: [8, 16],
+};
 
 /** How far to read next: what the parser needs, but at least double what it has (few round trips). */
 function needMore(problem: string, head: Uint8Array, needed: number): HeaderResult {
@@ -151,17 +162,26 @@ function pngHeader({ head, totalBytes }: HeaderBytes): HeaderResult {
   if (!ihdr && next && (totalBytes === undefined || head.length < totalBytes)) {
     return needMore('the PNG header chunk (IHDR) goes on past the bytes read', head, next.readTo);
   }
-  if (!ihdr || ihdr.type !== 'IHDR' || ihdr.data.length !== 13) return { ok: false, problem: 'the PNG has no valid IHDR header chunk' };
-  if (!ihdr.crcOk) return { ok: false, problem: 'the PNG header chunk (IHDR) fails its CRC check: the file is corrupt' };
+  if (!ihdr || ihdr.type !== 'IHDR' || ihdr.data.length !== 13)
+    return { ok: false, problem: 'the PNG has no valid IHDR header chunk' };
+  if (!ihdr.crcOk)
+    return { ok: false, problem: 'the PNG header chunk (IHDR) fails its CRC check: the file is corrupt' };
   const width = ihdr.data.readUInt32BE(0);
   const height = ihdr.data.readUInt32BE(4);
   const depth = ihdr.data[8]!;
   const colorType = ihdr.data[9]!;
-  if (width === 0 || height === 0) return { ok: false, problem: `the PNG declares impossible dimensions ${width}x${height}` };
-  if (!PNG_COLOR_DEPTHS[colorType]?.includes(depth)) return { ok: false, problem: `the PNG declares an invalid color type ${colorType} with bit depth ${depth}` };
-  if (ihdr.data[10] !== 0 || ihdr.data[11] !== 0 || ihdr.data[12]! > 1) return { ok: false, problem: 'the PNG declares an unknown compression, filter or interlace method' };
+  if (width === 0 || height === 0)
+    return { ok: false, problem: `the PNG declares impossible dimensions ${width}x${height}` };
+  if (!PNG_COLOR_DEPTHS[colorType]?.includes(depth))
+    return { ok: false, problem: `the PNG declares an invalid color type ${colorType} with bit depth ${depth}` };
+  if (ihdr.data[10] !== 0 || ihdr.data[11] !== 0 || ihdr.data[12]! > 1)
+    return { ok: false, problem: 'the PNG declares an unknown compression, filter or interlace method' };
   const bad = chunks.find((c) => !c.crcOk);
-  if (bad) return { ok: false, problem: `the PNG chunk ${bad.type} at byte ${bad.offset} fails its CRC check: the file is corrupt` };
+  if (bad)
+    return {
+      ok: false,
+      problem: `the PNG chunk ${bad.type} at byte ${bad.offset} fails its CRC check: the file is corrupt`,
+    };
   // tRNS, acTL and eXIf all come before the first IDAT (PNG spec, chunk ordering), whatever the colour type:
   // read on until IDAT, however much metadata comes first.
   // The image data may start in a chunk whose header is all that was read: its type is enough.
@@ -205,7 +225,8 @@ function jpegHeader({ head, totalBytes }: HeaderBytes): HeaderResult {
       off += 2;
       continue;
     }
-    if (marker === 0xda || marker === 0xd9) return { ok: false, problem: 'the JPEG has no frame header (SOF) before its image data' };
+    if (marker === 0xda || marker === 0xd9)
+      return { ok: false, problem: 'the JPEG has no frame header (SOF) before its image data' };
     const length = b.readUInt16BE(off + 2);
     if (length < 2) return { ok: false, problem: `the JPEG is corrupt: segment at byte ${off} has length ${length}` };
     const end = off + 2 + length;
@@ -217,7 +238,8 @@ function jpegHeader({ head, totalBytes }: HeaderBytes): HeaderResult {
       if (length < 7) return { ok: false, problem: `the JPEG frame header at byte ${off} is too short` };
       const height = b.readUInt16BE(off + 5);
       const width = b.readUInt16BE(off + 7);
-      if (width === 0 || height === 0) return { ok: false, problem: `the JPEG declares impossible dimensions ${width}x${height}` };
+      if (width === 0 || height === 0)
+        return { ok: false, problem: `the JPEG declares impossible dimensions ${width}x${height}` };
       return { ok: true, header: { format: 'jpeg', width, height, hasAlpha: false, orientation, animated: false } };
     }
     off = end;
@@ -252,7 +274,7 @@ function riffChunkAt(bytes: HeaderBytes, offset: number): { fourcc: string; size
 /** The EXIF orientation of an extended WebP, whose EXIF chunk follows the image data. */
 function webpOrientation(bytes: HeaderBytes): { orientation: Orientation } | { needHeadBytes: number } {
   const total = bytes.totalBytes ?? bytes.head.length;
-  for (let off = 12; off + 8 <= total; ) {
+  for (let off = 12; off + 8 <= total;) {
     const chunk = riffChunkAt(bytes, off);
     if (!chunk) return { needHeadBytes: off + 8 };
     if (chunk.fourcc === 'EXIF') {
@@ -291,7 +313,8 @@ function webpHeader(bytes: HeaderBytes): HeaderResult {
     return { ok: true, header: { format: 'webp', width, height, hasAlpha, orientation: 1, animated: false } };
   }
   if (chunk === 'VP8 ') {
-    if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a) return { ok: false, problem: 'the lossy WebP frame header is corrupt' };
+    if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a)
+      return { ok: false, problem: 'the lossy WebP frame header is corrupt' };
     const [width, height] = [b.readUInt16LE(26) & 0x3fff, b.readUInt16LE(28) & 0x3fff];
     return { ok: true, header: { format: 'webp', width, height, hasAlpha: false, orientation: 1, animated: false } };
   }
@@ -313,7 +336,12 @@ export function readImageHeader(bytes: Uint8Array | HeaderBytes): HeaderResult {
 }
 
 /** Detects a cut-off file from its last bytes (and, for WebP, its declared size). */
-export function truncationProblem(format: ImageFormat, head: Uint8Array, tail: Uint8Array, totalBytes: number): string | undefined {
+export function truncationProblem(
+  format: ImageFormat,
+  head: Uint8Array,
+  tail: Uint8Array,
+  totalBytes: number,
+): string | undefined {
   const t = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength);
   if (format === 'png') {
     return t.length >= 12 && t.subarray(t.length - 12).equals(PNG_IEND)
@@ -322,8 +350,12 @@ export function truncationProblem(format: ImageFormat, head: Uint8Array, tail: U
   }
   if (format === 'jpeg') {
     // Some cameras append trailers after the end-of-image marker, so look for it near the end.
-    return t.includes(Buffer.from([0xff, 0xd9])) ? undefined : 'the JPEG has no end-of-image marker: the file is truncated';
+    return t.includes(Buffer.from([0xff, 0xd9]))
+      ? undefined
+      : 'the JPEG has no end-of-image marker: the file is truncated';
   }
   const declared = Buffer.from(head.buffer, head.byteOffset, head.byteLength).readUInt32LE(4) + 8;
-  return declared === totalBytes ? undefined : `the WebP declares ${declared} bytes but the file has ${totalBytes}: it is truncated or has data appended`;
+  return declared === totalBytes
+    ? undefined
+    : `the WebP declares ${declared} bytes but the file has ${totalBytes}: it is truncated or has data appended`;
 }

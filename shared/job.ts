@@ -7,7 +7,16 @@ import { createHash } from 'node:crypto';
 import { dropKey, type DropRef } from './drop.js';
 import type { EditRequest } from './validation.js';
 
-export const JOB_STATES = ['queued', 'editing', 'edited', 'publishing', 'published', 'quarantined', 'rejected', 'failed'] as const;
+export const JOB_STATES = [
+  'queued',
+  'editing',
+  'edited',
+  'publishing',
+  'published',
+  'quarantined',
+  'rejected',
+  'failed',
+] as const;
 export type JobState = (typeof JOB_STATES)[number];
 export const TERMINAL_STATES: readonly JobState[] = ['published', 'quarantined', 'rejected', 'failed'];
 
@@ -102,7 +111,14 @@ export interface JobRecord {
    */
   outputEvent?: { etag: string; at: string };
   /** `by`: the function that published the job (`publish` on the event, `edit` after a hand-off, `sweep`). */
-  publish?: { verdict: 'publish' | 'quarantine'; blob: string; report: string; reasons: string[]; sourceEtag: string; by?: Publisher };
+  publish?: {
+    verdict: 'publish' | 'quarantine';
+    blob: string;
+    report: string;
+    reasons: string[];
+    sourceEtag: string;
+    by?: Publisher;
+  };
   error?: JobError;
   /** A changed re-drop: the job whose result this one replaces (the earlier result stays as a blob version). */
   replaces?: { jobId: string; result: string };
@@ -120,7 +136,9 @@ export function sameEtag(a: string | undefined, b: string | undefined): boolean 
 
 /** Job identity from the inputs' content versions: a duplicate event is the same job, a changed upload a new one. */
 export function jobIdFor(drop: DropRef, inputs: JobRecord['inputs'] | { name: string; etag: string }[]): string {
-  const parts = Array.isArray(inputs) ? inputs : [inputs.image, inputs.mask, inputs.sidecar].filter((p): p is PartRef => p !== undefined);
+  const parts = Array.isArray(inputs)
+    ? inputs
+    : [inputs.image, inputs.mask, inputs.sidecar].filter((p): p is PartRef => p !== undefined);
   const hash = createHash('sha256').update(dropKey(drop));
   for (const p of parts) hash.update(`\n${p.name}\n${normalizeEtag(p.etag)}`);
   return hash.digest('hex').slice(0, 32);
@@ -130,7 +148,9 @@ export function newJob(
   id: string,
   drop: DropRef,
   inputs: JobRecord['inputs'],
-  init: { state: 'queued'; request: EditRequest; slot?: { at: number; epoch: number; deployment?: string } } | { state: 'rejected'; problems: string[]; error: JobError },
+  init:
+    | { state: 'queued'; request: EditRequest; slot?: { at: number; epoch: number; deployment?: string } }
+    | { state: 'rejected'; problems: string[]; error: JobError },
   now: Date,
 ): JobRecord {
   const at = now.toISOString();
@@ -165,7 +185,13 @@ export interface TransitionDetails {
 }
 
 /** A copy of `job` in state `to`, with `changes` applied and the step recorded in its history. */
-export function transition(job: JobRecord, to: JobState, now: Date, details: TransitionDetails = {}, changes: Partial<JobRecord> = {}): JobRecord {
+export function transition(
+  job: JobRecord,
+  to: JobState,
+  now: Date,
+  details: TransitionDetails = {},
+  changes: Partial<JobRecord> = {},
+): JobRecord {
   if (!NEXT[job.state].includes(to)) throw new TransitionError(`job ${job.id} cannot go from ${job.state} to ${to}`);
   const at = now.toISOString();
   const next: JobRecord = { ...job, ...changes, state: to, updatedAt: at };

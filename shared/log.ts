@@ -29,11 +29,16 @@ export function jobTag(job: Pick<JobRecord, 'id' | 'drop'>): string {
 /** A logger whose every line starts with the job's id and drop. */
 export function jobLogger(base: Logger, job: Pick<JobRecord, 'id' | 'drop'>): Logger {
   const tag = jobTag(job);
-  return { info: (m) => base.info(`${tag} ${m}`), warn: (m) => base.warn(`${tag} ${m}`), error: (m) => base.error(`${tag} ${m}`) };
+  return {
+    info: (m) => base.info(`${tag} ${m}`),
+    warn: (m) => base.warn(`${tag} ${m}`),
+    error: (m) => base.error(`${tag} ${m}`),
+  };
 }
 
 /** Matches a state line as a job logger writes it (tag first). */
-export const STATE_LINE = /^job=(\S+) drop=("(?:[^"\\]|\\.)*"|\S+) job\.state from=(\S+) to=(\S+) attempt=(\d+) elapsed=(\S+)(?: note=(.*))?$/;
+export const STATE_LINE =
+  /^job=(\S+) drop=("(?:[^"\\]|\\.)*"|\S+) job\.state from=(\S+) to=(\S+) attempt=(\d+) elapsed=(\S+)(?: note=(.*))?$/;
 
 /** The one line written for every state change (log it with the job's logger); the local host turns these into its progress display. */
 export function stateLine(job: JobRecord, from: JobState | 'new', now: Date): string {

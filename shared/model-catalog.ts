@@ -171,8 +171,7 @@ export function latestVersion(model: ImageModelSpec): ModelVersion {
 }
 
 export type ModelCheck =
-  | { ok: true; model: ImageModelSpec; version: ModelVersion; warning?: string }
-  | { ok: false; problem: string };
+  { ok: true; model: ImageModelSpec; version: ModelVersion; warning?: string } | { ok: false; problem: string };
 
 const DAY_MS = 86_400_000;
 
@@ -197,11 +196,19 @@ export function checkModel(name: string, version: string | undefined, today: Dat
     return { ok: false, problem: `${name} ${chosen.version} was retired on ${chosen.retires}; ${instead}` };
   }
   if (chosen.lifecycle !== 'ga') {
-    return { ok: false, problem: `${name} ${chosen.version} is a preview; choose a GA model such as ${DEFAULT_IMAGE_MODEL}` };
+    return {
+      ok: false,
+      problem: `${name} ${chosen.version} is a preview; choose a GA model such as ${DEFAULT_IMAGE_MODEL}`,
+    };
   }
   const daysLeft = Math.floor((retires - today.getTime()) / DAY_MS);
   if (daysLeft <= 60) {
-    return { ok: true, model, version: chosen, warning: `${name} ${chosen.version} retires on ${chosen.retires} (${daysLeft} days)` };
+    return {
+      ok: true,
+      model,
+      version: chosen,
+      warning: `${name} ${chosen.version} retires on ${chosen.retires} (${daysLeft} days)`,
+    };
   }
   return { ok: true, model, version: chosen };
 }
@@ -221,9 +228,11 @@ export function sizeProblem(model: ImageModelSpec, size: string): string | undef
   const [w, h] = [Number(m[1]), Number(m[2])];
   const long = Math.max(w, h);
   const short = Math.min(w, h);
-  if (w % rule.multipleOf || h % rule.multipleOf) return `${size}: both edges must be multiples of ${rule.multipleOf} for ${model.name}`;
+  if (w % rule.multipleOf || h % rule.multipleOf)
+    return `${size}: both edges must be multiples of ${rule.multipleOf} for ${model.name}`;
   if (long > rule.maxEdge) return `${size}: the longest edge may be at most ${rule.maxEdge} px for ${model.name}`;
-  if (long > short * rule.maxAspectRatio) return `${size}: the aspect ratio may be at most ${rule.maxAspectRatio}:1 for ${model.name}`;
+  if (long > short * rule.maxAspectRatio)
+    return `${size}: the aspect ratio may be at most ${rule.maxAspectRatio}:1 for ${model.name}`;
   if (w * h < rule.minPixels || w * h > rule.maxPixels) {
     return `${size} is ${w * h} pixels; ${model.name} accepts ${rule.minPixels} to ${rule.maxPixels}`;
   }

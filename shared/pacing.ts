@@ -124,7 +124,12 @@ export interface QuotaSignal {
 }
 
 /** Pushes the schedule back, and slows it, when the service says the quota is spent. */
-export function observeQuota(state: PacerState | undefined, now: number, rpm: number, signal: QuotaSignal): PacerState | undefined {
+export function observeQuota(
+  state: PacerState | undefined,
+  now: number,
+  rpm: number,
+  signal: QuotaSignal,
+): PacerState | undefined {
   let next: PacerState = { ...state, nextAt: state?.nextAt ?? 0 };
   let changed = false;
   if (signal.retryAfterMs !== undefined) {
@@ -141,6 +146,7 @@ export function observeQuota(state: PacerState | undefined, now: number, rpm: nu
       changed = true;
     } else if (next.nextAt < now + signal.retryAfterMs) [next.nextAt, changed] = [now + signal.retryAfterMs, true];
   }
-  if (signal.remaining === 0 && next.nextAt < now + slotIntervalMs(rpm)) [next.nextAt, changed] = [now + slotIntervalMs(rpm), true];
+  if (signal.remaining === 0 && next.nextAt < now + slotIntervalMs(rpm))
+    [next.nextAt, changed] = [now + slotIntervalMs(rpm), true];
   return changed ? next : undefined;
 }

@@ -81,7 +81,11 @@ export async function createRuntime(
       ledger,
       async (m) =>
         overrides.model ??
-        (await import('./adapters/model.js')).createImageModel({ ...config.model, endpoint: m.endpoint, deployment: m.deployment }),
+        (await import('./adapters/model.js')).createImageModel({
+          ...config.model,
+          endpoint: m.endpoint,
+          deployment: m.deployment,
+        }),
       now,
     ),
     blobs: createBlobStore(containers, (blob) => storage.copySource(blob)),

@@ -35,7 +35,8 @@ type FieldCheck = (value: unknown, model: ImageModelSpec) => string | undefined;
 export function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (v !== null && typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return v.length > 60 ? `${JSON.stringify(v.slice(0, 60))}… (${v.length} characters)` : JSON.stringify(v);
+  if (typeof v === 'string')
+    return v.length > 60 ? `${JSON.stringify(v.slice(0, 60))}… (${v.length} characters)` : JSON.stringify(v);
   return String(v);
 }
 
@@ -44,7 +45,9 @@ const quoted = (values: readonly string[]) => values.map((a) => `"${a}"`).join('
 const oneOf =
   (allowed: (model: ImageModelSpec) => readonly string[]): FieldCheck =>
   (v, model) =>
-    typeof v === 'string' && allowed(model).includes(v) ? undefined : `must be one of ${quoted(allowed(model))}, got ${describeValue(v)}`;
+    typeof v === 'string' && allowed(model).includes(v)
+      ? undefined
+      : `must be one of ${quoted(allowed(model))}, got ${describeValue(v)}`;
 
 const FIELDS: ReadonlyMap<keyof Sidecar, FieldCheck> = new Map<keyof Sidecar, FieldCheck>([
   [
@@ -52,22 +55,32 @@ const FIELDS: ReadonlyMap<keyof Sidecar, FieldCheck> = new Map<keyof Sidecar, Fi
     (v, model) => {
       if (typeof v !== 'string') return `must be a string, got ${describeValue(v)}`;
       if (v.trim() === '') return 'must not be empty';
-      if (v.length > model.maxPromptChars) return `is ${v.length} characters long; the limit is ${model.maxPromptChars}`;
+      if (v.length > model.maxPromptChars)
+        return `is ${v.length} characters long; the limit is ${model.maxPromptChars}`;
       return undefined;
     },
   ],
-  ['size', (v, model) => (typeof v === 'string' ? sizeProblem(model, v) : `must be a string such as "1024x1024", got ${describeValue(v)}`)],
+  [
+    'size',
+    (v, model) =>
+      typeof v === 'string' ? sizeProblem(model, v) : `must be a string such as "1024x1024", got ${describeValue(v)}`,
+  ],
   ['quality', oneOf((m) => m.qualities)],
   ['output_format', oneOf((m) => m.outputFormats)],
   [
     'output_compression',
-    (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 100 ? undefined : `must be a whole number from 0 to 100, got ${describeValue(v)}`),
+    (v) =>
+      Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 100
+        ? undefined
+        : `must be a whole number from 0 to 100, got ${describeValue(v)}`,
   ],
   ['background', oneOf((m) => (m.transparentBackground ? ['transparent', 'opaque', 'auto'] : ['opaque', 'auto']))],
   [
     'input_fidelity',
     (v, model) =>
-      model.inputFidelity ? oneOf(() => ['high', 'low'])(v, model) : `is not supported by ${model.name}; remove it or choose another IMAGE_MODEL`,
+      model.inputFidelity
+        ? oneOf(() => ['high', 'low'])(v, model)
+        : `is not supported by ${model.name}; remove it or choose another IMAGE_MODEL`,
   ],
   ['output', oneOf(() => ['composite', 'model'])],
   ['n', (v) => (v === 1 ? undefined : `must be 1 (the pipeline publishes one edit per drop), got ${describeValue(v)}`)],
@@ -89,7 +102,8 @@ function editDistance(a: string, b: string): number {
 }
 
 function unknownField(field: string): string {
-  const near = field.length <= 40 ? FIELD_NAMES.find((known) => editDistance(field.toLowerCase(), known) <= 2) : undefined;
+  const near =
+    field.length <= 40 ? FIELD_NAMES.find((known) => editDistance(field.toLowerCase(), known) <= 2) : undefined;
   return `unknown field ${describeValue(field)}${near ? ` (did you mean "${near}"?)` : ''}; allowed: ${FIELD_NAMES.join(', ')}`;
 }
 
@@ -117,7 +131,8 @@ function capped(problems: string[]): string[] {
 
 /** Checks the sidecar's text against `model` (by default the pipeline's default model). */
 export function parseSidecar(text: string, model: ImageModelSpec = findModel(DEFAULT_IMAGE_MODEL)!): SidecarResult {
-  if (Buffer.byteLength(text) > MAX_SIDECAR_BYTES) return { ok: false, problems: [`the sidecar is larger than ${MAX_SIDECAR_BYTES / 1024} KB`] };
+  if (Buffer.byteLength(text) > MAX_SIDECAR_BYTES)
+    return { ok: false, problems: [`the sidecar is larger than ${MAX_SIDECAR_BYTES / 1024} KB`] };
   // Windows editors save UTF-8 with a byte order mark, which JSON.parse refuses.
   const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
   if (nestingDepth(json, MAX_SIDECAR_DEPTH) > MAX_SIDECAR_DEPTH) {

@@ -63,8 +63,7 @@ export interface EditRequest {
 }
 
 export type DropValidation =
-  | { ok: true; image: ImageHeader; mask: ImageHeader; request: EditRequest }
-  | { ok: false; problems: string[] };
+  { ok: true; image: ImageHeader; mask: ImageHeader; request: EditRequest } | { ok: false; problems: string[] };
 
 const EXTENSION_FORMAT: Record<string, ImageHeader['format']> = { png: 'png', jpg: 'jpeg', jpeg: 'jpeg', webp: 'webp' };
 
@@ -76,7 +75,12 @@ function fileName(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 
-function checkPart(part: PartSample, role: 'image' | 'mask', limits: PipelineConfig['drop'], problems: string[]): ImageHeader | undefined {
+function checkPart(
+  part: PartSample,
+  role: 'image' | 'mask',
+  limits: PipelineConfig['drop'],
+  problems: string[],
+): ImageHeader | undefined {
   const file = fileName(part.name);
   if (part.bytes === 0) {
     problems.push(`${file} is empty (0 bytes)`);
@@ -95,11 +99,15 @@ function checkPart(part: PartSample, role: 'image' | 'mask', limits: PipelineCon
   const extension = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
   const claimed = EXTENSION_FORMAT[extension];
   if (claimed && claimed !== header.format) {
-    problems.push(`${file} holds ${FORMAT_NAMES[header.format]} data, not ${FORMAT_NAMES[claimed]}: rename it or re-export it as ${FORMAT_NAMES[claimed]}`);
+    problems.push(
+      `${file} holds ${FORMAT_NAMES[header.format]} data, not ${FORMAT_NAMES[claimed]}: rename it or re-export it as ${FORMAT_NAMES[claimed]}`,
+    );
     return undefined;
   }
   if (header.width > limits.maxImageDimension || header.height > limits.maxImageDimension) {
-    problems.push(`${file} declares ${header.width}x${header.height} pixels; the limit is ${limits.maxImageDimension} on either side`);
+    problems.push(
+      `${file} declares ${header.width}x${header.height} pixels; the limit is ${limits.maxImageDimension} on either side`,
+    );
     return undefined;
   }
   const truncated = truncationProblem(header.format, part.head, part.tail, part.bytes);
@@ -112,7 +120,9 @@ function checkPart(part: PartSample, role: 'image' | 'mask', limits: PipelineCon
     problems.push(`${file}: ${model.name} does not accept ${FORMAT_NAMES[header.format]} images`);
   }
   if (role === 'image' && part.bytes >= model.maxImageBytes) {
-    problems.push(`${file} is ${megabytes(part.bytes)}; ${model.name} takes images under ${megabytes(model.maxImageBytes)}`);
+    problems.push(
+      `${file} is ${megabytes(part.bytes)}; ${model.name} takes images under ${megabytes(model.maxImageBytes)}`,
+    );
   }
   if (header.animated) {
     const kind = header.format === 'png' ? 'an animated PNG (APNG)' : 'an animated WebP';
@@ -126,7 +136,8 @@ function checkPart(part: PartSample, role: 'image' | 'mask', limits: PipelineCon
   // A mask of 4 MB or more is not refused here: intake re-encodes it to fit, or refuses it (./imaging/mask.ts).
   if (role === 'mask') {
     if (header.format !== 'png') problems.push(`${file}: the mask must be a PNG`);
-    else if (!header.hasAlpha) problems.push(`${file} has no alpha channel: the mask's transparent pixels (alpha 0) mark the area to edit`);
+    else if (!header.hasAlpha)
+      problems.push(`${file} has no alpha channel: the mask's transparent pixels (alpha 0) mark the area to edit`);
   }
   return header;
 }
@@ -154,7 +165,9 @@ export function validateDrop(sample: DropSample, config: PipelineConfig['drop'])
   if (promptSource === 'metadata') {
     if (prompt.trim() === '') problems.push('the image\'s "prompt" metadata is empty');
     else if (prompt.length > config.model.maxPromptChars) {
-      problems.push(`the image's "prompt" metadata is ${prompt.length} characters; the limit is ${config.model.maxPromptChars}`);
+      problems.push(
+        `the image's "prompt" metadata is ${prompt.length} characters; the limit is ${config.model.maxPromptChars}`,
+      );
     }
   }
   const outputFormat = sidecar.output_format ?? config.defaultOutputFormat;
@@ -162,7 +175,9 @@ export function validateDrop(sample: DropSample, config: PipelineConfig['drop'])
     problems.push('sidecar: "output_compression" applies only to JPEG output ("output_format": "jpeg")');
   }
   if (sidecar.background === 'transparent' && outputFormat === 'jpeg') {
-    problems.push('sidecar: "background": "transparent" needs PNG output; JPEG has no transparency (set "output_format": "png")');
+    problems.push(
+      'sidecar: "background": "transparent" needs PNG output; JPEG has no transparency (set "output_format": "png")',
+    );
   }
   if (problems.length || !image || !mask) return { ok: false, problems };
   return {
@@ -197,7 +212,8 @@ function sizeMismatch(imageFile: string, image: ImageHeader, maskFile: string, m
   const shown = displayedSize(image);
   const maskShown = displayedSize(mask);
   if (shown.width === maskShown.width && shown.height === maskShown.height) return undefined;
-  const paintedOnStored = image.orientation !== 1 && maskShown.width === image.width && maskShown.height === image.height;
+  const paintedOnStored =
+    image.orientation !== 1 && maskShown.width === image.width && maskShown.height === image.height;
   return (
     `${maskFile} is ${describeSize(mask)} but ${imageFile} is ${describeSize(image)}: ` +
     'the mask must match the image as it is displayed' +

@@ -45,7 +45,9 @@ export class TokenIssuer {
     const iat = Math.floor(now / 1000);
     const exp = iat + lifetimeSeconds;
     const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-    const payload = base64url(JSON.stringify({ aud: COGNITIVE_SERVICES_AUDIENCE, iss: this.issuerUrl(), iat, nbf: iat, exp }));
+    const payload = base64url(
+      JSON.stringify({ aud: COGNITIVE_SERVICES_AUDIENCE, iss: this.issuerUrl(), iat, nbf: iat, exp }),
+    );
     const token = `${header}.${payload}.${this.signature(`${header}.${payload}`)}`;
     return { access_token: token, token_type: 'Bearer', expires_in: lifetimeSeconds, expires_on: exp };
   }

@@ -45,7 +45,10 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
   const served = Object.entries(emulator.deployments).map(([name, model]) => `${name} (${model})`);
-  const key = emulator.apiKey === WELL_KNOWN_API_KEY ? `${WELL_KNOWN_API_KEY}   (the well-known emulator key)` : 'the one given with --api-key';
+  const key =
+    emulator.apiKey === WELL_KNOWN_API_KEY
+      ? `${WELL_KNOWN_API_KEY}   (the well-known emulator key)`
+      : 'the one given with --api-key';
   process.stdout.write(
     `gpt-image emulator listening on ${emulator.url}\n` +
       `  deployments: ${served.join(', ')}\n` +

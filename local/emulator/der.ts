@@ -78,7 +78,7 @@ function readElement(buf: Buffer, offset: number): Element & { end: number } {
 
 function children(el: Element): Element[] {
   const out: Element[] = [];
-  for (let off = 0; off < el.content.length; ) {
+  for (let off = 0; off < el.content.length;) {
     const child = readElement(el.content, off);
     out.push(child);
     off = child.end;

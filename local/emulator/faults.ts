@@ -32,9 +32,13 @@ export function drawLatency(latency: Latency, random = Math.random): number {
 /** `http500=0.05,reset=0.01` → rates; every rate within [0, 1] and their sum at most 1. */
 export function parseFaultRates(text: string): FaultRates {
   const rates: FaultRates = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [kind, value] = part.split('=');
-    if (!FAULT_KINDS.includes(kind as FaultKind)) throw new Error(`unknown fault "${kind}"; known: ${FAULT_KINDS.join(', ')}`);
+    if (!FAULT_KINDS.includes(kind as FaultKind))
+      throw new Error(`unknown fault "${kind}"; known: ${FAULT_KINDS.join(', ')}`);
     const rate = Number(value);
     if (!(rate >= 0 && rate <= 1)) throw new Error(`fault rate for ${kind} must be from 0 to 1, got "${value}"`);
     rates[kind as FaultKind] = rate;

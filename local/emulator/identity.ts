@@ -33,7 +33,12 @@ export const EKU = {
 
 // Azure's chain is RSA throughout (4096-bit roots); 2048-bit keys keep first start fast and are what
 // c2pa-rs's certificate profile requires at least.
-const ALG = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' } as const;
+const ALG = {
+  name: 'RSASSA-PKCS1-v1_5',
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: 'SHA-256',
+} as const;
 const DAY = 86_400_000;
 
 export interface EmulatorIdentity {
@@ -62,7 +67,9 @@ interface Issued {
 
 async function exportKey(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+    .export({ format: 'pem', type: 'pkcs8' })
+    .toString();
 }
 
 const newKeys = async () => (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -129,8 +136,18 @@ async function issue(issuer: Issued, options: IssueOptions): Promise<Issued> {
 
 async function generate(): Promise<Files> {
   const [signingRoot, tsaRoot] = await Promise.all([createRoot(SIGNING_ROOT_SUBJECT), createRoot(TSA_ROOT_SUBJECT)]);
-  const intermediate = await issue(signingRoot, { subject: INTERMEDIATE_SUBJECT, serial: '02', years: 5, role: { ca: true } });
-  const signer = await issue(intermediate, { subject: SIGNER_SUBJECT, serial: '03', years: 2, role: { eku: EKU.microsoftClaimSigning } });
+  const intermediate = await issue(signingRoot, {
+    subject: INTERMEDIATE_SUBJECT,
+    serial: '02',
+    years: 5,
+    role: { ca: true },
+  });
+  const signer = await issue(intermediate, {
+    subject: SIGNER_SUBJECT,
+    serial: '03',
+    years: 2,
+    role: { eku: EKU.microsoftClaimSigning },
+  });
   const tsa = await issue(tsaRoot, { subject: TSA_SUBJECT, serial: '04', years: 2, role: { eku: EKU.timeStamping } });
   return {
     'signing-root.pem': signingRoot.cert.toString('pem'),
@@ -144,7 +161,9 @@ async function generate(): Promise<Files> {
 }
 
 async function readFiles(dir: string): Promise<Files> {
-  const entries = await Promise.all(FILE_NAMES.map(async (n) => [n, await readFile(path.join(dir, n), 'utf8')] as const));
+  const entries = await Promise.all(
+    FILE_NAMES.map(async (n) => [n, await readFile(path.join(dir, n), 'utf8')] as const),
+  );
   return Object.fromEntries(entries) as Files;
 }
 
@@ -167,7 +186,8 @@ export async function loadOrCreateIdentity(dir = DEFAULT_CA_DIR): Promise<Emulat
   let files: Files;
   try {
     files = await readFiles(dir);
-    if (expiresSoon(files['signer.pem']) || expiresSoon(files['tsa.pem'])) throw new Error('a leaf certificate expires soon');
+    if (expiresSoon(files['signer.pem']) || expiresSoon(files['tsa.pem']))
+      throw new Error('a leaf certificate expires soon');
   } catch {
     await replaceIdentity(dir);
     files = await readFiles(dir);
@@ -175,7 +195,10 @@ export async function loadOrCreateIdentity(dir = DEFAULT_CA_DIR): Promise<Emulat
   const der = (pem: string) => new Uint8Array(new x509.X509Certificate(pem).rawData);
   return {
     caPem: `${files['signing-root.pem'].trim()}\n${files['tsa-root.pem'].trim()}\n`,
-    signer: { key: createPrivateKey(files['signer.key']), chain: [der(files['signer.pem']), der(files['intermediate.pem'])] },
+    signer: {
+      key: createPrivateKey(files['signer.key']),
+      chain: [der(files['signer.pem']), der(files['intermediate.pem'])],
+    },
     tsa: { key: createPrivateKey(files['tsa.key']), certificate: der(files['tsa.pem']) },
   };
 }

@@ -23,7 +23,8 @@ export interface RenderOptions {
 }
 
 export function resolveSize(size: Size | 'auto', width: number, height: number): { width: number; height: number } {
-  const chosen: Size = size !== 'auto' ? size : width > height * 1.2 ? '1536x1024' : height > width * 1.2 ? '1024x1536' : '1024x1024';
+  const chosen: Size =
+    size !== 'auto' ? size : width > height * 1.2 ? '1536x1024' : height > width * 1.2 ? '1024x1536' : '1024x1024';
   const [w, h] = chosen.split('x').map(Number) as [number, number];
   return { width: w, height: h };
 }
@@ -48,7 +49,14 @@ function patternFor(prompt: string, index: number, input?: Buffer): Pattern {
 }
 
 /** `alpha[i]/255` of the input survives at pixel i; without a mask, `keepWithoutMask` everywhere. */
-function paint(rgba: Buffer, alpha: Buffer | undefined, keepWithoutMask: number, width: number, height: number, p: Pattern): void {
+function paint(
+  rgba: Buffer,
+  alpha: Buffer | undefined,
+  keepWithoutMask: number,
+  width: number,
+  height: number,
+  p: Pattern,
+): void {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
@@ -64,7 +72,11 @@ function paint(rgba: Buffer, alpha: Buffer | undefined, keepWithoutMask: number,
 
 async function encode(rgba: Buffer, width: number, height: number, options: RenderOptions): Promise<Buffer> {
   const img = sharp(rgba, { raw: { width, height, channels: 4 } });
-  if (options.format === 'jpeg') return img.removeAlpha().jpeg({ quality: options.compression ?? 100 }).toBuffer();
+  if (options.format === 'jpeg')
+    return img
+      .removeAlpha()
+      .jpeg({ quality: options.compression ?? 100 })
+      .toBuffer();
   return (options.transparent ? img : img.removeAlpha()).png({ compressionLevel: 6 }).toBuffer();
 }
 
@@ -78,7 +90,11 @@ const RECENT_EDITS = 8;
  * pipeline, what a run on a small machine measured. Each answer is still signed on its own.
  */
 export function renderEditOnce(image: Buffer, mask: Buffer | undefined, options: RenderOptions): Promise<Buffer> {
-  const key = createHash('sha256').update(image).update(mask ?? '').update(JSON.stringify(options)).digest('hex');
+  const key = createHash('sha256')
+    .update(image)
+    .update(mask ?? '')
+    .update(JSON.stringify(options))
+    .digest('hex');
   let render = recentEdits.get(key);
   if (!render) {
     render = renderEdit(image, mask, options);
@@ -95,7 +111,12 @@ export async function renderEdit(image: Buffer, mask: Buffer | undefined, option
   const [rgba, alpha] = await Promise.all([
     sharp(image).resize(width, height, { fit: 'fill' }).ensureAlpha().raw().toBuffer(),
     mask
-      ? sharp(mask).resize(width, height, { fit: 'fill', kernel: 'nearest' }).ensureAlpha().extractChannel(3).raw().toBuffer()
+      ? sharp(mask)
+          .resize(width, height, { fit: 'fill', kernel: 'nearest' })
+          .ensureAlpha()
+          .extractChannel(3)
+          .raw()
+          .toBuffer()
       : undefined,
   ]);
   // Without a mask the model may repaint everything; half-blend so the input stays recognisable.

@@ -4,7 +4,12 @@
  */
 import sharp from 'sharp';
 import { sniffFormat } from '../../shared/image-header.js';
-import { IMAGE_MODELS, type ImageModelSpec, type ImageQualityValue, type InputFormatValue } from '../../shared/model-catalog.js';
+import {
+  IMAGE_MODELS,
+  type ImageModelSpec,
+  type ImageQualityValue,
+  type InputFormatValue,
+} from '../../shared/model-catalog.js';
 import { type Format, type Size } from './imaging.js';
 
 export class ApiError extends Error {
@@ -43,7 +48,18 @@ const KNOWN_FIELDS = {
     ...['prompt', 'image', 'image[]', 'mask', 'model', 'n', 'size', 'quality', 'output_format', 'output_compression'],
     ...['background', 'input_fidelity', 'user'],
   ],
-  generations: ['prompt', 'model', 'n', 'size', 'quality', 'output_format', 'output_compression', 'background', 'moderation', 'user'],
+  generations: [
+    'prompt',
+    'model',
+    'n',
+    'size',
+    'quality',
+    'output_format',
+    'output_compression',
+    'background',
+    'moderation',
+    'user',
+  ],
 } as const;
 
 export interface ImageInput {
@@ -98,7 +114,12 @@ function integerField(fields: Fields, param: string, min: number, max: number): 
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ApiError(400, 'invalid_value', `Invalid '${param}': expected an integer from ${min} to ${max}, got '${String(v)}'.`, param);
+    throw new ApiError(
+      400,
+      'invalid_value',
+      `Invalid '${param}': expected an integer from ${min} to ${max}, got '${String(v)}'.`,
+      param,
+    );
   }
   return n;
 }
@@ -131,32 +152,58 @@ interface SizeLimit {
   inclusive: boolean;
 }
 
-async function inspectImage(file: UploadedFile, param: string, limit: SizeLimit, model: ImageModelSpec): Promise<ImageInput & { hasAlpha: boolean }> {
+async function inspectImage(
+  file: UploadedFile,
+  param: string,
+  limit: SizeLimit,
+  model: ImageModelSpec,
+): Promise<ImageInput & { hasAlpha: boolean }> {
   checkMimetype(file, param, model);
   const { bytes, name } = file;
   if (limit.inclusive ? bytes.length > limit.bytes : bytes.length >= limit.bytes) {
     const allowed = `${limit.inclusive ? 'at most' : 'under'} ${limit.bytes / (1024 * 1024)} MB`;
-    throw new ApiError(400, 'image_too_large', `Invalid '${param}': the file is ${bytes.length} bytes; it must be ${allowed}.`, param);
+    throw new ApiError(
+      400,
+      'image_too_large',
+      `Invalid '${param}': the file is ${bytes.length} bytes; it must be ${allowed}.`,
+      param,
+    );
   }
   const format = sniffFormat(bytes);
   if (!format || !model.inputFormats.includes(format)) {
     const names = model.inputFormats.map((f) => f.toUpperCase()).join(', ');
-    throw new ApiError(400, 'invalid_image_format', `Invalid '${param}': unsupported file format. Supported formats are ${names}.`, param);
+    throw new ApiError(
+      400,
+      'invalid_image_format',
+      `Invalid '${param}': unsupported file format. Supported formats are ${names}.`,
+      param,
+    );
   }
   try {
     const meta = await sharp(bytes).metadata();
     if (!meta.width || !meta.height) throw new Error('no dimensions');
     return { bytes, name, format, width: meta.width, height: meta.height, hasAlpha: meta.hasAlpha === true };
   } catch {
-    throw new ApiError(400, 'invalid_image', `Invalid '${param}': the ${format.toUpperCase()} file could not be read.`, param);
+    throw new ApiError(
+      400,
+      'invalid_image',
+      `Invalid '${param}': the ${format.toUpperCase()} file could not be read.`,
+      param,
+    );
   }
 }
 
 async function inspectMask(file: UploadedFile, first: ImageInput, model: ImageModelSpec): Promise<ImageInput> {
   const mask = await inspectImage(file, 'mask', { bytes: model.mask.maxBytesExclusive, inclusive: false }, model);
-  if (mask.format !== 'png') throw new ApiError(400, 'invalid_image_format', "Invalid 'mask': the mask must be a PNG image.", 'mask');
+  if (mask.format !== 'png')
+    throw new ApiError(400, 'invalid_image_format', "Invalid 'mask': the mask must be a PNG image.", 'mask');
   if (!mask.hasAlpha) {
-    throw new ApiError(400, 'invalid_mask_image_format', "Invalid 'mask': the mask must have an alpha channel; transparent pixels mark the area to edit.", 'mask');
+    throw new ApiError(
+      400,
+      'invalid_mask_image_format',
+      "Invalid 'mask': the mask must have an alpha channel; transparent pixels mark the area to edit.",
+      'mask',
+    );
   }
   if (mask.width !== first.width || mask.height !== first.height) {
     const sizes = `the mask is ${mask.width}x${mask.height} but the image is ${first.width}x${first.height}`;
@@ -173,14 +220,29 @@ function parseOptions(fields: Fields, model: ImageModelSpec) {
   const outputCompression = integerField(fields, 'output_compression', 0, 100);
   const background = pick(fields, 'background', BACKGROUNDS, 'auto');
   if (outputCompression !== undefined && outputFormat === 'png') {
-    throw new ApiError(400, 'invalid_value', "Invalid 'output_compression': compression applies to 'jpeg' output only.", 'output_compression');
+    throw new ApiError(
+      400,
+      'invalid_value',
+      "Invalid 'output_compression': compression applies to 'jpeg' output only.",
+      'output_compression',
+    );
   }
   if (background === 'transparent' && outputFormat === 'jpeg') {
-    throw new ApiError(400, 'invalid_value', "Invalid value: 'transparent'. A transparent background needs output_format 'png'; 'jpeg' has no alpha channel.", 'background');
+    throw new ApiError(
+      400,
+      'invalid_value',
+      "Invalid value: 'transparent'. A transparent background needs output_format 'png'; 'jpeg' has no alpha channel.",
+      'background',
+    );
   }
   if (fields.input_fidelity !== undefined && fields.input_fidelity !== '') {
     if (!model.inputFidelity) {
-      throw new ApiError(400, 'unsupported_parameter', `Unsupported parameter: 'input_fidelity' is not supported with model ${model.name}.`, 'input_fidelity');
+      throw new ApiError(
+        400,
+        'unsupported_parameter',
+        `Unsupported parameter: 'input_fidelity' is not supported with model ${model.name}.`,
+        'input_fidelity',
+      );
     }
     pick(fields, 'input_fidelity', FIDELITIES, 'low');
   }
@@ -209,11 +271,18 @@ export async function parseImageRequest(
   const images: ImageInput[] = [];
   let mask: ImageInput | undefined;
   if (kind === 'edits') {
-    if (files.images.length === 0) throw new ApiError(400, 'invalid_request_error', "Missing required parameter: 'image'.", 'image');
+    if (files.images.length === 0)
+      throw new ApiError(400, 'invalid_request_error', "Missing required parameter: 'image'.", 'image');
     if (files.images.length > model.maxInputImages) {
-      throw new ApiError(400, 'invalid_request_error', `Invalid 'image': at most ${model.maxInputImages} images.`, 'image');
+      throw new ApiError(
+        400,
+        'invalid_request_error',
+        `Invalid 'image': at most ${model.maxInputImages} images.`,
+        'image',
+      );
     }
-    for (const file of files.images) images.push(await inspectImage(file, 'image', { bytes: model.maxImageBytes, inclusive: true }, model));
+    for (const file of files.images)
+      images.push(await inspectImage(file, 'image', { bytes: model.maxImageBytes, inclusive: true }, model));
     if (files.mask) mask = await inspectMask(files.mask, images[0]!, model);
   }
   return { kind, prompt, ...options, images, mask };
@@ -222,7 +291,12 @@ export async function parseImageRequest(
 /** Token counts shaped like the gpt-image models' usage (output tokens per quality and size from its price sheet). */
 export function usageFor(request: ImageRequest, outputSize: { width: number; height: number }) {
   const square = outputSize.width === outputSize.height;
-  const perImage = { low: square ? 272 : 408, medium: square ? 1056 : 1584, high: square ? 4160 : 6240, auto: square ? 1056 : 1584 }[request.quality];
+  const perImage = {
+    low: square ? 272 : 408,
+    medium: square ? 1056 : 1584,
+    high: square ? 4160 : 6240,
+    auto: square ? 1056 : 1584,
+  }[request.quality];
   const textTokens = Math.ceil(request.prompt.length / 4);
   const imageTokens = request.images.length * 323 + (request.mask ? 65 : 0);
   const inputTokens = textTokens + imageTokens;

@@ -16,7 +16,14 @@ import { DEFAULT_CA_DIR, type EmulatorIdentity, loadOrCreateIdentity } from './i
 import { renderEditOnce, renderGeneration, resolveSize } from './imaging.js';
 import { contentFilterError, createBlockList, type BlockList } from './moderation.js';
 import { RequestQuota } from './quota.js';
-import { ApiError, type ImageRequest, MAX_BODY_BYTES, parseImageRequest, type UploadedFile, usageFor } from './requests.js';
+import {
+  ApiError,
+  type ImageRequest,
+  MAX_BODY_BYTES,
+  parseImageRequest,
+  type UploadedFile,
+  usageFor,
+} from './requests.js';
 import { signImage } from './sign.js';
 
 export { DEFAULT_DEPLOYMENTS, type DeploymentMap } from './deployments.js';
@@ -105,7 +112,13 @@ class Exchange {
   }
 
   responseHeaders(extra: Record<string, string> = {}): Record<string, string> {
-    return { 'apim-request-id': this.requestId, 'x-request-id': this.serviceRequestId, 'x-ms-region': 'local-emulator', ...this.headers, ...extra };
+    return {
+      'apim-request-id': this.requestId,
+      'x-request-id': this.serviceRequestId,
+      'x-ms-region': 'local-emulator',
+      ...this.headers,
+      ...extra,
+    };
   }
 
   send(status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -166,7 +179,11 @@ async function parseMultipartBody(req: IncomingMessage, body: Buffer): Promise<P
   }
   let form: FormData;
   try {
-    form = await new Request('http://emulator/', { method: 'POST', headers: { 'content-type': type }, body: body as Uint8Array<ArrayBuffer> }).formData();
+    form = await new Request('http://emulator/', {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: body as Uint8Array<ArrayBuffer>,
+    }).formData();
   } catch {
     throw new ApiError(400, 'invalid_request_error', 'The multipart/form-data body could not be parsed.');
   }
@@ -199,8 +216,18 @@ const faultErrors: Partial<Record<FaultKind, () => ApiError>> = {
       'The principal lacks the required data action ' +
         '`Microsoft.CognitiveServices/accounts/OpenAI/deployments/images/generations/action` to perform this operation.',
     ),
-  http500: () => new ApiError(500, 'InternalServerError', 'The server had an error while processing your request. Sorry about that!'),
-  http503: () => new ApiError(503, 'ServiceUnavailable', 'The service is temporarily unable to process your request. Please try again later.'),
+  http500: () =>
+    new ApiError(
+      500,
+      'InternalServerError',
+      'The server had an error while processing your request. Sorry about that!',
+    ),
+  http503: () =>
+    new ApiError(
+      503,
+      'ServiceUnavailable',
+      'The service is temporarily unable to process your request. Please try again later.',
+    ),
 };
 
 /** Everything one running emulator shares between requests; the setters change it while it runs. */
@@ -286,12 +313,17 @@ async function renderAndSign(state: EmulatorState, ex: Exchange, request: ImageR
     };
     let pixels: Buffer;
     try {
-      pixels = first ? await renderEditOnce(first.bytes, request.mask?.bytes, renderOptions) : await renderGeneration(renderOptions);
+      pixels = first
+        ? await renderEditOnce(first.bytes, request.mask?.bytes, renderOptions)
+        : await renderGeneration(renderOptions);
     } catch {
       ex.outcome = 'invalid';
       throw new ApiError(400, 'invalid_image', "Invalid 'image': the image data could not be decoded.", 'image');
     }
-    const signed = await signImage(state.identity, pixels, { format: mime, title: `${ex.requestId}.${request.outputFormat}` });
+    const signed = await signImage(state.identity, pixels, {
+      format: mime,
+      title: `${ex.requestId}.${request.outputFormat}`,
+    });
     data.push({ b64_json: Buffer.from(signed).toString('base64') });
     ex.outputSha256.push(createHash('sha256').update(signed).digest('hex'));
   }
@@ -311,7 +343,11 @@ async function renderAndSign(state: EmulatorState, ex: Exchange, request: ImageR
 function sendTruncated(ex: Exchange, response: unknown): void {
   ex.outcome = 'fault:truncate';
   const text = JSON.stringify(response);
-  ex.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...ex.responseHeaders() });
+  ex.res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...ex.responseHeaders(),
+  });
   ex.res.write(text.slice(0, Math.floor(text.length / 2)));
   // Let the first half leave before cutting the connection.
   setTimeout(() => ex.req.socket.destroy(), 20);
@@ -336,8 +372,14 @@ async function handleImages(state: EmulatorState, ex: Exchange, route: Route, ur
     return ex.fail(faultErrors.http403!());
   }
   const body = await readBody(ex.req);
-  const parsed = route.operation === 'generations' ? parseJsonBody(ex.req, body) : await parseMultipartBody(ex.req, body);
-  const deployment = route.kind === 'dated' ? route.deployment : typeof parsed.fields.model === 'string' ? parsed.fields.model : undefined;
+  const parsed =
+    route.operation === 'generations' ? parseJsonBody(ex.req, body) : await parseMultipartBody(ex.req, body);
+  const deployment =
+    route.kind === 'dated'
+      ? route.deployment
+      : typeof parsed.fields.model === 'string'
+        ? parsed.fields.model
+        : undefined;
   ex.deployment = deployment;
   const model = deployment === undefined ? undefined : state.deployments.get(deployment);
   if (!model) {
@@ -378,7 +420,8 @@ function recordOf(ex: Exchange, url: URL): RequestRecord {
     model: ex.model,
     status: res.headersSent ? res.statusCode : 0,
     outcome: ex.outcome,
-    clientRequestId: typeof req.headers['x-ms-client-request-id'] === 'string' ? req.headers['x-ms-client-request-id'] : undefined,
+    clientRequestId:
+      typeof req.headers['x-ms-client-request-id'] === 'string' ? req.headers['x-ms-client-request-id'] : undefined,
     requestId: ex.requestId,
     durationMs: Math.round(performance.now() - ex.started),
     outputSha256: ex.outputSha256,
@@ -416,7 +459,12 @@ async function route(state: EmulatorState, ex: Exchange): Promise<void> {
       if (ex.outcome === 'ok') ex.outcome = 'invalid';
       return ex.fail(err);
     }
-    ex.send(500, { error: { code: 'InternalServerError', message: `emulator error: ${err instanceof Error ? err.message : String(err)}` } });
+    ex.send(500, {
+      error: {
+        code: 'InternalServerError',
+        message: `emulator error: ${err instanceof Error ? err.message : String(err)}`,
+      },
+    });
   } finally {
     if (url.pathname.startsWith('/openai/')) state.records.push(recordOf(ex, url));
   }

@@ -80,12 +80,19 @@ export function azureShapedManifest(options: SignOptions) {
 // Room for the RSA signature, the leaf and intermediate certificates and the time-stamp token, with margin.
 const RESERVE_SIZE = 10_240;
 
-export async function signImage(identity: EmulatorIdentity, bytes: Uint8Array, options: SignOptions): Promise<Uint8Array> {
+export async function signImage(
+  identity: EmulatorIdentity,
+  bytes: Uint8Array,
+  options: SignOptions,
+): Promise<Uint8Array> {
   const c2pa = await loadC2pa();
   installFileReaderSync();
   const manifest = azureShapedManifest(options);
   // Verifying right after signing would need the emulator's CA in c2pa-rs's trust settings; callers verify.
-  const builder = c2pa.WasmBuilder.fromJson(JSON.stringify(manifest), JSON.stringify({ verify: { verify_after_sign: false } }));
+  const builder = c2pa.WasmBuilder.fromJson(
+    JSON.stringify(manifest),
+    JSON.stringify({ verify: { verify_after_sign: false } }),
+  );
   try {
     const signer = {
       alg: 'ps256',

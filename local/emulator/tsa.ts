@@ -64,7 +64,9 @@ export function timeStampToken(tsa: TimeStampAuthority, imprint: Uint8Array, at 
     algorithm(OID.sha256),
     implicitSet(0, ...attributes),
     // sha256WithRSAEncryption carries explicit NULL parameters (RFC 4055); ECDSA's carry none.
-    tsa.key.asymmetricKeyType === 'rsa' ? sequence(oid(OID.sha256WithRsa), Buffer.of(0x05, 0x00)) : algorithm(OID.ecdsaWithSha256),
+    tsa.key.asymmetricKeyType === 'rsa'
+      ? sequence(oid(OID.sha256WithRsa), Buffer.of(0x05, 0x00))
+      : algorithm(OID.ecdsaWithSha256),
     octets(signature),
   );
   const signedData = sequence(

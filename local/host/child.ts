@@ -23,7 +23,10 @@ export function freePort(): Promise<number> {
 
 // local/host/child.ts (tests) or dist/local/host/child.js (npm scripts) → bin/imagegen-pipeline.js
 const here = fileURLToPath(import.meta.url);
-const BIN = path.resolve(path.dirname(here), here.includes(`${path.sep}dist${path.sep}`) ? '../../../bin/imagegen-pipeline.js' : '../../bin/imagegen-pipeline.js');
+const BIN = path.resolve(
+  path.dirname(here),
+  here.includes(`${path.sep}dist${path.sep}`) ? '../../../bin/imagegen-pipeline.js' : '../../bin/imagegen-pipeline.js',
+);
 
 /**
  * Starts `imagegen-pipeline host --port <port> …args` with `env` and resolves once it answers
@@ -39,16 +42,25 @@ export async function spawnHost(options: {
   /** How long it may take to answer (default 20 s; a host started beside many others on a busy machine takes longer). */
   startupMs?: number;
 }): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [options.bin ?? BIN, 'host', '--port', String(options.port), ...(options.args ?? [])], {
-    env: options.env,
-    stdio: ['ignore', options.output ? 'pipe' : 'ignore', options.output ? 'pipe' : 'ignore'],
-  });
+  const child = spawn(
+    process.execPath,
+    [options.bin ?? BIN, 'host', '--port', String(options.port), ...(options.args ?? [])],
+    {
+      env: options.env,
+      stdio: ['ignore', options.output ? 'pipe' : 'ignore', options.output ? 'pipe' : 'ignore'],
+    },
+  );
   if (options.output) {
     child.stdout!.pipe(options.output, { end: false });
     child.stderr!.pipe(options.output, { end: false });
   }
-  for (const deadline = Date.now() + (options.startupMs ?? 20_000); Date.now() < deadline; ) {
-    if (await fetch(`http://127.0.0.1:${options.port}/admin/host/status`).then((r) => r.ok).catch(() => false)) return child;
+  for (const deadline = Date.now() + (options.startupMs ?? 20_000); Date.now() < deadline;) {
+    if (
+      await fetch(`http://127.0.0.1:${options.port}/admin/host/status`)
+        .then((r) => r.ok)
+        .catch(() => false)
+    )
+      return child;
     if (child.exitCode !== null) break;
     await sleep(100);
   }

@@ -10,14 +10,23 @@ export interface QueueSettings {
   maxPollingIntervalMs: number;
 }
 
-const DEFAULTS: QueueSettings = { batchSize: 16, newBatchThreshold: 8, maxDequeueCount: 5, visibilityTimeoutMs: 0, maxPollingIntervalMs: 60_000 };
+const DEFAULTS: QueueSettings = {
+  batchSize: 16,
+  newBatchThreshold: 8,
+  maxDequeueCount: 5,
+  visibilityTimeoutMs: 0,
+  maxPollingIntervalMs: 60_000,
+};
 
 /** `hh:mm:ss` (the host.json TimeSpan format) → milliseconds. */
 export function parseTimeSpan(text: string): number {
   const m = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(text);
   if (!m) throw new Error(`not a TimeSpan (hh:mm:ss): "${text}"`);
   const [, days, h, min, s, frac] = m;
-  return ((Number(days ?? 0) * 24 + Number(h)) * 3600 + Number(min) * 60 + Number(s)) * 1000 + Math.round(Number(`0.${frac ?? 0}`) * 1000);
+  return (
+    ((Number(days ?? 0) * 24 + Number(h)) * 3600 + Number(min) * 60 + Number(s)) * 1000 +
+    Math.round(Number(`0.${frac ?? 0}`) * 1000)
+  );
 }
 
 export function readQueueSettings(hostJsonPath: URL | string): QueueSettings {
@@ -27,8 +36,10 @@ export function readQueueSettings(hostJsonPath: URL | string): QueueSettings {
     batchSize: Number(q.batchSize ?? DEFAULTS.batchSize),
     newBatchThreshold: Number(q.newBatchThreshold ?? DEFAULTS.newBatchThreshold),
     maxDequeueCount: Number(q.maxDequeueCount ?? DEFAULTS.maxDequeueCount),
-    visibilityTimeoutMs: typeof q.visibilityTimeout === 'string' ? parseTimeSpan(q.visibilityTimeout) : DEFAULTS.visibilityTimeoutMs,
-    maxPollingIntervalMs: typeof q.maxPollingInterval === 'string' ? parseTimeSpan(q.maxPollingInterval) : DEFAULTS.maxPollingIntervalMs,
+    visibilityTimeoutMs:
+      typeof q.visibilityTimeout === 'string' ? parseTimeSpan(q.visibilityTimeout) : DEFAULTS.visibilityTimeoutMs,
+    maxPollingIntervalMs:
+      typeof q.maxPollingInterval === 'string' ? parseTimeSpan(q.maxPollingInterval) : DEFAULTS.maxPollingIntervalMs,
   };
 }
 

@@ -86,7 +86,9 @@ function routeMatcher(template: string): (path: string) => Record<string, string
   return (path) => {
     const m = re.exec(path);
     if (!m) return undefined;
-    return Object.fromEntries(names.flatMap((n, i) => (m[i + 1] !== undefined ? [[n, decodeURIComponent(m[i + 1]!)]] : [])));
+    return Object.fromEntries(
+      names.flatMap((n, i) => (m[i + 1] !== undefined ? [[n, decodeURIComponent(m[i + 1]!)]] : [])),
+    );
   };
 }
 
@@ -157,7 +159,10 @@ function addressedToUs(req: IncomingMessage, boundHost: string): boolean {
 
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers });
+  res.writeHead(status, {
+    ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -169,13 +174,23 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
   let inflight = 0;
   let closing = false;
 
-  async function invoke(def: AnyFunction, input: unknown, triggerMetadata: Record<string, unknown> = {}): Promise<unknown> {
+  async function invoke(
+    def: AnyFunction,
+    input: unknown,
+    triggerMetadata: Record<string, unknown> = {},
+  ): Promise<unknown> {
     const invocationId = randomUUID();
     const context: InvocationContextType = new InvocationContext({
       invocationId,
       functionName: def.name,
       triggerMetadata,
-      logHandler: (level, ...args) => options.onLog?.({ level: level as LogLevel, functionName: def.name, invocationId, message: args.map(String).join(' ') }),
+      logHandler: (level, ...args) =>
+        options.onLog?.({
+          level: level as LogLevel,
+          functionName: def.name,
+          invocationId,
+          message: args.map(String).join(' '),
+        }),
     });
     stats.invocations[def.name] = (stats.invocations[def.name] ?? 0) + 1;
     inflight++;
@@ -183,17 +198,28 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
       return await def.handle(options.runtime, input, context);
     } catch (err) {
       stats.failures[def.name] = (stats.failures[def.name] ?? 0) + 1;
-      options.onLog?.({ level: 'error', functionName: def.name, invocationId, message: `Executed '${def.name}' (Failed): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` });
+      options.onLog?.({
+        level: 'error',
+        functionName: def.name,
+        invocationId,
+        message: `Executed '${def.name}' (Failed): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      });
       throw err;
     } finally {
       inflight--;
     }
   }
 
-  async function handleEventGridWebhook(req: IncomingMessage, res: ServerResponse, url: URL, blobsRoute: boolean): Promise<void> {
+  async function handleEventGridWebhook(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    blobsRoute: boolean,
+  ): Promise<void> {
     const requested = (url.searchParams.get('functionName') ?? '').replace(/^Host\.Functions\./i, '');
     const def = byName.get(requested.toLowerCase());
-    if (!def || def.trigger.type !== 'eventGrid') return send(res, 404, { error: `no Event Grid function named "${requested}"` });
+    if (!def || def.trigger.type !== 'eventGrid')
+      return send(res, 404, { error: `no Event Grid function named "${requested}"` });
     const refusal = webhookRefusal(req);
     if (refusal) throw refusal;
     const deliveryType = String(req.headers['aeg-event-type']).toLowerCase();
@@ -233,24 +259,33 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
 
   const httpRoutes = options.functions
     .filter((f) => f.trigger.type === 'http')
-    .map((f) => ({ def: f, match: routeMatcher((f.trigger as { route: string }).route), methods: (f.trigger as { methods: string[] }).methods }));
+    .map((f) => ({
+      def: f,
+      match: routeMatcher((f.trigger as { route: string }).route),
+      methods: (f.trigger as { methods: string[] }).methods,
+    }));
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname.slice('/api'.length);
     for (const route of httpRoutes) {
       const params = route.match(path);
       if (!params) continue;
-      if (!route.methods.includes(req.method ?? 'GET')) return send(res, 405, { error: `${req.method} is not allowed` });
+      if (!route.methods.includes(req.method ?? 'GET'))
+        return send(res, 405, { error: `${req.method} is not allowed` });
       const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, MAX_HTTP_BODY_BYTES);
       const request = new HttpRequest({
         method: req.method ?? 'GET',
         url: url.toString(),
-        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')])),
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+        ),
         params,
         ...(body ? { body: { bytes: body } } : {}),
       });
       const response = ((await invoke(route.def, request)) ?? {}) as HttpResponseInit;
-      const headers = Object.fromEntries(Object.entries((response.headers as Record<string, string> | undefined) ?? {}));
+      const headers = Object.fromEntries(
+        Object.entries((response.headers as Record<string, string> | undefined) ?? {}),
+      );
       if (response.jsonBody !== undefined) return send(res, response.status ?? 200, response.jsonBody, headers);
       if (response.body instanceof Uint8Array) {
         res.writeHead(response.status ?? 200, headers);
@@ -264,7 +299,9 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
   const boundHost = options.host ?? '127.0.0.1';
   const server = http.createServer((req, res) => {
     if (!addressedToUs(req, boundHost)) {
-      return send(res, 403, { error: `this local host answers only to ${boundHost} and localhost, not ${req.headers.host ?? 'no Host'}` });
+      return send(res, 403, {
+        error: `this local host answers only to ${boundHost} and localhost, not ${req.headers.host ?? 'no Host'}`,
+      });
     }
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const lower = url.pathname.toLowerCase();
@@ -276,7 +313,12 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
           : lower.startsWith('/api/')
             ? handleApi(req, res, url)
             : lower === '/admin/host/status'
-              ? Promise.resolve(send(res, 200, { state: closing ? 'Stopping' : 'Running', functions: options.functions.map((f) => f.name) }))
+              ? Promise.resolve(
+                  send(res, 200, {
+                    state: closing ? 'Stopping' : 'Running',
+                    functions: options.functions.map((f) => f.name),
+                  }),
+                )
               : Promise.resolve(send(res, 404, { error: `nothing at ${url.pathname}` }));
     work.catch((err: unknown) => {
       if (res.headersSent) res.end();
@@ -301,10 +343,20 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
         settings: options.queueSettings,
         ...(options.queueLeaseSeconds ? { leaseSeconds: options.queueLeaseSeconds } : {}),
         run: async (input, message) => {
-          await invoke(def, input, { id: message.messageId, dequeueCount: message.dequeueCount, insertionTime: message.insertedOn });
+          await invoke(def, input, {
+            id: message.messageId,
+            dequeueCount: message.dequeueCount,
+            insertionTime: message.insertedOn,
+          });
         },
         onError: (err) => {
-          if (!closing) options.onLog?.({ level: 'warning', functionName: def.name, invocationId: '', message: `queue trigger: ${err instanceof Error ? err.message : String(err)}` });
+          if (!closing)
+            options.onLog?.({
+              level: 'warning',
+              functionName: def.name,
+              invocationId: '',
+              message: `queue trigger: ${err instanceof Error ? err.message : String(err)}`,
+            });
         },
       });
     });
@@ -316,15 +368,18 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
       let running = false;
       const arm = () => {
         const next = schedule.next(new Date());
-        timers.set(def.name, setTimeout(() => {
-          if (!running && !closing) {
-            running = true;
-            invoke(def, { isPastDue: false, scheduleStatus: { next: schedule.next(new Date()).toISOString() } })
-              .catch(() => undefined)
-              .finally(() => (running = false));
-          }
-          if (!closing) arm();
-        }, next.getTime() - Date.now()));
+        timers.set(
+          def.name,
+          setTimeout(() => {
+            if (!running && !closing) {
+              running = true;
+              invoke(def, { isPastDue: false, scheduleStatus: { next: schedule.next(new Date()).toISOString() } })
+                .catch(() => undefined)
+                .finally(() => (running = false));
+            }
+            if (!closing) arm();
+          }, next.getTime() - Date.now()),
+        );
       };
       arm();
     }

@@ -23,7 +23,8 @@ function parseField(text: string, [min, max]: [number, number], index: number): 
     const to = m[1] === '*' ? max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? max : from;
     const step = m[4] !== undefined ? Number(m[4]) : 1;
     const upper = index === 5 ? 7 : max;
-    if (from < min || to > upper || from > to || step < 1) throw new Error(`NCRONTAB field ${index + 1} "${text}" is out of range ${min}-${max}`);
+    if (from < min || to > upper || from > to || step < 1)
+      throw new Error(`NCRONTAB field ${index + 1} "${text}" is out of range ${min}-${max}`);
     for (let v = from; v <= to; v += step) values.add(index === 5 && v === 7 ? 0 : v);
   }
   return values;
@@ -35,8 +36,16 @@ export interface Schedule {
 
 export function parseNcrontab(expression: string): Schedule {
   const parts = expression.trim().split(/\s+/);
-  if (parts.length !== 6) throw new Error(`NCRONTAB needs six fields (second minute hour day month weekday), got "${expression}"`);
-  const [seconds, minutes, hours, days, months, weekdays] = parts.map((p, i) => parseField(p, RANGES[i]!, i)) as [Field, Field, Field, Field, Field, Field];
+  if (parts.length !== 6)
+    throw new Error(`NCRONTAB needs six fields (second minute hour day month weekday), got "${expression}"`);
+  const [seconds, minutes, hours, days, months, weekdays] = parts.map((p, i) => parseField(p, RANGES[i]!, i)) as [
+    Field,
+    Field,
+    Field,
+    Field,
+    Field,
+    Field,
+  ];
   const anyDay = parts[3] === '*';
   const anyWeekday = parts[5] === '*';
   const dayMatches = (d: Date) => {

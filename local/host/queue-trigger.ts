@@ -69,7 +69,10 @@ export class QueueTrigger {
       }
       let items: DequeuedMessageItem[] = [];
       try {
-        const res = await queue.receiveMessages({ numberOfMessages: Math.min(32, settings.batchSize), visibilityTimeout: this.options.leaseSeconds ?? LEASE_SECONDS });
+        const res = await queue.receiveMessages({
+          numberOfMessages: Math.min(32, settings.batchSize),
+          visibilityTimeout: this.options.leaseSeconds ?? LEASE_SECONDS,
+        });
         items = res.receivedMessageItems;
       } catch (err) {
         if (this.stopped) return;
@@ -109,12 +112,15 @@ export class QueueTrigger {
     const { queue, poison, settings } = this.options;
     const lease = this.options.leaseSeconds ?? LEASE_SECONDS;
     let popReceipt = item.popReceipt;
-    const renew = setInterval(() => {
-      queue
-        .updateMessage(item.messageId, popReceipt, undefined, lease)
-        .then((r) => (popReceipt = r.popReceipt ?? popReceipt))
-        .catch(() => undefined);
-    }, (lease * 1000) / 3);
+    const renew = setInterval(
+      () => {
+        queue
+          .updateMessage(item.messageId, popReceipt, undefined, lease)
+          .then((r) => (popReceipt = r.popReceipt ?? popReceipt))
+          .catch(() => undefined);
+      },
+      (lease * 1000) / 3,
+    );
     try {
       await this.options.run(triggerInput(item.messageText), item);
       clearInterval(renew);
@@ -127,7 +133,12 @@ export class QueueTrigger {
           await poison.sendMessage(item.messageText);
           await queue.deleteMessage(item.messageId, popReceipt);
         } else {
-          await queue.updateMessage(item.messageId, popReceipt, undefined, Math.round(settings.visibilityTimeoutMs / 1000));
+          await queue.updateMessage(
+            item.messageId,
+            popReceipt,
+            undefined,
+            Math.round(settings.visibilityTimeoutMs / 1000),
+          );
         }
       } catch (moveErr) {
         this.options.onError(moveErr, item);

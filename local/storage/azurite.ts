@@ -7,7 +7,8 @@ const require = createRequire(import.meta.url);
 
 /** Azurite's well-known development account; a public constant, not a secret. */
 export const DEV_ACCOUNT = 'devstoreaccount1';
-export const DEV_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const DEV_ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface AzuriteOptions {
   blobPort?: number;
@@ -36,7 +37,14 @@ export function connectionString(blobEndpoint: string, queueEndpoint: string): s
   return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`;
 }
 
-function configure(Configuration: ConfigurationClass, kind: 'blob' | 'queue', host: string, port: number, location: string | undefined, memoryStore: unknown): unknown {
+function configure(
+  Configuration: ConfigurationClass,
+  kind: 'blob' | 'queue',
+  host: string,
+  port: number,
+  location: string | undefined,
+  memoryStore: unknown,
+): unknown {
   const persisted = location !== undefined;
   if (persisted) mkdirSync(location, { recursive: true });
   const file = (name: string) => (persisted ? path.join(location, name) : name);
@@ -49,7 +57,9 @@ function configure(Configuration: ConfigurationClass, kind: 'blob' | 'queue', ho
     undefined,
     file(`__azurite_db_${kind}__.json`),
     file(`__azurite_db_${kind}_extent__.json`),
-    persisted ? [{ locationId: 'Default', locationPath: path.join(location, `__${kind}storage__`), maxConcurrency: 10 }] : undefined,
+    persisted
+      ? [{ locationId: 'Default', locationPath: path.join(location, `__${kind}storage__`), maxConcurrency: 10 }]
+      : undefined,
     false,
     undefined,
     false,
@@ -69,20 +79,29 @@ function configure(Configuration: ConfigurationClass, kind: 'blob' | 'queue', ho
 export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
   const host = options.host ?? '127.0.0.1';
   const BlobServer = (require('azurite/dist/src/blob/BlobServer') as { default: ServerClass }).default;
-  const BlobConfiguration = (require('azurite/dist/src/blob/BlobConfiguration') as { default: ConfigurationClass }).default;
+  const BlobConfiguration = (require('azurite/dist/src/blob/BlobConfiguration') as { default: ConfigurationClass })
+    .default;
   const QueueServer = (require('azurite/dist/src/queue/QueueServer') as { default: ServerClass }).default;
-  const QueueConfiguration = (require('azurite/dist/src/queue/QueueConfiguration') as { default: ConfigurationClass }).default;
+  const QueueConfiguration = (require('azurite/dist/src/queue/QueueConfiguration') as { default: ConfigurationClass })
+    .default;
   // In memory, Azurite defaults to one chunk store per process, which a second instance's garbage
   // collection and shutdown would empty; each instance gets its own.
-  const { MemoryExtentChunkStore, DEFAULT_EXTENT_MEMORY_LIMIT } = require('azurite/dist/src/common/persistence/MemoryExtentStore') as {
-    MemoryExtentChunkStore: new (limit: number) => unknown;
-    DEFAULT_EXTENT_MEMORY_LIMIT: number;
-  };
-  const store = () => (options.location === undefined ? new MemoryExtentChunkStore(DEFAULT_EXTENT_MEMORY_LIMIT) : undefined);
-  const blob = new BlobServer(configure(BlobConfiguration, 'blob', host, options.blobPort ?? 0, options.location, store()));
-  const queue = new QueueServer(configure(QueueConfiguration, 'queue', host, options.queuePort ?? 0, options.location, store()));
+  const { MemoryExtentChunkStore, DEFAULT_EXTENT_MEMORY_LIMIT } =
+    require('azurite/dist/src/common/persistence/MemoryExtentStore') as {
+      MemoryExtentChunkStore: new (limit: number) => unknown;
+      DEFAULT_EXTENT_MEMORY_LIMIT: number;
+    };
+  const store = () =>
+    options.location === undefined ? new MemoryExtentChunkStore(DEFAULT_EXTENT_MEMORY_LIMIT) : undefined;
+  const blob = new BlobServer(
+    configure(BlobConfiguration, 'blob', host, options.blobPort ?? 0, options.location, store()),
+  );
+  const queue = new QueueServer(
+    configure(QueueConfiguration, 'queue', host, options.queuePort ?? 0, options.location, store()),
+  );
   await Promise.all([blob.start(), queue.start()]);
-  const endpoint = (server: Server) => `http://${host}:${server.getHttpServerAddress().split(':').pop()}/${DEV_ACCOUNT}`;
+  const endpoint = (server: Server) =>
+    `http://${host}:${server.getHttpServerAddress().split(':').pop()}/${DEV_ACCOUNT}`;
   return {
     blobEndpoint: endpoint(blob),
     queueEndpoint: endpoint(queue),

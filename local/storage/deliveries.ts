@@ -10,7 +10,11 @@ export interface Deliveries {
    * most `maxAttempts`, cut short by `close()`. `post` gets the delivery count (`aeg-delivery-count`).
    * Resolves `undefined` once delivered, else the last outcome (an HTTP status or an error's message).
    */
-  retry(policy: RetryPolicy, post: (deliveryCount: number) => Promise<Response>, onFailure: () => void): Promise<string | undefined>;
+  retry(
+    policy: RetryPolicy,
+    post: (deliveryCount: number) => Promise<Response>,
+    onFailure: () => void,
+  ): Promise<string | undefined>;
   /** Runs a delivery in the background; its failure is the delivery's own business. */
   track(task: Promise<void>): void;
   readonly pending: number;

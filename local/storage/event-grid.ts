@@ -74,7 +74,13 @@ export type BlobCreatedEvent = {
 };
 
 const TOPIC = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/imagegen-local/providers/Microsoft.Storage/storageAccounts/${DEV_ACCOUNT}`;
-const DEFAULT_DELIVERY: DeliveryOptions = { duplicates: 0, jitterMs: 0, maxAttempts: 12, initialRetryMs: 500, maxRetryMs: 30_000 };
+const DEFAULT_DELIVERY: DeliveryOptions = {
+  duplicates: 0,
+  jitterMs: 0,
+  maxAttempts: 12,
+  initialRetryMs: 500,
+  maxRetryMs: 30_000,
+};
 
 /** Which write completed a blob, from the request that made it (the `data.api` Event Grid reports). */
 function createdBy(req: IncomingMessage, url: URL): string | undefined {
@@ -88,7 +94,9 @@ function createdBy(req: IncomingMessage, url: URL): string | undefined {
 
 export async function startEventGrid(options: EventGridOptions): Promise<EventGrid> {
   const target = new URL(options.azuriteBlobEndpoint);
-  const direct = BlobServiceClient.fromConnectionString(connectionString(options.azuriteBlobEndpoint, options.azuriteQueueEndpoint));
+  const direct = BlobServiceClient.fromConnectionString(
+    connectionString(options.azuriteBlobEndpoint, options.azuriteQueueEndpoint),
+  );
   let subscriptions = options.subscriptions ?? [];
   let delivery: DeliveryOptions = { ...DEFAULT_DELIVERY, ...options.delivery };
   const stats = { published: 0, delivered: 0, failedAttempts: 0, deadLettered: 0 };
@@ -99,7 +107,9 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
     stats.deadLettered++;
     const at = new Date();
     const name = `${subscription.name}/${at.toISOString().slice(0, 13).replace(/[-T]/g, '/')}/${randomUUID()}.json`;
-    const body = JSON.stringify([{ ...event, deadLetterReason: reason, deliveryAttempts: delivery.maxAttempts, lastDeliveryOutcome: reason }]);
+    const body = JSON.stringify([
+      { ...event, deadLetterReason: reason, deliveryAttempts: delivery.maxAttempts, lastDeliveryOutcome: reason },
+    ]);
     const container = direct.getContainerClient(CONTAINERS.deadLetter);
     await container.createIfNotExists();
     await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
@@ -152,7 +162,11 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
     let contentType = header(req.headers['x-ms-blob-content-type']);
     if (contentLength === undefined) {
       // Put Block List and Copy Blob do not carry the blob's size; ask storage (as Event Grid knows it).
-      const props = await direct.getContainerClient(container).getBlobClient(name).getProperties().catch(() => undefined);
+      const props = await direct
+        .getContainerClient(container)
+        .getBlobClient(name)
+        .getProperties()
+        .catch(() => undefined);
       contentLength = props?.contentLength;
       contentType ??= props?.contentType;
     }

@@ -20,7 +20,9 @@ export interface FunctionDefinition<TInput = unknown, TOutput = unknown> {
   handle(rt: Runtime, input: TInput, context: InvocationContext): Promise<TOutput>;
 }
 
-export function defineFunction<TInput, TOutput>(definition: FunctionDefinition<TInput, TOutput>): FunctionDefinition<TInput, TOutput> {
+export function defineFunction<TInput, TOutput>(
+  definition: FunctionDefinition<TInput, TOutput>,
+): FunctionDefinition<TInput, TOutput> {
   return definition;
 }
 
@@ -65,13 +67,22 @@ export function register<TInput, TOutput>(definition: FunctionDefinition<TInput,
       app.eventGrid(definition.name, { handler: handler as never });
       break;
     case 'storageQueue':
-      app.storageQueue(definition.name, { queueName: t.queueName, connection: t.connection, handler: handler as never });
+      app.storageQueue(definition.name, {
+        queueName: t.queueName,
+        connection: t.connection,
+        handler: handler as never,
+      });
       break;
     case 'timer':
       app.timer(definition.name, { schedule: t.schedule, handler: handler as never });
       break;
     case 'http':
-      app.http(definition.name, { route: t.route, methods: t.methods, authLevel: t.authLevel, handler: handler as never });
+      app.http(definition.name, {
+        route: t.route,
+        methods: t.methods,
+        authLevel: t.authLevel,
+        handler: handler as never,
+      });
       break;
   }
 }

@@ -56,7 +56,10 @@ export type ModelOutcome =
   | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: string; message: string });
 
 /** The settings a misconfigured call is traced back to. */
-export type ModelSetting = Extract<SettingName, 'AZURE_OPENAI_ENDPOINT' | 'AZURE_OPENAI_DEPLOYMENT' | 'AZURE_OPENAI_API_VERSION'>;
+export type ModelSetting = Extract<
+  SettingName,
+  'AZURE_OPENAI_ENDPOINT' | 'AZURE_OPENAI_DEPLOYMENT' | 'AZURE_OPENAI_API_VERSION'
+>;
 
 /** Which data-plane route the client calls. */
 export type ModelRoute = 'v1' | 'deployment';
@@ -93,18 +96,29 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
 }
 
 /** Codes Azure answers when the api-version is missing, unknown or retired. */
-const API_VERSION_CODES = new Set(['MissingApiVersionParameter', 'InvalidApiVersion', 'UnsupportedApiVersion', 'unsupported_api_version']);
+const API_VERSION_CODES = new Set([
+  'MissingApiVersionParameter',
+  'InvalidApiVersion',
+  'UnsupportedApiVersion',
+  'unsupported_api_version',
+]);
 
 /**
  * A 404 or an api-version 400 means the settings, not the drop, are wrong: which setting, by the
  * answer and the route (a missing path on the v1 route is an endpoint that is not Azure OpenAI's).
  */
-function misconfiguredSetting(status: number, code: string, message: string, route: ModelRoute): ModelSetting | undefined {
+function misconfiguredSetting(
+  status: number,
+  code: string,
+  message: string,
+  route: ModelRoute,
+): ModelSetting | undefined {
   if (status === 404) {
     if (code === 'DeploymentNotFound') return 'AZURE_OPENAI_DEPLOYMENT';
     return route === 'v1' ? 'AZURE_OPENAI_ENDPOINT' : 'AZURE_OPENAI_API_VERSION';
   }
-  if (status === 400 && (API_VERSION_CODES.has(code) || /api[- ]version/i.test(message))) return 'AZURE_OPENAI_API_VERSION';
+  if (status === 400 && (API_VERSION_CODES.has(code) || /api[- ]version/i.test(message)))
+    return 'AZURE_OPENAI_API_VERSION';
   return undefined;
 }
 
@@ -112,8 +126,13 @@ function misconfiguredSetting(status: number, code: string, message: string, rou
 export function classifyError(err: unknown, route: ModelRoute = 'v1'): ModelOutcome {
   if (!(err instanceof APIError) || err.status === undefined) {
     const message = err instanceof Error ? err.message : String(err);
-    const code = err instanceof Error && err.constructor.name === 'APIConnectionTimeoutError' ? 'timeout' : 'connection';
-    return { kind: 'transient', code, message: `${code === 'timeout' ? 'the model call timed out' : 'the connection failed'}: ${message}` };
+    const code =
+      err instanceof Error && err.constructor.name === 'APIConnectionTimeoutError' ? 'timeout' : 'connection';
+    return {
+      kind: 'transient',
+      code,
+      message: `${code === 'timeout' ? 'the model call timed out' : 'the connection failed'}: ${message}`,
+    };
   }
   const reply = replyFrom(err.headers);
   const body = (err.error ?? {}) as { code?: string; message?: string; inner_error?: { code?: string } };
@@ -121,10 +140,14 @@ export function classifyError(err: unknown, route: ModelRoute = 'v1'): ModelOutc
   const message = body.message ?? err.message;
   if (err.status === 429) return { ...reply, kind: 'throttled', retryAfterMs: retryAfterMs(err.headers), message };
   const setting = misconfiguredSetting(err.status, code, message, route);
-  if (setting) return { ...reply, kind: 'misconfigured', setting, code, message: `HTTP ${err.status} ${code}: ${message}` };
-  const filtered = ['content_policy_violation', 'contentFilter', 'content_filter'].includes(code) || body.inner_error?.code === 'ResponsibleAIPolicyViolation';
+  if (setting)
+    return { ...reply, kind: 'misconfigured', setting, code, message: `HTTP ${err.status} ${code}: ${message}` };
+  const filtered =
+    ['content_policy_violation', 'contentFilter', 'content_filter'].includes(code) ||
+    body.inner_error?.code === 'ResponsibleAIPolicyViolation';
   if (err.status === 400 && filtered) return { ...reply, kind: 'refused', code, message };
-  if (err.status === 400 || err.status === 413 || err.status === 422) return { ...reply, kind: 'invalid', status: err.status, code, message };
+  if (err.status === 400 || err.status === 413 || err.status === 422)
+    return { ...reply, kind: 'invalid', status: err.status, code, message };
   // 5xx, and 401/403 too: those mean the deployment's access is being set up (role assignments take
   // minutes to apply), which retrying with backoff may outlive; the drop itself is not at fault.
   return { ...reply, kind: 'transient', code, message: `HTTP ${err.status}: ${message}` };
@@ -148,7 +171,12 @@ function createClient(config: PipelineConfig['model'], auth: Auth): OpenAI {
   // openai-node v6 calls an `apiKey` function before each request and sends `Authorization: Bearer <token>`.
   if (auth.kind === 'entra') return new OpenAI({ ...common, baseURL, apiKey: auth.token });
   // A null header removes the SDK's `Authorization: Bearer <key>`.
-  return new OpenAI({ ...common, baseURL, apiKey: auth.key, defaultHeaders: { 'api-key': auth.key, Authorization: null } });
+  return new OpenAI({
+    ...common,
+    baseURL,
+    apiKey: auth.key,
+    defaultHeaders: { 'api-key': auth.key, Authorization: null },
+  });
 }
 
 /** The emulator's key, or an Entra ID token provider (`@azure/identity` is loaded only then). */
@@ -163,7 +191,10 @@ async function authFor(config: PipelineConfig['model'], credential: TokenCredent
  * The model client. `credential` replaces the app's Entra ID credential (tests stub the token endpoint
  * with it); it is not used when an API key is configured.
  */
-export async function createImageModel(config: PipelineConfig['model'], credential?: TokenCredential): Promise<ImageModel> {
+export async function createImageModel(
+  config: PipelineConfig['model'],
+  credential?: TokenCredential,
+): Promise<ImageModel> {
   const route: ModelRoute = config.apiVersion ? 'deployment' : 'v1';
   const client = createClient(config, await authFor(config, credential));
 

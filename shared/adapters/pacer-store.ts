@@ -7,7 +7,15 @@
  * a read, a write and a back-off (BENCHMARKS.md (g)).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nextFreeAt, observeQuota, type PacerState, type QuotaSignal, releaseSlot, reserveSlot, type Slot } from '../pacing.js';
+import {
+  nextFreeAt,
+  observeQuota,
+  type PacerState,
+  type QuotaSignal,
+  releaseSlot,
+  reserveSlot,
+  type Slot,
+} from '../pacing.js';
 import type { RecordStore } from './ledger.js';
 import { isConflict } from './storage.js';
 

@@ -2,7 +2,14 @@
  * Blob and queue clients from configuration: a connection string locally (Azurite), the app's managed
  * identity on Azure. `@azure/identity` is loaded only when an identity is used.
  */
-import { BlobSASPermissions, BlobServiceClient, RestError, type BlobClient, type ContainerClient, type HttpAuthorization } from '@azure/storage-blob';
+import {
+  BlobSASPermissions,
+  BlobServiceClient,
+  RestError,
+  type BlobClient,
+  type ContainerClient,
+  type HttpAuthorization,
+} from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { StorageConfig } from '../config.js';
@@ -46,7 +53,10 @@ export async function createStorageClients(config: StorageConfig): Promise<Stora
         if (!token) throw new Error('no storage token for the copy source');
         return { url: blob.url, sourceAuthorization: { scheme: 'Bearer', value: token.token } };
       }
-      const url = await blob.generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 15 * 60_000) });
+      const url = await blob.generateSasUrl({
+        permissions: BlobSASPermissions.parse('r'),
+        expiresOn: new Date(Date.now() + 15 * 60_000),
+      });
       return { url };
     },
   };

@@ -70,7 +70,9 @@ export async function composeFullSize(photo: Uint8Array, mask: Uint8Array, edit:
   const base = await sharp(photo).rotate().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   const channels = base.info.channels;
   if (base.info.width !== width || base.info.height !== height) {
-    throw new CompositeError(`the photo decoded as ${base.info.width}x${base.info.height}, expected ${width}x${height}`);
+    throw new CompositeError(
+      `the photo decoded as ${base.info.width}x${base.info.height}, expected ${width}x${height}`,
+    );
   }
   let scaled = sharp(edit).resize(width, height, { fit: 'fill' }).toColourspace('srgb');
   scaled = channels === 4 ? scaled.ensureAlpha() : scaled.removeAlpha();

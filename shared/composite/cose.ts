@@ -66,7 +66,12 @@ export async function coseSign1(
   timestamp?: TimeStamper,
 ): Promise<Uint8Array> {
   const x5chain: Cbor = signer.chain.length === 1 ? signer.chain[0]! : signer.chain;
-  const protectedBytes = encodeCbor(new Map<Cbor, Cbor>([[HEADER_ALG, COSE_ALG[signer.alg]], [HEADER_X5CHAIN, x5chain]]));
+  const protectedBytes = encodeCbor(
+    new Map<Cbor, Cbor>([
+      [HEADER_ALG, COSE_ALG[signer.alg]],
+      [HEADER_X5CHAIN, x5chain],
+    ]),
+  );
   const toBeSigned = encodeCbor(['Signature1', protectedBytes, new Uint8Array(0), claim]);
   const signature = await signer.sign(toBeSigned);
   const unprotected = new Map<Cbor, Cbor>();

@@ -16,7 +16,12 @@ export interface DigestSigner {
 
 const KEY_VAULT_ALG: Record<PublisherAlg, SignatureAlgorithm> = { es256: 'ES256', ps256: 'PS256' };
 
-export function keyVaultSigner(vault: DigestSigner, alg: PublisherAlg, chain: Uint8Array[], keyId: string): PublisherSigner {
+export function keyVaultSigner(
+  vault: DigestSigner,
+  alg: PublisherAlg,
+  chain: Uint8Array[],
+  keyId: string,
+): PublisherSigner {
   if (!chain.length) throw new Error('the publisher certificate chain holds no certificate');
   return {
     alg,

@@ -25,7 +25,9 @@ export interface LocalPublisher {
 
 async function exportKey(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+    .export({ format: 'pem', type: 'pkcs8' })
+    .toString();
 }
 
 /** A fresh root and leaf; `name` goes into the leaf's common name (tests make a second, "wrong" publisher). */
@@ -63,7 +65,10 @@ export async function generatePublisher(name = 'imagegen-pipeline local publishe
       await x509.AuthorityKeyIdentifierExtension.create(root),
     ],
   });
-  return { chainPem: `${leaf.toString('pem')}\n${root.toString('pem')}\n`, keyPem: await exportKey(leafKeys.privateKey) };
+  return {
+    chainPem: `${leaf.toString('pem')}\n${root.toString('pem')}\n`,
+    keyPem: await exportKey(leafKeys.privateKey),
+  };
 }
 
 /** The local publisher kept in `dir` (`<state>/publisher-ca`), generated on first use. */

@@ -38,7 +38,8 @@ export function compositeManifest(title: string, mime: string, when: Date) {
               when: when.toISOString(),
               softwareAgent: { name: PIPELINE_AGENT },
               digitalSourceType: COMPOSITE_SOURCE_TYPE,
-              description: "Azure OpenAI's edit composited into the masked area of the original photo, at its full size",
+              description:
+                "Azure OpenAI's edit composited into the masked area of the original photo, at its full size",
               parameters: { ingredientIds: [COMPONENT] },
             },
           ],

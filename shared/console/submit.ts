@@ -103,7 +103,10 @@ export async function planDrop(
   );
   if (!result.ok) return { ok: false, problems: result.problems };
   const mask = await prepareMask('mask.png', submitted.mask, result.mask, maskLimits(rt.config.drop)).catch(
-    (err: Error) => ({ ok: false as const, problem: `mask.png: the mask's pixels could not be decoded (${err.message.trim()})` }),
+    (err: Error) => ({
+      ok: false as const,
+      problem: `mask.png: the mask's pixels could not be decoded (${err.message.trim()})`,
+    }),
   );
   if (!mask.ok) return { ok: false, problems: [mask.problem] };
   const parts = [

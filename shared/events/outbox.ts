@@ -124,7 +124,10 @@ export async function deliverOwed(rt: JobContext, jobId: string, log: Logger, kn
     return 'failed';
   }
   // Neither half alone causes a second send: a feed entry whose marker stayed is found as sent by the sweep.
-  await Promise.all([rt.ledger.store.write(feed, JSON.stringify(event), {}), rt.ledger.store.remove(markerName(jobId))]);
+  await Promise.all([
+    rt.ledger.store.write(feed, JSON.stringify(event), {}),
+    rt.ledger.store.remove(markerName(jobId)),
+  ]);
   log.info(`outcome event ${event.type} sent for ${event.subject} (${event.id})`);
   return 'sent';
 }

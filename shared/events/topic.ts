@@ -20,9 +20,7 @@ const topics = new WeakMap<OutcomeEventsConfig, OutcomeTopic>();
 
 async function createClient(config: OutcomeEventsConfig): Promise<EventGridPublisherClient<'CloudEvent'>> {
   const { AzureKeyCredential, EventGridPublisherClient } = await import('@azure/eventgrid');
-  const credential = config.topicKey
-    ? new AzureKeyCredential(config.topicKey)
-    : await azureCredential(config.clientId);
+  const credential = config.topicKey ? new AzureKeyCredential(config.topicKey) : await azureCredential(config.clientId);
   // One quick retry for a blip; anything longer is the outbox's to retry (see ./outbox.ts). Plain HTTP
   // only for a keyed topic, i.e. the local one: a token never goes over it.
   return new EventGridPublisherClient(config.topicEndpoint, 'CloudEvent', credential, {

@@ -8,8 +8,7 @@ import { prepareMask, type MaskLimits } from './mask.js';
 import { uprightImage } from './upright.js';
 
 export type ModelInputs =
-  | { ok: true; image: Buffer; format: ImageFormat; mask: Buffer; notes: string[] }
-  | { ok: false; problem: string };
+  { ok: true; image: Buffer; format: ImageFormat; mask: Buffer; notes: string[] } | { ok: false; problem: string };
 
 export async function prepareModelInputs(
   files: { image: string; mask: string },
@@ -26,7 +25,9 @@ export async function prepareModelInputs(
     if (!fitted.ok) return fitted;
     const { format, orientation } = imageHeader.header;
     const notes = [
-      ...(orientation !== 1 ? [`${files.image} was turned upright for the model (EXIF orientation ${orientation})`] : []),
+      ...(orientation !== 1
+        ? [`${files.image} was turned upright for the model (EXIF orientation ${orientation})`]
+        : []),
       ...(fitted.note ? [fitted.note] : []),
     ];
     const upright = await uprightImage(image, imageHeader.header, limits.maxDimension);

@@ -61,7 +61,11 @@ export async function publishComposite(
       publisher.signer,
       { bytes: image.bytes, mime: image.mime, title: name.slice(name.lastIndexOf('/') + 1) },
       { bytes: photo, mime: photoMime, title: imagePart!.name.slice(imagePart!.name.lastIndexOf('/') + 1) },
-      { bytes: edited, mime: source.contentType ?? 'image/png', title: source.name.slice(source.name.lastIndexOf('/') + 1) },
+      {
+        bytes: edited,
+        mime: source.contentType ?? 'image/png',
+        title: source.name.slice(source.name.lastIndexOf('/') + 1),
+      },
       rt.now(),
     );
     const run = job.edit!;

@@ -156,13 +156,15 @@ async function waitForSlot(
   const reserved = job.notBefore
     ? { at: Date.parse(job.notBefore), epoch: job.slotEpoch ?? 0, deployment: member }
     : undefined;
-  const fresh = reserved && reserved.at >= now - SLOT_GRACE_MS && reserved.epoch >= (await rt.pool.pacer(member).epoch());
+  const fresh =
+    reserved && reserved.at >= now - SLOT_GRACE_MS && reserved.epoch >= (await rt.pool.pacer(member).epoch());
   // The breaker is asked only when the call is close: a half-open probe claimed now must not wait in the queue.
   const admitted = fresh && (reserved.at - now > MAX_INLINE_WAIT_MS || (await rt.pool.admit(member, key)));
   const slot: PoolSlot = admitted
     ? reserved
     : await rt.pool.reserve(key, { ...dropRequirement(rt.config), ...(fresh ? { avoid: member } : {}) });
-  if (fresh && !admitted) log.warn(`deployment ${member} is taken out (circuit open); the job moves to ${slot.deployment}`);
+  if (fresh && !admitted)
+    log.warn(`deployment ${member} is taken out (circuit open); the job moves to ${slot.deployment}`);
   const wait = slot.at - now;
   if (wait > MAX_INLINE_WAIT_MS) {
     const note = `waiting ${formatDuration(wait)} for a model slot with ${slot.deployment}`;
@@ -266,7 +268,11 @@ async function modelInputs(rt: JobContext, job: JobRecord, limits: MaskLimits): 
   const [imageSample, maskSample] = await Promise.all(
     [imagePart, maskPart].map((p) => rt.blobs.samplePart(p, rt.config.drop.maxImageBytes)),
   );
-  const imageHeader = readImageHeader({ head: imageSample!.head, tail: imageSample!.tail, totalBytes: imagePart.bytes });
+  const imageHeader = readImageHeader({
+    head: imageSample!.head,
+    tail: imageSample!.tail,
+    totalBytes: imagePart.bytes,
+  });
   const maskHeader = readImageHeader({ head: maskSample!.head, tail: maskSample!.tail, totalBytes: maskPart.bytes });
   const asIs =
     imageHeader.ok &&
@@ -413,7 +419,8 @@ async function recordOutcome(
     case 'misconfigured':
     case 'transient': {
       // A wrong endpoint, deployment or api-version is the app's fault, not the drop's: retried like a transient failure.
-      if (outcome.kind === 'misconfigured') log.error(`the app is misconfigured: check ${outcome.setting} (${outcome.message})`);
+      if (outcome.kind === 'misconfigured')
+        log.error(`the app is misconfigured: check ${outcome.setting} (${outcome.message})`);
       return retryOrFail({ code: outcome.code, message: outcome.message }, deployment);
     }
   }

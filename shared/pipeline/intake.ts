@@ -184,8 +184,10 @@ async function assessDrop(
     await recordIdenticalRedrop(rt, drop, id, hashed, redrop, baseLog);
     return 'rejected';
   }
-  const replaces = redrop.kind === 'changed' ? { jobId: redrop.earlier.id, result: resultPath(redrop.result) } : undefined;
-  if (replaces) log.info(`a changed re-drop: replaces job ${replaces.jobId} (${replaces.result}, kept as a blob version)`);
+  const replaces =
+    redrop.kind === 'changed' ? { jobId: redrop.earlier.id, result: resultPath(redrop.result) } : undefined;
+  if (replaces)
+    log.info(`a changed re-drop: replaces job ${replaces.jobId} (${replaces.result}, kept as a blob version)`);
   // The job's model slot is reserved now (a duplicate intake gets the same one), so a burst of drops
   // fills the schedule at once and each message stays invisible until shortly before its slot.
   const slot = await rt.pool.reserve(`${id}:0`, dropRequirement(rt.config));

@@ -133,7 +133,12 @@ async function storeVerdict(
         decidedAt: rt.now().toISOString(),
         source: { container: 'edited', name: source.name, etag: source.etag, ...judged },
         job: job
-          ? { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null, ...(job.replaces ? { replaces: job.replaces } : {}) }
+          ? {
+              id: job.id,
+              drop: job.drop.key,
+              requestId: job.edit?.requestId ?? null,
+              ...(job.replaces ? { replaces: job.replaces } : {}),
+            }
           : null,
         destination: `${folder}/${destination.blob}`,
       },

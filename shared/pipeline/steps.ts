@@ -117,7 +117,11 @@ export async function requeue(
         ...dropRequirement(rt.config),
         avoid: options.avoid,
       })
-    : { at: notBefore, epoch: options.epoch ?? job.slotEpoch ?? 0, deployment: options.deployment ?? rt.pool.member(job.deployment).id };
+    : {
+        at: notBefore,
+        epoch: options.epoch ?? job.slotEpoch ?? 0,
+        deployment: options.deployment ?? rt.pool.member(job.deployment).id,
+      };
   const changes = (j: JobRecord) => ({
     ...options.changes,
     ticket: j.ticket + 1,

@@ -35,7 +35,8 @@ export function parsePool(text: string, today = new Date()): { members: PoolMemb
     return { members: [], problems: [`IMAGE_MODEL_POOL is not valid JSON: ${(err as Error).message}`] };
   }
   if (!Array.isArray(parsed) || parsed.length === 0) {
-    const problem = 'IMAGE_MODEL_POOL must be a JSON array of {endpoint, deployment, model, rpm, region}, with at least one entry';
+    const problem =
+      'IMAGE_MODEL_POOL must be a JSON array of {endpoint, deployment, model, rpm, region}, with at least one entry';
     return { members: [], problems: [problem] };
   }
   const problems: string[] = [];
@@ -72,7 +73,9 @@ export function parsePool(text: string, today = new Date()): { members: PoolMemb
     const rpm = e.rpm;
     if (typeof rpm !== 'number' || !Number.isInteger(rpm) || rpm < 1 || rpm > 100_000) {
       const got = JSON.stringify(rpm);
-      problems.push(`${where}.rpm must be a whole number from 1 to 100000 (the deployment's requests per minute), got ${got}`);
+      problems.push(
+        `${where}.rpm must be a whole number from 1 to 100000 (the deployment's requests per minute), got ${got}`,
+      );
     }
     const id = e.id === undefined ? `${normalizeRegion(region)}-${deployment}` : str('id');
     if (e.id !== undefined && id && !ID.test(id))

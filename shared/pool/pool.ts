@@ -58,7 +58,10 @@ class BreakerBoard {
   }
 
   /** Applies `change` under the ETag; returns what `change` decided from the state it last saw. */
-  async update<T>(id: string, change: (s: BreakerState | undefined) => { next?: BreakerState | undefined; result: T }): Promise<T> {
+  async update<T>(
+    id: string,
+    change: (s: BreakerState | undefined) => { next?: BreakerState | undefined; result: T },
+  ): Promise<T> {
     for (let i = 0; i < MAX_CAS_RETRIES; i++) {
       const current = await this.read(id);
       const { next, result } = change(current?.state);
@@ -141,13 +144,20 @@ export function createDeploymentPool(
         members.map(async (m) => {
           const [nextFree, breaker] = await Promise.all([pacer(m.id).nextFree(), board.read(m.id)]);
           const state = breaker?.state;
-          return { member: m, nextFree: ahead.estimate(m, nextFree), availability: availability(state, t), openUntil: state?.openUntil };
+          return {
+            member: m,
+            nextFree: ahead.estimate(m, nextFree),
+            availability: availability(state, t),
+            openUntil: state?.openUntil,
+          };
         }),
       );
       const chosen = chooseMember(candidates, options, t);
       if (!chosen) throw new Error(`no deployment in the pool serves ${options.model} in an allowed region`);
       const notBefore = Math.max(chosen.notBefore, options.notBefore ?? t);
-      const slot = await ahead.track(chosen.member, () => pacer(chosen.member.id).reserve(`${key}@${chosen.member.id}`, notBefore));
+      const slot = await ahead.track(chosen.member, () =>
+        pacer(chosen.member.id).reserve(`${key}@${chosen.member.id}`, notBefore),
+      );
       return { ...slot, deployment: chosen.member.id };
     },
     async release(key, slot) {

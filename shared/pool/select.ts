@@ -24,7 +24,10 @@ export interface Requirement {
 }
 
 /** What every drop needs today: IMAGE_MODEL (its limits validated the drop), in an allowed region. */
-export function dropRequirement(config: { drop: { model: { name: string } }; pool: { allowedRegions: string[] } }): Requirement {
+export function dropRequirement(config: {
+  drop: { model: { name: string } };
+  pool: { allowedRegions: string[] };
+}): Requirement {
   return { model: config.drop.model.name, allowedRegions: config.pool.allowedRegions };
 }
 
@@ -46,7 +49,9 @@ export function chooseMember(
   if (up.length > 0) {
     const start = (c: Candidate) => Math.max(now, c.nextFree);
     // Ties (an idle pool) go to the larger quota.
-    const best = up.reduce((a, b) => (start(b) < start(a) || (start(b) === start(a) && b.member.rpm > a.member.rpm) ? b : a));
+    const best = up.reduce((a, b) =>
+      start(b) < start(a) || (start(b) === start(a) && b.member.rpm > a.member.rpm) ? b : a,
+    );
     return { member: best.member, notBefore: now };
   }
   const back = (c: Candidate) => c.openUntil ?? now;

@@ -41,7 +41,8 @@ export function readByteEvidence(jumbf: Uint8Array): ByteEvidence {
   for (const [label, m] of store) {
     const ingredients = new Map<string, IngredientEvidence>();
     for (const [assertion, data] of m.assertions) {
-      if (assertion.startsWith('c2pa.ingredient')) ingredients.set(assertion, ingredientEvidence(data, field(m.claim, 'alg'), store));
+      if (assertion.startsWith('c2pa.ingredient'))
+        ingredients.set(assertion, ingredientEvidence(data, field(m.claim, 'alg'), store));
     }
     manifests.set(label, { signer: signerOf(m), ingredients });
   }
@@ -56,7 +57,11 @@ function signerOf(m: ManifestBoxes): ManifestEvidence['signer'] {
   }
 }
 
-function ingredientEvidence(data: CborValue, claimAlg: CborValue, store: Map<string, ManifestBoxes>): IngredientEvidence {
+function ingredientEvidence(
+  data: CborValue,
+  claimAlg: CborValue,
+  store: Map<string, ManifestBoxes>,
+): IngredientEvidence {
   const ref = field(data, 'activeManifest') ?? field(data, 'c2pa_manifest');
   const url = field(ref, 'url');
   const target = typeof url === 'string' ? MANIFEST_URI.exec(url)?.[1] : undefined;

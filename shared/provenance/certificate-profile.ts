@@ -50,7 +50,7 @@ function readDer(bytes: Uint8Array, at: number): Der {
 
 function children(bytes: Uint8Array): Der[] {
   const out: Der[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const d = readDer(bytes, at);
     out.push(d);
     at = d.end;

@@ -19,7 +19,8 @@ export function renderChecklist(report: ProvenanceReport): string {
       `  Pixels intact:      ${m.dataHash === 'match' ? 'yes' : m.dataHash === 'mismatch' ? 'NO: changed after signing' : 'not bound by the manifest'}`,
       `  Claim generator:    ${m.claimGenerator ?? 'unknown'}`,
     );
-    if (report.validation.tolerated.length) lines.push(`  Tolerated:          ${describeTolerated(report.validation.tolerated)}`);
+    if (report.validation.tolerated.length)
+      lines.push(`  Tolerated:          ${describeTolerated(report.validation.tolerated)}`);
   }
   lines.push('');
   const width = Math.max(...report.checks.map((c) => c.name.length));

@@ -26,7 +26,10 @@ export function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-const corrupt = (format: string, why: string): ContainerReading => ({ ok: false, error: `the ${format} is corrupt: ${why}` });
+const corrupt = (format: string, why: string): ContainerReading => ({
+  ok: false,
+  error: `the ${format} is corrupt: ${why}`,
+});
 
 export function readContainer(bytes: Uint8Array, format: ImageFormat): ContainerReading {
   if (format === 'png') return readPng(bytes);
@@ -78,7 +81,8 @@ function readJpeg(bytes: Uint8Array): ContainerReading {
     }
     if (pos + 4 > buf.length) return corrupt('JPEG', `segment at byte ${pos} is truncated`);
     const length = buf.readUInt16BE(pos + 2);
-    if (length < 2 || pos + 2 + length > buf.length) return corrupt('JPEG', `segment 0xFF${hex(marker)} at byte ${pos} is truncated`);
+    if (length < 2 || pos + 2 + length > buf.length)
+      return corrupt('JPEG', `segment 0xFF${hex(marker)} at byte ${pos} is truncated`);
     const data = buf.subarray(pos + 4, pos + 2 + length);
     if (marker === 0xeb && data.length >= 8 && data[0] === 0x4a && data[1] === 0x50) {
       const instance = data.readUInt16BE(2);
@@ -89,7 +93,8 @@ function readJpeg(bytes: Uint8Array): ContainerReading {
     pos += 2 + length;
     if (marker === 0xda) {
       // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor a restart marker.
-      const isMarker = (at: number) => buf[at] === 0xff && buf[at + 1] !== 0x00 && !(buf[at + 1]! >= 0xd0 && buf[at + 1]! <= 0xd7);
+      const isMarker = (at: number) =>
+        buf[at] === 0xff && buf[at + 1] !== 0x00 && !(buf[at + 1]! >= 0xd0 && buf[at + 1]! <= 0xd7);
       while (pos + 1 < buf.length && !isMarker(pos)) pos++;
       if (pos + 1 >= buf.length) return corrupt('JPEG', 'the scan data has no end-of-image marker');
     }
@@ -97,11 +102,13 @@ function readJpeg(bytes: Uint8Array): ContainerReading {
   const stores: Buffer[] = [];
   for (const [, list] of segments) {
     list.sort((a, b) => a.seq - b.seq);
-    if (list.some((s, i) => s.seq !== i + 1)) return corrupt('JPEG', 'the C2PA APP11 segments are not numbered 1, 2, 3, …');
+    if (list.some((s, i) => s.seq !== i + 1))
+      return corrupt('JPEG', 'the C2PA APP11 segments are not numbered 1, 2, 3, …');
     const head = list[0]!.data;
     // Other JPEG XT boxes may share APP11: only a superbox labelled "c2pa" (after its description box's
     // header, UUID and toggles) is the manifest store.
-    if (head.length < 38 || head.toString('latin1', 4, 8) !== 'jumb' || head.toString('latin1', 33, 38) !== 'c2pa\0') continue;
+    if (head.length < 38 || head.toString('latin1', 4, 8) !== 'jumb' || head.toString('latin1', 33, 38) !== 'c2pa\0')
+      continue;
     const skip = head.readUInt32BE(0) === 1 ? 16 : 8;
     stores.push(Buffer.concat([head, ...list.slice(1).map((s) => s.data.subarray(skip))]));
   }

@@ -47,7 +47,8 @@ export interface ManifestStoreJson {
 }
 
 /** c2pa-rs's validation of one ingredient manifest as the active manifest of a store of its own. */
-export type IngredientReading = { ok: true; results: StatusCodes; signedAt: string | null } | { ok: false; error: string };
+export type IngredientReading =
+  { ok: true; results: StatusCodes; signedAt: string | null } | { ok: false; error: string };
 
 /**
  * What reading the file gave: the manifest store, its bytes' own evidence, and each ingredient
@@ -274,7 +275,8 @@ export function evaluateGate(reading: C2paReading, rawPolicy: GatePolicy, contex
   const agent = checkAgent(judged, store, sources);
   checkNotInFuture(judged, stampedAt, agent.found?.action);
   checkOtherFailures(judged);
-  if (context.editWindow) report.signingTime = checkEditWindow(judged, context.editWindow, stampedAt, agent.found?.action);
+  if (context.editWindow)
+    report.signingTime = checkEditWindow(judged, context.editWindow, stampedAt, agent.found?.action);
 
   const sig = active.signature_info ?? {};
   const shown = agent.found ?? agent.named;
@@ -313,7 +315,12 @@ function splitFailures(results: NonNullable<ManifestStoreJson['validation_result
     if (seen.has(key)) continue;
     seen.add(key);
     if (isTolerated(f, policy)) tolerated.push({ code: f.code, url: f.url ?? null });
-    else failures.push({ code: f.code, ...(f.url ? { url: f.url } : {}), ...(f.explanation ? { explanation: f.explanation } : {}) });
+    else
+      failures.push({
+        code: f.code,
+        ...(f.url ? { url: f.url } : {}),
+        ...(f.explanation ? { explanation: f.explanation } : {}),
+      });
   }
   return { failures, tolerated };
 }
@@ -394,18 +401,21 @@ function checkCertificateProfile(j: Judged) {
   j.list.add(
     'Signer may sign claims',
     problem === null,
-    problem === null ? 'a claim-signing certificate with digitalSignature' : `the claim signer's certificate may not sign claims: ${problem}`,
+    problem === null
+      ? 'a claim-signing certificate with digitalSignature'
+      : `the claim signer's certificate may not sign claims: ${problem}`,
   );
 }
 
 function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
   const assertions = `${manifestUri(j.label)}/c2pa.assertions/`;
   const bound = (code: string) => j.statuses.hasUnder(code, `${assertions}c2pa.hash.`);
-  const dataHash = bound('assertion.dataHash.match') || bound('assertion.boxesHash.match')
-    ? 'match'
-    : j.failures.some((f) => f.code === 'assertion.dataHash.mismatch' || f.code === 'assertion.boxesHash.mismatch')
-      ? 'mismatch'
-      : 'absent';
+  const dataHash =
+    bound('assertion.dataHash.match') || bound('assertion.boxesHash.match')
+      ? 'match'
+      : j.failures.some((f) => f.code === 'assertion.dataHash.mismatch' || f.code === 'assertion.boxesHash.mismatch')
+        ? 'mismatch'
+        : 'absent';
   j.list.add(
     'Pixels intact',
     dataHash === 'match',
@@ -446,10 +456,12 @@ function ingredientProblem(j: Judged, assertion: string, manifest: string, sourc
   if (missing.length) return `validated on its own, it lacks ${missing.join(', ')}`;
   const own = `${manifestUri(manifest)}/`;
   const failed = s.failures.filter(
-    (f) => (f.url ?? '').startsWith(own) && !/^assertion\.(dataHash|boxesHash)\./.test(f.code) && !isTolerated(f, j.policy),
+    (f) =>
+      (f.url ?? '').startsWith(own) && !/^assertion\.(dataHash|boxesHash)\./.test(f.code) && !isTolerated(f, j.policy),
   );
   if (failed.length) return `validated on its own, it has failures (${failed.map((f) => f.code).join(', ')})`;
-  if (alone.signedAt && inFuture(j, alone.signedAt)) return `it claims a signing time in the future (${alone.signedAt})`;
+  if (alone.signedAt && inFuture(j, alone.signedAt))
+    return `it claims a signing time in the future (${alone.signedAt})`;
   const bytes = j.evidence?.ingredients.get(assertion);
   if (!bytes || bytes.manifest !== manifest || bytes.manifestHash !== 'match' || bytes.signatureHash === 'mismatch') {
     return 'its manifest bytes do not hash to what the active manifest recorded';
@@ -505,7 +517,9 @@ function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSour
     found
       ? `${found.agent}, ${sourceTypeName(found.action.digitalSourceType)}, on the ${where}`
       : `no action on the ${searched} names ${wanted}` +
-          (agentScope === 'active' && fromIngredient ? '; a validated ingredient manifest does (AGENT_SCOPE=chain would accept it)' : '') +
+          (agentScope === 'active' && fromIngredient
+            ? '; a validated ingredient manifest does (AGENT_SCOPE=chain would accept it)'
+            : '') +
           (agentScope === 'chain' && refused.length ? `; ${refused.join('; ')}` : '') +
           (named ? `; the active manifest names ${named.agent}` : ''),
   );
@@ -562,7 +576,7 @@ function checkEditWindow(
     Number.isNaN(t)
       ? 'the manifest has no signing time to bind it to this job'
       : `signed at ${at} (${source === 'timestamp' ? 'trusted time-stamp' : 'action time'}); ` +
-        `the edit ran ${window.start} to ${window.end} (±${seconds(j.policy.signingTimeSkewMs)} s)`,
+          `the edit ran ${window.start} to ${window.end} (±${seconds(j.policy.signingTimeSkewMs)} s)`,
   );
   return { at: at ?? null, source, window };
 }

@@ -108,7 +108,9 @@ function parseStore(jumbf: Uint8Array): { description: Uint8Array; store: JumbfS
  */
 export function storeWithActive(jumbf: Uint8Array, label: string, without: string[]): Uint8Array {
   const { description, store } = parseStore(jumbf);
-  const manifests = store.children.filter((c): c is JumbfSuperbox => isSuperbox(c) && c.label !== null && !without.includes(c.label));
+  const manifests = store.children.filter(
+    (c): c is JumbfSuperbox => isSuperbox(c) && c.label !== null && !without.includes(c.label),
+  );
   const target = manifests.find((m) => m.label === label);
   if (!target) throw new JumbfError(`no manifest labelled ${label}`);
   const body = [description, ...manifests.filter((m) => m !== target).map((m) => m.bytes), target.bytes];

@@ -19,7 +19,8 @@ import { readManifestStore } from './jumbf.js';
 import { certificatesIn, commonName, createVerifier, type TrustOptions } from './verifier.js';
 
 export const PIPELINE_AGENT = 'imagegen-pipeline';
-export const COMPOSITE_SOURCE_TYPE = 'http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia';
+export const COMPOSITE_SOURCE_TYPE =
+  'http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia';
 
 export interface PublisherIdentity {
   /** The signer's certificate, pinned: a composite signed by any other is not the publisher's. */

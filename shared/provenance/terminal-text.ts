@@ -19,7 +19,10 @@ const UNSAFE = new RegExp(
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\\': '\\\\' };
 
 export function terminalSafe(text: string): string {
-  return text.replace(UNSAFE, (ch) => NAMED[ch] ?? (ch.charCodeAt(0) < 0x100 ? `\\x${hex(ch, 2)}` : `\\u${hex(ch, 4)}`));
+  return text.replace(
+    UNSAFE,
+    (ch) => NAMED[ch] ?? (ch.charCodeAt(0) < 0x100 ? `\\x${hex(ch, 2)}` : `\\u${hex(ch, 4)}`),
+  );
 }
 
 const hex = (ch: string, width: number) => ch.charCodeAt(0).toString(16).padStart(width, '0');

@@ -48,7 +48,10 @@ export function blobEndpointOf(storage: StorageConfig): string | undefined {
  * `undefined` where the app has none, as for `verify`) and carry a `#sha256=` pin; anything else is a
  * problem that names the setting and the fix.
  */
-export function parseAnchorSetting(value: string, blobEndpoint: string | undefined): AnchorSource | { problem: string } {
+export function parseAnchorSetting(
+  value: string,
+  blobEndpoint: string | undefined,
+): AnchorSource | { problem: string } {
   const text = value.trim();
   if (!text) return { kind: 'none' };
   if (text.includes('-----BEGIN')) return { kind: 'pem', pem: text };
@@ -78,7 +81,8 @@ export function parseAnchorSetting(value: string, blobEndpoint: string | undefin
   }
   const endpoint = new URL(blobEndpoint);
   const base = endpoint.pathname.replace(/\/+$/, '');
-  const inAccount = url.origin === endpoint.origin && !url.username && !url.password && url.pathname.startsWith(`${base}/`);
+  const inAccount =
+    url.origin === endpoint.origin && !url.username && !url.password && url.pathname.startsWith(`${base}/`);
   const [container, ...rest] = inAccount ? url.pathname.slice(base.length + 1).split('/') : [];
   if (!inAccount || !container || rest.length === 0 || rest.some((s) => s === '')) {
     return {

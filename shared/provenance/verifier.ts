@@ -55,7 +55,11 @@ export interface TrustOptions {
   extraPems?: string[];
 }
 
-export async function createVerifier(gate: PipelineConfig['gate'], storage?: StorageClients, options: TrustOptions = {}): Promise<Verifier> {
+export async function createVerifier(
+  gate: PipelineConfig['gate'],
+  storage?: StorageClients,
+  options: TrustOptions = {},
+): Promise<Verifier> {
   const extra = [await loadExtraAnchors(gate.extraTrustAnchors, storage), ...(options.extraPems ?? [])].filter(Boolean);
   const anchorsPem = [...(options.noDefaultTrust ? [] : [MICROSOFT_C2PA_ROOTS_PEM]), ...extra].join('\n');
   const anchors = certificatesIn(anchorsPem);
@@ -85,7 +89,11 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
   async function readNow(bytes: Uint8Array): Promise<C2paReading> {
     if (bytes.length === 0) return { ok: false, error: 'the file is empty' };
     const format = sniffFormat(bytes);
-    if (!format) return { ok: false, error: 'the file is not a PNG, JPEG or WebP image, so it cannot carry verifiable Content Credentials' };
+    if (!format)
+      return {
+        ok: false,
+        error: 'the file is not a PNG, JPEG or WebP image, so it cannot carry verifiable Content Credentials',
+      };
     const container = readContainer(bytes, format);
     if (!container.ok) return container;
     let reader;
@@ -93,8 +101,13 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
       reader = await c2pa.WasmReader.fromBytes(`image/${format}`, bytes, settings);
     } catch (thrown) {
       const message = c2paErrorMessage(thrown);
-      if (/JumbfNotFound|ProvenanceMissing/i.test(message)) return { ok: false, error: `no Content Credentials: the ${FORMAT_NAMES[format]} carries no C2PA manifest` };
-      if (/Remote/i.test(message)) return { ok: false, error: `the file points at a remote manifest, and remote manifests are never fetched (${message})` };
+      if (/JumbfNotFound|ProvenanceMissing/i.test(message))
+        return { ok: false, error: `no Content Credentials: the ${FORMAT_NAMES[format]} carries no C2PA manifest` };
+      if (/Remote/i.test(message))
+        return {
+          ok: false,
+          error: `the file points at a remote manifest, and remote manifests are never fetched (${message})`,
+        };
       return { ok: false, error: `the Content Credentials could not be read: ${message}` };
     }
     try {
@@ -102,8 +115,16 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
       // c2pa-rs found a manifest store the container walk did not (an unusual embedding): nothing to cross-check, so no proof.
       const evidence = container.jumbf
         ? readByteEvidence(container.jumbf)
-        : { ok: false as const, error: `the ${FORMAT_NAMES[format]}'s manifest store is not where the container keeps it` };
-      return { ok: true, store, evidence, ingredientReads: container.jumbf ? await readIngredientsAlone(store, container.jumbf) : new Map() };
+        : {
+            ok: false as const,
+            error: `the ${FORMAT_NAMES[format]}'s manifest store is not where the container keeps it`,
+          };
+      return {
+        ok: true,
+        store,
+        evidence,
+        ingredientReads: container.jumbf ? await readIngredientsAlone(store, container.jumbf) : new Map(),
+      };
     } finally {
       reader.free();
     }
@@ -115,10 +136,17 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
    * assertion recorded at signing time (even a failure, even one the attacker recorded), so only a
    * manifest's own, active validation says whether its signature and signer are good.
    */
-  async function readIngredientsAlone(store: ManifestStoreJson, jumbf: Uint8Array): Promise<Map<string, IngredientReading>> {
+  async function readIngredientsAlone(
+    store: ManifestStoreJson,
+    jumbf: Uint8Array,
+  ): Promise<Map<string, IngredientReading>> {
     const active = store.active_manifest;
     const reads = new Map<string, IngredientReading>();
-    const labels = (active && store.manifests && Object.hasOwn(store.manifests, active) ? (store.manifests[active]!.ingredients ?? []) : [])
+    const labels = (
+      active && store.manifests && Object.hasOwn(store.manifests, active)
+        ? (store.manifests[active]!.ingredients ?? [])
+        : []
+    )
       .map((i) => i.active_manifest)
       .filter((l): l is string => typeof l === 'string' && l !== active);
     for (const label of new Set(labels)) {
@@ -132,7 +160,10 @@ export async function createVerifier(gate: PipelineConfig['gate'], storage?: Sto
       }
       try {
         const own = alone.manifestStore() as ManifestStoreJson;
-        const signedAt = own.manifests && Object.hasOwn(own.manifests, label) ? (own.manifests[label]!.signature_info?.time ?? null) : null;
+        const signedAt =
+          own.manifests && Object.hasOwn(own.manifests, label)
+            ? (own.manifests[label]!.signature_info?.time ?? null)
+            : null;
         reads.set(label, { ok: true, results: own.validation_results?.activeManifest ?? {}, signedAt });
       } finally {
         alone.free();

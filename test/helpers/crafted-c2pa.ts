@@ -52,7 +52,12 @@ async function keys(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
-const issued = (cert: x509.X509Certificate, key: CryptoKey): Issued => ({ cert, key, der: new Uint8Array(cert.rawData), pem: cert.toString('pem') });
+const issued = (cert: x509.X509Certificate, key: CryptoKey): Issued => ({
+  cert,
+  key,
+  der: new Uint8Array(cert.rawData),
+  pem: cert.toString('pem'),
+});
 
 let serial = 1;
 
@@ -83,7 +88,12 @@ export async function issue(ca: Issued, name: string, options: CertOptions = {})
     await x509.SubjectKeyIdentifierExtension.create(k.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
   ];
-  const keyUsage = options.keyUsage === undefined ? (options.ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature) : options.keyUsage;
+  const keyUsage =
+    options.keyUsage === undefined
+      ? options.ca
+        ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
+        : x509.KeyUsageFlags.digitalSignature
+      : options.keyUsage;
   if (keyUsage !== null) extensions.push(new x509.KeyUsagesExtension(keyUsage, true));
   const ekus = options.ekus === undefined ? (options.ca ? null : [OID.documentSigning]) : options.ekus;
   if (ekus) extensions.push(new x509.ExtendedKeyUsageExtension(ekus, ekus.includes(OID.timeStamping)));
@@ -178,11 +188,18 @@ export async function craft(signer: ClaimSigner, image: Uint8Array, options: Cra
       ...(options.assertions ?? []),
     ],
   };
-  const builder = c2pa.WasmBuilder.fromJson(JSON.stringify(manifest), JSON.stringify({ verify: { verify_after_sign: false } }));
+  const builder = c2pa.WasmBuilder.fromJson(
+    JSON.stringify(manifest),
+    JSON.stringify({ verify: { verify_after_sign: false } }),
+  );
   try {
     for (const ing of options.ingredients ?? []) {
       await builder.addIngredientFromBlob(
-        JSON.stringify({ title: ing.title ?? 'ingredient', relationship: ing.relationship ?? 'componentOf', ...(ing.id ? { label: ing.id } : {}) }),
+        JSON.stringify({
+          title: ing.title ?? 'ingredient',
+          relationship: ing.relationship ?? 'componentOf',
+          ...(ing.id ? { label: ing.id } : {}),
+        }),
         ing.format,
         new BytesBlob(ing.bytes),
       );
@@ -194,10 +211,17 @@ export async function craft(signer: ClaimSigner, image: Uint8Array, options: Cra
       reserveSize: RESERVE,
       sign: async (claim: Uint8Array) =>
         (await coseSign1(
-          keySigner(key, signer.chain.map((c) => c.der), 'crafted signer'),
+          keySigner(
+            key,
+            signer.chain.map((c) => c.der),
+            'crafted signer',
+          ),
           claim,
           RESERVE,
-          tsa ? (imprint) => timeStampToken({ key: KeyObject.from(tsa.cert.key), certificate: tsa.cert.der }, imprint, tsa.at) : undefined,
+          tsa
+            ? (imprint) =>
+                timeStampToken({ key: KeyObject.from(tsa.cert.key), certificate: tsa.cert.der }, imprint, tsa.at)
+            : undefined,
         )) as Uint8Array<ArrayBuffer>,
     };
     return Buffer.from(await builder.sign(definition, [], format, new BytesBlob(image)));

@@ -4,7 +4,11 @@ import sharp from 'sharp';
 import { pngChunks } from '../../shared/image-header.js';
 
 /** An RGB image with a smooth two-axis gradient, so that every pixel differs from its neighbours. */
-export async function gradientImage(width: number, height: number, format: 'png' | 'jpeg' | 'webp' = 'png'): Promise<Buffer> {
+export async function gradientImage(
+  width: number,
+  height: number,
+  format: 'png' | 'jpeg' | 'webp' = 'png',
+): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -15,7 +19,11 @@ export async function gradientImage(width: number, height: number, format: 'png'
     }
   }
   const img = sharp(raw, { raw: { width, height, channels: 3 } });
-  return format === 'png' ? img.png().toBuffer() : format === 'jpeg' ? img.jpeg({ quality: 90 }).toBuffer() : img.webp().toBuffer();
+  return format === 'png'
+    ? img.png().toBuffer()
+    : format === 'jpeg'
+      ? img.jpeg({ quality: 90 }).toBuffer()
+      : img.webp().toBuffer();
 }
 
 export interface Rect {
@@ -26,7 +34,12 @@ export interface Rect {
 }
 
 /** A PNG mask: opaque everywhere except a transparent rectangle (the area to edit). */
-export async function rectMask(width: number, height: number, hole: Rect, options: { alpha?: boolean } = {}): Promise<Buffer> {
+export async function rectMask(
+  width: number,
+  height: number,
+  hole: Rect,
+  options: { alpha?: boolean } = {},
+): Promise<Buffer> {
   const withAlpha = options.alpha ?? true;
   const channels = withAlpha ? 4 : 3;
   const raw = Buffer.alloc(width * height * channels, 255);
@@ -38,7 +51,9 @@ export async function rectMask(width: number, height: number, hole: Rect, option
   return sharp(raw, { raw: { width, height, channels } }).png().toBuffer();
 }
 
-export async function rawPixels(image: Buffer): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
+export async function rawPixels(
+  image: Buffer,
+): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
   const { data, info } = await sharp(image).raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
@@ -85,13 +100,22 @@ export function changeOnePixel(png: Buffer): Buffer {
 /** Inserts a chunk right after IHDR. */
 export function insertAfterHeader(png: Buffer, type: string, data: Buffer): Buffer {
   const { chunks } = pngChunks(png);
-  return Buffer.concat([png.subarray(0, 8), ...chunks.flatMap((c) => (c.type === 'IHDR' ? [chunk(c.type, c.data), chunk(type, data)] : [chunk(c.type, c.data)]))]);
+  return Buffer.concat([
+    png.subarray(0, 8),
+    ...chunks.flatMap((c) =>
+      c.type === 'IHDR' ? [chunk(c.type, c.data), chunk(type, data)] : [chunk(c.type, c.data)],
+    ),
+  ]);
 }
 
 /** An XMP packet (iTXt) whose dcterms:provenance points at a remote manifest. */
 export function withRemoteManifestReference(png: Buffer, url: string): Buffer {
   const xmp = `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dcterms="http://purl.org/dc/terms/" dcterms:provenance="${url}"/></rdf:RDF></x:xmpmeta>`;
-  return insertAfterHeader(png, 'iTXt', Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0\0\0\0', 'latin1'), Buffer.from(xmp, 'utf8')]));
+  return insertAfterHeader(
+    png,
+    'iTXt',
+    Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0\0\0\0', 'latin1'), Buffer.from(xmp, 'utf8')]),
+  );
 }
 
 /** The PNG's C2PA manifest store chunk (caBX). */
@@ -130,7 +154,9 @@ function jpegSegment(marker: number, data: Buffer): Buffer {
 
 /** The JPEG with an APP1 Exif segment declaring `orientation`. */
 export function withJpegOrientation(jpeg: Buffer, orientation: number): Buffer {
-  return withJpegSegments(jpeg, [jpegSegment(0xffe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exifWithOrientation(orientation)]))]);
+  return withJpegSegments(jpeg, [
+    jpegSegment(0xffe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exifWithOrientation(orientation)])),
+  ]);
 }
 
 /** The PNG with an eXIf chunk declaring `orientation`. */
@@ -150,7 +176,11 @@ export function withExtendedXmp(jpeg: Buffer, bytes: number): Buffer {
 
 /** An iTXt chunk of `bytes` (an XMP packet padded with spaces) right after IHDR, before the image data. */
 export function withBigITxt(png: Buffer, bytes: number): Buffer {
-  return insertAfterHeader(png, 'iTXt', Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0\0\0\0', 'latin1'), Buffer.alloc(bytes, 0x20)]));
+  return insertAfterHeader(
+    png,
+    'iTXt',
+    Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0\0\0\0', 'latin1'), Buffer.alloc(bytes, 0x20)]),
+  );
 }
 
 /** Marks a PNG as animated (an APNG's acTL chunk before IDAT: 2 frames, looping). */
@@ -165,34 +195,62 @@ export function asApng(png: Buffer): Buffer {
  * top-left corner, so the orientation shows) turned to landscape in the pixels, with the EXIF
  * orientation that turns it back (6: rotate 90° clockwise to display; 8: 90° anticlockwise).
  */
-export async function portraitJpeg(width: number, height: number, orientation: 6 | 8): Promise<{ stored: Buffer; upright: Buffer }> {
+export async function portraitJpeg(
+  width: number,
+  height: number,
+  orientation: 6 | 8,
+): Promise<{ stored: Buffer; upright: Buffer }> {
   const upright = await sharp(await gradientImage(width, height, 'png'))
-    .composite([{ input: { create: { width: Math.round(width / 4), height: Math.round(height / 4), channels: 3, background: '#ff0000' } }, left: 0, top: 0 }])
+    .composite([
+      {
+        input: {
+          create: { width: Math.round(width / 4), height: Math.round(height / 4), channels: 3, background: '#ff0000' },
+        },
+        left: 0,
+        top: 0,
+      },
+    ])
     .png()
     .toBuffer();
-  const stored = await sharp(upright).rotate(orientation === 6 ? 270 : 90).jpeg({ quality: 92 }).toBuffer();
+  const stored = await sharp(upright)
+    .rotate(orientation === 6 ? 270 : 90)
+    .jpeg({ quality: 92 })
+    .toBuffer();
   return { stored: withJpegOrientation(stored, orientation), upright };
 }
 
 /** A mask of `width`x`height` with a hole, in another encoding: greyscale with alpha, or palette with tRNS. */
-export async function recodedMask(width: number, height: number, hole: Rect, as: 'grey-alpha' | 'palette'): Promise<Buffer> {
+export async function recodedMask(
+  width: number,
+  height: number,
+  hole: Rect,
+  as: 'grey-alpha' | 'palette',
+): Promise<Buffer> {
   const rgba = await rectMask(width, height, hole);
-  return as === 'grey-alpha' ? sharp(rgba).toColourspace('b-w').png().toBuffer() : sharp(rgba).png({ palette: true, dither: 0 }).toBuffer();
+  return as === 'grey-alpha'
+    ? sharp(rgba).toColourspace('b-w').png().toBuffer()
+    : sharp(rgba).png({ palette: true, dither: 0 }).toBuffer();
 }
 
 /** A mask stored without compression, so it is as large as its pixels (1920x1920 RGBA: 14.1 MiB). */
 export async function uncompressedMask(width: number, height: number, hole: Rect): Promise<Buffer> {
-  return sharp(await rectMask(width, height, hole)).png({ compressionLevel: 0 }).toBuffer();
+  return sharp(await rectMask(width, height, hole))
+    .png({ compressionLevel: 0 })
+    .toBuffer();
 }
 
 /** A fully opaque RGBA mask: it has alpha but marks nothing to edit. */
 export async function opaqueMask(width: number, height: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } })
+    .png()
+    .toBuffer();
 }
 
 /** A lossy WebP with an alpha channel (VP8X with the alpha flag). */
 export async function transparentWebp(width: number, height: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 4, background: { r: 10, g: 120, b: 200, alpha: 0.5 } } }).webp().toBuffer();
+  return sharp({ create: { width, height, channels: 4, background: { r: 10, g: 120, b: 200, alpha: 0.5 } } })
+    .webp()
+    .toBuffer();
 }
 
 function riffChunk(fourcc: string, data: Buffer): Buffer {
@@ -204,7 +262,9 @@ function riffChunk(fourcc: string, data: Buffer): Buffer {
 
 /** An animated WebP (VP8X with the animation flag, ANIM, two ANMF frames) made from a still lossy WebP. */
 export async function animatedWebp(width: number, height: number): Promise<Buffer> {
-  const still = await sharp(await gradientImage(width, height)).webp().toBuffer();
+  const still = await sharp(await gradientImage(width, height))
+    .webp()
+    .toBuffer();
   const frame = still.subarray(12); // the VP8 chunk
   const vp8x = Buffer.alloc(10);
   vp8x[0] = 0x02; // animation
@@ -217,7 +277,13 @@ export async function animatedWebp(width: number, height: number): Promise<Buffe
     head.writeUIntLE(delay, 12, 3);
     return riffChunk('ANMF', Buffer.concat([head, frame]));
   };
-  const body = Buffer.concat([Buffer.from('WEBP', 'latin1'), riffChunk('VP8X', vp8x), riffChunk('ANIM', Buffer.alloc(6)), anmf(100), anmf(100)]);
+  const body = Buffer.concat([
+    Buffer.from('WEBP', 'latin1'),
+    riffChunk('VP8X', vp8x),
+    riffChunk('ANIM', Buffer.alloc(6)),
+    anmf(100),
+    anmf(100),
+  ]);
   const riff = Buffer.alloc(8);
   riff.write('RIFF', 0, 'latin1');
   riff.writeUInt32LE(body.length, 4);

@@ -15,7 +15,8 @@ export function manifestBox(png: Buffer, label: string): Buffer {
 /** The PNG with the manifest labelled `label` replaced by `replacement` (same size; chunk CRC recomputed). */
 export function swapManifest(png: Buffer, label: string, replacement: Buffer): Buffer {
   const original = manifestBox(png, label);
-  if (original.length !== replacement.length) throw new Error(`sizes differ: ${original.length} vs ${replacement.length}`);
+  if (original.length !== replacement.length)
+    throw new Error(`sizes differ: ${original.length} vs ${replacement.length}`);
   return rewritePng(png, (type, data) => {
     if (type !== 'caBX') return data;
     const at = data.indexOf(original);

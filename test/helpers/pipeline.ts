@@ -48,8 +48,13 @@ export async function startTestPipeline(options: LocalPipelineOptions = {}): Pro
       const current = await jobs();
       if (predicate(current)) return current;
       if (Date.now() > deadline) {
-        const summary = current.map((j) => `${j.drop.key}:${j.state}${j.error ? `(${j.error.code}: ${j.error.message})` : ''}`).join(', ');
-        const errors = logs.filter((l) => l.level === 'error' || l.level === 'warning').map((l) => l.message).slice(-10);
+        const summary = current
+          .map((j) => `${j.drop.key}:${j.state}${j.error ? `(${j.error.code}: ${j.error.message})` : ''}`)
+          .join(', ');
+        const errors = logs
+          .filter((l) => l.level === 'error' || l.level === 'warning')
+          .map((l) => l.message)
+          .slice(-10);
         throw new Error(`timed out waiting for the ledger; jobs: [${summary}]; last warnings: ${errors.join(' | ')}`);
       }
       await sleep(100);
@@ -64,13 +69,26 @@ export async function startTestPipeline(options: LocalPipelineOptions = {}): Pro
       return res.etag!;
     },
     async uploadRaw(name, bytes) {
-      const sas = new URL(await rt.containers.inbox.generateSasUrl({ permissions: ContainerSASPermissions.parse('cw'), expiresOn: new Date(Date.now() + 600_000) }));
+      const sas = new URL(
+        await rt.containers.inbox.generateSasUrl({
+          permissions: ContainerSASPermissions.parse('cw'),
+          expiresOn: new Date(Date.now() + 600_000),
+        }),
+      );
       await new Promise<void>((resolve, reject) => {
         const req = http.request(
-          { host: sas.hostname, port: sas.port, method: 'PUT', path: `${sas.pathname}/${name}${sas.search}`, headers: { 'x-ms-blob-type': 'BlockBlob', 'content-length': bytes.length } },
+          {
+            host: sas.hostname,
+            port: sas.port,
+            method: 'PUT',
+            path: `${sas.pathname}/${name}${sas.search}`,
+            headers: { 'x-ms-blob-type': 'BlockBlob', 'content-length': bytes.length },
+          },
           (res) => {
             res.resume();
-            res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`raw upload of ${name}: HTTP ${res.statusCode}`))));
+            res.on('end', () =>
+              res.statusCode === 201 ? resolve() : reject(new Error(`raw upload of ${name}: HTTP ${res.statusCode}`)),
+            );
           },
         );
         req.on('error', reject);
@@ -84,7 +102,10 @@ export async function startTestPipeline(options: LocalPipelineOptions = {}): Pro
         const mine = js.filter((j) => j.drop.key === dropKey);
         return mine.length > 0 && mine.every((j) => isTerminal(j.state));
       }, timeoutMs);
-      return all.filter((j) => j.drop.key === dropKey).sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1)!;
+      return all
+        .filter((j) => j.drop.key === dropKey)
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        .at(-1)!;
     },
     async blobNames(container) {
       const names: string[] = [];

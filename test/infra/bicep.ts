@@ -148,7 +148,12 @@ export class BicepFile {
         const value = named[1];
         if (value) this.vars.set(name, value);
       } else if (node.type === 'module_declaration') {
-        this.modules.push({ symbol: name, path: stringValue(named[1]) ?? '', node, body: named[2] && unwrapBody(named[2]).body });
+        this.modules.push({
+          symbol: name,
+          path: stringValue(named[1]) ?? '',
+          node,
+          body: named[2] && unwrapBody(named[2]).body,
+        });
       } else if (node.type === 'output_declaration') {
         this.outputs.push({ name, node, value: named.filter((c) => c.type !== 'type')[1] });
       }
@@ -163,7 +168,11 @@ export class BicepFile {
   }
 
   resourcesOfType(type: string, options: { existing?: boolean } = {}): Resource[] {
-    return this.resources.filter((r) => r.type.toLowerCase() === type.toLowerCase() && (options.existing === undefined || r.existing === options.existing));
+    return this.resources.filter(
+      (r) =>
+        r.type.toLowerCase() === type.toLowerCase() &&
+        (options.existing === undefined || r.existing === options.existing),
+    );
   }
 
   resourceBySymbol(symbol: string): Resource | undefined {
@@ -199,10 +208,17 @@ function unwrapBody(value: Node): { body: Node | undefined; loop: Resource['loop
   let condition: Node | undefined;
   if (node.type === 'for_statement') {
     const params = node.namedChildren.find((c) => c.type === 'for_loop_parameters');
-    const variable = params ? params.namedChildren[0]?.text ?? '' : node.childForFieldName('initializer')?.text ?? '';
+    const variable = params
+      ? (params.namedChildren[0]?.text ?? '')
+      : (node.childForFieldName('initializer')?.text ?? '');
     const named = node.namedChildren.filter((c) => c.type !== 'comment');
     const bodyNode = node.childForFieldName('body');
-    const over = named.find((c) => c.type !== 'for_loop_parameters' && c.id !== node!.childForFieldName('initializer')?.id && c.id !== bodyNode?.id);
+    const over = named.find(
+      (c) =>
+        c.type !== 'for_loop_parameters' &&
+        c.id !== node!.childForFieldName('initializer')?.id &&
+        c.id !== bodyNode?.id,
+    );
     if (over) loop = { variable, over };
     node = bodyNode ?? undefined;
   }
@@ -357,7 +373,8 @@ export function evaluate(node: Node | undefined, scope: Scope, depth = 0): Value
       const object = ev(node.childForFieldName('object'));
       const property = node.childForFieldName('property')?.text ?? '';
       if (isUnknown(object)) return new Unknown(`${node.text}: ${object.reason}`);
-      if (object && typeof object === 'object' && !Array.isArray(object) && property in object) return object[property] ?? null;
+      if (object && typeof object === 'object' && !Array.isArray(object) && property in object)
+        return object[property] ?? null;
       return new Unknown(`${node.text} is not a constant`);
     }
     case 'subscript_expression': {
@@ -427,7 +444,12 @@ export function evaluate(node: Node | undefined, scope: Scope, depth = 0): Value
           return String(args[0]).toLowerCase() === 'true';
         case 'empty':
           if (unknown) return unknown;
-          return args[0] === '' || args[0] === null || (Array.isArray(args[0]) && args[0].length === 0) || (typeof args[0] === 'object' && args[0] !== null && Object.keys(args[0]).length === 0);
+          return (
+            args[0] === '' ||
+            args[0] === null ||
+            (Array.isArray(args[0]) && args[0].length === 0) ||
+            (typeof args[0] === 'object' && args[0] !== null && Object.keys(args[0]).length === 0)
+          );
         case 'toLower':
           if (unknown) return unknown;
           return String(args[0]).toLowerCase();
@@ -441,7 +463,8 @@ export function evaluate(node: Node | undefined, scope: Scope, depth = 0): Value
         case 'items': {
           if (unknown) return unknown;
           const o = args[0];
-          if (!o || typeof o !== 'object' || Array.isArray(o) || isUnknown(o)) return new Unknown('items() of a non-object');
+          if (!o || typeof o !== 'object' || Array.isArray(o) || isUnknown(o))
+            return new Unknown('items() of a non-object');
           return Object.keys(o)
             .sort((a, b) => a.localeCompare(b))
             .map((key) => ({ key, value: o[key] ?? null }));
@@ -460,10 +483,15 @@ export function evaluate(node: Node | undefined, scope: Scope, depth = 0): Value
 }
 
 /** Evaluates the `params: {...}` a file passes to one of its modules, as locals for that module's scope. */
-export function moduleArguments(caller: BicepFile, modulePath: string, locals?: Map<string, Value>): Map<string, Value> {
+export function moduleArguments(
+  caller: BicepFile,
+  modulePath: string,
+  locals?: Map<string, Value>,
+): Map<string, Value> {
   const call = caller.module(modulePath);
   if (!call) throw new Error(`${caller.file} does not call ${modulePath}`);
   const out = new Map<string, Value>();
-  for (const [name, expr] of props(get(call.body, 'params'))) out.set(name, evaluate(expr, { file: caller, ...(locals ? { locals } : {}) }));
+  for (const [name, expr] of props(get(call.body, 'params')))
+    out.set(name, evaluate(expr, { file: caller, ...(locals ? { locals } : {}) }));
   return out;
 }

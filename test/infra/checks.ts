@@ -5,7 +5,21 @@
 import type { Node } from 'web-tree-sitter';
 import { BLOB_CREATED, BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/containers.js';
 import { DEFAULT_IMAGE_MODEL, findModel, IMAGE_MODELS, latestVersion } from '../../shared/model-catalog.js';
-import { BicepFile, descendants, evaluate, get, isUnknown, moduleArguments, parseBicep, props, stringParts, stringValue, Unknown, where, type Value } from './bicep.js';
+import {
+  BicepFile,
+  descendants,
+  evaluate,
+  get,
+  isUnknown,
+  moduleArguments,
+  parseBicep,
+  props,
+  stringParts,
+  stringValue,
+  Unknown,
+  where,
+  type Value,
+} from './bicep.js';
 
 /**
  * Built-in role definitions this deployment may assign: id → name, as listed in Azure's built-in roles
@@ -53,10 +67,15 @@ export const TEMPLATE_FILES = {
 } as const;
 
 /** Loads the templates; `edits` replaces a file's text first (for the tests that break them on purpose). */
-export async function loadTemplates(allFiles: string[], edits: Partial<Record<keyof typeof TEMPLATE_FILES, (text: string) => string>> = {}): Promise<Templates> {
+export async function loadTemplates(
+  allFiles: string[],
+  edits: Partial<Record<keyof typeof TEMPLATE_FILES, (text: string) => string>> = {},
+): Promise<Templates> {
   const loaded = new Map<string, BicepFile>();
   for (const file of allFiles) {
-    const key = (Object.keys(TEMPLATE_FILES) as (keyof typeof TEMPLATE_FILES)[]).find((k) => TEMPLATE_FILES[k] === file);
+    const key = (Object.keys(TEMPLATE_FILES) as (keyof typeof TEMPLATE_FILES)[]).find(
+      (k) => TEMPLATE_FILES[k] === file,
+    );
     const edit = key ? edits[key] : undefined;
     if (edit) {
       const original = await BicepFile.load(file);
@@ -93,9 +112,14 @@ export function apiVersionProblems(files: BicepFile[]): string[] {
   const problems: string[] = [];
   for (const f of files) {
     for (const r of f.resources) {
-      if (!r.apiVersion) problems.push(`${where(f.file, r.node)}: resource ${r.symbol} ('${r.typeString}') has no @api-version`);
-      else if (!/^\d{4}-\d{2}-\d{2}$/.test(r.apiVersion)) problems.push(`${where(f.file, r.node)}: resource ${r.symbol} uses API version ${r.apiVersion}; use a GA version`);
-      if (!/^[A-Za-z]+\.[A-Za-z.]+\/[A-Za-z/]+$/.test(r.type)) problems.push(`${where(f.file, r.node)}: resource ${r.symbol} has no fully qualified type ('${r.typeString}')`);
+      if (!r.apiVersion)
+        problems.push(`${where(f.file, r.node)}: resource ${r.symbol} ('${r.typeString}') has no @api-version`);
+      else if (!/^\d{4}-\d{2}-\d{2}$/.test(r.apiVersion))
+        problems.push(
+          `${where(f.file, r.node)}: resource ${r.symbol} uses API version ${r.apiVersion}; use a GA version`,
+        );
+      if (!/^[A-Za-z]+\.[A-Za-z.]+\/[A-Za-z/]+$/.test(r.type))
+        problems.push(`${where(f.file, r.node)}: resource ${r.symbol} has no fully qualified type ('${r.typeString}')`);
     }
   }
   return problems;
@@ -125,7 +149,10 @@ export function roleAssignments(files: BicepFile[]): { assignments: Assignment[]
       const id = GUID.exec(text)![0].toLowerCase();
       const name = BUILT_IN_ROLES[id];
       if (!name) problems.push(`${where(f.file, s)}: ${id} is not a built-in role this deployment knows`);
-      else if (f.trailingComment(s) !== name) problems.push(`${where(f.file, s)}: the comment next to ${id} must name the role "${name}", found ${JSON.stringify(f.trailingComment(s) ?? '')}`);
+      else if (f.trailingComment(s) !== name)
+        problems.push(
+          `${where(f.file, s)}: the comment next to ${id} must name the role "${name}", found ${JSON.stringify(f.trailingComment(s) ?? '')}`,
+        );
     }
     for (const r of f.resourcesOfType('Microsoft.Authorization/roleAssignments')) {
       const at = `${where(f.file, r.node)}: role assignment ${r.symbol}`;
@@ -135,10 +162,21 @@ export function roleAssignments(files: BicepFile[]): { assignments: Assignment[]
       if (!role) problems.push(`${at}: roleDefinitionId ${show(definition)} is not a known built-in role`);
       const scope = get(r.body, 'scope');
       const scoped = scope?.type === 'identifier' ? f.resourceBySymbol(scope.text) : undefined;
-      if (!scoped) problems.push(`${at}: must be scoped to a resource declared in the file (scope: ${scope?.text ?? 'none, i.e. the whole resource group'})`);
+      if (!scoped)
+        problems.push(
+          `${at}: must be scoped to a resource declared in the file (scope: ${scope?.text ?? 'none, i.e. the whole resource group'})`,
+        );
       if (!get(r.body, 'properties.principalType')) problems.push(`${at}: set principalType`);
       const principal = get(r.body, 'properties.principalId')?.text ?? '';
-      if (role && scoped) assignments.push({ file: f.file, symbol: r.symbol, role, scopeType: scoped.type, principal, conditional: r.condition !== undefined });
+      if (role && scoped)
+        assignments.push({
+          file: f.file,
+          symbol: r.symbol,
+          role,
+          scopeType: scoped.type,
+          principal,
+          conditional: r.condition !== undefined,
+        });
     }
   }
   return { assignments, problems };
@@ -166,7 +204,8 @@ export function secretProblems(t: Templates): string[] {
     for (const call of descendants(f.root, 'call_expression')) {
       const fn = call.childForFieldName('function');
       const name = fn?.type === 'member_expression' ? fn.childForFieldName('property')?.text : fn?.text;
-      if (name && /^list/i.test(name)) problems.push(`${where(f.file, call)}: ${name}() reads secrets; use identities and role assignments`);
+      if (name && /^list/i.test(name))
+        problems.push(`${where(f.file, call)}: ${name}() reads secrets; use identities and role assignments`);
     }
     for (const o of f.outputs) {
       if (SECRET_NAME.test(o.name)) problems.push(`${where(f.file, o.node)}: output ${o.name} looks like a secret`);
@@ -175,7 +214,10 @@ export function secretProblems(t: Templates): string[] {
     }
     for (const p of descendants(f.root, 'object_property')) {
       const key = p.namedChildren[0];
-      if (key?.text === 'endpointUrl') problems.push(`${where(f.file, p)}: webhook endpointUrl (function keys travel in such URLs); use an AzureFunction endpoint`);
+      if (key?.text === 'endpointUrl')
+        problems.push(
+          `${where(f.file, p)}: webhook endpointUrl (function keys travel in such URLs); use an AzureFunction endpoint`,
+        );
     }
     for (const s of descendants(f.root, 'string')) {
       if (/[?&]code=/.test(s.text)) problems.push(`${where(f.file, s)}: a URL with a function key`);
@@ -184,13 +226,21 @@ export function secretProblems(t: Templates): string[] {
   for (const [name, value] of appSettingExpressions(t)) {
     if (name === 'APPLICATIONINSIGHTS_CONNECTION_STRING') {
       // Allowed, and only as the component's own connection string (see the comment in function-app.bicep).
-      if (!/\.properties\.ConnectionString$/.test(value.node.text)) problems.push(`${where(value.file.file, value.node)}: APPLICATIONINSIGHTS_CONNECTION_STRING must be the component's ConnectionString`);
-      if (!/not a credential/i.test(commentAbove(value.file, value.node))) problems.push(`${where(value.file.file, value.node)}: explain next to APPLICATIONINSIGHTS_CONNECTION_STRING why it is not a credential`);
+      if (!/\.properties\.ConnectionString$/.test(value.node.text))
+        problems.push(
+          `${where(value.file.file, value.node)}: APPLICATIONINSIGHTS_CONNECTION_STRING must be the component's ConnectionString`,
+        );
+      if (!/not a credential/i.test(commentAbove(value.file, value.node)))
+        problems.push(
+          `${where(value.file.file, value.node)}: explain next to APPLICATIONINSIGHTS_CONNECTION_STRING why it is not a credential`,
+        );
       continue;
     }
-    if (SECRET_NAME.test(name) && name !== 'AzureWebJobsStorage__credential') problems.push(`app setting ${name} looks like a secret`);
+    if (SECRET_NAME.test(name) && name !== 'AzureWebJobsStorage__credential')
+      problems.push(`app setting ${name} looks like a secret`);
     const refs = secretReferences(value.node);
-    if (refs.length) problems.push(`${where(value.file.file, value.node)}: app setting ${name} is built from ${refs.join(', ')}`);
+    if (refs.length)
+      problems.push(`${where(value.file.file, value.node)}: app setting ${name} is built from ${refs.join(', ')}`);
   }
   return problems;
 }
@@ -219,7 +269,8 @@ export interface SettingExpression {
 export function appSettingExpressions(t: Templates): Map<string, SettingExpression> {
   const configs = t.all.flatMap((f) => f.resourcesOfType('Microsoft.Web/sites/config').map((r) => ({ f, r })));
   const settings = configs.filter(({ r }) => stringValue(get(r.body, 'name')) === 'appsettings');
-  if (settings.length !== 1) throw new Error(`expected one Microsoft.Web/sites/config 'appsettings' resource, found ${settings.length}`);
+  if (settings.length !== 1)
+    throw new Error(`expected one Microsoft.Web/sites/config 'appsettings' resource, found ${settings.length}`);
   const { f, r } = settings[0]!;
   const out = new Map<string, SettingExpression>();
   const collect = (node: Node | undefined, file: BicepFile) => {
@@ -244,7 +295,11 @@ export function appSettingExpressions(t: Templates): Map<string, SettingExpressi
   // App settings set anywhere else would escape the check.
   for (const file of t.all) {
     for (const p of descendants(file.root, 'object_property')) {
-      if (p.namedChildren[0]?.text === 'appSettings' && p.parent?.parent?.type === 'object_property' && p.parent.parent.namedChildren[0]?.text === 'siteConfig') {
+      if (
+        p.namedChildren[0]?.text === 'appSettings' &&
+        p.parent?.parent?.type === 'object_property' &&
+        p.parent.parent.namedChildren[0]?.text === 'siteConfig'
+      ) {
         throw new Error(`${where(file.file, p)}: siteConfig.appSettings bypasses the appsettings resource`);
       }
     }
@@ -260,10 +315,16 @@ export function storageProblems(t: Templates): string[] {
   const accounts = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts', { existing: false });
   if (accounts.length !== 1) return [`${t.storage.file}: expected one storage account, found ${accounts.length}`];
   const account = accounts[0]!;
-  const scope = (overrides: Record<string, Value> = {}) => ({ file: t.storage, locals: new Map([...args, ...Object.entries(overrides)]) });
+  const scope = (overrides: Record<string, Value> = {}) => ({
+    file: t.storage,
+    locals: new Map([...args, ...Object.entries(overrides)]),
+  });
   const expectProp = (name: string, want: Value) => {
     const v = evaluate(get(account.body, `properties.${name}`), scope());
-    if (JSON.stringify(v) !== JSON.stringify(want)) problems.push(`${where(t.storage.file, account.node)}: properties.${name} is ${show(v)}, want ${JSON.stringify(want)}`);
+    if (JSON.stringify(v) !== JSON.stringify(want))
+      problems.push(
+        `${where(t.storage.file, account.node)}: properties.${name} is ${show(v)}, want ${JSON.stringify(want)}`,
+      );
   };
   expectProp('allowSharedKeyAccess', false);
   expectProp('minimumTlsVersion', 'TLS1_2');
@@ -271,13 +332,17 @@ export function storageProblems(t: Templates): string[] {
   expectProp('allowBlobPublicAccess', false);
 
   const publicParam = t.main.params.get('publishedPublicRead');
-  if (!publicParam || evaluate(publicParam.default, { file: t.main }) !== false) problems.push(`${t.main.file}: param publishedPublicRead must exist and default to false`);
+  if (!publicParam || evaluate(publicParam.default, { file: t.main }) !== false)
+    problems.push(`${t.main.file}: param publishedPublicRead must exist and default to false`);
 
   // Container access, with publishedPublicRead off (default) and on: only `published` may ever be public.
-  const containers = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts/blobServices/containers', { existing: false });
+  const containers = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts/blobServices/containers', {
+    existing: false,
+  });
   for (const publishedPublicRead of [false, true]) {
     const allow = evaluate(get(account.body, 'properties.allowBlobPublicAccess'), scope({ publishedPublicRead }));
-    if (allow !== publishedPublicRead) problems.push(`allowBlobPublicAccess is ${show(allow)} when publishedPublicRead is ${publishedPublicRead}`);
+    if (allow !== publishedPublicRead)
+      problems.push(`allowBlobPublicAccess is ${show(allow)} when publishedPublicRead is ${publishedPublicRead}`);
     for (const c of containers) {
       const instances: Value[] = c.loop ? asArray(evaluate(c.loop.over, scope({ publishedPublicRead }))) : [null];
       for (const item of instances) {
@@ -285,14 +350,18 @@ export function storageProblems(t: Templates): string[] {
         const name = evaluate(get(c.body, 'name'), scope({ publishedPublicRead, ...locals }));
         const access = evaluate(get(c.body, 'properties.publicAccess'), scope({ publishedPublicRead, ...locals }));
         const want = publishedPublicRead && name === CONTAINERS.published ? 'Blob' : 'None';
-        if (access !== want) problems.push(`${where(t.storage.file, c.node)}: container ${show(name)} has publicAccess ${show(access)} with publishedPublicRead=${publishedPublicRead}, want '${want}'`);
+        if (access !== want)
+          problems.push(
+            `${where(t.storage.file, c.node)}: container ${show(name)} has publicAccess ${show(access)} with publishedPublicRead=${publishedPublicRead}, want '${want}'`,
+          );
       }
     }
   }
 
   const blob = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts/blobServices', { existing: false })[0];
   for (const policy of ['deleteRetentionPolicy', 'containerDeleteRetentionPolicy']) {
-    if (evaluate(get(blob?.body, `properties.${policy}.enabled`), scope()) !== true) problems.push(`${t.storage.file}: blob service ${policy} must be enabled`);
+    if (evaluate(get(blob?.body, `properties.${policy}.enabled`), scope()) !== true)
+      problems.push(`${t.storage.file}: blob service ${policy} must be enabled`);
   }
 
   // Lifecycle: delete inbox/ and edited/ after a parameter number of days, and age out dead letters.
@@ -300,16 +369,28 @@ export function storageProblems(t: Templates): string[] {
   const rules = asArray(evaluate(get(lifecycle?.body, 'properties.policy.rules'), scope()));
   const deletedAfter = new Map<string, Value>();
   for (const rule of rules) {
-    const r = rule as { enabled?: Value; definition?: { filters?: { prefixMatch?: Value }; actions?: { baseBlob?: { delete?: { daysAfterModificationGreaterThan?: Value } } } } };
+    const r = rule as {
+      enabled?: Value;
+      definition?: {
+        filters?: { prefixMatch?: Value };
+        actions?: { baseBlob?: { delete?: { daysAfterModificationGreaterThan?: Value } } };
+      };
+    };
     if (r.enabled !== true) continue;
     const days = r.definition?.actions?.baseBlob?.delete?.daysAfterModificationGreaterThan;
-    for (const prefix of asArray(r.definition?.filters?.prefixMatch ?? [])) if (typeof prefix === 'string' && days !== undefined) deletedAfter.set(prefix, days);
+    for (const prefix of asArray(r.definition?.filters?.prefixMatch ?? []))
+      if (typeof prefix === 'string' && days !== undefined) deletedAfter.set(prefix, days);
   }
   for (const prefix of [`${CONTAINERS.inbox}/`, `${CONTAINERS.edited}/`, `${CONTAINERS.deadLetter}/`]) {
     const days = deletedAfter.get(prefix);
-    if (typeof days !== 'number' || days < 1) problems.push(`${t.storage.file}: no lifecycle rule deletes blobs under ${prefix} (found ${[...deletedAfter.keys()].join(', ') || 'none'})`);
+    if (typeof days !== 'number' || days < 1)
+      problems.push(
+        `${t.storage.file}: no lifecycle rule deletes blobs under ${prefix} (found ${[...deletedAfter.keys()].join(', ') || 'none'})`,
+      );
   }
-  for (const name of ['workingBlobRetentionDays']) if (!t.main.params.has(name) || !t.storage.params.has(name)) problems.push(`the retention in days must be a parameter (${name})`);
+  for (const name of ['workingBlobRetentionDays'])
+    if (!t.main.params.has(name) || !t.storage.params.has(name))
+      problems.push(`the retention in days must be a parameter (${name})`);
   return problems;
 }
 
@@ -322,14 +403,17 @@ function asArray(v: Value | undefined): Value[] {
 export function openAiProblems(t: Templates): string[] {
   const problems: string[] = [];
   const accounts = t.openai.resourcesOfType('Microsoft.CognitiveServices/accounts', { existing: false });
-  if (accounts.length !== 1) return [`${t.openai.file}: expected one Cognitive Services account, found ${accounts.length}`];
+  if (accounts.length !== 1)
+    return [`${t.openai.file}: expected one Cognitive Services account, found ${accounts.length}`];
   const account = accounts[0]!;
   const scope = { file: t.openai, locals: moduleArguments(t.main, 'modules/openai.bicep') };
   const at = where(t.openai.file, account.node);
-  if (evaluate(get(account.body, 'properties.disableLocalAuth'), scope) !== true) problems.push(`${at}: properties.disableLocalAuth must be true`);
+  if (evaluate(get(account.body, 'properties.disableLocalAuth'), scope) !== true)
+    problems.push(`${at}: properties.disableLocalAuth must be true`);
   const subdomain = get(account.body, 'properties.customSubDomainName');
   const subdomainValue = evaluate(subdomain, scope);
-  if (!subdomain || subdomainValue === '' || subdomainValue === null) problems.push(`${at}: properties.customSubDomainName must be set (Entra ID auth needs it)`);
+  if (!subdomain || subdomainValue === '' || subdomainValue === null)
+    problems.push(`${at}: properties.customSubDomainName must be set (Entra ID auth needs it)`);
   const kind = evaluate(get(account.body, 'kind'), scope);
   if (kind !== 'OpenAI' && kind !== 'AIServices') problems.push(`${at}: kind is ${show(kind)}`);
   if (evaluate(get(account.body, 'sku.name'), scope) !== 'S0') problems.push(`${at}: sku must be S0`);
@@ -337,20 +421,33 @@ export function openAiProblems(t: Templates): string[] {
   const deployments = t.openai.resourcesOfType('Microsoft.CognitiveServices/accounts/deployments');
   if (deployments.length !== 1) problems.push(`${t.openai.file}: expected one model deployment`);
   for (const d of deployments) {
-    if (evaluate(get(d.body, 'sku.name'), scope) !== 'GlobalStandard') problems.push(`${where(t.openai.file, d.node)}: deployment sku must be GlobalStandard`);
+    if (evaluate(get(d.body, 'sku.name'), scope) !== 'GlobalStandard')
+      problems.push(`${where(t.openai.file, d.node)}: deployment sku must be GlobalStandard`);
     const model = evaluate(get(d.body, 'properties.model'), scope);
-    const want = { format: 'OpenAI', name: DEFAULT_IMAGE_MODEL, version: latestVersion(findModel(DEFAULT_IMAGE_MODEL)!).version };
-    if (JSON.stringify(model) !== JSON.stringify(want)) problems.push(`${where(t.openai.file, d.node)}: default model is ${show(model)}, want ${JSON.stringify(want)}`);
-    if (evaluate(get(d.body, 'sku.capacity'), scope) !== 3) problems.push(`${where(t.openai.file, d.node)}: default capacity must be 3 (9 requests/minute)`);
+    const want = {
+      format: 'OpenAI',
+      name: DEFAULT_IMAGE_MODEL,
+      version: latestVersion(findModel(DEFAULT_IMAGE_MODEL)!).version,
+    };
+    if (JSON.stringify(model) !== JSON.stringify(want))
+      problems.push(`${where(t.openai.file, d.node)}: default model is ${show(model)}, want ${JSON.stringify(want)}`);
+    if (evaluate(get(d.body, 'sku.capacity'), scope) !== 3)
+      problems.push(`${where(t.openai.file, d.node)}: default capacity must be 3 (9 requests/minute)`);
   }
 
   // The region: its own parameter, restricted to where the image models are offered.
   const location = t.main.params.get('openAiLocation');
   const allowed = location ? t.main.decorator(location, 'allowed') : undefined;
   const regions = allowed ? evaluate(allowed[0], { file: t.main }) : undefined;
-  if (JSON.stringify(regions) !== JSON.stringify(OPENAI_REGIONS)) problems.push(`${t.main.file}: param openAiLocation must be @allowed(${JSON.stringify(OPENAI_REGIONS)}), is ${regions === undefined ? 'unrestricted' : show(regions)}`);
+  if (JSON.stringify(regions) !== JSON.stringify(OPENAI_REGIONS))
+    problems.push(
+      `${t.main.file}: param openAiLocation must be @allowed(${JSON.stringify(OPENAI_REGIONS)}), is ${regions === undefined ? 'unrestricted' : show(regions)}`,
+    );
   const passed = get(t.main.module('modules/openai.bicep')?.body, 'params.location');
-  if (passed?.text !== 'openAiLocation') problems.push(`${t.main.file}: the OpenAI module must be deployed to openAiLocation, not ${passed?.text ?? 'nothing'}`);
+  if (passed?.text !== 'openAiLocation')
+    problems.push(
+      `${t.main.file}: the OpenAI module must be deployed to openAiLocation, not ${passed?.text ?? 'nothing'}`,
+    );
   return problems;
 }
 
@@ -375,7 +472,8 @@ export function eventSubscriptionProblems(t: Templates): { problems: string[]; s
       const scope = { file: f, locals: new Map<string, Value>(r.loop ? [[r.loop.variable, item]] : []) };
       const ev = (p: string) => evaluate(get(r.body, p), scope);
       const name = ev('name');
-      if (ev('properties.destination.endpointType') !== 'AzureFunction') problems.push(`${at} ${show(name)}: destination must be an AzureFunction endpoint`);
+      if (ev('properties.destination.endpointType') !== 'AzureFunction')
+        problems.push(`${at} ${show(name)}: destination must be an AzureFunction endpoint`);
       // resourceId: '<function app id>/functions/<function name>'
       const resourceId = get(r.body, 'properties.destination.properties.resourceId');
       const parts = resourceId?.type === 'string' ? stringParts(resourceId) : [];
@@ -384,38 +482,70 @@ export function eventSubscriptionProblems(t: Templates): { problems: string[]; s
       const appPart = parts[0];
       const appSymbol = appPart && 'expr' in appPart ? /^(\w+)\.id$/.exec(appPart.expr.text)?.[1] : undefined;
       const app = appSymbol ? f.resourceBySymbol(appSymbol) : undefined;
-      if (parts.length !== 3 || !app || app.type !== 'Microsoft.Web/sites' || JSON.stringify(parts[1]) !== JSON.stringify({ text: '/functions/' }) || typeof functionName !== 'string') {
-        problems.push(`${at} ${show(name)}: resourceId must be '\${<function app>.id}/functions/<name>', is ${resourceId?.text ?? 'missing'}`);
+      if (
+        parts.length !== 3 ||
+        !app ||
+        app.type !== 'Microsoft.Web/sites' ||
+        JSON.stringify(parts[1]) !== JSON.stringify({ text: '/functions/' }) ||
+        typeof functionName !== 'string'
+      ) {
+        problems.push(
+          `${at} ${show(name)}: resourceId must be '\${<function app>.id}/functions/<name>', is ${resourceId?.text ?? 'missing'}`,
+        );
       }
       const subject = ev('properties.filter.subjectBeginsWith');
-      if (typeof subject !== 'string' || !subject.endsWith('/blobs/')) problems.push(`${at} ${show(name)}: subjectBeginsWith ${show(subject)} must end with /blobs/`);
+      if (typeof subject !== 'string' || !subject.endsWith('/blobs/'))
+        problems.push(`${at} ${show(name)}: subjectBeginsWith ${show(subject)} must end with /blobs/`);
       const types = ev('properties.filter.includedEventTypes');
-      if (JSON.stringify(types) !== JSON.stringify([BLOB_CREATED])) problems.push(`${at} ${show(name)}: includedEventTypes is ${show(types)}`);
+      if (JSON.stringify(types) !== JSON.stringify([BLOB_CREATED]))
+        problems.push(`${at} ${show(name)}: includedEventTypes is ${show(types)}`);
       const filters = asArray(ev('properties.filter.advancedFilters'));
-      const api = filters.find((x) => (x as { key?: Value }).key === 'data.api') as { operatorType?: Value; values?: Value } | undefined;
-      if (!api || api.operatorType !== 'StringIn' || JSON.stringify(api.values) !== JSON.stringify(BLOB_CREATED_APIS)) problems.push(`${at} ${show(name)}: needs advanced filter StringIn data.api ${JSON.stringify(BLOB_CREATED_APIS)}, has ${show(filters)}`);
+      const api = filters.find((x) => (x as { key?: Value }).key === 'data.api') as
+        { operatorType?: Value; values?: Value } | undefined;
+      if (!api || api.operatorType !== 'StringIn' || JSON.stringify(api.values) !== JSON.stringify(BLOB_CREATED_APIS))
+        problems.push(
+          `${at} ${show(name)}: needs advanced filter StringIn data.api ${JSON.stringify(BLOB_CREATED_APIS)}, has ${show(filters)}`,
+        );
       for (const p of ['maxDeliveryAttempts', 'eventTimeToLiveInMinutes']) {
-        if (typeof ev(`properties.retryPolicy.${p}`) !== 'number') problems.push(`${at} ${show(name)}: retryPolicy.${p} must be set`);
+        if (typeof ev(`properties.retryPolicy.${p}`) !== 'number')
+          problems.push(`${at} ${show(name)}: retryPolicy.${p} must be set`);
       }
-      if (ev('properties.deadLetterWithResourceIdentity.identity.type') !== 'SystemAssigned') problems.push(`${at} ${show(name)}: dead-letter with the system topic's identity (deadLetterWithResourceIdentity)`);
-      if (ev('properties.deadLetterWithResourceIdentity.deadLetterDestination.endpointType') !== 'StorageBlob') problems.push(`${at} ${show(name)}: dead-letter to blob storage`);
+      if (ev('properties.deadLetterWithResourceIdentity.identity.type') !== 'SystemAssigned')
+        problems.push(
+          `${at} ${show(name)}: dead-letter with the system topic's identity (deadLetterWithResourceIdentity)`,
+        );
+      if (ev('properties.deadLetterWithResourceIdentity.deadLetterDestination.endpointType') !== 'StorageBlob')
+        problems.push(`${at} ${show(name)}: dead-letter to blob storage`);
       const dlc = ev('properties.deadLetterWithResourceIdentity.deadLetterDestination.properties.blobContainerName');
-      if (dlc !== CONTAINERS.deadLetter) problems.push(`${at} ${show(name)}: dead-letter container is ${show(dlc)}, want ${CONTAINERS.deadLetter}`);
-      if (get(r.body, 'properties.deadLetterDestination')) problems.push(`${at}: deadLetterDestination without identity needs a key; use deadLetterWithResourceIdentity`);
+      if (dlc !== CONTAINERS.deadLetter)
+        problems.push(`${at} ${show(name)}: dead-letter container is ${show(dlc)}, want ${CONTAINERS.deadLetter}`);
+      if (get(r.body, 'properties.deadLetterDestination'))
+        problems.push(`${at}: deadLetterDestination without identity needs a key; use deadLetterWithResourceIdentity`);
       const item_ = item as { container?: Value } | null;
-      subscriptions.push({ name, container: item_?.container ?? new Unknown('no container'), functionName: functionName ?? new Unknown('no function'), subjectBeginsWith: subject });
+      subscriptions.push({
+        name,
+        container: item_?.container ?? new Unknown('no container'),
+        functionName: functionName ?? new Unknown('no function'),
+        subjectBeginsWith: subject,
+      });
     }
   }
-  if (subscriptions.length !== EVENT_SUBSCRIPTIONS.length) problems.push(`${f.file}: ${subscriptions.length} subscriptions, want ${EVENT_SUBSCRIPTIONS.length}`);
+  if (subscriptions.length !== EVENT_SUBSCRIPTIONS.length)
+    problems.push(`${f.file}: ${subscriptions.length} subscriptions, want ${EVENT_SUBSCRIPTIONS.length}`);
   const topic = t.eventGridTopic.resourcesOfType('Microsoft.EventGrid/systemTopics', { existing: false })[0];
-  if (evaluate(get(topic?.body, 'identity.type'), { file: t.eventGridTopic }) !== 'SystemAssigned') problems.push(`${t.eventGridTopic.file}: the system topic needs a system-assigned identity (dead-lettering)`);
+  if (evaluate(get(topic?.body, 'identity.type'), { file: t.eventGridTopic }) !== 'SystemAssigned')
+    problems.push(`${t.eventGridTopic.file}: the system topic needs a system-assigned identity (dead-lettering)`);
   return { problems, subscriptions };
 }
 
 // ---- Network isolation (vnetEnabled) --------------------------------------------------------------------
 
 /** The private endpoints vnetEnabled must create: sub-resource (group id) → the module argument naming its target. */
-export const PRIVATE_ENDPOINTS = { blob: 'storageAccountId', queue: 'storageAccountId', account: 'openAiAccountId' } as const;
+export const PRIVATE_ENDPOINTS = {
+  blob: 'storageAccountId',
+  queue: 'storageAccountId',
+  account: 'openAiAccountId',
+} as const;
 
 /**
  * vnetEnabled off by default; when on: storage and Azure OpenAI private only (public access off), a private
@@ -426,9 +556,11 @@ export const PRIVATE_ENDPOINTS = { blob: 'storageAccountId', queue: 'storageAcco
 export function networkProblems(t: Templates): string[] {
   const problems: string[] = [];
   const param = t.main.params.get('vnetEnabled');
-  if (!param || evaluate(param.default, { file: t.main }) !== false) problems.push(`${t.main.file}: param vnetEnabled must exist and default to false`);
+  if (!param || evaluate(param.default, { file: t.main }) !== false)
+    problems.push(`${t.main.file}: param vnetEnabled must exist and default to false`);
   const call = t.main.module('modules/network.bicep');
-  if (!call || !/=\s*if\s*\(vnetEnabled\)/.test(call.node.text)) problems.push(`${t.main.file}: modules/network.bicep must be deployed if (vnetEnabled) only`);
+  if (!call || !/=\s*if\s*\(vnetEnabled\)/.test(call.node.text))
+    problems.push(`${t.main.file}: modules/network.bicep must be deployed if (vnetEnabled) only`);
 
   // Public access follows vnetEnabled on both data services.
   for (const [module, file, type] of [
@@ -440,23 +572,32 @@ export function networkProblems(t: Templates): string[] {
       const locals = moduleArguments(t.main, module, new Map([['vnetEnabled', vnetEnabled]]));
       const access = evaluate(get(account?.body, 'properties.publicNetworkAccess'), { file, locals });
       const want = vnetEnabled ? 'Disabled' : 'Enabled';
-      if (access !== want) problems.push(`${file.file}: publicNetworkAccess is ${show(access)} with vnetEnabled=${vnetEnabled}, want '${want}'`);
+      if (access !== want)
+        problems.push(
+          `${file.file}: publicNetworkAccess is ${show(access)} with vnetEnabled=${vnetEnabled}, want '${want}'`,
+        );
       const acl = evaluate(get(account?.body, 'properties.networkAcls.defaultAction'), { file, locals });
-      if (acl !== (vnetEnabled ? 'Deny' : 'Allow')) problems.push(`${file.file}: networkAcls.defaultAction is ${show(acl)} with vnetEnabled=${vnetEnabled}`);
+      if (acl !== (vnetEnabled ? 'Deny' : 'Allow'))
+        problems.push(`${file.file}: networkAcls.defaultAction is ${show(acl)} with vnetEnabled=${vnetEnabled}`);
     }
   }
   const storage = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts', { existing: false })[0];
-  if (evaluate(get(storage?.body, 'properties.networkAcls.bypass'), { file: t.storage }) !== 'AzureServices') problems.push(`${t.storage.file}: networkAcls.bypass must be AzureServices (Event Grid dead-lettering)`);
+  if (evaluate(get(storage?.body, 'properties.networkAcls.bypass'), { file: t.storage }) !== 'AzureServices')
+    problems.push(`${t.storage.file}: networkAcls.bypass must be AzureServices (Event Grid dead-lettering)`);
 
   // Private endpoints, each with a zone group pointing at a zone linked to the network.
   const n = t.network;
   // The targets are module parameters: evaluate with their names as values.
   const locals = new Map<string, Value>(Object.values(PRIVATE_ENDPOINTS).map((p) => [p, p]));
-  const endpoints = asArray(evaluate(n.vars.get('endpoints'), { file: n, locals })) as { groupId?: Value; target?: Value }[];
+  const endpoints = asArray(evaluate(n.vars.get('endpoints'), { file: n, locals })) as {
+    groupId?: Value;
+    target?: Value;
+  }[];
   for (const [group, target] of Object.entries(PRIVATE_ENDPOINTS)) {
     const e = endpoints.find((x) => x.groupId === group);
     if (!e) problems.push(`${n.file}: no private endpoint for ${group}`);
-    else if (e.target !== target) problems.push(`${n.file}: the ${group} endpoint targets ${show(e.target ?? null)}, want ${target}`);
+    else if (e.target !== target)
+      problems.push(`${n.file}: the ${group} endpoint targets ${show(e.target ?? null)}, want ${target}`);
   }
   for (const [type, what] of [
     ['Microsoft.Network/privateEndpoints', 'private endpoint'],
@@ -465,22 +606,32 @@ export function networkProblems(t: Templates): string[] {
     ['Microsoft.Network/privateEndpoints/privateDnsZoneGroups', 'DNS zone group'],
   ] as const) {
     const r = n.resourcesOfType(type, { existing: false })[0];
-    if (r?.loop?.over.text !== 'endpoints') problems.push(`${n.file}: one ${what} per endpoint (a loop over endpoints)`);
+    if (r?.loop?.over.text !== 'endpoints')
+      problems.push(`${n.file}: one ${what} per endpoint (a loop over endpoints)`);
   }
   const vnet = n.resourcesOfType('Microsoft.Network/virtualNetworks', { existing: false })[0];
-  const subnets = asArray(evaluate(get(vnet?.body, 'properties.subnets'), { file: n })) as { name?: Value; properties?: { delegations?: Value } }[];
+  const subnets = asArray(evaluate(get(vnet?.body, 'properties.subnets'), { file: n })) as {
+    name?: Value;
+    properties?: { delegations?: Value };
+  }[];
   const app = subnets.find((sn) => sn.name === evaluate(n.vars.get('appSubnetName'), { file: n }));
   const delegations = asArray(app?.properties?.delegations) as { properties?: { serviceName?: Value } }[];
-  if (!delegations.some((d) => d.properties?.serviceName === 'Microsoft.App/environments')) problems.push(`${n.file}: the app subnet must be delegated to Microsoft.App/environments (Flex Consumption)`);
+  if (!delegations.some((d) => d.properties?.serviceName === 'Microsoft.App/environments'))
+    problems.push(`${n.file}: the app subnet must be delegated to Microsoft.App/environments (Flex Consumption)`);
 
   // The app: integrated when vnetEnabled, inbound untouched.
   const passed = get(call?.body, 'params.storageAccountId')?.text;
-  if (passed !== 'storage.outputs.id') problems.push(`${t.main.file}: the network module must get the storage account's id`);
+  if (passed !== 'storage.outputs.id')
+    problems.push(`${t.main.file}: the network module must get the storage account's id`);
   const subnetArg = get(t.main.module('modules/function-app.bicep')?.body, 'params.virtualNetworkSubnetId')?.text;
-  if (subnetArg !== "vnetEnabled ? network.outputs.appSubnetId : ''") problems.push(`${t.main.file}: the function app must get the app subnet when vnetEnabled, found ${subnetArg ?? 'nothing'}`);
+  if (subnetArg !== "vnetEnabled ? network.outputs.appSubnetId : ''")
+    problems.push(
+      `${t.main.file}: the function app must get the app subnet when vnetEnabled, found ${subnetArg ?? 'nothing'}`,
+    );
   const site = t.functionApp.resourcesOfType('Microsoft.Web/sites', { existing: false })[0];
-  if (!get(site?.body, 'properties.virtualNetworkSubnetId')) problems.push(`${t.functionApp.file}: the site must set properties.virtualNetworkSubnetId`);
-  if (get(site?.body, 'properties.publicNetworkAccess')) problems.push(`${t.functionApp.file}: leave the site's inbound public: Event Grid delivers to it`);
+  if (!get(site?.body, 'properties.virtualNetworkSubnetId'))
+    problems.push(`${t.functionApp.file}: the site must set properties.virtualNetworkSubnetId`);
+  if (get(site?.body, 'properties.publicNetworkAccess'))
+    problems.push(`${t.functionApp.file}: leave the site's inbound public: Event Grid delivers to it`);
   return problems;
 }
-

@@ -10,7 +10,19 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../shared/config.js';
 import { BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS, QUEUES } from '../../shared/containers.js';
-import { BicepFile, descendants, evaluate, get, infraFiles, isUnknown, moduleArguments, parseBicep, ROOT, stringParts, type Value } from './bicep.js';
+import {
+  BicepFile,
+  descendants,
+  evaluate,
+  get,
+  infraFiles,
+  isUnknown,
+  moduleArguments,
+  parseBicep,
+  ROOT,
+  stringParts,
+  type Value,
+} from './bicep.js';
 import { appSettingExpressions, loadTemplates, type Templates } from './checks.js';
 
 let t: Templates;
@@ -57,14 +69,19 @@ describe('settings', () => {
     expect(text('AzureWebJobsStorage__blobServiceUri')).toBe('storage.outputs.blobEndpoint');
     expect(text('AzureWebJobsStorage__queueServiceUri')).toBe('storage.outputs.queueEndpoint');
     const auth = settings.get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING')!;
-    expect(stringParts(auth.node).map((p) => ('text' in p ? p.text : `{${p.expr.text}}`))).toEqual(['ClientId=', '{identity.outputs.clientId}', ';Authorization=AAD']);
+    expect(stringParts(auth.node).map((p) => ('text' in p ? p.text : `{${p.expr.text}}`))).toEqual([
+      'ClientId=',
+      '{identity.outputs.clientId}',
+      ';Authorization=AAD',
+    ]);
     expect(value('EXTRA_TRUST_ANCHORS')).toBe('');
     expect(text('AZURE_OPENAI_ENDPOINT')).toBe('openAi.outputs.endpoint');
   });
 
   it('derives IMAGE_MODEL_RPM from the deployment capacity (3 requests/minute per unit)', () => {
     const rpm = appSettingExpressions(t).get('IMAGE_MODEL_RPM')!;
-    const at = (capacity: number) => evaluate(rpm.node, { file: t.main, locals: new Map([['imageModelCapacity', capacity]]) });
+    const at = (capacity: number) =>
+      evaluate(rpm.node, { file: t.main, locals: new Map([['imageModelCapacity', capacity]]) });
     expect(at(3)).toBe('9');
     expect(at(10)).toBe('30');
     expect(get(t.main.module('modules/openai.bicep')?.body, 'params.capacity')?.text).toBe('imageModelCapacity');
@@ -72,11 +89,13 @@ describe('settings', () => {
   });
 
   it('local.settings.sample.json has exactly the settings shared/config.ts lists for local runs', () => {
-    const sample = JSON.parse(readFileSync(path.join(ROOT, 'local.settings.sample.json'), 'utf8')) as { Values: Record<string, string> };
+    const sample = JSON.parse(readFileSync(path.join(ROOT, 'local.settings.sample.json'), 'utf8')) as {
+      Values: Record<string, string>;
+    };
     expect(sorted(Object.keys(sample.Values))).toEqual(names('local'));
   });
 
-  it('the README\'s settings table lists every setting', () => {
+  it("the README's settings table lists every setting", () => {
     const readme = path.join(ROOT, 'README.md');
     expect(existsSync(readme), 'README.md is missing').toBe(true);
     const rows = settingsTable(readFileSync(readme, 'utf8'));
@@ -85,7 +104,20 @@ describe('settings', () => {
   });
 
   it('reads the README settings table format', () => {
-    const sample = ['# x', '## Settings', '', 'Intro.', '', '| Setting | Default | Meaning |', '| --- | --- | --- |', '| `A` | `1` | a |', '| `B_C` | | b |', '', '## Next', '| `D` | | d |'].join('\n');
+    const sample = [
+      '# x',
+      '## Settings',
+      '',
+      'Intro.',
+      '',
+      '| Setting | Default | Meaning |',
+      '| --- | --- | --- |',
+      '| `A` | `1` | a |',
+      '| `B_C` | | b |',
+      '',
+      '## Next',
+      '| `D` | | d |',
+    ].join('\n');
     expect(settingsTable(sample)).toEqual(['A', 'B_C']);
     expect(() => settingsTable('# x\n')).toThrow(/no "## Settings" section/);
     expect(() => settingsTable('## Settings\n\n| Setting |\n| --- |\n| A | x |\n')).toThrow(/first cell/);
@@ -112,7 +144,10 @@ function settingsTable(markdown: string): string[] {
     }
     if (/^:?-{3,}:?$/.test(first)) continue;
     const m = /^`([^`]+)`$/.exec(first);
-    if (!m) throw new Error(`README settings table: the first cell must be the setting name in backticks, got ${JSON.stringify(first)}`);
+    if (!m)
+      throw new Error(
+        `README settings table: the first cell must be the setting name in backticks, got ${JSON.stringify(first)}`,
+      );
     rows.push(m[1]!);
   }
   return rows;
@@ -140,7 +175,9 @@ describe('names shared with the code', () => {
     expect(evaluate(f.vars.get('subscriptions'), { file: f })).toEqual(EVENT_SUBSCRIPTIONS.map((s) => ({ ...s })));
     expect(evaluate(f.vars.get('blobCreatedApis'), { file: f })).toEqual([...BLOB_CREATED_APIS]);
     expect(evaluate(f.params.get('deadLetterContainerName')?.default, { file: f })).toBe(CONTAINERS.deadLetter);
-    expect(get(t.main.module('modules/storage.bicep')?.body, 'params.deadLetterContainerName')?.text).toBe('containers.deadLetter');
+    expect(get(t.main.module('modules/storage.bicep')?.body, 'params.deadLetterContainerName')?.text).toBe(
+      'containers.deadLetter',
+    );
   });
 });
 
@@ -152,7 +189,9 @@ interface EnvParam {
 }
 
 function jsonParameters(): Map<string, EnvParam> {
-  const json = JSON.parse(readFileSync(path.join(ROOT, 'infra/main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: unknown }> };
+  const json = JSON.parse(readFileSync(path.join(ROOT, 'infra/main.parameters.json'), 'utf8')) as {
+    parameters: Record<string, { value: unknown }>;
+  };
   const out = new Map<string, EnvParam>();
   for (const [name, { value }] of Object.entries(json.parameters)) {
     const m = typeof value === 'string' ? /^\$\{([A-Z0-9_]+)(?:=([^}]*))?\}$/.exec(value) : null;
@@ -168,10 +207,15 @@ async function bicepparamParameters(): Promise<Map<string, EnvParam>> {
   const out = new Map<string, EnvParam>();
   for (const decl of descendants(root, 'parameter_declaration')) {
     const name = decl.namedChildren[0]?.text ?? '';
-    const calls = descendants(decl, 'call_expression').filter((c) => c.childForFieldName('function')?.text === 'readEnvironmentVariable');
+    const calls = descendants(decl, 'call_expression').filter(
+      (c) => c.childForFieldName('function')?.text === 'readEnvironmentVariable',
+    );
     if (calls.length !== 1) throw new Error(`main.bicepparam: ${name} must be read with readEnvironmentVariable()`);
-    const [env, dflt] = (calls[0]!.childForFieldName('arguments')?.namedChildren ?? []).map((a) => evaluate(a, { file: new BicepFile('main.bicepparam', text, root) }));
-    if (typeof env !== 'string') throw new Error(`main.bicepparam: ${name}: environment variable name must be a literal`);
+    const [env, dflt] = (calls[0]!.childForFieldName('arguments')?.namedChildren ?? []).map((a) =>
+      evaluate(a, { file: new BicepFile('main.bicepparam', text, root) }),
+    );
+    if (typeof env !== 'string')
+      throw new Error(`main.bicepparam: ${name}: environment variable name must be a literal`);
     out.set(name, { env, default: typeof dflt === 'string' ? dflt : undefined });
   }
   return out;
@@ -199,7 +243,8 @@ describe('parameter files', () => {
   it('set only parameters main.bicep declares, cover every one without a default, and agree with its defaults', () => {
     const json = jsonParameters();
     for (const name of json.keys()) expect(t.main.params.has(name), `main.bicep has no param ${name}`).toBe(true);
-    for (const p of t.main.params.values()) if (!p.default) expect(json.has(p.name), `param ${p.name} has no default and no value`).toBe(true);
+    for (const p of t.main.params.values())
+      if (!p.default) expect(json.has(p.name), `param ${p.name} has no default and no value`).toBe(true);
     for (const [name, { default: d }] of json) {
       const bicepDefault = t.main.params.get(name)?.default;
       if (d === undefined || !bicepDefault) continue;
@@ -248,11 +293,28 @@ describe('azure.yaml and the postdeploy hook', () => {
     const tagged = t.all.flatMap((f) =>
       f.resources
         .filter((r) => !r.existing)
-        .map((r) => ({ type: r.type, tags: evaluate(get(r.body, 'tags'), { file: f, ...(f === t.functionApp ? { locals } : {}) }) }))
-        .filter(({ tags }) => tags !== null && typeof tags === 'object' && !Array.isArray(tags) && !isUnknown(tags) && 'azd-service-name' in tags),
+        .map((r) => ({
+          type: r.type,
+          tags: evaluate(get(r.body, 'tags'), { file: f, ...(f === t.functionApp ? { locals } : {}) }),
+        }))
+        .filter(
+          ({ tags }) =>
+            tags !== null &&
+            typeof tags === 'object' &&
+            !Array.isArray(tags) &&
+            !isUnknown(tags) &&
+            'azd-service-name' in tags,
+        ),
     );
-    expect(tagged).toEqual([{ type: 'Microsoft.Web/sites', tags: { 'azd-env-name': 'env', 'azd-service-name': name } }]);
-    expect(evaluate(get(t.main.module('modules/function-app.bicep')?.body, 'params.tags'), { file: t.main, locals: new Map([['environmentName', 'env']]) })).toEqual({ 'azd-env-name': 'env' });
+    expect(tagged).toEqual([
+      { type: 'Microsoft.Web/sites', tags: { 'azd-env-name': 'env', 'azd-service-name': name } },
+    ]);
+    expect(
+      evaluate(get(t.main.module('modules/function-app.bicep')?.body, 'params.tags'), {
+        file: t.main,
+        locals: new Map([['environmentName', 'env']]),
+      }),
+    ).toEqual({ 'azd-env-name': 'env' });
   });
 
   it('runs the postdeploy hook on both shells, and the scripts exist', () => {
@@ -262,13 +324,18 @@ describe('azure.yaml and the postdeploy hook', () => {
     for (const h of Object.values(hooks)) expect(existsSync(path.join(ROOT, String(h.run)))).toBe(true);
   });
 
-  it('requires an azd that ships .funcignore\'s `!` lines, and names only files that exist', () => {
+  it("requires an azd that ships .funcignore's `!` lines, and names only files that exist", () => {
     const text = readFileSync(path.join(ROOT, 'azure.yaml'), 'utf8');
     expect((yaml() as { requiredVersions?: Record<string, unknown> }).requiredVersions).toEqual({ azd: '>= 1.23.13' });
     // Paths in values and comments alike (a comment pointing at a missing file sends readers nowhere).
-    const paths = [...text.matchAll(/(?<![\w/.:-])((?:infra|test|shared|local)\/[\w./-]*\w|[\w-]+\.(?:md|bicep|bicepparam|sh|ps1))\b/g)].map((m) => m[1]!);
+    const paths = [
+      ...text.matchAll(
+        /(?<![\w/.:-])((?:infra|test|shared|local)\/[\w./-]*\w|[\w-]+\.(?:md|bicep|bicepparam|sh|ps1))\b/g,
+      ),
+    ].map((m) => m[1]!);
     expect(paths).toContain('infra/hooks/preprovision.sh');
-    for (const p of paths) expect(existsSync(path.join(ROOT, p)), `azure.yaml names ${p}, which does not exist`).toBe(true);
+    for (const p of paths)
+      expect(existsSync(path.join(ROOT, p)), `azure.yaml names ${p}, which does not exist`).toBe(true);
   });
 
   it('runs the preprovision preflight on both shells, with the defaults and SKU the templates use', async () => {
@@ -291,10 +358,12 @@ describe('azure.yaml and the postdeploy hook', () => {
       expect(text).toMatch(/cognitiveservices', 'model', 'list'|cognitiveservices model list/);
       expect(text).toMatch(/cognitiveservices', 'usage', 'list'|cognitiveservices usage list/);
     }
-    expect(() => execFileSync('sh', ['-n', path.join(ROOT, 'infra/hooks/preprovision.sh')], { stdio: 'pipe' })).not.toThrow();
+    expect(() =>
+      execFileSync('sh', ['-n', path.join(ROOT, 'infra/hooks/preprovision.sh')], { stdio: 'pipe' }),
+    ).not.toThrow();
   });
 
-  it('the hooks read only outputs of main.bicep (and azd\'s own variables)', () => {
+  it("the hooks read only outputs of main.bicep (and azd's own variables)", () => {
     const outputs = new Set(t.main.outputs.map((o) => o.name));
     const azdOwn = new Set(['AZURE_SUBSCRIPTION_ID']);
     const sh = readFileSync(path.join(ROOT, 'infra/hooks/postdeploy.sh'), 'utf8');
@@ -303,7 +372,8 @@ describe('azure.yaml and the postdeploy hook', () => {
     const fromPs1 = new Set([...ps1.matchAll(/(?:Require|Optional) '([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!));
     const tunables = (s: Set<string>) => [...s].filter((v) => !v.startsWith('POSTDEPLOY_'));
     expect(sorted(tunables(fromSh))).toEqual(sorted(tunables(fromPs1)));
-    for (const v of tunables(fromSh)) expect(outputs.has(v) || azdOwn.has(v), `${v} is not an output of main.bicep`).toBe(true);
+    for (const v of tunables(fromSh))
+      expect(outputs.has(v) || azdOwn.has(v), `${v} is not an output of main.bicep`).toBe(true);
     expect(fromSh).toContain('AZURE_FUNCTION_APP_NAME');
   });
 
@@ -313,13 +383,18 @@ describe('azure.yaml and the postdeploy hook', () => {
     for (const file of ['infra/hooks/postdeploy.sh', 'infra/hooks/postdeploy.ps1']) {
       const text = readFileSync(path.join(ROOT, file), 'utf8');
       expect(text).toContain('event-subscriptions.bicep');
-      const passed = [...text.matchAll(/\b([a-z][A-Za-z]+)=["$]/g)].map((m) => m[1]!).filter((n) => declared.has(n) || /Name$/.test(n));
-      for (const n of passed) expect(declared.has(n), `${file} passes ${n}, which event-subscriptions.bicep does not declare`).toBe(true);
+      const passed = [...text.matchAll(/\b([a-z][A-Za-z]+)=["$]/g)]
+        .map((m) => m[1]!)
+        .filter((n) => declared.has(n) || /Name$/.test(n));
+      for (const n of passed)
+        expect(declared.has(n), `${file} passes ${n}, which event-subscriptions.bicep does not declare`).toBe(true);
       for (const n of required) expect(passed, `${file} does not pass ${n}`).toContain(n);
     }
   });
 
   it('postdeploy.sh is valid POSIX sh', () => {
-    expect(() => execFileSync('sh', ['-n', path.join(ROOT, 'infra/hooks/postdeploy.sh')], { stdio: 'pipe' })).not.toThrow();
+    expect(() =>
+      execFileSync('sh', ['-n', path.join(ROOT, 'infra/hooks/postdeploy.sh')], { stdio: 'pipe' }),
+    ).not.toThrow();
   });
 });

@@ -41,7 +41,10 @@ function parsePatterns(content: string): { patterns: Pattern[]; problems: string
     if (glob.includes('**')) problems.push(`${at}: no "**" (go-gitignore makes "a/**" match "a" itself)`);
     if (/[[\]\\]/.test(glob)) problems.push(`${at}: no character classes or escapes`);
     const isPath = glob.includes('/');
-    if (isPath && !anchored) problems.push(`${at}: a pattern with "/" must start with "/" (git anchors it, go-gitignore matches it as a suffix)`);
+    if (isPath && !anchored)
+      problems.push(
+        `${at}: a pattern with "/" must start with "/" (git anchors it, go-gitignore matches it as a suffix)`,
+      );
     patterns.push({ line: i + 1, source: line, negated, anchored, glob, isPath });
   });
   return { patterns, problems };
@@ -63,7 +66,17 @@ function fnmatch(glob: string, subject: string, pathname: boolean): boolean {
 function globSource(glob: string, pathname: boolean): string {
   return glob
     .split('')
-    .map((c) => (c === '*' ? (pathname ? '[^/]*' : '.*') : c === '?' ? (pathname ? '[^/]' : '.') : c.replace(/[.+^${}()|\\]/g, '\\$&')))
+    .map((c) =>
+      c === '*'
+        ? pathname
+          ? '[^/]*'
+          : '.*'
+        : c === '?'
+          ? pathname
+            ? '[^/]'
+            : '.'
+          : c.replace(/[.+^${}()|\\]/g, '\\$&'),
+    )
     .join('');
 }
 
@@ -108,7 +121,12 @@ function lockfile(): Lockfile {
 /** The node_modules block .funcignore should contain for this lockfile's production dependencies. */
 function expectedDependencyBlock(lock: Lockfile): string {
   const prod = Object.keys(lock.packages)
-    .filter((k) => k.startsWith('node_modules/') && !k.slice('node_modules/'.length).includes('/node_modules/') && !lock.packages[k]!.dev)
+    .filter(
+      (k) =>
+        k.startsWith('node_modules/') &&
+        !k.slice('node_modules/'.length).includes('/node_modules/') &&
+        !lock.packages[k]!.dev,
+    )
     .map((k) => k.slice('node_modules/'.length));
   const lines = ['/node_modules/*'];
   for (const n of prod.filter((n) => !n.startsWith('@')).sort()) lines.push(`!/node_modules/${n}`);
@@ -131,13 +149,32 @@ function topLevelCandidates(): string[] {
 function listTopLevel(): string[] {
   const names = new Set<string>([...readdirSync(ROOT), ...SHIPPED_TOP_LEVEL]);
   try {
-    const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     for (const f of tracked.split('\n')) if (f) names.add(f.split('/')[0]!);
   } catch {
     // No git: the directory listing has to do.
   }
   // What the local runtime and tools leave behind (see .gitignore), whether or not it exists right now.
-  for (const n of ['.azure', '.local', '.vscode', 'coverage', 'drop', 'out', 'samples', 'README.md', 'local.settings.json', '__blobstorage__', '__queuestorage__', '__azurite_db_blob__.json', 'debug.log']) names.add(n);
+  for (const n of [
+    '.azure',
+    '.local',
+    '.vscode',
+    'coverage',
+    'drop',
+    'out',
+    'samples',
+    'README.md',
+    'local.settings.json',
+    '__blobstorage__',
+    '__queuestorage__',
+    '__azurite_db_blob__.json',
+    'debug.log',
+  ])
+    names.add(n);
   return [...names].sort();
 }
 
@@ -149,7 +186,8 @@ function funcignoreProblems(content: string): string[] {
     const yes = (p: string) => included(patterns, p, semantics);
     const say = (msg: string) => problems.push(`[${semantics}] ${msg}`);
     // azd refuses remoteBuild: false when node_modules itself is ignored.
-    if (ignored(patterns, 'node_modules', semantics)) say('node_modules itself is ignored; azd then insists on a remote build');
+    if (ignored(patterns, 'node_modules', semantics))
+      say('node_modules itself is ignored; azd then insists on a remote build');
     for (const name of topLevelCandidates()) {
       const want = SHIPPED_TOP_LEVEL.includes(name);
       if (yes(name) !== want) say(`${name} is ${want ? 'excluded' : 'shipped'}`);
@@ -175,10 +213,13 @@ function funcignoreProblems(content: string): string[] {
     const wrong: string[] = [];
     for (const [key, meta] of Object.entries(lock.packages)) {
       if (!key.startsWith('node_modules/')) continue;
-      if (yes(key) === Boolean(meta.dev)) wrong.push(`${key} (${meta.dev ? 'dev' : 'production'}) is ${meta.dev ? 'shipped' : 'excluded'}`);
+      if (yes(key) === Boolean(meta.dev))
+        wrong.push(`${key} (${meta.dev ? 'dev' : 'production'}) is ${meta.dev ? 'shipped' : 'excluded'}`);
     }
     if (wrong.length) {
-      say(`${wrong.length} package(s) on the wrong side: ${wrong.slice(0, 5).join('; ')}${wrong.length > 5 ? '; ...' : ''}\nReplace the block between "# BEGIN production dependencies" and "# END production dependencies" with:\n${expectedDependencyBlock(lock)}`);
+      say(
+        `${wrong.length} package(s) on the wrong side: ${wrong.slice(0, 5).join('; ')}${wrong.length > 5 ? '; ...' : ''}\nReplace the block between "# BEGIN production dependencies" and "# END production dependencies" with:\n${expectedDependencyBlock(lock)}`,
+      );
     }
   }
   return problems;
@@ -206,8 +247,12 @@ describe('.funcignore', () => {
   it('catches an ignored node_modules, a missing dependency, a shipped devDependency and shipped sources', () => {
     const text = funcignore();
     expect(funcignoreProblems(`${text}\nnode_modules\n`).join('\n')).toMatch(/\[azd\] node_modules itself is ignored/);
-    expect(funcignoreProblems(text.replace('!/node_modules/openai\n', '')).join('\n')).toMatch(/node_modules\/openai \(production\) is excluded/);
-    expect(funcignoreProblems(`${text}\n!/node_modules/vitest\n`).join('\n')).toMatch(/node_modules\/vitest \(dev\) is shipped/);
+    expect(funcignoreProblems(text.replace('!/node_modules/openai\n', '')).join('\n')).toMatch(
+      /node_modules\/openai \(production\) is excluded/,
+    );
+    expect(funcignoreProblems(`${text}\n!/node_modules/vitest\n`).join('\n')).toMatch(
+      /node_modules\/vitest \(dev\) is shipped/,
+    );
     expect(funcignoreProblems(text.replace('/functions\n', '')).join('\n')).toMatch(/\[azd\] functions is shipped/);
     expect(funcignoreProblems(`${text}\nnode_modules/**\n`).join('\n')).toMatch(/no "\*\*"/);
   });

@@ -63,7 +63,9 @@ describe('preflight decisions', () => {
   it("refuses a retired model, naming the retirement date and the replacement, before reading Azure's answer", () => {
     const r = refusal({ model: 'gpt-image-1', models: 'not even read' });
     expect(r.setting).toBe('IMAGE_MODEL_NAME');
-    expect(r.problem).toMatch(/gpt-image-1 2025-04-15 was retired on 2026-10-23; Microsoft names no replacement; use gpt-image-2/);
+    expect(r.problem).toMatch(
+      /gpt-image-1 2025-04-15 was retired on 2026-10-23; Microsoft names no replacement; use gpt-image-2/,
+    );
     expect(r.fix).toBe('azd env set IMAGE_MODEL_NAME gpt-image-2');
   });
 
@@ -265,7 +267,9 @@ describe('the preprovision hook (sh) with a stand-in az', () => {
     // The stand-in knows eastus2 only: the extra region is asked about, and its failure stops the hook.
     const westus3 = await hook({ AZURE_OPENAI_EXTRA_REGIONS: 'westus3:3' });
     expect(westus3.code).toBe(1);
-    expect(westus3.stdout).toMatch(/in eastus2 can be deployed[\s\S]*asking Azure about gpt-image-2 \(GlobalStandard, 3 units\) in westus3/);
+    expect(westus3.stdout).toMatch(
+      /in eastus2 can be deployed[\s\S]*asking Azure about gpt-image-2 \(GlobalStandard, 3 units\) in westus3/,
+    );
     expect(westus3.stderr).toMatch(/preprovision: could not list the models of westus3/);
     const malformed = await hook({ AZURE_OPENAI_EXTRA_REGIONS: 'westus3' });
     expect(malformed).toMatchObject({ code: 1, stdout: '' });

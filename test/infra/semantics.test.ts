@@ -35,8 +35,16 @@ describe('API versions', () => {
   });
 
   it('catches a resource without one', async () => {
-    const b = await broken({ storage: (s) => s.replace("'Microsoft.Storage/storageAccounts/queueServices@2023-05-01'", "'Microsoft.Storage/storageAccounts/queueServices'") });
-    expect(apiVersionProblems(b.all)).toEqual([expect.stringMatching(/^infra\/modules\/storage\.bicep:\d+:\d+: resource queueService .* has no @api-version$/)]);
+    const b = await broken({
+      storage: (s) =>
+        s.replace(
+          "'Microsoft.Storage/storageAccounts/queueServices@2023-05-01'",
+          "'Microsoft.Storage/storageAccounts/queueServices'",
+        ),
+    });
+    expect(apiVersionProblems(b.all)).toEqual([
+      expect.stringMatching(/^infra\/modules\/storage\.bicep:\d+:\d+: resource queueService .* has no @api-version$/),
+    ]);
     const preview = await broken({ openai: (s) => s.replace('accounts@2025-06-01', 'accounts@2025-04-01-preview') });
     expect(apiVersionProblems(preview.all)).toEqual([expect.stringMatching(/uses API version 2025-04-01-preview/)]);
   });
@@ -46,7 +54,9 @@ describe('role assignments', () => {
   it('use known built-in roles, named in a comment next to each id', () => {
     const { problems, assignments } = roleAssignments(t.all);
     expect(problems).toEqual([]);
-    expect(new Set(assignments.map((a) => a.role))).toEqual(new Set(Object.values(BUILT_IN_ROLES).filter((r) => r !== 'Storage Blob Data Reader')));
+    expect(new Set(assignments.map((a) => a.role))).toEqual(
+      new Set(Object.values(BUILT_IN_ROLES).filter((r) => r !== 'Storage Blob Data Reader')),
+    );
   });
 
   it('are least privilege, each scoped to its one resource', () => {
@@ -66,10 +76,21 @@ describe('role assignments', () => {
       'Storage Queue Data Contributor @ Microsoft.Storage/storageAccounts',
     ]);
     // Dead-lettering only: blob writes in the dead-letter container, nothing else.
-    expect(of('eventGridPrincipalId')).toEqual(['Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers']);
-    const deadLetter = t.roles.resourcesOfType('Microsoft.Storage/storageAccounts/blobServices/containers', { existing: true })[0];
-    expect(evaluate(get(deadLetter?.body, 'name'), { file: t.roles, locals: new Map([['deadLetterContainerName', CONTAINERS.deadLetter]]) })).toBe(CONTAINERS.deadLetter);
-    expect(get(t.main.module('modules/roles.bicep')?.body, 'params.deadLetterContainerName')?.text).toBe('containers.deadLetter');
+    expect(of('eventGridPrincipalId')).toEqual([
+      'Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts/blobServices/containers',
+    ]);
+    const deadLetter = t.roles.resourcesOfType('Microsoft.Storage/storageAccounts/blobServices/containers', {
+      existing: true,
+    })[0];
+    expect(
+      evaluate(get(deadLetter?.body, 'name'), {
+        file: t.roles,
+        locals: new Map([['deadLetterContainerName', CONTAINERS.deadLetter]]),
+      }),
+    ).toBe(CONTAINERS.deadLetter);
+    expect(get(t.main.module('modules/roles.bicep')?.body, 'params.deadLetterContainerName')?.text).toBe(
+      'containers.deadLetter',
+    );
     // The developer: only when a principal is given; data access and inference, no Owner, no telemetry.
     expect(of('developerPrincipalId')).toEqual([
       'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts (optional)',
@@ -82,7 +103,9 @@ describe('role assignments', () => {
     }
     // Outcome events: send, on the outcome topic only, by the function app's identity.
     expect(of('senderPrincipalId')).toEqual(['EventGrid Data Sender @ Microsoft.EventGrid/topics']);
-    expect(get(t.main.module('modules/outcome-topic.bicep')?.body, 'params.senderPrincipalId')?.text).toBe('identity.outputs.principalId');
+    expect(get(t.main.module('modules/outcome-topic.bicep')?.body, 'params.senderPrincipalId')?.text).toBe(
+      'identity.outputs.principalId',
+    );
     expect(assignments).toHaveLength(12);
   });
 
@@ -97,12 +120,20 @@ describe('role assignments', () => {
     const b = await broken({
       roles: (s) =>
         s
-          .replace("'3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher", "'3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Contributor")
-          .replace("cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'", "cognitiveServicesOpenAiUser: 'a001fd3d-188f-4b5d-821b-7da978bf7442'")
+          .replace(
+            "'3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher",
+            "'3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Contributor",
+          )
+          .replace(
+            "cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'",
+            "cognitiveServicesOpenAiUser: 'a001fd3d-188f-4b5d-821b-7da978bf7442'",
+          )
           .replace('  scope: appInsights\n', ''),
     });
     const problems = roleAssignments(b.all).problems.join('\n');
-    expect(problems).toMatch(/the comment next to 3913510d-42f4-4e42-8a64-420c390055eb must name the role "Monitoring Metrics Publisher"/);
+    expect(problems).toMatch(
+      /the comment next to 3913510d-42f4-4e42-8a64-420c390055eb must name the role "Monitoring Metrics Publisher"/,
+    );
     expect(problems).toMatch(/a001fd3d-188f-4b5d-821b-7da978bf7442 is not a built-in role this deployment knows/);
     expect(problems).toMatch(/role assignment functionTelemetry: must be scoped to a resource declared in the file/);
   });
@@ -117,8 +148,10 @@ describe('no keys', () => {
     const b = await broken({
       main: (s) =>
         s
-          .replace('  EXTRA_TRUST_ANCHORS: \'\'', "  EXTRA_TRUST_ANCHORS: ''\n  AZURE_OPENAI_API_KEY: openAiKey")
-          .concat("\nresource sa 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {\n  name: 'x'\n  scope: rg\n}\noutput STORAGE_CONNECTION string = 'AccountKey=${sa.listKeys().keys[0].value}'\n"),
+          .replace("  EXTRA_TRUST_ANCHORS: ''", "  EXTRA_TRUST_ANCHORS: ''\n  AZURE_OPENAI_API_KEY: openAiKey")
+          .concat(
+            "\nresource sa 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {\n  name: 'x'\n  scope: rg\n}\noutput STORAGE_CONNECTION string = 'AccountKey=${sa.listKeys().keys[0].value}'\n",
+          ),
     });
     const problems = secretProblems(b).join('\n');
     expect(problems).toMatch(/listKeys\(\) reads secrets/);
@@ -129,7 +162,9 @@ describe('no keys', () => {
 
   it('catches an undocumented APPLICATIONINSIGHTS_CONNECTION_STRING', async () => {
     const b = await broken({ functionApp: (s) => s.replace(/it is not a credential/, 'it is fine') });
-    expect(secretProblems(b)).toEqual([expect.stringMatching(/explain next to APPLICATIONINSIGHTS_CONNECTION_STRING why it is not a credential/)]);
+    expect(secretProblems(b)).toEqual([
+      expect.stringMatching(/explain next to APPLICATIONINSIGHTS_CONNECTION_STRING why it is not a credential/),
+    ]);
   });
 });
 
@@ -140,7 +175,11 @@ describe('storage account', () => {
 
   it('catches shared keys, public access and a missing lifecycle rule', async () => {
     const b = await broken({
-      storage: (s) => s.replace('allowSharedKeyAccess: false', 'allowSharedKeyAccess: true').replace("(publishedPublicRead && (container.value == publishedContainerName)) ? 'Blob' : 'None'", "'Blob'").replace("                '${containers.edited}/'\n", ''),
+      storage: (s) =>
+        s
+          .replace('allowSharedKeyAccess: false', 'allowSharedKeyAccess: true')
+          .replace("(publishedPublicRead && (container.value == publishedContainerName)) ? 'Blob' : 'None'", "'Blob'")
+          .replace("                '${containers.edited}/'\n", ''),
     });
     const problems = storageProblems(b).join('\n');
     expect(problems).toMatch(/properties\.allowSharedKeyAccess is true, want false/);
@@ -155,7 +194,10 @@ describe('Azure OpenAI', () => {
   });
 
   it('catches key auth and an unrestricted region', async () => {
-    const b = await broken({ openai: (s) => s.replace('disableLocalAuth: true', 'disableLocalAuth: false'), main: (s) => s.replace("  'uaenorth'\n", "  'uaenorth'\n  'eastus'\n") });
+    const b = await broken({
+      openai: (s) => s.replace('disableLocalAuth: true', 'disableLocalAuth: false'),
+      main: (s) => s.replace("  'uaenorth'\n", "  'uaenorth'\n  'eastus'\n"),
+    });
     const problems = openAiProblems(b).join('\n');
     expect(problems).toMatch(/disableLocalAuth must be true/);
     expect(problems).toMatch(/param openAiLocation must be @allowed/);
@@ -167,7 +209,12 @@ describe('Event Grid subscriptions', () => {
     const { problems, subscriptions } = eventSubscriptionProblems(t);
     expect(problems).toEqual([]);
     expect(subscriptions).toEqual(
-      EVENT_SUBSCRIPTIONS.map((s) => ({ name: s.name, container: s.container, functionName: s.functionName, subjectBeginsWith: `/blobServices/default/containers/${s.container}/blobs/` })),
+      EVENT_SUBSCRIPTIONS.map((s) => ({
+        name: s.name,
+        container: s.container,
+        functionName: s.functionName,
+        subjectBeginsWith: `/blobServices/default/containers/${s.container}/blobs/`,
+      })),
     );
   });
 
@@ -203,8 +250,12 @@ describe('network isolation (vnetEnabled)', () => {
 
   it('catches a missing queue endpoint, storage left public and an undelegated app subnet', async () => {
     const b = await broken({
-      network: (s) => s.replace(/  \{\n    name: 'queue'[\s\S]*?\n  \}\n/, '').replace("serviceName: 'Microsoft.App/environments'", "serviceName: 'Microsoft.Web/serverFarms'"),
-      storage: (s) => s.replace("publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'", "publicNetworkAccess: 'Enabled'"),
+      network: (s) =>
+        s
+          .replace(/  \{\n    name: 'queue'[\s\S]*?\n  \}\n/, '')
+          .replace("serviceName: 'Microsoft.App/environments'", "serviceName: 'Microsoft.Web/serverFarms'"),
+      storage: (s) =>
+        s.replace("publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'", "publicNetworkAccess: 'Enabled'"),
     });
     const problems = networkProblems(b).join('\n');
     expect(problems).toMatch(/no private endpoint for queue/);
@@ -212,4 +263,3 @@ describe('network isolation (vnetEnabled)', () => {
     expect(problems).toMatch(/the app subnet must be delegated to Microsoft\.App\/environments/);
   });
 });
-

@@ -29,22 +29,41 @@ describe('Bicep syntax', () => {
   });
 
   it('reports a syntax error with its file, line and column', async () => {
-    const broken = ["param location string = 'westus3'", '', 'resource sa \'Microsoft.Storage/storageAccounts@2023-05-01\' = {', "  name: 'x'", '  properties: {', '    allowSharedKeyAccess: false', '  }', ''].join('\n');
+    const broken = [
+      "param location string = 'westus3'",
+      '',
+      "resource sa 'Microsoft.Storage/storageAccounts@2023-05-01' = {",
+      "  name: 'x'",
+      '  properties: {',
+      '    allowSharedKeyAccess: false',
+      '  }',
+      '',
+    ].join('\n');
     const problems = syntaxProblems(await parseBicep(broken), 'broken.bicep');
     expect(problems.length).toBeGreaterThan(0);
     // The resource body is never closed: tree-sitter reports the brace missing right after the last token.
     expect(problems[0]!.message).toBe('broken.bicep:7:4: syntax error: missing }');
 
     const stray = syntaxProblems(await parseBicep("var a = 'x'\nvar b = 'y' 'z'\n"), 'stray.bicep');
-    expect(stray.map((p) => p.message)).toEqual(["stray.bicep:2:9: syntax error: unexpected \"'y'\""]);
+    expect(stray.map((p) => p.message)).toEqual(['stray.bicep:2:9: syntax error: unexpected "\'y\'"']);
   });
 
   // tree-sitter-bicep 1.1.0 has no rule for .bicepparam assignments (`param name = value`): it parses
   // them as parameter declarations with a MISSING type. That one gap is tolerated; anything else fails.
-  it.each(infraFiles('.bicepparam'))('%s parses (apart from the grammar\'s missing .bicepparam support)', async (file) => {
-    const root = await parseBicep(readFileSync(path.join(ROOT, file), 'utf8'));
-    const problems = syntaxProblems(root, file).filter((p) => !(p.kind === 'MISSING' && p.node.parent?.type === 'type' && p.node.parent.parent?.type === 'parameter_declaration'));
-    expect(problems.map((p) => p.message)).toEqual([]);
-    expect(descendants(root, 'using_statement')).toHaveLength(1);
-  });
+  it.each(infraFiles('.bicepparam'))(
+    "%s parses (apart from the grammar's missing .bicepparam support)",
+    async (file) => {
+      const root = await parseBicep(readFileSync(path.join(ROOT, file), 'utf8'));
+      const problems = syntaxProblems(root, file).filter(
+        (p) =>
+          !(
+            p.kind === 'MISSING' &&
+            p.node.parent?.type === 'type' &&
+            p.node.parent.parent?.type === 'parameter_declaration'
+          ),
+      );
+      expect(problems.map((p) => p.message)).toEqual([]);
+      expect(descendants(root, 'using_statement')).toHaveLength(1);
+    },
+  );
 });

@@ -23,7 +23,8 @@ async function report(name: string): Promise<{ problems: string[]; jobId: string
   const blob = p.runtime.containers.rejected.getBlobClient(name);
   const deadline = Date.now() + 20_000;
   while (!(await blob.exists())) {
-    if (Date.now() > deadline) throw new Error(`no report at rejected/${name}; reports: ${(await p.blobNames('rejected')).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`no report at rejected/${name}; reports: ${(await p.blobNames('rejected')).join(', ')}`);
     await sleep(100);
   }
   return JSON.parse((await blob.downloadToBuffer()).toString('utf8'));

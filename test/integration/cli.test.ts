@@ -37,7 +37,21 @@ describe('imagegen-pipeline', () => {
   });
 
   it('emulator: prints the URL it listens on, serves the API with its knobs, stops on SIGTERM', async () => {
-    const emu = start(['emulator', '--port', '0', '--ca-dir', TEST_CA_DIR, '--rpm', '120', '--api-key', 'k1', '--block-word', 'volcano', '--latency-ms', '0']);
+    const emu = start([
+      'emulator',
+      '--port',
+      '0',
+      '--ca-dir',
+      TEST_CA_DIR,
+      '--rpm',
+      '120',
+      '--api-key',
+      'k1',
+      '--block-word',
+      'volcano',
+      '--latency-ms',
+      '0',
+    ]);
     children.push(emu.child);
     const [, url] = await emu.line(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
     const generate = (prompt: string, key = 'k1') =>

@@ -31,9 +31,19 @@ describe('a 12 MP JPEG drop through the pipeline', () => {
     const report = JSON.parse((await read('published', 'full/photo.provenance.json')).toString('utf8'));
     expect(report.verdict).toBe('publish');
     expect(report.output).toBe('composite');
-    expect(report.manifest).toMatchObject({ claimGenerator: 'imagegen-pipeline 1.0', softwareAgent: 'Azure OpenAI ImageGen', agentFoundIn: 'ingredient' });
+    expect(report.manifest).toMatchObject({
+      claimGenerator: 'imagegen-pipeline 1.0',
+      softwareAgent: 'Azure OpenAI ImageGen',
+      agentFoundIn: 'ingredient',
+    });
     const names = report.checks.map((c: { name: string }) => c.name);
-    expect(names).toEqual(expect.arrayContaining(['Publisher: signed by the configured publisher', 'Azure ingredient: Made by an allowed AI agent', "Azure ingredient: Signed during this job's edit"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'Publisher: signed by the configured publisher',
+        'Azure ingredient: Made by an allowed AI agent',
+        "Azure ingredient: Signed during this job's edit",
+      ]),
+    );
     expect(report.edit.verdict).toBe('publish');
   }, 150_000);
 
@@ -68,7 +78,8 @@ describe('a 12 MP JPEG drop through the pipeline', () => {
         const j = (y * 1024 + x) * input.channels;
         const diff = Math.max(...[0, 1, 2].map((c) => Math.abs(published.data[i + c]! - input.data[j + c]!)));
         const inside = x >= hole.x && x < hole.x + hole.width && y >= hole.y && y < hole.y + hole.height;
-        const nearEdge = x >= hole.x - 16 && x < hole.x + hole.width + 16 && y >= hole.y - 16 && y < hole.y + hole.height + 16;
+        const nearEdge =
+          x >= hole.x - 16 && x < hole.x + hole.width + 16 && y >= hole.y - 16 && y < hole.y + hole.height + 16;
         if (inside && diff > 24) changedInside++;
         if (!nearEdge) worstOutside = Math.max(worstOutside, diff);
       }

@@ -27,7 +27,9 @@ let verifier: CompositeVerifier;
 let azureEdit: Buffer;
 
 async function modelOutput(identity: EmulatorIdentity): Promise<Buffer> {
-  const red = await sharp({ create: { width: 1536, height: 1024, channels: 3, background: { r: 250, g: 10, b: 10 } } }).png().toBuffer();
+  const red = await sharp({ create: { width: 1536, height: 1024, channels: 3, background: { r: 250, g: 10, b: 10 } } })
+    .png()
+    .toBuffer();
   return Buffer.from(await signImage(identity, red, { format: 'image/png', title: 'photo.png' }));
 }
 
@@ -49,7 +51,9 @@ const failed = (r: ProvenanceReport) => r.checks.filter((c) => !c.ok).map((c) =>
 
 beforeAll(async () => {
   [azure, publisher] = await Promise.all([forgedIdentity(), generatePublisher()]);
-  verifier = await createCompositeVerifier(loadGateConfig({}), publisher.chainPem, undefined, { extraPems: [azure.caPem] });
+  verifier = await createCompositeVerifier(loadGateConfig({}), publisher.chainPem, undefined, {
+    extraPems: [azure.caPem],
+  });
   azureEdit = await modelOutput(azure);
 }, 60_000);
 
@@ -71,7 +75,8 @@ describe('full-size composite of a 12 MP photo', () => {
       for (let x = 0; x < 4000; x += 7) {
         const i = (y * 4000 + x) * 3;
         if (inside(x, y, HOLE)) continue;
-        for (let c = 0; c < 3; c++) worstOutside = Math.max(worstOutside, Math.abs(after.data[i + c]! - before.data[i + c]!));
+        for (let c = 0; c < 3; c++)
+          worstOutside = Math.max(worstOutside, Math.abs(after.data[i + c]! - before.data[i + c]!));
         reddestOutside = Math.max(reddestOutside, after.data[i]! - before.data[i]!);
       }
     }
@@ -109,7 +114,10 @@ describe('full-size composite of a 12 MP photo', () => {
     for (let y = 0; y < 3000; y++) {
       for (let x = 0; x < 4000; x++) {
         const i = (y * 4000 + x) * 3;
-        const changed = after.data[i] !== before.data[i] || after.data[i + 1] !== before.data[i + 1] || after.data[i + 2] !== before.data[i + 2];
+        const changed =
+          after.data[i] !== before.data[i] ||
+          after.data[i + 1] !== before.data[i + 1] ||
+          after.data[i + 2] !== before.data[i + 2];
         if (!changed) continue;
         if (inside(x, y, HOLE)) changedInside++;
         else changedOutside++;
@@ -163,7 +171,9 @@ function derToRaw(der: Buffer): Buffer {
     ints.push(der.subarray(at + 2, at + 2 + len));
     at += 2 + len;
   }
-  return Buffer.concat(ints.map((n) => Buffer.concat([Buffer.alloc(32), n.subarray(n.length > 32 ? n.length - 32 : 0)]).subarray(-32)));
+  return Buffer.concat(
+    ints.map((n) => Buffer.concat([Buffer.alloc(32), n.subarray(n.length > 32 ? n.length - 32 : 0)]).subarray(-32)),
+  );
 }
 
 const hasOpenssl = (() => {
@@ -178,24 +188,35 @@ const hasOpenssl = (() => {
 describe('the Key Vault signer', () => {
   // Key Vault cannot run here. The stand-in does what the vault's `sign` operation does: sign the digest
   // it is given, without hashing it again (openssl pkeyutl), and answer ES256 as raw r‖s.
-  it.skipIf(!hasOpenssl)('signs a composite the gate accepts, sending the vault only a SHA-256 digest', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kv-standin-'));
-    writeFileSync(path.join(dir, 'key.pem'), publisher.keyPem, { mode: 0o600 });
-    const requests: { algorithm: string; bytes: number }[] = [];
-    const vault: DigestSigner = {
-      async sign(algorithm, digest) {
-        requests.push({ algorithm, bytes: digest.length });
-        const der = execFileSync('openssl', ['pkeyutl', '-sign', '-inkey', path.join(dir, 'key.pem')], { input: digest });
-        return { result: derToRaw(der) };
-      },
-    };
-    const signer = keyVaultSigner(vault, 'es256', chainFromPem(publisher.chainPem), 'https://kv-test.vault.azure.net/keys/publisher-signing/1');
-    const { signed } = await composite(await gradientImage(4000, 3000, 'jpeg'), 'image/jpeg', azureEdit, signer);
-    expect(requests).toEqual([{ algorithm: 'ES256', bytes: 32 }]);
-    const report = await verifier.verify(signed, { file: 'kv.jpg' });
-    expect(failed(report)).toEqual([]);
-    expect(report.verdict).toBe('publish');
-  }, 120_000);
+  it.skipIf(!hasOpenssl)(
+    'signs a composite the gate accepts, sending the vault only a SHA-256 digest',
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'kv-standin-'));
+      writeFileSync(path.join(dir, 'key.pem'), publisher.keyPem, { mode: 0o600 });
+      const requests: { algorithm: string; bytes: number }[] = [];
+      const vault: DigestSigner = {
+        async sign(algorithm, digest) {
+          requests.push({ algorithm, bytes: digest.length });
+          const der = execFileSync('openssl', ['pkeyutl', '-sign', '-inkey', path.join(dir, 'key.pem')], {
+            input: digest,
+          });
+          return { result: derToRaw(der) };
+        },
+      };
+      const signer = keyVaultSigner(
+        vault,
+        'es256',
+        chainFromPem(publisher.chainPem),
+        'https://kv-test.vault.azure.net/keys/publisher-signing/1',
+      );
+      const { signed } = await composite(await gradientImage(4000, 3000, 'jpeg'), 'image/jpeg', azureEdit, signer);
+      expect(requests).toEqual([{ algorithm: 'ES256', bytes: 32 }]);
+      const report = await verifier.verify(signed, { file: 'kv.jpg' });
+      expect(failed(report)).toEqual([]);
+      expect(report.verdict).toBe('publish');
+    },
+    120_000,
+  );
 });
 
 describe('imagegen-pipeline verify --publisher', () => {
@@ -208,12 +229,18 @@ describe('imagegen-pipeline verify --publisher', () => {
 
   it("shows the publisher's manifest and the Azure ingredient, and refuses another signer", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'verify-composite-'));
-    const file = (name: string, text: string | Buffer) => (writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    const file = (name: string, text: string | Buffer) => (
+      writeFileSync(path.join(dir, name), text),
+      path.join(dir, name)
+    );
     const chain = file('publisher.pem', publisher.chainPem);
     const azureCa = file('azure-ca.pem', azure.caPem);
     const photo = await gradientImage(4000, 3000, 'jpeg');
     const ours = file('ours.jpg', (await composite(photo, 'image/jpeg', azureEdit)).signed);
-    const theirs = file('theirs.jpg', (await composite(photo, 'image/jpeg', azureEdit, await generatePublisher())).signed);
+    const theirs = file(
+      'theirs.jpg',
+      (await composite(photo, 'image/jpeg', azureEdit, await generatePublisher())).signed,
+    );
 
     const good = await verify('--trust', azureCa, '--publisher', chain, ours);
     expect(good.code).toBe(0);

@@ -16,7 +16,10 @@ let p: TestPipeline;
 let image: Buffer;
 let mask: Buffer;
 beforeAll(async () => {
-  p = await startTestPipeline({ settings: { IMAGE_MODEL_RPM: '6000' }, queueSettings: { visibilityTimeoutMs: 0, maxPollingIntervalMs: 200 } });
+  p = await startTestPipeline({
+    settings: { IMAGE_MODEL_RPM: '6000' },
+    queueSettings: { visibilityTimeoutMs: 0, maxPollingIntervalMs: 200 },
+  });
   image = await gradientImage(128, 128);
   mask = await rectMask(128, 128, { x: 0, y: 0, width: 32, height: 32 });
 });
@@ -29,7 +32,13 @@ const blobCreated = (container: string, name: string) => [
     subject: `/blobServices/default/containers/${container}/blobs/${name}`,
     eventType: 'Microsoft.Storage.BlobCreated',
     eventTime: new Date().toISOString(),
-    data: { api: 'PutBlob', eTag: '0x1', contentLength: 10, blobType: 'BlockBlob', url: `http://x/${container}/${name}` },
+    data: {
+      api: 'PutBlob',
+      eTag: '0x1',
+      contentLength: 10,
+      blobType: 'BlockBlob',
+      url: `http://x/${container}/${name}`,
+    },
     dataVersion: '',
     metadataVersion: '1',
   },
@@ -43,7 +52,9 @@ describe('webhooks like the Functions host', () => {
     const res = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, {
       method: 'POST',
       headers: { 'aeg-event-type': 'SubscriptionValidation', 'content-type': 'application/json' },
-      body: JSON.stringify([{ id: 'v', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: { validationCode: 'abc-123' } }]),
+      body: JSON.stringify([
+        { id: 'v', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: { validationCode: 'abc-123' } },
+      ]),
     });
     expect(await res.json()).toEqual({ validationResponse: 'abc-123' });
   });
@@ -51,17 +62,33 @@ describe('webhooks like the Functions host', () => {
   it('runs the named function for POST /runtime/webhooks/EventGrid and answers 200', async () => {
     await p.upload('hook/a.png', image);
     await p.upload('hook/a.mask.png', mask);
-    const res = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, { method: 'POST', headers: EVENT_GRID_HEADERS, body: JSON.stringify(blobCreated('inbox', 'hook/a.png')) });
+    const res = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, {
+      method: 'POST',
+      headers: EVENT_GRID_HEADERS,
+      body: JSON.stringify(blobCreated('inbox', 'hook/a.png')),
+    });
     expect(res.status).toBe(200);
     expect((await p.settled('hook/a')).state).toBe('published');
   });
 
-  it('accepts /runtime/webhooks/blobs (the blob trigger\'s Event Grid source) with 202, and refuses malformed batches', async () => {
-    const blobs = await fetch(`${p.host.url}/runtime/webhooks/blobs?functionName=Host.Functions.intake`, { method: 'POST', headers: EVENT_GRID_HEADERS, body: JSON.stringify(blobCreated('inbox', 'hook/none.png')) });
+  it("accepts /runtime/webhooks/blobs (the blob trigger's Event Grid source) with 202, and refuses malformed batches", async () => {
+    const blobs = await fetch(`${p.host.url}/runtime/webhooks/blobs?functionName=Host.Functions.intake`, {
+      method: 'POST',
+      headers: EVENT_GRID_HEADERS,
+      body: JSON.stringify(blobCreated('inbox', 'hook/none.png')),
+    });
     expect(blobs.status).toBe(202);
-    const bad = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, { method: 'POST', headers: EVENT_GRID_HEADERS, body: '[{"not":"an event"}]' });
+    const bad = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=intake`, {
+      method: 'POST',
+      headers: EVENT_GRID_HEADERS,
+      body: '[{"not":"an event"}]',
+    });
     expect(bad.status).toBe(400);
-    const unknown = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=nope`, { method: 'POST', headers: EVENT_GRID_HEADERS, body: '[]' });
+    const unknown = await fetch(`${p.host.url}/runtime/webhooks/EventGrid?functionName=nope`, {
+      method: 'POST',
+      headers: EVENT_GRID_HEADERS,
+      body: '[]',
+    });
     expect(unknown.status).toBe(404);
   });
 });
@@ -71,7 +98,9 @@ describe('the jobs API', () => {
     await p.upload('api/b.png', image);
     await p.upload('api/b.mask.png', mask);
     const job = await p.settled('api/b');
-    const list = (await (await fetch(`${p.host.url}/api/jobs?state=published`)).json()) as { jobs: { id: string; state: string; drop: string }[] };
+    const list = (await (await fetch(`${p.host.url}/api/jobs?state=published`)).json()) as {
+      jobs: { id: string; state: string; drop: string }[];
+    };
     expect(list.jobs).toContainEqual(expect.objectContaining({ id: job.id, state: 'published', drop: 'api/b' }));
     const one = (await (await fetch(`${p.host.url}/api/jobs/${job.id}`)).json()) as { history: { state: string }[] };
     expect(one.history.map((h) => h.state)).toEqual(['queued', 'editing', 'edited', 'publishing', 'published']);
@@ -102,9 +131,16 @@ describe('queue trigger', () => {
     await p.upload('poison/c.mask.png', mask);
     const done = await p.settled('poison/c');
     // A queued job whose only message the host gave up on (as after repeated worker crashes).
-    const stuck = newJob('f'.repeat(32), { path: 'poison', stem: 'stuck' }, {}, { state: 'queued', request: done.request! }, new Date());
+    const stuck = newJob(
+      'f'.repeat(32),
+      { path: 'poison', stem: 'stuck' },
+      {},
+      { state: 'queued', request: done.request! },
+      new Date(),
+    );
     await p.runtime.ledger.create(stuck);
-    for (const job of [done, stuck]) await p.runtime.editPoisonQueue.sendMessage(encodeMessage({ jobId: job.id, ticket: job.ticket, drop: job.drop }));
+    for (const job of [done, stuck])
+      await p.runtime.editPoisonQueue.sendMessage(encodeMessage({ jobId: job.id, ticket: job.ticket, drop: job.drop }));
     await p.host.invoke('sweep', {});
     expect((await p.runtime.ledger.get(done.id))?.value.state).toBe('published');
     const failed = (await p.runtime.ledger.get(stuck.id))?.value;
@@ -143,7 +179,11 @@ describe('drop folder and mirror', () => {
     mkdirSync(path.join(drop, 'trip'), { recursive: true });
     writeFileSync(path.join(drop, 'trip', 'beach.png'), image); // present before the sync starts
     const sync = startDropSync({ dir: drop, inbox: p.runtime.containers.inbox, intervalMs: 100 });
-    const mirror = startMirror({ containers: Object.values(CONTAINERS).map((c) => p.runtime.storage.container(c)), dir: out, intervalMs: 100 });
+    const mirror = startMirror({
+      containers: Object.values(CONTAINERS).map((c) => p.runtime.storage.container(c)),
+      dir: out,
+      intervalMs: 100,
+    });
     try {
       await sleep(300);
       writeFileSync(path.join(drop, 'trip', 'beach.mask.png'), mask); // written later
@@ -170,9 +210,22 @@ describe('the real Functions host', () => {
   it('package.json main names every function module, compiled', async () => {
     const { functionModuleFiles } = await import('../../local/functions.js');
     const modules = functionModuleFiles().map((f) => f.replace(/\.ts$/, '.js'));
-    expect(modules).toEqual(['console-api.js', 'console.js', 'edit.js', 'events.js', 'intake.js', 'jobs.js', 'publish.js', 'sweep.js']);
+    expect(modules).toEqual([
+      'console-api.js',
+      'console.js',
+      'edit.js',
+      'events.js',
+      'intake.js',
+      'jobs.js',
+      'publish.js',
+      'sweep.js',
+    ]);
     expect(pkg.main).toBe('dist/functions/*.js');
-    for (const m of modules) expect(existsSync(new URL(`../../dist/functions/${m}`, import.meta.url)), `dist/functions/${m} (run npm run build)`).toBe(true);
+    for (const m of modules)
+      expect(
+        existsSync(new URL(`../../dist/functions/${m}`, import.meta.url)),
+        `dist/functions/${m} (run npm run build)`,
+      ).toBe(true);
   });
 
   it('host.json declares the v4 extension bundle and the queue settings the local host honours', () => {
@@ -187,7 +240,12 @@ describe('the real Functions host', () => {
     const triggers = Object.fromEntries((await loadFunctionDefinitions()).map((d) => [d.name, d.trigger]));
     expect(triggers).toEqual({
       console: { type: 'http', route: 'console/{asset?}', methods: ['GET'], authLevel: 'anonymous' },
-      'console-api': { type: 'http', route: 'console/api/{resource}/{id?}', methods: ['GET', 'POST'], authLevel: 'anonymous' },
+      'console-api': {
+        type: 'http',
+        route: 'console/api/{resource}/{id?}',
+        methods: ['GET', 'POST'],
+        authLevel: 'anonymous',
+      },
       edit: { type: 'storageQueue', queueName: QUEUES.edit, connection: 'AzureWebJobsStorage' },
       events: { type: 'http', route: 'events', methods: ['GET'], authLevel: 'function' },
       intake: { type: 'eventGrid' },

@@ -11,7 +11,10 @@ let p: TestPipeline;
 
 beforeAll(async () => {
   // The emulator serves only the default deployment; the app names another.
-  p = await startTestPipeline({ emulator: { deployments: { 'gpt-image-2': 'gpt-image-2' } }, settings: { AZURE_OPENAI_DEPLOYMENT: 'no-such-deployment', IMAGE_MODEL_MAX_ATTEMPTS: '2', IMAGE_MODEL_RPM: '6000' } });
+  p = await startTestPipeline({
+    emulator: { deployments: { 'gpt-image-2': 'gpt-image-2' } },
+    settings: { AZURE_OPENAI_DEPLOYMENT: 'no-such-deployment', IMAGE_MODEL_MAX_ATTEMPTS: '2', IMAGE_MODEL_RPM: '6000' },
+  });
 });
 afterAll(() => p.close());
 
@@ -23,7 +26,9 @@ it('a missing deployment is logged as a misconfiguration naming AZURE_OPENAI_DEP
   expect(job.attempts).toBe(2);
   expect(job.error).toMatchObject({ code: 'DeploymentNotFound' });
   expect(job.history.some((h) => h.state === 'queued' && h.note?.startsWith('retrying'))).toBe(true);
-  const errors = p.logs.filter((l) => l.level === 'error' && l.message.includes('the app is misconfigured: check AZURE_OPENAI_DEPLOYMENT'));
+  const errors = p.logs.filter(
+    (l) => l.level === 'error' && l.message.includes('the app is misconfigured: check AZURE_OPENAI_DEPLOYMENT'),
+  );
   expect(errors).toHaveLength(2);
   expect(p.emulator!.requests().every((r) => r.path === '/openai/v1/images/edits' && r.status === 404)).toBe(true);
 });

@@ -10,7 +10,12 @@ import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../local/emulator/server.js';
 import type { StagedOutput } from '../../shared/adapters/blobs.js';
-import { classifyError, COGNITIVE_SERVICES_SCOPE, createImageModel, type EditInput } from '../../shared/adapters/model.js';
+import {
+  classifyError,
+  COGNITIVE_SERVICES_SCOPE,
+  createImageModel,
+  type EditInput,
+} from '../../shared/adapters/model.js';
 import { loadConfig, type PipelineConfig } from '../../shared/config.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
@@ -28,7 +33,13 @@ beforeAll(async () => {
     image: png(await gradientImage(256, 256)),
     imageName: 'photo.png',
     mask: png(await rectMask(256, 256, { x: 64, y: 64, width: 64, height: 64 })),
-    request: { prompt: 'a red balloon', promptSource: 'sidecar', size: '1024x1024', quality: 'low', outputFormat: 'png' },
+    request: {
+      prompt: 'a red balloon',
+      promptSource: 'sidecar',
+      size: '1024x1024',
+      quality: 'low',
+      outputFormat: 'png',
+    },
     clientRequestId: 'job-1-1',
     output: keptInMemory,
   };
@@ -47,7 +58,11 @@ async function keptInMemory(image: AsyncIterable<Buffer>): Promise<StagedOutput>
 }
 
 function modelConfig(settings: Record<string, string>): PipelineConfig['model'] {
-  return loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: emulator.url, ...settings }).model;
+  return loadConfig({
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    AZURE_OPENAI_ENDPOINT: emulator.url,
+    ...settings,
+  }).model;
 }
 
 /** Stands in for the Entra ID token endpoint: hands out a token the emulator issued and records the scopes asked for. */
@@ -75,17 +90,29 @@ describe('model adapter routes', () => {
     const { outcome, request } = await lastRequestAfter(() => model.edit(input));
     expect(outcome).toMatchObject({ kind: 'ok', contentType: 'image/png', requestId: expect.any(String) });
     expect(outcome).toMatchObject({ output: { sha256: request?.outputSha256[0] } });
-    expect(request).toMatchObject({ path: '/openai/v1/images/edits', deployment: 'gpt-image-2', status: 200, clientRequestId: 'job-1-1' });
+    expect(request).toMatchObject({
+      path: '/openai/v1/images/edits',
+      deployment: 'gpt-image-2',
+      status: 200,
+      clientRequestId: 'job-1-1',
+    });
   });
 
   it('calls the dated deployment route when AZURE_OPENAI_API_VERSION is set', async () => {
     const model = await createImageModel(modelConfig({ AZURE_OPENAI_API_KEY: KEY, AZURE_OPENAI_API_VERSION: DATED }));
     const { outcome, request } = await lastRequestAfter(() => model.edit(input));
     expect(outcome).toMatchObject({ kind: 'ok' });
-    expect(request).toMatchObject({ path: '/openai/deployments/gpt-image-2/images/edits', deployment: 'gpt-image-2', status: 200 });
+    expect(request).toMatchObject({
+      path: '/openai/deployments/gpt-image-2/images/edits',
+      deployment: 'gpt-image-2',
+      status: 200,
+    });
   });
 
-  it.each([['v1', {}], ['dated', { AZURE_OPENAI_API_VERSION: DATED }]])('authenticates with an Entra ID token on the %s route', async (_route, settings) => {
+  it.each([
+    ['v1', {}],
+    ['dated', { AZURE_OPENAI_API_VERSION: DATED }],
+  ])('authenticates with an Entra ID token on the %s route', async (_route, settings) => {
     const credential = stubCredential();
     const model = await createImageModel(modelConfig(settings), credential);
     const { outcome, request } = await lastRequestAfter(() => model.edit(input));
@@ -103,19 +130,37 @@ describe('model adapter routes', () => {
 describe('misconfiguration is named, never blamed on the drop', () => {
   it('a deployment that does not exist names AZURE_OPENAI_DEPLOYMENT, on either route', async () => {
     for (const settings of [{}, { AZURE_OPENAI_API_VERSION: DATED }] as Record<string, string>[]) {
-      const model = await createImageModel(modelConfig({ AZURE_OPENAI_API_KEY: KEY, AZURE_OPENAI_DEPLOYMENT: 'gpt-image-9', ...settings }));
-      expect(await model.edit(input)).toMatchObject({ kind: 'misconfigured', setting: 'AZURE_OPENAI_DEPLOYMENT', code: 'DeploymentNotFound' });
+      const model = await createImageModel(
+        modelConfig({ AZURE_OPENAI_API_KEY: KEY, AZURE_OPENAI_DEPLOYMENT: 'gpt-image-9', ...settings }),
+      );
+      expect(await model.edit(input)).toMatchObject({
+        kind: 'misconfigured',
+        setting: 'AZURE_OPENAI_DEPLOYMENT',
+        code: 'DeploymentNotFound',
+      });
     }
   });
 
   it('an endpoint that serves no images API names AZURE_OPENAI_ENDPOINT', async () => {
     const config = { ...modelConfig({ AZURE_OPENAI_API_KEY: KEY }), endpoint: `${emulator.url}/not-openai` };
     const model = await createImageModel(config);
-    expect(await model.edit(input)).toMatchObject({ kind: 'misconfigured', setting: 'AZURE_OPENAI_ENDPOINT', message: expect.stringMatching(/^HTTP 404/) });
+    expect(await model.edit(input)).toMatchObject({
+      kind: 'misconfigured',
+      setting: 'AZURE_OPENAI_ENDPOINT',
+      message: expect.stringMatching(/^HTTP 404/),
+    });
   });
 
   it.each([
-    [400, { code: 'MissingApiVersionParameter', message: 'The api-version query parameter (?api-version=) is required for all requests.' }, 'deployment', 'AZURE_OPENAI_API_VERSION'],
+    [
+      400,
+      {
+        code: 'MissingApiVersionParameter',
+        message: 'The api-version query parameter (?api-version=) is required for all requests.',
+      },
+      'deployment',
+      'AZURE_OPENAI_API_VERSION',
+    ],
     [400, { code: 'BadRequest', message: 'API version not supported' }, 'deployment', 'AZURE_OPENAI_API_VERSION'],
     [404, { code: '404', message: 'Resource not found' }, 'deployment', 'AZURE_OPENAI_API_VERSION'],
     [404, { code: '404', message: 'Resource not found' }, 'v1', 'AZURE_OPENAI_ENDPOINT'],
@@ -125,9 +170,19 @@ describe('misconfiguration is named, never blamed on the drop', () => {
   });
 
   it('keeps content-filter refusals and bad requests apart from misconfiguration', () => {
-    const filtered = APIError.generate(400, { error: { code: 'contentFilter', message: 'Your task failed as a result of our safety system.' } }, undefined, new Headers());
+    const filtered = APIError.generate(
+      400,
+      { error: { code: 'contentFilter', message: 'Your task failed as a result of our safety system.' } },
+      undefined,
+      new Headers(),
+    );
     expect(classifyError(filtered)).toMatchObject({ kind: 'refused' });
-    const invalid = APIError.generate(400, { error: { code: 'invalid_value', message: "Invalid value: 'ultra'." } }, undefined, new Headers());
+    const invalid = APIError.generate(
+      400,
+      { error: { code: 'invalid_value', message: "Invalid value: 'ultra'." } },
+      undefined,
+      new Headers(),
+    );
     expect(classifyError(invalid)).toMatchObject({ kind: 'invalid', status: 400 });
   });
 });

@@ -26,13 +26,20 @@ async function startSubscriber() {
     if (req.method === 'OPTIONS') {
       const origin = req.headers['webhook-request-origin'] as string | undefined;
       handshakes.push(origin);
-      res.writeHead(200, { 'WebHook-Allowed-Origin': origin ?? '', 'WebHook-Allowed-Rate': '*', Allow: 'POST, OPTIONS' });
+      res.writeHead(200, {
+        'WebHook-Allowed-Origin': origin ?? '',
+        'WebHook-Allowed-Rate': '*',
+        Allow: 'POST, OPTIONS',
+      });
       return res.end();
     }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ contentType: req.headers['content-type'], event: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      received.push({
+        contentType: req.headers['content-type'],
+        event: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+      });
       res.writeHead(200);
       res.end();
     });
@@ -207,7 +214,7 @@ describe('outcome events', () => {
 });
 
 describe('a quarantined job', () => {
-  it('raises one com.imagegen-pipeline.job.quarantined event with the gate\'s reasons', async () => {
+  it("raises one com.imagegen-pipeline.job.quarantined event with the gate's reasons", async () => {
     const subscriber = await startSubscriber();
     // The emulator's roots are not trusted here, so its Content Credentials fail the gate.
     const p = await startTestPipeline({

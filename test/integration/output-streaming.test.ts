@@ -68,13 +68,21 @@ beforeAll(async () => {
   model = await createImageModel(config.model);
   // Noise: its 1536x1024 PNG answer (about 4.7 MB) is staged in several blocks.
   const raw = { width: 1536, height: 1024, channels: 3 } as const;
-  const noise = await sharp(randomBytes(raw.width * raw.height * raw.channels), { raw }).png().toBuffer();
+  const noise = await sharp(randomBytes(raw.width * raw.height * raw.channels), { raw })
+    .png()
+    .toBuffer();
   const png = (bytes: Buffer) => new Blob([new Uint8Array(bytes)], { type: 'image/png' });
   input = {
     image: png(noise),
     imageName: 'noise.png',
     mask: png(await rectMask(1536, 1024, { x: 256, y: 256, width: 512, height: 256 })),
-    request: { prompt: 'a red balloon', promptSource: 'sidecar', size: '1536x1024', quality: 'low', outputFormat: 'png' },
+    request: {
+      prompt: 'a red balloon',
+      promptSource: 'sidecar',
+      size: '1536x1024',
+      quality: 'low',
+      outputFormat: 'png',
+    },
     clientRequestId: 'job-stream-1',
   };
 });
@@ -136,7 +144,9 @@ describe("the answer's image goes into edited/ as it arrives", () => {
 
   it('keeps the conditions: a refused commit writes nothing and can be made again over the version there', async () => {
     const name = 'stream/twice.png';
-    const first = await (await rt.blobs.stageOutput(name, bytesOf('first'))).commit('image/png', { jobid: 'old' }, null);
+    const first = await (
+      await rt.blobs.stageOutput(name, bytesOf('first'))
+    ).commit('image/png', { jobid: 'old' }, null);
     if (!first.written) throw new Error('expected the first commit to write');
     const second = await rt.blobs.stageOutput(name, bytesOf('second'));
     const refused = await second.commit('image/png', { jobid: 'new' }, null);
@@ -169,7 +179,11 @@ describe('a broken answer is the model failing, and leaves nothing in edited/', 
       const name = 'broken/cut.png';
       const cutModel = await createImageModel(modelSettings(faulty.url).model);
       const outcome = await cutModel.edit({ ...input, output: (image) => rt.blobs.stageOutput(name, image) });
-      expect(outcome).toMatchObject({ kind: 'transient', code: 'connection', message: 'the connection failed: aborted' });
+      expect(outcome).toMatchObject({
+        kind: 'transient',
+        code: 'connection',
+        message: 'the connection failed: aborted',
+      });
       expect(await rt.blobs.findOutput(name)).toBeUndefined();
       expect(await eventsFor(name)).toEqual([]);
     } finally {

@@ -17,7 +17,9 @@ describe('the pacer across instances', () => {
   let storage: LocalStorage;
   beforeAll(async () => {
     storage = await startLocalStorage();
-    await ensureStorageLayout(await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString }));
+    await ensureStorageLayout(
+      await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString }),
+    );
   });
   afterAll(async () => storage?.close());
 
@@ -25,7 +27,10 @@ describe('the pacer across instances', () => {
   async function instances(): Promise<Ledger[]> {
     return Promise.all(
       Array.from({ length: INSTANCES }, async () => {
-        const clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
+        const clients = await createStorageClients({
+          kind: 'connectionString',
+          connectionString: storage.connectionString,
+        });
         const store = containerRecords(clients.container(CONTAINERS.jobs));
         const write: typeof store.write = (...args) =>
           store.write(...args).then(

@@ -30,7 +30,10 @@ describe('the pacer at 600 RPM across 8 instances', () => {
   async function stores(): Promise<{ store: RecordStore; writes: { ok: number } }[]> {
     return Promise.all(
       Array.from({ length: INSTANCES }, async () => {
-        const clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
+        const clients = await createStorageClients({
+          kind: 'connectionString',
+          connectionString: storage.connectionString,
+        });
         const store = containerRecords(clients.container(CONTAINERS.jobs));
         const writes = { ok: 0 };
         const write: RecordStore['write'] = async (...args) => {

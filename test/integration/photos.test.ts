@@ -46,7 +46,10 @@ async function drop(
   const known = new Set(earlier.map((j) => j.id));
   const isNew = (j: JobRecord) => j.drop.key === stem && !known.has(j.id);
   const jobs = await p.waitFor((js) => js.some(isNew) && js.filter(isNew).every((j) => isTerminal(j.state)), 60_000);
-  return jobs.filter(isNew).sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1)!;
+  return jobs
+    .filter(isNew)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    .at(-1)!;
 }
 
 describe('orientation', () => {
@@ -66,7 +69,11 @@ describe('orientation', () => {
     // With size "auto" the model answers in the orientation it was given: portrait, the red corner top-left.
     const edited = await download('edited', 'photos/portrait.png');
     expect(await sharp(edited).metadata()).toMatchObject({ width: 1024, height: 1536 });
-    const corner = await sharp(edited).extract({ left: 20, top: 20, width: 1, height: 1 }).removeAlpha().raw().toBuffer();
+    const corner = await sharp(edited)
+      .extract({ left: 20, top: 20, width: 1, height: 1 })
+      .removeAlpha()
+      .raw()
+      .toBuffer();
     expect([...corner]).toEqual([expect.any(Number), expect.any(Number), expect.any(Number)]);
     expect(corner[0]).toBeGreaterThan(220);
     expect(corner[1]).toBeLessThan(40);
@@ -74,7 +81,11 @@ describe('orientation', () => {
 
   it('a mask painted on the stored pixels is refused with both orientations named', async () => {
     const { stored } = await portraitJpeg(512, 768, 8);
-    const job = await drop('photos/sideways', { ext: 'jpg', bytes: stored }, await rectMask(768, 512, { x: 0, y: 0, width: 50, height: 50 }));
+    const job = await drop(
+      'photos/sideways',
+      { ext: 'jpg', bytes: stored },
+      await rectMask(768, 512, { x: 0, y: 0, width: 50, height: 50 }),
+    );
     expect(job.state).toBe('rejected');
     expect(job.problems).toEqual([
       'sideways.mask.png is 768x512 but sideways.jpg is displayed 512x768 (stored 768x512, EXIF orientation 8): the mask must ' +
@@ -92,8 +103,16 @@ describe('camera files', () => {
       gradientImage(600, 400, 'jpeg').then((b) => withExtendedXmp(b, 2.4 * 1024 * 1024)),
     ]);
     const jobs = await Promise.all([
-      drop('camera/12mp', { ext: 'jpg', bytes: camera }, await rectMask(4000, 3000, { x: 1000, y: 1000, width: 500, height: 500 })),
-      drop('camera/itxt', { ext: 'png', bytes: png }, await rectMask(600, 400, { x: 10, y: 10, width: 50, height: 50 })),
+      drop(
+        'camera/12mp',
+        { ext: 'jpg', bytes: camera },
+        await rectMask(4000, 3000, { x: 1000, y: 1000, width: 500, height: 500 }),
+      ),
+      drop(
+        'camera/itxt',
+        { ext: 'png', bytes: png },
+        await rectMask(600, 400, { x: 10, y: 10, width: 50, height: 50 }),
+      ),
       drop('camera/xmp', { ext: 'jpg', bytes: xmp }, await rectMask(600, 400, { x: 10, y: 10, width: 50, height: 50 })),
     ]);
     expect(jobs.map((j) => [j.drop.key, j.state])).toEqual([
@@ -107,11 +126,19 @@ describe('camera files', () => {
 
 describe('masks', () => {
   it('an opaque mask is refused with a report before any model call', async () => {
-    const job = await drop('masks/opaque', { ext: 'png', bytes: await gradientImage(256, 256) }, await opaqueMask(256, 256));
+    const job = await drop(
+      'masks/opaque',
+      { ext: 'png', bytes: await gradientImage(256, 256) },
+      await opaqueMask(256, 256),
+    );
     expect(job).toMatchObject({ state: 'rejected', error: { code: 'invalid_mask' } });
     expect(callsFor(job)).toHaveLength(0);
     expect(await json('rejected', 'masks/opaque.json')).toMatchObject({
-      problems: [expect.stringMatching(/^opaque\.mask\.png has no fully transparent pixel \(alpha 0\), so it marks nothing to edit/)],
+      problems: [
+        expect.stringMatching(
+          /^opaque\.mask\.png has no fully transparent pixel \(alpha 0\), so it marks nothing to edit/,
+        ),
+      ],
     });
   });
 
@@ -123,21 +150,41 @@ describe('masks', () => {
     const small = await gradientImage(256, 256);
     const jobs = await Promise.all([
       drop('masks/big', { ext: 'png', bytes: image }, big),
-      drop('masks/grey', { ext: 'png', bytes: small }, await recodedMask(256, 256, { x: 8, y: 8, width: 32, height: 32 }, 'grey-alpha')),
-      drop('masks/palette', { ext: 'png', bytes: small }, await recodedMask(256, 256, { x: 8, y: 8, width: 32, height: 32 }, 'palette')),
+      drop(
+        'masks/grey',
+        { ext: 'png', bytes: small },
+        await recodedMask(256, 256, { x: 8, y: 8, width: 32, height: 32 }, 'grey-alpha'),
+      ),
+      drop(
+        'masks/palette',
+        { ext: 'png', bytes: small },
+        await recodedMask(256, 256, { x: 8, y: 8, width: 32, height: 32 }, 'palette'),
+      ),
     ]);
     expect(jobs.map((j) => j.state)).toEqual(['published', 'published', 'published']);
     // The emulator, like Azure, answers 400 to a mask of 4 MB or more: one 200 means the fitted mask went.
     expect(callsFor(jobs[0]!).map((c) => c.status)).toEqual([200]);
-    expect(p.logs.some((l) => /big\.mask\.png was re-encoded losslessly from 14\.\d MB to 0\.\d MB/.test(l.message))).toBe(true);
+    expect(
+      p.logs.some((l) => /big\.mask\.png was re-encoded losslessly from 14\.\d MB to 0\.\d MB/.test(l.message)),
+    ).toBe(true);
   });
 
   it('an animated PNG and a transparent WebP are refused with the reason, never silently changed', async () => {
     const [apng, webp] = await Promise.all([
-      drop('masks/apng', { ext: 'png', bytes: asApng(await gradientImage(128, 128)) }, await rectMask(128, 128, { x: 0, y: 0, width: 8, height: 8 })),
-      drop('masks/webp', { ext: 'webp', bytes: await transparentWebp(128, 128) }, await rectMask(128, 128, { x: 0, y: 0, width: 8, height: 8 })),
+      drop(
+        'masks/apng',
+        { ext: 'png', bytes: asApng(await gradientImage(128, 128)) },
+        await rectMask(128, 128, { x: 0, y: 0, width: 8, height: 8 }),
+      ),
+      drop(
+        'masks/webp',
+        { ext: 'webp', bytes: await transparentWebp(128, 128) },
+        await rectMask(128, 128, { x: 0, y: 0, width: 8, height: 8 }),
+      ),
     ]);
-    expect(apng.problems).toEqual(['apng.png is an animated PNG (APNG): the model edits one still picture; export the frame you want as a still image']);
+    expect(apng.problems).toEqual([
+      'apng.png is an animated PNG (APNG): the model edits one still picture; export the frame you want as a still image',
+    ]);
     expect(webp.problems).toEqual([
       'webp.webp is a WebP with transparency, which the service flattens: save it as a PNG with alpha to keep its transparency',
     ]);
@@ -162,8 +209,14 @@ describe('re-drops', () => {
       earlierJob: first.id,
     });
     await sleep(1_100);
-    const changed = await drop('again/kite', { ext: 'png', bytes: image }, mask, { prompt: 'a red kite' }, [first, again]);
-    expect(changed).toMatchObject({ state: 'published', replaces: { jobId: first.id, result: 'published/again/kite.png' } });
+    const changed = await drop('again/kite', { ext: 'png', bytes: image }, mask, { prompt: 'a red kite' }, [
+      first,
+      again,
+    ]);
+    expect(changed).toMatchObject({
+      state: 'published',
+      replaces: { jobId: first.id, result: 'published/again/kite.png' },
+    });
     expect(await json('published', 'again/kite.provenance.json')).toMatchObject({
       job: { id: changed.id, replaces: { jobId: first.id, result: 'published/again/kite.png' } },
     });

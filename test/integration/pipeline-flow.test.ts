@@ -15,7 +15,10 @@ let image: Buffer;
 let mask: Buffer;
 
 beforeAll(async () => {
-  p = await startTestPipeline({ emulator: { blockWords: ['forbidden'] }, settings: { IMAGE_MODEL_RPM: '6000', DROP_SETTLE: '1500ms' } });
+  p = await startTestPipeline({
+    emulator: { blockWords: ['forbidden'] },
+    settings: { IMAGE_MODEL_RPM: '6000', DROP_SETTLE: '1500ms' },
+  });
   image = await gradientImage(256, 256);
   mask = await rectMask(256, 256, { x: 64, y: 64, width: 64, height: 64 });
 });
@@ -30,7 +33,8 @@ describe('arrival order does not matter', () => {
     ['mask then image', ['mask', 'png'] as const],
   ])('%s', async (name, order) => {
     const stem = `order/${name.replace(/ /g, '-')}`;
-    for (const part of order) await p.upload(part === 'png' ? `${stem}.png` : `${stem}.mask.png`, part === 'png' ? image : mask);
+    for (const part of order)
+      await p.upload(part === 'png' ? `${stem}.png` : `${stem}.mask.png`, part === 'png' ? image : mask);
     const job = await p.settled(stem);
     expect(job.state).toBe('published');
   });
@@ -78,8 +82,16 @@ describe('at-least-once delivery', () => {
     await p.upload('reup/dog.png', image);
     await p.upload('reup/dog.mask.png', mask);
     const first = await p.settled('reup/dog');
-    await p.upload('reup/dog.png', await gradientImage(256, 256, 'png').then((b) => Buffer.concat([b.subarray(0, b.length - 12), b.subarray(b.length - 12)])), { prompt: 'changed' });
-    const jobs = await p.waitFor((js) => js.filter((j) => j.drop.key === 'reup/dog' && isTerminal(j.state)).length === 2);
+    await p.upload(
+      'reup/dog.png',
+      await gradientImage(256, 256, 'png').then((b) =>
+        Buffer.concat([b.subarray(0, b.length - 12), b.subarray(b.length - 12)]),
+      ),
+      { prompt: 'changed' },
+    );
+    const jobs = await p.waitFor(
+      (js) => js.filter((j) => j.drop.key === 'reup/dog' && isTerminal(j.state)).length === 2,
+    );
     const second = jobs.find((j) => j.drop.key === 'reup/dog' && j.id !== first.id)!;
     expect(second.request?.prompt).toBe('changed');
     expect(second.state).toBe('published');
@@ -88,7 +100,10 @@ describe('at-least-once delivery', () => {
 
 describe('what lands where', () => {
   it("edited/ holds the model's bytes untouched, and published/ the same bytes with a provenance report", async () => {
-    await p.upload('bytes/owl.json', JSON.stringify({ prompt: 'an owl', output_format: 'jpeg', output_compression: 85 }));
+    await p.upload(
+      'bytes/owl.json',
+      JSON.stringify({ prompt: 'an owl', output_format: 'jpeg', output_compression: 85 }),
+    );
     await p.upload('bytes/owl.png', image);
     await p.upload('bytes/owl.mask.png', mask);
     const job = await p.settled('bytes/owl');
@@ -102,8 +117,17 @@ describe('what lands where', () => {
     const props = await p.runtime.containers.edited.getBlobClient('bytes/owl.jpg').getProperties();
     expect(props.metadata).toMatchObject({ jobid: job.id, attempt: '1' });
     expect(props.contentType).toBe('image/jpeg');
-    const report = JSON.parse((await p.runtime.containers.published.getBlobClient('bytes/owl.provenance.json').downloadToBuffer()).toString('utf8'));
-    expect(report).toMatchObject({ verdict: 'publish', reasons: [], job: { id: job.id }, manifest: { softwareAgent: 'Azure OpenAI ImageGen', dataHash: 'match' } });
+    const report = JSON.parse(
+      (await p.runtime.containers.published.getBlobClient('bytes/owl.provenance.json').downloadToBuffer()).toString(
+        'utf8',
+      ),
+    );
+    expect(report).toMatchObject({
+      verdict: 'publish',
+      reasons: [],
+      job: { id: job.id },
+      manifest: { softwareAgent: 'Azure OpenAI ImageGen', dataHash: 'match' },
+    });
     expect(report.signingTime.source).toBe('timestamp');
   });
 
@@ -114,7 +138,9 @@ describe('what lands where', () => {
     const job = await p.settled('filter/x');
     expect(job.state).toBe('rejected');
     expect(job.error?.code).toBe('content_policy_violation');
-    const report = JSON.parse((await p.runtime.containers.rejected.getBlobClient('filter/x.json').downloadToBuffer()).toString('utf8'));
+    const report = JSON.parse(
+      (await p.runtime.containers.rejected.getBlobClient('filter/x.json').downloadToBuffer()).toString('utf8'),
+    );
     expect(report.problems[0]).toMatch(/content filter refused the prompt: Your request was rejected/);
     expect(await p.runtime.containers.edited.getBlobClient('filter/x.png').exists()).toBe(false);
   });
@@ -122,8 +148,16 @@ describe('what lands where', () => {
   it('a blob written straight into edited/ with no job is gated and quarantined', async () => {
     await p.runtime.containers.edited.getBlockBlobClient('orphans/plain.png').uploadData(image);
     const deadline = Date.now() + 15_000;
-    while (!(await p.runtime.containers.quarantine.getBlobClient('orphans/plain.provenance.json').exists()) && Date.now() < deadline) await sleep(100);
-    const report = JSON.parse((await p.runtime.containers.quarantine.getBlobClient('orphans/plain.provenance.json').downloadToBuffer()).toString('utf8'));
+    while (
+      !(await p.runtime.containers.quarantine.getBlobClient('orphans/plain.provenance.json').exists()) &&
+      Date.now() < deadline
+    )
+      await sleep(100);
+    const report = JSON.parse(
+      (
+        await p.runtime.containers.quarantine.getBlobClient('orphans/plain.provenance.json').downloadToBuffer()
+      ).toString('utf8'),
+    );
     expect(report).toMatchObject({ verdict: 'quarantine', job: null, destination: 'quarantine/orphans/plain.png' });
     expect(await p.runtime.containers.published.getBlobClient('orphans/plain.png').exists()).toBe(false);
   });
@@ -151,7 +185,10 @@ describe('model failures', () => {
         await p.upload(`${d}.png`, image);
         await p.upload(`${d}.mask.png`, mask);
       }
-      const jobs = await p.waitFor((js) => drops.every((d) => js.some((j) => j.drop.key === d && isTerminal(j.state))), 60_000);
+      const jobs = await p.waitFor(
+        (js) => drops.every((d) => js.some((j) => j.drop.key === d && isTerminal(j.state))),
+        60_000,
+      );
       const mine = jobs.filter((j) => drops.includes(j.drop.key));
       expect(mine.map((j) => j.state)).toEqual(['published', 'published', 'published']);
       expect(mine.reduce((n, j) => n + j.throttled, 0)).toBeGreaterThan(0);
@@ -167,14 +204,19 @@ describe('model failures', () => {
 
   it('gives up after IMAGE_MODEL_MAX_ATTEMPTS and records the error', async () => {
     // A second pipeline with one attempt allowed, so the test does not wait out the backoff.
-    const strict = await startTestPipeline({ emulator: { faults: { http500: 1 } }, settings: { IMAGE_MODEL_MAX_ATTEMPTS: '1', IMAGE_MODEL_RPM: '6000' } });
+    const strict = await startTestPipeline({
+      emulator: { faults: { http500: 1 } },
+      settings: { IMAGE_MODEL_MAX_ATTEMPTS: '1', IMAGE_MODEL_RPM: '6000' },
+    });
     try {
       await strict.upload('fail/a.png', image);
       await strict.upload('fail/a.mask.png', mask);
       const job = await strict.settled('fail/a');
       expect(job.state).toBe('failed');
       expect(job.error?.message).toMatch(/HTTP 500/);
-      const report = JSON.parse((await strict.runtime.containers.rejected.getBlobClient('fail/a.json').downloadToBuffer()).toString('utf8'));
+      const report = JSON.parse(
+        (await strict.runtime.containers.rejected.getBlobClient('fail/a.json').downloadToBuffer()).toString('utf8'),
+      );
       expect(report.problems[0]).toMatch(/failed 1 times; last error: HTTP 500/);
     } finally {
       await strict.close();
@@ -214,7 +256,12 @@ describe('re-uploads', () => {
       await settling.upload('again/cat.mask.png', mask);
       await sleep(500);
       await settling.upload('again/cat.png', image);
-      const jobs = await settling.waitFor((js) => js.filter((j) => j.drop.key === 'again/cat' && isTerminal(j.state)).length >= 2 && js.every((j) => isTerminal(j.state)), 30_000);
+      const jobs = await settling.waitFor(
+        (js) =>
+          js.filter((j) => j.drop.key === 'again/cat' && isTerminal(j.state)).length >= 2 &&
+          js.every((j) => isTerminal(j.state)),
+        30_000,
+      );
       await sleep(1_000);
       const mine = (await settling.jobs()).filter((j) => j.drop.key === 'again/cat' && j.id !== first.id);
       expect(mine.map((j) => [j.state, j.request?.prompt])).toEqual([['published', 'second']]);
@@ -227,14 +274,22 @@ describe('re-uploads', () => {
 
 describe('the persisted default publishes on the event (no sweep)', () => {
   /** A pipeline like `npm start`: Azurite persisted to a fresh folder, the sweep's timer off. */
-  const persisted = () => startTestPipeline({ storage: { azurite: { location: mkdtempSync(path.join(tmpdir(), 'persisted-')) } }, settings: { IMAGE_MODEL_RPM: '6000' } });
+  const persisted = () =>
+    startTestPipeline({
+      storage: { azurite: { location: mkdtempSync(path.join(tmpdir(), 'persisted-')) } },
+      settings: { IMAGE_MODEL_RPM: '6000' },
+    });
   const publishedLine = (q: TestPipeline, job: JobRecord) =>
     q.logs.find((l) => l.message.startsWith(`job=${job.id} `) && STATE_LINE.exec(l.message)?.[4] === 'published');
 
   it('a JPEG, a PNG and a WebP drop are each published on the event, seconds after the output lands; the log names the function', async () => {
     const q = await persisted();
     try {
-      const drops = (['jpeg', 'png', 'webp'] as const).map((format) => ({ key: `trip/${format}`, ext: format === 'jpeg' ? 'jpg' : format, format }));
+      const drops = (['jpeg', 'png', 'webp'] as const).map((format) => ({
+        key: `trip/${format}`,
+        ext: format === 'jpeg' ? 'jpg' : format,
+        format,
+      }));
       const uploaded = new Map<string, number>();
       for (const d of drops) {
         await q.upload(`${d.key}.json`, JSON.stringify({ prompt: 'a glass lighthouse' }));
@@ -260,7 +315,7 @@ describe('the persisted default publishes on the event (no sweep)', () => {
     }
   });
 
-  it('when the output\'s event comes before `edited` is recorded, the edit worker publishes at once', async () => {
+  it("when the output's event comes before `edited` is recorded, the edit worker publishes at once", async () => {
     const q = await persisted();
     const records = q.runtime.ledger.store;
     const write = records.write.bind(records);
@@ -274,11 +329,17 @@ describe('the persisted default publishes on the event (no sweep)', () => {
       await q.upload('race/kite.mask.png', mask);
       const started = Date.now();
       const job = await q.settled('race/kite', 20_000);
-      expect(job).toMatchObject({ state: 'published', publish: { by: 'edit' }, outputEvent: { etag: job.edit!.output!.etag } });
+      expect(job).toMatchObject({
+        state: 'published',
+        publish: { by: 'edit' },
+        outputEvent: { etag: job.edit!.output!.etag },
+      });
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(job.history.map((h) => h.state)).toEqual(['queued', 'editing', 'edited', 'publishing', 'published']);
       expect(publishedLine(q, job)?.functionName).toBe('edit');
-      expect(q.logs.some((l) => l.functionName === 'publish' && l.message.includes('the worker publishes it when it does'))).toBe(true);
+      expect(
+        q.logs.some((l) => l.functionName === 'publish' && l.message.includes('the worker publishes it when it does')),
+      ).toBe(true);
     } finally {
       records.write = write;
       await q.close();

@@ -45,7 +45,10 @@ it('spreads a burst over the regions and keeps publishing while one region fails
   expect(Object.keys(by).sort()).toEqual(['swedencentral-gpt-image-2', 'westus3-gpt-image-2']);
   // Still out, or waiting for its probe on a slow machine; never closed while it keeps failing.
   expect(['open', 'half-open']).toContain(await p.runtime.pool.availability('eastus2-gpt-image-2'));
-  const failedCalls = p.emulatorPool!.emulators.get('eastus2')!.requests().filter((r) => r.path.endsWith('/images/edits'));
+  const failedCalls = p
+    .emulatorPool!.emulators.get('eastus2')!
+    .requests()
+    .filter((r) => r.path.endsWith('/images/edits'));
   expect(failedCalls.length).toBeGreaterThanOrEqual(3);
   expect(failedCalls.length).toBeLessThan(12);
 }, 180_000);

@@ -16,7 +16,14 @@ import type { ProvenanceReport } from '../../shared/provenance/gate.js';
 import { certificatesIn, createVerifier, type Verifier } from '../../shared/provenance/verifier.js';
 import { MICROSOFT_C2PA_ROOTS_PEM } from '../../shared/provenance/default-trust.js';
 import { forgedIdentity } from '../helpers/forged-ca.js';
-import { changeOnePixel, gradientImage, insertAfterHeader, manifestChunk, rewritePng, withRemoteManifestReference } from '../helpers/images.js';
+import {
+  changeOnePixel,
+  gradientImage,
+  insertAfterHeader,
+  manifestChunk,
+  rewritePng,
+  withRemoteManifestReference,
+} from '../helpers/images.js';
 
 const run = promisify(execFile);
 const FIXTURES = new URL('../fixtures/c2pa/', import.meta.url);
@@ -35,7 +42,9 @@ beforeAll(async () => {
   forged = await forgedIdentity();
   defaultVerifier = await createVerifier(gate());
   forgedTrustingVerifier = await createVerifier(gate(), undefined, { extraPems: [forged.caPem] });
-  signed = Buffer.from(await signImage(forged, await gradientImage(256, 256), { format: 'image/png', title: 'edit.png' }));
+  signed = Buffer.from(
+    await signImage(forged, await gradientImage(256, 256), { format: 'image/png', title: 'edit.png' }),
+  );
 });
 
 const failedChecks = (r: ProvenanceReport) => r.checks.filter((c) => !c.ok).map((c) => c.name);
@@ -47,29 +56,51 @@ describe('the real Microsoft-signed image', () => {
     expect(report.reasons).toEqual([]);
     expect(report.manifest).toMatchObject({
       claimGenerator: 'Microsoft_Designer 2.0',
-      signer: { commonName: 'Microsoft Corporation', trusted: true, signedAt: '2026-08-01T18:35:54+00:00', timestampAuthority: 'Microsoft C2PA TimeStamping' },
+      signer: {
+        commonName: 'Microsoft Corporation',
+        trusted: true,
+        signedAt: '2026-08-01T18:35:54+00:00',
+        timestampAuthority: 'Microsoft C2PA TimeStamping',
+      },
       softwareAgent: 'Azure OpenAI ImageGen',
       agentFoundIn: 'ingredient',
       digitalSourceType: 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia',
       dataHash: 'match',
     });
-    expect(report.manifest?.ingredients[0]).toMatchObject({ relationship: 'componentOf', claimGenerator: 'Microsoft Responsible AI Provenance 1.0', softwareAgent: 'Azure OpenAI ImageGen' });
-    expect(report.validation.tolerated.map((t) => `${t.code} ${t.url?.split('/').pop()}`)).toEqual(['claim.malformed c2pa.soft-binding', 'claim.malformed c2pa.soft-binding']);
+    expect(report.manifest?.ingredients[0]).toMatchObject({
+      relationship: 'componentOf',
+      claimGenerator: 'Microsoft Responsible AI Provenance 1.0',
+      softwareAgent: 'Azure OpenAI ImageGen',
+    });
+    expect(report.validation.tolerated.map((t) => `${t.code} ${t.url?.split('/').pop()}`)).toEqual([
+      'claim.malformed c2pa.soft-binding',
+      'claim.malformed c2pa.soft-binding',
+    ]);
     expect(report.validation.failures).toEqual([]);
-    expect(report.policy.trustAnchors).toEqual(['Microsoft Supply Chain RSA Root CA 2022', 'Microsoft C2PA AL2 Root CA 2025']);
+    expect(report.policy.trustAnchors).toEqual([
+      'Microsoft Supply Chain RSA Root CA 2022',
+      'Microsoft C2PA AL2 Root CA 2025',
+    ]);
   });
 
   it('quarantines with AGENT_SCOPE=active, naming the missing agent', async () => {
     const report = await defaultVerifier.verify(fixture(AZURE_IMAGE), { file: AZURE_IMAGE });
     expect(report.verdict).toBe('quarantine');
     expect(failedChecks(report)).toEqual(['Made by an allowed AI agent']);
-    expect(report.reasons[0]).toMatch(/no action on the active manifest names an allowed software agent \(Azure OpenAI ImageGen\).*AGENT_SCOPE=chain would accept it/);
+    expect(report.reasons[0]).toMatch(
+      /no action on the active manifest names an allowed software agent \(Azure OpenAI ImageGen\).*AGENT_SCOPE=chain would accept it/,
+    );
   });
 
   it('quarantines without the AL2 time-stamping root: untrusted time-stamp, expired signer', async () => {
-    const [supplyChainRoot] = MICROSOFT_C2PA_ROOTS_PEM.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!;
+    const [supplyChainRoot] = MICROSOFT_C2PA_ROOTS_PEM.match(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+    )!;
     expect(certificatesIn(supplyChainRoot!)[0]!.subject).toContain('Supply Chain');
-    const verifier = await createVerifier(gate('chain'), undefined, { noDefaultTrust: true, extraPems: [supplyChainRoot!] });
+    const verifier = await createVerifier(gate('chain'), undefined, {
+      noDefaultTrust: true,
+      extraPems: [supplyChainRoot!],
+    });
     const report = await verifier.verify(fixture(AZURE_IMAGE), { file: AZURE_IMAGE });
     expect(report.verdict).toBe('quarantine');
     expect(report.validation.failures.map((f) => f.code)).toContain('signingCredential.expired');
@@ -85,7 +116,7 @@ describe('the real Microsoft-signed image', () => {
 });
 
 describe('forged credentials', () => {
-  it('are quarantined by default: a CA made in the test is nobody\'s trust anchor', async () => {
+  it("are quarantined by default: a CA made in the test is nobody's trust anchor", async () => {
     const report = await defaultVerifier.verify(signed, { file: 'forged.png' });
     expect(report.verdict).toBe('quarantine');
     expect(report.manifest?.softwareAgent).toBe('Azure OpenAI ImageGen');
@@ -100,7 +131,13 @@ describe('forged credentials', () => {
   });
 
   it('a trusted manifest naming another agent is quarantined', async () => {
-    const other = Buffer.from(await signImage(forged, await gradientImage(64, 64), { format: 'image/png', title: 'x.png', softwareAgent: 'Some Other Generator' }));
+    const other = Buffer.from(
+      await signImage(forged, await gradientImage(64, 64), {
+        format: 'image/png',
+        title: 'x.png',
+        softwareAgent: 'Some Other Generator',
+      }),
+    );
     const report = await forgedTrustingVerifier.verify(other, { file: 'other.png' });
     expect(report.verdict).toBe('quarantine');
     expect(failedChecks(report)).toEqual(['Made by an allowed AI agent']);
@@ -108,7 +145,13 @@ describe('forged credentials', () => {
   });
 
   it('a trusted manifest with a non-AI source type is quarantined', async () => {
-    const photo = Buffer.from(await signImage(forged, await gradientImage(64, 64), { format: 'image/png', title: 'x.png', digitalSourceType: 'http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture' }));
+    const photo = Buffer.from(
+      await signImage(forged, await gradientImage(64, 64), {
+        format: 'image/png',
+        title: 'x.png',
+        digitalSourceType: 'http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture',
+      }),
+    );
     expect((await forgedTrustingVerifier.verify(photo, { file: 'photo.png' })).verdict).toBe('quarantine');
   });
 });
@@ -188,7 +231,11 @@ describe('files that cannot be judged', () => {
       expect(requests).toBe(0);
       // Control: c2pa-rs with fetching on does call out, so the zero above is the setting's doing.
       const c2pa = await loadC2pa();
-      await c2pa.WasmReader.fromBytes('image/png', png, JSON.stringify({ verify: { remote_manifest_fetch: true } })).catch(() => undefined);
+      await c2pa.WasmReader.fromBytes(
+        'image/png',
+        png,
+        JSON.stringify({ verify: { remote_manifest_fetch: true } }),
+      ).catch(() => undefined);
       expect(requests).toBe(1);
     } finally {
       server.close();
@@ -197,12 +244,18 @@ describe('files that cannot be judged', () => {
 });
 
 describe('the edit window', () => {
-  it('publishes only when the signing time lies inside the job\'s call (± skew)', async () => {
+  it("publishes only when the signing time lies inside the job's call (± skew)", async () => {
     const now = Date.now();
-    const inside = await forgedTrustingVerifier.verify(signed, { file: 'x', editWindow: { start: new Date(now - 60_000), end: new Date(now + 60_000) } });
+    const inside = await forgedTrustingVerifier.verify(signed, {
+      file: 'x',
+      editWindow: { start: new Date(now - 60_000), end: new Date(now + 60_000) },
+    });
     expect(inside.verdict).toBe('publish');
     expect(inside.signingTime?.source).toBe('timestamp');
-    const earlier = await forgedTrustingVerifier.verify(signed, { file: 'x', editWindow: { start: new Date(now + 3_600_000), end: new Date(now + 3_700_000) } });
+    const earlier = await forgedTrustingVerifier.verify(signed, {
+      file: 'x',
+      editWindow: { start: new Date(now + 3_600_000), end: new Date(now + 3_700_000) },
+    });
     expect(earlier.verdict).toBe('quarantine');
     expect(earlier.reasons[0]).toMatch(/^signed at .*the edit ran/);
   });
@@ -218,7 +271,10 @@ describe('verify CLI', () => {
   const cli = async (...args: string[]) => cliWithEnv({}, ...args);
   const cliWithEnv = async (env: Record<string, string>, ...args: string[]) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, 'verify', ...args], { env: { ...process.env, ...env }, timeout: 30_000 });
+      const { stdout, stderr } = await run(process.execPath, [BIN, 'verify', ...args], {
+        env: { ...process.env, ...env },
+        timeout: 30_000,
+      });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -231,7 +287,9 @@ describe('verify CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Signed by: +Microsoft Corporation, trusted/);
     expect(r.stdout).toMatch(/Time-stamped by: +Microsoft C2PA TimeStamping/);
-    expect(r.stdout).toMatch(/AI-generated by: +Azure OpenAI ImageGen \(trainedAlgorithmicMedia\), on the ingredient manifest/);
+    expect(r.stdout).toMatch(
+      /AI-generated by: +Azure OpenAI ImageGen \(trainedAlgorithmicMedia\), on the ingredient manifest/,
+    );
     expect(r.stdout).toMatch(/Tolerated: +claim\.malformed/);
     expect(r.stdout).toMatch(/Verdict: PUBLISH/);
   });
@@ -241,17 +299,26 @@ describe('verify CLI', () => {
     const random = write('random.bin', randomBytes(1000));
     const r = await cli('--json', new URL(AZURE_IMAGE, FIXTURES).pathname, empty, random);
     expect(r.code).toBe(1);
-    const reports = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as ProvenanceReport);
+    const reports = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ProvenanceReport);
     expect(reports.map((x) => x.verdict)).toEqual(['quarantine', 'quarantine', 'quarantine']);
     expect(reports[1]!.file).toBe(empty);
   });
 
-  it('--trust adds an anchor; --no-default-trust drops Microsoft\'s', async () => {
+  it("--trust adds an anchor; --no-default-trust drops Microsoft's", async () => {
     const forgedFile = write('forged.png', signed);
     const ca = write('forged-ca.pem', forged.caPem);
     expect((await cli(forgedFile)).code).toBe(1);
     expect((await cli(forgedFile, '--trust', ca)).code).toBe(0);
-    const noDefault = await cli('--json', '--no-default-trust', new URL(AZURE_IMAGE, FIXTURES).pathname, '--agent-scope', 'chain');
+    const noDefault = await cli(
+      '--json',
+      '--no-default-trust',
+      new URL(AZURE_IMAGE, FIXTURES).pathname,
+      '--agent-scope',
+      'chain',
+    );
     expect(noDefault.code).toBe(1);
     expect((JSON.parse(noDefault.stdout) as ProvenanceReport).policy.trustAnchors).toEqual([]);
   });
@@ -260,7 +327,11 @@ describe('verify CLI', () => {
     const fifo = path.join(dir, 'pipe.png');
     await run('mkfifo', [fifo]);
     const started = Date.now();
-    for (const [file, what] of [[fifo, 'a FIFO'], ['/dev/zero', 'a device'], [dir, 'a directory']] as const) {
+    for (const [file, what] of [
+      [fifo, 'a FIFO'],
+      ['/dev/zero', 'a device'],
+      [dir, 'a directory'],
+    ] as const) {
       const r = await cli(file);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`not a regular file (${what})`);
@@ -273,7 +344,10 @@ describe('verify CLI', () => {
     const r = await cliWithEnv({ MAX_IMAGE_BYTES: String(signed.length - 1) }, big);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/larger than MAX_IMAGE_BYTES/);
-    expect((await cliWithEnv({ MAX_IMAGE_BYTES: String(signed.length) }, big, '--trust', write('ca.pem', forged.caPem))).code).toBe(0);
+    expect(
+      (await cliWithEnv({ MAX_IMAGE_BYTES: String(signed.length) }, big, '--trust', write('ca.pem', forged.caPem)))
+        .code,
+    ).toBe(0);
   });
 
   it('escapes the file name in its checklist and its errors', async () => {

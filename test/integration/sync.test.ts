@@ -13,7 +13,10 @@ let storage: StorageClients;
 let dir: string;
 beforeAll(async () => {
   azurite = await startAzurite();
-  storage = await createStorageClients({ kind: 'connectionString', connectionString: connectionString(azurite.blobEndpoint, azurite.queueEndpoint) });
+  storage = await createStorageClients({
+    kind: 'connectionString',
+    connectionString: connectionString(azurite.blobEndpoint, azurite.queueEndpoint),
+  });
   dir = mkdtempSync(path.join(tmpdir(), 'mirror-'));
 });
 afterAll(async () => {
@@ -26,7 +29,12 @@ it('mirrors every blob after one whose name is a file and a folder at once, and 
   await container.createIfNotExists();
   for (const name of ['a', 'a/b.png', 'z.png']) await container.getBlockBlobClient(name).uploadData(Buffer.from(name));
   const errors: string[] = [];
-  const mirror = startMirror({ containers: [container], dir, intervalMs: 50, onError: (err) => errors.push((err as Error).message) });
+  const mirror = startMirror({
+    containers: [container],
+    dir,
+    intervalMs: 50,
+    onError: (err) => errors.push((err as Error).message),
+  });
   try {
     const deadline = Date.now() + 10_000;
     while (!existsSync(path.join(dir, 'published', 'z.png')) && Date.now() < deadline) await sleep(50);

@@ -8,7 +8,10 @@ import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 let p: TestPipeline;
 beforeAll(async () => {
   // No model is needed: the drops here are rejected at intake.
-  p = await startTestPipeline({ emulator: false, settings: { AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9', AZURE_OPENAI_API_KEY: 'unused' } });
+  p = await startTestPipeline({
+    emulator: false,
+    settings: { AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9', AZURE_OPENAI_API_KEY: 'unused' },
+  });
 });
 afterAll(() => p.close());
 
@@ -20,7 +23,13 @@ const delivery = JSON.stringify([
     subject: '/blobServices/default/containers/inbox/blobs/hooks/none.png',
     eventType: 'Microsoft.Storage.BlobCreated',
     eventTime: new Date().toISOString(),
-    data: { api: 'PutBlob', eTag: '0x1', contentLength: 10, blobType: 'BlockBlob', url: 'http://x/inbox/hooks/none.png' },
+    data: {
+      api: 'PutBlob',
+      eTag: '0x1',
+      contentLength: 10,
+      blobType: 'BlockBlob',
+      url: 'http://x/inbox/hooks/none.png',
+    },
     dataVersion: '',
     metadataVersion: '1',
   },
@@ -45,8 +54,18 @@ describe('the Event Grid webhook refuses', () => {
     ['a POST without aeg-event-type (what a web page can send)', { 'content-type': 'text/plain' }, delivery, 400],
     ['an unknown aeg-event-type', { 'aeg-event-type': 'Whatever', 'content-type': 'application/json' }, delivery, 400],
     ['a text/plain body', { 'aeg-event-type': 'Notification', 'content-type': 'text/plain' }, delivery, 415],
-    ['a form post', { 'aeg-event-type': 'Notification', 'content-type': 'application/x-www-form-urlencoded' }, 'a=1', 415],
-    ['a request from a browser page (Origin)', { ...eventGridHeaders, origin: 'https://attacker.example' }, delivery, 403],
+    [
+      'a form post',
+      { 'aeg-event-type': 'Notification', 'content-type': 'application/x-www-form-urlencoded' },
+      'a=1',
+      415,
+    ],
+    [
+      'a request from a browser page (Origin)',
+      { ...eventGridHeaders, origin: 'https://attacker.example' },
+      delivery,
+      403,
+    ],
     ['a body over the limit', eventGridHeaders, 'x'.repeat(MAX_WEBHOOK_BODY_BYTES + 1), 413],
   ])('%s', async (_, headers, body, status) => {
     const res = await fetch(hook(), { method: 'POST', headers, body });
@@ -70,7 +89,15 @@ describe('the Event Grid webhook refuses', () => {
 
   it('a GET with 405, and answers Unsubscribe with 202 like the real host', async () => {
     expect((await fetch(hook())).status).toBe(405);
-    expect((await fetch(hook(), { method: 'POST', headers: { ...eventGridHeaders, 'aeg-event-type': 'Unsubscribe' }, body: '[]' })).status).toBe(202);
+    expect(
+      (
+        await fetch(hook(), {
+          method: 'POST',
+          headers: { ...eventGridHeaders, 'aeg-event-type': 'Unsubscribe' },
+          body: '[]',
+        })
+      ).status,
+    ).toBe(202);
   });
 
   it('ran intake for none of them', () => {
@@ -87,7 +114,9 @@ describe('the local host', () => {
 
   it('still takes a real Event Grid delivery: an upload reaches intake through the local Event Grid', async () => {
     await p.upload('hooks/bad name.png', await gradientImage(16, 16));
-    const jobs = await p.waitFor((all) => all.some((j) => j.inputs.image?.name === 'hooks/bad name.png' && j.state === 'rejected'));
+    const jobs = await p.waitFor((all) =>
+      all.some((j) => j.inputs.image?.name === 'hooks/bad name.png' && j.state === 'rejected'),
+    );
     expect(jobs.find((j) => j.inputs.image?.name === 'hooks/bad name.png')?.error?.code).toBe('bad_name');
     expect(await p.blobNames('rejected')).toContainEqual(expect.stringMatching(/^hooks\/bad_name~[0-9a-f]{12}\.json$/));
   });

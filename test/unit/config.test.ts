@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, loadGateConfig, parseDuration, SETTINGS } from '../../shared/config.js';
 
-const minimal = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com/' };
+const minimal = {
+  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+  AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com/',
+};
 
 function problems(env: Record<string, string>, today?: Date): string[] {
   try {
@@ -16,9 +19,26 @@ function problems(env: Record<string, string>, today?: Date): string[] {
 describe('config', () => {
   it('applies the documented defaults', () => {
     const c = loadConfig(minimal);
-    expect(c.model).toMatchObject({ endpoint: 'https://res.openai.azure.com', deployment: 'gpt-image-2', imageModel: 'gpt-image-2', apiVersion: '', rpm: 9, maxAttempts: 4, timeoutMs: 300_000 });
-    expect(c.drop).toMatchObject({ maxImageBytes: 52_428_800, settleMs: 5000, deadlineMs: 86_400_000, defaultOutputFormat: 'png' });
-    expect(c.gate).toMatchObject({ allowedAgents: ['Azure OpenAI ImageGen'], agentScope: 'active', tolerated: [{ code: 'claim.malformed', label: 'c2pa.soft-binding' }] });
+    expect(c.model).toMatchObject({
+      endpoint: 'https://res.openai.azure.com',
+      deployment: 'gpt-image-2',
+      imageModel: 'gpt-image-2',
+      apiVersion: '',
+      rpm: 9,
+      maxAttempts: 4,
+      timeoutMs: 300_000,
+    });
+    expect(c.drop).toMatchObject({
+      maxImageBytes: 52_428_800,
+      settleMs: 5000,
+      deadlineMs: 86_400_000,
+      defaultOutputFormat: 'png',
+    });
+    expect(c.gate).toMatchObject({
+      allowedAgents: ['Azure OpenAI ImageGen'],
+      agentScope: 'active',
+      tolerated: [{ code: 'claim.malformed', label: 'c2pa.soft-binding' }],
+    });
     expect(c.storage).toEqual({ kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
   });
 
@@ -30,23 +50,44 @@ describe('config', () => {
   });
 
   it('names each invalid setting with what it got', () => {
-    const found = problems({ ...minimal, IMAGE_MODEL_RPM: 'fast', DROP_DEADLINE: '24', AGENT_SCOPE: 'everywhere', TOLERATED_FAILURES: 'claim.malformed', SWEEP_SCHEDULE: '* * * * *' });
-    expect(found.map((p) => p.split(' ')[0]).sort()).toEqual(['AGENT_SCOPE', 'DROP_DEADLINE', 'IMAGE_MODEL_RPM', 'SWEEP_SCHEDULE', 'TOLERATED_FAILURES']);
+    const found = problems({
+      ...minimal,
+      IMAGE_MODEL_RPM: 'fast',
+      DROP_DEADLINE: '24',
+      AGENT_SCOPE: 'everywhere',
+      TOLERATED_FAILURES: 'claim.malformed',
+      SWEEP_SCHEDULE: '* * * * *',
+    });
+    expect(found.map((p) => p.split(' ')[0]).sort()).toEqual([
+      'AGENT_SCOPE',
+      'DROP_DEADLINE',
+      'IMAGE_MODEL_RPM',
+      'SWEEP_SCHEDULE',
+      'TOLERATED_FAILURES',
+    ]);
     expect(found.join('\n')).toContain('got "fast"');
   });
 
   it('refuses a retired, preview or unknown IMAGE_MODEL, naming the retirement date and the replacement', () => {
     const today = new Date('2026-11-24T00:00:00Z');
     const retired = problems({ ...minimal, IMAGE_MODEL: 'gpt-image-1' }, today);
-    expect(retired).toEqual(['IMAGE_MODEL: gpt-image-1 2025-04-15 was retired on 2026-10-23; Microsoft names no replacement; use gpt-image-2']);
-    expect(problems({ ...minimal, IMAGE_MODEL: 'gpt-image-2.5-flare' }, today)[0]).toMatch(/^IMAGE_MODEL: "gpt-image-2\.5-flare" is not an image model the pipeline knows \(gpt-image-1, gpt-image-1-mini, gpt-image-1\.5, gpt-image-2\)/);
+    expect(retired).toEqual([
+      'IMAGE_MODEL: gpt-image-1 2025-04-15 was retired on 2026-10-23; Microsoft names no replacement; use gpt-image-2',
+    ]);
+    expect(problems({ ...minimal, IMAGE_MODEL: 'gpt-image-2.5-flare' }, today)[0]).toMatch(
+      /^IMAGE_MODEL: "gpt-image-2\.5-flare" is not an image model the pipeline knows \(gpt-image-1, gpt-image-1-mini, gpt-image-1\.5, gpt-image-2\)/,
+    );
     // The same setting passes while the model is current and fails once its date has passed.
     expect(loadConfig({ ...minimal, IMAGE_MODEL: 'gpt-image-1.5' }, today).drop.model.name).toBe('gpt-image-1.5');
-    expect(problems({ ...minimal, IMAGE_MODEL: 'gpt-image-1.5' }, new Date('2027-06-16T00:00:00Z'))[0]).toMatch(/retired on 2027-06-16/);
+    expect(problems({ ...minimal, IMAGE_MODEL: 'gpt-image-1.5' }, new Date('2027-06-16T00:00:00Z'))[0]).toMatch(
+      /retired on 2027-06-16/,
+    );
   });
 
   it('selects the route by AZURE_OPENAI_API_VERSION and refuses a value that is not a dated version', () => {
-    expect(loadConfig({ ...minimal, AZURE_OPENAI_API_VERSION: '2025-04-01-preview' }).model.apiVersion).toBe('2025-04-01-preview');
+    expect(loadConfig({ ...minimal, AZURE_OPENAI_API_VERSION: '2025-04-01-preview' }).model.apiVersion).toBe(
+      '2025-04-01-preview',
+    );
     expect(problems({ ...minimal, AZURE_OPENAI_API_VERSION: 'v1' })).toEqual([
       'AZURE_OPENAI_API_VERSION must be empty (the GA v1 route) or a dated version such as 2025-04-01-preview, got "v1"',
     ]);
@@ -54,8 +95,12 @@ describe('config', () => {
 
   it('checks the drop defaults against the model', () => {
     expect(loadConfig({ ...minimal, DEFAULT_SIZE: '2048x1152' }).drop.defaultSize).toBe('2048x1152');
-    expect(problems({ ...minimal, IMAGE_MODEL: 'gpt-image-1.5', DEFAULT_SIZE: '2048x1152' })[0]).toMatch(/^DEFAULT_SIZE: gpt-image-1\.5 accepts "auto", "1024x1024"/);
-    expect(problems({ ...minimal, DEFAULT_OUTPUT_FORMAT: 'webp' })[0]).toMatch(/^DEFAULT_OUTPUT_FORMAT must be one of png, jpeg/);
+    expect(problems({ ...minimal, IMAGE_MODEL: 'gpt-image-1.5', DEFAULT_SIZE: '2048x1152' })[0]).toMatch(
+      /^DEFAULT_SIZE: gpt-image-1\.5 accepts "auto", "1024x1024"/,
+    );
+    expect(problems({ ...minimal, DEFAULT_OUTPUT_FORMAT: 'webp' })[0]).toMatch(
+      /^DEFAULT_OUTPUT_FORMAT must be one of png, jpeg/,
+    );
   });
 
   it('uses identity-based storage when the service URIs are set', () => {
@@ -65,18 +110,37 @@ describe('config', () => {
       AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net',
       AZURE_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
     });
-    expect(c.storage).toEqual({ kind: 'identity', blobServiceUri: 'https://acct.blob.core.windows.net', queueServiceUri: 'https://acct.queue.core.windows.net', clientId: '11111111-2222-3333-4444-555555555555' });
+    expect(c.storage).toEqual({
+      kind: 'identity',
+      blobServiceUri: 'https://acct.blob.core.windows.net',
+      queueServiceUri: 'https://acct.queue.core.windows.net',
+      clientId: '11111111-2222-3333-4444-555555555555',
+    });
     expect(c.model.apiKey).toBeUndefined();
-    expect(problems({ AZURE_OPENAI_ENDPOINT: 'https://x', AzureWebJobsStorage__blobServiceUri: 'https://acct.blob.core.windows.net' })[0]).toMatch(/queueServiceUri is missing/);
+    expect(
+      problems({
+        AZURE_OPENAI_ENDPOINT: 'https://x',
+        AzureWebJobsStorage__blobServiceUri: 'https://acct.blob.core.windows.net',
+      })[0],
+    ).toMatch(/queueServiceUri is missing/);
   });
 
   it('reads the gate settings alone for the verify command', () => {
-    expect(loadGateConfig({ AGENT_SCOPE: 'chain', ALLOWED_SOFTWARE_AGENTS: 'A, B' })).toMatchObject({ agentScope: 'chain', allowedAgents: ['A', 'B'] });
+    expect(loadGateConfig({ AGENT_SCOPE: 'chain', ALLOWED_SOFTWARE_AGENTS: 'A, B' })).toMatchObject({
+      agentScope: 'chain',
+      allowedAgents: ['A', 'B'],
+    });
     expect(() => loadGateConfig({ ALLOWED_SOFTWARE_AGENTS: ' , ' })).toThrow(/ALLOWED_SOFTWARE_AGENTS must name/);
   });
 
   it('parses durations', () => {
-    expect([parseDuration('250ms'), parseDuration('90s'), parseDuration('5m'), parseDuration('24h'), parseDuration('1.5d')]).toEqual([250, 90_000, 300_000, 86_400_000, 129_600_000]);
+    expect([
+      parseDuration('250ms'),
+      parseDuration('90s'),
+      parseDuration('5m'),
+      parseDuration('24h'),
+      parseDuration('1.5d'),
+    ]).toEqual([250, 90_000, 300_000, 86_400_000, 129_600_000]);
     expect(parseDuration('5')).toBeUndefined();
   });
 

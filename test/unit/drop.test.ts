@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { classifyBlobName, dropBlobName, dropKey, MAX_BLOB_NAME, MAX_DROP_KEY, orphanDestination } from '../../shared/drop.js';
+import {
+  classifyBlobName,
+  dropBlobName,
+  dropKey,
+  MAX_BLOB_NAME,
+  MAX_DROP_KEY,
+  orphanDestination,
+} from '../../shared/drop.js';
 
 describe('drop contract', () => {
   it.each([
@@ -33,8 +40,12 @@ describe('drop contract', () => {
   });
 
   it('gives unusable names a readable report of their own, never inside another folder', () => {
-    expect(dropBlobName(classifyBlobName('a/../b/my photo.png').drop, '.json')).toBe('a/__/b/my_photo~d483abbd67d6.json');
-    expect(dropBlobName(classifyBlobName('../../etc/pässwd.png').drop, '.json')).toBe('__/__/etc/p_sswd~f97a9b61af69.json');
+    expect(dropBlobName(classifyBlobName('a/../b/my photo.png').drop, '.json')).toBe(
+      'a/__/b/my_photo~d483abbd67d6.json',
+    );
+    expect(dropBlobName(classifyBlobName('../../etc/pässwd.png').drop, '.json')).toBe(
+      '__/__/etc/p_sswd~f97a9b61af69.json',
+    );
   });
 
   it('the examples from issue 11 no longer collide', () => {
@@ -70,11 +81,66 @@ function trickyNames(count: number, seed: number): string[] {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const pieces = ['a', 'b', 'B', 'x', '_', '-', '.', '..', '/', '//', ' ', '\t', '\n', '~', 'é', 'e\u0301', '\u00a0', '\u202e',
-    '\ud800', '\udc00', '😀', '%20', '\\', ':', '*', 'mask', 'provenance', '\u0000'];
-  const endings = ['.png', '.PNG', '.jpg', '.jpeg', '.webp', '.mask.png', '.json', '.provenance.json', '.gif', '', '.', '/'];
-  const names = new Set<string>(['a b.png', 'a_b.png', 'é.png', '_.png', 'x.y z.png', 'x.png', 'x.mask.png', 'x.json',
-    'x.provenance.json', 'x.jpg', 'photo.gif', 'photo.png', `${'s'.repeat(MAX_DROP_KEY)}.png`, `${'s'.repeat(MAX_DROP_KEY + 1)}.png`]);
+  const pieces = [
+    'a',
+    'b',
+    'B',
+    'x',
+    '_',
+    '-',
+    '.',
+    '..',
+    '/',
+    '//',
+    ' ',
+    '\t',
+    '\n',
+    '~',
+    'é',
+    'e\u0301',
+    '\u00a0',
+    '\u202e',
+    '\ud800',
+    '\udc00',
+    '😀',
+    '%20',
+    '\\',
+    ':',
+    '*',
+    'mask',
+    'provenance',
+    '\u0000',
+  ];
+  const endings = [
+    '.png',
+    '.PNG',
+    '.jpg',
+    '.jpeg',
+    '.webp',
+    '.mask.png',
+    '.json',
+    '.provenance.json',
+    '.gif',
+    '',
+    '.',
+    '/',
+  ];
+  const names = new Set<string>([
+    'a b.png',
+    'a_b.png',
+    'é.png',
+    '_.png',
+    'x.y z.png',
+    'x.png',
+    'x.mask.png',
+    'x.json',
+    'x.provenance.json',
+    'x.jpg',
+    'photo.gif',
+    'photo.png',
+    `${'s'.repeat(MAX_DROP_KEY)}.png`,
+    `${'s'.repeat(MAX_DROP_KEY + 1)}.png`,
+  ]);
   while (names.size < count) {
     const parts = Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(pieces));
     if (random() < 0.05) parts.push('y'.repeat(900 + Math.floor(random() * 300)));
@@ -98,7 +164,8 @@ describe('names never share a blob (property)', () => {
     for (const [blob, owner] of entries) {
       const first = owners.get(blob);
       if (first === undefined) owners.set(blob, owner);
-      else if (first !== owner) clashes.push(`${JSON.stringify(blob)}: ${JSON.stringify(first)} and ${JSON.stringify(owner)}`);
+      else if (first !== owner)
+        clashes.push(`${JSON.stringify(blob)}: ${JSON.stringify(first)} and ${JSON.stringify(owner)}`);
     }
     expect(clashes).toEqual([]);
   }
@@ -112,7 +179,8 @@ describe('names never share a blob (property)', () => {
     for (const name of names) {
       const c = classifyBlobName(name);
       if (c.ok && c.kind === 'image') {
-        for (const suffix of ['.png', '.jpg', '.provenance.json'] as const) entries.push([dropBlobName(c.drop, suffix), ownerOf(name)]);
+        for (const suffix of ['.png', '.jpg', '.provenance.json'] as const)
+          entries.push([dropBlobName(c.drop, suffix), ownerOf(name)]);
       }
       // The same name written straight into edited/: it belongs to a drop only if a job would have written it.
       const orphan = orphanDestination(name);
@@ -127,7 +195,13 @@ describe('names never share a blob (property)', () => {
     for (const name of names) {
       const c = classifyBlobName(name);
       const orphan = orphanDestination(name);
-      const written = [dropBlobName(c.drop, '.json'), dropBlobName(c.drop, '.provenance.json'), dropBlobName(c.drop, '.png'), orphan.blob, orphan.report];
+      const written = [
+        dropBlobName(c.drop, '.json'),
+        dropBlobName(c.drop, '.provenance.json'),
+        dropBlobName(c.drop, '.png'),
+        orphan.blob,
+        orphan.report,
+      ];
       for (const blob of written) {
         expect(blob.length).toBeLessThanOrEqual(MAX_BLOB_NAME);
         expect(blob.split('/').filter((s) => s === '' || s === '.' || s === '..')).toEqual([]);

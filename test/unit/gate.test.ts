@@ -14,9 +14,21 @@ const policy: GatePolicy = {
 };
 const TRAINED = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
 const url = (label: string, what: string) => `self#jumbf=/c2pa/${label}/${what}`;
-const OK_CODES = ['claimSignature.validated', 'claimSignature.insideValidity', 'signingCredential.trusted', 'assertion.dataHash.match'];
+const OK_CODES = [
+  'claimSignature.validated',
+  'claimSignature.insideValidity',
+  'signingCredential.trusted',
+  'assertion.dataHash.match',
+];
 
-function store(options: { actions?: unknown; failures?: { code: string; url: string }[]; success?: string[]; softwareAgents?: unknown[] } = {}): ManifestStoreJson {
+function store(
+  options: {
+    actions?: unknown;
+    failures?: { code: string; url: string }[];
+    success?: string[];
+    softwareAgents?: unknown[];
+  } = {},
+): ManifestStoreJson {
   return {
     active_manifest: 'urn:a',
     validation_state: 'Trusted',
@@ -27,18 +39,31 @@ function store(options: { actions?: unknown; failures?: { code: string; url: str
         assertions: [
           {
             label: 'c2pa.actions.v2',
-            data: { actions: options.actions ?? [{ action: 'c2pa.created', softwareAgent: { name: 'Azure OpenAI ImageGen' }, digitalSourceType: TRAINED }], ...(options.softwareAgents ? { softwareAgents: options.softwareAgents } : {}) },
+            data: {
+              actions: options.actions ?? [
+                {
+                  action: 'c2pa.created',
+                  softwareAgent: { name: 'Azure OpenAI ImageGen' },
+                  digitalSourceType: TRAINED,
+                },
+              ],
+              ...(options.softwareAgents ? { softwareAgents: options.softwareAgents } : {}),
+            },
           },
         ],
       },
     },
     validation_results: {
-      activeManifest: { success: (options.success ?? OK_CODES).map((code) => ({ code, url: url('urn:a', codeUri(code)) })), failure: options.failures ?? [] },
+      activeManifest: {
+        success: (options.success ?? OK_CODES).map((code) => ({ code, url: url('urn:a', codeUri(code)) })),
+        failure: options.failures ?? [],
+      },
     },
   };
 }
 
-const codeUri = (code: string) => (code.startsWith('assertion.dataHash') ? 'c2pa.assertions/c2pa.hash.data' : 'c2pa.signature');
+const codeUri = (code: string) =>
+  code.startsWith('assertion.dataHash') ? 'c2pa.assertions/c2pa.hash.data' : 'c2pa.signature';
 const DOCUMENT_SIGNER = { ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: true, isCa: false };
 const evidence = (profile = DOCUMENT_SIGNER): ByteEvidence => ({
   ok: true,
@@ -46,8 +71,17 @@ const evidence = (profile = DOCUMENT_SIGNER): ByteEvidence => ({
 });
 const NOW = new Date('2026-11-24T12:00:00Z');
 
-const judge = (s: ManifestStoreJson, p: Partial<GatePolicy> = {}, editWindow?: { start: Date; end: Date }, e = evidence()) =>
-  evaluateGate({ ok: true, store: s, evidence: e, ingredientReads: new Map() }, { ...policy, ...p }, { file: 'f.png', now: NOW, ...(editWindow ? { editWindow } : {}) });
+const judge = (
+  s: ManifestStoreJson,
+  p: Partial<GatePolicy> = {},
+  editWindow?: { start: Date; end: Date },
+  e = evidence(),
+) =>
+  evaluateGate(
+    { ok: true, store: s, evidence: e, ingredientReads: new Map() },
+    { ...policy, ...p },
+    { file: 'f.png', now: NOW, ...(editWindow ? { editWindow } : {}) },
+  );
 
 describe('gate policy', () => {
   it('publishes a trusted, intact manifest made by the allowed agent, with no reasons', () => {
@@ -57,16 +91,22 @@ describe('gate policy', () => {
   });
 
   it('tolerates a failure only on the assertion it is scoped to', () => {
-    const onSoftBinding = judge(store({ failures: [{ code: 'claim.malformed', url: url('urn:a', 'c2pa.assertions/c2pa.soft-binding__1') }] }));
+    const onSoftBinding = judge(
+      store({ failures: [{ code: 'claim.malformed', url: url('urn:a', 'c2pa.assertions/c2pa.soft-binding__1') }] }),
+    );
     expect(onSoftBinding.verdict).toBe('publish');
     expect(onSoftBinding.validation.tolerated).toHaveLength(1);
-    const elsewhere = judge(store({ failures: [{ code: 'claim.malformed', url: url('urn:a', 'c2pa.assertions/c2pa.actions.v2') }] }));
+    const elsewhere = judge(
+      store({ failures: [{ code: 'claim.malformed', url: url('urn:a', 'c2pa.assertions/c2pa.actions.v2') }] }),
+    );
     expect(elsewhere.verdict).toBe('quarantine');
     expect(elsewhere.reasons[0]).toMatch(/claim\.malformed on c2pa\.assertions\/c2pa\.actions\.v2/);
   });
 
   it('quarantines any failure a passing check does not explain (a revoked signer stays revoked)', () => {
-    const r = judge(store({ failures: [{ code: 'signingCredential.ocsp.revoked', url: url('urn:a', 'c2pa.signature') }] }));
+    const r = judge(
+      store({ failures: [{ code: 'signingCredential.ocsp.revoked', url: url('urn:a', 'c2pa.signature') }] }),
+    );
     expect(r.verdict).toBe('quarantine');
     expect(r.reasons.join()).toMatch(/signingCredential\.ocsp\.revoked/);
   });
@@ -83,9 +123,29 @@ describe('gate policy', () => {
   });
 
   it('finds the agent as a plain string or through softwareAgentIndex, and needs an AI source type on the same action', () => {
-    expect(judge(store({ actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType: TRAINED }] })).verdict).toBe('publish');
-    expect(judge(store({ actions: [{ action: 'c2pa.created', softwareAgentIndex: 0, digitalSourceType: TRAINED }], softwareAgents: [{ name: 'Azure OpenAI ImageGen' }] })).verdict).toBe('publish');
-    const split = judge(store({ actions: [{ action: 'c2pa.created', digitalSourceType: TRAINED }, { action: 'c2pa.edited', softwareAgent: { name: 'Azure OpenAI ImageGen' } }] }));
+    expect(
+      judge(
+        store({
+          actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType: TRAINED }],
+        }),
+      ).verdict,
+    ).toBe('publish');
+    expect(
+      judge(
+        store({
+          actions: [{ action: 'c2pa.created', softwareAgentIndex: 0, digitalSourceType: TRAINED }],
+          softwareAgents: [{ name: 'Azure OpenAI ImageGen' }],
+        }),
+      ).verdict,
+    ).toBe('publish');
+    const split = judge(
+      store({
+        actions: [
+          { action: 'c2pa.created', digitalSourceType: TRAINED },
+          { action: 'c2pa.edited', softwareAgent: { name: 'Azure OpenAI ImageGen' } },
+        ],
+      }),
+    );
     expect(split.verdict).toBe('quarantine');
   });
 
@@ -97,16 +157,41 @@ describe('gate policy', () => {
     const late = judge(timestamped, {}, window('2026-11-21T10:05:00Z', '2026-11-21T10:06:00Z'));
     expect(late.verdict).toBe('quarantine');
     // Without a trusted time-stamp the action's own signed "when" is the signing time.
-    const noTimestamp = store({ actions: [{ action: 'c2pa.created', softwareAgent: { name: 'Azure OpenAI ImageGen' }, digitalSourceType: TRAINED, when: '2026-11-21T12:00:00Z' }] });
+    const noTimestamp = store({
+      actions: [
+        {
+          action: 'c2pa.created',
+          softwareAgent: { name: 'Azure OpenAI ImageGen' },
+          digitalSourceType: TRAINED,
+          when: '2026-11-21T12:00:00Z',
+        },
+      ],
+    });
     const r = judge(noTimestamp, {}, window('2026-11-21T11:59:00Z', '2026-11-21T12:00:30Z'));
     expect(r.verdict).toBe('publish');
     expect(r.signingTime?.source).toBe('action');
-    expect(judge(store({ actions: [{ action: 'c2pa.created', softwareAgent: { name: 'Azure OpenAI ImageGen' }, digitalSourceType: TRAINED }] }), {}, window('2026-11-21T11:59:00Z', '2026-11-21T12:00:30Z')).reasons[0]).toMatch(/no signing time/);
+    expect(
+      judge(
+        store({
+          actions: [
+            { action: 'c2pa.created', softwareAgent: { name: 'Azure OpenAI ImageGen' }, digitalSourceType: TRAINED },
+          ],
+        }),
+        {},
+        window('2026-11-21T11:59:00Z', '2026-11-21T12:00:30Z'),
+      ).reasons[0],
+    ).toMatch(/no signing time/);
   });
 
   it('explains a missing manifest', () => {
-    const r = evaluateGate({ ok: false, error: 'no Content Credentials: the PNG carries no C2PA manifest' }, policy, { file: 'f.png' });
-    expect(r).toMatchObject({ verdict: 'quarantine', manifest: null, reasons: ['no Content Credentials: the PNG carries no C2PA manifest'] });
+    const r = evaluateGate({ ok: false, error: 'no Content Credentials: the PNG carries no C2PA manifest' }, policy, {
+      file: 'f.png',
+    });
+    expect(r).toMatchObject({
+      verdict: 'quarantine',
+      manifest: null,
+      reasons: ['no Content Credentials: the PNG carries no C2PA manifest'],
+    });
   });
 
   it.each([
@@ -114,29 +199,60 @@ describe('gate policy', () => {
     ['a look-alike URI', 'https://evil.example/not-iptc/trainedAlgorithmicMedia'],
     ['the IPTC path on another host', 'http://evil.example/newscodes/digitalsourcetype/trainedAlgorithmicMedia'],
   ])('compares source types as full IPTC URIs: %s is not one', (_name, digitalSourceType) => {
-    const r = judge(store({ actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType }] }));
+    const r = judge(
+      store({ actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType }] }),
+    );
     expect(r.verdict).toBe('quarantine');
     expect(r.checks.find((c) => !c.ok)?.name).toBe('Made by an allowed AI agent');
   });
 
   it("counts a status only at its exact URI: another manifest's success proves nothing", () => {
     const s = store();
-    s.validation_results!.activeManifest!.success = OK_CODES.map((code) => ({ code, url: url('urn:other', codeUri(code)) }));
+    s.validation_results!.activeManifest!.success = OK_CODES.map((code) => ({
+      code,
+      url: url('urn:other', codeUri(code)),
+    }));
     const r = judge(s);
     expect(r.verdict).toBe('quarantine');
-    expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['Claim signature valid', 'Signed inside the certificate validity', 'Signer trusted', 'Pixels intact']);
+    expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
+      'Claim signature valid',
+      'Signed inside the certificate validity',
+      'Signer trusted',
+      'Pixels intact',
+    ]);
   });
 
   it('needs a claim-signing certificate profile, read from the bytes', () => {
-    const tsa = judge(store(), {}, undefined, evidence({ ekus: ['1.3.6.1.5.5.7.3.8'], digitalSignature: true, isCa: false }));
+    const tsa = judge(
+      store(),
+      {},
+      undefined,
+      evidence({ ekus: ['1.3.6.1.5.5.7.3.8'], digitalSignature: true, isCa: false }),
+    );
     expect(tsa.reasons).toEqual([expect.stringMatching(/timeStamping certificate, which never signs claims/)]);
-    expect(judge(store(), {}, undefined, evidence({ ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: false, isCa: false })).reasons).toEqual([expect.stringMatching(/lacks digitalSignature/)]);
+    expect(
+      judge(store(), {}, undefined, evidence({ ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: false, isCa: false }))
+        .reasons,
+    ).toEqual([expect.stringMatching(/lacks digitalSignature/)]);
   });
 
   it('refuses a signing time later than now plus the skew', () => {
-    const at = (when: string) => store({ success: [...OK_CODES, 'timeStamp.validated', 'timeStamp.trusted'] , actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType: TRAINED, when }] });
+    const at = (when: string) =>
+      store({
+        success: [...OK_CODES, 'timeStamp.validated', 'timeStamp.trusted'],
+        actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType: TRAINED, when }],
+      });
     expect(judge(at('2026-11-24T12:00:30Z')).verdict).toBe('publish'); // inside the skew
-    const late = store({ actions: [{ action: 'c2pa.created', softwareAgent: 'Azure OpenAI ImageGen', digitalSourceType: TRAINED, when: '2026-12-09T12:00:00Z' }] });
+    const late = store({
+      actions: [
+        {
+          action: 'c2pa.created',
+          softwareAgent: 'Azure OpenAI ImageGen',
+          digitalSourceType: TRAINED,
+          when: '2026-12-09T12:00:00Z',
+        },
+      ],
+    });
     expect(judge(late).reasons).toEqual([expect.stringMatching(/signing time of 2026-12-09T12:00:00Z, after now/)]);
   });
 });
@@ -155,6 +271,8 @@ describe('the terminal checklist', () => {
   });
 
   it('escapes every unsafe character class and doubles backslashes', () => {
-    expect(terminalSafe('a\tb\\c\u0007\u009b\u2066\ufeff\u200b\ud800é')).toBe('a\\tb\\\\c\\x07\\x9b\\u2066\\ufeff\\u200b\\ud800é');
+    expect(terminalSafe('a\tb\\c\u0007\u009b\u2066\ufeff\u200b\ud800é')).toBe(
+      'a\\tb\\\\c\\x07\\x9b\\u2066\\ufeff\\u200b\\ud800é',
+    );
   });
 });

@@ -3,8 +3,17 @@ import { isTerminal, jobIdFor, newJob, transition, TransitionError } from '../..
 import type { EditRequest } from '../../shared/validation.js';
 
 const drop = { path: 'a', stem: 'cat' };
-const inputs = { image: { name: 'a/cat.png', etag: '"0x1"', bytes: 10 }, mask: { name: 'a/cat.mask.png', etag: '"0x2"', bytes: 5 } };
-const request: EditRequest = { prompt: 'p', promptSource: 'default', size: 'auto', quality: 'medium', outputFormat: 'png' };
+const inputs = {
+  image: { name: 'a/cat.png', etag: '"0x1"', bytes: 10 },
+  mask: { name: 'a/cat.mask.png', etag: '"0x2"', bytes: 5 },
+};
+const request: EditRequest = {
+  prompt: 'p',
+  promptSource: 'default',
+  size: 'auto',
+  quality: 'medium',
+  outputFormat: 'png',
+};
 const t0 = new Date('2026-11-21T10:00:00Z');
 
 describe('job identity', () => {

@@ -19,7 +19,10 @@ describe('the local publisher CA', () => {
 
   it('refuses a chain without its root, and a key that is not the leaf', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'publisher-ca-'));
-    const [a, b] = await Promise.all([loadOrCreatePublisher(path.join(dir, 'a')), loadOrCreatePublisher(path.join(dir, 'b'))]);
+    const [a, b] = await Promise.all([
+      loadOrCreatePublisher(path.join(dir, 'a')),
+      loadOrCreatePublisher(path.join(dir, 'b')),
+    ]);
     const leafOnly = a.chainPem.slice(0, a.chainPem.indexOf('-----END CERTIFICATE-----') + 25);
     expect(() => publisherIdentity(leafOnly)).toThrow(/signer certificate first and its root CA last/);
     expect(() => localSigner(b.keyPem, a.chainPem)).toThrow(/does not belong/);

@@ -176,7 +176,14 @@ export class MemoryBlobs {
               return { written: true, etag };
             } catch (err) {
               if (![409, 412].includes((err as { statusCode?: number }).statusCode ?? 0)) throw err;
-              const gone = { name, etag: '', bytes: 0, metadata: {}, contentType: undefined, lastModified: new Date(0) };
+              const gone = {
+                name,
+                etag: '',
+                bytes: 0,
+                metadata: {},
+                contentType: undefined,
+                lastModified: new Date(0),
+              };
               return { written: false, existing: this.info('edited', name) ?? gone };
             }
           },
@@ -245,8 +252,7 @@ export class MemoryRecords implements RecordStore {
 
 /** What FakeModel answers: an outcome, with the image's bytes where the real model streams them. */
 export type FakeAnswer =
-  | Exclude<ModelOutcome, { kind: 'ok' }>
-  | (Omit<Extract<ModelOutcome, { kind: 'ok' }>, 'output'> & { bytes: Buffer });
+  Exclude<ModelOutcome, { kind: 'ok' }> | (Omit<Extract<ModelOutcome, { kind: 'ok' }>, 'output'> & { bytes: Buffer });
 
 /** A model that answers every edit with the same bytes (or whatever `next` says). */
 export class FakeModel implements ImageModel {

@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { checkModel, DEFAULT_IMAGE_MODEL, findModel, IMAGE_MODELS, latestVersion, sizeProblem } from '../../shared/model-catalog.js';
+import {
+  checkModel,
+  DEFAULT_IMAGE_MODEL,
+  findModel,
+  IMAGE_MODELS,
+  latestVersion,
+  sizeProblem,
+} from '../../shared/model-catalog.js';
 
 const TODAY = new Date('2026-11-24T00:00:00Z');
 const DAY_MS = 86_400_000;
 const gpt2 = findModel('gpt-image-2')!;
 
 describe('model catalog', () => {
-  it('lists the gpt-image family with the dates of Microsoft\'s retirement schedule', () => {
-    expect(IMAGE_MODELS.map((m) => [m.name, latestVersion(m).version, latestVersion(m).lifecycle, latestVersion(m).retires])).toEqual([
+  it("lists the gpt-image family with the dates of Microsoft's retirement schedule", () => {
+    expect(
+      IMAGE_MODELS.map((m) => [m.name, latestVersion(m).version, latestVersion(m).lifecycle, latestVersion(m).retires]),
+    ).toEqual([
       ['gpt-image-1', '2025-04-15', 'preview', '2026-10-23'],
       ['gpt-image-1-mini', '2025-10-06', 'ga', '2027-04-07'],
       ['gpt-image-1.5', '2025-12-16', 'ga', '2027-06-16'],
@@ -21,7 +30,11 @@ describe('model catalog', () => {
     const retires = Date.parse(`${latestVersion(findModel(DEFAULT_IMAGE_MODEL)!).retires}T00:00:00Z`);
     expect(retires - TODAY.getTime()).toBeGreaterThan(183 * DAY_MS);
     expect(check.ok && check.warning).toBeFalsy();
-    expect(findModel(DEFAULT_IMAGE_MODEL)!.mask).toEqual({ format: 'png-alpha', sameSizeAsImage: true, maxBytesExclusive: 4 * 1024 * 1024 });
+    expect(findModel(DEFAULT_IMAGE_MODEL)!.mask).toEqual({
+      format: 'png-alpha',
+      sameSizeAsImage: true,
+      maxBytesExclusive: 4 * 1024 * 1024,
+    });
   });
 
   it('refuses a retired, unknown, preview or unknown-version model with the fix', () => {
@@ -29,10 +42,19 @@ describe('model catalog', () => {
       ok: false,
       problem: 'gpt-image-1 2025-04-15 was retired on 2026-10-23; Microsoft names no replacement; use gpt-image-2',
     });
-    expect(checkModel('dall-e-3', undefined, TODAY)).toMatchObject({ ok: false, problem: expect.stringMatching(/^"dall-e-3" is not an image model/) });
-    expect(checkModel('gpt-image-2', '2025-01-01', TODAY)).toEqual({ ok: false, problem: 'gpt-image-2 has no version "2025-01-01" (known: 2026-04-21)' });
+    expect(checkModel('dall-e-3', undefined, TODAY)).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^"dall-e-3" is not an image model/),
+    });
+    expect(checkModel('gpt-image-2', '2025-01-01', TODAY)).toEqual({
+      ok: false,
+      problem: 'gpt-image-2 has no version "2025-01-01" (known: 2026-04-21)',
+    });
     // Before its retirement, gpt-image-1 was refused as a preview.
-    expect(checkModel('gpt-image-1', undefined, new Date('2026-06-01T00:00:00Z'))).toMatchObject({ ok: false, problem: expect.stringMatching(/is a preview; choose a GA model such as gpt-image-2/) });
+    expect(checkModel('gpt-image-1', undefined, new Date('2026-06-01T00:00:00Z'))).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/is a preview; choose a GA model such as gpt-image-2/),
+    });
   });
 
   it('warns in the last 60 days before a retirement', () => {
@@ -48,7 +70,9 @@ describe('model catalog', () => {
     expect(sizeProblem(gpt2, '2048x1152')).toBeUndefined();
     expect(sizeProblem(gpt2, '3856x2160')).toMatch(/longest edge may be at most 3840/);
     expect(sizeProblem(findModel('gpt-image-1.5')!, '1024x1024')).toBeUndefined();
-    expect(sizeProblem(findModel('gpt-image-1.5')!, '2048x1152')).toMatch(/gpt-image-1\.5 accepts "auto", "1024x1024", "1024x1536", "1536x1024", not "2048x1152"/);
+    expect(sizeProblem(findModel('gpt-image-1.5')!, '2048x1152')).toMatch(
+      /gpt-image-1\.5 accepts "auto", "1024x1024", "1024x1536", "1536x1024", not "2048x1152"/,
+    );
   });
 
   it('records the limits validation relies on', () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { nextFreeAt, observeQuota, rateFactor, releaseSlot, reserveSlot, slotIntervalMs, type PacerState } from '../../shared/pacing.js';
+import {
+  nextFreeAt,
+  observeQuota,
+  rateFactor,
+  releaseSlot,
+  reserveSlot,
+  slotIntervalMs,
+  type PacerState,
+} from '../../shared/pacing.js';
 import { RequestQuota } from '../../local/emulator/quota.js';
 
 describe('pacing', () => {

@@ -30,9 +30,19 @@ const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
 
 describe('IMAGE_MODEL_POOL', () => {
   it('reads the deployments, each named by region and deployment', () => {
-    const config = loadConfig({ ...base, IMAGE_MODEL_POOL: JSON.stringify([entry('eastus2', 9), entry('Sweden Central', 6)]) });
+    const config = loadConfig({
+      ...base,
+      IMAGE_MODEL_POOL: JSON.stringify([entry('eastus2', 9), entry('Sweden Central', 6)]),
+    });
     expect(config.pool.members).toEqual([
-      { id: 'eastus2-gpt-image-2', endpoint: 'https://oai-eastus2.openai.azure.com', deployment: 'gpt-image-2', model: 'gpt-image-2', rpm: 9, region: 'eastus2' },
+      {
+        id: 'eastus2-gpt-image-2',
+        endpoint: 'https://oai-eastus2.openai.azure.com',
+        deployment: 'gpt-image-2',
+        model: 'gpt-image-2',
+        rpm: 9,
+        region: 'eastus2',
+      },
       expect.objectContaining({ id: 'swedencentral-gpt-image-2', region: 'swedencentral', rpm: 6 }),
     ]);
   });
@@ -40,12 +50,21 @@ describe('IMAGE_MODEL_POOL', () => {
   it('without it, the single-deployment settings make a pool of one named after the deployment', () => {
     const config = loadConfig({ ...base, AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:1', IMAGE_MODEL_RPM: '12' });
     expect(config.pool.members).toEqual([
-      { id: 'gpt-image-2', endpoint: 'http://127.0.0.1:1', deployment: 'gpt-image-2', model: 'gpt-image-2', rpm: 12, region: '' },
+      {
+        id: 'gpt-image-2',
+        endpoint: 'http://127.0.0.1:1',
+        deployment: 'gpt-image-2',
+        model: 'gpt-image-2',
+        rpm: 12,
+        region: '',
+      },
     ]);
   });
 
   it('names every problem of every entry', () => {
-    const { problems } = parsePool(JSON.stringify([{ ...entry('eastus2', 0), key: 'secret' }, entry('eastus2', 9, { model: 'dall-e-3' }), 'x']));
+    const { problems } = parsePool(
+      JSON.stringify([{ ...entry('eastus2', 0), key: 'secret' }, entry('eastus2', 9, { model: 'dall-e-3' }), 'x']),
+    );
     expect(problems).toEqual([
       'IMAGE_MODEL_POOL[0] has an unknown field "key" (known: endpoint, deployment, model, rpm, region, id)',
       "IMAGE_MODEL_POOL[0].rpm must be a whole number from 1 to 100000 (the deployment's requests per minute), got 0",
@@ -59,15 +78,28 @@ describe('IMAGE_MODEL_POOL', () => {
   });
 
   it('refuses a pool where no deployment may take a drop under ALLOWED_REGIONS', () => {
-    const env = { ...base, IMAGE_MODEL_POOL: JSON.stringify([entry('eastus2', 9)]), ALLOWED_REGIONS: 'swedencentral, polandcentral' };
+    const env = {
+      ...base,
+      IMAGE_MODEL_POOL: JSON.stringify([entry('eastus2', 9)]),
+      ALLOWED_REGIONS: 'swedencentral, polandcentral',
+    };
     expect(() => loadConfig(env)).toThrow(ConfigError);
-    expect(() => loadConfig(env)).toThrow(/none serves IMAGE_MODEL \(gpt-image-2\) in ALLOWED_REGIONS \(swedencentral, polandcentral\)/);
-    expect(() => loadConfig({ ...base, AZURE_OPENAI_ENDPOINT: 'http://x', ALLOWED_REGIONS: 'eastus2' })).toThrow(/ALLOWED_REGIONS needs IMAGE_MODEL_POOL/);
+    expect(() => loadConfig(env)).toThrow(
+      /none serves IMAGE_MODEL \(gpt-image-2\) in ALLOWED_REGIONS \(swedencentral, polandcentral\)/,
+    );
+    expect(() => loadConfig({ ...base, AZURE_OPENAI_ENDPOINT: 'http://x', ALLOWED_REGIONS: 'eastus2' })).toThrow(
+      /ALLOWED_REGIONS needs IMAGE_MODEL_POOL/,
+    );
   });
 });
 
 const member = (id: string, rpm: number, region = id, model = 'gpt-image-2'): PoolMember => ({
-  id, endpoint: `https://${id}`, deployment: 'd', model, rpm, region,
+  id,
+  endpoint: `https://${id}`,
+  deployment: 'd',
+  model,
+  rpm,
+  region,
 });
 
 describe('choosing a member', () => {
@@ -79,7 +111,11 @@ describe('choosing a member', () => {
     const next = new Map(members.map((m) => [m.id, now]));
     const count = new Map<string, number>();
     for (let i = 0; i < 21; i++) {
-      const candidates = members.map((m) => ({ member: m, nextFree: next.get(m.id)!, availability: 'closed' as const }));
+      const candidates = members.map((m) => ({
+        member: m,
+        nextFree: next.get(m.id)!,
+        availability: 'closed' as const,
+      }));
       const chosen = chooseMember(candidates, req, now)!.member;
       next.set(chosen.id, Math.max(now, next.get(chosen.id)!) + 60_000 / chosen.rpm);
       count.set(chosen.id, (count.get(chosen.id) ?? 0) + 1);
@@ -89,13 +125,18 @@ describe('choosing a member', () => {
 
   it("honours the drop's model and the allowed regions, passes over an open member and one to avoid", () => {
     const c = (m: PoolMember, nextFree = now, a: 'closed' | 'open' | 'half-open' = 'closed', openUntil?: number) => ({
-      member: m, nextFree, availability: a, openUntil,
+      member: m,
+      nextFree,
+      availability: a,
+      openUntil,
     });
     const mini = member('mini', 60, 'eastus2', 'gpt-image-1-mini');
     const se = member('se', 6, 'swedencentral');
     const pl = member('pl', 6, 'polandcentral');
     expect(chooseMember([c(mini), c(se, now + 50_000), c(pl, now + 60_000)], req, now)?.member.id).toBe('se');
-    expect(chooseMember([c(se), c(pl, now + 60_000)], { ...req, allowedRegions: ['polandcentral'] }, now)?.member.id).toBe('pl');
+    expect(
+      chooseMember([c(se), c(pl, now + 60_000)], { ...req, allowedRegions: ['polandcentral'] }, now)?.member.id,
+    ).toBe('pl');
     expect(chooseMember([c(se, now, 'open', now + 30_000), c(pl, now + 60_000)], req, now)?.member.id).toBe('pl');
     expect(chooseMember([c(se), c(pl, now + 60_000)], { ...req, avoid: 'se' }, now)?.member.id).toBe('pl');
     // Every member out: the one back first, no earlier than it is back.
@@ -149,7 +190,11 @@ describe('a pool of three in memory', () => {
   beforeEach(async () => {
     image ??= await gradientImage(64, 64);
     mask ??= await rectMask(64, 64, { x: 0, y: 0, width: 16, height: 16 });
-    models = { 'eastus2-gpt-image-2': new FakeModel(), 'westus3-gpt-image-2': new FakeModel(), 'swedencentral-gpt-image-2': new FakeModel() };
+    models = {
+      'eastus2-gpt-image-2': new FakeModel(),
+      'westus3-gpt-image-2': new FakeModel(),
+      'swedencentral-gpt-image-2': new FakeModel(),
+    };
     const pool = [entry('eastus2', 1200), entry('westus3', 600), entry('swedencentral', 600)];
     rt = memoryRuntime({ IMAGE_MODEL_POOL: JSON.stringify(pool) }, 'worker-a', (m) => models[m.id]);
   });
@@ -177,7 +222,9 @@ describe('a pool of three in memory', () => {
     const jobs: JobRecord[] = [];
     for (let i = 0; i < 8; i++) jobs.push(await drop(`burst/p${i}`));
     const per = (d: string) => jobs.filter((j) => j.deployment === d).length;
-    expect([per('eastus2-gpt-image-2'), per('westus3-gpt-image-2'), per('swedencentral-gpt-image-2')]).toEqual([4, 2, 2]);
+    expect([per('eastus2-gpt-image-2'), per('westus3-gpt-image-2'), per('swedencentral-gpt-image-2')]).toEqual([
+      4, 2, 2,
+    ]);
     await drain();
     for (const j of jobs) {
       const done = (await rt.ledger.get(j.id))!.value;
@@ -194,21 +241,43 @@ describe('a pool of three in memory', () => {
       await rt.upload(`${stem}.mask.png`, mask);
     }
     // Every part's event, all at once (an instance gets them together under a burst).
-    await Promise.all(stems.flatMap((stem) => [`${stem}.png`, `${stem}.mask.png`].map((n) => intakeBlob(rt, n, undefined, memoryLogger(rt)))));
-    const jobs = await Promise.all([...new Set(rt.sent.map((m) => m.message.jobId))].map(async (id) => (await rt.ledger.get(id))!.value));
+    await Promise.all(
+      stems.flatMap((stem) =>
+        [`${stem}.png`, `${stem}.mask.png`].map((n) => intakeBlob(rt, n, undefined, memoryLogger(rt))),
+      ),
+    );
+    const jobs = await Promise.all(
+      [...new Set(rt.sent.map((m) => m.message.jobId))].map(async (id) => (await rt.ledger.get(id))!.value),
+    );
     expect(jobs).toHaveLength(8);
     // One intake per drop did the work; the others found its job (none raced it to the ledger).
     expect(rt.logs.filter((l) => l.includes('duplicate delivery: the job already exists'))).toHaveLength(8);
-    const per = (d: string) => jobs.filter((j) => j.deployment === d).map((j) => Date.parse(j.notBefore!)).sort((a, b) => a - b);
-    expect([per('eastus2-gpt-image-2'), per('westus3-gpt-image-2'), per('swedencentral-gpt-image-2')].map((s) => s.length)).toEqual([4, 2, 2]);
+    const per = (d: string) =>
+      jobs
+        .filter((j) => j.deployment === d)
+        .map((j) => Date.parse(j.notBefore!))
+        .sort((a, b) => a - b);
+    expect(
+      [per('eastus2-gpt-image-2'), per('westus3-gpt-image-2'), per('swedencentral-gpt-image-2')].map((s) => s.length),
+    ).toEqual([4, 2, 2]);
     // Reserved and never used, a slot would hold its place: the next drop on each member comes right after.
-    for (const [id, slots] of [['eastus2-gpt-image-2', per('eastus2-gpt-image-2')], ['westus3-gpt-image-2', per('westus3-gpt-image-2')]] as const)
-      expect(await rt.pool.pacer(id).nextFree()).toBeCloseTo(slots.at(-1)! + slotIntervalMs(rt.pool.member(id).rpm), -1);
+    for (const [id, slots] of [
+      ['eastus2-gpt-image-2', per('eastus2-gpt-image-2')],
+      ['westus3-gpt-image-2', per('westus3-gpt-image-2')],
+    ] as const)
+      expect(await rt.pool.pacer(id).nextFree()).toBeCloseTo(
+        slots.at(-1)! + slotIntervalMs(rt.pool.member(id).rpm),
+        -1,
+      );
   });
 
   it('a slot reserved for a job another instance queued elsewhere is given back to the next reservation', async () => {
     const first = await rt.pool.reserve('elsewhere:0', { model: 'gpt-image-2', allowedRegions: [] });
-    const second = await rt.pool.reserve('next:0', { model: 'gpt-image-2', allowedRegions: [], avoid: 'westus3-gpt-image-2' });
+    const second = await rt.pool.reserve('next:0', {
+      model: 'gpt-image-2',
+      allowedRegions: [],
+      avoid: 'westus3-gpt-image-2',
+    });
     await rt.pool.release('elsewhere:0', first);
     const third = await rt.pool.reserve('then:0', { model: 'gpt-image-2', allowedRegions: [] });
     expect(third).toEqual({ ...first });
@@ -227,7 +296,11 @@ describe('a pool of three in memory', () => {
     expect(done.every((j) => j.edit?.deployment !== 'eastus2-gpt-image-2')).toBe(true);
 
     // The region recovers; after the cooldown the next job that comes to it is the probe, and it closes.
-    models['eastus2-gpt-image-2']!.next = () => ({ kind: 'ok', bytes: Buffer.from('edited image'), contentType: 'image/png' });
+    models['eastus2-gpt-image-2']!.next = () => ({
+      kind: 'ok',
+      bytes: Buffer.from('edited image'),
+      contentType: 'image/png',
+    });
     rt.clock.advance(11_000);
     expect(await rt.pool.availability('eastus2-gpt-image-2')).toBe('half-open');
     const later: JobRecord[] = [];
@@ -244,12 +317,18 @@ describe('send gate', () => {
   it("lets late calls out no faster than the deployment's one-second share, in order", async () => {
     let t = 0;
     const sent: number[] = [];
-    const gate = new SendGate(120, () => t, async (ms) => void (t += ms));
+    const gate = new SendGate(
+      120,
+      () => t,
+      async (ms) => void (t += ms),
+    );
     // Five calls that woke at the same moment: two fit the second's share of 120 RPM, the rest follow at the rate.
-    await Promise.all([0, 1, 2, 3, 4].map(async () => {
-      await gate.take();
-      sent.push(t);
-    }));
+    await Promise.all(
+      [0, 1, 2, 3, 4].map(async () => {
+        await gate.take();
+        sent.push(t);
+      }),
+    );
     expect(sent).toEqual([0, 0, 500, 1000, 1500]);
   });
 });

@@ -10,9 +10,22 @@ const problemsOf = (text: string, name = 'gpt-image-2') => {
 
 describe('sidecar', () => {
   it('accepts the documented fields', () => {
-    expect(parseSidecar('{"prompt":"a hat","size":"1024x1536","quality":"high","output_format":"jpeg","output_compression":80,"background":"opaque","input_fidelity":"high","n":1}')).toEqual({
+    expect(
+      parseSidecar(
+        '{"prompt":"a hat","size":"1024x1536","quality":"high","output_format":"jpeg","output_compression":80,"background":"opaque","input_fidelity":"high","n":1}',
+      ),
+    ).toEqual({
       ok: true,
-      sidecar: { prompt: 'a hat', size: '1024x1536', quality: 'high', output_format: 'jpeg', output_compression: 80, background: 'opaque', input_fidelity: 'high', n: 1 },
+      sidecar: {
+        prompt: 'a hat',
+        size: '1024x1536',
+        quality: 'high',
+        output_format: 'jpeg',
+        output_compression: 80,
+        background: 'opaque',
+        input_fidelity: 'high',
+        n: 1,
+      },
     });
   });
 
@@ -38,7 +51,9 @@ describe('sidecar', () => {
   });
 
   it('follows the configured model: sizes, input_fidelity and transparency', () => {
-    expect(parseSidecar('{"size":"2048x1152","input_fidelity":"high"}', model('gpt-image-2'))).toMatchObject({ ok: true });
+    expect(parseSidecar('{"size":"2048x1152","input_fidelity":"high"}', model('gpt-image-2'))).toMatchObject({
+      ok: true,
+    });
     expect(problemsOf('{"size":"2048x1152"}', 'gpt-image-1.5')).toEqual([
       '"size" gpt-image-1.5 accepts "auto", "1024x1024", "1024x1536", "1536x1024", not "2048x1152"',
     ]);
@@ -50,16 +65,22 @@ describe('sidecar', () => {
 
   it('looks fields up as own properties only: __proto__, valueOf and constructor are unknown fields', () => {
     for (const name of ['__proto__', 'valueOf', 'constructor', 'toString', 'hasOwnProperty']) {
-      expect(problemsOf(`{"${name}": 1}`)).toEqual([expect.stringMatching(new RegExp(`^unknown field "${name}"; allowed: prompt, size`))]);
+      expect(problemsOf(`{"${name}": 1}`)).toEqual([
+        expect.stringMatching(new RegExp(`^unknown field "${name}"; allowed: prompt, size`)),
+      ]);
     }
-    expect(problemsOf('{"__proto__": {"prompt": "x"}, "prompt": "a hat"}')).toEqual([expect.stringMatching(/^unknown field "__proto__"/)]);
+    expect(problemsOf('{"__proto__": {"prompt": "x"}, "prompt": "a hat"}')).toEqual([
+      expect.stringMatching(/^unknown field "__proto__"/),
+    ]);
     const ok = parseSidecar('{"prompt": "a hat"}');
     expect(ok.ok && Object.getPrototypeOf(ok.sidecar)).toBe(Object.prototype);
   });
 
   it('refuses deep nesting with a report instead of overflowing the stack', () => {
     const deep = '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000);
-    expect(problemsOf(deep)).toEqual([`the sidecar nests objects or arrays more than ${MAX_SIDECAR_DEPTH} levels deep; it must be one flat object like {"prompt": "..."}`]);
+    expect(problemsOf(deep)).toEqual([
+      `the sidecar nests objects or arrays more than ${MAX_SIDECAR_DEPTH} levels deep; it must be one flat object like {"prompt": "..."}`,
+    ]);
     expect(problemsOf('['.repeat(20_000))).toHaveLength(1);
     // Brackets inside strings are text, not nesting.
     expect(parseSidecar(JSON.stringify({ prompt: '{['.repeat(5000) }))).toMatchObject({ ok: true });

@@ -19,7 +19,11 @@ async function* asPieces(bytes: Buffer, size: number): AsyncIterable<Buffer> {
 
 describe("decoding the answer's image as it arrives", () => {
   const image = Buffer.from(Array.from({ length: 3001 }, (_, i) => (i * 37) % 256));
-  const answer = JSON.stringify({ created: 1, data: [{ b64_json: image.toString('base64') }], usage: { total_tokens: 9 } });
+  const answer = JSON.stringify({
+    created: 1,
+    data: [{ b64_json: image.toString('base64') }],
+    usage: { total_tokens: 9 },
+  });
 
   it('gives back the exact bytes however the body is cut, in pieces no larger than the chunks they came in', async () => {
     for (const size of [1, 3, 7, 64, 1024, answer.length]) {
