@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isTerminal, type JobRecord } from '../../shared/job.js';
 import { STATE_LINE } from '../../shared/log.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
@@ -306,7 +306,12 @@ describe('the persisted default publishes on the event (no sweep)', () => {
         expect(at('published') - at('edited')).toBeLessThan(3_000);
         expect(at('published') - uploaded.get(d.key)!).toBeLessThan(15_000);
         expect(['publish', 'edit']).toContain(job.publish?.by);
-        const line = publishedLine(q, job);
+        // The ledger records the state just before the function logs it.
+        const line = await vi.waitFor(() => {
+          const found = publishedLine(q, job);
+          if (!found) throw new Error(`no "published" log line yet for ${d.key}`);
+          return found;
+        });
         expect(line?.functionName).toBe(job.publish?.by);
         expect(line?.message).toContain(`by ${job.publish?.by}`);
       }
