@@ -54,7 +54,7 @@ const store = observed(containerRecords(clients.container(CONTAINERS.jobs)));
 const pacer: { reserve(key: string): Promise<{ at: number }> } =
   layout === 'sharded' ? new ShardedPacer(store, 'scale', Number(rpm)) : new Ledger(store).pacer('scale', Number(rpm));
 
-interface Grant {
+export interface Grant {
   phase: 'burst' | 'steady';
   asked: number;
   granted: number;

@@ -14,7 +14,7 @@ import { startLocalStorage } from '../local/environment.js';
 import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
 import { slotIntervalMs } from '../shared/pacing.js';
 import { ms, percentile, table, type Section } from './measure.js';
-import type { StoreOp } from './pacer-instance.js';
+import type { Grant, StoreOp } from './pacer-instance.js';
 import { pipelineScale } from './pipeline-scale.js';
 import { SLOTS_PER_BUCKET } from './sharded-pacer.js';
 
@@ -24,13 +24,6 @@ const BURST_EACH = 40;
 const STEADY_EACH = 25;
 const STEADY_EVERY_MS = (60_000 / RPM) * INSTANCES;
 
-interface Grant {
-  phase: 'burst' | 'steady';
-  asked: number;
-  granted: number;
-  at: number | null;
-  error?: string;
-}
 interface InstanceResult {
   grants: Grant[];
   ops: StoreOp[];

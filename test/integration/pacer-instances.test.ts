@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStorage, type LocalStorage } from '../../local/environment.js';
-import { containerRecords, Ledger } from '../../shared/adapters/ledger.js';
+import { Ledger } from '../../shared/adapters/ledger.js';
 import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/storage.js';
-import { CONTAINERS } from '../../shared/containers.js';
 import { slotIntervalMs } from '../../shared/pacing.js';
+import { instanceStores } from '../helpers/instance-stores.js';
 
 const INSTANCES = 8;
 const PER_INSTANCE = 40;
@@ -23,30 +23,12 @@ describe('the pacer across instances', () => {
   });
   afterAll(async () => storage?.close());
 
-  const writes = { ok: 0, lost: 0 };
-  async function instances(): Promise<Ledger[]> {
-    return Promise.all(
-      Array.from({ length: INSTANCES }, async () => {
-        const clients = await createStorageClients({
-          kind: 'connectionString',
-          connectionString: storage.connectionString,
-        });
-        const store = containerRecords(clients.container(CONTAINERS.jobs));
-        const write: typeof store.write = (...args) =>
-          store.write(...args).then(
-            (etag) => (writes.ok++, etag),
-            (err: unknown) => {
-              writes.lost++;
-              throw err;
-            },
-          );
-        return new Ledger({ ...store, write });
-      }),
-    );
-  }
+  const instances = async () =>
+    (await instanceStores(storage.connectionString, INSTANCES)).map(({ store }) => new Ledger(store));
 
   it('gives every job its own slot, evenly spaced, with nobody starved, in a burst from 8 instances', async () => {
-    const ledgers = await instances();
+    const stores = await instanceStores(storage.connectionString, INSTANCES);
+    const ledgers = stores.map(({ store }) => new Ledger(store));
     const started = Date.now();
     const slots = await Promise.all(
       ledgers.flatMap((ledger, i) => {
@@ -61,7 +43,8 @@ describe('the pacer across instances', () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(slotIntervalMs(RPM) - 1e-6);
     // Granted faster than the 600 a minute they schedule, one write for many slots.
     expect(elapsed).toBeLessThan(((slots.length - 1) * 60_000) / RPM);
-    expect(writes.ok).toBeLessThan(slots.length / 4);
+    const writes = stores.reduce((sum, { writes }) => sum + writes.ok, 0);
+    expect(writes).toBeLessThan(slots.length / 4);
   }, 60_000);
 
   it('hands a duplicate delivery on another instance the slot its twin reserved', async () => {

@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShardedPacer } from '../../bench/sharded-pacer.js';
 import { startLocalStorage, type LocalStorage } from '../../local/environment.js';
-import { containerRecords, type RecordStore, Ledger } from '../../shared/adapters/ledger.js';
+import { Ledger } from '../../shared/adapters/ledger.js';
 import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/storage.js';
-import { CONTAINERS } from '../../shared/containers.js';
 import { slotIntervalMs } from '../../shared/pacing.js';
+import { instanceStores } from '../helpers/instance-stores.js';
 
 const INSTANCES = 8;
 const RPM = 600;
@@ -26,25 +26,7 @@ describe('the pacer at 600 RPM across 8 instances', () => {
   });
   afterAll(async () => storage?.close());
 
-  /** One record store per instance, each counting its writes of the schedule. */
-  async function stores(): Promise<{ store: RecordStore; writes: { ok: number } }[]> {
-    return Promise.all(
-      Array.from({ length: INSTANCES }, async () => {
-        const clients = await createStorageClients({
-          kind: 'connectionString',
-          connectionString: storage.connectionString,
-        });
-        const store = containerRecords(clients.container(CONTAINERS.jobs));
-        const writes = { ok: 0 };
-        const write: RecordStore['write'] = async (...args) => {
-          const etag = await store.write(...args);
-          writes.ok++;
-          return etag;
-        };
-        return { store: { ...store, write }, writes };
-      }),
-    );
-  }
+  const stores = () => instanceStores(storage.connectionString, INSTANCES);
 
   function expectDistinctAndSpaced(slots: number[]): number[] {
     const sorted = [...slots].sort((a, b) => a - b);
