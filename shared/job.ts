@@ -5,24 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { dropKey, type DropRef } from './drop.js';
+import { isTerminal, type JobState } from './job-states.js';
 import type { EditRequest } from './validation.js';
 
-export const JOB_STATES = [
-  'queued',
-  'editing',
-  'edited',
-  'publishing',
-  'published',
-  'quarantined',
-  'rejected',
-  'failed',
-] as const;
-export type JobState = (typeof JOB_STATES)[number];
-export const TERMINAL_STATES: readonly JobState[] = ['published', 'quarantined', 'rejected', 'failed'];
-
-export function isTerminal(state: JobState): boolean {
-  return TERMINAL_STATES.includes(state);
-}
+export { isTerminal, JOB_STATES, TERMINAL_STATES, type JobState } from './job-states.js';
 
 /** Which states a job may move to from each state. Re-entering `editing` or `publishing` is a takeover. */
 const NEXT: Record<JobState, readonly JobState[]> = {

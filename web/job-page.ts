@@ -6,7 +6,8 @@
 import type { FilePart, JobView } from '../shared/console/types.js';
 import { ApiError, fetchJob, fileUrl } from './api.js';
 import { h, replaceChildren } from './dom.js';
-import { stateBadge, TERMINAL_STATES } from './jobs-page.js';
+import { isTerminal } from '../shared/job-states.js';
+import { stateBadge } from './jobs-page.js';
 import type { Page } from './page.js';
 
 const POLL_MS = 1500;
@@ -177,7 +178,7 @@ export function jobPage(main: HTMLElement, id: string): Page {
           ...details(job),
         );
       }
-      if (TERMINAL_STATES.includes(job.state)) return;
+      if (isTerminal(job.state)) return;
     } catch (err) {
       // A just-submitted drop has its job id before intake has written the job.
       const waiting = err instanceof ApiError && err.status === 404 && !shownState;

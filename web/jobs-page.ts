@@ -1,22 +1,10 @@
 /** Jobs: the live list (polled), counters per state, the pacer's schedule and, when present, outcome events. */
-import type { JobState } from '../shared/job.js';
+import { JOB_STATES, type JobState } from '../shared/job-states.js';
 import type { JobRow, Overview } from '../shared/console/types.js';
 import { fetchEvents, fetchOverview } from './api.js';
 import { age, h, replaceChildren } from './dom.js';
 import type { Page } from './page.js';
 
-export const STATES: JobState[] = [
-  'queued',
-  'editing',
-  'edited',
-  'publishing',
-  'published',
-  'quarantined',
-  'rejected',
-  'failed',
-];
-/** Where a job stops; the job page stops polling there. (Type-only imports from shared/: it uses node:crypto.) */
-export const TERMINAL_STATES: JobState[] = ['published', 'quarantined', 'rejected', 'failed'];
 const POLL_MS = 1500;
 
 export function stateBadge(state: JobState): HTMLElement {
@@ -32,7 +20,7 @@ export function jobsPage(main: HTMLElement): Page {
     'select',
     { id: 'state-filter' },
     h('option', { value: '' }, 'All states'),
-    ...STATES.map((s) => h('option', { value: s }, s)),
+    ...JOB_STATES.map((s) => h('option', { value: s }, s)),
   );
   const textFilter = h('input', {
     id: 'text-filter',
@@ -83,7 +71,7 @@ export function jobsPage(main: HTMLElement): Page {
     latest = o;
     replaceChildren(
       counters,
-      ...STATES.map((s) =>
+      ...JOB_STATES.map((s) =>
         h('li', { class: `count state-${s}` }, h('span', { class: 'n' }, o.counts[s] ?? 0), ` ${s}`),
       ),
     );
