@@ -1,9 +1,10 @@
 /**
  * A burst of drops through the pipeline as it runs on Azure: the Functions host in its own process (an
- * instance), the bench process playing the cloud around it (Azurite, Event Grid, one emulator per
- * deployment). Used by (a) burst goodput and (f) the deployment pool. In one process, the emulators'
- * work (decoding, painting and signing a 1024x1024 image per call) and Azurite's competed with the host
- * for one event loop, and on a busy machine the runs measured that contention rather than the pipeline.
+ * instance), the storage (Azurite, Event Grid) in another (./storage-process.ts), and the bench process
+ * playing the rest of the cloud (one emulator per deployment) and the uploader. Used by (a) burst goodput
+ * and (f) the deployment pool. In one process, the emulators' work (decoding, painting and signing a
+ * 1024x1024 image per call) and Azurite's competed with the host for one event loop, and on a busy
+ * machine the runs measured that contention rather than the pipeline.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -11,7 +12,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerClient } from '@azure/storage-blob';
-import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
 import { freePort, spawnHost } from '../local/host/child.js';
 import { startEmulatorPool, type EmulatedRegion, type EmulatorPool } from '../local/pool.js';
 import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
@@ -19,6 +19,7 @@ import { createStorageClients, ensureStorageLayout } from '../shared/adapters/st
 import { CONTAINERS } from '../shared/containers.js';
 import { isTerminal, type JobRecord } from '../shared/job.js';
 import { pair } from './drop-files.js';
+import { spawnStorage } from './storage-process.js';
 
 export interface BurstOptions {
   /** One emulated deployment per region, each with its quota. */
@@ -122,7 +123,8 @@ function toldPool(pool: EmulatorPool, factor: number): string {
 export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   const files = await pair(256);
   const caDir = path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca');
-  const storage = await startLocalStorage();
+  const port = await freePort();
+  const storage = await spawnStorage(`http://127.0.0.1:${port}`);
   const pool = await startEmulatorPool(options.regions, { caDir, latency: { min: 500, max: 1500 } });
   let host: ChildProcess | undefined;
   let hog: ChildProcess | undefined;
@@ -132,8 +134,6 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       connectionString: storage.connectionString,
     });
     await ensureStorageLayout(clients);
-    const port = await freePort();
-    storage.eventGrid.setSubscriptions(subscriptionsFor(`http://127.0.0.1:${port}`));
     const env = {
       ...process.env,
       AzureWebJobsStorage: storage.connectionString,

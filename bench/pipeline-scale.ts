@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEmulator } from '../local/emulator/server.js';
-import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
 import { freePort, spawnHost } from '../local/host/child.js';
 import { connectionString } from '../local/storage/azurite.js';
 import { startObservingProxy } from '../local/storage/proxy.js';
@@ -25,6 +24,7 @@ import { isTerminal, type JobRecord } from '../shared/job.js';
 import { type PacerState, slotIntervalMs } from '../shared/pacing.js';
 import { ms, percentile, table } from './measure.js';
 import { pair } from './drop-files.js';
+import { spawnStorage } from './storage-process.js';
 
 /** The emulator's quota and the pipeline's IMAGE_MODEL_RPM; lower it to find what a machine sustains. */
 const RPM = Number(process.env.IMAGEGEN_BENCH_SCALE_RPM ?? 600);
@@ -89,7 +89,10 @@ async function summaries(ledger: Ledger): Promise<JobSummary[]> {
 }
 
 export async function pipelineScale(instances: number): Promise<string> {
-  const storage = await startLocalStorage();
+  const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
+  const front = await roundRobin(ports.map((p) => `http://127.0.0.1:${p}`));
+  // In its own process: the hosts' polling and the uploads do not wait behind the emulator's signing.
+  const storage = await spawnStorage(front.url);
   const emulator = await startEmulator({
     caDir: path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca'),
     rpm: RPM,
@@ -99,7 +102,7 @@ export async function pipelineScale(instances: number): Promise<string> {
   const casLost = { pacer: 0 };
   // Between the hosts and storage, to count the schedule's lost compare-and-swaps.
   const counter = await startObservingProxy({
-    target: new URL(storage.eventGrid.blobEndpoint).origin,
+    target: new URL(storage.blobEndpoint).origin,
     onCompleted: (req, res) => {
       const lost = res.statusCode === 412 || res.statusCode === 409;
       if (lost && req.method === 'PUT' && /\/jobs\/pacer\//.test(req.url ?? '')) casLost.pacer++;
@@ -107,13 +110,10 @@ export async function pipelineScale(instances: number): Promise<string> {
   });
   const hosts: ChildProcess[] = [];
   const hostLog = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scale-')), 'hosts.log');
-  const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
-  const front = await roundRobin(ports.map((p) => `http://127.0.0.1:${p}`));
   try {
     const conn = storage.connectionString;
     const clients = await createStorageClients({ kind: 'connectionString', connectionString: conn });
     await ensureStorageLayout(clients);
-    storage.eventGrid.setSubscriptions(subscriptionsFor(front.url));
     const env = {
       ...process.env,
       AzureWebJobsStorage: connectionString(`http://127.0.0.1:${counter.port}/devstoreaccount1`, storage.queueEndpoint),
