@@ -17,6 +17,7 @@ import {
   type Slot,
 } from '../pacing.js';
 import type { RecordStore } from './ledger.js';
+import { SingleFlight } from '../single-flight.js';
 import { isConflict } from './storage.js';
 
 /** One deployment's schedule, bound once per runtime. */
@@ -58,6 +59,7 @@ export function backOff(attempt: number, roundTripMs: number): Promise<void> {
 class ScheduleWriter {
   private readonly waiting: Waiting[] = [];
   private writing = false;
+  private readonly reads = new SingleFlight<PacerState | undefined>();
 
   constructor(
     private readonly store: RecordStore,
@@ -71,9 +73,12 @@ class ScheduleWriter {
     });
   }
 
-  async read(): Promise<PacerState | undefined> {
-    const found = await this.store.read(this.name);
-    return found && (JSON.parse(found.text) as PacerState);
+  /** The schedule as stored; concurrent callers share one read (the writes below read on their own). */
+  read(): Promise<PacerState | undefined> {
+    return this.reads.run(this.name, async () => {
+      const found = await this.store.read(this.name);
+      return found && (JSON.parse(found.text) as PacerState);
+    });
   }
 
   private async drain(): Promise<void> {

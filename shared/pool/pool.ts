@@ -12,6 +12,7 @@ import { slotIntervalMs, type Slot } from '../pacing.js';
 import { admit, availability, recordFailure, recordSuccess, type Availability, type BreakerState } from './breaker.js';
 import type { PoolMember } from './members.js';
 import { chooseMember, type Requirement } from './select.js';
+import { SingleFlight } from '../single-flight.js';
 import { SendGate } from './send-gate.js';
 
 /** A slot in one member's schedule. */
@@ -52,9 +53,16 @@ class BreakerBoard {
     private readonly now: () => number,
   ) {}
 
-  async read(id: string): Promise<{ state: BreakerState; etag: string } | undefined> {
+  private readonly peeks = new SingleFlight<BreakerState | undefined>();
+
+  private async read(id: string): Promise<{ state: BreakerState; etag: string } | undefined> {
     const found = await this.store.read(`breaker/${id}.json`);
     return found && { state: JSON.parse(found.text) as BreakerState, etag: found.etag };
+  }
+
+  /** The member's breaker for a decision that writes nothing; concurrent callers share one read. */
+  peek(id: string): Promise<BreakerState | undefined> {
+    return this.peeks.run(id, async () => (await this.read(id))?.state);
   }
 
   /** Applies `change` under the ETag; returns what `change` decided from the state it last saw. */
@@ -142,8 +150,7 @@ export function createDeploymentPool(
       const t = board.nowMs();
       const candidates = await Promise.all(
         members.map(async (m) => {
-          const [nextFree, breaker] = await Promise.all([pacer(m.id).nextFree(), board.read(m.id)]);
-          const state = breaker?.state;
+          const [nextFree, state] = await Promise.all([pacer(m.id).nextFree(), board.peek(m.id)]);
           return {
             member: m,
             nextFree: ahead.estimate(m, nextFree),
@@ -177,7 +184,7 @@ export function createDeploymentPool(
       return gates.get(member(id).id)!.take();
     },
     async availability(id) {
-      return availability((await board.read(member(id).id))?.state, board.nowMs());
+      return availability(await board.peek(member(id).id), board.nowMs());
     },
     admit(id, key) {
       return board.update(member(id).id, (s) => {
