@@ -18,7 +18,14 @@ import { MAX_SIDECAR_BYTES } from '../sidecar.js';
 import { maskLimits, prepareMask } from '../imaging/mask.js';
 import type { ImageHeader } from '../image-header.js';
 import { validateDrop, type DropSample } from '../validation.js';
-import { checkRedrop, recordIdenticalRedrop, resultPath, withContentHashes, type RedropCheck } from './redrop.js';
+import {
+  checkRedrop,
+  readKey,
+  recordIdenticalRedrop,
+  resultPath,
+  withContentHashes,
+  type RedropCheck,
+} from './redrop.js';
 import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
 import { writeRejectionReport } from './steps.js';
 
@@ -136,9 +143,11 @@ async function assessDrop(
       baseLog,
     );
   }
+  // Parts read whole on the way (the sidecar, the mask) are hashed from those bytes, not read again.
+  const read = new Map<string, Buffer>();
   let sample: DropSample;
   try {
-    sample = await sampleDrop(rt, image, mask, parts.sidecar);
+    sample = await sampleDrop(rt, image, mask, parts.sidecar, read);
   } catch (err) {
     if (!isConflict(err)) throw err;
     log.info('a part changed while it was being read; the new version has its own event');
@@ -158,7 +167,7 @@ async function assessDrop(
   }
   let maskCheck: MaskCheck;
   try {
-    maskCheck = await checkMaskPixels(rt, mask, result.mask);
+    maskCheck = await checkMaskPixels(rt, mask, result.mask, read);
   } catch (err) {
     if (!isConflict(err)) throw err;
     log.info('the mask changed while it was being read; the new version has its own event');
@@ -173,7 +182,7 @@ async function assessDrop(
   let hashed: JobRecord['inputs'];
   let redrop: RedropCheck;
   try {
-    hashed = await withContentHashes(rt, inputs);
+    hashed = await withContentHashes(rt, inputs, read);
     redrop = await checkRedrop(rt, drop, hashed, result.request);
   } catch (err) {
     if (!isConflict(err)) throw err;
@@ -242,9 +251,14 @@ type MaskCheck = { ok: true; note?: string } | { ok: false; problem: string };
  * (or a lossless re-encode that does; the edit step makes the same one). Bounded by MAX_IMAGE_BYTES and
  * MAX_IMAGE_DIMENSION, which validation has checked.
  */
-async function checkMaskPixels(rt: JobContext, mask: BlobInfo, header: ImageHeader): Promise<MaskCheck> {
+async function checkMaskPixels(
+  rt: JobContext,
+  mask: BlobInfo,
+  header: ImageHeader,
+  read: Map<string, Buffer>,
+): Promise<MaskCheck> {
   const file = mask.name.slice(mask.name.lastIndexOf('/') + 1);
-  const bytes = await rt.blobs.readPart(mask);
+  const bytes = await readWhole(rt, mask, read);
   try {
     const prepared = await prepareMask(file, bytes, header, maskLimits(rt.config.drop));
     return prepared.ok ? { ok: true, ...(prepared.note ? { note: prepared.note } : {}) } : prepared;
@@ -260,6 +274,7 @@ async function sampleDrop(
   image: BlobInfo,
   mask: BlobInfo,
   sidecar: BlobInfo | undefined,
+  read: Map<string, Buffer>,
 ): Promise<DropSample> {
   const [imageSample, maskSample, sidecarText] = await Promise.all([
     rt.blobs.samplePart(image, rt.config.drop.maxImageBytes),
@@ -268,7 +283,14 @@ async function sampleDrop(
       ? undefined
       : sidecar.bytes > MAX_SIDECAR_BYTES
         ? 'x'.repeat(MAX_SIDECAR_BYTES + 1) // let validation word the size problem
-        : rt.blobs.readPart(sidecar).then((b) => b.toString('utf8')),
+        : readWhole(rt, sidecar, read).then((b) => b.toString('utf8')),
   ]);
   return { image: imageSample, mask: maskSample, sidecarText, metadataPrompt: image.metadata.prompt };
+}
+
+/** A part's whole content (under its ETag), kept in `read` for its hash. */
+async function readWhole(rt: JobContext, part: BlobInfo, read: Map<string, Buffer>): Promise<Buffer> {
+  const bytes = await rt.blobs.readPart(part);
+  read.set(readKey(part), bytes);
+  return bytes;
 }

@@ -5,6 +5,7 @@
  * beside the earlier result, `<stem>.redrop.json`, saying where it is. Changed content is a new job that
  * names the job it replaces; its result goes over the earlier one, which blob versioning keeps.
  */
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { FoundResult } from '../adapters/blobs.js';
 import { dropBlobName, dropKey, type DropRef } from '../drop.js';
@@ -24,12 +25,29 @@ export type RedropCheck = { kind: 'first' } | ({ kind: 'identical' | 'changed' }
 
 const PART_KINDS = ['image', 'mask', 'sidecar'] as const;
 
-/** The inputs with each part's content hash (streamed; 412 if a part changed since it was listed). */
-export async function withContentHashes(rt: JobContext, inputs: JobRecord['inputs']): Promise<JobRecord['inputs']> {
+/** A part's whole content as read under its ETag during intake, by `readKey`: hashed without reading it again. */
+export type PartsRead = ReadonlyMap<string, Buffer>;
+
+export function readKey(part: Pick<PartRef, 'name' | 'etag'>): string {
+  return `${part.name}\n${part.etag}`;
+}
+
+/**
+ * The inputs with each part's content hash: from the bytes intake already read whole under the same ETag
+ * (the mask, the sidecar), else streamed (412 if a part changed since it was listed).
+ */
+export async function withContentHashes(
+  rt: JobContext,
+  inputs: JobRecord['inputs'],
+  read: PartsRead = new Map(),
+): Promise<JobRecord['inputs']> {
   const hashed = await Promise.all(
     PART_KINDS.map(async (kind): Promise<[string, PartRef] | undefined> => {
       const part = inputs[kind];
-      return part && [kind, { ...part, sha256: await rt.blobs.hashPart(part) }];
+      if (!part) return undefined;
+      const bytes = read.get(readKey(part));
+      const sha256 = bytes ? createHash('sha256').update(bytes).digest('hex') : await rt.blobs.hashPart(part);
+      return [kind, { ...part, sha256 }];
     }),
   );
   return Object.fromEntries(hashed.filter((e) => e !== undefined));

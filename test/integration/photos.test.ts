@@ -2,6 +2,7 @@
  * Real photos through the local pipeline (Azurite + Event Grid + the emulator + the local host): portrait
  * orientation, camera-sized JPEGs, big metadata, masks of every kind, animations and re-drops.
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -198,6 +199,11 @@ describe('re-drops', () => {
     const mask = await rectMask(256, 256, { x: 64, y: 64, width: 64, height: 64 });
     const first = await drop('again/kite', { ext: 'png', bytes: image }, mask, { prompt: 'a kite' });
     expect(first.state).toBe('published');
+    // The hashes a re-drop is compared by: the image's streamed, the mask's and sidecar's from intake's own reads.
+    const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+    expect(first.inputs.image?.sha256).toBe(sha256(image));
+    expect(first.inputs.mask?.sha256).toBe(sha256(mask));
+    expect(first.inputs.sidecar?.sha256).toBe(sha256(JSON.stringify({ prompt: 'a kite' })));
     await sleep(1_100); // a later upload, as a person copying the drop again makes it
     const again = await drop('again/kite', { ext: 'png', bytes: image }, mask, { prompt: 'a kite' }, [first]);
     expect(again.id).not.toBe(first.id);
