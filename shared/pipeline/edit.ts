@@ -284,9 +284,9 @@ async function modelInputs(rt: JobContext, job: JobRecord, limits: MaskLimits): 
     const format: ImageFormat = imageHeader.header.format;
     return {
       ok: true,
-      image: uploadPart(rt, imagePart, IMAGE_MIME[format]),
+      image: sampledOrStreamed(rt, imagePart, imageSample!.head, IMAGE_MIME[format]),
       imageName: files.image,
-      mask: uploadPart(rt, maskPart, 'image/png'),
+      mask: sampledOrStreamed(rt, maskPart, maskSample!.head, 'image/png'),
       notes: [],
     };
   }
@@ -304,6 +304,11 @@ async function modelInputs(rt: JobContext, job: JobRecord, limits: MaskLimits): 
 
 function fileName(part: PartRef): string {
   return part.name.slice(part.name.lastIndexOf('/') + 1);
+}
+
+/** A part the sample read whole (up to 128 KiB: most masks) goes from those bytes; a larger one is streamed. */
+function sampledOrStreamed(rt: JobContext, part: PartRef, head: Uint8Array, type: string): Blob | UploadPart {
+  return head.length === part.bytes ? new Blob([new Uint8Array(head)], { type }) : uploadPart(rt, part, type);
 }
 
 /** A part of the drop, streamed from `inbox/` when the model call's body gets to it. */
