@@ -19,6 +19,7 @@ interface Ready {
 }
 
 export interface StorageProcess extends Ready {
+  pid: number;
   close(): Promise<void>;
 }
 
@@ -33,6 +34,7 @@ export async function spawnStorage(hostUrl: string): Promise<StorageProcess> {
   });
   return {
     ...ready,
+    pid: child.pid!,
     async close() {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');
