@@ -19,12 +19,14 @@ import { maskLimits, type MaskLimits } from '../imaging/mask.js';
 import { prepareModelInputs } from '../imaging/model-inputs.js';
 import { isTerminal, leaseExpired, type EditOutput, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
+import { sameSlotTime } from '../pacing.js';
 import type { PoolSlot } from '../pool/pool.js';
 import { dropRequirement } from '../pool/select.js';
 import type { JobContext } from '../runtime.js';
 import { outputEventSpent } from './handoff.js';
 import { intakeDrop } from './intake.js';
 import { publishEditedBlob } from './publish.js';
+import { rebalancePool } from './rebalance.js';
 import { advance, endWithoutEdit, existingOutput, holdsEditLease, outputName, releaseLease, requeue } from './steps.js';
 
 export type EditResult =
@@ -37,6 +39,8 @@ const MAX_INLINE_WAIT_MS = 15_000;
  * rather than after that work, whose duration varies with the machine's load.
  */
 const PREPARE_MS = 1_000;
+/** A job waiting at least this long beyond PREPARE_MS re-balances the pool meanwhile (a few storage calls). */
+const REBALANCE_BUDGET_MS = 1_000;
 /** A slot reserved earlier is still used if it passed less than this long ago. */
 const SLOT_GRACE_MS = 60_000;
 /** Beyond the call's timeout, a lease covers reading the inputs and writing the output (up to 50 MB each). */
@@ -163,15 +167,22 @@ async function waitForSlot(
   const slot: PoolSlot = admitted
     ? reserved
     : await rt.pool.reserve(key, { ...dropRequirement(rt.config), ...(fresh ? { avoid: member } : {}) });
-  if (fresh && !admitted)
+  if (fresh && !admitted) {
     log.warn(`deployment ${member} is taken out (circuit open); the job moves to ${slot.deployment}`);
+    // The member's schedule must not count the slot once the member is back (./rebalance.ts fills it).
+    if (!sameSlotTime(slot.at, reserved.at)) await rt.pool.releaseHeld(job.id, reserved);
+  }
   const wait = slot.at - now;
   if (wait > MAX_INLINE_WAIT_MS) {
     const note = `waiting ${formatDuration(wait)} for a model slot with ${slot.deployment}`;
     const options = { known: current, epoch: slot.epoch, deployment: slot.deployment };
-    return (await requeue(rt, job, mine, slot.at, log, { note }, options)) ? 'deferred' : 'busy';
+    const requeued = await requeue(rt, job, mine, slot.at, log, { note }, options);
+    await rebalancePool(rt, log);
+    return requeued ? 'deferred' : 'busy';
   }
-  if (wait > PREPARE_MS) await sleep(wait - PREPARE_MS);
+  // While this job waits for its slot, jobs reserved far ahead may move to a member with room (./rebalance.ts).
+  if (wait > PREPARE_MS + REBALANCE_BUDGET_MS) await Promise.all([sleep(wait - PREPARE_MS), rebalancePool(rt, log)]);
+  else if (wait > PREPARE_MS) await sleep(wait - PREPARE_MS);
   return slot;
 }
 
