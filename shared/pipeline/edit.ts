@@ -39,8 +39,8 @@ const MAX_INLINE_WAIT_MS = 15_000;
  * rather than after that work, whose duration varies with the machine's load.
  */
 const PREPARE_MS = 1_000;
-/** A job waiting at least this long beyond PREPARE_MS re-balances the pool meanwhile (a few storage calls). */
-const REBALANCE_BUDGET_MS = 1_000;
+/** How long a job close to its slot waits, at most, for the pool's re-balancing it started (a few storage calls). */
+const REBALANCE_BUDGET_MS = 300;
 /** A slot reserved earlier is still used if it passed less than this long ago. */
 const SLOT_GRACE_MS = 60_000;
 /** Beyond the call's timeout, a lease covers reading the inputs and writing the output (up to 50 MB each). */
@@ -180,9 +180,13 @@ async function waitForSlot(
     await rebalancePool(rt, log);
     return requeued ? 'deferred' : 'busy';
   }
-  // While this job waits for its slot, jobs reserved far ahead may move to a member with room (./rebalance.ts).
-  if (wait > PREPARE_MS + REBALANCE_BUDGET_MS) await Promise.all([sleep(wait - PREPARE_MS), rebalancePool(rt, log)]);
-  else if (wait > PREPARE_MS) await sleep(wait - PREPARE_MS);
+  // While this job waits for its slot, jobs reserved far ahead may move to a member with room (./rebalance.ts);
+  // that look may hold up the job by REBALANCE_BUDGET_MS at most, within the PREPARE_MS the call has in hand.
+  if (wait > PREPARE_MS) {
+    const looking = rebalancePool(rt, log);
+    await sleep(wait - PREPARE_MS);
+    await Promise.race([looking, sleep(REBALANCE_BUDGET_MS)]);
+  }
   return slot;
 }
 

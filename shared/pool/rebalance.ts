@@ -33,9 +33,9 @@ export interface Move {
  * EARLY_RETURN_MS before the slot). A job that a worker already waits for (a slot reserved at its look, up
  * to 15 s ahead) may move too: the worker's claim then finds the ticket changed and leaves the job alone.
  */
-export const MIN_MOVE_AHEAD_MS = 10_000;
+export const MIN_MOVE_AHEAD_MS = 6_000;
 /** A move must bring the job this much earlier at least, and two of the old member's slot intervals. */
-export const MIN_MOVE_GAIN_MS = 5_000;
+export const MIN_MOVE_GAIN_MS = 3_000;
 
 /** `jobId:ticket@member` (how the pool keys a job's slot in a member's schedule) → its parts. */
 export function parseReservationKey(key: string): { key: string; jobId: string; member: string } | undefined {

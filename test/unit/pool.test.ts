@@ -12,6 +12,7 @@ import { intakeBlob } from '../../shared/pipeline/intake.js';
 import { EARLY_RETURN_MS, slotIntervalMs } from '../../shared/pacing.js';
 import { admit, availability, recordFailure, recordSuccess, type BreakerState } from '../../shared/pool/breaker.js';
 import { parsePool, type PoolMember } from '../../shared/pool/members.js';
+import { MIN_MOVE_AHEAD_MS, planMoves, type Reservation } from '../../shared/pool/rebalance.js';
 import { chooseMember } from '../../shared/pool/select.js';
 import { SendGate } from '../../shared/pool/send-gate.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
@@ -145,6 +146,72 @@ describe('choosing a member', () => {
       notBefore: now + 10_000,
     });
     expect(chooseMember([c(mini)], req, now)).toBeUndefined();
+  });
+});
+
+describe('re-balancing the pool', () => {
+  const now = 1_000_000;
+  const req = { model: 'gpt-image-2', allowedRegions: [] };
+  const east = member('east', 90, 'eastus2');
+  const west = member('west', 60, 'westus3');
+  const swe = member('swe', 30, 'swedencentral');
+  type State = 'closed' | 'open' | 'half-open';
+  const c = (m: PoolMember, nextFree: number, availability: State = 'closed', probing = false) => ({
+    member: m,
+    nextFree,
+    availability,
+    probing,
+  });
+  /** `n` jobs at the member's pace from `from` on. */
+  const tail = (m: PoolMember, from: number, n: number): Reservation[] =>
+    Array.from({ length: n }, (_, i) => ({
+      key: `${m.id}${i}:0`,
+      jobId: `${m.id}${i}`,
+      member: m.id,
+      at: from + i * slotIntervalMs(m.rpm),
+      epoch: 0,
+    }));
+
+  it("a member back after an outage takes the latest jobs of the others' tails while that gains a clear margin", () => {
+    // West is idle; east and sweden hold jobs up to 20 s ahead.
+    const reserved = [...tail(east, now + 2_000, 27), ...tail(swe, now + 2_000, 9)];
+    const moves = planMoves(
+      [c(east, now + 20_200), c(west, now - 5_000), c(swe, now + 20_200)],
+      reserved,
+      req,
+      now,
+      50,
+    );
+    expect(moves.every((m) => m.to === 'west')).toBe(true);
+    // Latest first, each to west's next slot, while the job gains at least 3 s and is at least 6 s ahead.
+    expect(moves[0]!.reservation.at).toBe(Math.max(...reserved.map((r) => r.at)));
+    moves.forEach((m, i) => {
+      expect(m.at).toBeCloseTo(now + i * slotIntervalMs(60));
+      if (i > 0) expect(m.reservation.at).toBeLessThanOrEqual(moves[i - 1]!.reservation.at);
+    });
+    for (const m of moves) {
+      expect(m.reservation.at - m.at).toBeGreaterThanOrEqual(3_000);
+      expect(m.reservation.at - now).toBeGreaterThanOrEqual(MIN_MOVE_AHEAD_MS);
+    }
+    expect(moves.length).toBeGreaterThan(5);
+    expect(planMoves([c(east, now + 20_200), c(west, now), c(swe, now)], reserved, req, now, 3)).toHaveLength(3);
+  });
+
+  it('moves nothing in a balanced pool, to an open member, or to a member of another model', () => {
+    const reserved = [...tail(east, now, 27), ...tail(west, now, 18), ...tail(swe, now, 9)];
+    const balanced = [c(east, now + 18_200), c(west, now + 18_200), c(swe, now + 18_200)];
+    expect(planMoves(balanced, reserved, req, now, 50)).toEqual([]);
+    const eastOnly = tail(east, now, 27);
+    expect(planMoves([c(east, now + 18_200), c(west, now, 'open')], eastOnly, req, now, 50)).toEqual([]);
+    const mini = member('mini', 60, 'westus3', 'gpt-image-1-mini');
+    expect(planMoves([c(east, now + 18_200), c(mini, now)], eastOnly, req, now, 50)).toEqual([]);
+  });
+
+  it('a half-open member takes one job, its probe, unless a probe is already going', () => {
+    const eastOnly = tail(east, now, 27);
+    const moves = planMoves([c(east, now + 18_200), c(west, now, 'half-open')], eastOnly, req, now, 50);
+    expect(moves.map((m) => [m.to, m.reservation.at])).toEqual([['west', eastOnly.at(-1)!.at]]);
+    expect(planMoves([c(east, now + 18_200), c(west, now, 'half-open', true)], eastOnly, req, now, 50)).toEqual([]);
   });
 });
 
