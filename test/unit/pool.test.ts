@@ -8,6 +8,7 @@ import type { ModelOutcome } from '../../shared/adapters/model.js';
 import { ConfigError, loadConfig } from '../../shared/config.js';
 import type { JobRecord } from '../../shared/job.js';
 import { processEditMessage } from '../../shared/pipeline/edit.js';
+import { rebalancePool } from '../../shared/pipeline/rebalance.js';
 import { intakeBlob } from '../../shared/pipeline/intake.js';
 import { EARLY_RETURN_MS, slotIntervalMs } from '../../shared/pacing.js';
 import { admit, availability, recordFailure, recordSuccess, type BreakerState } from '../../shared/pool/breaker.js';
@@ -377,6 +378,57 @@ describe('a pool of three in memory', () => {
     const after = await Promise.all(later.map(async (j) => (await rt.ledger.get(j.id))!.value));
     expect(after.map((j) => j.state)).toEqual(later.map(() => 'edited'));
     expect(after.some((j) => j.edit?.deployment === 'eastus2-gpt-image-2')).toBe(true);
+  });
+});
+
+describe('a member back after an outage, in memory', () => {
+  it("takes the job waiting longest at another member's tail; the job's old message finds it moved", async () => {
+    const [image, mask] = [await gradientImage(64, 64), await rectMask(64, 64, { x: 0, y: 0, width: 8, height: 8 })];
+    const models = { 'eastus2-gpt-image-2': new FakeModel(), 'westus3-gpt-image-2': new FakeModel() };
+    const pool = [entry('eastus2', 6), entry('westus3', 6)];
+    const rt = memoryRuntime(
+      { IMAGE_MODEL_POOL: JSON.stringify(pool) },
+      'worker-a',
+      (m) => models[m.id as keyof typeof models],
+    );
+    const [east, west] = ['eastus2-gpt-image-2', 'westus3-gpt-image-2'];
+    for (let i = 0; i < 3; i++) await rt.pool.report(west, 'failed');
+    const jobs: JobRecord[] = [];
+    for (let i = 0; i < 4; i++) {
+      await rt.upload(`tail/p${i}.png`, image);
+      await rt.upload(`tail/p${i}.mask.png`, mask);
+      expect(await intakeBlob(rt, `tail/p${i}.mask.png`, undefined, memoryLogger(rt))).toBe('queued');
+      jobs.push((await rt.ledger.get(rt.sent.at(-1)!.message.jobId))!.value);
+    }
+    // West was out: every job waits in east's schedule, the last 30 s ahead.
+    expect(jobs.map((j) => j.deployment)).toEqual([east, east, east, east]);
+    const last = jobs.at(-1)!;
+    const lastSlot = Date.parse(last.notBefore!);
+
+    await rt.pool.report(west, 'answered'); // west is back
+    await rebalancePool(rt, memoryLogger(rt));
+    const moved = (await rt.ledger.get(last.id))!.value;
+    expect(moved.deployment).toBe(west);
+    expect(moved.ticket).toBe(last.ticket + 1);
+    expect(Date.parse(moved.notBefore!)).toBeLessThan(lastSlot - 20_000);
+    expect(moved.history.at(-1)!.note).toMatch(/^moved to westus3-gpt-image-2, 30s earlier than its slot with eastus2/);
+    // The third job would gain less than two of east's slots: it stays. East's schedule has the slot back.
+    expect((await rt.ledger.get(jobs[2]!.id))!.value.deployment).toBe(east);
+    expect(await rt.pool.pacer(east).nextFree()).toBeCloseTo(lastSlot, -1);
+
+    // The moved job's messages, the old one first: it finds the job moved and leaves it; the new one edits it.
+    // (6 RPM, so the other jobs are left out: the send gate would space their calls 10 s apart in real time.)
+    const mine = rt.sent.filter((m) => m.message.jobId === last.id).sort((a, b) => a.message.ticket - b.message.ticket);
+    expect(mine.map((m) => m.message.ticket)).toEqual([last.ticket, last.ticket + 1]);
+    const results: string[] = [];
+    for (const m of mine) {
+      rt.clock.t = Math.max(rt.clock.t, m.visibleAt + EARLY_RETURN_MS);
+      results.push(await processEditMessage(rt, m.message, memoryLogger(rt)));
+    }
+    expect(results).toEqual(['stale', 'edited']);
+    const done = (await rt.ledger.get(last.id))!.value;
+    expect([done.state, done.modelCalls, done.edit?.deployment]).toEqual(['edited', 1, west]);
+    expect([models['eastus2-gpt-image-2'].calls, models['westus3-gpt-image-2'].calls]).toEqual([0, 1]);
   });
 });
 
