@@ -163,16 +163,24 @@ async function waitForSlot(
   const fresh =
     reserved && reserved.at >= now - SLOT_GRACE_MS && reserved.epoch >= (await rt.pool.pacer(member).epoch());
   // The breaker is asked only when the call is close: a half-open probe claimed now must not wait in the queue.
-  const admitted = fresh && (reserved.at - now > MAX_INLINE_WAIT_MS || (await rt.pool.admit(member, key)));
-  const slot: PoolSlot = admitted
-    ? reserved
-    : await rt.pool.reserve(key, { ...dropRequirement(rt.config), ...(fresh ? { avoid: member } : {}) });
+  let admitted = fresh && (reserved.at - now > MAX_INLINE_WAIT_MS || (await rt.pool.admit(member, key)));
+  const backAt = fresh && !admitted ? await rt.pool.backAt(member) : undefined;
+  if (reserved && backAt !== undefined && backAt <= reserved.at) {
+    // Out now but back by the slot's time: waiting keeps the job's place, and makes it the probe that lets the
+    // member back (moved away, its place would be idle while the job waits at another member's tail).
+    await sleep(Math.max(0, backAt - rt.now().getTime()));
+    admitted = await rt.pool.admit(member, key);
+  }
+  const slot: PoolSlot =
+    admitted && reserved
+      ? reserved
+      : await rt.pool.reserve(key, { ...dropRequirement(rt.config), ...(fresh ? { avoid: member } : {}) });
   if (fresh && !admitted) {
     log.warn(`deployment ${member} is taken out (circuit open); the job moves to ${slot.deployment}`);
     // The member's schedule must not count the slot once the member is back (./rebalance.ts fills it).
     if (!sameSlotTime(slot.at, reserved.at)) await rt.pool.releaseHeld(job.id, reserved);
   }
-  const wait = slot.at - now;
+  const wait = slot.at - rt.now().getTime();
   if (wait > MAX_INLINE_WAIT_MS) {
     const note = `waiting ${formatDuration(wait)} for a model slot with ${slot.deployment}`;
     const options = { known: current, epoch: slot.epoch, deployment: slot.deployment };

@@ -45,6 +45,8 @@ export interface DeploymentPool {
   pacer(id: string): Pacer;
   model(id: string): Promise<ImageModel>;
   availability(id: string): Promise<Availability>;
+  /** When a member taken out may be sent a probe (its breaker half-open); `undefined` when it is not out. */
+  backAt(id: string): Promise<number | undefined>;
   /** Whether the call `key` may go to the member now (a half-open member admits one probe). */
   admit(id: string, key: string): Promise<boolean>;
   /** Resolves when this process may send the member a call now (./send-gate.ts). */
@@ -230,6 +232,10 @@ export function createDeploymentPool(
     },
     async availability(id) {
       return availability((await board.read(member(id).id))?.state, board.nowMs());
+    },
+    async backAt(id) {
+      const state = (await board.read(member(id).id))?.state;
+      return availability(state, board.nowMs()) === 'open' ? state!.openUntil : undefined;
     },
     admit(id, key) {
       return board.update(member(id).id, (s) => {
