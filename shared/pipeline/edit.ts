@@ -188,10 +188,11 @@ async function waitForSlot(
     await rebalancePool(rt, log);
     return requeued ? 'deferred' : 'busy';
   }
-  // While this job waits for its slot, jobs reserved far ahead may move to a member with room (./rebalance.ts);
-  // that look may hold up the job by REBALANCE_BUDGET_MS at most, within the PREPARE_MS the call has in hand.
+  // Meanwhile jobs reserved far ahead may move to a member with room (./rebalance.ts). The look never fails
+  // and never holds the job up by more than REBALANCE_BUDGET_MS, within the PREPARE_MS the call has in hand;
+  // a job already late does not wait for it at all.
+  const looking = rebalancePool(rt, log);
   if (wait > PREPARE_MS) {
-    const looking = rebalancePool(rt, log);
     await sleep(wait - PREPARE_MS);
     await Promise.race([looking, sleep(REBALANCE_BUDGET_MS)]);
   }

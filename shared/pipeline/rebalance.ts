@@ -9,7 +9,7 @@ import type { JobRecord } from '../job.js';
 import { formatDuration } from '../config.js';
 import { jobLogger, type Logger } from '../log.js';
 import { sameSlotTime } from '../pacing.js';
-import type { DeploymentPool } from '../pool/pool.js';
+import type { DeploymentPool, PoolSlot } from '../pool/pool.js';
 import { MIN_MOVE_GAIN_MS, type Move } from '../pool/rebalance.js';
 import { dropRequirement } from '../pool/select.js';
 import type { JobContext } from '../runtime.js';
@@ -53,7 +53,12 @@ async function moveJob(rt: JobContext, { reservation: r, to }: Move, log: Logger
     j.notBefore !== undefined &&
     sameSlotTime(Date.parse(j.notBefore), r.at) &&
     (j.slotEpoch ?? 0) === r.epoch;
-  if (!holdsSlot(current.value)) return false;
+  const held: PoolSlot = { at: r.at, epoch: r.epoch, deployment: r.member };
+  if (!holdsSlot(current.value)) {
+    // A reservation its job no longer uses (it was moved or requeued since): give it back, not plan it again.
+    if (!mayHold(rt, current.value, held)) await rt.pool.release(r.key, held);
+    return false;
+  }
   const key = `${r.jobId}:${ticket + 1}`;
   const slot = await rt.pool.reserveWith(to, key, rt.now().getTime());
   const gain = r.at - slot.at;
@@ -69,7 +74,18 @@ async function moveJob(rt: JobContext, { reservation: r, to }: Move, log: Logger
       { note: `moved to ${slot.deployment}, ${formatDuration(gain)} earlier than its slot with ${r.member}` },
       { known: current, epoch: slot.epoch, deployment: slot.deployment },
     ));
-  if (moved) await rt.pool.release(r.key, { at: r.at, epoch: r.epoch, deployment: r.member });
-  else await rt.pool.release(key, slot);
+  if (moved) await rt.pool.release(r.key, held);
+  else if (!mayHold(rt, (await rt.ledger.get(r.jobId))?.value, slot)) await rt.pool.release(key, slot);
   return moved;
+}
+
+/**
+ * Whether the job may hold `slot` now. Another instance moving the same job to the same member got the same
+ * slot (a reservation is idempotent per key) and won the race, and the job may even be running in it. Only a
+ * job still queued for another slot surely does not; a slot kept in doubt costs one slot of quota, never two
+ * calls in one slot.
+ */
+function mayHold(rt: JobContext, job: JobRecord | undefined, slot: PoolSlot): boolean {
+  if (job?.state !== 'queued' || job.notBefore === undefined) return true;
+  return rt.pool.member(job.deployment).id === slot.deployment && sameSlotTime(Date.parse(job.notBefore), slot.at);
 }
