@@ -145,8 +145,9 @@ async function assignJob(rt: JobContext, message: EditMessage, baseLog: Logger):
 /**
  * Pacing: uses the slot reserved for this job if it is still fresh, of its deployment's current epoch
  * (the service has not throttled since) and the deployment is not taken out (circuit breaker),
- * otherwise reserves the next one in the pool, with another deployment when this one is out. A slot
- * close ahead is waited for in place; a later one puts the job back on the queue.
+ * otherwise reserves the next one in the pool, with another deployment when this one is out (unless it is back
+ * by the slot's time), giving the old slot back. A slot close ahead is waited for in place; a later one puts the
+ * job back on the queue. Either way the worker also re-balances the pool (./rebalance.ts).
  */
 async function waitForSlot(
   rt: JobContext,
