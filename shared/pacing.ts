@@ -110,10 +110,45 @@ export function releaseSlot(state: PacerState | undefined, now: number, key: str
   return { ...state!, recent, free: free.sort((a, b) => a - b) };
 }
 
+/** Slot times are fractional milliseconds; a job record keeps them as ISO strings, to the millisecond. */
+export function sameSlotTime(a: number, b: number): boolean {
+  return Math.abs(a - b) < 1;
+}
+
+/** Gives back the slot at `at` that `jobId` holds, whatever ticket it was reserved under (see releaseSlot). */
+export function releaseJobSlot(
+  state: PacerState | undefined,
+  now: number,
+  jobId: string,
+  at: number,
+): PacerState | undefined {
+  const suffix = `@${state?.epoch ?? 0}`;
+  const held = Object.entries(state?.recent ?? {}).find(
+    ([key, t]) => sameSlotTime(t, at) && key.startsWith(`${jobId}:`) && key.endsWith(suffix),
+  );
+  return held && releaseSlot(state, now, held[0].slice(0, -suffix.length));
+}
+
 /** Epoch ms of the first slot a reservation made now could get. */
 export function nextFreeAt(state: PacerState | undefined, now: number): number {
   const given = state?.free?.find((t) => t >= now);
   return given ?? state?.nextAt ?? 0;
+}
+
+/** What a schedule holds from some time on: its next free slot and the current epoch's reservations by key. */
+export interface ScheduleView {
+  nextFree: number;
+  epoch: number;
+  reserved: { key: string; at: number }[];
+}
+
+export function scheduleFrom(state: PacerState | undefined, now: number, from: number): ScheduleView {
+  const epoch = state?.epoch ?? 0;
+  const suffix = `@${epoch}`;
+  const reserved = Object.entries(state?.recent ?? {})
+    .filter(([key, at]) => key.endsWith(suffix) && at >= from)
+    .map(([key, at]) => ({ key: key.slice(0, -suffix.length), at }));
+  return { nextFree: nextFreeAt(state, now), epoch, reserved };
 }
 
 export interface QuotaSignal {

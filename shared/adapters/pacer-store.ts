@@ -12,8 +12,11 @@ import {
   observeQuota,
   type PacerState,
   type QuotaSignal,
+  releaseJobSlot,
   releaseSlot,
   reserveSlot,
+  scheduleFrom,
+  type ScheduleView,
   type Slot,
 } from '../pacing.js';
 import type { RecordStore } from './ledger.js';
@@ -26,10 +29,14 @@ export interface Pacer {
   reserve(key: string, notBefore?: number): Promise<Slot>;
   /** Gives back `key`'s slot, for the next reservation to take. */
   release(key: string): Promise<void>;
+  /** Gives back the slot at `at` that job `jobId` holds (under whichever key it was reserved). */
+  releaseHeld(jobId: string, at: number): Promise<void>;
   /** The schedule's current epoch (see PacerState.epoch). */
   epoch(): Promise<number>;
   /** Epoch ms of the first slot a reservation could get now (a deployment pool compares its members by it). */
   nextFree(): Promise<number>;
+  /** Its next free slot, epoch and reservations from `from` on, in one read (a pool re-balances with them). */
+  scheduleFrom(from: number): Promise<ScheduleView>;
   observe(signal: QuotaSignal): Promise<void>;
 }
 
@@ -148,7 +155,9 @@ export function storedPacer(store: RecordStore, deployment: string, rpm: number,
     },
     epoch: async () => (await writer.read())?.epoch ?? 0,
     release: (key) => writer.apply((state) => releaseSlot(state, now(), key)),
+    releaseHeld: (jobId, at) => writer.apply((state) => releaseJobSlot(state, now(), jobId, at)),
     nextFree: async () => nextFreeAt(await writer.read(), now()),
+    scheduleFrom: async (from) => scheduleFrom(await writer.read(), now(), from),
     observe: (signal) => writer.apply((state) => observeQuota(state, now(), rpm, signal)),
   };
 }

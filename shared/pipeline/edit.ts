@@ -19,12 +19,14 @@ import { maskLimits, type MaskLimits } from '../imaging/mask.js';
 import { prepareModelInputs } from '../imaging/model-inputs.js';
 import { isTerminal, leaseExpired, type EditOutput, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
+import { sameSlotTime } from '../pacing.js';
 import type { PoolSlot } from '../pool/pool.js';
 import { dropRequirement } from '../pool/select.js';
 import type { JobContext } from '../runtime.js';
 import { outputEventSpent } from './handoff.js';
 import { intakeDrop } from './intake.js';
 import { publishEditedBlob } from './publish.js';
+import { rebalancePool } from './rebalance.js';
 import { advance, endWithoutEdit, existingOutput, holdsEditLease, outputName, releaseLease, requeue } from './steps.js';
 
 export type EditResult =
@@ -37,6 +39,8 @@ const MAX_INLINE_WAIT_MS = 15_000;
  * rather than after that work, whose duration varies with the machine's load.
  */
 const PREPARE_MS = 1_000;
+/** How long a job close to its slot waits, at most, for the pool's re-balancing it started (a few storage calls). */
+const REBALANCE_BUDGET_MS = 300;
 /** A slot reserved earlier is still used if it passed less than this long ago. */
 const SLOT_GRACE_MS = 60_000;
 /** Beyond the call's timeout, a lease covers reading the inputs and writing the output (up to 50 MB each). */
@@ -141,8 +145,9 @@ async function assignJob(rt: JobContext, message: EditMessage, baseLog: Logger):
 /**
  * Pacing: uses the slot reserved for this job if it is still fresh, of its deployment's current epoch
  * (the service has not throttled since) and the deployment is not taken out (circuit breaker),
- * otherwise reserves the next one in the pool, with another deployment when this one is out. A slot
- * close ahead is waited for in place; a later one puts the job back on the queue.
+ * otherwise reserves the next one in the pool, with another deployment when this one is out (unless it is back
+ * by the slot's time), giving the old slot back. A slot close ahead is waited for in place; a later one puts the
+ * job back on the queue. Either way the worker also re-balances the pool (./rebalance.ts).
  */
 async function waitForSlot(
   rt: JobContext,
@@ -159,19 +164,39 @@ async function waitForSlot(
   const fresh =
     reserved && reserved.at >= now - SLOT_GRACE_MS && reserved.epoch >= (await rt.pool.pacer(member).epoch());
   // The breaker is asked only when the call is close: a half-open probe claimed now must not wait in the queue.
-  const admitted = fresh && (reserved.at - now > MAX_INLINE_WAIT_MS || (await rt.pool.admit(member, key)));
-  const slot: PoolSlot = admitted
-    ? reserved
-    : await rt.pool.reserve(key, { ...dropRequirement(rt.config), ...(fresh ? { avoid: member } : {}) });
-  if (fresh && !admitted)
+  let admitted = fresh && (reserved.at - now > MAX_INLINE_WAIT_MS || (await rt.pool.admit(member, key)));
+  const backAt = fresh && !admitted ? await rt.pool.backAt(member) : undefined;
+  if (reserved && backAt !== undefined && backAt <= reserved.at) {
+    // Out now but back by the slot's time: waiting keeps the job's place, and makes it the probe that lets the
+    // member back (moved away, its place would be idle while the job waits at another member's tail).
+    await sleep(Math.max(0, backAt - rt.now().getTime()));
+    admitted = await rt.pool.admit(member, key);
+  }
+  const slot: PoolSlot =
+    admitted && reserved
+      ? reserved
+      : await rt.pool.reserve(key, { ...dropRequirement(rt.config), ...(fresh ? { avoid: member } : {}) });
+  if (fresh && !admitted) {
     log.warn(`deployment ${member} is taken out (circuit open); the job moves to ${slot.deployment}`);
-  const wait = slot.at - now;
+    // The member's schedule must not count the slot once the member is back (./rebalance.ts fills it).
+    if (!sameSlotTime(slot.at, reserved.at)) await rt.pool.releaseHeld(job.id, reserved);
+  }
+  const wait = slot.at - rt.now().getTime();
   if (wait > MAX_INLINE_WAIT_MS) {
     const note = `waiting ${formatDuration(wait)} for a model slot with ${slot.deployment}`;
     const options = { known: current, epoch: slot.epoch, deployment: slot.deployment };
-    return (await requeue(rt, job, mine, slot.at, log, { note }, options)) ? 'deferred' : 'busy';
+    const requeued = await requeue(rt, job, mine, slot.at, log, { note }, options);
+    await rebalancePool(rt, log);
+    return requeued ? 'deferred' : 'busy';
   }
-  if (wait > PREPARE_MS) await sleep(wait - PREPARE_MS);
+  // Meanwhile jobs reserved far ahead may move to a member with room (./rebalance.ts). The look never fails
+  // and never holds the job up by more than REBALANCE_BUDGET_MS, within the PREPARE_MS the call has in hand;
+  // a job already late does not wait for it at all.
+  const looking = rebalancePool(rt, log);
+  if (wait > PREPARE_MS) {
+    await sleep(wait - PREPARE_MS);
+    await Promise.race([looking, sleep(REBALANCE_BUDGET_MS)]);
+  }
   return slot;
 }
 

@@ -11,6 +11,7 @@ import { isConflict } from '../adapters/storage.js';
 import { slotIntervalMs, type Slot } from '../pacing.js';
 import { admit, availability, recordFailure, recordSuccess, type Availability, type BreakerState } from './breaker.js';
 import type { PoolMember } from './members.js';
+import { MIN_MOVE_AHEAD_MS, parseReservationKey, planMoves, type Move, type Reservation } from './rebalance.js';
 import { chooseMember, type Requirement } from './select.js';
 import { SingleFlight } from '../single-flight.js';
 import { SendGate } from './send-gate.js';
@@ -31,11 +32,22 @@ export interface DeploymentPool {
   member(id: string | undefined): PoolMember;
   /** Reserves `key` a slot with the member that can take it first. */
   reserve(key: string, options: ReserveOptions): Promise<PoolSlot>;
+  /** Reserves `key` a slot with member `id`, no earlier than `notBefore`. */
+  reserveWith(id: string, key: string, notBefore: number): Promise<PoolSlot>;
+  /**
+   * Jobs to move to a member that can take them far earlier than the slots they hold (./rebalance.ts), at
+   * most `limit`; reads the schedules and breakers only.
+   */
+  planMoves(req: Requirement, limit: number): Promise<Move[]>;
   /** Gives back a slot `reserve(key, …)` returned, for the member's next reservation. */
   release(key: string, slot: PoolSlot): Promise<void>;
+  /** Gives back the slot job `jobId` holds, whatever key it was reserved under. */
+  releaseHeld(jobId: string, slot: PoolSlot): Promise<void>;
   pacer(id: string): Pacer;
   model(id: string): Promise<ImageModel>;
   availability(id: string): Promise<Availability>;
+  /** When a member taken out may be sent a probe (its breaker half-open); `undefined` when it is not out. */
+  backAt(id: string): Promise<number | undefined>;
   /** Whether the call `key` may go to the member now (a half-open member admits one probe). */
   admit(id: string, key: string): Promise<boolean>;
   /** Resolves when this process may send the member a call now (./send-gate.ts). */
@@ -167,8 +179,50 @@ export function createDeploymentPool(
       );
       return { ...slot, deployment: chosen.member.id };
     },
+    async reserveWith(id, key, notBefore) {
+      const m = member(id);
+      const slot = await ahead.track(m, () => pacer(m.id).reserve(`${key}@${m.id}`, notBefore));
+      return { ...slot, deployment: m.id };
+    },
+    async planMoves(req, limit) {
+      if (members.length < 2) return [];
+      const t = board.nowMs();
+      const looks = await Promise.all(
+        members.map(async (m) => {
+          const [schedule, breaker] = await Promise.all([
+            pacer(m.id).scheduleFrom(t + MIN_MOVE_AHEAD_MS),
+            board.read(m.id),
+          ]);
+          const state = breaker?.state;
+          const candidate = {
+            member: m,
+            nextFree: ahead.estimate(m, schedule.nextFree),
+            availability: availability(state, t),
+            openUntil: state?.openUntil,
+            probing: state?.probe !== undefined && state.probe.until > t,
+          };
+          const reservations = schedule.reserved.flatMap(({ key, at }): Reservation[] => {
+            const parsed = parseReservationKey(key);
+            return parsed?.member === m.id ? [{ ...parsed, at, epoch: schedule.epoch }] : [];
+          });
+          return { candidate, reservations };
+        }),
+      );
+      const candidates = looks.map((l) => l.candidate);
+      return planMoves(
+        candidates,
+        looks.flatMap((l) => l.reservations),
+        req,
+        t,
+        limit,
+      );
+    },
     async release(key, slot) {
       await pacer(slot.deployment).release(`${key}@${slot.deployment}`);
+      ahead.forget(slot.deployment);
+    },
+    async releaseHeld(jobId, slot) {
+      await pacer(slot.deployment).releaseHeld(jobId, slot.at);
       ahead.forget(slot.deployment);
     },
     model(id) {
@@ -185,6 +239,10 @@ export function createDeploymentPool(
     },
     async availability(id) {
       return availability(await board.peek(member(id).id), board.nowMs());
+    },
+    async backAt(id) {
+      const state = (await board.read(member(id).id))?.state;
+      return availability(state, board.nowMs()) === 'open' ? state!.openUntil : undefined;
     },
     admit(id, key) {
       return board.update(member(id).id, (s) => {

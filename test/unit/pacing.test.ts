@@ -3,8 +3,10 @@ import {
   nextFreeAt,
   observeQuota,
   rateFactor,
+  releaseJobSlot,
   releaseSlot,
   reserveSlot,
+  scheduleFrom,
   slotIntervalMs,
   type PacerState,
 } from '../../shared/pacing.js';
@@ -29,6 +31,30 @@ describe('pacing', () => {
     const again = reserveSlot(first.next, 10, 60, 'job:0');
     expect(again).toEqual({ slot: { at: 0, epoch: 0 }, next: undefined });
     expect(reserveSlot(first.next, 10, 60, 'job:1').slot.at).toBeCloseTo(slotIntervalMs(60));
+  });
+
+  it("shows the current epoch's reservations from a time on, and gives back a job's slot by its time", () => {
+    let state: PacerState | undefined;
+    for (const key of ['a:0@m', 'b:3@m', 'c:1@m']) state = reserveSlot(state, 0, 90, key).next;
+    const [, b, c] = ['a:0@m@0', 'b:3@m@0', 'c:1@m@0'].map((k) => state!.recent![k]!);
+    // 90 RPM: slots fall between whole milliseconds, and a job record keeps them to the millisecond.
+    expect(Number.isInteger(c)).toBe(false);
+    expect(scheduleFrom(state, 0, b!)).toEqual({
+      nextFree: state!.nextAt,
+      epoch: 0,
+      reserved: [
+        { key: 'b:3@m', at: b },
+        { key: 'c:1@m', at: c },
+      ],
+    });
+    // The job's ticket has moved on since (its key says 1): found by the job and the slot's time.
+    const released = releaseJobSlot(state, 10, 'c', Date.parse(new Date(c!).toISOString()));
+    expect(nextFreeAt(released, 10)).toBe(c);
+    expect(scheduleFrom(released, 10, b!).reserved.map((r) => r.key)).toEqual(['b:3@m']);
+    expect(releaseJobSlot(state, 10, 'c', b!)).toBeUndefined();
+    // After a cut (a new epoch) the old reservations are void: none shows.
+    const cut = observeQuota(state, 20, 90, { retryAfterMs: 1_000 });
+    expect(scheduleFrom(cut, 20, 0).reserved).toEqual([]);
   });
 
   it('gives a slot reserved for nothing to the next reservation, so the schedule keeps no gap', () => {

@@ -8,10 +8,12 @@ import type { ModelOutcome } from '../../shared/adapters/model.js';
 import { ConfigError, loadConfig } from '../../shared/config.js';
 import type { JobRecord } from '../../shared/job.js';
 import { processEditMessage } from '../../shared/pipeline/edit.js';
+import { rebalancePool } from '../../shared/pipeline/rebalance.js';
 import { intakeBlob } from '../../shared/pipeline/intake.js';
 import { EARLY_RETURN_MS, slotIntervalMs } from '../../shared/pacing.js';
 import { admit, availability, recordFailure, recordSuccess, type BreakerState } from '../../shared/pool/breaker.js';
 import { parsePool, type PoolMember } from '../../shared/pool/members.js';
+import { MIN_MOVE_AHEAD_MS, planMoves, type Reservation } from '../../shared/pool/rebalance.js';
 import { chooseMember } from '../../shared/pool/select.js';
 import { SendGate } from '../../shared/pool/send-gate.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
@@ -145,6 +147,72 @@ describe('choosing a member', () => {
       notBefore: now + 10_000,
     });
     expect(chooseMember([c(mini)], req, now)).toBeUndefined();
+  });
+});
+
+describe('re-balancing the pool', () => {
+  const now = 1_000_000;
+  const req = { model: 'gpt-image-2', allowedRegions: [] };
+  const east = member('east', 90, 'eastus2');
+  const west = member('west', 60, 'westus3');
+  const swe = member('swe', 30, 'swedencentral');
+  type State = 'closed' | 'open' | 'half-open';
+  const c = (m: PoolMember, nextFree: number, availability: State = 'closed', probing = false) => ({
+    member: m,
+    nextFree,
+    availability,
+    probing,
+  });
+  /** `n` jobs at the member's pace from `from` on. */
+  const tail = (m: PoolMember, from: number, n: number): Reservation[] =>
+    Array.from({ length: n }, (_, i) => ({
+      key: `${m.id}${i}:0`,
+      jobId: `${m.id}${i}`,
+      member: m.id,
+      at: from + i * slotIntervalMs(m.rpm),
+      epoch: 0,
+    }));
+
+  it("a member back after an outage takes the latest jobs of the others' tails while that gains a clear margin", () => {
+    // West is idle; east and sweden hold jobs up to 20 s ahead.
+    const reserved = [...tail(east, now + 2_000, 27), ...tail(swe, now + 2_000, 9)];
+    const moves = planMoves(
+      [c(east, now + 20_200), c(west, now - 5_000), c(swe, now + 20_200)],
+      reserved,
+      req,
+      now,
+      50,
+    );
+    expect(moves.every((m) => m.to === 'west')).toBe(true);
+    // Latest first, each to west's next slot, while the job gains at least 3 s and is at least 6 s ahead.
+    expect(moves[0]!.reservation.at).toBe(Math.max(...reserved.map((r) => r.at)));
+    moves.forEach((m, i) => {
+      expect(m.at).toBeCloseTo(now + i * slotIntervalMs(60));
+      if (i > 0) expect(m.reservation.at).toBeLessThanOrEqual(moves[i - 1]!.reservation.at);
+    });
+    for (const m of moves) {
+      expect(m.reservation.at - m.at).toBeGreaterThanOrEqual(3_000);
+      expect(m.reservation.at - now).toBeGreaterThanOrEqual(MIN_MOVE_AHEAD_MS);
+    }
+    expect(moves.length).toBeGreaterThan(5);
+    expect(planMoves([c(east, now + 20_200), c(west, now), c(swe, now)], reserved, req, now, 3)).toHaveLength(3);
+  });
+
+  it('moves nothing in a balanced pool, to an open member, or to a member of another model', () => {
+    const reserved = [...tail(east, now, 27), ...tail(west, now, 18), ...tail(swe, now, 9)];
+    const balanced = [c(east, now + 18_200), c(west, now + 18_200), c(swe, now + 18_200)];
+    expect(planMoves(balanced, reserved, req, now, 50)).toEqual([]);
+    const eastOnly = tail(east, now, 27);
+    expect(planMoves([c(east, now + 18_200), c(west, now, 'open')], eastOnly, req, now, 50)).toEqual([]);
+    const mini = member('mini', 60, 'westus3', 'gpt-image-1-mini');
+    expect(planMoves([c(east, now + 18_200), c(mini, now)], eastOnly, req, now, 50)).toEqual([]);
+  });
+
+  it('a half-open member takes one job, its probe, unless a probe is already going', () => {
+    const eastOnly = tail(east, now, 27);
+    const moves = planMoves([c(east, now + 18_200), c(west, now, 'half-open')], eastOnly, req, now, 50);
+    expect(moves.map((m) => [m.to, m.reservation.at])).toEqual([['west', eastOnly.at(-1)!.at]]);
+    expect(planMoves([c(east, now + 18_200), c(west, now, 'half-open', true)], eastOnly, req, now, 50)).toEqual([]);
   });
 });
 
@@ -310,6 +378,57 @@ describe('a pool of three in memory', () => {
     const after = await Promise.all(later.map(async (j) => (await rt.ledger.get(j.id))!.value));
     expect(after.map((j) => j.state)).toEqual(later.map(() => 'edited'));
     expect(after.some((j) => j.edit?.deployment === 'eastus2-gpt-image-2')).toBe(true);
+  });
+});
+
+describe('a member back after an outage, in memory', () => {
+  it("takes the job waiting longest at another member's tail; the job's old message finds it moved", async () => {
+    const [image, mask] = [await gradientImage(64, 64), await rectMask(64, 64, { x: 0, y: 0, width: 8, height: 8 })];
+    const models = { 'eastus2-gpt-image-2': new FakeModel(), 'westus3-gpt-image-2': new FakeModel() };
+    const pool = [entry('eastus2', 6), entry('westus3', 6)];
+    const rt = memoryRuntime(
+      { IMAGE_MODEL_POOL: JSON.stringify(pool) },
+      'worker-a',
+      (m) => models[m.id as keyof typeof models],
+    );
+    const [east, west] = ['eastus2-gpt-image-2', 'westus3-gpt-image-2'];
+    for (let i = 0; i < 3; i++) await rt.pool.report(west, 'failed');
+    const jobs: JobRecord[] = [];
+    for (let i = 0; i < 4; i++) {
+      await rt.upload(`tail/p${i}.png`, image);
+      await rt.upload(`tail/p${i}.mask.png`, mask);
+      expect(await intakeBlob(rt, `tail/p${i}.mask.png`, undefined, memoryLogger(rt))).toBe('queued');
+      jobs.push((await rt.ledger.get(rt.sent.at(-1)!.message.jobId))!.value);
+    }
+    // West was out: every job waits in east's schedule, the last 30 s ahead.
+    expect(jobs.map((j) => j.deployment)).toEqual([east, east, east, east]);
+    const last = jobs.at(-1)!;
+    const lastSlot = Date.parse(last.notBefore!);
+
+    await rt.pool.report(west, 'answered'); // west is back
+    await rebalancePool(rt, memoryLogger(rt));
+    const moved = (await rt.ledger.get(last.id))!.value;
+    expect(moved.deployment).toBe(west);
+    expect(moved.ticket).toBe(last.ticket + 1);
+    expect(Date.parse(moved.notBefore!)).toBeLessThan(lastSlot - 20_000);
+    expect(moved.history.at(-1)!.note).toMatch(/^moved to westus3-gpt-image-2, 30s earlier than its slot with eastus2/);
+    // The third job would gain less than two of east's slots: it stays. East's schedule has the slot back.
+    expect((await rt.ledger.get(jobs[2]!.id))!.value.deployment).toBe(east);
+    expect(await rt.pool.pacer(east).nextFree()).toBeCloseTo(lastSlot, -1);
+
+    // The moved job's messages, the old one first: it finds the job moved and leaves it; the new one edits it.
+    // (6 RPM, so the other jobs are left out: the send gate would space their calls 10 s apart in real time.)
+    const mine = rt.sent.filter((m) => m.message.jobId === last.id).sort((a, b) => a.message.ticket - b.message.ticket);
+    expect(mine.map((m) => m.message.ticket)).toEqual([last.ticket, last.ticket + 1]);
+    const results: string[] = [];
+    for (const m of mine) {
+      rt.clock.t = Math.max(rt.clock.t, m.visibleAt + EARLY_RETURN_MS);
+      results.push(await processEditMessage(rt, m.message, memoryLogger(rt)));
+    }
+    expect(results).toEqual(['stale', 'edited']);
+    const done = (await rt.ledger.get(last.id))!.value;
+    expect([done.state, done.modelCalls, done.edit?.deployment]).toEqual(['edited', 1, west]);
+    expect([models['eastus2-gpt-image-2'].calls, models['westus3-gpt-image-2'].calls]).toEqual([0, 1]);
   });
 });
 
