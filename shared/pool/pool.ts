@@ -189,11 +189,10 @@ export function createDeploymentPool(
       const t = board.nowMs();
       const looks = await Promise.all(
         members.map(async (m) => {
-          const [schedule, breaker] = await Promise.all([
+          const [schedule, state] = await Promise.all([
             pacer(m.id).scheduleFrom(t + MIN_MOVE_AHEAD_MS),
-            board.read(m.id),
+            board.peek(m.id),
           ]);
-          const state = breaker?.state;
           const candidate = {
             member: m,
             nextFree: ahead.estimate(m, schedule.nextFree),
@@ -241,7 +240,7 @@ export function createDeploymentPool(
       return availability(await board.peek(member(id).id), board.nowMs());
     },
     async backAt(id) {
-      const state = (await board.read(member(id).id))?.state;
+      const state = await board.peek(member(id).id);
       return availability(state, board.nowMs()) === 'open' ? state!.openUntil : undefined;
     },
     admit(id, key) {
