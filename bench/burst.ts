@@ -20,6 +20,7 @@ import { CONTAINERS } from '../shared/containers.js';
 import { isTerminal, type JobRecord } from '../shared/job.js';
 import { pair } from './drop-files.js';
 import { spawnStorage } from './storage-process.js';
+import { burstTimeline, type BurstTimeline } from './timeline.js';
 
 export interface BurstOptions {
   /** One emulated deployment per region, each with its quota. */
@@ -44,6 +45,8 @@ export interface BurstResult {
   failed: number;
   /** Edits made, by pool member id. */
   edits: Map<string, number>;
+  /** Where the time went, in seconds after the first upload (./timeline.ts). */
+  timeline: BurstTimeline;
 }
 
 /** Uploads a drop's parts, each retried on a 5xx (a loaded machine's storage answers 502 now and then). */
@@ -159,6 +162,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         while (next < keys.length) await upload(inbox, keys[next++]!, files);
       }),
     );
+    const uploaded = Date.now();
     const outage = options.outage ? new Outage(pool, options.outage) : undefined;
     const all = await settledJobs(ledger, options.drops + 1, (done) => {
       if (done >= options.drops / 3) outage?.begin();
@@ -177,6 +181,13 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       share429: calls.filter((c) => c.status === 429).length / calls.length,
       failed: options.drops - jobs.filter((j) => j.state === 'published').length,
       edits,
+      // A request's record is written when it ends: it left `durationMs` before.
+      timeline: burstTimeline(
+        jobs,
+        calls.map((c) => Date.parse(c.at) - c.durationMs),
+        start,
+        uploaded,
+      ),
     };
   } finally {
     hog?.kill();

@@ -12,6 +12,7 @@ import type { LogEntry } from '../local/host/host.js';
 import { isTerminal, type JobRecord } from '../shared/job.js';
 import { STATE_LINE } from '../shared/log.js';
 import { runBurst } from './burst.js';
+import { formatTimeline } from './timeline.js';
 import { pair } from './drop-files.js';
 import { ms, percentile, table, type Section } from './measure.js';
 
@@ -87,6 +88,7 @@ export const burstSection: Section = {
       ['', 'completion', '× ideal (target ≤ 1.1)', 'model calls', '429 share (target ≤ 5 %)', 'not published'],
       [`quota-bound ideal D/R (D=${D}, R=${R}/min, L=0.5–1.5 s)`, `${ideal.toFixed(1)} s`, '1.00', String(D), '-', '-'],
     ];
+    const timelines: string[] = [];
     for (const busy of [false, true]) {
       // Unpaced: the pipeline is told the deployment allows far more than it does.
       for (const [label, toldQuota] of [
@@ -101,6 +103,7 @@ export const burstSection: Section = {
           concurrency: 16,
         });
         const share = `${(r.share429 * 100).toFixed(1)} %`;
+        timelines.push(`${label}, ${busy ? 'busy machine' : 'quiet'}: ${formatTimeline(r.timeline)}`);
         rows.push([
           `${label}, ${busy ? 'busy machine' : 'quiet'}`,
           `${r.seconds.toFixed(1)} s`,
@@ -111,7 +114,7 @@ export const burstSection: Section = {
         ]);
       }
     }
-    return table(rows);
+    return `${table(rows)}\n\nWhere the time went (seconds after the first upload):\n${timelines.join('\n')}`;
   },
 };
 

@@ -6,6 +6,7 @@
 import type { EmulatedRegion } from '../local/pool.js';
 import { runBurst } from './burst.js';
 import { table, type Section } from './measure.js';
+import { formatTimeline } from './timeline.js';
 
 const REGIONS: EmulatedRegion[] = [
   { region: 'eastus2', rpm: 90 },
@@ -60,6 +61,7 @@ export const poolSection: Section = {
       'edits by region',
     ];
     const rows = [header];
+    const timelines: string[] = [];
     for (const busy of [false, true]) {
       for (const s of SCENARIOS) {
         const r = await runBurst({
@@ -82,9 +84,10 @@ export const poolSection: Section = {
           String(r.failed),
           byRegion,
         ]);
+        timelines.push(`${label}: ${formatTimeline(r.timeline)}`);
         console.error(`  (f) ${rows.at(-1)!.join(' | ')}`); // progress: a run takes a minute
       }
     }
-    return table(rows);
+    return `${table(rows)}\n\nWhere the time went (seconds after the first upload):\n${timelines.join('\n')}`;
   },
 };

@@ -247,16 +247,26 @@ export function createBlobStore(
     },
 
     async findResults(drop) {
-      const found: FoundResult[] = [];
-      for (const container of ['published', 'quarantine'] as const) {
-        const listing = containers[container].listBlobsFlat({ prefix: dropListingPrefix(drop), includeMetadata: true });
-        for await (const blob of listing) {
-          if (!isResultImage(drop, blob.name)) continue;
-          const info = infoOf(blob.name, { ...blob.properties, ...(blob.metadata ? { metadata: blob.metadata } : {}) });
-          found.push({ ...info, container });
-        }
-      }
-      return newestFirst(found);
+      // Both listings at once: intake waits for them before it reserves the drop's model slot.
+      const listed = await Promise.all(
+        (['published', 'quarantine'] as const).map(async (container) => {
+          const found: FoundResult[] = [];
+          const listing = containers[container].listBlobsFlat({
+            prefix: dropListingPrefix(drop),
+            includeMetadata: true,
+          });
+          for await (const blob of listing) {
+            if (!isResultImage(drop, blob.name)) continue;
+            const info = infoOf(blob.name, {
+              ...blob.properties,
+              ...(blob.metadata ? { metadata: blob.metadata } : {}),
+            });
+            found.push({ ...info, container });
+          }
+          return found;
+        }),
+      );
+      return newestFirst(listed.flat());
     },
 
     async streamPart(part) {

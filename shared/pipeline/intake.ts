@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobInfo, DropParts } from '../adapters/blobs.js';
 import { isConflict } from '../adapters/storage.js';
 import { formatDuration } from '../config.js';
+import { handled } from '../handled.js';
 import { classifyBlobName, dropKey, type DropRef } from '../drop.js';
 import { jobIdFor, newJob, type JobError, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
@@ -165,6 +166,13 @@ async function assessDrop(
       baseLog,
     );
   }
+  // The mask's pixels, the image's hash and the drop's earlier results are independent reads: asked for at
+  // once they cost intake one round trip instead of three, which in a burst is what the first job's model
+  // slot waits for (each behind every other drop's requests to storage). A rejected mask wastes two of them.
+  const streaming = new Map(
+    read.has(readKey(image)) ? [] : [[readKey(image), handled(rt.blobs.hashPart(image))] as const],
+  );
+  const earlierResults = handled(rt.blobs.findResults(drop));
   let maskCheck: MaskCheck;
   try {
     maskCheck = await checkMaskPixels(rt, mask, result.mask, read);
@@ -182,8 +190,8 @@ async function assessDrop(
   let hashed: JobRecord['inputs'];
   let redrop: RedropCheck;
   try {
-    hashed = await withContentHashes(rt, inputs, read);
-    redrop = await checkRedrop(rt, drop, hashed, result.request);
+    hashed = await withContentHashes(rt, inputs, read, streaming);
+    redrop = await checkRedrop(rt, drop, hashed, result.request, earlierResults);
   } catch (err) {
     if (!isConflict(err)) throw err;
     log.info('a part changed while it was being read; the new version has its own event');

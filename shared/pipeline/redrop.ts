@@ -34,19 +34,23 @@ export function readKey(part: Pick<PartRef, 'name' | 'etag'>): string {
 
 /**
  * The inputs with each part's content hash: from the bytes intake already read whole under the same ETag
- * (the mask, the sidecar), else streamed (412 if a part changed since it was listed).
+ * (the mask, the sidecar), from a hash `streaming` already (by `readKey`), else streamed (412 if a part
+ * changed since it was listed).
  */
 export async function withContentHashes(
   rt: JobContext,
   inputs: JobRecord['inputs'],
   read: PartsRead = new Map(),
+  streaming: ReadonlyMap<string, Promise<string>> = new Map(),
 ): Promise<JobRecord['inputs']> {
   const hashed = await Promise.all(
     PART_KINDS.map(async (kind): Promise<[string, PartRef] | undefined> => {
       const part = inputs[kind];
       if (!part) return undefined;
       const bytes = read.get(readKey(part));
-      const sha256 = bytes ? createHash('sha256').update(bytes).digest('hex') : await rt.blobs.hashPart(part);
+      const sha256 = bytes
+        ? createHash('sha256').update(bytes).digest('hex')
+        : await (streaming.get(readKey(part)) ?? rt.blobs.hashPart(part));
       return [kind, { ...part, sha256 }];
     }),
   );
@@ -60,14 +64,18 @@ function sameContent(a: JobRecord['inputs'], b: JobRecord['inputs']): boolean {
   });
 }
 
-/** The drop's newest result, the job that made it, and whether this is the same content and request. */
+/**
+ * The drop's newest result, the job that made it, and whether this is the same content and request. `found`:
+ * the drop's results, if the caller has already asked for them.
+ */
 export async function checkRedrop(
   rt: JobContext,
   drop: DropRef,
   inputs: JobRecord['inputs'],
   request: EditRequest,
+  found: Promise<FoundResult[]> = rt.blobs.findResults(drop),
 ): Promise<RedropCheck> {
-  for (const result of await rt.blobs.findResults(drop)) {
+  for (const result of await found) {
     const jobId = result.metadata.jobid;
     const earlier = jobId ? (await rt.ledger.get(jobId))?.value : undefined;
     if (!earlier) continue;

@@ -1,8 +1,10 @@
 /**
  * A circuit breaker per deployment, its state shared by every instance through the ledger. Calls that
  * fail for the deployment's sake (5xx, resets, timeouts) count; FAILURES_TO_OPEN of them in a row take
- * the deployment out for a cooldown (10 s, 10 s again after a failed probe, then doubling up to 5 min), short
- * because each probe costs one real call and a long one idles the deployment after a brief outage. After the cooldown
+ * the deployment out for a cooldown: 10 s, and 10 s again after each failed probe for the first minute, then
+ * doubling up to 5 min. Short at first because an outage's end is found only by a probe, and each cooldown that
+ * outlasts the outage idles the deployment's quota (doubling from the second probe idled 60 RPM for 20 s after a
+ * 20-second outage in BENCHMARKS.md (f)); a probe costs one call, and one job's retry elsewhere. After the cooldown
  * the breaker is half-open: one call may go as a probe; its success closes the breaker, its failure
  * opens it again. A probe whose worker is lost is given up after PROBE_MS, so another may go. Pure.
  */
@@ -23,10 +25,12 @@ export type Availability = 'closed' | 'open' | 'half-open';
 export const FAILURES_TO_OPEN = 3;
 const BASE_COOLDOWN_MS = 10_000;
 const MAX_COOLDOWN_MS = 5 * 60_000;
+/** Trips (the first and the failed probes after it) that each take the deployment out for BASE_COOLDOWN_MS. */
+const TRIPS_AT_BASE = 6;
 export const PROBE_MS = 2 * 60_000;
 
 export function cooldownMs(trips: number): number {
-  return Math.min(MAX_COOLDOWN_MS, BASE_COOLDOWN_MS * 2 ** Math.max(0, trips - 2));
+  return Math.min(MAX_COOLDOWN_MS, BASE_COOLDOWN_MS * 2 ** Math.max(0, trips - TRIPS_AT_BASE));
 }
 
 export function availability(state: BreakerState | undefined, now: number): Availability {
