@@ -32,7 +32,7 @@ export function burstTimeline(jobs: JobRecord[], callsAt: number[], start: numbe
   };
 }
 
-/** One line: `uploads 3.1 s · queued first / p50 / last 0.4 / 9.0 / 20.2 s · calls 1.9 → 62.3 s · published 63.8 s`. */
+/** One line: `uploads 3.1 s · queued first / p50 / last 0.4 / 9.0 / 20.2 s · calls 1.9 → 62.3 s · last published 63.8 s`. */
 export function formatTimeline(t: BurstTimeline): string {
   const s = (x: number) => x.toFixed(1);
   return (
