@@ -2,11 +2,11 @@
  * A circuit breaker per deployment, its state shared by every instance through the ledger. Calls that
  * fail for the deployment's sake (5xx, resets, timeouts) count; FAILURES_TO_OPEN of them in a row take
  * the deployment out for a cooldown: 10 s, and 10 s again after each failed probe for the first minute, then
- * doubling up to 5 min. Short at first because an outage's end is found only by a probe, and a cooldown that
- * outlasts the outage idles the deployment's quota (doubling from the second probe, a region came back 3–15 s
- * after a 20-second outage ended, BENCHMARKS.md (f)); a probe costs one call and one job's retry elsewhere. After the cooldown
- * the breaker is half-open: one call may go as a probe; its success closes the breaker, its failure
- * opens it again. A probe whose worker is lost is given up after PROBE_MS, so another may go. Pure.
+ * doubling up to 5 min. Short at first because an outage's end is found only by a probe, and a cooldown
+ * that outlasts the outage idles the deployment's quota (doubling from the second probe, a region came back
+ * 3–15 s after a 20-second outage ended, BENCHMARKS.md (f)); a probe costs one call and one job's retry
+ * elsewhere. After the cooldown the breaker is half-open: one call may go as a probe; its success closes
+ * the breaker, its failure opens it again. A probe whose worker is lost is given up after PROBE_MS, so another may go. Pure.
  */
 
 export interface BreakerState {
