@@ -32,11 +32,15 @@ export function burstTimeline(jobs: JobRecord[], callsAt: number[], start: numbe
   };
 }
 
-/** One line: `uploads 3.1 s · queued first / p50 / last 0.4 / 9.0 / 20.2 s · calls 1.9 → 62.3 s · last published 63.8 s`. */
+/**
+ * One line, e.g. `uploads 3.1 s · queued first / p50 / last 0.4 / 9.0 / 20.2 s · calls 1.9 → 62.3 s ·
+ * last published 63.8 s`.
+ */
 export function formatTimeline(t: BurstTimeline): string {
   const s = (x: number) => x.toFixed(1);
+  const queued = [t.queuedFirst, t.queuedP50, t.queuedLast].map(s).join(' / ');
   return (
-    `uploads ${s(t.uploaded)} s · queued first / p50 / last ${s(t.queuedFirst)} / ${s(t.queuedP50)} / ${s(t.queuedLast)} s · ` +
+    `uploads ${s(t.uploaded)} s · queued first / p50 / last ${queued} s · ` +
     `calls ${s(t.firstCall)} → ${s(t.lastCall)} s · last published ${s(t.lastPublished)} s`
   );
 }

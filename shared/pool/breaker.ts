@@ -6,7 +6,8 @@
  * that outlasts the outage idles the deployment's quota (doubling from the second probe, a region came back
  * 3–15 s after a 20-second outage ended, BENCHMARKS.md (f)); a probe costs one call and one job's retry
  * elsewhere. After the cooldown the breaker is half-open: one call may go as a probe; its success closes
- * the breaker, its failure opens it again. A probe whose worker is lost is given up after PROBE_MS, so another may go. Pure.
+ * the breaker, its failure opens it again. A probe whose worker is lost is given up after PROBE_MS, so
+ * another may go. Pure.
  */
 
 export interface BreakerState {
