@@ -12,7 +12,7 @@ import type { LogEntry } from '../local/host/host.js';
 import { isTerminal, type JobRecord } from '../shared/job.js';
 import { STATE_LINE } from '../shared/log.js';
 import { runBurst } from './burst.js';
-import { formatTimeline } from './timeline.js';
+import { formatTimeline, timelinesBelow } from './timeline.js';
 import { pair } from './drop-files.js';
 import { ms, percentile, table, type Section } from './measure.js';
 
@@ -114,7 +114,7 @@ export const burstSection: Section = {
         ]);
       }
     }
-    return `${table(rows)}\n\nWhere the time went (seconds after the first upload):\n${timelines.join('\n')}`;
+    return table(rows) + timelinesBelow(timelines);
   },
 };
 

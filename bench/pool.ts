@@ -6,7 +6,7 @@
 import type { EmulatedRegion } from '../local/pool.js';
 import { runBurst } from './burst.js';
 import { table, type Section } from './measure.js';
-import { formatTimeline } from './timeline.js';
+import { formatTimeline, timelinesBelow } from './timeline.js';
 
 const REGIONS: EmulatedRegion[] = [
   { region: 'eastus2', rpm: 90 },
@@ -88,6 +88,6 @@ export const poolSection: Section = {
         console.error(`  (f) ${rows.at(-1)!.join(' | ')}`); // progress: a run takes a minute
       }
     }
-    return `${table(rows)}\n\nWhere the time went (seconds after the first upload):\n${timelines.join('\n')}`;
+    return table(rows) + timelinesBelow(timelines);
   },
 };

@@ -18,7 +18,7 @@ export interface BurstTimeline {
 
 /** `callsAt`: when each images/edits request reached the model (epoch ms), from the emulators' logs. */
 export function burstTimeline(jobs: JobRecord[], callsAt: number[], start: number, uploaded: number): BurstTimeline {
-  const after = (iso: string | undefined) => (iso === undefined ? NaN : (Date.parse(iso) - start) / 1000);
+  const after = (iso: string) => (Date.parse(iso) - start) / 1000;
   const queued = jobs.map((j) => after(j.createdAt)).sort((a, b) => a - b);
   const published = jobs.flatMap((j) => j.history.filter((h) => h.state === 'published').map((h) => after(h.at)));
   return {
@@ -43,4 +43,9 @@ export function formatTimeline(t: BurstTimeline): string {
     `uploads ${s(t.uploaded)} s · queued first / p50 / last ${queued} s · ` +
     `calls ${s(t.firstCall)} → ${s(t.lastCall)} s · last published ${s(t.lastPublished)} s`
   );
+}
+
+/** The lines under a bench's table: one timeline per run, each labelled. */
+export function timelinesBelow(lines: string[]): string {
+  return `\n\nWhere the time went (seconds after the first upload):\n${lines.join('\n')}`;
 }

@@ -169,9 +169,7 @@ async function assessDrop(
   // The mask's pixels, the image's hash and the drop's earlier results are independent reads: asked for at
   // once they cost intake one round trip instead of three, which in a burst is what the first job's model
   // slot waits for (each behind every other drop's requests to storage). A rejected mask wastes two of them.
-  const streaming = new Map(
-    read.has(readKey(image)) ? [] : [[readKey(image), handled(rt.blobs.hashPart(image))] as const],
-  );
+  const streaming = new Map([[readKey(image), handled(rt.blobs.hashPart(image))]]);
   const earlierResults = handled(rt.blobs.findResults(drop));
   let maskCheck: MaskCheck;
   try {
