@@ -185,7 +185,10 @@ export class Ledger {
     const jobs: JobSummary[] = [];
     let token = options.continuationToken;
     do {
-      const page = await this.store.page(options.limit, token);
+      // Only as many as are still missing: a page is never cut, so its token resumes after the last job
+      // returned. (Storage counts the `active/`, `pending/`… prefixes in a page, so a page can bring fewer jobs
+      // than asked; a whole second page then cut to the limit skipped the rest of it.)
+      const page = await this.store.page(options.limit - jobs.length, token);
       for (const blob of page.items) {
         if (!blob.name.endsWith('.json')) continue;
         const state = blob.metadata.state as JobState | undefined;
@@ -199,7 +202,7 @@ export class Ledger {
       }
       token = page.token || undefined;
     } while (token && jobs.length < options.limit);
-    return { jobs: jobs.slice(0, options.limit), ...(token ? { continuationToken: token } : {}) };
+    return { jobs, ...(token ? { continuationToken: token } : {}) };
   }
 
   // Drops waiting for a part
