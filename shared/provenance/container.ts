@@ -4,27 +4,12 @@
  * hash happens to cover it (c2pa-rs does not check PNG CRCs). Also returns the embedded C2PA manifest
  * store (JUMBF) so the gate can check what c2pa-rs reports against the bytes themselves.
  */
+import { crc32 } from 'node:zlib';
 import type { ImageFormat } from '../image-header.js';
 
 export type ContainerReading = { ok: true; jumbf: Uint8Array | null } | { ok: false; error: string };
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 const corrupt = (format: string, why: string): ContainerReading => ({
   ok: false,
