@@ -1,4 +1,4 @@
-/** Bounds how many model calls one process has in flight (IMAGE_MODEL_CONCURRENCY). */
+/** Bounds how many tasks of a kind one process runs at once: model calls (IMAGE_MODEL_CONCURRENCY), intakes. */
 export class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];

@@ -88,7 +88,9 @@ export async function intakeBlob(
  * Assesses a drop as it is now; also what the sweep calls for drops whose events were lost. One at a time
  * per drop in this process: the events of a drop's parts usually arrive together, and the intakes after the
  * first then find the job and stop at the duplicate check instead of each reading, validating and reserving
- * a model slot (a slot reserved for a job that another intake created is a gap in the schedule).
+ * a model slot (a slot reserved for a job that another intake created is a gap in the schedule). At most
+ * INTAKE_CONCURRENCY drops at once are read and written, in the order their events came; a drop that is
+ * given time to settle waits without holding a place.
  */
 export function intakeDrop(
   rt: JobContext,
@@ -96,17 +98,21 @@ export function intakeDrop(
   baseLog: Logger,
   options: { settled?: boolean } = {},
 ): Promise<IntakeOutcome> {
-  return rt.dropIntakes.run(dropKey(drop), () => assessDrop(rt, drop, baseLog, options));
+  return rt.dropIntakes.run(dropKey(drop), async () => {
+    for (let settled = options.settled ?? false; ; settled = true) {
+      const assessed = await rt.intakeSlots.run(() => assessDrop(rt, drop, baseLog, settled));
+      if (typeof assessed === 'string') return assessed;
+      await sleep(assessed.settleMs);
+    }
+  });
 }
 
-async function assessDrop(
-  rt: JobContext,
-  drop: DropRef,
-  baseLog: Logger,
-  options: { settled?: boolean } = {},
-): Promise<IntakeOutcome> {
+/** What intake did with the drop, or how long to give it before looking again (see unsettledFor). */
+type Assessment = IntakeOutcome | { settleMs: number };
+
+async function assessDrop(rt: JobContext, drop: DropRef, baseLog: Logger, settled: boolean): Promise<Assessment> {
   const key = dropKey(drop);
-  let parts = await rt.blobs.listDropParts(drop);
+  const parts = await rt.blobs.listDropParts(drop);
   if (!parts.image || !parts.mask) {
     if (!parts.image && !parts.mask && !parts.sidecar) return 'ignored'; // deleted since the event
     await rt.ledger.markPending(key, rt.now());
@@ -115,13 +121,10 @@ async function assessDrop(
     );
     return 'waiting';
   }
-  if (!options.settled) {
-    const settled = await settle(rt, drop, parts);
-    if (!settled.image || !settled.mask) return assessDrop(rt, drop, baseLog, { settled: true });
-    parts = settled;
-  }
-  const image = parts.image!;
-  const mask = parts.mask!;
+  const settleMs = settled ? 0 : unsettledFor(rt, parts);
+  if (settleMs > 0) return { settleMs };
+  const image = parts.image;
+  const mask = parts.mask;
   const inputs: JobRecord['inputs'] = {
     image: partRef(image),
     mask: partRef(mask),
@@ -234,20 +237,19 @@ async function giveBackSlot(rt: JobContext, id: string, slot: PoolSlot, log: Log
 
 /**
  * A drop may still be changing: a sidecar on its way (none yet), or a re-upload in progress (its parts
- * are of very different ages). Then give it DROP_SETTLE from its last write and look again.
- * Last-Modified has one-second resolution, so that write may have been up to a second later than it says.
+ * are of very different ages). Then it gets DROP_SETTLE from its last write before intake looks again;
+ * returns how long that is from now (0: settled). Last-Modified has one-second resolution, so that write may
+ * have been up to a second later than it says.
  */
-async function settle(rt: JobContext, drop: DropRef, parts: DropParts): Promise<DropParts> {
+function unsettledFor(rt: JobContext, parts: DropParts): number {
   const { settleMs } = rt.config.drop;
   const times = [parts.image, parts.mask, parts.sidecar]
     .filter((p): p is BlobInfo => !!p)
     .map((p) => p.lastModified.getTime());
   const unsettled = !parts.sidecar || Math.max(...times) - Math.min(...times) > settleMs;
-  if (!unsettled || settleMs <= 0) return parts;
+  if (!unsettled || settleMs <= 0) return 0;
   const wait = Math.max(...times) + LAST_MODIFIED_RESOLUTION_MS + settleMs - rt.now().getTime();
-  if (wait <= 0) return parts;
-  await sleep(Math.min(wait, settleMs + LAST_MODIFIED_RESOLUTION_MS));
-  return rt.blobs.listDropParts(drop);
+  return Math.max(0, Math.min(wait, settleMs + LAST_MODIFIED_RESOLUTION_MS));
 }
 
 type MaskCheck = { ok: true; note?: string } | { ok: false; problem: string };

@@ -15,7 +15,7 @@ import { classifyBlobName, dropListingPrefix } from '../../shared/drop.js';
 import type { PartRef } from '../../shared/job.js';
 import type { ProvenanceReport } from '../../shared/provenance/gate.js';
 import type { Verifier } from '../../shared/provenance/verifier.js';
-import type { JobContext } from '../../shared/runtime.js';
+import { INTAKE_CONCURRENCY, type JobContext } from '../../shared/runtime.js';
 import { createDeploymentPool } from '../../shared/pool/pool.js';
 import type { PoolMember } from '../../shared/pool/members.js';
 import { Semaphore } from '../../shared/semaphore.js';
@@ -344,6 +344,7 @@ export function memoryRuntime(
     verifier: async () => verifier,
     modelSlots: new Semaphore(4),
     dropIntakes: new KeyedLock(),
+    intakeSlots: new Semaphore(INTAKE_CONCURRENCY),
     workerId,
     now: clock.now,
     clock,

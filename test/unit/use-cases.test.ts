@@ -11,6 +11,7 @@ import { sweep } from '../../shared/pipeline/sweep.js';
 import type { JobRecord } from '../../shared/job.js';
 import { classifyBlobName, dropBlobName } from '../../shared/drop.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
+import { INTAKE_CONCURRENCY } from '../../shared/runtime.js';
 import { fakeVerifier, memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
 
 let image: Buffer;
@@ -59,6 +60,39 @@ describe('intake', () => {
       drop: 'bad/harbor',
       code: 'invalid_drop',
     });
+  });
+
+  it('works on at most INTAKE_CONCURRENCY drops at once, in arrival order; a drop left to settle holds no place', async () => {
+    rt = memoryRuntime({ DROP_SETTLE: '100ms' });
+    log = memoryLogger(rt);
+    const list = rt.blobs.listDropParts.bind(rt.blobs);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const listed: string[] = [];
+    rt.blobs.listDropParts = async (drop) => {
+      if (drop.path === 'burst') {
+        listed.push(drop.stem);
+        await gate;
+      }
+      return list(drop);
+    };
+    // No sidecar: intake gives the drop DROP_SETTLE (and Last-Modified's second) before it looks again.
+    await rt.upload('late/sidecar.png', image);
+    await rt.upload('late/sidecar.mask.png', mask);
+    const settling = intakeBlob(rt, 'late/sidecar.mask.png', undefined, log);
+    const stems = Array.from({ length: INTAKE_CONCURRENCY + 3 }, (_, i) => String(i));
+    for (const stem of stems) {
+      await rt.upload(`burst/${stem}.json`, '{"prompt": "a kite"}');
+      await rt.upload(`burst/${stem}.png`, image);
+      await rt.upload(`burst/${stem}.mask.png`, mask);
+    }
+    const intakes = stems.map((stem) => intakeBlob(rt, `burst/${stem}.mask.png`, undefined, log));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(listed).toEqual(stems.slice(0, INTAKE_CONCURRENCY));
+    open();
+    expect(await Promise.all(intakes)).toEqual(stems.map(() => 'queued'));
+    expect(listed).toEqual(stems);
+    expect(await settling).toBe('queued');
   });
 
   it("never writes over another drop's rejection report", async () => {
