@@ -3,14 +3,15 @@
  * instances) share one Azurite, one edit queue and one emulated deployment; Event Grid delivers each
  * event to one of them in turn (a round-robin front, as the Functions front end spreads webhook calls).
  * A burst of D drops of 256x256 images lands at once. Reported: completion against the quota-bound
- * ideal D/R, the 429 share, jobs not published, jobs edited more than once, slots given twice, and
- * the pacer's own cost (lost compare-and-swaps per slot, and how late calls left after their slots).
+ * ideal D/R, the 429 share, jobs not published, jobs edited more than once, slots given twice, the
+ * pacer's own cost (lost compare-and-swaps per slot, and how late calls reached the model after their
+ * slots), and the CPU every process used, since on one machine they all share its cores.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEmulator } from '../local/emulator/server.js';
@@ -22,12 +23,10 @@ import { createStorageClients, ensureStorageLayout } from '../shared/adapters/st
 import { CONTAINERS } from '../shared/containers.js';
 import { isTerminal, type JobRecord } from '../shared/job.js';
 import { type PacerState, slotIntervalMs } from '../shared/pacing.js';
-import { ms, percentile, table } from './measure.js';
+import { ms, percentile } from './measure.js';
 import { pair } from './drop-files.js';
 import { spawnStorage } from './storage-process.js';
 
-/** The emulator's quota and the pipeline's IMAGE_MODEL_RPM; lower it to find what a machine sustains. */
-const RPM = Number(process.env.IMAGEGEN_BENCH_SCALE_RPM ?? 600);
 const DROPS = Number(process.env.IMAGEGEN_BENCH_SCALE_DROPS ?? 300);
 const UPLOADS_AT_ONCE = 24;
 
@@ -88,14 +87,15 @@ async function summaries(ledger: Ledger): Promise<JobSummary[]> {
   return jobs;
 }
 
-export async function pipelineScale(instances: number): Promise<string> {
+/** One burst through `instances` hosts with the emulator and IMAGE_MODEL_RPM at `rpm`: [label, value] rows. */
+export async function pipelineScale(instances: number, rpm: number): Promise<[string, string][]> {
   const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
   const front = await roundRobin(ports.map((p) => `http://127.0.0.1:${p}`));
   // In its own process: the hosts' polling and the uploads do not wait behind the emulator's signing.
   const storage = await spawnStorage(front.url);
   const emulator = await startEmulator({
     caDir: path.join(mkdtempSync(path.join(tmpdir(), 'bench-ca-')), 'ca'),
-    rpm: RPM,
+    rpm,
     latency: { min: 500, max: 1_500 },
     apiKey: 'k',
   });
@@ -120,11 +120,12 @@ export async function pipelineScale(instances: number): Promise<string> {
       AZURE_OPENAI_ENDPOINT: emulator.url,
       AZURE_OPENAI_API_KEY: 'k',
       EXTRA_TRUST_ANCHORS: emulator.caPem,
-      IMAGE_MODEL_RPM: String(RPM),
+      IMAGE_MODEL_RPM: String(rpm),
       // The drops come without a sidecar: a third fewer uploads, events and intakes for the machine to carry.
       DROP_SETTLE: '0s',
     };
     const output = createWriteStream(hostLog).setMaxListeners(4 * instances);
+    console.error(`  (g) pipeline at ${rpm} RPM: the hosts' output goes to ${hostLog}`);
     // One after another: eight Node processes loading the functions at once on two cores time out.
     for (const port of ports) {
       hosts.push(await spawnHost({ port, env, args: ['--no-timers'], startupMs: 60_000, output }));
@@ -162,7 +163,7 @@ export async function pipelineScale(instances: number): Promise<string> {
     await settled('warm', 3 * instances, Date.now() + 180_000);
     emulator.clearRequests();
     const keys = Array.from({ length: DROPS }, (_, i) => `scale/${i}`);
-    const ideal = (DROPS / RPM) * 60_000;
+    const ideal = (DROPS / rpm) * 60_000;
     const cpuBefore = {
       bench: process.cpuUsage(),
       storage: cpuSeconds(storage.pid),
@@ -212,47 +213,45 @@ export async function pipelineScale(instances: number): Promise<string> {
       .filter((r) => burstIds.has(r.job))
       .map((r) => r.at)
       .sort((a, b) => a - b);
-    const span = (slots.at(-1)! - slots[0]!) / ((slots.length - 1) * slotIntervalMs(RPM));
-    const late = published.map((j) => Date.parse(j.edit!.startedAt) - lastSlot.get(j.id)!);
-    const intake = jobs.map((j) => Date.parse(j.createdAt) - start).sort((x, y) => x - y);
-    return (
-      table([
-        ['', 'value'],
-        [
-          `drops (256x256, no sidecar), ${instances} host processes, emulator and pipeline at ${RPM} RPM`,
-          String(DROPS),
-        ],
-        ['uploads took', ms(uploaded - start)],
-        ['quota-bound ideal D/R', ms(ideal)],
-        [
-          'completion: first upload → last published',
-          `${ms(done - start)} (${((done - start) / ideal).toFixed(2)} × ideal)`,
-        ],
-        [
-          'intake: jobs created p50 / last, after the first upload',
-          `${ms(percentile(intake, 50))} / ${ms(intake.at(-1)!)}`,
-        ],
-        [
-          'published / failed / other or unfinished',
-          `${published.length} / ${jobs.filter((j) => j.state === 'failed').length} / ` +
-            `${DROPS - published.length - jobs.filter((j) => j.state === 'failed').length}`,
-        ],
-        ['model calls: 200 / 429 (429 share)', `${edits.length} / ${throttled} (${percent(throttled, calls.length)})`],
-        ['jobs edited more than once (two 200s from the model)', String(editedTwice)],
-        ['slots given twice', String(givenTwice)],
-        ['slots: span / back to back', span.toFixed(2)],
-        ['schedule: lost compare-and-swaps per slot', (casLost.pacer / Math.max(1, reserved.length)).toFixed(2)],
-        ['call sent after its slot p50 / p95', `${ms(percentile(late, 50))} / ${ms(percentile(late, 95))}`],
-        [
-          'CPU during the run: storage and Event Grid / emulator and uploads / the hosts (each)',
-          `${(storageCpu / elapsed).toFixed(2)} / ${((benchCpu.user + benchCpu.system) / 1e6 / elapsed).toFixed(2)} / ` +
-            `${(hostsCpu.reduce((a, b) => a + b, 0) / elapsed).toFixed(2)} cores ` +
-            `(${hostsCpu.map((c) => (c / elapsed).toFixed(2)).join(', ')})`,
-        ],
-        // What sizing instances to a quota rests on: the pipeline's own CPU per drop, whatever the machine.
-        ['host CPU per drop (all hosts)', `${((1000 * hostsCpu.reduce((a, b) => a + b, 0)) / DROPS).toFixed(0)} ms`],
-      ]) + `\n\nThe hosts' output: ${hostLog}`
+    const span = (slots.at(-1)! - slots[0]!) / ((slots.length - 1) * slotIntervalMs(rpm));
+    // When each job's successful call reached the model (its request is recorded when it ends).
+    const called = new Map(
+      edits.map((c) => [c.clientRequestId?.replace(/-\d+$/, ''), Date.parse(c.at) - c.durationMs]),
     );
+    const late = published.flatMap((j) => (called.has(j.id) ? [called.get(j.id)! - lastSlot.get(j.id)!] : []));
+    const intake = jobs.map((j) => Date.parse(j.createdAt) - start).sort((x, y) => x - y);
+    const hostsTotal = hostsCpu.reduce((a, b) => a + b, 0);
+    const cores = [storageCpu, (benchCpu.user + benchCpu.system) / 1e6, hostsTotal].map((c) => c / elapsed);
+    return [
+      ['drops (256x256, no sidecar), host processes, emulator and pipeline RPM', `${DROPS}, ${instances}, ${rpm}`],
+      ['uploads took', ms(uploaded - start)],
+      ['quota-bound ideal D/R', ms(ideal)],
+      [
+        'completion: first upload → last published',
+        `${ms(done - start)} (${((done - start) / ideal).toFixed(2)} × ideal)`,
+      ],
+      [
+        'intake: jobs created p50 / last, after the first upload',
+        `${ms(percentile(intake, 50))} / ${ms(intake.at(-1)!)}`,
+      ],
+      [
+        'published / failed / other or unfinished',
+        `${published.length} / ${jobs.filter((j) => j.state === 'failed').length} / ` +
+          `${DROPS - published.length - jobs.filter((j) => j.state === 'failed').length}`,
+      ],
+      ['model calls: 200 / 429 (429 share)', `${edits.length} / ${throttled} (${percent(throttled, calls.length)})`],
+      ['jobs edited more than once (two 200s from the model)', String(editedTwice)],
+      ['slots given twice', String(givenTwice)],
+      ['slots: span / back to back', span.toFixed(2)],
+      ['schedule: lost compare-and-swaps per slot', (casLost.pacer / Math.max(1, reserved.length)).toFixed(2)],
+      ['call reached the model after its slot p50 / p95', `${ms(percentile(late, 50))} / ${ms(percentile(late, 95))}`],
+      [
+        `CPU: storage and Event Grid / emulator and uploads / ${instances} hosts`,
+        `${cores.map((c) => c.toFixed(2)).join(' / ')} (${cores.reduce((a, b) => a + b, 0).toFixed(2)} of ${cpus().length} cores)`,
+      ],
+      // What sizing instances to a quota rests on: the pipeline's own CPU per drop, whatever the machine.
+      ['host CPU per drop (all hosts)', `${((1000 * hostsTotal) / DROPS).toFixed(0)} ms`],
+    ];
   } finally {
     for (const h of hosts) h.kill('SIGKILL');
     await front.close();
