@@ -8,7 +8,7 @@ import { containerRecords, Ledger } from '../../shared/adapters/ledger.js';
 import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/storage.js';
 import { CONTAINERS } from '../../shared/containers.js';
 import { newJob } from '../../shared/job.js';
-import type { EditRequest } from '../../shared/validation.js';
+import { editRequest } from '../helpers/edit-request.js';
 
 describe('the ledger listing', () => {
   let storage: LocalStorage;
@@ -24,17 +24,10 @@ describe('the ledger listing', () => {
     });
     await ensureStorageLayout(clients);
     ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
-    const request: EditRequest = {
-      prompt: 'p',
-      promptSource: 'default',
-      size: 'auto',
-      quality: 'medium',
-      outputFormat: 'png',
-    };
     for (const id of ids) {
       const drop = { path: 'list', stem: id };
       const inputs = { image: { name: `list/${id}.png`, etag: `"${id}"`, bytes: 1 } };
-      await ledger.create(newJob(id, drop, inputs, { state: 'queued', request }, new Date()));
+      await ledger.create(newJob(id, drop, inputs, { state: 'queued', request: editRequest }, new Date()));
     }
     await ledger.markPending('list/waiting', new Date());
     await ledger.pacer('d', 60).reserve('x:0');

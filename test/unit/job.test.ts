@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isTerminal, jobIdFor, newJob, transition, TransitionError } from '../../shared/job.js';
-import type { EditRequest } from '../../shared/validation.js';
+import { editRequest } from '../helpers/edit-request.js';
 
 const drop = { path: 'a', stem: 'cat' };
 const inputs = {
   image: { name: 'a/cat.png', etag: '"0x1"', bytes: 10 },
   mask: { name: 'a/cat.mask.png', etag: '"0x2"', bytes: 5 },
-};
-const request: EditRequest = {
-  prompt: 'p',
-  promptSource: 'default',
-  size: 'auto',
-  quality: 'medium',
-  outputFormat: 'png',
 };
 const t0 = new Date('2026-11-21T10:00:00Z');
 
@@ -28,7 +21,7 @@ describe('job identity', () => {
 });
 
 describe('state machine', () => {
-  const queued = newJob('j', drop, inputs, { state: 'queued', request }, t0);
+  const queued = newJob('j', drop, inputs, { state: 'queued', request: editRequest }, t0);
 
   it('walks the happy path and records each step', () => {
     let job = transition(queued, 'editing', t0, {}, { attempts: 1 });
