@@ -223,6 +223,8 @@ describe('the web console', { timeout: 120_000 }, () => {
     await pickImage(page, 'wide.png', wide);
     await page.click('#invert');
     await page.click('button[type="submit"]');
+    // The form posts to the server's check and shows its answer when it comes: wait for it, then read it.
+    await page.locator('#problems li').first().waitFor();
     const shown = await page.locator('#problems li').allTextContents();
     // The same words; only the file's name differs (the console names each drop uniquely).
     const withoutName = (lines: string[]) => lines.map((l) => l.replace(/^\S+\.png/, '<file>'));
