@@ -220,6 +220,7 @@ export async function pipelineScale(instances: number, rpm: number): Promise<[st
     );
     const late = published.flatMap((j) => (called.has(j.id) ? [called.get(j.id)! - lastSlot.get(j.id)!] : []));
     const intake = jobs.map((j) => Date.parse(j.createdAt) - start).sort((x, y) => x - y);
+    const failed = jobs.filter((j) => j.state === 'failed').length;
     const hostsTotal = hostsCpu.reduce((a, b) => a + b, 0);
     const cores = [storageCpu, (benchCpu.user + benchCpu.system) / 1e6, hostsTotal].map((c) => c / elapsed);
     return [
@@ -236,8 +237,7 @@ export async function pipelineScale(instances: number, rpm: number): Promise<[st
       ],
       [
         'published / failed / other or unfinished',
-        `${published.length} / ${jobs.filter((j) => j.state === 'failed').length} / ` +
-          `${DROPS - published.length - jobs.filter((j) => j.state === 'failed').length}`,
+        `${published.length} / ${failed} / ${DROPS - published.length - failed}`,
       ],
       ['model calls: 200 / 429 (429 share)', `${edits.length} / ${throttled} (${percent(throttled, calls.length)})`],
       ['jobs edited more than once (two 200s from the model)', String(editedTwice)],
