@@ -8,7 +8,7 @@ import { loadOrCreateIdentity } from '../local/emulator/identity.js';
 import { signImage } from '../local/emulator/sign.js';
 import { loadC2pa } from '../shared/adapters/c2pa.js';
 import { loadGateConfig } from '../shared/config.js';
-import { C2PA_EKUS, MICROSOFT_C2PA_ROOTS_PEM } from '../shared/provenance/default-trust.js';
+import { readerSettings, trustLists } from '../shared/provenance/trust-settings.js';
 import { createVerifier } from '../shared/provenance/verifier.js';
 import { ms, percentile, table, type Section } from './measure.js';
 
@@ -39,10 +39,7 @@ export const gateSection: Section = {
     });
     const c2pa = await loadC2pa();
     // The same trust settings the verifier hands c2pa-rs, so the only difference is the gate around it.
-    const settings = JSON.stringify({
-      trust: { trust_anchors: `${MICROSOFT_C2PA_ROOTS_PEM}\n${identity.caPem}`, trust_config: C2PA_EKUS.join('\n') },
-      verify: { verify_trust: true, remote_manifest_fetch: false, ocsp_fetch: false },
-    });
+    const settings = readerSettings(trustLists([identity.caPem]));
     const rows = [['bytes', 'verify p50', 'raw c2pa-rs read p50', 'ratio (target ≤ 1.1)', 'SHA-256 p50']];
     for (const [name, bytes] of [
       [`1536x1024 PNG from the emulator (${(wide.length / 1e6).toFixed(1)} MB)`, wide],

@@ -1,17 +1,20 @@
 /**
- * The default C2PA trust list: Microsoft's two public roots and the C2PA EKU list.
+ * The default C2PA trust list, by kind, as c2pa-rs 0.92 takes it: Microsoft's claim-signing root as a
+ * manifest anchor, its time-stamping root as a time-stamp anchor, and the EKUs a claim signer may carry.
  *
  * - Microsoft Supply Chain RSA Root CA 2022: anchors the claim-signing chain of Azure OpenAI's images
  *   (leaf "Microsoft Corporation", EKU 1.3.6.1.4.1.311.76.59.1.9, issued by "Microsoft SCD Claimants RSA CA").
- * - Microsoft C2PA AL2 Root CA 2025: anchors the RFC 3161 time-stamps on those images. Without it the
- *   time-stamp is untrusted and an expired signing certificate is judged at today's date.
+ * - Microsoft C2PA AL2 Root CA 2025: anchors the RFC 3161 time-stamps on those images ("Microsoft C2PA
+ *   TimeStamping"). Without it as a time-stamp anchor the time-stamp is untrusted, and the one-year
+ *   signing certificate (expired 2026-10-01) is judged at today's date.
  *
  * Source: the x5chain and time-stamp token of a Microsoft-signed image; byte-identical to the copies in
- * contentauth/c2pa-conformance-tool `public/trust/anchors.pem` (a test checks this file against
+ * contentauth/c2pa-conformance-tool `public/trust/anchors.pem` (a test checks the pair against
  * test/fixtures/c2pa/microsoft-c2pa-roots.pem).
  */
 
-export const MICROSOFT_C2PA_ROOTS_PEM = `-----BEGIN CERTIFICATE-----
+/** Manifest anchor: the root of the certificate that signs Azure OpenAI's claims. */
+export const MICROSOFT_CLAIM_ROOT_PEM = `-----BEGIN CERTIFICATE-----
 MIIFrzCCA5egAwIBAgIQaCjVTH5c2r1DOa4MwVoqNTANBgkqhkiG9w0BAQwFADBf
 MQswCQYDVQQGEwJVUzEeMBwGA1UEChMVTWljcm9zb2Z0IENvcnBvcmF0aW9uMTAw
 LgYDVQQDEydNaWNyb3NvZnQgU3VwcGx5IENoYWluIFJTQSBSb290IENBIDIwMjIw
@@ -43,8 +46,10 @@ P0JgxHHnl59zx5/K0bhsI+pQKB0OQ8z1qRtA66aY5eUPxZIvpZbH1/o8GO4dG2ED
 /YbnJEEzvdjztmB88xyCA9Vgr9/0IKTkgQYiWsyFM31k+OS4v4AX1PshP2Ou54+3
 F0Tsci41yQvQgR3pcgMJQdnfCUjmzbeyHGAlGVLzPRJJ7Z2UIo5xKPjBB1Rz3TgI
 tIWPFGyqAK9Aq7WHzrY5XHP5kA==
------END CERTIFICATE-----
------BEGIN CERTIFICATE-----
+-----END CERTIFICATE-----`;
+
+/** Time-stamp anchor: the root of the TSA that time-stamps those claims. */
+export const MICROSOFT_TIME_STAMP_ROOT_PEM = `-----BEGIN CERTIFICATE-----
 MIIFjzCCA3egAwIBAgIQEnO0shHK6IxLTfxxgTIJkDANBgkqhkiG9w0BAQwFADBX
 MQswCQYDVQQGEwJVUzEeMBwGA1UEChMVTWljcm9zb2Z0IENvcnBvcmF0aW9uMSgw
 JgYDVQQDEx9NaWNyb3NvZnQgQzJQQSBBTDIgUm9vdCBDQSAyMDI1MB4XDTI1MTIx
@@ -75,15 +80,20 @@ hwXFmpP4Jlp+Af7tL+ZF9+4UMfEEts6H6xbREYS+5XJRLlWDZkrxThU4D4Iz7V6A
 edg2W+70uokQWuqqwACzQvQMlrC1ccUd7/2Ld5DpVcy8vXd+GqQqgWC3zlVUZf+1
 f2qnVH+ewkpo6VmeVXOdiCgfQJIS8rkEMJfjmQkEYZj0qOD4Oof+BxnrUGaSGrBr
 dbTpTnNA8vv2MUw5th3vRbfKMlAOXtgaJligciyEyqo/ObE=
------END CERTIFICATE-----
-`;
+-----END CERTIFICATE-----`;
 
-/** Extended key usages a C2PA signing or time-stamping certificate may carry (one OID a line, as c2pa-rs reads it). */
-export const C2PA_EKUS = [
+/** Both roots, claim root first, as one PEM text (the shipped fixture's bytes). */
+export const MICROSOFT_C2PA_ROOTS_PEM = `${MICROSOFT_CLAIM_ROOT_PEM}\n${MICROSOFT_TIME_STAMP_ROOT_PEM}\n`;
+
+/**
+ * Extended key usages a claim signer may carry (c2pa-rs's `trust.trust_config`, one OID a line). Not
+ * timeStamping or OCSPSigning: with trust lists by kind, time-stamp authorities are checked against the
+ * time-stamp anchors with c2pa-rs's own timeStamping rule, so a TSA's or OCSP responder's certificate
+ * never has to pass as a claim signer.
+ */
+export const CLAIM_SIGNER_EKUS = [
   '1.3.6.1.5.5.7.3.4', // emailProtection
   '1.3.6.1.5.5.7.3.36', // documentSigning
-  '1.3.6.1.5.5.7.3.8', // timeStamping
-  '1.3.6.1.5.5.7.3.9', // OCSPSigning
   '1.3.6.1.4.1.311.76.59.1.9', // Microsoft C2PA signing
   '1.3.6.1.4.1.62558.2.1', // C2PA claim signing
 ] as const;

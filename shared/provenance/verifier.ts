@@ -1,7 +1,8 @@
 /**
  * Verifies a file's Content Credentials with c2pa-rs and judges them with the gate policy.
- * Trust: Microsoft's C2PA roots and the C2PA EKU list by default, plus any extra anchors from
- * EXTRA_TRUST_ANCHORS (see trust-anchors.ts). Remote manifests are never fetched.
+ * Trust: Microsoft's C2PA roots by kind and the claim-signing EKU list by default, plus any extra
+ * anchors from EXTRA_TRUST_ANCHORS (see trust-anchors.ts, trust-settings.ts). Remote manifests are
+ * never fetched.
  */
 import { X509Certificate } from 'node:crypto';
 import type { PipelineConfig } from '../config.js';
@@ -13,8 +14,9 @@ import { fullSourceType } from './actions.js';
 import { readByteEvidence } from './byte-evidence.js';
 import { readContainer } from './container.js';
 import { storeWithActive } from './jumbf.js';
-import { C2PA_EKUS, MICROSOFT_C2PA_ROOTS_PEM } from './default-trust.js';
+import { MICROSOFT_C2PA_ROOTS_PEM } from './default-trust.js';
 import { loadExtraAnchors } from './trust-anchors.js';
+import { readerSettings, trustLists } from './trust-settings.js';
 import {
   type C2paReading,
   evaluateGate,
@@ -72,11 +74,7 @@ export async function createVerifier(
     signingTimeSkewMs: gate.signingTimeSkewMs,
   };
   const c2pa = await loadC2pa();
-  const settings = JSON.stringify({
-    // c2pa-rs rejects an empty anchor list; with no anchors every signer is simply untrusted.
-    ...(anchors.length ? { trust: { trust_anchors: anchorsPem, trust_config: C2PA_EKUS.join('\n') } } : {}),
-    verify: { verify_trust: true, remote_manifest_fetch: false, ocsp_fetch: false },
-  });
+  const settings = readerSettings(trustLists(extra, options.noDefaultTrust));
 
   // One read at a time: c2pa-rs is single-threaded CPU work, so concurrent reads only interleave, and
   // each holds its whole file inside the WebAssembly memory, which grows to the peak and never shrinks.
