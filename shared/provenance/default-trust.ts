@@ -86,10 +86,11 @@ dbTpTnNA8vv2MUw5th3vRbfKMlAOXtgaJligciyEyqo/ObE=
 export const MICROSOFT_C2PA_ROOTS_PEM = `${MICROSOFT_CLAIM_ROOT_PEM}\n${MICROSOFT_TIME_STAMP_ROOT_PEM}\n`;
 
 /**
- * Extended key usages a claim signer may carry (c2pa-rs's `trust.trust_config`, one OID a line). Not
- * timeStamping or OCSPSigning: with trust lists by kind, time-stamp authorities are checked against the
- * time-stamp anchors with c2pa-rs's own timeStamping rule, so a TSA's or OCSP responder's certificate
- * never has to pass as a claim signer.
+ * Extended key usages a claim signer may carry (c2pa-rs's `trust.trust_config`, one OID a line). c2pa-rs
+ * checks only the EKUs it has no name for against this list: it accepts emailProtection, timeStamping
+ * and OCSPSigning on any signer whatever the list says, so the gate's certificate profile
+ * (certificate-profile.ts) is what keeps a TSA or OCSP certificate from signing claims. A time-stamp
+ * authority needs timeStamping, which c2pa-rs checks on its own.
  */
 export const CLAIM_SIGNER_EKUS = [
   '1.3.6.1.5.5.7.3.4', // emailProtection

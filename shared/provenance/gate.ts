@@ -407,6 +407,8 @@ function checkCertificateProfile(j: Judged) {
   );
 }
 
+const EXTRA_EXCLUSIONS = 'assertion.dataHash.additionalExclusionsPresent';
+
 function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
   const assertions = `${manifestUri(j.label)}/c2pa.assertions/`;
   const bound = (code: string) => j.statuses.hasUnder(code, `${assertions}c2pa.hash.`);
@@ -416,14 +418,20 @@ function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
       : j.failures.some((f) => f.code === 'assertion.dataHash.mismatch' || f.code === 'assertion.boxesHash.mismatch')
         ? 'mismatch'
         : 'absent';
+  // c2pa-rs 0.92 reports this as informational and still calls the hash a match.
+  const extra = [...j.statuses.informational, ...j.failures].find(
+    (s) => s.code === EXTRA_EXCLUSIONS && (s.url ?? '').startsWith(`${assertions}c2pa.hash.`),
+  );
   j.list.add(
     'Pixels intact',
-    dataHash === 'match',
-    dataHash === 'match'
-      ? 'the data hash matches the file'
-      : dataHash === 'mismatch'
-        ? 'the file changed after it was signed (data hash mismatch)'
-        : 'the manifest does not bind the pixels (no data hash)',
+    dataHash === 'match' && !extra,
+    extra
+      ? `the hard binding leaves other bytes unchecked: its data hash excludes more than the manifest store, so those bytes could be anything (${EXTRA_EXCLUSIONS})`
+      : dataHash === 'match'
+        ? 'the data hash matches the file'
+        : dataHash === 'mismatch'
+          ? 'the file changed after it was signed (data hash mismatch)'
+          : 'the manifest does not bind the pixels (no data hash)',
     ['assertion.dataHash.', 'assertion.boxesHash.'],
   );
   return dataHash;

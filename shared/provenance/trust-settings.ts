@@ -29,7 +29,7 @@ export function trustSettings(lists: TrustLists) {
     { trust_kind: 'manifest', trust_anchors: lists.manifest },
     { trust_kind: 'tsa', trust_anchors: lists.timeStamp },
   ].filter((a) => a.trust_anchors.trim());
-  // use_default_ekus: false, or c2pa-rs adds its own list (timeStamping and OCSPSigning among them).
+  // use_default_ekus: false, or c2pa-rs adds its built-in EKU list to this one and this is no longer the whole list.
   return { anchors, trust_config: CLAIM_SIGNER_EKUS.join('\n'), use_default_ekus: false };
 }
 
