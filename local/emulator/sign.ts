@@ -31,8 +31,9 @@ export interface SignOptions {
 
 /**
  * The soft binding exactly as Azure writes it: `region` nested one level too deep, a string `value` and
- * an array `pad`. c2pa-rs 0.91 cannot decode that and reports `claim.malformed` on `c2pa.soft-binding`
- * for every real Azure image; the gate tolerates exactly that, so the emulator must produce it too.
+ * an array `pad`. c2pa-rs (0.91 and 0.92) cannot decode that and reports `claim.malformed` on
+ * `c2pa.soft-binding` for every real Azure image; the gate tolerates exactly that, so the emulator must
+ * produce it too.
  */
 function softBinding(watermarkId: string) {
   const wholeImage = { type: 'rectangle', unit: 'percentage', width: 100, height: 100, origin: { x: 0, y: 0 } };

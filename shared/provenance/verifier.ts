@@ -130,9 +130,9 @@ export async function createVerifier(
 
   /**
    * Each ingredient manifest of the active manifest, validated again as the active manifest of a store
-   * of its own. In the whole file c2pa-rs 0.91 leaves out any ingredient status that an ingredient
-   * assertion recorded at signing time (even a failure, even one the attacker recorded), so only a
-   * manifest's own, active validation says whether its signature and signer are good.
+   * of its own. In the whole file c2pa-rs (0.91, still 0.92: upstream #2686) leaves out any ingredient
+   * status that an ingredient assertion recorded at signing time (even a failure, even one the attacker
+   * recorded), so only a manifest's own, active validation says whether its signature and signer are good.
    */
   async function readIngredientsAlone(
     store: ManifestStoreJson,
