@@ -13,6 +13,7 @@ import { startLocalPipeline, type LocalPipeline, type Settings } from './environ
 import { createReporter } from './reporter.js';
 import { parsePoolSpec } from './pool.js';
 import { startDropSync, startMirror } from './sync.js';
+import { describeUnchanged } from './unchanged-drop.js';
 
 export function readLocalSettings(file = 'local.settings.json'): Settings {
   if (!existsSync(file)) return {};
@@ -136,6 +137,10 @@ export async function run(args: string[]): Promise<number> {
     dir: dropDir,
     inbox: pipeline.runtime.containers.inbox,
     onUpload: (name) => process.stdout.write(`          uploaded drop/${name} → inbox/${name}\n`),
+    onUnchanged: (name, uploadedAt) =>
+      void describeUnchanged(pipeline.runtime, name, uploadedAt)
+        .then((line) => process.stdout.write(`          ${line}\n`))
+        .catch(onError),
     onError,
   });
   const mirror = startMirror({

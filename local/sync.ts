@@ -58,6 +58,8 @@ export interface DropSyncOptions {
   inbox: ContainerClient;
   intervalMs?: number;
   onUpload?: (name: string) => void;
+  /** A file whose bytes are already in inbox/ (uploaded before a restart): not uploaded again. */
+  onUnchanged?: (name: string, uploadedAt: Date | undefined) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -96,7 +98,7 @@ export function startDropSync(options: DropSyncOptions): Poller {
             metadata: { dropsha256: sha256 },
           });
           options.onUpload?.(name);
-        }
+        } else options.onUnchanged?.(name, existing.lastModified);
         known.uploaded = signature;
       }
     },

@@ -39,14 +39,24 @@ export type ResultContainer = 'published' | 'quarantine' | 'rejected';
 
 export type FoundResult = BlobInfo & { container: 'published' | 'quarantine' };
 
-/** Whether `name` is one of the drop's result images (`<key>.<image extension>`), not a report. */
-export function isResultImage(drop: DropRef, name: string): boolean {
+const isImageName = (prefix: string, name: string) =>
+  (IMAGE_EXTENSIONS as readonly string[]).includes(name.slice(prefix.length));
+
+/**
+ * Whether `name` is one of the drop's results: an image (`<key>.<image extension>`) or its report, which
+ * stands alone when no image could be stored (a composite that could not be made).
+ */
+export function isDropResult(drop: DropRef, name: string): boolean {
   const prefix = dropListingPrefix(drop);
-  return name.startsWith(prefix) && (IMAGE_EXTENSIONS as readonly string[]).includes(name.slice(prefix.length));
+  return name.startsWith(prefix) && (isImageName(prefix, name) || name.slice(prefix.length) === 'provenance.json');
 }
 
+/** Newest job first; of one job's results, the image before its report. */
 export function newestFirst(results: FoundResult[]): FoundResult[] {
-  return results.sort((a, b) => (b.metadata.ownerstamp ?? '').localeCompare(a.metadata.ownerstamp ?? ''));
+  const rank = (r: FoundResult) => (/\.provenance\.json$/.test(r.name) ? 1 : 0);
+  return results.sort(
+    (a, b) => (b.metadata.ownerstamp ?? '').localeCompare(a.metadata.ownerstamp ?? '') || rank(a) - rank(b),
+  );
 }
 
 /**
@@ -57,6 +67,8 @@ export function newestFirst(results: FoundResult[]): FoundResult[] {
 export interface ResultOwner {
   key: string;
   stamp: string;
+  /** The job that made the result: the re-drop check finds it by this, whatever wrote the blob. */
+  jobId?: string;
 }
 
 /** A conditional write: done, or refused because the blob there belongs to someone else (or is newer). */
@@ -131,7 +143,11 @@ export interface BlobStore {
 
 /** Result blobs carry their owner, so a later write can tell its own drop's result from another's. */
 export function ownerMetadata(owner: ResultOwner): Record<string, string> {
-  return { owner: encodeURIComponent(owner.key), ownerstamp: owner.stamp };
+  return {
+    owner: encodeURIComponent(owner.key),
+    ownerstamp: owner.stamp,
+    ...(owner.jobId ? { jobid: owner.jobId } : {}),
+  };
 }
 
 /** Whether `owner` may replace `existing`: same owner, and not older than what is there. */
@@ -256,7 +272,7 @@ export function createBlobStore(
             includeMetadata: true,
           });
           for await (const blob of listing) {
-            if (!isResultImage(drop, blob.name)) continue;
+            if (!isDropResult(drop, blob.name)) continue;
             const info = infoOf(blob.name, {
               ...blob.properties,
               ...(blob.metadata ? { metadata: blob.metadata } : {}),

@@ -6,7 +6,7 @@
  */
 import { composeFullSize } from '../composite/compose.js';
 import { signComposite } from '../composite/manifest.js';
-import type { BlobInfo, WriteResult } from '../adapters/blobs.js';
+import type { BlobInfo, ResultOwner, WriteResult } from '../adapters/blobs.js';
 import { dropBlobName } from '../drop.js';
 import type { JobRecord } from '../job.js';
 import type { Logger } from '../log.js';
@@ -18,7 +18,7 @@ export interface CompositeOutcome {
   folder: 'published' | 'quarantine';
   copied: WriteResult;
   report: ProvenanceReport;
-  destination: { blob: string; report: string; owner: { key: string; stamp: string } };
+  destination: { blob: string; report: string; owner: ResultOwner };
 }
 
 /** The sidecar's `output`, else OUTPUT_MODE. */
@@ -47,7 +47,7 @@ export async function publishComposite(
   const { image: imagePart, mask: maskPart } = job.inputs;
   // Read at the version just judged; a newer version (412) makes this event stale, as for the model output.
   const edited = await rt.blobs.readOutput(source.name, source.etag);
-  const owner = { key: job.drop.key, stamp: job.createdAt };
+  const owner = { key: job.drop.key, stamp: job.createdAt, jobId: job.id };
   let report: ProvenanceReport;
   let bytes: Uint8Array | undefined;
   let name = dropBlobName(job.drop, '.provenance.json');
@@ -97,7 +97,12 @@ export async function publishComposite(
         output: 'composite',
         signer: publisher.signer.describe,
         edit,
-        job: { id: job.id, drop: job.drop.key, requestId: job.edit?.requestId ?? null },
+        job: {
+          id: job.id,
+          drop: job.drop.key,
+          requestId: job.edit?.requestId ?? null,
+          ...(job.replaces ? { replaces: job.replaces } : {}),
+        },
         destination: `${folder}/${bytes ? name : reportName}`,
       },
       owner,

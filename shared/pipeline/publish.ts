@@ -91,7 +91,7 @@ export async function publishEditedBlob(
     ? {
         blob: job.edit!.output!.name,
         report: dropBlobName(job.drop, '.provenance.json'),
-        owner: { key: job.drop.key, stamp: job.createdAt },
+        owner: { key: job.drop.key, stamp: job.createdAt, jobId: job.id },
       }
     : orphanResult(source);
   const stored = await storeVerdict(rt, source, report, judged, job, destination, log);

@@ -88,3 +88,46 @@ describe('a 12 MP JPEG drop through the pipeline', () => {
     expect(changedInside).toBeGreaterThan(0);
   }, 150_000);
 });
+
+describe('re-drops of a composite', () => {
+  const callsFor = (jobId: string) => p.emulator!.requests().filter((r) => r.clientRequestId?.startsWith(`${jobId}-`));
+  const report = async (name: string) => JSON.parse((await read('published', name)).toString('utf8'));
+  const newJob = async (key: string, known: string[]) => {
+    const jobs = await p.waitFor((js) => js.some((j) => j.drop.key === key && !known.includes(j.id)), 60_000);
+    const fresh = jobs.find((j) => j.drop.key === key && !known.includes(j.id))!;
+    return p.settled(key, 120_000).then(() => fresh.id);
+  };
+
+  it('an identical re-upload is not edited again; a changed one replaces the composite and says so', async () => {
+    const small = await gradientImage(512, 384, 'jpeg');
+    const hole = await rectMask(512, 384, { x: 100, y: 100, width: 128, height: 96 });
+    await p.upload('again/photo.json', JSON.stringify({ prompt: 'a kite' }));
+    await p.upload('again/photo.mask.png', hole);
+    await p.upload('again/photo.jpg', small);
+    const first = await p.settled('again/photo', 120_000);
+    expect(first.state).toBe('published');
+    expect((await report('again/photo.provenance.json')).output).toBe('composite');
+
+    // The same bytes again, as `az storage blob upload --overwrite` or a sync tool touching files does.
+    await p.upload('again/photo.jpg', small);
+    const againId = await newJob('again/photo', [first.id]);
+    const again = (await p.runtime.ledger.get(againId))!.value;
+    expect(again).toMatchObject({ state: 'rejected', error: { code: 'redrop' } });
+    expect(callsFor(again.id)).toHaveLength(0);
+    expect(await report('again/photo.redrop.json')).toMatchObject({
+      jobId: again.id,
+      note: 'already published as published/again/photo.jpg',
+      earlierJob: first.id,
+    });
+
+    await p.upload('again/photo.json', JSON.stringify({ prompt: 'a red kite' }));
+    const changedId = await newJob('again/photo', [first.id, again.id]);
+    const changed = (await p.runtime.ledger.get(changedId))!.value;
+    const replaces = { jobId: first.id, result: 'published/again/photo.jpg' };
+    expect(changed).toMatchObject({ state: 'published', replaces });
+    expect(await report('again/photo.provenance.json')).toMatchObject({
+      output: 'composite',
+      job: { id: changed.id, replaces },
+    });
+  }, 200_000);
+});

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BlobInfo, BlobStore, DropParts, ResultOwner, WriteResult } from '../../shared/adapters/blobs.js';
-import { isResultImage, mayReplace, newestFirst, ownerMetadata } from '../../shared/adapters/blobs.js';
+import { isDropResult, mayReplace, newestFirst, ownerMetadata } from '../../shared/adapters/blobs.js';
 import type { EditMessage } from '../../shared/adapters/edit-queue.js';
 import { Ledger, type RecordStore } from '../../shared/adapters/ledger.js';
 import type { EditInput, ImageModel, ModelOutcome } from '../../shared/adapters/model.js';
@@ -150,7 +150,7 @@ export class MemoryBlobs {
         newestFirst(
           (['published', 'quarantine'] as const).flatMap((container) =>
             [...this.container(container).keys()]
-              .filter((name) => isResultImage(drop, name))
+              .filter((name) => isDropResult(drop, name))
               .map((name) => ({ ...this.info(container, name)!, container })),
           ),
         ),

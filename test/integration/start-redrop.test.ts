@@ -1,0 +1,78 @@
+/**
+ * `start` as a newcomer runs it, persisted: a drop-folder file whose bytes are already in inbox/ after a
+ * restart is not uploaded again, and the user is told why, with where its result already is.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, expect, it } from 'vitest';
+import { gradientImage, rectMask } from '../helpers/images.js';
+
+const BIN = new URL('../../bin/imagegen-pipeline.js', import.meta.url).pathname;
+const dir = mkdtempSync(path.join(tmpdir(), 'start-redrop-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Four ports in a row that nothing listens on now. */
+async function freePorts(): Promise<number[]> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const ports = [base, base + 1, base + 2, base + 3];
+    const free = await Promise.all(ports.map(isFree));
+    if (free.every(Boolean)) return ports;
+  }
+}
+const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer().once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+async function startOnce(ports: number[]) {
+  const [port, blob, queue, emulator] = ports.map(String) as [string, string, string, string];
+  const args = ['start', '--port', port, '--blob-port', blob, '--queue-port', queue, '--emulator-port', emulator];
+  args.push('--state', path.join(dir, 'state'), '--drop', path.join(dir, 'drop'), '--out', path.join(dir, 'out'));
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const waitFor = async (done: () => boolean, what: string, ms = 60_000) => {
+    for (const deadline = Date.now() + ms; !done(); await sleep(100)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${what}; output:\n${out}`);
+    }
+  };
+  await waitFor(() => out.includes('Ctrl-C stops'), 'banner');
+  const stop = async () => {
+    child.kill('SIGINT');
+    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+  };
+  return { output: () => out, waitFor, stop };
+}
+
+it('after a restart, an unchanged drop-folder file gets one line saying where its result already is', async () => {
+  const drop = path.join(dir, 'drop');
+  const ports = await freePorts();
+  const first = await startOnce(ports);
+  try {
+    writeFileSync(path.join(dir, 'kite.png'), await gradientImage(256, 192));
+    writeFileSync(path.join(dir, 'kite.mask.png'), await rectMask(256, 192, { x: 64, y: 64, width: 64, height: 64 }));
+    copyFileSync(path.join(dir, 'kite.mask.png'), path.join(drop, 'kite.mask.png'));
+    copyFileSync(path.join(dir, 'kite.png'), path.join(drop, 'kite.png'));
+    await first.waitFor(() => existsSync(path.join(dir, 'out', 'published', 'kite.png')), 'published result');
+  } finally {
+    await first.stop();
+  }
+  const second = await startOnce(ports);
+  try {
+    const line =
+      /drop\/kite\.png: unchanged since its upload at \S+, not uploaded again; already published as published\/kite\.png/;
+    await second.waitFor(() => line.test(second.output()), 'unchanged line', 15_000);
+    await sleep(1_500); // more passes of the folder: the line is printed once, and nothing is uploaded
+    expect(second.output().match(/drop\/kite\.png: unchanged/g)).toHaveLength(1);
+    expect(second.output()).not.toMatch(/uploaded drop\/kite/);
+  } finally {
+    await second.stop();
+  }
+}, 150_000);
