@@ -6,7 +6,7 @@
  * runtime (Azure, `func start`) needs Entra ID sign-in and refuses everyone when it is not configured
  * (see `sign-in.ts`), so running the app anywhere else never exposes an open submit form.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest } from '@azure/functions';
 import type { ConsoleRole, Viewer } from './types.js';
 
@@ -14,6 +14,11 @@ export type Access = { ok: true; viewer: Viewer } | { ok: false; status: 401 | 4
 
 /** The header the local host sets to the runtime's local secret. */
 export const LOCAL_USER_HEADER = 'x-imagegen-local-user';
+
+/** A fresh secret for a local runtime's composition root to declare its user with (`createRuntime`'s `localSecret`). */
+export function newLocalSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
 
 /** True only when the runtime was declared local and the request carries its secret (added by the local host). */
 export function isLocalRequest(request: HttpRequest, localSecret: string | undefined): boolean {
