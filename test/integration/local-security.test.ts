@@ -147,6 +147,16 @@ describe('every port the local runtime opens', () => {
   });
 });
 
+describe("the console's answers", () => {
+  it("may not be embedded by another site's page (Cross-Origin-Resource-Policy)", async () => {
+    for (const path of ['/api/console', '/api/console/api/overview']) {
+      const res = await fetch(`${p.host.url}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+    }
+  });
+});
+
 describe('loopback clients still work', () => {
   it('the storage SDKs, through 127.0.0.1 and localhost', async () => {
     for (const name of ['127.0.0.1', 'localhost']) {
