@@ -8,6 +8,7 @@ import { HttpRequest } from '@azure/functions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { definition as consoleApi } from '../../functions/console-api.js';
 import { startHost, type FunctionHost } from '../../local/host/host.js';
+import { defineFunction } from '../../shared/adapters/functions-app.js';
 import { isLocalRequest, LOCAL_USER_HEADER } from '../../shared/console/access.js';
 import type { Runtime } from '../../shared/runtime.js';
 
@@ -79,5 +80,26 @@ describe('the local host and the console', () => {
     // Past the access check: the console reads the id and answers 400.
     expect((await get(h, { host: `127.0.0.1:${h.port}` })).status).toBe(400);
     expect((await get(h, { host: `localhost:${h.port}`, [LOCAL_USER_HEADER]: 'wrong' })).status).toBe(400);
+  });
+
+  it("drops a caller's own copy of the local header before a function sees the request", async () => {
+    const seen: (string | null)[] = [];
+    const echo = defineFunction({
+      name: 'echo',
+      trigger: { type: 'http', route: 'echo', methods: ['GET'], authLevel: 'anonymous' },
+      handle: async (_rt, request: HttpRequest) => {
+        seen.push(request.headers.get(LOCAL_USER_HEADER));
+        return { status: 204 };
+      },
+    });
+    for (const localSecret of [undefined, SECRET]) {
+      const runtime = { ...(localSecret ? { localSecret } : {}) } as unknown as Runtime;
+      host = await startHost({ runtime, functions: [echo], queueSettings: {} as never, settings: {}, timers: false });
+      const res = await fetch(`${host.url}/api/echo`, { headers: { [LOCAL_USER_HEADER]: 'forged' } });
+      expect(res.status).toBe(204);
+      await host.close();
+      host = undefined;
+    }
+    expect(seen).toEqual([null, SECRET]);
   });
 });
