@@ -65,7 +65,9 @@ export function guardLoopback(server: Server): void {
   const listeners = server.listeners('request') as Listener[];
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const refusal = loopbackRefusal(req, (server.address() as AddressInfo).port);
+    // A server closing under a late request has no address any more: nothing is addressed to it then.
+    const address = server.address() as AddressInfo | null;
+    const refusal = loopbackRefusal(req, address?.port ?? -1);
     if (!refusal) return listeners.forEach((l) => l.call(server, req, res));
     // The body is not read: the connection closes once the one-line answer is out (JSON, like the host's errors).
     res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' });
