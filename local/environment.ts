@@ -4,6 +4,7 @@
  * app reads on Azure. `npm start`, the demo,
  * the integration tests and the benchmarks all start the pipeline through here.
  */
+import { newLocalSecret } from '../shared/console/access.js';
 import { localSigner } from '../shared/composite/signer.js';
 import { loadConfig, settingDefault, type SettingName } from '../shared/config.js';
 import { EVENT_SUBSCRIPTIONS } from '../shared/containers.js';
@@ -187,6 +188,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const runtime = await createRuntime(loadConfig(settings), {
     ...(options.model ? { model: options.model } : {}),
     ...(local ? { publisherSigner: localSigner(local.keyPem, local.chainPem, 'local publisher CA') } : {}),
+    // This runtime is the machine's own: its host vouches for its user with a secret no caller can know.
+    localSecret: newLocalSecret(),
   });
   await ensureStorageLayout(runtime.storage);
   const host = await startHost({

@@ -56,6 +56,11 @@ export interface JobContext {
 }
 
 export interface Runtime extends JobContext {
+  /**
+   * Set only by the local runtime's composition root (local/environment.ts): the secret its host adds to
+   * every HTTP request, which makes the caller the machine's own user (shared/console/access.ts).
+   */
+  localSecret?: string;
   storage: StorageClients;
   containers: Record<keyof typeof CONTAINERS, ContainerClient>;
   editQueue: QueueClient;
@@ -73,7 +78,7 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
 
 export async function createRuntime(
   config: PipelineConfig,
-  overrides: { model?: ImageModel; verifier?: Verifier; publisherSigner?: PublisherSigner } = {},
+  overrides: { model?: ImageModel; verifier?: Verifier; publisherSigner?: PublisherSigner; localSecret?: string } = {},
 ): Promise<Runtime> {
   const storage = await createStorageClients(config.storage);
   const containers = Object.fromEntries(
@@ -117,6 +122,7 @@ export async function createRuntime(
     intakeSlots: new Semaphore(INTAKE_CONCURRENCY),
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     now,
+    ...(overrides.localSecret ? { localSecret: overrides.localSecret } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { guardLoopback } from '../loopback-guard.js';
 import type { ImageModelSpec } from '../../shared/model-catalog.js';
 import { authorize, type IssuedToken, TokenIssuer, WELL_KNOWN_API_KEY } from './auth.js';
 import { DEFAULT_DEPLOYMENTS, type DeploymentMap, resolveDeployments } from './deployments.js';
@@ -485,6 +486,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const state = await createState(options, () => url);
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => void route(state, new Exchange(req, res)));
+  guardLoopback(server);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

@@ -3,6 +3,7 @@
  * name (environment, then local.settings.json). The chaos run starts it as a child process it can kill.
  */
 import { loadConfig } from '../../shared/config.js';
+import { newLocalSecret } from '../../shared/console/access.js';
 import { ensureStorageLayout } from '../../shared/adapters/storage.js';
 import { createRuntime } from '../../shared/runtime.js';
 import { intOption, parse } from '../cli.js';
@@ -20,7 +21,8 @@ export async function run(args: string[]): Promise<number> {
     verbose: { type: 'boolean' },
   });
   const settings = { ...readLocalSettings(), ...process.env } as Record<string, string | undefined>;
-  const runtime = await createRuntime(loadConfig(settings));
+  // The host on this machine: its console user is the machine's own (see shared/console/access.ts).
+  const runtime = await createRuntime(loadConfig(settings), { localSecret: newLocalSecret() });
   await ensureStorageLayout(runtime.storage);
   const reporter = createReporter({ verbose: values.verbose === true });
   const leaseSeconds = intOption('queue-lease-seconds', values['queue-lease-seconds'], 1, 600);

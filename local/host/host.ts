@@ -10,7 +10,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { EventGridDeserializer } from '@azure/eventgrid';
 import functions, { type HttpResponseInit, type InvocationContext as InvocationContextType } from '@azure/functions';
 import type { FunctionDefinition } from '../../shared/adapters/functions-app.js';
+import { LOCAL_USER_HEADER } from '../../shared/console/access.js';
 import type { Runtime } from '../../shared/runtime.js';
+import { guardLoopback } from '../loopback-guard.js';
 import type { QueueSettings } from './host-json.js';
 import { parseNcrontab } from './ncrontab.js';
 import { QueueTrigger } from './queue-trigger.js';
@@ -146,15 +148,17 @@ function webhookRefusal(req: IncomingMessage): Refused | undefined {
   return undefined;
 }
 
-/** Host names the local host answers to: loopback only, so a DNS-rebound web page cannot reach it by its own name. */
-function addressedToUs(req: IncomingMessage, boundHost: string): boolean {
-  let hostname: string;
-  try {
-    hostname = new URL(`http://${req.headers.host ?? ''}`).hostname;
-  } catch {
-    return false;
-  }
-  return ['127.0.0.1', 'localhost', '[::1]', boundHost].includes(hostname);
+/**
+ * The headers a function sees. The local runtime declares its user by a per-process secret the host adds
+ * here (see shared/console/access.ts); a caller's own copy of that header is dropped first.
+ */
+function functionHeaders(req: IncomingMessage, localSecret: string | undefined): Record<string, string> {
+  const headers = Object.fromEntries(
+    Object.entries(req.headers)
+      .filter(([k]) => k !== LOCAL_USER_HEADER)
+      .map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+  );
+  return localSecret === undefined ? headers : { ...headers, [LOCAL_USER_HEADER]: localSecret };
 }
 
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
@@ -276,9 +280,7 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
       const request = new HttpRequest({
         method: req.method ?? 'GET',
         url: url.toString(),
-        headers: Object.fromEntries(
-          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
-        ),
+        headers: functionHeaders(req, options.runtime.localSecret),
         params,
         ...(body ? { body: { bytes: body } } : {}),
       });
@@ -298,11 +300,6 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
 
   const boundHost = options.host ?? '127.0.0.1';
   const server = http.createServer((req, res) => {
-    if (!addressedToUs(req, boundHost)) {
-      return send(res, 403, {
-        error: `this local host answers only to ${boundHost} and localhost, not ${req.headers.host ?? 'no Host'}`,
-      });
-    }
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const lower = url.pathname.toLowerCase();
     const work =
@@ -327,6 +324,8 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
       else send(res, 500, { error: err instanceof Error ? err.message : String(err) });
     });
   });
+  // Loopback names only, so a DNS-rebound web page cannot reach it by its own name.
+  guardLoopback(server);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

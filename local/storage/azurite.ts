@@ -1,7 +1,9 @@
 /** Azurite's blob and queue services, in this process (in memory, or persisted to a folder). */
 import { mkdirSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { guardLoopback } from '../loopback-guard.js';
 
 const require = createRequire(import.meta.url);
 
@@ -25,6 +27,8 @@ export interface Azurite {
 }
 
 interface Server {
+  /** Azurite's own HTTP server (a public field in its JavaScript, not in a declaration). */
+  httpServer: HttpServer;
   start(): Promise<void>;
   close(): Promise<void>;
   getHttpServerAddress(): string;
@@ -99,6 +103,9 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const queue = new QueueServer(
     configure(QueueConfiguration, 'queue', host, options.queuePort ?? 0, options.location, store()),
   );
+  // Azurite's own ports sit behind the proxies but are as reachable from a rebound page as theirs.
+  guardLoopback(blob.httpServer);
+  guardLoopback(queue.httpServer);
   await Promise.all([blob.start(), queue.start()]);
   const endpoint = (server: Server) =>
     `http://${host}:${server.getHttpServerAddress().split(':').pop()}/${DEV_ACCOUNT}`;

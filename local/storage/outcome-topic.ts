@@ -13,6 +13,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { trackDeliveries } from './deliveries.js';
+import { guardLoopback } from '../loopback-guard.js';
 
 /** Well-known key of the local topic (a public constant, not a secret). */
 export const LOCAL_TOPIC_KEY = 'local-outcome-topic-key';
@@ -188,6 +189,7 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
   const server = http.createServer((req, res) => {
     accept(req, res).catch((err: unknown) => answer(res, 500, { error: (err as Error).message }));
   });
+  guardLoopback(server);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

@@ -4,6 +4,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { guardLoopback } from '../loopback-guard.js';
 
 export interface ObservingProxy {
   port: number;
@@ -41,6 +42,7 @@ export async function startObservingProxy(options: {
     });
     req.pipe(upstream);
   });
+  guardLoopback(proxy);
   proxy.keepAliveTimeout = 5_000;
   proxy.on('connection', (s) => {
     sockets.add(s);

@@ -1,19 +1,31 @@
 /**
- * Who may use the console. On this machine (`npm start`) the local host listens on 127.0.0.1 only and
- * whoever reaches it may submit. Anywhere else the console refuses every request unless Entra ID sign-in
- * is configured (see `entra.ts`), so deploying it never exposes an open submit form.
+ * Who may use the console. The local runtime (`npm start`, `host`) declares its user: its composition root
+ * gives the runtime a per-process secret (`Runtime.localSecret`) and its host adds that secret to every
+ * HTTP request it hands a function, after dropping any copy a caller sent. Nothing a remote caller can
+ * send makes a request local: not a loopback Host header, not a missing WEBSITE_SITE_NAME. Every other
+ * runtime (Azure, `func start`) needs Entra ID sign-in and refuses everyone when it is not configured
+ * (see `sign-in.ts`), so running the app anywhere else never exposes an open submit form.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest } from '@azure/functions';
 import type { ConsoleRole, Viewer } from './types.js';
 
 export type Access = { ok: true; viewer: Viewer } | { ok: false; status: 401 | 403; message: string };
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** The header the local host sets to the runtime's local secret. */
+export const LOCAL_USER_HEADER = 'x-imagegen-local-user';
 
-/** True when the request came to a loopback address and the code is not running in App Service. */
-export function isLocalRequest(request: HttpRequest, env: NodeJS.ProcessEnv): boolean {
-  // App Service sets WEBSITE_SITE_NAME on every instance; a loopback Host header there proves nothing.
-  return !env.WEBSITE_SITE_NAME && LOOPBACK.has(new URL(request.url).hostname);
+/** A fresh secret for a local runtime's composition root to declare its user with (`createRuntime`'s `localSecret`). */
+export function newLocalSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** True only when the runtime was declared local and the request carries its secret (added by the local host). */
+export function isLocalRequest(request: HttpRequest, localSecret: string | undefined): boolean {
+  const sent = request.headers.get(LOCAL_USER_HEADER);
+  if (!localSecret || sent === null) return false;
+  const [a, b] = [Buffer.from(sent), Buffer.from(localSecret)];
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export function canSubmit(viewer: Viewer): boolean {

@@ -1,12 +1,13 @@
 /** The console's API: one handler per resource, each behind the access check. */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { Runtime } from '../runtime.js';
-import { canSubmit, type Access } from './access.js';
+import { canSubmit, isLocalRequest, localViewer, type Access } from './access.js';
 import { entraSettings, finishSignIn, resolveAccess, startSignIn } from './sign-in.js';
 import { planDrop, readSubmission, uploadDrop } from './submit.js';
 import type { FilePart, SubmitAnswer } from './types.js';
 import { jobView, overview, partLocation } from './views.js';
 import { SECURITY_HEADERS } from './page.js';
+import { attachmentDisposition } from './download-name.js';
 
 const JOB_ID = /^[0-9a-f]{32}$/;
 const FILE_PARTS: readonly FilePart[] = ['input', 'mask', 'output', 'published', 'report'];
@@ -46,7 +47,7 @@ async function jobFile(rt: Runtime, id: string, request: HttpRequest): Promise<H
   }
   const file = at.name.slice(at.name.lastIndexOf('/') + 1);
   const extension = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
-  const disposition = request.query.get('download') === '1' ? `attachment; filename="${file}"` : 'inline';
+  const disposition = request.query.get('download') === '1' ? attachmentDisposition(at.name) : 'inline';
   // Sent by the function after the access check: no container is public, no SAS reaches the page.
   return {
     status: 200,
@@ -82,7 +83,9 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
       ? startSignIn(request, entra)
       : error(404, 'no such sign-in step');
   }
-  const access: Access = await resolveAccess(request, process.env, rt.now());
+  const access: Access = isLocalRequest(request, rt.localSecret)
+    ? { ok: true, viewer: localViewer() }
+    : await resolveAccess(request, process.env, rt.now());
   if (!access.ok) return error(access.status, access.message);
   const { viewer } = access;
   const { resource, id } = request.params;

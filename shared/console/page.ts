@@ -25,6 +25,8 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
+  // Another site's page may not embed the console's pictures or answers (an <img> needs no CORS).
+  'cross-origin-resource-policy': 'same-origin',
 };
 
 const PAGE = `<!doctype html>

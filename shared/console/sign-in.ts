@@ -12,7 +12,7 @@
  */
 import { createPublicKey, randomBytes, verify, type JsonWebKey } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { isLocalRequest, localViewer, type Access } from './access.js';
+import type { Access } from './access.js';
 import type { Viewer } from './types.js';
 
 export const ROLES = { submit: 'Console.Submit', view: 'Console.View' } as const;
@@ -106,15 +106,15 @@ function cookie(request: HttpRequest, name: string): string | undefined {
   return undefined;
 }
 
-/** Who is asking: the local user on this machine, a signed-in person with a console role, or nobody. */
+/** Who is asking, outside the local runtime: a signed-in person with a console role, or nobody. */
 export async function resolveAccess(request: HttpRequest, env: NodeJS.ProcessEnv, now: Date): Promise<Access> {
-  if (isLocalRequest(request, env)) return { ok: true, viewer: localViewer() };
   const s = entraSettings(env);
   if (!s)
     return {
       ok: false,
       status: 403,
-      message: "the console's sign-in is not configured (CONSOLE_TENANT_ID, CONSOLE_CLIENT_ID)",
+      message:
+        "the console's sign-in is not configured (CONSOLE_TENANT_ID, CONSOLE_CLIENT_ID); only `npm start` runs an open local console",
     };
   const token = cookie(request, SESSION_COOKIE);
   if (!token) return { ok: false, status: 401, message: 'sign in first' };

@@ -10,6 +10,7 @@ import { TAIL_BYTES } from '../image-header.js';
 import { maskLimits, prepareMask } from '../imaging/mask.js';
 import { jobIdFor } from '../job.js';
 import type { Runtime } from '../runtime.js';
+import { terminalSafe } from '../provenance/terminal-text.js';
 import type { PartSample } from '../validation.js';
 import { validateDrop } from '../validation.js';
 import type { SubmitAnswer } from './types.js';
@@ -91,7 +92,8 @@ export async function planDrop(
   const sidecar = Object.keys(submitted.fields).length ? JSON.stringify(submitted.fields) : undefined;
   const named = classifyBlobName(imageName);
   // The picked file's own name decides its extension, as in a drop folder: a .gif is refused by name.
-  if (!named.ok) return { ok: false, problems: [`${JSON.stringify(submitted.imageName)}: ${named.problem}`] };
+  if (!named.ok)
+    return { ok: false, problems: [`${JSON.stringify(terminalSafe(submitted.imageName))}: ${named.problem}`] };
   const result = validateDrop(
     {
       image: sample(imageName, submitted.image),

@@ -5,11 +5,13 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { isNotFound } from '../adapters/storage.js';
 import { dropBlobName } from '../drop.js';
-import type { JobRecord, JobState } from '../job.js';
+import type { HistoryEntry, JobRecord, JobState } from '../job.js';
 import { type PacerState, rateFactor, slotIntervalMs } from '../pacing.js';
 import { renderChecklist } from '../provenance/checklist.js';
 import type { ProvenanceReport } from '../provenance/gate.js';
 import type { Runtime } from '../runtime.js';
+import { terminalSafe } from '../provenance/terminal-text.js';
+import { isServableDropPart, staysInContainer } from '../blob-names.js';
 import type { FilePart, JobRow, JobView, Overview, PacerView, Viewer } from './types.js';
 
 /** The overview lists at most this many jobs, newest first; the counters cover the same jobs. */
@@ -68,31 +70,38 @@ export async function overview(rt: Runtime, viewer: Viewer): Promise<Overview> {
   };
 }
 
-/** Where a job's part is stored: container and blob name, or nothing when the job has no such part yet. */
+/**
+ * Where a job's part is stored: container and blob name, or nothing when the job has no such part yet or
+ * its recorded name could reach outside its container (see part-names.ts).
+ */
 export function partLocation(
   rt: Runtime,
   job: JobRecord,
   part: FilePart,
 ): { container: ContainerClient; name: string } | undefined {
+  const at = (container: ContainerClient, name: string | undefined) =>
+    name !== undefined && staysInContainer(name) ? { container, name } : undefined;
   const inContainer = (path: string | undefined) => {
     if (!path) return undefined;
     const slash = path.indexOf('/');
     const container = path.slice(0, slash) === 'published' ? rt.containers.published : rt.containers.quarantine;
-    return { container, name: path.slice(slash + 1) };
+    return at(container, path.slice(slash + 1));
   };
+  const dropPart = (ref: { name: string } | undefined) =>
+    ref && isServableDropPart(ref.name) ? at(rt.containers.inbox, ref.name) : undefined;
   switch (part) {
     case 'input':
-      return job.inputs.image ? { container: rt.containers.inbox, name: job.inputs.image.name } : undefined;
+      return dropPart(job.inputs.image);
     case 'mask':
-      return job.inputs.mask ? { container: rt.containers.inbox, name: job.inputs.mask.name } : undefined;
+      return dropPart(job.inputs.mask);
     case 'output':
-      return job.edit?.output ? { container: rt.containers.edited, name: job.edit.output.name } : undefined;
+      return at(rt.containers.edited, job.edit?.output?.name);
     case 'published':
       return inContainer(job.publish?.blob);
     case 'report':
       if (job.publish) return inContainer(job.publish.report);
       return job.state === 'rejected' || job.state === 'failed'
-        ? { container: rt.containers.rejected, name: dropBlobName(job.drop, '.json') }
+        ? at(rt.containers.rejected, dropBlobName(job.drop, '.json'))
         : undefined;
   }
 }
@@ -109,6 +118,15 @@ const NEXT_STEP: Partial<Record<JobState, string>> = {
     'configured Azure OpenAI deployment, it stays in quarantine/ for review.',
 };
 
+/** A history entry with its free text (which may quote a drop's name) made visible like the checklist's. */
+function safeHistoryEntry(entry: HistoryEntry): HistoryEntry {
+  return {
+    ...entry,
+    ...(entry.note !== undefined ? { note: terminalSafe(entry.note) } : {}),
+    ...(entry.error ? { error: { ...entry.error, message: terminalSafe(entry.error.message) } } : {}),
+  };
+}
+
 export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
   const parts: FilePart[] = ['input', 'mask', 'output', 'published', 'report'];
   const files: JobView['files'] = {};
@@ -121,16 +139,16 @@ export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
   return {
     id: job.id,
     state: job.state,
-    drop: job.drop.key,
+    drop: terminalSafe(job.drop.key),
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
-    request: job.request ?? null,
-    history: job.history,
+    request: job.request ? { ...job.request, prompt: terminalSafe(job.request.prompt) } : null,
+    history: job.history.map(safeHistoryEntry),
     files,
     checklist: report ? renderChecklist(report) : null,
     verdict: job.publish?.verdict ?? null,
-    reasons: job.publish?.reasons ?? [],
-    problems: job.problems ?? (job.error ? [job.error.message] : []),
+    reasons: (job.publish?.reasons ?? []).map(terminalSafe),
+    problems: (job.problems ?? (job.error ? [job.error.message] : [])).map(terminalSafe),
     next: NEXT_STEP[job.state] ?? null,
   };
 }

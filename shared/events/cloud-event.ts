@@ -6,8 +6,10 @@
  * so a subscriber that sees the same pair twice drops the second
  * (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md#id).
  */
+import { isServableDropPart } from '../blob-names.js';
 import { dropBlobName } from '../drop.js';
 import { isTerminal, type JobError, type JobRecord, type JobState } from '../job.js';
+import { terminalSafe } from '../provenance/terminal-text.js';
 
 export const OUTCOME_EVENT_TYPE_PREFIX = 'com.imagegen-pipeline.job.';
 
@@ -47,18 +49,25 @@ function blobUrl(blobEndpoint: string, path: string): string {
   return `${blobEndpoint.replace(/\/+$/, '')}/${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
+/** A drop part's path, only when its recorded name cannot resolve outside `inbox/` in a URL. */
+const inboxPath = (part: { name: string } | undefined) =>
+  part && isServableDropPart(part.name) ? `inbox/${part.name}` : undefined;
+
 /** The event for a job in a terminal state; `undefined` for a job still under way. */
 export function outcomeEvent(job: JobRecord, source: string, blobEndpoint: string): OutcomeCloudEvent | undefined {
   if (!isTerminal(job.state)) return undefined;
   const state = job.state as OutcomeState;
   const url = (path: string | undefined) => (path ? blobUrl(blobEndpoint, path) : undefined);
   const judged = state === 'published' || state === 'quarantined' ? job.publish : undefined;
-  const reasons = judged ? judged.reasons : (job.problems ?? (job.error ? [job.error.message] : []));
+  // Free text that may quote a drop's name: shown visibly escaped, as the checklist shows it.
+  const reasons = (judged ? judged.reasons : (job.problems ?? (job.error ? [job.error.message] : []))).map(
+    terminalSafe,
+  );
   const blobs = Object.fromEntries(
     Object.entries({
-      image: url(job.inputs.image && `inbox/${job.inputs.image.name}`),
-      mask: url(job.inputs.mask && `inbox/${job.inputs.mask.name}`),
-      sidecar: url(job.inputs.sidecar && `inbox/${job.inputs.sidecar.name}`),
+      image: url(inboxPath(job.inputs.image)),
+      mask: url(inboxPath(job.inputs.mask)),
+      sidecar: url(inboxPath(job.inputs.sidecar)),
       result: url(judged?.blob),
       // Rejected and failed jobs get their report in rejected/ (see pipeline/steps.ts).
       report: url(judged ? judged.report : `rejected/${dropBlobName(job.drop, '.json')}`),
@@ -78,7 +87,7 @@ export function outcomeEvent(job: JobRecord, source: string, blobEndpoint: strin
       drop: job.drop.key,
       ...(judged ? { verdict: judged.verdict } : {}),
       reasons,
-      ...(job.error && !judged ? { error: job.error } : {}),
+      ...(job.error && !judged ? { error: { ...job.error, message: terminalSafe(job.error.message) } } : {}),
       blobs,
     },
   };

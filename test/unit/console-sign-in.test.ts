@@ -64,18 +64,16 @@ beforeAll(() => {
 afterAll(() => vi.unstubAllGlobals());
 
 describe('who may use the console', () => {
-  it('on this machine, the local user may submit', async () => {
-    const local = new HttpRequest({ method: 'GET', url: 'http://127.0.0.1:7071/api/console/api/overview' });
-    expect(await resolveAccess(local, {}, now)).toEqual({ ok: true, viewer: { name: 'local', role: 'submit' } });
-  });
-
-  it('in App Service, a loopback address proves nothing, and without sign-in settings everyone is refused', async () => {
-    const spoofed = new HttpRequest({ method: 'GET', url: 'http://127.0.0.1/api/console/api/overview' });
-    expect(await resolveAccess(spoofed, { WEBSITE_SITE_NAME: 'imagegen' }, now)).toMatchObject({
-      ok: false,
-      status: 403,
-      message: expect.stringMatching(/sign-in is not configured/),
-    });
+  it('outside the local runtime, a loopback address proves nothing, and without sign-in settings everyone is refused', async () => {
+    // What a LAN peer sends to `func start` (which listens on every interface), or anyone to App Service.
+    const spoofed = new HttpRequest({ method: 'GET', url: 'http://127.0.0.1:7071/api/console/api/overview' });
+    for (const env of [{}, { WEBSITE_SITE_NAME: 'imagegen' }]) {
+      expect(await resolveAccess(spoofed, env, now)).toMatchObject({
+        ok: false,
+        status: 403,
+        message: expect.stringMatching(/sign-in is not configured.*only `npm start` runs an open local console/),
+      });
+    }
   });
 
   it('a signed-in person with Console.Submit may submit; with Console.View only view', async () => {
