@@ -33,7 +33,6 @@ export const BUILT_IN_ROLES: Record<string, string> = {
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
   '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd': 'Cognitive Services OpenAI User',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
-  '12338af0-0e69-4776-bea7-57ae8d297424': 'Key Vault Crypto User',
   'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
 };
 
@@ -720,7 +719,12 @@ function integrationProblems(t: Templates, call: ReturnType<BicepFile['module']>
     name?: Value;
     properties?: { delegations?: Value };
   }[];
-  const app = subnets.find((sn) => sn.name === evaluate(n.vars.get('appSubnetName'), { file: n }));
+  const app = subnets.find((sn) => sn.name === evaluate(n.vars.get('appSubnetName'), { file: n })) as
+    { properties?: { delegations?: Value; defaultOutboundAccess?: Value } } | undefined;
+  // Subnets of Network API 2025-07-01 and later are private by default; Entra ID and Application Insights
+  // have no private endpoint here, so the app subnet keeps outbound access explicitly.
+  if (app?.properties?.defaultOutboundAccess !== true)
+    problems.push(`${n.file}: the app subnet must set defaultOutboundAccess: true (or route through a NAT gateway)`);
   const delegations = asArray(app?.properties?.delegations) as { properties?: { serviceName?: Value } }[];
   if (!delegations.some((d) => d.properties?.serviceName === 'Microsoft.App/environments'))
     problems.push(`${n.file}: the app subnet must be delegated to Microsoft.App/environments (Flex Consumption)`);

@@ -60,9 +60,7 @@ describe('role assignments', () => {
     expect(problems).toEqual([]);
     expect(new Set(assignments.map((a) => a.role))).toEqual(
       new Set([
-        ...Object.values(BUILT_IN_ROLES).filter(
-          (r) => r !== 'Storage Blob Data Reader' && r !== 'Key Vault Crypto User',
-        ),
+        ...Object.values(BUILT_IN_ROLES).filter((r) => r !== 'Storage Blob Data Reader'),
         'custom role signerRole',
       ]),
     );
@@ -264,7 +262,8 @@ describe('network isolation (vnetEnabled)', () => {
       network: (s) =>
         s
           .replace(/  \{\n    name: 'queue'[\s\S]*?\n  \}\n/, '')
-          .replace("serviceName: 'Microsoft.App/environments'", "serviceName: 'Microsoft.Web/serverFarms'"),
+          .replace("serviceName: 'Microsoft.App/environments'", "serviceName: 'Microsoft.Web/serverFarms'")
+          .replace('defaultOutboundAccess: true', 'defaultOutboundAccess: false'),
       storage: (s) =>
         s.replace("publicNetworkAccess: 'Enabled'", "publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'"),
       keyVault: (s) =>
@@ -277,6 +276,7 @@ describe('network isolation (vnetEnabled)', () => {
       /key-vault\.bicep: publicNetworkAccess is "Enabled" with vnetEnabled=true, want 'Disabled'/,
     );
     expect(problems).toMatch(/the app subnet must be delegated to Microsoft\.App\/environments/);
+    expect(problems).toMatch(/the app subnet must set defaultOutboundAccess: true/);
   });
 
   it('catches a pool account left without an endpoint, and a Foundry endpoint missing one of its three zones', async () => {
