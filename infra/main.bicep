@@ -46,6 +46,7 @@ param resourceGroupName string = ''
 @description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID). It gets the roles needed to run the pipeline from a laptop against these resources. Empty: no assignments.')
 param principalId string = ''
 
+@description('Kind of principalId: the preprovision hook detects it (a user signed in with azd/az, or the service principal of the CI workflow) and sets AZURE_PRINCIPAL_TYPE; a role assignment with the wrong kind fails with UnmatchedPrincipalType.')
 @allowed([
   'User'
   'ServicePrincipal'
@@ -116,25 +117,24 @@ param openAiApiVersion string = ''
 
 // ---- Function app sizing -------------------------------------------------------------------------
 
-// The bottleneck is the model's quota, not CPU. At the default 9 requests/minute and roughly 30-90 s per
-// images/edits call, at most about 9 × 90 / 60 ≈ 14 calls are ever in flight, and the app-wide pacer
-// (IMAGE_MODEL_RPM, one schedule shared by every instance through the job ledger in storage) spaces them
-// out whatever the number of instances; a job whose slot is far off goes back on the queue, invisible,
-// instead of holding an instance. At IMAGE_MODEL_CONCURRENCY 4 per instance (each call holds ~20 MB), two
-// instances carry the usual load (9 × 40 / 60 ≈ 6 calls) and four the worst case; intake and publish (C2PA
-// checks: CPU-bound but short) and the sweep are separate function groups on Flex Consumption, each capped
-// by this number. More instances would only add cold starts and time spent waiting for slots, billed as
-// execution time. Default 4.
-// Raise it (and imageModelCapacity) together.
-// Below 40: Microsoft's "Limit scale-out" (learn.microsoft.com/azure/azure-functions/event-driven-scaling)
-// now gives 1 as the lowest maximum instance count; earlier versions of that page, and the Lambda migration
-// guide, give 40. Where the platform still applies 40, provisioning the site fails on
-// functionAppConfig.scaleAndConcurrency.maximumInstanceCount: set FUNCTIONS_MAXIMUM_INSTANCE_COUNT=40 and run
-// `azd provision` again. The pacer, not the instance cap, is what protects the quota, so 40 costs nothing.
-@description('Most instances per function group (see the sizing note above).')
+// The bottleneck is the model's quota, not CPU, and the app-wide pacer (IMAGE_MODEL_RPM, one schedule shared
+// by every instance through the job ledger in storage) is what protects it: a job whose slot is far off goes
+// back on the queue, invisible, instead of holding an instance. At the default 9 requests/minute and 30-90 s
+// per images/edits call, at most about 14 calls are in flight, which two to four instances carry at
+// IMAGE_MODEL_CONCURRENCY 4; the scale controller adds instances for work that is there, not up to this cap.
+// The cap only bounds a burst of intake and publish (short, CPU-bound C2PA checks) and the memory the app may
+// take from the region's Flex Consumption quota (40 × 2048 MB = 80 GB of 512 GB).
+//
+// Default 40: the one value both of Microsoft's statements allow. "Limit scale-out"
+// (https://learn.microsoft.com/azure/azure-functions/event-driven-scaling#limit-scale-out) now gives 1 as
+// the lowest maximum instance count; the Flex Consumption plan page's considerations and the Lambda migration
+// guide (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan) give 40 as the lowest, 1000
+// as the highest. Where the platform still applies 40, a lower value fails provisioning on
+// functionAppConfig.scaleAndConcurrency.maximumInstanceCount.
+@description('Most instances per function group (see the sizing note above). Below 40 may be refused where the platform applies the older lowest maximum.')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 4
+param maximumInstanceCount int = 40
 
 @description('Memory per instance. 2048 MB fits two 50 MB inputs, the model\'s output and the C2PA verifier with room to spare; 512 MB does not (see modules/function-app.bicep).')
 @allowed([
@@ -145,19 +145,29 @@ param instanceMemoryMB int = 2048
 
 // ---- The web console -----------------------------------------------------------------------------
 //
-// App Service built-in authentication (EasyAuth) is not supported on Flex Consumption, and unauthenticated
-// callers are not blocked when it is enabled (learn.microsoft.com/azure/azure-functions/flex-consumption-plan,
-// "Considerations"), so the app signs people in itself: OpenID Connect ID tokens from this tenant, for the
-// app registration below, whose app roles decide who may submit (Console.Submit) or only view (Console.View).
-// README.md, "The web console", creates the registration from infra/console-app-roles.json.
+// The app signs people in itself, whatever the hosting plan offers (earlier versions of Microsoft's Flex
+// Consumption page listed built-in authentication, EasyAuth, as unsupported there; see README.md, "The web
+// console"): OpenID Connect ID tokens from this tenant, for the app registration below, whose app roles decide
+// who may submit (Console.Submit) or only view (Console.View). README.md, "The web console", creates the
+// registration from infra/console-app-roles.json.
 
 @description('Client id of the web console\'s Entra ID app registration. Empty: the console refuses every request on Azure.')
 param consoleClientId string = ''
 
 // ---- Network -------------------------------------------------------------------------------------
 
-@description('Network isolation: integrate the function app with a new virtual network and reach storage (blob, queue) and Azure OpenAI only through private endpoints, public network access off. Off by default; see "Deploy to Azure" in README.md for what changes from a laptop.')
+@description('Network isolation: integrate the function app with a new virtual network and reach storage (blob, queue), every Foundry account of the pool, Key Vault and the outcome topic through private endpoints; storage keeps only the trusted-services exception (Event Grid dead-lettering). Off by default; see "Deploy to Azure" in README.md for what changes from a laptop. Needs the Microsoft.App resource provider, which the preprovision hook registers.')
 param vnetEnabled bool = false
+
+// ---- Key Vault -----------------------------------------------------------------------------------
+
+@description('Days a deleted Key Vault stays recoverable (7-90). Its name (kv-<token>) stays taken meanwhile: `azd down --purge` frees it.')
+@minValue(7)
+@maxValue(90)
+param keyVaultSoftDeleteRetentionDays int = 7
+
+@description('Key Vault purge protection. Off by default: with it on, `azd down` then `azd up` in the same environment waits for keyVaultSoftDeleteRetentionDays. Irreversible once on.')
+param keyVaultPurgeProtection bool = false
 
 // ---- Storage -------------------------------------------------------------------------------------
 
@@ -419,7 +429,11 @@ module network 'modules/network.bicep' = if (vnetEnabled) {
     location: location
     tags: tags
     storageAccountId: storage.outputs.id
-    openAiAccountId: openAi.outputs.id
+    // Every pool account, first region first: each gets its private endpoint.
+    // (A for expression, not map(): Bicep refuses a lambda variable as a module collection's index, BCP247.)
+    aiAccountIds: concat([openAi.outputs.id], [for (region, i) in extraOpenAiRegions: openAiExtra[i].outputs.id])
+    keyVaultId: keyVault.outputs.id
+    outcomeTopicId: outcomeTopic.outputs.id
   }
 }
 
@@ -443,6 +457,7 @@ module outcomeTopic 'modules/outcome-topic.bicep' = {
     location: location
     tags: tags
     senderPrincipalId: identity.outputs.principalId
+    privateNetworkOnly: vnetEnabled
   }
 }
 
@@ -522,6 +537,9 @@ module keyVault 'modules/key-vault.bicep' = {
     location: location
     tags: tags
     functionPrincipalId: identity.outputs.principalId
+    softDeleteRetentionDays: keyVaultSoftDeleteRetentionDays
+    purgeProtection: keyVaultPurgeProtection
+    privateNetworkOnly: vnetEnabled
   }
 }
 

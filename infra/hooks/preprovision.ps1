@@ -8,6 +8,8 @@
 # AZURE_OPENAI_LOCATION; AZURE_SUBSCRIPTION_ID (set by azd); on a re-provision AZURE_RESOURCE_GROUP,
 # AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT. PREFLIGHT_SKIP=true skips the check.
 # AZURE_OPENAI_EXTRA_REGIONS (region:capacity,...) adds regions to the pool; every one is checked.
+# Before the model questions (also with PREFLIGHT_SKIP): AZURE_PRINCIPAL_TYPE set from who az is signed in as,
+# Microsoft.App registered when VNET_ENABLED=true; on a re-provision an account of another kind is reported.
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -21,11 +23,6 @@ function Optional([string] $Name, [string] $Default) {
   $value = [Environment]::GetEnvironmentVariable($Name)
   if ([string]::IsNullOrEmpty($value)) { return $Default }
   return $value
-}
-
-if ((Optional 'PREFLIGHT_SKIP' '') -eq 'true') {
-  Write-Host 'preprovision: PREFLIGHT_SKIP=true, not checking the image model with Azure'
-  exit 0
 }
 
 if (-not (Get-Command az -ErrorAction SilentlyContinue)) {
@@ -76,8 +73,37 @@ foreach ($entry in ((Optional 'AZURE_OPENAI_EXTRA_REGIONS' '') -split ',' | ForE
   }
   $regions += @{ Region = $extraRegion; Capacity = $Matches[2]; Extra = $true }
 }
-if ($regions.Count -gt 1 -and (Optional 'VNET_ENABLED' 'false') -eq 'true') {
-  Fail "AZURE_OPENAI_EXTRA_REGIONS cannot be used with VNET_ENABLED=true yet: the private endpoint reaches the first region's account only"
+
+# The deployer's kind (User or ServicePrincipal), recorded for main.bicepparam's AZURE_PRINCIPAL_TYPE.
+function Set-PrincipalType {
+  $type = Invoke-Az @('account', 'show', '--query', 'user.type', '--output', 'tsv', '--only-show-errors') 2>$null
+  $kind = switch ("$type".Trim()) { 'user' { 'User' } 'servicePrincipal' { 'ServicePrincipal' } default { '' } }
+  if (-not $kind -or $kind -eq (Optional 'AZURE_PRINCIPAL_TYPE' '')) { return }
+  if (-not (Get-Command azd -ErrorAction SilentlyContinue)) { Fail "azd is required to record AZURE_PRINCIPAL_TYPE=$kind" }
+  & azd env set AZURE_PRINCIPAL_TYPE $kind | Out-Null
+  if ($LASTEXITCODE -ne 0) { Fail 'could not set AZURE_PRINCIPAL_TYPE in the azd environment' }
+  Write-Host "preprovision: signed in as a ${kind}: AZURE_PRINCIPAL_TYPE=$kind"
+}
+
+# VNet integration on Flex Consumption needs Microsoft.App registered in the subscription.
+function Register-MicrosoftApp {
+  if ((Optional 'VNET_ENABLED' 'false') -ne 'true') { return }
+  $state = Invoke-Az @('provider', 'show', '--namespace', 'Microsoft.App', '--query', 'registrationState', '--output', 'tsv', '--only-show-errors')
+  if ($LASTEXITCODE -ne 0) { Fail 'could not read the registration of the Microsoft.App resource provider' }
+  if ("$state".Trim() -eq 'Registered') { return }
+  Write-Host "preprovision: registering the Microsoft.App resource provider (VNET_ENABLED=true; it was $("$state".Trim()))"
+  Invoke-Az @('provider', 'register', '--namespace', 'Microsoft.App', '--wait', '--only-show-errors') | Out-Null
+  if ($LASTEXITCODE -ne 0) {
+    Fail "could not register Microsoft.App (it needs the subscription's */register/action permission): az provider register --namespace Microsoft.App"
+  }
+}
+
+Set-PrincipalType
+Register-MicrosoftApp
+
+if ((Optional 'PREFLIGHT_SKIP' '') -eq 'true') {
+  Write-Host 'preprovision: PREFLIGHT_SKIP=true, not checking the image model with Azure'
+  exit 0
 }
 
 # The first account's name is in its endpoint (an earlier output); the extra ones are named after it.
@@ -113,8 +139,16 @@ try {
       }
     }
 
+    # Re-provisioning: the kind of the account an earlier provision made.
+    $kindArgs = @()
+    if ($resourceGroup -and $account) {
+      $kind = Invoke-Az @('cognitiveservices', 'account', 'show', '--resource-group', $resourceGroup, '--name', $account,
+        '--query', 'kind', '--output', 'tsv', '--only-show-errors') 2>$null
+      if ($LASTEXITCODE -eq 0 -and "$kind".Trim()) { $kindArgs = @('--account', $account, '--existing-kind', "$kind".Trim()) }
+    }
+
     & node $cli --models $models --usages $usages `
-      --model $model --sku $sku --capacity $r.Capacity --region $where --existing-capacity $existing
+      --model $model --sku $sku --capacity $r.Capacity --region $where --existing-capacity $existing @kindArgs
     $decision = $LASTEXITCODE
     if ($decision -ne 0) { break }
   }

@@ -14,6 +14,14 @@
 #
 # AZURE_OPENAI_EXTRA_REGIONS (`region:capacity,...`, main.bicep's openAiExtraRegions) adds regions to the
 # deployment pool: each is checked the same way, and the whole hook fails if any one cannot be deployed.
+#
+# Before the model questions (and also with PREFLIGHT_SKIP), it prepares the subscription and environment:
+# - AZURE_PRINCIPAL_TYPE: whether `az` is signed in as a user or a service principal (the CI workflow), set in
+#   the azd environment, so that the deployer's role assignments do not fail with UnmatchedPrincipalType;
+# - with VNET_ENABLED=true, registers the Microsoft.App resource provider, which Flex Consumption's VNet
+#   integration needs (the subnet is delegated to Microsoft.App/environments);
+# - on a re-provision, an existing account of another kind than the template's (infra/modules/openai.bicep
+#   declares a Foundry resource, kind AIServices) is reported before anything is changed.
 
 set -eu
 
@@ -21,11 +29,6 @@ fail() {
   echo "preprovision: $*" >&2
   exit 1
 }
-
-if [ "${PREFLIGHT_SKIP:-}" = "true" ]; then
-  echo "preprovision: PREFLIGHT_SKIP=true, not checking the image model with Azure"
-  exit 0
-fi
 
 command -v az >/dev/null 2>&1 || fail "the Azure CLI (az) is required: https://learn.microsoft.com/cli/azure/install-azure-cli"
 command -v node >/dev/null 2>&1 || fail "Node.js is required (it builds the app too)"
@@ -79,8 +82,41 @@ for entry in $extra; do
   esac
   seen="$seen$extra_region "
 done
-if [ -n "$extra" ] && [ "${VNET_ENABLED:-false}" = "true" ]; then
-  fail "AZURE_OPENAI_EXTRA_REGIONS cannot be used with VNET_ENABLED=true yet: the private endpoint reaches the first region's account only"
+
+# The kind of principal az is signed in as, in main.bicep's terms (User or ServicePrincipal); empty if unknown.
+principal_type() {
+  case $(az_sub account show --query user.type --output tsv --only-show-errors 2>/dev/null || true) in
+    user) echo User ;;
+    servicePrincipal) echo ServicePrincipal ;;
+  esac
+}
+
+# Records the principal's kind in the azd environment (main.bicepparam reads AZURE_PRINCIPAL_TYPE).
+set_principal_type() {
+  kind=$(principal_type)
+  if [ -z "$kind" ] || [ "$kind" = "${AZURE_PRINCIPAL_TYPE:-}" ]; then return; fi
+  command -v azd >/dev/null 2>&1 || fail "azd is required to record AZURE_PRINCIPAL_TYPE=$kind"
+  azd env set AZURE_PRINCIPAL_TYPE "$kind" >/dev/null || fail "could not set AZURE_PRINCIPAL_TYPE in the azd environment"
+  echo "preprovision: signed in as a $kind: AZURE_PRINCIPAL_TYPE=$kind"
+}
+
+# VNet integration on Flex Consumption needs Microsoft.App registered in the subscription.
+register_microsoft_app() {
+  [ "${VNET_ENABLED:-false}" = "true" ] || return 0
+  state=$(az_sub provider show --namespace Microsoft.App --query registrationState --output tsv --only-show-errors) ||
+    fail "could not read the registration of the Microsoft.App resource provider"
+  [ "$state" = "Registered" ] && return 0
+  echo "preprovision: registering the Microsoft.App resource provider (VNET_ENABLED=true; it was $state)"
+  az_sub provider register --namespace Microsoft.App --wait --only-show-errors ||
+    fail "could not register Microsoft.App (it needs the subscription's */register/action permission): az provider register --namespace Microsoft.App"
+}
+
+set_principal_type
+register_microsoft_app
+
+if [ "${PREFLIGHT_SKIP:-}" = "true" ]; then
+  echo "preprovision: PREFLIGHT_SKIP=true, not checking the image model with Azure"
+  exit 0
 fi
 
 work=$(mktemp -d)
@@ -97,8 +133,17 @@ check_region() {
   az_sub cognitiveservices usage list --location "$r" --output json --only-show-errors >"$work/usages.json" ||
     fail "could not list the Cognitive Services quota of $r"
   existing=$(existing_capacity "$3")
+  kind=$(existing_kind "$3")
   node "$cli" --models "$work/models.json" --usages "$work/usages.json" \
-    --model "$model" --sku "$sku" --capacity "$units" --region "$r" --existing-capacity "$existing"
+    --model "$model" --sku "$sku" --capacity "$units" --region "$r" --existing-capacity "$existing" \
+    ${kind:+--account "$3" --existing-kind "$kind"}
+}
+
+# Re-provisioning: the kind of the account an earlier provision made (empty when there is none).
+existing_kind() {
+  if [ -z "${AZURE_RESOURCE_GROUP:-}" ] || [ -z "$1" ]; then return; fi
+  az_sub cognitiveservices account show --resource-group "$AZURE_RESOURCE_GROUP" --name "$1" --query kind \
+    --output tsv --only-show-errors 2>/dev/null || true
 }
 
 # Re-provisioning: the deployment's own capacity already counts as in use.

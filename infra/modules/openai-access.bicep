@@ -19,7 +19,7 @@ param developerPrincipalType string = 'User'
 
 var cognitiveServicesOpenAiUser = '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd' // Cognitive Services OpenAI User
 
-resource openAi 'Microsoft.CognitiveServices/accounts@2025-06-01' existing = {
+resource openAi 'Microsoft.CognitiveServices/accounts@2026-07-01' existing = {
   name: openAiAccountName
 }
 

@@ -1,8 +1,19 @@
-// Azure OpenAI account and the image model deployment. Keyless: local (key) auth is disabled, callers
-// use Entra ID (the function app's managed identity, or the developer's `az login`) with the
-// Cognitive Services OpenAI User role, which main.bicep assigns on this account only.
+// The account that hosts the image model deployment: a Microsoft Foundry resource (kind AIServices), and the
+// deployment. Keyless: local (key) auth is disabled, callers use Entra ID (the function app's managed identity,
+// or the developer's `az login`) with the Cognitive Services OpenAI User role, which main.bicep assigns on this
+// account only.
+//
+// Why AIServices, not OpenAI: Microsoft upgrades eligible Azure OpenAI resources to Foundry resources
+// automatically, and the upgraded resource keeps its name, endpoint, managed identity, permissions and v1 API
+// access (https://learn.microsoft.com/azure/foundry/how-to/upgrade-azure-openai-auto). A template that still
+// says `kind: 'OpenAI'` would then ask ARM to turn the upgraded account back, on the next `azd provision`.
+// Declaring the Foundry resource Microsoft's own templates deploy
+// (https://learn.microsoft.com/azure/foundry/how-to/create-resource-template) leaves nothing to upgrade: same
+// custom subdomain, same keyless auth, same roles, and the same https://<name>.openai.azure.com/ host for
+// the images API. An account an earlier version created as kind OpenAI is reported by the preprovision hook
+// (infra/preflight/decide.ts) before anything is changed.
 
-@description('Account name; also its custom subdomain, so the endpoint is https://<name>.openai.azure.com/.')
+@description('Account name; also its custom subdomain, so the images API is at https://<name>.openai.azure.com/.')
 param name string
 
 @description('Region of the account (where the image model is offered; may differ from the function app\'s).')
@@ -23,11 +34,11 @@ param privateNetworkOnly bool = false
 @minValue(1)
 param capacity int
 
-resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' = {
+resource account 'Microsoft.CognitiveServices/accounts@2026-07-01' = {
   name: name
   location: location
   tags: tags
-  kind: 'OpenAI'
+  kind: 'AIServices'
   sku: {
     name: 'S0'
   }
@@ -43,7 +54,7 @@ resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' = {
   }
 }
 
-resource deployment 'Microsoft.CognitiveServices/accounts/deployments@2025-06-01' = {
+resource deployment 'Microsoft.CognitiveServices/accounts/deployments@2026-07-01' = {
   parent: account
   name: deploymentName
   sku: {
@@ -63,5 +74,7 @@ resource deployment 'Microsoft.CognitiveServices/accounts/deployments@2025-06-01
 
 output name string = account.name
 output id string = account.id
-output endpoint string = account.properties.endpoint
+// The Azure OpenAI host of the account (a Foundry resource's `properties.endpoint` is its
+// cognitiveservices.azure.com host; the images API is served on the openai.azure.com one, as before).
+output endpoint string = 'https://${account.properties.customSubDomainName}.openai.azure.com/'
 output deploymentName string = deployment.name

@@ -12,6 +12,9 @@ param tags object = {}
 @description('Principal id of the function app\'s user-assigned identity, which publishes the events.')
 param senderPrincipalId string
 
+@description('Reachable only through a private endpoint (main.bicep\'s vnetEnabled): public network access off. Subscribers still get their events: delivery is outbound from Event Grid.')
+param privateNetworkOnly bool = false
+
 var eventGridDataSender = 'd5a91429-5739-47e2-a06b-3470a27159e7' // EventGrid Data Sender
 
 resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
@@ -23,7 +26,7 @@ resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
     inputSchema: 'CloudEventSchemaV1_0'
     disableLocalAuth: true
     minimumTlsVersionAllowed: '1.2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -38,4 +41,5 @@ resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 output name string = topic.name
+output id string = topic.id
 output endpoint string = topic.properties.endpoint

@@ -45,7 +45,7 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   name: deadLetterContainerName
 }
 
-resource openAi 'Microsoft.CognitiveServices/accounts@2025-06-01' existing = {
+resource openAi 'Microsoft.CognitiveServices/accounts@2026-07-01' existing = {
   name: openAiAccountName
 }
 

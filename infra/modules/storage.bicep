@@ -31,7 +31,7 @@ param deadLetterRetentionDays int = 14
 @description('Container Event Grid dead-letters undeliverable events to.')
 param deadLetterContainerName string
 
-@description('Reachable only through private endpoints (main.bicep\'s vnetEnabled): public network access off.')
+@description('Reachable only through private endpoints and trusted Azure services (main.bicep\'s vnetEnabled): the firewall denies every network.')
 param privateNetworkOnly bool = false
 
 @description('Days an earlier version of a result in published/ or quarantine/ (replaced by a changed re-drop) is kept.')
@@ -61,11 +61,14 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     // Anonymous read is possible only when asked for, and then only on the published container (below).
     allowBlobPublicAccess: publishedPublicRead
     allowCrossTenantReplication: false
-    // With privateNetworkOnly, as in Microsoft's Flex + Event Grid quickstart: no public access; the function
-    // app reaches blob and queue through its VNet (modules/network.bicep). Event Grid's system topic needs no
-    // network path to the account (the storage service raises the events itself); dead-lettering writes as a
-    // trusted service (bypass AzureServices) with the topic's identity.
-    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
+    // With privateNetworkOnly: the firewall denies every network by default and the function app reaches blob
+    // and queue through its private endpoints (modules/network.bicep). Public network access stays 'Enabled'
+    // on purpose: with 'Disabled', only private endpoint traffic gets in and the trusted-services exception no
+    // longer applies, so Event Grid, which does not deliver through private endpoints, could not dead-letter
+    // (https://learn.microsoft.com/azure/storage/common/storage-network-security, "trusted Azure services";
+    // https://learn.microsoft.com/azure/event-grid/manage-event-delivery). 'Enabled' with defaultAction Deny
+    // and bypass AzureServices admits exactly the trusted services with their identity, the topic's among them.
+    publicNetworkAccess: 'Enabled'
     networkAcls: {
       defaultAction: privateNetworkOnly ? 'Deny' : 'Allow'
       bypass: 'AzureServices'

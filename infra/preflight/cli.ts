@@ -3,7 +3,8 @@
  * `az cognitiveservices model list` and `az cognitiveservices usage list` printed:
  *
  *   node dist/preflight/infra/preflight/cli.js --models m.json --usages u.json --model gpt-image-2 \
- *     --sku GlobalStandard --capacity 3 --region eastus2 [--existing-capacity 3] [--today 2026-11-24]
+ *     --sku GlobalStandard --capacity 3 --region eastus2 [--existing-capacity 3] [--today 2026-11-24] \
+ *     [--account oai-x --existing-kind OpenAI]
  *
  * Exit 0: deployable; 1: refused (the reasons and fixes on stderr); 2: the input could not be read.
  */
@@ -26,6 +27,8 @@ const FLAGS = [
   'region',
   'existing-capacity',
   'today',
+  'account',
+  'existing-kind',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
@@ -43,6 +46,9 @@ export function run(argv: string[], io: Output): number {
       ...(args.version ? { version: args.version } : {}),
       ...(args['existing-capacity']
         ? { existingCapacity: count(args, 'existing-capacity', args['existing-capacity']) }
+        : {}),
+      ...(args['existing-kind']
+        ? { existingAccount: { name: required(args, 'account'), kind: args['existing-kind'] } }
         : {}),
     };
     const decision = decide(request);

@@ -33,6 +33,8 @@ export interface PreflightRequest {
   models: unknown;
   /** Parsed output of `az cognitiveservices usage list -l REGION`. */
   usages: unknown;
+  /** On a re-provision: the account an earlier provision made in this region, and its kind. */
+  existingAccount?: { name: string; kind: string };
 }
 
 export interface Refusal {
@@ -54,7 +56,19 @@ export const SETTINGS = {
   model: 'IMAGE_MODEL_NAME',
   capacity: 'IMAGE_MODEL_CAPACITY',
   region: 'AZURE_OPENAI_LOCATION',
+  account: 'AZURE_OPENAI_ENDPOINT',
 } as const;
+
+/**
+ * The account kind infra/modules/openai.bicep declares: a Microsoft Foundry resource, which Microsoft's
+ * automatic upgrade of Azure OpenAI resources leaves as it is (see the comment there; test/infra keeps the two
+ * equal). The image models are listed for both kinds.
+ */
+export const ACCOUNT_KIND = 'AIServices';
+const MODEL_KINDS = new Set(['OpenAI', ACCOUNT_KIND]);
+
+/** Microsoft's guide to upgrading an Azure OpenAI resource to a Foundry resource (keeps endpoint, identity, roles). */
+export const UPGRADE_GUIDE = 'https://learn.microsoft.com/azure/foundry/how-to/upgrade-azure-openai';
 
 interface AzureSku {
   name?: string;
@@ -88,6 +102,17 @@ export function decide(request: PreflightRequest): PreflightDecision {
   const done = () => ({ ok: refusals.length === 0, refusals, notes });
   const setModel = (name: string) => `azd env set ${SETTINGS.model} ${name}`;
 
+  // 0. An account an earlier version made with another kind: changing a kind is an upgrade, done knowingly.
+  const kind = request.existingAccount;
+  if (kind && kind.kind !== ACCOUNT_KIND) {
+    refusals.push({
+      setting: SETTINGS.account,
+      problem: `the account ${kind.name} is kind ${kind.kind}; this template deploys kind ${ACCOUNT_KIND} (a Foundry resource) and would change it`,
+      fix: `upgrade ${kind.name} to a Foundry resource first (Azure portal: the account's Resource upgrade page; ${UPGRADE_GUIDE}), which keeps its endpoint, identity, roles and deployments, then run azd provision again`,
+    });
+    return done();
+  }
+
   // 1. The catalog: unknown, preview-only and retired models stop here, before asking Azure anything.
   const known = checkModel(request.model, request.version, request.today);
   if (!known.ok) {
@@ -105,7 +130,7 @@ export function decide(request: PreflightRequest): PreflightDecision {
   // 2. Does Azure offer that model and version in the region?
   const models = list<AzureModel>(request.models, 'az cognitiveservices model list');
   const sameName = models.filter(
-    (m) => m.model?.name === request.model && (m.kind === undefined || m.kind === 'OpenAI'),
+    (m) => m.model?.name === request.model && (m.kind === undefined || MODEL_KINDS.has(m.kind)),
   );
   const offered = sameName.find((m) => m.model?.version === version)?.model;
   if (!offered) {

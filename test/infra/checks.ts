@@ -4,6 +4,7 @@
  */
 import type { Node } from 'web-tree-sitter';
 import { BLOB_CREATED, BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/containers.js';
+import { ACCOUNT_KIND } from '../../infra/preflight/decide.js';
 import { DEFAULT_IMAGE_MODEL, findModel, IMAGE_MODELS, latestVersion } from '../../shared/model-catalog.js';
 import {
   BicepFile,
@@ -32,7 +33,6 @@ export const BUILT_IN_ROLES: Record<string, string> = {
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
   '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd': 'Cognitive Services OpenAI User',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
-  '12338af0-0e69-4776-bea7-57ae8d297424': 'Key Vault Crypto User',
   'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
 };
 
@@ -51,6 +51,8 @@ export interface Templates {
   eventGridTopic: BicepFile;
   eventSubscriptions: BicepFile;
   network: BicepFile;
+  keyVault: BicepFile;
+  outcomeTopic: BicepFile;
   all: BicepFile[];
 }
 
@@ -64,6 +66,8 @@ export const TEMPLATE_FILES = {
   eventGridTopic: 'infra/modules/event-grid-topic.bicep',
   eventSubscriptions: 'infra/event-subscriptions.bicep',
   network: 'infra/modules/network.bicep',
+  keyVault: 'infra/modules/key-vault.bicep',
+  outcomeTopic: 'infra/modules/outcome-topic.bicep',
 } as const;
 
 /** Loads the templates; `edits` replaces a file's text first (for the tests that break them on purpose). */
@@ -99,6 +103,8 @@ export async function loadTemplates(
     eventGridTopic: pick(TEMPLATE_FILES.eventGridTopic),
     eventSubscriptions: pick(TEMPLATE_FILES.eventSubscriptions),
     network: pick(TEMPLATE_FILES.network),
+    keyVault: pick(TEMPLATE_FILES.keyVault),
+    outcomeTopic: pick(TEMPLATE_FILES.outcomeTopic),
     all: [...loaded.values()],
   };
 }
@@ -156,9 +162,10 @@ export function roleAssignments(files: BicepFile[]): { assignments: Assignment[]
     }
     for (const r of f.resourcesOfType('Microsoft.Authorization/roleAssignments')) {
       const at = `${where(f.file, r.node)}: role assignment ${r.symbol}`;
-      const definition = evaluate(get(r.body, 'properties.roleDefinitionId'), { file: f });
+      const definitionNode = get(r.body, 'properties.roleDefinitionId');
+      const definition = evaluate(definitionNode, { file: f });
       const id = typeof definition === 'string' ? GUID.exec(definition)?.[0]?.toLowerCase() : undefined;
-      const role = id ? BUILT_IN_ROLES[id] : undefined;
+      const role = id ? BUILT_IN_ROLES[id] : customRoleOf(f, definitionNode);
       if (!role) problems.push(`${at}: roleDefinitionId ${show(definition)} is not a known built-in role`);
       const scope = get(r.body, 'scope');
       const scoped = scope?.type === 'identifier' ? f.resourceBySymbol(scope.text) : undefined;
@@ -180,6 +187,13 @@ export function roleAssignments(files: BicepFile[]): { assignments: Assignment[]
     }
   }
   return { assignments, problems };
+}
+
+/** `<symbol>.id` of a role definition declared in the same file: named "custom role <symbol>". */
+function customRoleOf(f: BicepFile, node: Node | undefined): string | undefined {
+  const symbol = /^(\w+)\.id$/.exec(node?.text ?? '')?.[1];
+  const declared = symbol ? f.resourceBySymbol(symbol) : undefined;
+  return declared?.type === 'Microsoft.Authorization/roleDefinitions' ? `custom role ${symbol}` : undefined;
 }
 
 // ---- Secrets ------------------------------------------------------------------------------------------
@@ -414,8 +428,14 @@ export function openAiProblems(t: Templates): string[] {
   const subdomainValue = evaluate(subdomain, scope);
   if (!subdomain || subdomainValue === '' || subdomainValue === null)
     problems.push(`${at}: properties.customSubDomainName must be set (Entra ID auth needs it)`);
+  // The kind the preprovision hook checks existing accounts against (a Foundry resource survives the upgrade).
   const kind = evaluate(get(account.body, 'kind'), scope);
-  if (kind !== 'OpenAI' && kind !== 'AIServices') problems.push(`${at}: kind is ${show(kind)}`);
+  if (kind !== ACCOUNT_KIND) problems.push(`${at}: kind is ${show(kind)}, want '${ACCOUNT_KIND}' (the preflight's)`);
+  const endpoint = t.openai.outputs.find((o) => o.name === 'endpoint')?.value?.text;
+  if (endpoint !== "'https://${account.properties.customSubDomainName}.openai.azure.com/'")
+    problems.push(
+      `${t.openai.file}: output endpoint must be the account's openai.azure.com host, is ${endpoint ?? 'missing'}`,
+    );
   if (evaluate(get(account.body, 'sku.name'), scope) !== 'S0') problems.push(`${at}: sku must be S0`);
 
   const deployments = t.openai.resourcesOfType('Microsoft.CognitiveServices/accounts/deployments');
@@ -540,18 +560,40 @@ export function eventSubscriptionProblems(t: Templates): { problems: string[]; s
 
 // ---- Network isolation (vnetEnabled) --------------------------------------------------------------------
 
-/** The private endpoints vnetEnabled must create: sub-resource (group id) → the module argument naming its target. */
+/** The private endpoints of the fixed services: sub-resource (group id) → the module argument naming its target. */
 export const PRIVATE_ENDPOINTS = {
   blob: 'storageAccountId',
   queue: 'storageAccountId',
-  account: 'openAiAccountId',
+  vault: 'keyVaultId',
+  topic: 'outcomeTopicId',
 } as const;
 
+/** The private DNS zones each endpoint's zone group must write to (Microsoft's private endpoint DNS values). */
+export const PRIVATE_DNS_ZONES: Record<string, string[]> = {
+  blob: ['privatelink.blob.core.windows.net'],
+  queue: ['privatelink.queue.core.windows.net'],
+  vault: ['privatelink.vaultcore.azure.net'],
+  topic: ['privatelink.eventgrid.azure.net'],
+  account: [
+    'privatelink.cognitiveservices.azure.com',
+    'privatelink.openai.azure.com',
+    'privatelink.services.ai.azure.com',
+  ],
+};
+
+interface Endpoint {
+  groupId?: Value;
+  target?: Value;
+  zones?: Value;
+}
+
 /**
- * vnetEnabled off by default; when on: storage and Azure OpenAI private only (public access off), a private
- * endpoint with a linked private DNS zone for blob, queue and the OpenAI account, and the function app
- * integrated through a subnet delegated to Microsoft.App/environments. Inbound to the app stays public (Event
- * Grid delivers there) and storage lets trusted services through (dead-lettering).
+ * vnetEnabled off by default; when on: a private endpoint, with its zones linked to the network, for blob,
+ * queue, Key Vault, the outcome topic and every Foundry account of the pool; those services closed to public
+ * networks, except storage, whose firewall denies by default but keeps public network access on with the
+ * trusted-services bypass (Event Grid dead-lettering cannot come in through a private endpoint); the function
+ * app integrated through a subnet delegated to Microsoft.App/environments, inbound left public (Event Grid
+ * delivers there).
  */
 export function networkProblems(t: Templates): string[] {
   const problems: string[] = [];
@@ -561,22 +603,32 @@ export function networkProblems(t: Templates): string[] {
   const call = t.main.module('modules/network.bicep');
   if (!call || !/=\s*if\s*\(vnetEnabled\)/.test(call.node.text))
     problems.push(`${t.main.file}: modules/network.bicep must be deployed if (vnetEnabled) only`);
+  problems.push(...publicAccessProblems(t), ...endpointProblems(t), ...integrationProblems(t, call));
+  return problems;
+}
 
-  // Public access follows vnetEnabled on both data services.
-  for (const [module, file, type] of [
-    ['modules/storage.bicep', t.storage, 'Microsoft.Storage/storageAccounts'],
-    ['modules/openai.bicep', t.openai, 'Microsoft.CognitiveServices/accounts'],
-  ] as const) {
-    const account = file.resourcesOfType(type, { existing: false })[0];
+/** What each service lets in from public networks, with vnetEnabled off and on. */
+function publicAccessProblems(t: Templates): string[] {
+  const problems: string[] = [];
+  const services = [
+    ['modules/storage.bicep', t.storage, 'Microsoft.Storage/storageAccounts', 'Enabled'],
+    ['modules/openai.bicep', t.openai, 'Microsoft.CognitiveServices/accounts', 'Disabled'],
+    ['modules/key-vault.bicep', t.keyVault, 'Microsoft.KeyVault/vaults', 'Disabled'],
+    ['modules/outcome-topic.bicep', t.outcomeTopic, 'Microsoft.EventGrid/topics', 'Disabled'],
+  ] as const;
+  for (const [module, file, type, isolated] of services) {
+    const resource = file.resourcesOfType(type, { existing: false })[0];
     for (const vnetEnabled of [false, true]) {
       const locals = moduleArguments(t.main, module, new Map([['vnetEnabled', vnetEnabled]]));
-      const access = evaluate(get(account?.body, 'properties.publicNetworkAccess'), { file, locals });
-      const want = vnetEnabled ? 'Disabled' : 'Enabled';
-      if (access !== want)
+      const ev = (path: string) => evaluate(get(resource?.body, path), { file, locals });
+      const want = vnetEnabled ? isolated : 'Enabled';
+      if (ev('properties.publicNetworkAccess') !== want)
         problems.push(
-          `${file.file}: publicNetworkAccess is ${show(access)} with vnetEnabled=${vnetEnabled}, want '${want}'`,
+          `${file.file}: publicNetworkAccess is ${show(ev('properties.publicNetworkAccess'))} with vnetEnabled=${vnetEnabled}, want '${want}'`,
         );
-      const acl = evaluate(get(account?.body, 'properties.networkAcls.defaultAction'), { file, locals });
+      // The topic has no firewall default action: publicNetworkAccess alone closes it.
+      if (type === 'Microsoft.EventGrid/topics') continue;
+      const acl = ev('properties.networkAcls.defaultAction');
       if (acl !== (vnetEnabled ? 'Deny' : 'Allow'))
         problems.push(`${file.file}: networkAcls.defaultAction is ${show(acl)} with vnetEnabled=${vnetEnabled}`);
     }
@@ -584,45 +636,106 @@ export function networkProblems(t: Templates): string[] {
   const storage = t.storage.resourcesOfType('Microsoft.Storage/storageAccounts', { existing: false })[0];
   if (evaluate(get(storage?.body, 'properties.networkAcls.bypass'), { file: t.storage }) !== 'AzureServices')
     problems.push(`${t.storage.file}: networkAcls.bypass must be AzureServices (Event Grid dead-lettering)`);
+  return problems;
+}
 
-  // Private endpoints, each with a zone group pointing at a zone linked to the network.
+/** One endpoint per fixed service and per pool account, each with its zones, all zones linked to the network. */
+function endpointProblems(t: Templates): string[] {
+  const problems: string[] = [];
   const n = t.network;
+  const zones = zoneValues(n);
+  const zoneNames = (e: Endpoint): Value[] =>
+    asArray(e.zones ?? null).map((z) => (typeof z === 'string' ? (zones.get(z) ?? z) : z));
   // The targets are module parameters: evaluate with their names as values.
   const locals = new Map<string, Value>(Object.values(PRIVATE_ENDPOINTS).map((p) => [p, p]));
-  const endpoints = asArray(evaluate(n.vars.get('endpoints'), { file: n, locals })) as {
-    groupId?: Value;
-    target?: Value;
-  }[];
+  const fixed = asArray(evaluate(n.vars.get('serviceEndpoints'), { file: n, locals })) as Endpoint[];
   for (const [group, target] of Object.entries(PRIVATE_ENDPOINTS)) {
-    const e = endpoints.find((x) => x.groupId === group);
+    const e = fixed.find((x) => x.groupId === group);
     if (!e) problems.push(`${n.file}: no private endpoint for ${group}`);
     else if (e.target !== target)
       problems.push(`${n.file}: the ${group} endpoint targets ${show(e.target ?? null)}, want ${target}`);
+    else if (JSON.stringify(zoneNames(e)) !== JSON.stringify(PRIVATE_DNS_ZONES[group]))
+      problems.push(
+        `${n.file}: the ${group} endpoint's zones are ${show(zoneNames(e))}, want ${JSON.stringify(PRIVATE_DNS_ZONES[group])}`,
+      );
   }
-  for (const [type, what] of [
-    ['Microsoft.Network/privateEndpoints', 'private endpoint'],
-    ['Microsoft.Network/privateDnsZones', 'private DNS zone'],
-    ['Microsoft.Network/privateDnsZones/virtualNetworkLinks', 'zone link to the network'],
-    ['Microsoft.Network/privateEndpoints/privateDnsZoneGroups', 'DNS zone group'],
+  // The pool: a for expression over aiAccountIds, one `account` endpoint per id.
+  const ai = n.vars.get('aiEndpoints');
+  const body = ai ? descendants(ai, 'object')[0] : undefined;
+  const each = evaluate(body, {
+    file: n,
+    locals: new Map<string, Value>([
+      ['id', 'id'],
+      ['i', 0],
+    ]),
+  }) as Endpoint;
+  if (!ai?.text.includes('in aiAccountIds') || each.groupId !== 'account' || each.target !== 'id')
+    problems.push(`${n.file}: aiEndpoints must give every id in aiAccountIds an 'account' endpoint`);
+  else if (JSON.stringify(zoneNames(each)) !== JSON.stringify(PRIVATE_DNS_ZONES.account))
+    problems.push(
+      `${n.file}: a Foundry account's endpoint needs the zones ${JSON.stringify(PRIVATE_DNS_ZONES.account)}, has ${show(zoneNames(each))}`,
+    );
+  if (n.vars.get('endpoints')?.text !== 'concat(serviceEndpoints, aiEndpoints)')
+    problems.push(`${n.file}: endpoints must be concat(serviceEndpoints, aiEndpoints)`);
+  const ids = get(t.main.module('modules/network.bicep')?.body, 'params.aiAccountIds')?.text ?? '';
+  if (
+    !/^concat\(\[openAi\.outputs\.id\], \[for \(region, i\) in extraOpenAiRegions: openAiExtra\[i\]\.outputs\.id\]\)$/.test(
+      ids,
+    )
+  )
+    problems.push(
+      `${t.main.file}: the network module must get every pool account's id (aiAccountIds), found ${ids || 'nothing'}`,
+    );
+  for (const [type, what, over] of [
+    ['Microsoft.Network/privateEndpoints', 'private endpoint', 'endpoints'],
+    ['Microsoft.Network/privateEndpoints/privateDnsZoneGroups', 'DNS zone group', 'endpoints'],
+    ['Microsoft.Network/privateDnsZones', 'private DNS zone', 'items(zones)'],
+    ['Microsoft.Network/privateDnsZones/virtualNetworkLinks', 'zone link to the network', 'items(zones)'],
   ] as const) {
     const r = n.resourcesOfType(type, { existing: false })[0];
-    if (r?.loop?.over.text !== 'endpoints')
-      problems.push(`${n.file}: one ${what} per endpoint (a loop over endpoints)`);
+    if (r?.loop?.over.text !== over) problems.push(`${n.file}: one ${what} per entry of ${over}`);
   }
+  return problems;
+}
+
+/** The zones variable, key → zone name, reading `environment().suffixes.storage` as the public cloud's. */
+function zoneValues(n: BicepFile): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, node] of props(n.vars.get('zones'))) {
+    const text = stringParts(node)
+      .map((p) => ('text' in p ? p.text : p.expr.text === 'environment().suffixes.storage' ? 'core.windows.net' : '?'))
+      .join('');
+    out.set(key, text);
+  }
+  return out;
+}
+
+/** The app: integrated through a delegated subnet when vnetEnabled, inbound untouched. */
+function integrationProblems(t: Templates, call: ReturnType<BicepFile['module']>): string[] {
+  const problems: string[] = [];
+  const n = t.network;
   const vnet = n.resourcesOfType('Microsoft.Network/virtualNetworks', { existing: false })[0];
   const subnets = asArray(evaluate(get(vnet?.body, 'properties.subnets'), { file: n })) as {
     name?: Value;
     properties?: { delegations?: Value };
   }[];
-  const app = subnets.find((sn) => sn.name === evaluate(n.vars.get('appSubnetName'), { file: n }));
+  const app = subnets.find((sn) => sn.name === evaluate(n.vars.get('appSubnetName'), { file: n })) as
+    { properties?: { delegations?: Value; defaultOutboundAccess?: Value } } | undefined;
+  // Subnets of Network API 2025-07-01 and later are private by default; Entra ID and Application Insights
+  // have no private endpoint here, so the app subnet keeps outbound access explicitly.
+  if (app?.properties?.defaultOutboundAccess !== true)
+    problems.push(`${n.file}: the app subnet must set defaultOutboundAccess: true (or route through a NAT gateway)`);
   const delegations = asArray(app?.properties?.delegations) as { properties?: { serviceName?: Value } }[];
   if (!delegations.some((d) => d.properties?.serviceName === 'Microsoft.App/environments'))
     problems.push(`${n.file}: the app subnet must be delegated to Microsoft.App/environments (Flex Consumption)`);
-
-  // The app: integrated when vnetEnabled, inbound untouched.
-  const passed = get(call?.body, 'params.storageAccountId')?.text;
-  if (passed !== 'storage.outputs.id')
-    problems.push(`${t.main.file}: the network module must get the storage account's id`);
+  for (const [arg, want] of [
+    ['storageAccountId', 'storage.outputs.id'],
+    ['keyVaultId', 'keyVault.outputs.id'],
+    ['outcomeTopicId', 'outcomeTopic.outputs.id'],
+  ] as const) {
+    if (get(call?.body, `params.${arg}`)?.text !== want)
+      problems.push(`${t.main.file}: the network module must get ${arg}: ${want}`);
+  }
   const subnetArg = get(t.main.module('modules/function-app.bicep')?.body, 'params.virtualNetworkSubnetId')?.text;
   if (subnetArg !== "vnetEnabled ? network.outputs.appSubnetId : ''")
     problems.push(
@@ -633,5 +746,87 @@ export function networkProblems(t: Templates): string[] {
     problems.push(`${t.functionApp.file}: the site must set properties.virtualNetworkSubnetId`);
   if (get(site?.body, 'properties.publicNetworkAccess'))
     problems.push(`${t.functionApp.file}: leave the site's inbound public: Event Grid delivers to it`);
+  return problems;
+}
+
+// ---- Key Vault ----------------------------------------------------------------------------------------
+
+/** The exact data actions the signer may perform on the publisher key. */
+export const SIGNER_DATA_ACTIONS = [
+  'Microsoft.KeyVault/vaults/keys/read',
+  'Microsoft.KeyVault/vaults/keys/sign/action',
+];
+
+/**
+ * Soft-delete retention and purge protection are parameters (short retention and no purge protection by
+ * default, so `azd down` + `azd up` can recreate the vault); the function identity's only role on the key is a
+ * custom one with read + sign and no control-plane action, assignable in the resource group only.
+ */
+export function keyVaultProblems(t: Templates): string[] {
+  const problems: string[] = [];
+  const f = t.keyVault;
+  const vault = f.resourcesOfType('Microsoft.KeyVault/vaults', { existing: false })[0];
+  const at = f.file;
+  for (const [main, own, want] of [
+    ['keyVaultSoftDeleteRetentionDays', 'softDeleteRetentionDays', 7],
+    ['keyVaultPurgeProtection', 'purgeProtection', false],
+  ] as const) {
+    const p = t.main.params.get(main);
+    if (!p || evaluate(p.default, { file: t.main }) !== want)
+      problems.push(`${t.main.file}: param ${main} must exist and default to ${want}`);
+    if (get(t.main.module('modules/key-vault.bicep')?.body, `params.${own}`)?.text !== main)
+      problems.push(`${t.main.file}: pass ${main} to the Key Vault module as ${own}`);
+  }
+  for (const purgeProtection of [false, true]) {
+    const locals = new Map<string, Value>([
+      ['softDeleteRetentionDays', 7],
+      ['purgeProtection', purgeProtection],
+    ]);
+    const ev = (path: string) => evaluate(get(vault?.body, `properties.${path}`), { file: f, locals });
+    if (ev('softDeleteRetentionInDays') !== 7)
+      problems.push(`${at}: softDeleteRetentionInDays must follow the parameter`);
+    // Key Vault refuses false once purge protection has been on: send null when it is off.
+    if (ev('enablePurgeProtection') !== (purgeProtection ? true : null))
+      problems.push(
+        `${at}: enablePurgeProtection is ${show(ev('enablePurgeProtection'))} with purgeProtection=${purgeProtection}`,
+      );
+  }
+  const roles = f.resourcesOfType('Microsoft.Authorization/roleDefinitions', { existing: false });
+  const role = roles[0];
+  const ev = (path: string) => evaluate(get(role?.body, `properties.${path}`), { file: f });
+  const permissions = asArray(ev('permissions')) as { actions?: Value; dataActions?: Value; notDataActions?: Value }[];
+  if (roles.length !== 1 || permissions.length !== 1)
+    return [...problems, `${at}: expected one custom role with one permission block`];
+  if (JSON.stringify(permissions[0]!.dataActions) !== JSON.stringify(SIGNER_DATA_ACTIONS))
+    problems.push(
+      `${at}: the signer role's dataActions are ${show(permissions[0]!.dataActions ?? null)}, want ${JSON.stringify(SIGNER_DATA_ACTIONS)}`,
+    );
+  if (JSON.stringify(permissions[0]!.actions) !== '[]')
+    problems.push(`${at}: the signer role must have no control-plane actions`);
+  if (ev('type') !== 'CustomRole') problems.push(`${at}: the signer role must be a CustomRole`);
+  if (get(role?.body, 'properties.assignableScopes')?.text.replace(/\s+/g, ' ') !== '[ resourceGroup().id ]')
+    problems.push(`${at}: the signer role must be assignable in this resource group only`);
+  return problems;
+}
+
+// ---- Sizing -------------------------------------------------------------------------------------------
+
+/** The lowest maximum instance count Microsoft's Flex Consumption pages give (40 on one, 1 on another). */
+export const LOWEST_MAXIMUM_INSTANCES = 40;
+
+/** maximumInstanceCount defaults to a value every Flex Consumption page allows, in Bicep and both parameter files. */
+export function sizingProblems(t: Templates, parameterFiles: { bicepparam: string; json: string }): string[] {
+  const problems: string[] = [];
+  const p = t.main.params.get('maximumInstanceCount');
+  const value = evaluate(p?.default, { file: t.main });
+  if (typeof value !== 'number' || value < LOWEST_MAXIMUM_INSTANCES || value > 1000)
+    problems.push(
+      `${t.main.file}: maximumInstanceCount defaults to ${show(value ?? null)}; Microsoft allows ${LOWEST_MAXIMUM_INSTANCES}-1000 on every page`,
+    );
+  const wanted = String(value);
+  if (!parameterFiles.bicepparam.includes(`'FUNCTIONS_MAXIMUM_INSTANCE_COUNT', '${wanted}'`))
+    problems.push(`infra/main.bicepparam: FUNCTIONS_MAXIMUM_INSTANCE_COUNT must default to ${wanted}`);
+  if (!parameterFiles.json.includes(`\${FUNCTIONS_MAXIMUM_INSTANCE_COUNT=${wanted}}`))
+    problems.push(`infra/main.parameters.json: FUNCTIONS_MAXIMUM_INSTANCE_COUNT must default to ${wanted}`);
   return problems;
 }

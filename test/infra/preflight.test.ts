@@ -4,13 +4,13 @@
  * stand-in `az` on PATH (the Azure control plane is the one thing that cannot run here). No network.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../infra/preflight/cli.js';
-import { decide, type PreflightRequest } from '../../infra/preflight/decide.js';
+import { ACCOUNT_KIND, decide, type PreflightRequest } from '../../infra/preflight/decide.js';
 import { DEFAULT_IMAGE_MODEL } from '../../shared/model-catalog.js';
 import { ROOT } from './bicep.js';
 
@@ -58,6 +58,23 @@ const refusal = (over: Partial<PreflightRequest>) => {
 describe('preflight decisions', () => {
   it('lets the default model through with its default capacity', () => {
     expect(decide(request())).toEqual({ ok: true, refusals: [], notes: [] });
+  });
+
+  it('refuses to re-provision over an account of another kind than the Foundry resource the template declares', () => {
+    const r = refusal({ existingAccount: { name: 'oai-x', kind: 'OpenAI' }, models: 'not even read' });
+    expect(r).toEqual({
+      setting: 'AZURE_OPENAI_ENDPOINT',
+      problem: `the account oai-x is kind OpenAI; this template deploys kind ${ACCOUNT_KIND} (a Foundry resource) and would change it`,
+      fix: expect.stringMatching(
+        /^upgrade oai-x to a Foundry resource first .*learn\.microsoft\.com.*then run azd provision again$/,
+      ),
+    });
+    expect(decide(request({ existingAccount: { name: 'oai-x', kind: 'AIServices' } })).ok).toBe(true);
+  });
+
+  it('finds the image model whichever account kind Azure lists it under', () => {
+    const foundry = models((e) => e.map((m) => ({ ...m, kind: 'AIServices' })));
+    expect(decide(request({ models: foundry })).ok).toBe(true);
   });
 
   it("refuses a retired model, naming the retirement date and the replacement, before reading Azure's answer", () => {
@@ -225,12 +242,29 @@ describe('the preprovision hook (sh) with a stand-in az', () => {
       // An earlier `azd provision` left a gpt-image-2 deployment of 3 units in account oai-test.
       '  "cognitiveservices account deployment")',
       '    case "$*" in *"--name oai-test "*) printf "gpt-image-2\\t3\\n" ;; *) exit 3 ;; esac ;;',
+      // The kind of that account: AZ_ACCOUNT_KIND, or none (az fails as for a missing account).
+      '  "cognitiveservices account show")',
+      '    case "$*" in *"--name oai-test "*) [ -n "${AZ_ACCOUNT_KIND:-}" ] && echo "$AZ_ACCOUNT_KIND" ;; *) exit 3 ;; esac ;;',
+      // Who is signed in (user or servicePrincipal), and the Microsoft.App provider's state; registering is logged.
+      '  "account show --query") echo "${AZ_USER_TYPE:-user}" ;;',
+      '  "provider show --namespace") echo "${AZ_APP_STATE:-Registered}" ;;',
+      `  "provider register --namespace") echo "az $*" >> '${dir}/calls.log' ;;`,
       '  *) echo "az stand-in: $*" >&2; exit 3 ;;',
       'esac',
       '',
     ].join('\n'),
   );
   chmodSync(az, 0o755);
+  // azd: only `azd env set`, logged.
+  writeFileSync(path.join(dir, 'azd'), `#!/bin/sh\necho "azd $*" >> '${dir}/calls.log'\n`);
+  chmodSync(path.join(dir, 'azd'), 0o755);
+  /** The azd and az calls logged since the last look (`['']`: none). */
+  const calls = () => {
+    const log = path.join(dir, 'calls.log');
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    rmSync(log, { force: true });
+    return text.trim().split('\n');
+  };
   const hook = (env: Record<string, string>) =>
     promisify(execFile)('sh', [path.join(ROOT, 'infra/hooks/preprovision.sh')], {
       env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, ...env },
@@ -276,8 +310,52 @@ describe('the preprovision hook (sh) with a stand-in az', () => {
     expect(malformed.stderr).toMatch(/entries must be region:capacity with a whole number of units, got 'westus3'/);
     const twice = await hook({ AZURE_OPENAI_EXTRA_REGIONS: 'swedencentral:3, eastus2:3' });
     expect(twice.stderr).toMatch(/names eastus2 twice/);
-    const vnet = await hook({ AZURE_OPENAI_EXTRA_REGIONS: 'swedencentral:3', VNET_ENABLED: 'true' });
-    expect(vnet.stderr).toMatch(/cannot be used with VNET_ENABLED=true yet/);
+    // Every pool account now gets its private endpoint: extra regions and VNET_ENABLED go together.
+    const vnet = await hook({ AZURE_OPENAI_EXTRA_REGIONS: 'westus3:3', VNET_ENABLED: 'true' });
+    expect(vnet.stderr).not.toMatch(/VNET_ENABLED/);
+    expect(vnet.stdout).toMatch(/asking Azure about gpt-image-2 \(GlobalStandard, 3 units\) in westus3/);
+    calls();
+  }, 180_000);
+
+  it('records whether a user or a service principal deploys, so role assignments match (UnmatchedPrincipalType)', async () => {
+    calls();
+    const ci = await hook({ AZ_USER_TYPE: 'servicePrincipal', PREFLIGHT_SKIP: 'true' });
+    expect(ci.code).toBe(0);
+    expect(ci.stdout).toMatch(/signed in as a ServicePrincipal: AZURE_PRINCIPAL_TYPE=ServicePrincipal/);
+    expect(calls()).toEqual(['azd env set AZURE_PRINCIPAL_TYPE ServicePrincipal']);
+    const user = await hook({ AZ_USER_TYPE: 'user', AZURE_PRINCIPAL_TYPE: 'ServicePrincipal', PREFLIGHT_SKIP: 'true' });
+    expect(user.code).toBe(0);
+    expect(calls()).toEqual(['azd env set AZURE_PRINCIPAL_TYPE User']);
+    // Already right: nothing to set.
+    await hook({ AZ_USER_TYPE: 'user', AZURE_PRINCIPAL_TYPE: 'User', PREFLIGHT_SKIP: 'true' });
+    expect(calls()).toEqual(['']);
+  }, 180_000);
+
+  it('registers Microsoft.App when VNET_ENABLED and it is not registered, and only then', async () => {
+    const env = { AZURE_PRINCIPAL_TYPE: 'User', PREFLIGHT_SKIP: 'true' };
+    calls();
+    const registering = await hook({ ...env, VNET_ENABLED: 'true', AZ_APP_STATE: 'NotRegistered' });
+    expect(registering.code).toBe(0);
+    expect(registering.stdout).toMatch(
+      /registering the Microsoft\.App resource provider \(VNET_ENABLED=true; it was NotRegistered\)/,
+    );
+    expect(calls()).toEqual([
+      expect.stringMatching(/^az provider register --namespace Microsoft\.App --wait --only-show-errors/),
+    ]);
+    await hook({ ...env, VNET_ENABLED: 'true', AZ_APP_STATE: 'Registered' });
+    await hook({ ...env, AZ_APP_STATE: 'NotRegistered' });
+    expect(calls()).toEqual(['']);
+  }, 180_000);
+
+  it('reports an account an earlier version made as kind OpenAI before anything is changed', async () => {
+    const earlier = { AZURE_RESOURCE_GROUP: 'rg-test', AZURE_OPENAI_ENDPOINT: 'https://oai-test.openai.azure.com/' };
+    const old = await hook({ ...earlier, AZ_ACCOUNT_KIND: 'OpenAI' });
+    expect(old.code).toBe(1);
+    expect(old.stderr).toMatch(
+      /AZURE_OPENAI_ENDPOINT: the account oai-test is kind OpenAI; this template deploys kind AIServices \(a Foundry resource\)/,
+    );
+    expect(old.stderr).toMatch(/fix: upgrade oai-test to a Foundry resource first/);
+    expect((await hook({ ...earlier, AZ_ACCOUNT_KIND: 'AIServices' })).code).toBe(0);
   }, 180_000);
 
   it('stops with the fix when az cannot answer, or the capacity is not a number', async () => {

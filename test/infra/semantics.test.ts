@@ -3,18 +3,22 @@
  * storage and model accounts' posture, the Event Grid subscriptions. Each check also runs on a copy of
  * the templates broken on purpose, to prove it can fail.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/containers.js';
-import { evaluate, get, infraFiles } from './bicep.js';
+import { evaluate, get, infraFiles, ROOT } from './bicep.js';
 import {
   apiVersionProblems,
   BUILT_IN_ROLES,
   eventSubscriptionProblems,
+  keyVaultProblems,
   loadTemplates,
   networkProblems,
   openAiProblems,
   roleAssignments,
   secretProblems,
+  sizingProblems,
   storageProblems,
   type Templates,
 } from './checks.js';
@@ -45,8 +49,8 @@ describe('API versions', () => {
     expect(apiVersionProblems(b.all)).toEqual([
       expect.stringMatching(/^infra\/modules\/storage\.bicep:\d+:\d+: resource queueService .* has no @api-version$/),
     ]);
-    const preview = await broken({ openai: (s) => s.replace('accounts@2025-06-01', 'accounts@2025-04-01-preview') });
-    expect(apiVersionProblems(preview.all)).toEqual([expect.stringMatching(/uses API version 2025-04-01-preview/)]);
+    const preview = await broken({ openai: (s) => s.replace('accounts@2026-07-01', 'accounts@2026-05-15-preview') });
+    expect(apiVersionProblems(preview.all)).toEqual([expect.stringMatching(/uses API version 2026-05-15-preview/)]);
   });
 });
 
@@ -55,7 +59,10 @@ describe('role assignments', () => {
     const { problems, assignments } = roleAssignments(t.all);
     expect(problems).toEqual([]);
     expect(new Set(assignments.map((a) => a.role))).toEqual(
-      new Set(Object.values(BUILT_IN_ROLES).filter((r) => r !== 'Storage Blob Data Reader')),
+      new Set([
+        ...Object.values(BUILT_IN_ROLES).filter((r) => r !== 'Storage Blob Data Reader'),
+        'custom role signerRole',
+      ]),
     );
   });
 
@@ -70,10 +77,10 @@ describe('role assignments', () => {
     expect(of('functionPrincipalId')).toEqual([
       'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts',
       'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts',
-      'Key Vault Crypto User @ Microsoft.KeyVault/vaults/keys',
       'Monitoring Metrics Publisher @ Microsoft.Insights/components',
       'Storage Blob Data Owner @ Microsoft.Storage/storageAccounts',
       'Storage Queue Data Contributor @ Microsoft.Storage/storageAccounts',
+      'custom role signerRole @ Microsoft.KeyVault/vaults/keys',
     ]);
     // Dead-lettering only: blob writes in the dead-letter container, nothing else.
     expect(of('eventGridPrincipalId')).toEqual([
@@ -193,13 +200,15 @@ describe('Azure OpenAI', () => {
     expect(openAiProblems(t)).toEqual([]);
   });
 
-  it('catches key auth and an unrestricted region', async () => {
+  it('catches key auth, the OpenAI kind the automatic upgrade replaces, and an unrestricted region', async () => {
     const b = await broken({
-      openai: (s) => s.replace('disableLocalAuth: true', 'disableLocalAuth: false'),
+      openai: (s) =>
+        s.replace('disableLocalAuth: true', 'disableLocalAuth: false').replace("kind: 'AIServices'", "kind: 'OpenAI'"),
       main: (s) => s.replace("  'uaenorth'\n", "  'uaenorth'\n  'eastus'\n"),
     });
     const problems = openAiProblems(b).join('\n');
     expect(problems).toMatch(/disableLocalAuth must be true/);
+    expect(problems).toMatch(/kind is "OpenAI", want 'AIServices' \(the preflight's\)/);
     expect(problems).toMatch(/param openAiLocation must be @allowed/);
   });
 });
@@ -244,22 +253,91 @@ describe('Flex Consumption sizing', () => {
 });
 
 describe('network isolation (vnetEnabled)', () => {
-  it('is off by default; when on, storage and Azure OpenAI are private, with endpoints, DNS and VNet integration', () => {
+  it('is off by default; when on, every service the app calls has a private endpoint and storage still lets Event Grid dead-letter', () => {
     expect(networkProblems(t)).toEqual([]);
   });
 
-  it('catches a missing queue endpoint, storage left public and an undelegated app subnet', async () => {
+  it('catches a missing queue endpoint, storage closed to trusted services, an undelegated subnet and a public vault', async () => {
     const b = await broken({
       network: (s) =>
         s
           .replace(/  \{\n    name: 'queue'[\s\S]*?\n  \}\n/, '')
-          .replace("serviceName: 'Microsoft.App/environments'", "serviceName: 'Microsoft.Web/serverFarms'"),
+          .replace("serviceName: 'Microsoft.App/environments'", "serviceName: 'Microsoft.Web/serverFarms'")
+          .replace('defaultOutboundAccess: true', 'defaultOutboundAccess: false'),
       storage: (s) =>
+        s.replace("publicNetworkAccess: 'Enabled'", "publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'"),
+      keyVault: (s) =>
         s.replace("publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'", "publicNetworkAccess: 'Enabled'"),
     });
     const problems = networkProblems(b).join('\n');
     expect(problems).toMatch(/no private endpoint for queue/);
-    expect(problems).toMatch(/storage\.bicep: publicNetworkAccess is "Enabled" with vnetEnabled=true, want 'Disabled'/);
+    expect(problems).toMatch(/storage\.bicep: publicNetworkAccess is "Disabled" with vnetEnabled=true, want 'Enabled'/);
+    expect(problems).toMatch(
+      /key-vault\.bicep: publicNetworkAccess is "Enabled" with vnetEnabled=true, want 'Disabled'/,
+    );
     expect(problems).toMatch(/the app subnet must be delegated to Microsoft\.App\/environments/);
+    expect(problems).toMatch(/the app subnet must set defaultOutboundAccess: true/);
+  });
+
+  it('catches a pool account left without an endpoint, and a Foundry endpoint missing one of its three zones', async () => {
+    const b = await broken({
+      main: (s) =>
+        s.replace(
+          'aiAccountIds: concat([openAi.outputs.id], [for (region, i) in extraOpenAiRegions: openAiExtra[i].outputs.id])',
+          'aiAccountIds: [openAi.outputs.id]',
+        ),
+      network: (s) => s.replace("      'aiServices'\n", ''),
+    });
+    const problems = networkProblems(b).join('\n');
+    expect(problems).toMatch(
+      /the network module must get every pool account's id \(aiAccountIds\), found \[openAi\.outputs\.id\]/,
+    );
+    expect(problems).toMatch(/a Foundry account's endpoint needs the zones .*privatelink\.services\.ai\.azure\.com/);
+  });
+});
+
+describe('Key Vault', () => {
+  it('has short soft delete and no purge protection by default, both parameters; the app may only read and sign', () => {
+    expect(keyVaultProblems(t)).toEqual([]);
+  });
+
+  it('catches fixed purge protection, a wider role and a subscription-wide assignable scope', async () => {
+    const b = await broken({
+      keyVault: (s) =>
+        s
+          .replace('enablePurgeProtection: purgeProtection ? true : null', 'enablePurgeProtection: true')
+          .replace(
+            "  'Microsoft.KeyVault/vaults/keys/sign/action'\n",
+            "  'Microsoft.KeyVault/vaults/keys/sign/action'\n  'Microsoft.KeyVault/vaults/keys/backup/action'\n",
+          )
+          .replace('      resourceGroup().id\n    ]', '      subscription().id\n    ]'),
+    });
+    const problems = keyVaultProblems(b).join('\n');
+    expect(problems).toMatch(/enablePurgeProtection is true with purgeProtection=false/);
+    expect(problems).toMatch(/dataActions are .*backup\/action/);
+    expect(problems).toMatch(/assignable in this resource group only/);
+  });
+});
+
+describe('Flex Consumption instance cap', () => {
+  const parameterFiles = {
+    bicepparam: readFileSync(path.join(ROOT, 'infra/main.bicepparam'), 'utf8'),
+    json: readFileSync(path.join(ROOT, 'infra/main.parameters.json'), 'utf8'),
+  };
+
+  it('defaults to a maximum every Microsoft page allows (40), in the template and both parameter files', () => {
+    expect(evaluate(t.main.params.get('maximumInstanceCount')?.default, { file: t.main })).toBe(40);
+    expect(sizingProblems(t, parameterFiles)).toEqual([]);
+  });
+
+  it('catches the old default of 4', async () => {
+    const b = await broken({
+      main: (s) => s.replace('param maximumInstanceCount int = 40', 'param maximumInstanceCount int = 4'),
+    });
+    expect(sizingProblems(b, parameterFiles)).toEqual([
+      expect.stringMatching(/maximumInstanceCount defaults to 4; Microsoft allows 40-1000/),
+      expect.stringMatching(/main\.bicepparam: FUNCTIONS_MAXIMUM_INSTANCE_COUNT must default to 4/),
+      expect.stringMatching(/main\.parameters\.json: FUNCTIONS_MAXIMUM_INSTANCE_COUNT must default to 4/),
+    ]);
   });
 });
