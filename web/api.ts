@@ -35,6 +35,13 @@ export async function submitDrop(form: FormData): Promise<SubmitAnswer> {
   return { ok: false, problems: [body.error ?? `the upload failed: HTTP ${res.status}`] };
 }
 
+/** Ends the session, then Entra ID's (the server answers where to go). */
+export async function signOut(): Promise<void> {
+  const res = await fetch(`${BASE}/signout`, { method: 'POST', credentials: 'same-origin' });
+  const body = (await res.json().catch(() => ({}))) as { next?: string };
+  location.assign(body.next ?? '/api/console');
+}
+
 /** The outcome events feed, when this app publishes events; `undefined` when it does not (404). */
 export async function fetchEvents(limit: number): Promise<{ events: CloudEventLike[] } | undefined> {
   const res = await fetch(`/api/events?limit=${limit}`, {

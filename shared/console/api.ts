@@ -2,7 +2,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { Runtime } from '../runtime.js';
 import { canSubmit, type Access } from './access.js';
-import { entraSettings, finishSignIn, resolveAccess, startSignIn } from './sign-in.js';
+import { entraSettings, finishSignIn, resolveAccess, signOut, startSignIn } from './sign-in.js';
 import { planDrop, readSubmission, uploadDrop } from './submit.js';
 import type { FilePart, SubmitAnswer } from './types.js';
 import { jobView, overview, partLocation } from './views.js';
@@ -81,6 +81,14 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
     return request.method === 'GET' && !request.params.id
       ? startSignIn(request, entra)
       : error(404, 'no such sign-in step');
+  }
+  if (request.params.resource === 'signout') {
+    const entra = entraSettings(process.env);
+    if (!entra) return error(404, 'sign-in is not configured here');
+    if (request.method !== 'POST') return error(405, 'sign out with POST');
+    if (!sameOrigin(request)) return error(403, 'sign-out is accepted only from the console itself');
+    const answer = signOut(request, entra);
+    return { ...answer, headers: { ...SECURITY_HEADERS, ...answer.headers } };
   }
   const access: Access = await resolveAccess(request, process.env, rt.now());
   if (!access.ok) return error(access.status, access.message);
