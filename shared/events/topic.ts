@@ -40,7 +40,7 @@ export function outcomeTopic(config: OutcomeEventsConfig): OutcomeTopic {
         client ??= createClient(config);
         client.catch(() => (client = undefined));
         const { specversion: _version, time, ...rest } = event;
-        const abortSignal = AbortSignal.timeout(Math.max(1, Math.min(timeoutMs, SEND_TIMEOUT_MS)));
+        const abortSignal = AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(timeoutMs, SEND_TIMEOUT_MS))));
         await (await client).send([{ ...rest, time: new Date(time) }], { abortSignal });
       },
     };
