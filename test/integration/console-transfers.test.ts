@@ -64,7 +64,7 @@ describe('console submissions', () => {
     fetch(`${p.host.url}/api/console/api/drops`, {
       method: 'POST',
       headers: { 'content-type': 'multipart/form-data; boundary=x', ...headers },
-      body: new Blob([body]),
+      body: new Uint8Array(body),
     });
 
   it('one larger than an image and a mask can be is refused by its Content-Length, before it is parsed', async () => {
