@@ -1,8 +1,10 @@
 /**
  * The outbox of outcome events, kept in the ledger's container next to the job records:
  *   outbox/<jobId>.json        an event owed: written *before* the job's terminal write, so a job can never
- *                              end without one (a marker whose job did not end waits for it to end)
+ *                              end without one (a marker whose job did not end waits for it to end; one
+ *                              whose job record is not written yet waits OUTCOME_EVENT_MARKER_GRACE)
  *   events/<newest-first>.json the feed: each event the topic accepted, named so a listing is newest first
+ *   outbox-dead/<jobId>.json   an event the topic refused too often (./dead-letters.ts)
  *
  * Whoever ends a job sends its event at once; the sweep sends the ones left owed (topic down, process
  * gone). A sender claims the marker under its ETag first, so the in-process send and the sweep never send
