@@ -520,6 +520,7 @@ var appSettings = {
   // The web console's sign-in (shared/console/sign-in.ts): identifiers, not secrets; the flow needs none.
   CONSOLE_TENANT_ID: tenant().tenantId
   CONSOLE_CLIENT_ID: consoleClientId
+  CONSOLE_MAX_TRANSFERS: '4'
   // Full-size results, signed with the publisher's key in Key Vault (the key never leaves the vault).
   OUTPUT_MODE: outputMode
   PUBLISHER_CERT_CHAIN: publisherCertChain
@@ -527,6 +528,9 @@ var appSettings = {
   // Outcome events, sent with the identity (EventGrid Data Sender on the topic): no key.
   OUTCOME_EVENTS_TOPIC_ENDPOINT: outcomeTopic.outputs.endpoint
   OUTCOME_EVENTS_SOURCE: '/imagegen-pipeline/${names.functionApp}'
+  OUTCOME_EVENT_MARKER_GRACE: '15m'
+  OUTCOME_EVENT_MAX_ATTEMPTS: '10'
+  OUTCOME_EVENT_RETRY_BUDGET: '30s'
 }
 
 module keyVault 'modules/key-vault.bicep' = {

@@ -281,6 +281,13 @@ export const SETTINGS = [
       "Client id of the console's app registration (ID tokens, app roles `Console.Submit` and `Console.View`). Empty: the console is off on Azure.",
     where: ['azure'],
   },
+  {
+    name: 'CONSOLE_MAX_TRANSFERS',
+    description:
+      'How many console file downloads, and separately how many submissions, one instance serves at once; more are answered 503 with Retry-After.',
+    default: '4',
+    where: BOTH,
+  },
   // Outcome events (see shared/events/)
   {
     name: 'OUTCOME_EVENTS_TOPIC_ENDPOINT',
@@ -307,6 +314,27 @@ export const SETTINGS = [
     default: '',
     where: ['local'],
     hostOnly: true,
+  },
+  {
+    name: 'OUTCOME_EVENT_MARKER_GRACE',
+    description:
+      "How long an owed-event marker whose job record is not there yet is kept (the job's write follows the marker's); after that the sweep deletes it.",
+    default: '15m',
+    where: BOTH,
+  },
+  {
+    name: 'OUTCOME_EVENT_MAX_ATTEMPTS',
+    description:
+      "Sends of one outcome event the topic may refuse before it is dead-lettered (kept with the topic's last answer under `outbox-dead/` in the ledger and listed in the console).",
+    default: '10',
+    where: BOTH,
+  },
+  {
+    name: 'OUTCOME_EVENT_RETRY_BUDGET',
+    description:
+      'Time one sweep run spends re-sending owed outcome events, after its job sweep; what is left waits for the next run.',
+    default: '30s',
+    where: BOTH,
   },
 ] as const satisfies readonly SettingSpec[];
 
@@ -384,6 +412,7 @@ export interface PipelineConfig {
   };
   /** Where outcome events go; `undefined` when OUTCOME_EVENTS_TOPIC_ENDPOINT is empty. */
   events: OutcomeEventsConfig | undefined;
+  console: { maxTransfers: number };
 }
 
 export interface OutcomeEventsConfig {
@@ -392,6 +421,12 @@ export interface OutcomeEventsConfig {
   /** Only for the local topic; production sends with Entra ID. */
   topicKey: string | undefined;
   clientId: string | undefined;
+  /** A marker with no job record behind it is deleted only when older than this. */
+  markerGraceMs: number;
+  /** Failed sends before the event is dead-lettered. */
+  maxAttempts: number;
+  /** Time a sweep run spends on owed events. */
+  retryBudgetMs: number;
 }
 
 export class ConfigError extends Error {
@@ -564,6 +599,9 @@ function outcomeEvents(r: ReturnType<typeof settingsReader>): OutcomeEventsConfi
     source,
     topicKey: r.raw('OUTCOME_EVENTS_TOPIC_KEY'),
     clientId: r.raw('AZURE_CLIENT_ID'),
+    markerGraceMs: r.duration('OUTCOME_EVENT_MARKER_GRACE', 1000),
+    maxAttempts: r.int('OUTCOME_EVENT_MAX_ATTEMPTS', 1, 1000),
+    retryBudgetMs: r.duration('OUTCOME_EVENT_RETRY_BUDGET', 1000),
   };
 }
 
@@ -658,6 +696,7 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
     output: outputSettings(reader),
     gate: gate(),
     events: outcomeEvents(reader),
+    console: { maxTransfers: int('CONSOLE_MAX_TRANSFERS', 1, 256) },
   };
   const anchorProblem = trustAnchorSettingProblem(config.gate.extraTrustAnchors, blobEndpointOf(storage));
   if (anchorProblem) problems.push(anchorProblem);

@@ -1,4 +1,7 @@
-/** Bounds how many tasks of a kind one process runs at once: model calls (IMAGE_MODEL_CONCURRENCY), intakes. */
+/**
+ * Bounds how many tasks of a kind one process runs at once: model calls (IMAGE_MODEL_CONCURRENCY), intakes,
+ * the console's downloads and submissions (CONSOLE_MAX_TRANSFERS).
+ */
 export class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
@@ -11,9 +14,27 @@ export class Semaphore {
     try {
       return await task();
     } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
+      this.release();
     }
+  }
+
+  /**
+   * Takes a slot only if one is free now, for work that answers "busy" rather than queue (a request).
+   * The returned function gives the slot back; calling it again does nothing.
+   */
+  tryAcquire(): (() => void) | undefined {
+    if (this.active >= this.limit) return undefined;
+    this.active++;
+    let held = true;
+    return () => {
+      if (held) this.release();
+      held = false;
+    };
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
   }
 }

@@ -1,5 +1,5 @@
 /** Calls to the console's API (same origin, cookies included); a 401 sends the browser to sign in. */
-import type { JobView, Overview, SubmitAnswer } from '../shared/console/types.js';
+import type { EventsView, JobView, Overview, SubmitAnswer } from '../shared/console/types.js';
 
 export const BASE = '/api/console/api';
 
@@ -35,19 +35,19 @@ export async function submitDrop(form: FormData): Promise<SubmitAnswer> {
   return { ok: false, problems: [body.error ?? `the upload failed: HTTP ${res.status}`] };
 }
 
-/** The outcome events feed, when this app publishes events; `undefined` when it does not (404). */
-export async function fetchEvents(limit: number): Promise<{ events: CloudEventLike[] } | undefined> {
-  const res = await fetch(`/api/events?limit=${limit}`, {
-    credentials: 'same-origin',
-    headers: { accept: 'application/json' },
-  });
-  if (res.status === 404 || !res.ok) return undefined;
-  return (await res.json()) as { events: CloudEventLike[] };
+/** Ends the session, then Entra ID's (the server answers where to go). */
+export async function signOut(): Promise<void> {
+  const res = await fetch(`${BASE}/signout`, { method: 'POST', credentials: 'same-origin' });
+  const body = (await res.json().catch(() => ({}))) as { next?: string };
+  location.assign(body.next ?? '/api/console');
 }
 
-export interface CloudEventLike {
-  id: string;
-  type: string;
-  subject?: string;
-  time?: string;
+/** The events panel, when this app publishes events; `undefined` when it does not (404). */
+export async function fetchEvents(limit: number): Promise<EventsView | undefined> {
+  try {
+    return await getJson<EventsView>(`events?limit=${limit}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return undefined;
+    throw err;
+  }
 }

@@ -1,5 +1,5 @@
 /** The console's entry point: a hash router over the four pages. */
-import { fetchOverview } from './api.js';
+import { fetchOverview, signOut } from './api.js';
 import { jobPage } from './job-page.js';
 import { jobsPage } from './jobs-page.js';
 import { newEditPage } from './new-edit-page.js';
@@ -32,8 +32,13 @@ function route(): void {
 window.addEventListener('hashchange', route);
 route();
 fetchOverview().then(
-  (o) =>
-    (document.getElementById('viewer')!.textContent =
-      `${o.viewer.name} · ${o.viewer.role === 'submit' ? 'may submit' : 'view only'}`),
+  (o) => {
+    document.getElementById('viewer')!.textContent =
+      `${o.viewer.name} · ${o.viewer.role === 'submit' ? 'may submit' : 'view only'}`;
+    // Only a signed-in person has a session to end; the local user has none.
+    const button = document.getElementById('signout')!;
+    button.hidden = o.viewer.name === 'local';
+    button.addEventListener('click', () => void signOut());
+  },
   () => undefined,
 );

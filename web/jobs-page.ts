@@ -1,6 +1,6 @@
 /** Jobs: the live list (polled), counters per state, the pacer's schedule and, when present, outcome events. */
 import { JOB_STATES, type JobState } from '../shared/job-states.js';
-import type { JobRow, Overview } from '../shared/console/types.js';
+import type { DeadLetterRow, JobRow, Overview } from '../shared/console/types.js';
 import { fetchEvents, fetchOverview } from './api.js';
 import { age, h, replaceChildren } from './dom.js';
 import type { Page } from './page.js';
@@ -96,16 +96,11 @@ export function jobsPage(main: HTMLElement): Page {
             'ol',
             { class: 'event-list' },
             ...feed.events.map((e) =>
-              h(
-                'li',
-                {},
-                h('code', {}, e.type),
-                ` ${e.subject ?? ''} `,
-                e.time ? h('span', { class: 'muted' }, age(e.time)) : null,
-              ),
+              h('li', {}, h('code', {}, e.type), ` ${e.subject} `, h('span', { class: 'muted' }, age(e.time))),
             ),
           )
         : h('p', {}, 'No events yet.'),
+      ...deadLetters(feed.deadLettered),
     );
   };
 
@@ -157,4 +152,27 @@ export function jobsPage(main: HTMLElement): Page {
   void tick();
   const timer = setInterval(() => void tick(), POLL_MS);
   return { close: () => clearInterval(timer) };
+}
+
+/** Events the topic refused for good: kept in the ledger (outbox-dead/), shown until a person acts. */
+function deadLetters(rows: DeadLetterRow[]): HTMLElement[] {
+  if (!rows.length) return [];
+  return [
+    h('h3', { id: 'dead-letters-title' }, `Refused by the topic (${rows.length})`),
+    h(
+      'ul',
+      { class: 'dead-letters', 'aria-labelledby': 'dead-letters-title' },
+      ...rows.map((d) =>
+        h(
+          'li',
+          { 'data-job': d.jobId },
+          h('code', {}, d.type),
+          ' ',
+          h('a', { href: `#/jobs/${d.jobId}` }, d.subject),
+          ` · refused ${d.refusals} times, last: ${d.lastError} `,
+          h('span', { class: 'muted' }, age(d.deadLetteredAt)),
+        ),
+      ),
+    ),
+  ];
 }

@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { EventGridDeserializer } from '@azure/eventgrid';
 import functions, { type HttpResponseInit, type InvocationContext as InvocationContextType } from '@azure/functions';
 import type { FunctionDefinition } from '../../shared/adapters/functions-app.js';
@@ -292,6 +294,12 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
       if (response.body instanceof Uint8Array) {
         res.writeHead(response.status ?? 200, headers);
         return void res.end(response.body);
+      }
+      if (response.body instanceof Readable) {
+        // Streamed as it is read, like the Functions host with HTTP streams on; a client that goes away
+        // destroys the source, which gives back whatever the handler held for it.
+        res.writeHead(response.status ?? 200, headers);
+        return void pipeline(response.body, res).catch(() => undefined);
       }
       return send(res, response.status ?? 200, typeof response.body === 'string' ? response.body : '', headers);
     }

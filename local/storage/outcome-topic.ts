@@ -39,10 +39,18 @@ export interface TopicStats {
   pending: number;
 }
 
+/** Faults the topic can play, for tests: refusing every batch, or answering only after a delay. */
+export interface TopicFaults {
+  refuse?: { status: number; message: string };
+  /** Holds each batch this long before taking it; a batch whose sender gave up meanwhile is not taken. */
+  delayMs?: number;
+}
+
 export interface LocalOutcomeTopic {
   /** What OUTCOME_EVENTS_TOPIC_ENDPOINT names. */
   endpoint: string;
   key: string;
+  setFaults(faults: TopicFaults): void;
   setSubscribers(urls: string[]): void;
   setDelivery(options: Partial<TopicDeliveryOptions>): void;
   stats(): TopicStats;
@@ -107,6 +115,7 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
   /** Webhooks that passed the handshake (done once per webhook, like Event Grid at subscription time). */
   const validated = new Set<string>();
   const deliveries = trackDeliveries();
+  let faults: TopicFaults = {};
 
   async function handshake(url: string): Promise<void> {
     if (validated.has(url)) return;
@@ -165,6 +174,11 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
     if (!/^application\/cloudevents(-batch)?\+json\b/.test(type)) {
       return answer(res, 400, { error: `this topic takes the CloudEvents schema, not ${type || 'no content type'}` });
     }
+    if (faults.delayMs) await new Promise((resolve) => setTimeout(resolve, faults.delayMs));
+    if (res.destroyed || req.socket.destroyed) return; // the sender gave up while it waited
+    // Event Grid's error body: {"error": {"code", "message"}}, which the SDK reads into its RestError.
+    if (faults.refuse)
+      return answer(res, faults.refuse.status, { error: { code: 'Refused', message: faults.refuse.message } });
     const body = await readBody(req);
     if (!body) return answer(res, 413, { error: `a batch may be at most ${MAX_BODY_BYTES} bytes` });
     let parsed: unknown;
@@ -213,6 +227,7 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
     endpoint: `http://${host}:${port}${TOPIC_PATH}`,
     key: LOCAL_TOPIC_KEY,
     setSubscribers: (urls) => (subscribers = urls),
+    setFaults: (f) => (faults = { ...f }),
     setDelivery: (d) => (delivery = { ...delivery, ...d }),
     stats: () => ({ ...stats, pending: deliveries.pending }),
     down: stop,

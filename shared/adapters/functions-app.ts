@@ -54,6 +54,10 @@ export function contextLogger(context: InvocationContext): Logger {
   return { info: (m) => context.info(m), warn: (m) => context.warn(m), error: (m) => context.error(m) };
 }
 
+// HTTP bodies as streams, not whole in memory: the console's downloads stream from storage, and a
+// submission's Content-Length is checked before its body is read (shared/console/transfers.ts).
+app.setup({ enableHttpStream: true });
+
 /** Registers the definition with the Functions host, running it against the process's Runtime. */
 export function register<TInput, TOutput>(definition: FunctionDefinition<TInput, TOutput>): void {
   const handler = async (input: TInput, context: InvocationContext): Promise<TOutput> => {

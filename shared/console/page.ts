@@ -48,6 +48,7 @@ const PAGE = `<!doctype html>
     <a href="#/quarantine">Quarantine</a>
   </nav>
   <span id="viewer" class="viewer"></span>
+  <button type="button" id="signout" class="signout" hidden>Sign out</button>
 </header>
 <main id="main" tabindex="-1"><p>Loading…</p></main>
 <noscript><p>The console needs JavaScript.</p></noscript>

@@ -6,27 +6,24 @@
  *
  * The flow is OpenID Connect with an ID token posted back to the app (response_type=id_token,
  * response_mode=form_post; learn.microsoft.com/entra/identity-platform/v2-protocols-oidc): no client
- * secret exists anywhere. The token is kept in an HttpOnly cookie and checked on every call against
- * the tenant's signing keys; its `roles` claim carries the app roles assigned to the person
- * (Console.Submit or Console.View, defined on the app registration).
+ * secret exists anywhere. The token is kept in an HttpOnly browser-session cookie and checked on every
+ * call (./id-token.ts); its `roles` claim carries the app roles assigned to the person (Console.Submit or
+ * Console.View, defined on the app registration). A token serves as a session for SESSION_S after it
+ * was issued: then the console signs in again and the new token carries the roles assigned now, so a
+ * removed role stops working within that time. POST …/api/signout ends the session.
  */
-import { createPublicKey, randomBytes, verify, type JsonWebKey } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { Access } from './access.js';
+import { authority, verifyIdToken, type EntraSettings } from './id-token.js';
 import type { Viewer } from './types.js';
+
+export type { EntraSettings } from './id-token.js';
 
 export const ROLES = { submit: 'Console.Submit', view: 'Console.View' } as const;
 const SESSION_COOKIE = 'console_session';
 const NONCE_COOKIE = 'console_nonce';
 const COOKIE_PATH = '/api/console';
-/** Clock skew allowed on `exp` and `nbf`. */
-const SKEW_S = 300;
-const KEYS_TTL_MS = 60 * 60_000;
-
-export interface EntraSettings {
-  tenantId: string;
-  clientId: string;
-}
 
 export function entraSettings(env: NodeJS.ProcessEnv): EntraSettings | undefined {
   const tenantId = env.CONSOLE_TENANT_ID?.trim();
@@ -34,63 +31,7 @@ export function entraSettings(env: NodeJS.ProcessEnv): EntraSettings | undefined
   return tenantId && clientId ? { tenantId, clientId } : undefined;
 }
 
-const authority = (s: EntraSettings) => `https://login.microsoftonline.com/${encodeURIComponent(s.tenantId)}`;
-
-let keyCache: { url: string; at: number; keys: (JsonWebKey & { kid?: string })[] } | undefined;
-
-async function signingKeys(s: EntraSettings, now: number, refresh = false): Promise<(JsonWebKey & { kid?: string })[]> {
-  const url = `${authority(s)}/discovery/v2.0/keys`;
-  if (!refresh && keyCache?.url === url && now - keyCache.at < KEYS_TTL_MS) return keyCache.keys;
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`Entra ID signing keys: HTTP ${res.status} from ${url}`);
-  keyCache = { url, at: now, keys: ((await res.json()) as { keys: (JsonWebKey & { kid?: string })[] }).keys };
-  return keyCache.keys;
-}
-
-const decodePart = (part: string) =>
-  JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
-
-/** The token's claims when its signature, issuer, audience and lifetime check out; otherwise why not. */
-export async function verifyIdToken(
-  token: string,
-  s: EntraSettings,
-  now: Date,
-  nonce?: string,
-): Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; problem: string }> {
-  const parts = token.split('.');
-  if (parts.length !== 3) return { ok: false, problem: 'not a JWT' };
-  let header: Record<string, unknown>;
-  let claims: Record<string, unknown>;
-  try {
-    [header, claims] = [decodePart(parts[0]!), decodePart(parts[1]!)];
-  } catch {
-    return { ok: false, problem: 'the token is not readable' };
-  }
-  if (header.alg !== 'RS256') return { ok: false, problem: `unexpected signing algorithm ${String(header.alg)}` };
-  let key = (await signingKeys(s, now.getTime())).find((k) => k.kid === header.kid);
-  // Entra rolls its keys; an unknown kid is worth one fresh look.
-  key ??= (await signingKeys(s, now.getTime(), true)).find((k) => k.kid === header.kid);
-  if (!key) return { ok: false, problem: 'signed with a key the tenant does not publish' };
-  const signed = verify(
-    'RSA-SHA256',
-    Buffer.from(`${parts[0]}.${parts[1]}`),
-    createPublicKey({ key, format: 'jwk' }),
-    Buffer.from(parts[2]!, 'base64url'),
-  );
-  if (!signed) return { ok: false, problem: 'the signature does not match' };
-  const t = now.getTime() / 1000;
-  // Single-tenant: the token must come from the configured tenant's v2.0 issuer.
-  if (claims.tid !== s.tenantId || claims.iss !== `${authority(s)}/v2.0`)
-    return { ok: false, problem: 'issued by another tenant' };
-  if (claims.aud !== s.clientId) return { ok: false, problem: 'issued for another application' };
-  if (typeof claims.exp !== 'number' || claims.exp + SKEW_S < t) return { ok: false, problem: 'expired' };
-  if (typeof claims.nbf === 'number' && claims.nbf - SKEW_S > t) return { ok: false, problem: 'not valid yet' };
-  if (nonce !== undefined && claims.nonce !== nonce)
-    return { ok: false, problem: "the sign-in answer does not match this browser's request" };
-  return { ok: true, claims };
-}
-
-export function viewerFrom(claims: Record<string, unknown>): Viewer | undefined {
+export function viewerFrom(claims: { roles?: unknown; [claim: string]: unknown }): Viewer | undefined {
   const roles = Array.isArray(claims.roles) ? claims.roles : [];
   const name = String(claims.preferred_username ?? claims.name ?? claims.oid ?? 'signed-in user');
   if (roles.includes(ROLES.submit)) return { name, role: 'submit' };
@@ -167,12 +108,28 @@ export async function finishSignIn(request: HttpRequest, s: EntraSettings, now: 
   if (!nonce) return { status: 400, jsonBody: { error: 'sign-in took too long or cookies are blocked; try again' } };
   const checked = await verifyIdToken(token, s, now, nonce);
   if (!checked.ok) return { status: 401, jsonBody: { error: `sign-in refused: ${checked.problem}` } };
-  const maxAge = Math.max(0, Math.floor((checked.claims.exp as number) - now.getTime() / 1000));
+  // A browser-session cookie: it goes when the browser closes, and the token inside stops being a
+  // session SESSION_S after Entra issued it (see ./id-token.ts), well before the token itself expires.
   return {
     status: 303,
     headers: {
       location: COOKIE_PATH,
-      'set-cookie': `${SESSION_COOKIE}=${token}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; Secure; SameSite=Lax`,
+      'set-cookie': `${SESSION_COOKIE}=${token}; Path=${COOKIE_PATH}; HttpOnly; Secure; SameSite=Lax`,
     },
+  };
+}
+
+/**
+ * POST …/api/signout: clears the session, and answers where to end the Entra ID session too (otherwise
+ * the next sign-in lets the same person straight back in). The page navigates there itself: the
+ * console's `form-action 'self'` policy would block a form's redirect to another site.
+ */
+export function signOut(request: HttpRequest, s: EntraSettings): HttpResponseInit {
+  const url = new URL(`${authority(s)}/oauth2/v2.0/logout`);
+  url.searchParams.set('post_logout_redirect_uri', `${new URL(request.url).origin}${COOKIE_PATH}`);
+  return {
+    status: 200,
+    jsonBody: { next: url.toString() },
+    headers: { 'set-cookie': `${SESSION_COOKIE}=; Path=${COOKIE_PATH}; Max-Age=0; HttpOnly; Secure; SameSite=Lax` },
   };
 }

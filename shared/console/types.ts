@@ -65,3 +65,21 @@ export interface JobView {
 }
 
 export type SubmitAnswer = { ok: true; drop: string; jobId: string } | { ok: false; problems: string[] };
+
+/** An outcome event the topic kept refusing, as the console lists it. */
+export interface DeadLetterRow {
+  jobId: string;
+  eventId: string;
+  type: string;
+  subject: string;
+  refusals: number;
+  /** The topic's last answer. */
+  lastError: string;
+  deadLetteredAt: string;
+}
+
+/** The events panel: the newest events the topic accepted, and the ones it refused for good. */
+export interface EventsView {
+  events: { id: string; type: string; subject: string; time: string }[];
+  deadLettered: DeadLetterRow[];
+}

@@ -13,7 +13,8 @@ import type { OutcomeCloudEvent } from './cloud-event.js';
 const SEND_TIMEOUT_MS = 10_000;
 
 export interface OutcomeTopic {
-  send(event: OutcomeCloudEvent): Promise<void>;
+  /** Sends one event, giving up after `timeoutMs` (at most SEND_TIMEOUT_MS). */
+  send(event: OutcomeCloudEvent, timeoutMs?: number): Promise<void>;
 }
 
 const topics = new WeakMap<OutcomeEventsConfig, OutcomeTopic>();
@@ -35,11 +36,11 @@ export function outcomeTopic(config: OutcomeEventsConfig): OutcomeTopic {
   if (!topic) {
     let client: Promise<EventGridPublisherClient<'CloudEvent'>> | undefined;
     topic = {
-      async send(event) {
+      async send(event, timeoutMs = SEND_TIMEOUT_MS) {
         client ??= createClient(config);
         client.catch(() => (client = undefined));
         const { specversion: _version, time, ...rest } = event;
-        const abortSignal = AbortSignal.timeout(SEND_TIMEOUT_MS);
+        const abortSignal = AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(timeoutMs, SEND_TIMEOUT_MS))));
         await (await client).send([{ ...rest, time: new Date(time) }], { abortSignal });
       },
     };

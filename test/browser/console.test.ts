@@ -7,9 +7,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpResponseInit } from '@azure/functions';
-import { loadFunctionDefinitions } from '../../local/functions.js';
-import { defineFunction } from '../../shared/adapters/functions-app.js';
 import { createImageModel, type ImageModel } from '../../shared/adapters/model.js';
 import { loadConfig } from '../../shared/config.js';
 import { renderChecklist } from '../../shared/provenance/checklist.js';
@@ -22,14 +19,6 @@ import { CHROMIUM, launchBrowser, screenshot, seriousViolations, tabTo } from '.
 const TAMPER = 'tampered';
 
 let p: TestPipeline;
-/** What the stand-in GET /api/events answers: 404 (no events configured) until a test sets a feed. */
-let eventsFeed: { id: string; type: string; subject: string; time: string }[] | undefined;
-const eventsStandIn = defineFunction({
-  name: 'events-stand-in',
-  trigger: { type: 'http', route: 'events', methods: ['GET'], authLevel: 'anonymous' },
-  handle: async (): Promise<HttpResponseInit> =>
-    eventsFeed ? { jsonBody: { events: eventsFeed } } : { status: 404, jsonBody: { error: 'no events' } },
-});
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let photo: Buffer;
 const cspViolations: string[] = [];
@@ -109,12 +98,7 @@ async function watchStates(page: Page, terminal: string): Promise<string[]> {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
-  // The outcome events feed is another function's job; a stand-in answers in its place here.
-  const functions = (await loadFunctionDefinitions()).filter(
-    (f) => !(f.trigger.type === 'http' && f.trigger.route.startsWith('events')),
-  );
   p = await startTestPipeline({
-    functions: [...functions, eventsStandIn],
     model: tamperingModel(),
     // A model call that takes a moment, so the page can be seen moving through the states.
     emulator: { latency: 1200 },
@@ -306,16 +290,29 @@ describe('the web console', { timeout: 120_000 }, () => {
     await page.close();
   });
 
-  it('shows the outcome events feed when the app has one, and nothing when it answers 404', async () => {
-    eventsFeed = undefined;
+  it("shows the outcome events, and those the topic refused for good, through the console's own API", async () => {
+    await p.upload('events/photo.png', photo);
+    await p.upload('events/photo.mask.png', await rectMask(480, 320, { x: 100, y: 100, width: 80, height: 60 }));
+    const job = await p.settled('events/photo');
+    // An event the topic refused OUTCOME_EVENT_MAX_ATTEMPTS times, as the outbox keeps it.
+    const deadId = 'd'.repeat(32);
+    const dead = {
+      jobId: deadId,
+      recordedAt: new Date().toISOString(),
+      attempts: 10,
+      refusals: 10,
+      lastError: 'HTTP 403: the identity may not send to this topic',
+      deadLetteredAt: new Date().toISOString(),
+      event: { id: `${deadId}.rejected`, type: 'com.imagegen-pipeline.job.rejected', subject: 'events/refused' },
+    };
+    await p.runtime.ledger.store.write(`outbox-dead/${deadId}.json`, JSON.stringify(dead), {});
     const page = await openPage('#/jobs');
-    await page.locator('.count').first().waitFor();
-    await sleep(300);
-    expect(await page.locator('section.events').isHidden()).toBe(true);
-    eventsFeed = [
-      { id: 'e1', type: 'com.imagegen.job.published', subject: 'console/harbour', time: new Date().toISOString() },
-    ];
-    await page.locator('section.events li', { hasText: 'com.imagegen.job.published console/harbour' }).waitFor();
+    await page
+      .locator('section.events li', { hasText: `com.imagegen-pipeline.job.${job.state} events/photo` })
+      .waitFor();
+    await page
+      .locator('.dead-letters li', { hasText: 'events/refused · refused 10 times, last: HTTP 403: the identity' })
+      .waitFor();
     await page.close();
   });
 

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventsView } from '../../shared/console/types.js';
 import type { OutcomeCloudEvent } from '../../shared/events/cloud-event.js';
 import type { JobRecord } from '../../shared/job.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
@@ -252,9 +253,143 @@ describe('without a topic', () => {
       const res = await fetch(`${p.host.url}/api/events`);
       expect(res.status).toBe(404);
       expect(((await res.json()) as { error: string }).error).toMatch(/OUTCOME_EVENTS_TOPIC_ENDPOINT/);
+      expect((await fetch(`${p.host.url}/api/console/api/events`)).status).toBe(404); // the console's panel stays hidden
       expect((await p.blobNames('jobs')).filter((n) => n.startsWith('outbox/') || n.startsWith('events/'))).toEqual([]);
     } finally {
       await p.close();
     }
+  });
+});
+
+describe('no owed event lost', () => {
+  let p: TestPipeline;
+  let subscriber: Subscriber;
+  let smallMask: Buffer;
+  const owedMarkers = async () => (await p.blobNames('jobs')).filter((n) => n.startsWith('outbox/'));
+  /** Sweeps until nothing is owed (each run makes progress within its budget), at most `runs` times. */
+  const sweepUntilSent = async (runs = 20) => {
+    for (let i = 0; i < runs && (await owedMarkers()).length > 0; i++) await p.host.invoke('sweep', {});
+    expect(await owedMarkers()).toEqual([]);
+    await p.outcomeTopic!.idle();
+  };
+
+  beforeAll(async () => {
+    subscriber = await startSubscriber();
+    smallMask = await rectMask(128, 128, { x: 0, y: 0, width: 8, height: 8 });
+    p = await startTestPipeline({
+      settings: {
+        IMAGE_MODEL_RPM: '6000',
+        OUTCOME_EVENT_SUBSCRIBERS: subscriber.url,
+        OUTCOME_EVENT_MAX_ATTEMPTS: '2',
+        OUTCOME_EVENT_RETRY_BUDGET: '1s',
+        DROP_DEADLINE: '2s',
+      },
+      outcomeTopic: { delivery: { initialRetryMs: 100, maxRetryMs: 400 } },
+    });
+  });
+  afterAll(async () => {
+    p?.outcomeTopic?.setFaults({});
+    await p?.close();
+    await subscriber?.close();
+  });
+
+  it("a sweep that runs between a rejection's outbox marker and its job record does not lose the event", async () => {
+    const ledger = p.runtime.ledger;
+    const create = ledger.create.bind(ledger);
+    let sweptBetween = false;
+    // The rejection has written its marker and is about to write its job: the sweep runs right then.
+    ledger.create = async (job) => {
+      if (!sweptBetween && job.drop.key === 'outbox/race') {
+        sweptBetween = true;
+        await p.host.invoke('sweep', {});
+      }
+      return create(job);
+    };
+    let job: JobRecord;
+    try {
+      job = await drop(p, 'outbox/race', { mask: smallMask });
+    } finally {
+      ledger.create = create;
+    }
+    expect(sweptBetween).toBe(true);
+    expect(job.state).toBe('rejected');
+    await eventually(() => expect(subscriber.events(job.id)).toHaveLength(1));
+    expect(subscriber.events(job.id)[0]).toMatchObject({ type: 'com.imagegen-pipeline.job.rejected' });
+    expect(await owedMarkers()).toEqual([]);
+  });
+
+  it('through a long topic outage with many owed events, the job sweep goes on and every event is sent once after', async () => {
+    subscriber.received.length = 0;
+    await p.outcomeTopic!.down();
+    const jobs: JobRecord[] = [];
+    for (let i = 0; i < 8; i++) jobs.push(await drop(p, `outbox/outage-${i}`, { mask: smallMask }));
+    await p.upload('outbox/outage-incomplete.png', image); // its mask never comes
+    await sleep(2_100); // past DROP_DEADLINE
+    for (let run = 0; run < 3; run++) await p.host.invoke('sweep', {}); // the outage lasts several sweeps
+    const incomplete = await p.settled('outbox/outage-incomplete');
+    expect(incomplete.state).toBe('rejected'); // the job sweep did its work while the topic was down
+    jobs.push(incomplete);
+    expect(await owedMarkers()).toHaveLength(jobs.length);
+    // Each run gave up at the first send the topic did not answer, rather than trying all of them.
+    expect(p.logs.filter((l) => /the topic is unavailable: \d+ more owed event/.test(l.message))).toHaveLength(3);
+    expect((await p.blobNames('jobs')).filter((n) => n.startsWith('outbox-dead/'))).toEqual([]); // an outage is no refusal
+
+    await p.outcomeTopic!.up();
+    await sweepUntilSent();
+    await eventually(() => expect(subscriber.received).toHaveLength(jobs.length));
+    for (const job of jobs) expect(subscriber.events(job.id), job.drop.key).toHaveLength(1);
+  });
+
+  it('a run spends at most its time budget on owed events; the next runs send the rest, each once', async () => {
+    subscriber.received.length = 0;
+    await p.outcomeTopic!.down();
+    const jobs: JobRecord[] = [];
+    for (let i = 0; i < 5; i++) jobs.push(await drop(p, `outbox/slow-${i}`, { mask: smallMask }));
+    await p.outcomeTopic!.up();
+    p.outcomeTopic!.setFaults({ delayMs: 700 }); // a slow topic: five sends take longer than the 1s budget
+    try {
+      await p.host.invoke('sweep', {});
+      expect((await owedMarkers()).length).toBeGreaterThan(0);
+    } finally {
+      p.outcomeTopic!.setFaults({});
+    }
+    await sweepUntilSent();
+    await eventually(() => expect(subscriber.received).toHaveLength(jobs.length));
+    for (const job of jobs) expect(subscriber.events(job.id), job.drop.key).toHaveLength(1);
+  });
+
+  it("an event the topic keeps refusing is dead-lettered with the topic's answer and shown in the console", async () => {
+    subscriber.received.length = 0;
+    const refusal = 'the identity may not send to this topic';
+    p.outcomeTopic!.setFaults({ refuse: { status: 403, message: refusal } });
+    let job: JobRecord;
+    try {
+      job = await drop(p, 'outbox/refused', { mask: smallMask }); // refused once as it ends
+      await p.host.invoke('sweep', {}); // and again: OUTCOME_EVENT_MAX_ATTEMPTS is 2
+    } finally {
+      p.outcomeTopic!.setFaults({});
+    }
+    const names = await p.blobNames('jobs');
+    expect(names).toContain(`outbox-dead/${job.id}.json`);
+    expect(names).not.toContain(`outbox/${job.id}.json`);
+    expect(p.logs.some((l) => l.level === 'error' && l.message.includes(`${job.id}.rejected dead-lettered`))).toBe(
+      true,
+    );
+
+    const res = await fetch(`${p.host.url}/api/console/api/events?limit=10`);
+    expect(res.status).toBe(200);
+    const view = (await res.json()) as EventsView;
+    expect(view.deadLettered).toEqual([
+      expect.objectContaining({
+        jobId: job.id,
+        eventId: `${job.id}.rejected`,
+        subject: 'outbox/refused',
+        refusals: 2,
+        lastError: expect.stringMatching(new RegExp(`^HTTP 403: .*${refusal}`)),
+      }),
+    ]);
+    await p.host.invoke('sweep', {});
+    await p.outcomeTopic!.idle();
+    expect(subscriber.events(job.id)).toEqual([]); // kept for a person, not retried forever
   });
 });

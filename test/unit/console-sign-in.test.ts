@@ -27,6 +27,7 @@ function token(claims: Record<string, unknown>, key = privateKey, kid = 'key-1')
     aud: CLIENT,
     exp: t + 3600,
     nbf: t - 60,
+    iat: t - 60,
     preferred_username: 'editor@contoso.example',
     ...claims,
   })}`;
@@ -54,9 +55,12 @@ const rt = { now: () => now } as unknown as Runtime;
 const session = (roles: string[], extra: Record<string, unknown> = {}) =>
   `console_session=${token({ roles, ...extra })}`;
 
+let keyFetches = 0;
+
 beforeAll(() => {
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'key-1', use: 'sig' };
   vi.stubGlobal('fetch', async (url: string) => {
+    keyFetches++;
     expect(url).toBe(`https://login.microsoftonline.com/${TENANT}/discovery/v2.0/keys`);
     return new Response(JSON.stringify({ keys: [jwk] }), { status: 200 });
   });
@@ -180,7 +184,7 @@ describe('signing in', () => {
       const good = await callback(token({ roles: ['Console.View'], nonce }));
       expect(good.status).toBe(303);
       expect((good.headers as Record<string, string>)['set-cookie']).toMatch(
-        /^console_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/api\/console; Max-Age=3600; HttpOnly; Secure; SameSite=Lax$/,
+        /^console_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/api\/console; HttpOnly; Secure; SameSite=Lax$/,
       );
       const replayed = await callback(token({ roles: ['Console.View'], nonce: 'someone-elses' }));
       expect(replayed.status).toBe(401);
@@ -190,5 +194,80 @@ describe('signing in', () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+});
+
+describe('the session', () => {
+  const withEntra = async <T>(run: () => Promise<T>): Promise<T> => {
+    vi.stubEnv('WEBSITE_SITE_NAME', ENV.WEBSITE_SITE_NAME);
+    vi.stubEnv('CONSOLE_TENANT_ID', TENANT);
+    vi.stubEnv('CONSOLE_CLIENT_ID', CLIENT);
+    try {
+      return await run();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  };
+
+  it('a token issued more than 10 minutes ago is no longer a session: a removed role stops working by then', async () => {
+    const fresh = session(['Console.Submit'], { iat: t - 9 * 60 });
+    const stale = session(['Console.Submit'], { iat: t - 11 * 60 });
+    expect(await resolveAccess(request('/api/console/api/overview', { cookie: fresh }), ENV, now)).toMatchObject({
+      ok: true,
+    });
+    expect(await resolveAccess(request('/api/console/api/overview', { cookie: stale }), ENV, now)).toEqual({
+      ok: false,
+      status: 401,
+      message: 'sign in again: the session is more than 10 minutes old',
+    });
+  });
+
+  it('signing out clears the session cookie and ends the Entra ID session; only the console itself may ask', async () => {
+    const signOut = (origin: string, method = 'POST') =>
+      withEntra(() =>
+        handleConsoleApi(
+          rt,
+          request('/api/console/api/signout', {
+            method,
+            origin,
+            cookie: session(['Console.View']),
+            params: { resource: 'signout' },
+          }),
+        ),
+      );
+    const res = await signOut(APP);
+    expect(res.status).toBe(200);
+    expect((res.headers as Record<string, string>)['set-cookie']).toBe(
+      'console_session=; Path=/api/console; Max-Age=0; HttpOnly; Secure; SameSite=Lax',
+    );
+    const next = new URL((res.jsonBody as { next: string }).next);
+    expect(next.origin + next.pathname).toBe(`https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/logout`);
+    expect(next.searchParams.get('post_logout_redirect_uri')).toBe(`${APP}/api/console`);
+    expect((await signOut('https://evil.example')).status).toBe(403);
+    expect((await signOut(APP, 'GET')).status).toBe(405);
+  });
+
+  it('a flood of tokens with unknown key ids fetches the tenant keys at most once per cooldown', async () => {
+    // A known key first, so the key set is loaded and its cooldown runs from that fetch.
+    await resolveAccess(request('/api/console/api/overview', { cookie: session(['Console.View']) }), ENV, now);
+    const before = keyFetches;
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        resolveAccess(
+          request('/api/console/api/overview', {
+            cookie: `console_session=${token({ roles: ['Console.Submit'] }, other.privateKey, `unknown-${i}`)}`,
+          }),
+          ENV,
+          now,
+        ),
+      ),
+    );
+    expect(keyFetches - before).toBeLessThanOrEqual(1);
+    for (const a of answers)
+      expect(a).toMatchObject({
+        ok: false,
+        status: 401,
+        message: 'sign in again: signed with a key the tenant does not publish',
+      });
   });
 });

@@ -15,6 +15,7 @@ import {
   readOutcomeFeed,
   retryOutcomeEvents,
 } from '../../shared/events/outbox.js';
+import { readDeadLetters } from '../../shared/events/dead-letters.js';
 import { newJob, transition, type JobRecord } from '../../shared/job.js';
 import { startOutcomeTopic, type LocalOutcomeTopic } from '../../local/storage/outcome-topic.js';
 import { memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
@@ -72,8 +73,8 @@ describe('the outbox', () => {
     const before = topic.stats().accepted;
     const job = await endWithoutSending(await queuedJob('a'));
     expect(topic.stats().accepted).toBe(before);
-    expect(await retryOutcomeEvents(rt, log)).toEqual({ outcomeEventsSent: 1, outcomeEventsFailed: 0 });
-    expect(await retryOutcomeEvents(rt, log)).toEqual({ outcomeEventsSent: 0, outcomeEventsFailed: 0 });
+    expect(await retryOutcomeEvents(rt, log)).toMatchObject({ outcomeEventsSent: 1, outcomeEventsFailed: 0 });
+    expect(await retryOutcomeEvents(rt, log)).toMatchObject({ outcomeEventsSent: 0, outcomeEventsFailed: 0 });
     expect(topic.stats().accepted).toBe(before + 1);
     const [event] = await readOutcomeFeed(rt, 10);
     expect(event).toMatchObject({
@@ -127,7 +128,7 @@ describe('the outbox', () => {
     const job = await endWithoutSending(await queuedJob('e'));
     await topic.down();
     try {
-      expect(await deliverOwed(rt, job.id, log)).toBe('failed');
+      expect(await deliverOwed(rt, job.id, log)).toBe('unavailable');
       expect(rt.logs.at(-1)).toMatch(/not delivered to the topic .*the sweep retries it/);
     } finally {
       await topic.up();
@@ -136,6 +137,51 @@ describe('the outbox', () => {
     expect(owed).toMatchObject({ attempts: 1, lastError: expect.any(String) });
     expect(owed.claim).toBeUndefined();
     expect(await deliverOwed(rt, job.id, log)).toBe('sent');
+  });
+
+  it('a marker with no job behind it waits out its grace period before it is deleted', async () => {
+    const id = 'k'.padEnd(32, '0');
+    await expectOutcomeEvent(rt, id); // a rejection's marker, its job record not written yet
+    rt.clock.advance(14 * 60_000);
+    expect(await deliverOwed(rt, id, log)).toBe('waiting-for-job');
+    expect(await rt.records.read(`outbox/${id}.json`)).toBeDefined();
+    rt.clock.advance(2 * 60_000); // past OUTCOME_EVENT_MARKER_GRACE (15m): no job is coming
+    expect(await deliverOwed(rt, id, log)).toBe('none');
+    expect(await rt.records.read(`outbox/${id}.json`)).toBeUndefined();
+  });
+
+  it('an event the topic refuses OUTCOME_EVENT_MAX_ATTEMPTS times is dead-lettered with its answer', async () => {
+    rt = memoryRuntime({ ...settings(), OUTCOME_EVENT_MAX_ATTEMPTS: '2' });
+    log = memoryLogger(rt);
+    const job = await endWithoutSending(await queuedJob('l'));
+    topic.setFaults({ refuse: { status: 400, message: 'event too large for this topic' } });
+    try {
+      expect(await deliverOwed(rt, job.id, log)).toBe('failed');
+      expect(await deliverOwed(rt, job.id, log)).toBe('dead-lettered');
+    } finally {
+      topic.setFaults({});
+    }
+    expect(await rt.records.read(`outbox/${job.id}.json`)).toBeUndefined();
+    const [dead] = await readDeadLetters(rt, 10);
+    expect(dead).toMatchObject({ jobId: job.id, refusals: 2, event: { id: `${job.id}.failed` } });
+    expect(dead!.lastError).toMatch(/^HTTP 400: .*event too large for this topic/);
+  });
+
+  it('a sweep stops at the first send the topic does not answer, leaving the rest owed and uncounted', async () => {
+    const jobs = [];
+    for (const stem of ['m', 'n', 'o']) jobs.push(await endWithoutSending(await queuedJob(stem)));
+    await topic.down();
+    try {
+      expect(await retryOutcomeEvents(rt, log)).toEqual({
+        outcomeEventsSent: 0,
+        outcomeEventsFailed: 1,
+        outcomeEventsDeadLettered: 0,
+        outcomeEventsLeft: 2,
+      });
+    } finally {
+      await topic.up();
+    }
+    expect(await retryOutcomeEvents(rt, log)).toMatchObject({ outcomeEventsSent: 3, outcomeEventsLeft: 0 });
   });
 
   it('the feed lists newest first', async () => {
