@@ -1,5 +1,5 @@
 /**
- * (h) Peak RSS of the local Functions host (a child process) while 8 browsers download a 50 MB file from
+ * (j) Peak RSS of the local Functions host (a child process) while 8 browsers download a 50 MB file from
  * the console at once: the build before (each file read whole into memory, no cap) beside this one
  * (streamed from storage, at most CONSOLE_MAX_TRANSFERS at once), in one run. The file is a rejected
  * job's input, served by the same code as a result.
@@ -93,8 +93,8 @@ async function bigJob(storage: Awaited<ReturnType<typeof startLocalStorage>>, en
 }
 
 export const consoleDownloadsSection: Section = {
-  id: 'h',
-  title: `(h) peak RSS of the local Functions host while ${DOWNLOADS} console downloads of a 50 MB file run at once`,
+  id: 'j',
+  title: `(j) peak RSS of the local Functions host while ${DOWNLOADS} console downloads of a 50 MB file run at once`,
   async run() {
     const storage = await startLocalStorage();
     try {
