@@ -12,6 +12,7 @@ import { intOption, parse, UsageError } from './cli.js';
 import { startLocalPipeline, type LocalPipeline, type Settings } from './environment.js';
 import { createReporter } from './reporter.js';
 import { parsePoolSpec } from './pool.js';
+import { ensurePortsFree, explainListenError, startPorts } from './ports.js';
 import { startDropSync, startMirror } from './sync.js';
 
 export function readLocalSettings(file = 'local.settings.json'): Settings {
@@ -100,36 +101,33 @@ export async function run(args: string[]): Promise<number> {
   if (regions && !useEmulator)
     throw new UsageError('--pool runs emulated deployments; local.settings.json points at a real endpoint');
 
+  const emulatorPort = intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011;
+  const emulatorOptions = { port: emulatorPort, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] };
+  const port = {
+    blob: intOption('blob-port', values['blob-port'], 0, 65535) ?? 10000,
+    queue: intOption('queue-port', values['queue-port'], 0, 65535) ?? 10001,
+    // A pool's emulators take the ports after the first one.
+    emulator: !useEmulator ? [] : (regions ?? [undefined]).map((_, i) => (emulatorPort ? emulatorPort + i : 0)),
+    host: intOption('port', values.port, 0, 65535) ?? 7071,
+  };
+  const ports = startPorts(port);
+  // Before anything starts, so a taken port costs nothing to clean up.
+  await ensurePortsFree(ports);
   const pipeline = await startLocalPipeline({
     storage: {
       azurite: values['in-memory'] ? {} : { location: path.join(stateDir, 'azurite') },
-      blobPort: intOption('blob-port', values['blob-port'], 0, 65535) ?? 10000,
-      queuePort: intOption('queue-port', values['queue-port'], 0, 65535) ?? 10001,
+      blobPort: port.blob,
+      queuePort: port.queue,
     },
-    emulator: useEmulator
-      ? {
-          port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011,
-          latency: { min: 500, max: 1500 },
-          blockWords: ['forbidden'],
-        }
-      : false,
-    ...(regions
-      ? {
-          emulatorPool: {
-            regions,
-            options: {
-              port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011,
-              latency: { min: 500, max: 1500 },
-              blockWords: ['forbidden'],
-            },
-          },
-        }
-      : {}),
-    hostPort: intOption('port', values.port, 0, 65535) ?? 7071,
+    emulator: useEmulator ? emulatorOptions : false,
+    ...(regions ? { emulatorPool: { regions, options: emulatorOptions } } : {}),
+    hostPort: port.host,
     // Composites are signed by a local CA kept with the state, unless the settings name a publisher.
     ...(local.PUBLISHER_CERT_CHAIN ? {} : { publisher: path.join(stateDir, 'publisher-ca') }),
     settings: { SWEEP_SCHEDULE: '*/15 * * * * *', ...local },
     onLog: (entry) => reporter.log(entry),
+  }).catch((err: unknown) => {
+    throw explainListenError(err, ports);
   });
   const onError = (err: unknown) => process.stderr.write(`  ! ${(err as Error).message}\n`);
   const sync = startDropSync({
