@@ -37,7 +37,7 @@ A port that is already taken stops it at once (exit 1) and names the flag below 
 
 Draws the sample drops, runs them through a fresh pipeline on free ports, prints where each ended.
 
-  --samples DIR       where the samples are drawn (default samples)
+  --samples DIR       where the samples are drawn (default out/demo-drops)
   --out DIR           where the results are mirrored (default out/demo)
   -h, --help          this help
 `,
