@@ -1,26 +1,12 @@
 /**
  * `imagegen-pipeline <command>`: the project's command line. Each command loads only what it needs.
- * Exit codes: 0 success, 1 a check failed (e.g. a file would be quarantined), 2 usage or I/O error.
+ * Exit codes: 0 success, 1 a check failed (e.g. a file would be quarantined, a port is taken), 2 usage or I/O error.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { COMMAND_HELP, OVERVIEW } from './help.js';
+import { PortBusyError } from './ports.js';
 
 export class UsageError extends Error {}
-
-const USAGE = `Usage: imagegen-pipeline <command> [options]
-
-Commands:
-  emulator   Run the gpt-image emulator (Azure OpenAI images API) alone
-               [--port N] [--host H] [--rpm N] [--latency-ms N|MIN-MAX] [--api-key K]
-               [--block-word W]... [--faults kind=rate,...] [--deployment NAME]... [--ca-dir DIR]
-  verify     Check files against the provenance gate
-               FILE... [--trust PEM]... [--no-default-trust] [--agent-scope active|chain] [--publisher CHAIN.pem] [--json]
-  start      Run the whole pipeline locally: Azurite, the emulator, the Functions host, ./drop sync
-               [--pool REGION=RPM,...] (a deployment pool: one emulator per region, e.g. eastus2=12,westus3=6)
-  demo       Drop the bundled samples through a fresh local pipeline and print the results
-  host       Run only the local Functions host against existing storage and model endpoints
-  chaos      Drive the local pipeline with faults and check its invariants   [--drops N] [--pool]
-  help       Show this help
-`;
 
 export type CommandResult = number;
 
@@ -56,20 +42,30 @@ const COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<Comm
 export async function main(argv: string[]): Promise<CommandResult> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
+    process.stdout.write(OVERVIEW);
     return command ? 0 : 2;
   }
   const load = COMMANDS[command];
   if (!load) {
-    process.stderr.write(`imagegen-pipeline: unknown command "${command}"\n\n${USAGE}`);
+    process.stderr.write(`imagegen-pipeline: unknown command "${command}"\n\n${OVERVIEW}`);
     return 2;
+  }
+  const help = COMMAND_HELP[command] ?? OVERVIEW;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(help);
+    return 0;
   }
   try {
     return await (await load()).run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`imagegen-pipeline ${command}: ${err.message}\n\n${USAGE}`);
+      process.stderr.write(`imagegen-pipeline ${command}: ${err.message}\n\n${help}`);
       return 2;
+    }
+    // A check that failed, not a mistake in the command line: exit 1, and no usage text to scroll past.
+    if (err instanceof PortBusyError) {
+      process.stderr.write(`imagegen-pipeline ${command}: ${err.message}\n`);
+      return 1;
     }
     process.stderr.write(`imagegen-pipeline ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;

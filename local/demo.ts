@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: a fresh pipeline on free ports, Azurite persisted to a throwaway folder as `npm start`
  * runs it, and no sweep, so everything is published on its event. Drops the samples (drawn into
- * `samples/`), writes one uncredentialed image straight into `edited/`, waits until everything settles,
+ * `out/demo-drops/`), writes one uncredentialed image straight into `edited/`, waits until everything settles,
  * prints a table, mirrors the results to `out/demo/`, and exits 0 only when each sample ended where it
  * should.
  */
@@ -24,7 +24,7 @@ const TIMEOUT_MS = 90_000;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, { samples: { type: 'string' }, out: { type: 'string' } });
-  const samplesDir = values.samples ?? 'samples';
+  const samplesDir = values.samples ?? 'out/demo-drops';
   const outDir = values.out ?? 'out/demo';
   process.stdout.write(`Drawing the samples into ${shown(samplesDir)}/ …\n`);
   await writeSamples(samplesDir);

@@ -20,6 +20,7 @@ import { startHost, type AnyFunction, type FunctionHost, type LogEntry } from '.
 import { connectionString, DEV_ACCOUNT, startAzurite, type Azurite, type AzuriteOptions } from './storage/azurite.js';
 import { startObservingProxy } from './storage/proxy.js';
 import { startEventGrid, type DeliveryOptions, type EventGrid } from './storage/event-grid.js';
+import { startInOrder, type Opened } from './opened.js';
 import { startOutcomeTopic, type LocalOutcomeTopic, type TopicDeliveryOptions } from './storage/outcome-topic.js';
 
 export type Settings = Partial<Record<SettingName, string>>;
@@ -44,14 +45,20 @@ export interface LocalStorage {
   close(): Promise<void>;
 }
 
-export async function startLocalStorage(options: LocalStorageOptions = {}): Promise<LocalStorage> {
-  const azurite = await startAzurite(options.azurite);
-  const eventGrid = await startEventGrid({
-    azuriteBlobEndpoint: azurite.blobEndpoint,
-    azuriteQueueEndpoint: azurite.queueEndpoint,
-    ...(options.blobPort !== undefined ? { port: options.blobPort } : {}),
-    ...(options.delivery ? { delivery: options.delivery } : {}),
-  });
+export function startLocalStorage(options: LocalStorageOptions = {}): Promise<LocalStorage> {
+  return startInOrder((opened) => startStorageParts(options, opened));
+}
+
+async function startStorageParts(options: LocalStorageOptions, opened: Opened): Promise<LocalStorage> {
+  const azurite = opened(await startAzurite(options.azurite));
+  const eventGrid = opened(
+    await startEventGrid({
+      azuriteBlobEndpoint: azurite.blobEndpoint,
+      azuriteQueueEndpoint: azurite.queueEndpoint,
+      ...(options.blobPort !== undefined ? { port: options.blobPort } : {}),
+      ...(options.delivery ? { delivery: options.delivery } : {}),
+    }),
+  );
   // Like the Functions host's shared queue watcher: a message put on a queue wakes that queue's trigger
   // at once instead of at its next poll.
   const listeners: ((queue: string) => void)[] = [];
@@ -157,18 +164,23 @@ async function startLocalOutcomeTopic(options: LocalPipelineOptions): Promise<Lo
   return startOutcomeTopic({ subscribers, onDropped, ...options.outcomeTopic });
 }
 
-export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  const storage = await startLocalStorage(options.storage);
+export function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  return startInOrder((opened) => startPipelineParts(options, opened));
+}
+
+async function startPipelineParts(options: LocalPipelineOptions, opened: Opened): Promise<LocalPipeline> {
+  const storage = opened(await startLocalStorage(options.storage));
   // The well-known key (printed in the banner, shown in the README), so people's own snippets work too.
   const apiKey = WELL_KNOWN_API_KEY;
   const emulatorPool = options.emulatorPool
-    ? await startEmulatorPool(options.emulatorPool.regions, options.emulatorPool.options)
+    ? opened(await startEmulatorPool(options.emulatorPool.regions, options.emulatorPool.options))
     : undefined;
   const emulator =
     options.emulator === false || emulatorPool
       ? undefined
-      : await startEmulator({ deployments: servedDeployment(options.settings), ...options.emulator, apiKey });
+      : opened(await startEmulator({ deployments: servedDeployment(options.settings), ...options.emulator, apiKey }));
   const outcomeTopic = await startLocalOutcomeTopic(options);
+  if (outcomeTopic) opened(outcomeTopic);
   const settings: Record<string, string> = {
     FUNCTIONS_WORKER_RUNTIME: 'node',
     AzureWebJobsStorage: storage.connectionString,
@@ -192,16 +204,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     localSecret: newLocalSecret(),
   });
   await ensureStorageLayout(runtime.storage);
-  const host = await startHost({
-    runtime,
-    functions: options.functions ?? (await loadFunctionDefinitions()),
-    queueSettings: { ...readQueueSettings(projectHostJson()), ...options.queueSettings },
-    settings,
-    ...(options.hostPort !== undefined ? { port: options.hostPort } : {}),
-    ...(options.timers !== undefined ? { timers: options.timers } : {}),
-    ...(options.queueLeaseSeconds ? { queueLeaseSeconds: options.queueLeaseSeconds } : {}),
-    ...(options.onLog ? { onLog: options.onLog } : {}),
-  });
+  const host = opened(
+    await startHost({
+      runtime,
+      functions: options.functions ?? (await loadFunctionDefinitions()),
+      queueSettings: { ...readQueueSettings(projectHostJson()), ...options.queueSettings },
+      settings,
+      ...(options.hostPort !== undefined ? { port: options.hostPort } : {}),
+      ...(options.timers !== undefined ? { timers: options.timers } : {}),
+      ...(options.queueLeaseSeconds ? { queueLeaseSeconds: options.queueLeaseSeconds } : {}),
+      ...(options.onLog ? { onLog: options.onLog } : {}),
+    }),
+  );
   storage.eventGrid.setSubscriptions(subscriptionsFor(host.url));
   storage.onQueueMessage((queue) => host.nudge(queue));
   return {

@@ -1,7 +1,9 @@
 /** Turns the host's log into what a person watching `npm start` wants: one line per job state change and a running summary. */
-import { STATE_LINE } from '../shared/log.js';
+import { SETTLE_LINE, STATE_LINE } from '../shared/log.js';
 import { isTerminal, type JobState } from '../shared/job.js';
 import type { LogEntry } from './host/host.js';
+
+const clock = () => new Date().toTimeString().slice(0, 8);
 
 export interface Reporter {
   log(entry: LogEntry): void;
@@ -26,14 +28,18 @@ export function createReporter(options: { verbose?: boolean; write?: (line: stri
         const [, id, dropRaw, , to, attempt, elapsed, note] = m;
         const drop = dropRaw!.startsWith('"') ? (JSON.parse(dropRaw!) as string) : dropRaw!;
         states.set(id!, to as JobState);
-        const time = new Date().toTimeString().slice(0, 8);
         const detail = note
           ? `  ${(JSON.parse(note) as string).slice(0, 160)}`
           : Number(attempt) > 1 && to === 'editing'
             ? `  attempt ${attempt}`
             : '';
-        write(`${time}  ${drop.padEnd(28)} ${to!.padEnd(12)} ${elapsed!.padStart(7)}${detail}`);
+        write(`${clock()}  ${drop.padEnd(28)} ${to!.padEnd(12)} ${elapsed!.padStart(7)}${detail}`);
         if (isTerminal(to as JobState)) write(`          ${summary()}`);
+        return;
+      }
+      const settling = SETTLE_LINE.exec(entry.message);
+      if (settling) {
+        write(`${clock()}  ${settling[1]!.padEnd(28)} ${settling[2]}`);
         return;
       }
       if (entry.level === 'error' || entry.level === 'critical')

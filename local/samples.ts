@@ -1,11 +1,13 @@
 /**
- * The demo's sample drops, drawn here rather than committed as binaries:
+ * The demo's sample drops, drawn here rather than committed as binaries (the demo draws them into out/demo-drops):
  *   valid/lighthouse       a pair with a sidecar prompt            → published
  *   wrong-size/harbor      a mask half the image's size             → rejected before any model call
  *   blocked/garden         a prompt the content filter refuses      → rejected by the model
+ * and the one starter pair that is committed, in samples/, for a first drop by hand.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
 export const BLOCKED_WORD = 'forbidden';
@@ -87,9 +89,30 @@ export async function writeSamples(dir: string): Promise<void> {
   put('blocked/garden.json', JSON.stringify({ prompt: `a ${BLOCKED_WORD} symbol painted in the sky` }, null, 2));
 }
 
+/** The pair (and prompt) committed in `samples/` for the README's first screen: `cp samples/lighthouse.* drop/`. */
+export async function writeStarterPair(dir: string): Promise<void> {
+  const [width, height] = [1024, 768];
+  mkdirSync(dir, { recursive: true });
+  const file = (name: string) => path.join(dir, name);
+  writeFileSync(
+    file('lighthouse.png'),
+    await sharp(scene(width, height, 200))
+      .png()
+      .toBuffer(),
+  );
+  writeFileSync(file('lighthouse.mask.png'), await mask(width, height, { x: 600, y: 60, w: 360, h: 200 }));
+  writeFileSync(
+    file('lighthouse.json'),
+    `${JSON.stringify({ prompt: 'a flock of seagulls circling the sun' }, null, 2)}\n`,
+  );
+}
+
 /** An image written straight into edited/ with no Content Credentials: the gate must quarantine it. */
 export async function uncredentialedImage(): Promise<Buffer> {
   return sharp(scene(512, 512, 300))
     .png()
     .toBuffer();
 }
+
+// `npm run build && node dist/local/samples.js samples` draws the committed starter pair again.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await writeStarterPair(process.argv[2] ?? 'samples');

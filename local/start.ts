@@ -12,6 +12,7 @@ import { intOption, parse, UsageError } from './cli.js';
 import { startLocalPipeline, type LocalPipeline, type Settings } from './environment.js';
 import { createReporter } from './reporter.js';
 import { parsePoolSpec } from './pool.js';
+import { ensurePortsFree, explainListenError, startPorts } from './ports.js';
 import { startDropSync, startMirror } from './sync.js';
 import { describeUnchanged } from './unchanged-drop.js';
 
@@ -31,39 +32,61 @@ function isLocalUrl(url: string | undefined): boolean {
 
 /** The banner's model lines: the emulator with its well-known key and deployment, or the real endpoint. */
 function modelLines({ emulator, emulatorPool, settings }: LocalPipeline): string[] {
+  const key = (which: string) =>
+    `  Emulator key:  ${settings.AZURE_OPENAI_API_KEY}   (a fixed, public key like Azurite's, sent as the api-key header; it opens only ${which})`;
   if (emulatorPool) {
     const regions = emulatorPool.regions.map(
       ({ region, rpm }) => `${region} ${emulatorPool.emulators.get(region)!.url} (${rpm} RPM)`,
     );
-    return [
-      `  Model pool:    ${regions.join(', ')}  gpt-image emulators, one per region`,
-      `  Emulator key:  ${settings.AZURE_OPENAI_API_KEY}   (well-known, like Azurite's: api-key header; it opens only these emulators)`,
-    ];
+    return [`  Model pool:    ${regions.join(', ')}  local stand-ins for Azure OpenAI, one per region`, key('these')];
   }
   if (!emulator) return [`  Model:         ${settings.AZURE_OPENAI_ENDPOINT}`];
-  const deployments = Object.entries(emulator.deployments)
-    .map(([name, model]) => `${name} (${model})`)
-    .join(', ');
+  const deployments = Object.keys(emulator.deployments).join(', ');
   return [
-    `  Model:         ${emulator.url}  gpt-image emulator, deployment ${deployments}; its two roots are trusted in local mode only`,
-    `  Emulator key:  ${emulator.apiKey}   (well-known, like Azurite's: api-key header; it opens only this emulator)`,
+    `  Model:         ${emulator.url}  a local stand-in for Azure OpenAI (deployment ${deployments}); it signs its images with test certificates that only this local pipeline trusts`,
+    key('this emulator'),
   ];
 }
 
-/** The banner's outcome-events line: the local topic and its subscribers, or the configured topic. */
+/** The banner's line on job events: where to watch them, and where they are sent. */
 function outcomeEventLines({ outcomeTopic, settings, host }: LocalPipeline): string[] {
-  const feed = `feed ${host.url}/api/events`;
+  const feed = `${host.url}/api/events`;
   if (outcomeTopic) {
     const subscribers = (settings.OUTCOME_EVENT_SUBSCRIBERS ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    const to = subscribers.length ? `→ ${subscribers.join(', ')}` : '(no subscribers: set OUTCOME_EVENT_SUBSCRIBERS)';
-    return [`  Outcome events: ${outcomeTopic.endpoint} local topic ${to}; ${feed}`];
+    const sent = subscribers.length
+      ? `also sent to ${subscribers.join(', ')}`
+      : 'to have them sent to your own webhook, set OUTCOME_EVENT_SUBSCRIBERS in local.settings.json';
+    return [`  Job events:    ${feed}   (an event for every job that ends; ${sent})`];
   }
   return settings.OUTCOME_EVENTS_TOPIC_ENDPOINT
-    ? [`  Outcome events: ${settings.OUTCOME_EVENTS_TOPIC_ENDPOINT}; ${feed}`]
+    ? [
+        `  Job events:    ${feed}   (an event for every job that ends, also sent to ${settings.OUTCOME_EVENTS_TOPIC_ENDPOINT})`,
+      ]
     : [];
+}
+
+/** What `npm start` prints once everything listens: where to drop, where results land, what runs where. */
+function banner(pipeline: LocalPipeline, dropDir: string, outDir: string): string {
+  // `--drop /tmp/x` is shown as given, `--drop x` as ./x.
+  const shown = (dir: string) => (path.isAbsolute(dir) ? dir : `./${dir}`);
+  const [drop, out] = [shown(dropDir), shown(outDir)];
+  const { host, storage } = pipeline;
+  return [
+    'imagegen-pipeline is running locally.',
+    `  Drop folder:   ${drop}/   (photo.png + photo.mask.png, optional photo.json {"prompt": "..."})`,
+    `  Try it:        cp samples/lighthouse.* ${drop}/   (a pair with its prompt, in this repository)`,
+    `  Results:       ${out}/published/, ${out}/quarantine/, ${out}/rejected/ (every container is mirrored)`,
+    `  Console:       ${host.url}/api/console   (open it in a browser: paint a mask, submit, watch it publish)`,
+    `  Jobs (JSON):   ${host.url}/api/jobs`,
+    `  Storage:       ${storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${storage.queueEndpoint} (queue)`,
+    ...modelLines(pipeline),
+    ...outcomeEventLines(pipeline),
+    '  Ctrl-C stops.',
+    '',
+  ].join('\n');
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -101,36 +124,33 @@ export async function run(args: string[]): Promise<number> {
   if (regions && !useEmulator)
     throw new UsageError('--pool runs emulated deployments; local.settings.json points at a real endpoint');
 
+  const emulatorPort = intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011;
+  const emulatorOptions = { port: emulatorPort, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] };
+  const port = {
+    blob: intOption('blob-port', values['blob-port'], 0, 65535) ?? 10000,
+    queue: intOption('queue-port', values['queue-port'], 0, 65535) ?? 10001,
+    // A pool's emulators take the ports after the first one.
+    emulator: !useEmulator ? [] : (regions ?? [undefined]).map((_, i) => (emulatorPort ? emulatorPort + i : 0)),
+    host: intOption('port', values.port, 0, 65535) ?? 7071,
+  };
+  const ports = startPorts(port);
+  // Before anything starts, so a taken port costs nothing to clean up.
+  await ensurePortsFree(ports);
   const pipeline = await startLocalPipeline({
     storage: {
       azurite: values['in-memory'] ? {} : { location: path.join(stateDir, 'azurite') },
-      blobPort: intOption('blob-port', values['blob-port'], 0, 65535) ?? 10000,
-      queuePort: intOption('queue-port', values['queue-port'], 0, 65535) ?? 10001,
+      blobPort: port.blob,
+      queuePort: port.queue,
     },
-    emulator: useEmulator
-      ? {
-          port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011,
-          latency: { min: 500, max: 1500 },
-          blockWords: ['forbidden'],
-        }
-      : false,
-    ...(regions
-      ? {
-          emulatorPool: {
-            regions,
-            options: {
-              port: intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011,
-              latency: { min: 500, max: 1500 },
-              blockWords: ['forbidden'],
-            },
-          },
-        }
-      : {}),
-    hostPort: intOption('port', values.port, 0, 65535) ?? 7071,
+    emulator: useEmulator ? emulatorOptions : false,
+    ...(regions ? { emulatorPool: { regions, options: emulatorOptions } } : {}),
+    hostPort: port.host,
     // Composites are signed by a local CA kept with the state, unless the settings name a publisher.
     ...(local.PUBLISHER_CERT_CHAIN ? {} : { publisher: path.join(stateDir, 'publisher-ca') }),
     settings: { SWEEP_SCHEDULE: '*/15 * * * * *', ...local },
     onLog: (entry) => reporter.log(entry),
+  }).catch((err: unknown) => {
+    throw explainListenError(err, ports);
   });
   const onError = (err: unknown) => process.stderr.write(`  ! ${(err as Error).message}\n`);
   const sync = startDropSync({
@@ -149,22 +169,7 @@ export async function run(args: string[]): Promise<number> {
     onError,
   });
 
-  // `--drop /tmp/x` is shown as given, `--drop x` as ./x.
-  const shown = (dir: string) => (path.isAbsolute(dir) ? dir : `./${dir}`);
-  process.stdout.write(
-    [
-      'imagegen-pipeline is running locally.',
-      `  Drop folder:   ${shown(dropDir)}/   (photo.png + photo.mask.png, optional photo.json {"prompt": "..."})`,
-      `  Results:       ${shown(outDir)}/published/, ${shown(outDir)}/quarantine/, ${shown(outDir)}/rejected/ (every container is mirrored)`,
-      `  Console:       ${pipeline.host.url}/api/console   (open it in a browser: paint a mask, submit, watch it publish)`,
-      `  Functions:     ${pipeline.host.url}/api/jobs`,
-      `  Storage:       ${pipeline.storage.eventGrid.blobEndpoint} (blob, raises Event Grid events)  ${pipeline.storage.queueEndpoint} (queue)`,
-      ...modelLines(pipeline),
-      ...outcomeEventLines(pipeline),
-      '  Ctrl-C stops.',
-      '',
-    ].join('\n'),
-  );
+  process.stdout.write(banner(pipeline, dropDir, outDir));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -40,6 +40,19 @@ export function jobLogger(base: Logger, job: Pick<JobRecord, 'id' | 'drop'>): Lo
 export const STATE_LINE =
   /^job=(\S+) drop=("(?:[^"\\]|\\.)*"|\S+) job\.state from=(\S+) to=(\S+) attempt=(\d+) elapsed=(\S+)(?: note=(.*))?$/;
 
+/**
+ * A drop given time for its optional sidecar (or a re-upload's last part) before intake reads it; the local
+ * host shows it, so the pause after an upload does not look like a stuck pipeline.
+ */
+export const SETTLE_LINE = /^drop=(\S+) (waiting up to .*)$/;
+
+export function settleLine(key: string, stem: string, settleMs: number, hasSidecar: boolean): string {
+  const seconds = `${Math.ceil(settleMs / 1000)} s`;
+  return hasSidecar
+    ? `drop=${key} waiting up to ${seconds} for its parts to finish uploading (DROP_SETTLE)`
+    : `drop=${key} waiting up to ${seconds} for ${stem}.json, an optional sidecar with the prompt (DROP_SETTLE)`;
+}
+
 /** The one line written for every state change (log it with the job's logger); the local host turns these into its progress display. */
 export function stateLine(job: JobRecord, from: JobState | 'new', now: Date): string {
   const last = job.history.at(-1);

@@ -30,6 +30,11 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   append(parent, ...children);
 }
 
+/** A moment with its date, in the reader's locale and time zone ("7 Dec 2026, 15:04:12"): a job may span days. */
+export function dateTime(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
 /** "12 s ago", "3 min ago": how old a timestamp is, as a person says it. */
 export function age(iso: string, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));

@@ -5,7 +5,7 @@
  */
 import type { FilePart, JobView } from '../shared/console/types.js';
 import { ApiError, fetchJob, fileUrl } from './api.js';
-import { h, replaceChildren } from './dom.js';
+import { dateTime, h, replaceChildren } from './dom.js';
 import { isTerminal } from '../shared/job-states.js';
 import { stateBadge } from './jobs-page.js';
 import type { Page } from './page.js';
@@ -134,7 +134,7 @@ function details(job: JobView): HTMLElement[] {
         h(
           'li',
           {},
-          h('time', { datetime: e.at }, new Date(e.at).toLocaleTimeString()),
+          h('time', { datetime: e.at }, dateTime(e.at)),
           ' ',
           stateBadge(e.state),
           e.note ? ` ${e.note}` : '',

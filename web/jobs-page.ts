@@ -2,7 +2,7 @@
 import { JOB_STATES, type JobState } from '../shared/job-states.js';
 import type { DeadLetterRow, JobRow, Overview } from '../shared/console/types.js';
 import { fetchEvents, fetchOverview } from './api.js';
-import { age, h, replaceChildren } from './dom.js';
+import { age, dateTime, h, replaceChildren } from './dom.js';
 import type { Page } from './page.js';
 
 const POLL_MS = 1500;
@@ -47,7 +47,7 @@ export function jobsPage(main: HTMLElement): Page {
           { 'data-job': j.id },
           h('td', {}, h('a', { href: `#/jobs/${j.id}` }, j.drop || j.id)),
           h('td', {}, stateBadge(j.state)),
-          h('td', {}, age(j.updatedAt)),
+          h('td', {}, h('time', { datetime: j.updatedAt, title: dateTime(j.updatedAt) }, age(j.updatedAt))),
         ),
       ),
     );

@@ -7,6 +7,7 @@ import type { Overview } from '../shared/console/types.js';
 import { fetchOverview, submitDrop } from './api.js';
 import { h, replaceChildren } from './dom.js';
 import { MaskPainter, type Tool } from './mask-painter.js';
+import { zoomablePicture } from './picture-zoom.js';
 import type { Page } from './page.js';
 
 function select(id: string, values: string[]): HTMLSelectElement {
@@ -84,7 +85,7 @@ export function newEditPage(main: HTMLElement): Page {
     painter.mask.setAttribute('role', 'img');
     replaceChildren(
       stage,
-      h('div', { class: 'canvas-stack' }, painter.picture, painter.mask),
+      zoomablePicture(h('div', { class: 'canvas-stack' }, painter.picture, painter.mask), painter.picture),
       h('p', { class: 'muted', id: 'picture-size' }, `${picked.name}: ${bitmap.width}×${bitmap.height} as displayed`),
     );
     refreshTools();

@@ -1,5 +1,6 @@
 /** `imagegen-pipeline emulator`: the gpt-image emulator on its own, until Ctrl-C. */
 import { intOption, parse, UsageError } from '../cli.js';
+import { ensurePortsFree, explainListenError, type PortUse } from '../ports.js';
 import { WELL_KNOWN_API_KEY } from './auth.js';
 import { DEFAULT_DEPLOYMENTS, parseDeploymentSpecs } from './deployments.js';
 import { parseFaultRates, parseLatency } from './faults.js';
@@ -26,10 +27,17 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const port: PortUse = {
+    port: intOption('port', values.port, 0, 65535) ?? 8011,
+    serves: 'the gpt-image emulator',
+    usualHolder: '`npm start` or another `imagegen-pipeline emulator`',
+    flag: '--port',
+  };
+  if (!values.host) await ensurePortsFree([port]);
   let emulator: Emulator;
   try {
     emulator = await startEmulator({
-      port: intOption('port', values.port, 0, 65535) ?? 8011,
+      port: port.port,
       host: values.host ?? '127.0.0.1',
       rpm: intOption('rpm', values.rpm, 1, 1_000_000) ?? 9,
       latency,
@@ -42,7 +50,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     // A deployment of a retired or unknown model is a usage problem, reported like one.
     if (err instanceof Error && err.message.startsWith('deployment "')) throw new UsageError(err.message);
-    throw err;
+    throw explainListenError(err, [port]);
   }
   const served = Object.entries(emulator.deployments).map(([name, model]) => `${name} (${model})`);
   const key =

@@ -7,6 +7,7 @@ import { newLocalSecret } from '../../shared/console/access.js';
 import { ensureStorageLayout } from '../../shared/adapters/storage.js';
 import { createRuntime } from '../../shared/runtime.js';
 import { intOption, parse } from '../cli.js';
+import { ensurePortsFree, explainListenError, type PortUse } from '../ports.js';
 import { loadFunctionDefinitions } from '../functions.js';
 import { createReporter } from '../reporter.js';
 import { readLocalSettings } from '../start.js';
@@ -20,6 +21,14 @@ export async function run(args: string[]): Promise<number> {
     'queue-lease-seconds': { type: 'string' },
     verbose: { type: 'boolean' },
   });
+  const port: PortUse = {
+    port: intOption('port', values.port, 0, 65535) ?? 7071,
+    serves: 'the Functions host',
+    usualHolder: '`npm start`, another `imagegen-pipeline host` or `func start`',
+    flag: '--port',
+  };
+  // Before the storage is touched, so a taken port fails at once.
+  await ensurePortsFree([port]);
   const settings = { ...readLocalSettings(), ...process.env } as Record<string, string | undefined>;
   // The host on this machine: its console user is the machine's own (see shared/console/access.ts).
   const runtime = await createRuntime(loadConfig(settings), { localSecret: newLocalSecret() });
@@ -31,10 +40,12 @@ export async function run(args: string[]): Promise<number> {
     functions: await loadFunctionDefinitions(),
     queueSettings: readQueueSettings(projectHostJson()),
     settings,
-    port: intOption('port', values.port, 0, 65535) ?? 7071,
+    port: port.port,
     timers: values['no-timers'] !== true,
     ...(leaseSeconds ? { queueLeaseSeconds: leaseSeconds } : {}),
     onLog: (entry) => reporter.log(entry),
+  }).catch((err: unknown) => {
+    throw explainListenError(err, [port]);
   });
   process.stdout.write(`Functions host listening on ${host.url}\n`);
   await new Promise<void>((resolve) => {

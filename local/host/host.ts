@@ -392,10 +392,17 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, boundHost, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, boundHost, () => resolve());
+    });
+  } catch (err) {
+    // The timers are armed already: cleared, a host that could not listen does not keep the process alive.
+    closing = true;
+    for (const t of timers.values()) clearTimeout(t);
+    throw err;
+  }
   for (const t of queueTriggers) t.start();
   const { port } = server.address() as AddressInfo;
 

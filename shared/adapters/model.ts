@@ -15,7 +15,7 @@ import type { ImageFormat } from '../image-header.js';
 import type { EditRequest } from '../validation.js';
 import type { StagedOutput } from './blobs.js';
 import { azureCredential } from './credential.js';
-import { streamingFetch } from './streaming-fetch.js';
+import { failedBeforeSending, streamingFetch } from './streaming-fetch.js';
 import { AnswerProblem, checkedImage, decodeBase64Image } from './streaming-image.js';
 import { standIn, type UploadPart } from './streaming-parts.js';
 
@@ -51,7 +51,8 @@ export type ModelOutcome =
   | (Reply & { kind: 'throttled'; retryAfterMs: number; message: string })
   | (Reply & { kind: 'refused'; code: string; message: string })
   | (Reply & { kind: 'invalid'; status: number; code: string; message: string })
-  | (Reply & { kind: 'transient'; code: string; message: string })
+  /** `notSent`: the connection failed before any of the request left (nothing reached the service). */
+  | (Reply & { kind: 'transient'; code: string; message: string; notSent?: boolean })
   /** The app's settings point at no usable deployment or route: retried, never blamed on the drop. */
   | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: string; message: string });
 
@@ -122,16 +123,36 @@ function misconfiguredSetting(
   return undefined;
 }
 
+type NetworkError = NodeJS.ErrnoException & { address?: string; port?: number; errors?: unknown[] };
+
+/**
+ * The network error under the SDK's bare "Connection error.": its code, system call and address
+ * (`ECONNREFUSED connect 127.0.0.1:8011`), which say whether the endpoint, DNS or the network is at fault.
+ */
+function networkCause(err: unknown): string | undefined {
+  for (let e = (err as { cause?: unknown })?.cause; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    const { code, syscall, errors } = e as NetworkError;
+    if (!code) continue;
+    // Connecting to a name with several addresses fails with an AggregateError whose members name them.
+    const { address, port } = (errors?.[0] ?? e) as NetworkError;
+    const where = address ? (port ? `${address}:${port}` : address) : undefined;
+    return [code, syscall ?? (errors?.[0] as NetworkError | undefined)?.syscall, where].filter(Boolean).join(' ');
+  }
+  return undefined;
+}
+
 /** Sorts a failed call into what the worker should do about it. */
 export function classifyError(err: unknown, route: ModelRoute = 'v1'): ModelOutcome {
   if (!(err instanceof APIError) || err.status === undefined) {
-    const message = err instanceof Error ? err.message : String(err);
+    const cause = networkCause(err);
+    const message = (err instanceof Error ? err.message : String(err)) + (cause ? ` (${cause})` : '');
     const code =
       err instanceof Error && err.constructor.name === 'APIConnectionTimeoutError' ? 'timeout' : 'connection';
     return {
       kind: 'transient',
       code,
       message: `${code === 'timeout' ? 'the model call timed out' : 'the connection failed'}: ${message}`,
+      ...(failedBeforeSending(err) ? { notSent: true } : {}),
     };
   }
   const reply = replyFrom(err.headers);

@@ -48,6 +48,15 @@ async function bodyOf(body: RequestInit['body']): Promise<Body> {
   throw new TypeError(`streamingFetch: unsupported body ${Object.prototype.toString.call(body)}`);
 }
 
+/** Errors of requests whose connection never opened: nothing of the request reached the server. */
+const unsent = new WeakSet<object>();
+
+/** Whether this error (or one it wraps, as the SDK's "Connection error." does) came before the connection opened. */
+export function failedBeforeSending(err: unknown): boolean {
+  for (let e = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) if (unsent.has(e)) return true;
+  return false;
+}
+
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && reason.name === 'AbortError') return reason;
@@ -73,8 +82,15 @@ export async function streamingFetch(input: string | URL | Request, init: Reques
     });
     const onAbort = () => req.destroy(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
+    // A socket reused from the pool was open already; a new one counts once its connection is made.
+    let connected = false;
+    req.once('socket', (socket) => {
+      if (!socket.connecting) connected = true;
+      else socket.once('connect', () => (connected = true));
+    });
     req.once('error', (err) => {
       signal?.removeEventListener('abort', onAbort);
+      if (!connected) unsent.add(err);
       reject(err);
     });
     req.once('response', (res) => {

@@ -69,6 +69,8 @@ interface Called {
   outcome: ModelOutcome | 'superseded' | { unusable: string };
   /** The output's version before this call (null: none), the only one the result may replace. */
   priorOutput: string | null;
+  /** The model slot the call was made in. */
+  slot: PoolSlot;
 }
 
 export async function processEditMessage(rt: JobContext, message: EditMessage, baseLog: Logger): Promise<EditResult> {
@@ -250,9 +252,9 @@ async function claimAndCall(
       inputs = await modelInputs(rt, job, maskLimits(config.drop));
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) throw err;
-      return { claimed, startedAt, outcome: 'superseded', priorOutput: null };
+      return { claimed, startedAt, outcome: 'superseded', priorOutput: null, slot };
     }
-    if (!inputs.ok) return { claimed, startedAt, outcome: { unusable: inputs.problem }, priorOutput: null };
+    if (!inputs.ok) return { claimed, startedAt, outcome: { unusable: inputs.problem }, priorOutput: null, slot };
     for (const note of inputs.notes) log.info(note);
     const priorEtag = (await priorOutput)?.etag ?? null;
     const clientRequestId = `${job.id}-${job.attempts}`;
@@ -274,7 +276,9 @@ async function claimAndCall(
       // The answer's image goes into edited/ as it arrives, uncommitted until recordOutcome commits it.
       output: (image: AsyncIterable<Buffer>) => rt.blobs.stageOutput(outputName(job), image),
     };
-    return { claimed, startedAt, priorOutput: priorEtag, outcome: await model.edit(edit) };
+    const outcome = await model.edit(edit);
+    if (outcome.kind === 'transient' && outcome.notSent) rt.pool.unsentTurn(deployment);
+    return { claimed, startedAt, priorOutput: priorEtag, slot, outcome };
   } catch (err) {
     await releaseLease(rt, job.id, holdsEditLease(rt, job.attempts));
     throw err;
@@ -454,33 +458,37 @@ async function recordOutcome(
       // A wrong endpoint, deployment or api-version is the app's fault, not the drop's: retried like a transient failure.
       if (outcome.kind === 'misconfigured')
         log.error(`the app is misconfigured: check ${outcome.setting} (${outcome.message})`);
-      return retryOrFail({ code: outcome.code, message: outcome.message }, deployment);
+      const error = { code: outcome.code, message: outcome.message };
+      if (outcome.kind === 'transient' && outcome.notSent) return retryOrFail(error, { notSent: true });
+      return retryOrFail(error, { avoid: deployment });
     }
   }
 
-  /** A failed attempt: retried after a backoff (with another member than `avoid`) until the attempts run out. */
-  async function retryOrFail(error: { code: string; message: string }, avoid?: string): Promise<EditResult> {
+  /**
+   * A failed attempt: retried after a backoff (with another member than `avoid`) until the attempts run out.
+   * `notSent`: the connection failed before the request left, so nothing reached the service: the call is
+   * not counted, and the retry keeps the job's slot (moved by the backoff) instead of queueing behind
+   * every job scheduled since.
+   */
+  async function retryOrFail(
+    error: { code: string; message: string },
+    how: { avoid?: string; notSent?: boolean } = {},
+  ): Promise<EditResult> {
+    const uncounted = how.notSent ? { modelCalls: claimed.modelCalls - 1 } : {};
     if (attempt < config.model.maxAttempts) {
       const delay = backoffMs(attempt);
-      const details = { error, note: `retrying in ${formatDuration(delay)} or later`, ...withRequest };
-      const ok = await requeue(rt, claimed, holding, rt.now().getTime() + delay, log, details, {
-        reserve: true,
-        ...(avoid ? { avoid } : {}),
-        known: claimedVersion,
-        changes: { edit: call },
-      });
+      const kept = how.notSent ? ' (nothing reached the model: no call counted, the job keeps its slot)' : '';
+      const details = { error, note: `retrying in ${formatDuration(delay)} or later${kept}`, ...withRequest };
+      const changes = { edit: call, ...uncounted };
+      const slot = how.notSent
+        ? { epoch: called.slot.epoch, deployment: called.slot.deployment }
+        : { reserve: true, ...(how.avoid ? { avoid: how.avoid } : {}) };
+      const at = rt.now().getTime() + delay;
+      const ok = await requeue(rt, claimed, holding, at, log, details, { ...slot, known: claimedVersion, changes });
       return ok ? 'retrying' : 'busy';
     }
-    await endWithoutEdit(
-      rt,
-      claimed.id,
-      holding,
-      'failed',
-      error,
-      [`the model call failed ${attempt} times; last error: ${error.message}`],
-      log,
-      claimedVersion,
-    );
+    const problems = [`the model call failed ${attempt} times; last error: ${error.message}`];
+    await endWithoutEdit(rt, claimed.id, holding, 'failed', error, problems, log, claimedVersion, uncounted);
     return 'failed';
   }
 }

@@ -10,7 +10,7 @@ import { formatDuration } from '../config.js';
 import { handled } from '../handled.js';
 import { classifyBlobName, dropKey, type DropRef } from '../drop.js';
 import { jobIdFor, newJob, type JobError, type JobRecord, type PartRef } from '../job.js';
-import { jobLogger, stateLine, type Logger } from '../log.js';
+import { jobLogger, settleLine, stateLine, type Logger } from '../log.js';
 import { EARLY_RETURN_MS } from '../pacing.js';
 import type { PoolSlot } from '../pool/pool.js';
 import { dropRequirement } from '../pool/select.js';
@@ -122,7 +122,10 @@ async function assessDrop(rt: JobContext, drop: DropRef, baseLog: Logger, settle
     return 'waiting';
   }
   const settleMs = settled ? 0 : unsettledFor(rt, parts);
-  if (settleMs > 0) return { settleMs };
+  if (settleMs > 0) {
+    baseLog.info(settleLine(key, drop.stem, rt.config.drop.settleMs, !!parts.sidecar));
+    return { settleMs };
+  }
   const image = parts.image;
   const mask = parts.mask;
   const inputs: JobRecord['inputs'] = {

@@ -81,8 +81,9 @@ export async function endWithoutEdit(
   problems: string[],
   log: Logger,
   known?: Versioned<JobRecord>,
+  changes: Partial<JobRecord> = {},
 ): Promise<void> {
-  const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ problems }), known);
+  const after = await advance(rt, jobId, guard, to, log, { error }, () => ({ ...changes, problems }), known);
   if (!after) return;
   await writeRejectionReport(rt, after.value, log);
   await announceOutcome(rt, after.value, log);

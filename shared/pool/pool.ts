@@ -52,6 +52,8 @@ export interface DeploymentPool {
   admit(id: string, key: string): Promise<boolean>;
   /** Resolves when this process may send the member a call now (./send-gate.ts). */
   turn(id: string): Promise<void>;
+  /** Gives back a turn whose call never reached the member (the connection failed before sending). */
+  unsentTurn(id: string): void;
   /** What the member's answer says about its health: `failed` for 5xx, resets and timeouts. */
   report(id: string, result: 'answered' | 'failed'): Promise<void>;
 }
@@ -235,6 +237,9 @@ export function createDeploymentPool(
     },
     turn(id) {
       return gates.get(member(id).id)!.take();
+    },
+    unsentTurn(id) {
+      gates.get(member(id).id)!.giveBack();
     },
     async availability(id) {
       return availability(await board.peek(member(id).id), board.nowMs());

@@ -34,6 +34,11 @@ export class SendGate {
     return turn;
   }
 
+  /** A call that took its turn but never left (its connection failed first): the turn is not spent. */
+  giveBack(): void {
+    this.tokens = Math.min(this.capacity, this.tokens + 1);
+  }
+
   private async waitForToken(): Promise<void> {
     for (;;) {
       const t = this.now();

@@ -290,6 +290,70 @@ describe('the web console', { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  it('fits a portrait photo and the mask tools in the window; zoom in pans, painting still lands, Fit returns', async () => {
+    const page = await openPage('#/new');
+    await pickImage(page, 'portrait.png', await gradientImage(500, 1000));
+    await page.locator('#zoom-level', { hasText: 'fitted to the window' }).waitFor();
+    const inner = await page.evaluate(() => window.innerHeight);
+    const picture = (await page.locator('.mask-layer').boundingBox())!;
+    const tools = (await page.locator('fieldset.tools').boundingBox())!;
+    expect(picture.height).toBeLessThanOrEqual(inner * 0.6 + 1);
+    expect(picture.height + tools.height).toBeLessThan(inner);
+    expect(picture.width / picture.height).toBeCloseTo(0.5, 2);
+
+    await page.click('#zoom-in');
+    await page.click('#zoom-in');
+    const zoomed = (await page.locator('.mask-layer').boundingBox())!;
+    expect(zoomed.width).toBeGreaterThan(picture.width * 2);
+    const view = page.locator('#canvas-viewport');
+    expect(await view.evaluate((v) => v.scrollHeight > v.clientHeight)).toBe(true);
+    // Panned to the bottom, a stroke there paints the bottom of the mask.
+    await view.evaluate((v) => (v.scrollTop = v.scrollHeight));
+    const shown = (await view.boundingBox())!;
+    await page.mouse.move(shown.x + shown.width * 0.3, shown.y + shown.height - 30);
+    await page.mouse.down();
+    await page.mouse.move(shown.x + shown.width * 0.6, shown.y + shown.height - 30, { steps: 6 });
+    await page.mouse.up();
+    const paintedRows = await page.evaluate(() => {
+      const c = document.querySelector<HTMLCanvasElement>('.mask-layer')!;
+      const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const rows: number[] = [];
+      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) rows.push(Math.floor((i - 3) / 4 / c.width));
+      return [Math.min(...rows), Math.max(...rows)];
+    });
+    expect(paintedRows[0]).toBeGreaterThan(800);
+
+    await page.click('#zoom-fit');
+    expect((await page.locator('.mask-layer').boundingBox())!.height).toBeCloseTo(picture.height, 0);
+    await page.close();
+  });
+
+  it('dates every timeline entry, shows the signer plainly in the checklist, and has an icon (no 404s)', async () => {
+    const notFound: string[] = [];
+    await p.upload('dates/photo.png', photo);
+    await p.upload('dates/photo.mask.png', await rectMask(480, 320, { x: 100, y: 100, width: 80, height: 60 }));
+    const { id } = await p.settled('dates/photo');
+    const page = await browser.context.newPage();
+    page.on('response', (r) => {
+      if (r.status() === 404) notFound.push(r.url());
+    });
+    await page.goto(`${p.host.url}/api/console#/jobs/${id}`);
+    await page.locator('[data-testid="checklist"]').waitFor();
+    const year = String(new Date().getFullYear());
+    const times = await page.locator('.timeline time').allTextContents();
+    expect(times.length).toBeGreaterThan(2);
+    for (const t of times) expect(t).toContain(year);
+    const checklist = (await page.locator('[data-testid="checklist"]').textContent())!;
+    expect(checklist).toMatch(/Signed by: +.+, trusted/);
+    expect(checklist).not.toMatch(/\), trusted/);
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toMatch(/^data:image\/svg\+xml,/);
+    await page.goto(`${p.host.url}/api/console#/new`);
+    await page.locator('h1', { hasText: 'New edit' }).waitFor();
+    await sleep(300);
+    expect(notFound).toEqual([]);
+    await page.close();
+  });
+
   it("shows the outcome events, and those the topic refused for good, through the console's own API", async () => {
     await p.upload('events/photo.png', photo);
     await p.upload('events/photo.mask.png', await rectMask(480, 320, { x: 100, y: 100, width: 80, height: 60 }));

@@ -1,6 +1,6 @@
 /**
  * Checks resource bodies against Microsoft's own type data for ARM resources (the data the Bicep compiler
- * type-checks with), as trimmed into ../shared/azure-types (its README describes the format). No Bicep CLI
+ * type-checks with), as trimmed into test/infra/azure-types (its README describes the format). No Bicep CLI
  * can run here, so this stands in for its BCP037 (unknown property), BCP073 (read-only property), BCP036
  * (value outside the allowed ones) and BCP035 (missing required property) diagnostics.
  *
@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Node } from 'web-tree-sitter';
 import { ROOT, stringValue, where, type BicepFile, type Resource } from './bicep.js';
 
-export const AZURE_TYPES = path.resolve(ROOT, '../shared/azure-types');
+export const AZURE_TYPES = path.resolve(ROOT, 'test/infra/azure-types');
 
 interface Ref {
   $ref: string;

@@ -1,6 +1,6 @@
 /**
  * Every resource declaration in infra/ checked against Microsoft's type data for its type and API version
- * (../shared/azure-types): unknown properties, wrong nesting, read-only properties, values outside the
+ * (test/infra/azure-types): unknown properties, wrong nesting, read-only properties, values outside the
  * allowed ones, missing required properties. A fixture with planted mistakes proves each check can fail.
  */
 import { describe, expect, it } from 'vitest';

@@ -28,6 +28,7 @@ import {
   TRAINED,
 } from '../helpers/crafted-c2pa.js';
 import { gradientImage } from '../helpers/images.js';
+import { jpegSegmentAt } from '../helpers/jpeg-segments.js';
 import { manifestBox, swapManifest } from '../helpers/jumbf-surgery.js';
 
 const DAY = 86_400_000;
@@ -302,7 +303,7 @@ describe('corrupt containers', () => {
   it.each<[string, (b: Buffer) => Buffer, RegExp]>([
     [
       'cut inside the manifest segment',
-      (b) => b.subarray(0, b.indexOf(Buffer.from([0xff, 0xeb])) + 200),
+      (b) => b.subarray(0, jpegSegmentAt(b, 0xeb) + 200),
       /segment 0xFFEB .* truncated/,
     ],
     ['cut inside the scan data', (b) => b.subarray(0, b.length - 40), /no end-of-image marker/],
@@ -310,8 +311,7 @@ describe('corrupt containers', () => {
       'a segment length past the end',
       (b) => {
         const out = Buffer.from(b);
-        const at = out.indexOf(Buffer.from([0xff, 0xdb]));
-        out.writeUInt16BE(0xfff0, at + 2);
+        out.writeUInt16BE(0xfff0, jpegSegmentAt(out, 0xdb) + 2);
         return out;
       },
       /truncated|no marker/,

@@ -452,4 +452,19 @@ describe('send gate', () => {
     );
     expect(sent).toEqual([0, 0, 500, 1000, 1500]);
   });
+
+  it('a turn given back (the call never left) lets the next call go at once', async () => {
+    let t = 0;
+    const gate = new SendGate(
+      2,
+      () => t,
+      async (ms) => void (t += ms),
+    );
+    await gate.take();
+    gate.giveBack();
+    await gate.take();
+    expect(t).toBe(0);
+    await gate.take();
+    expect(t).toBe(30_000);
+  });
 });
