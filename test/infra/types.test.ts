@@ -9,13 +9,30 @@ import { nearest, TypeLibrary, typeProblems } from './azure-types.js';
 
 const lib = new TypeLibrary();
 
+/**
+ * Resource types the team's type set (test/infra/azure-types/README.md) has no data for, and where their
+ * bodies are checked instead. Type data is only ever copied from that set, never from elsewhere.
+ */
+const WITHOUT_TYPE_DATA: Record<string, string> = {
+  'Microsoft.Authorization/roleDefinitions@2022-04-01':
+    "the publisher key's custom role; its permissions are checked in test/infra/semantics.test.ts",
+};
+
 describe('Bicep against the Azure resource types', () => {
   it('every resource in infra/ has type data for its API version, and matches it', async () => {
     const files = await Promise.all(infraFiles('.bicep').map((f) => BicepFile.load(f)));
     const resources = files.flatMap((f) => f.resources);
     expect(resources.length).toBeGreaterThan(20);
-    for (const r of resources) expect(lib.resourceBody(r.typeString), r.typeString).toBeDefined();
-    expect(typeProblems(files, lib)).toEqual([]);
+    const checked = resources.filter((r) => !(r.typeString in WITHOUT_TYPE_DATA));
+    for (const r of checked) expect(lib.resourceBody(r.typeString), r.typeString).toBeDefined();
+    // The exceptions stay exceptions: each is used, and none has type data here after all.
+    for (const type of Object.keys(WITHOUT_TYPE_DATA)) {
+      expect(resources.some((r) => r.typeString === type), type).toBe(true);
+      expect(lib.resourceBody(type), type).toBeUndefined();
+    }
+    expect(typeProblems(files, lib).filter((p) => !Object.keys(WITHOUT_TYPE_DATA).some((t) => p.includes(t)))).toEqual(
+      [],
+    );
   });
 
   it('catches each planted mistake in the fixture, with the fix', async () => {
