@@ -27,7 +27,10 @@ describe('Bicep against the Azure resource types', () => {
     for (const r of checked) expect(lib.resourceBody(r.typeString), r.typeString).toBeDefined();
     // The exceptions stay exceptions: each is used, and none has type data here after all.
     for (const type of Object.keys(WITHOUT_TYPE_DATA)) {
-      expect(resources.some((r) => r.typeString === type), type).toBe(true);
+      expect(
+        resources.some((r) => r.typeString === type),
+        type,
+      ).toBe(true);
       expect(lib.resourceBody(type), type).toBeUndefined();
     }
     expect(typeProblems(files, lib).filter((p) => !Object.keys(WITHOUT_TYPE_DATA).some((t) => p.includes(t)))).toEqual(
