@@ -10,7 +10,7 @@ import { parse, UsageError } from './cli.js';
 import { ConfigError, loadGateConfig } from '../shared/config.js';
 import { renderChecklist } from '../shared/provenance/checklist.js';
 import { terminalSafe } from '../shared/provenance/terminal-text.js';
-import { createCompositeVerifier, PIPELINE_AGENT } from '../shared/provenance/publisher.js';
+import { createCompositeVerifier } from '../shared/provenance/publisher.js';
 import { certificatesIn, createVerifier } from '../shared/provenance/verifier.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -80,7 +80,8 @@ export async function run(args: string[]): Promise<number> {
       continue;
     }
     let report = await verifier.verify(bytes, { file });
-    if (composites && report.manifest?.claimGenerator?.startsWith(PIPELINE_AGENT))
+    // Composite rules by signer: the active manifest signed with the pinned publisher's key, whatever it calls itself.
+    if (composites && report.manifest && composites.signedByPublisher(bytes, report.manifest.activeLabel))
       report = await composites.verify(bytes, { file });
     process.stdout.write(values.json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
     if (report.verdict === 'quarantine' && exit === 0) exit = 1;

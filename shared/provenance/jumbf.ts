@@ -26,6 +26,8 @@ export interface ManifestBoxes {
   /** The manifest superbox's content: what an ingredient's `activeManifest` hash covers. */
   payload: Uint8Array;
   claim: CborValue;
+  /** The claim's CBOR exactly as stored: the detached payload its COSE signature covers. */
+  claimBytes: Uint8Array;
   /** The signature superbox's content: what a v3 ingredient's `claimSignature` hash covers. */
   signaturePayload: Uint8Array;
   signature: CborValue;
@@ -85,9 +87,11 @@ const isSuperbox = (b: JumbfSuperbox | JumbfBox): b is JumbfSuperbox => 'childre
 const child = (box: JumbfSuperbox, label: string) =>
   box.children.find((c): c is JumbfSuperbox => isSuperbox(c) && c.label === label);
 
+const contentBox = (box: JumbfSuperbox) => box.children.find((c): c is JumbfBox => !isSuperbox(c));
+
 /** The first content box of a superbox, decoded: CBOR, JSON, or raw bytes (embedded files). */
 function content(box: JumbfSuperbox): CborValue {
-  const inner = box.children.find((c): c is JumbfBox => !isSuperbox(c));
+  const inner = contentBox(box);
   if (!inner) return undefined;
   if (inner.type === 'cbor') return decodeCbor(inner.payload);
   if (inner.type === 'json') return JSON.parse(new TextDecoder().decode(inner.payload)) as CborValue;
@@ -136,12 +140,13 @@ export function readManifestStore(jumbf: Uint8Array): Map<string, ManifestBoxes>
     for (const a of assertionStore?.children ?? []) {
       if (!isSuperbox(a) || !a.label) continue;
       // Only the assertions the gate reads are decoded; a malformed one elsewhere is c2pa-rs's to report.
-      if (/^c2pa\.(ingredient|actions)/.test(a.label)) assertions.set(a.label, content(a));
+      if (/^c2pa\.(ingredient|actions|hash\.data)/.test(a.label)) assertions.set(a.label, content(a));
     }
     manifests.set(m.label, {
       label: m.label,
       payload: m.payload,
       claim: content(claimBox),
+      claimBytes: contentBox(claimBox)?.payload ?? new Uint8Array(0),
       signaturePayload: signatureBox.payload,
       signature: content(signatureBox),
       assertions,
