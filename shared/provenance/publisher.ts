@@ -80,8 +80,23 @@ const INGREDIENT_CHECKS = ['Made by an allowed AI agent', "Signed during this jo
 export interface CompositeVerifier {
   identity: PublisherIdentity;
   verify(input: Uint8Array | (() => Promise<Uint8Array>), context: GateContext): Promise<ProvenanceReport>;
-  /** Whether a file's active manifest (by label) is signed by the pinned publisher: then composite rules apply. */
-  signedByPublisher(bytes: Uint8Array, activeLabel: string): boolean;
+  /**
+   * Which rules a file's active manifest (by label) calls for: `publisher` when it is signed with the
+   * pinned publisher's key (composite rules, the only way to publish as a composite); `claims-publisher`
+   * when someone else signed a manifest that says the pipeline composited it (judged by composite rules
+   * too, so the refusal names the signer); otherwise `other` (a model output's rules).
+   */
+  rulesFor(bytes: Uint8Array, activeLabel: string): 'publisher' | 'claims-publisher' | 'other';
+}
+
+function compositedByPipeline(active: ManifestEvidence | undefined): boolean {
+  return (active?.actions ?? []).some(
+    ({ action, agent }) =>
+      action.action === 'c2pa.edited' &&
+      agent === PIPELINE_AGENT &&
+      typeof action.digitalSourceType === 'string' &&
+      fullSourceType(action.digitalSourceType) === COMPOSITE_SOURCE_TYPE,
+  );
 }
 
 /** The publisher level's own checks on top of the gate's: the pin, the pipeline's edit, the edit's role. */
@@ -102,13 +117,7 @@ function publisherChecks(
       detail: notOurs ?? `${identity.name} (public key pinned by PUBLISHER_CERT_CHAIN; signature checked with it)`,
     },
   ];
-  const composited = (active?.actions ?? []).some(
-    ({ action, agent }) =>
-      action.action === 'c2pa.edited' &&
-      agent === PIPELINE_AGENT &&
-      typeof action.digitalSourceType === 'string' &&
-      fullSourceType(action.digitalSourceType) === COMPOSITE_SOURCE_TYPE,
-  );
+  const composited = compositedByPipeline(active);
   checks.push({
     name: 'Publisher: composited by the pipeline',
     ok: composited,
@@ -147,7 +156,11 @@ export async function createCompositeVerifier(
 
   return {
     identity,
-    signedByPublisher: (bytes, label) => notThePublisher(identity, activeEvidence(bytes, label)) === null,
+    rulesFor(bytes, label) {
+      const active = activeEvidence(bytes, label);
+      if (notThePublisher(identity, active) === null) return 'publisher';
+      return compositedByPipeline(active) ? 'claims-publisher' : 'other';
+    },
     async verify(input, context) {
       const bytes = typeof input === 'function' ? await input() : input;
       const reading = await publisherLevel.read(bytes);
