@@ -222,6 +222,21 @@ describe('gate policy', () => {
     });
   });
 
+  it.each([
+    ['another serial number', { cert_serial_number: '12345' }],
+    ['another common name', { common_name: 'Someone Else' }],
+    ['no signer at all', { cert_serial_number: undefined }],
+  ])('quarantines when c2pa-rs reports %s than the certificate the file names', (_name, change) => {
+    const s = store();
+    Object.assign(s.manifests!['urn:a']!.signature_info!, change);
+    const r = judge(s);
+    expect(r.verdict).toBe('quarantine');
+    expect(r.checks.find((c) => !c.ok)).toMatchObject({
+      name: 'One reading of the signer',
+      detail: expect.stringMatching(/^the signer cannot be read one way: c2pa-rs (verified|reported no)/),
+    });
+  });
+
   it('accepts a bare IPTC name as stored (the policy lists bare names too), and reports it as the file says', () => {
     const r = judge(
       store({
