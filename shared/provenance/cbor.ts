@@ -146,12 +146,14 @@ export function field(value: CborValue, key: string | number): CborValue {
 }
 
 function head(major: number, n: number): Buffer {
-  const out = Buffer.alloc(9);
   if (n < 24) return Buffer.of((major << 5) | n);
   if (n < 0x100) return Buffer.of((major << 5) | 24, n);
-  if (n < 0x10000) return (out.writeUInt16BE(n, 1), (out[0] = (major << 5) | 25), out.subarray(0, 3));
-  if (n < 0x100000000) return (out.writeUInt32BE(n, 1), (out[0] = (major << 5) | 26), out.subarray(0, 5));
-  return (out.writeBigUInt64BE(BigInt(n), 1), (out[0] = (major << 5) | 27), out);
+  if (n < 0x10000) return Buffer.of((major << 5) | 25, n >> 8, n & 0xff);
+  const out = Buffer.alloc(n < 0x100000000 ? 5 : 9);
+  out[0] = (major << 5) | (out.length === 5 ? 26 : 27);
+  if (out.length === 5) out.writeUInt32BE(n, 1);
+  else out.writeBigUInt64BE(BigInt(n), 1);
+  return out;
 }
 
 /** Definite-length CBOR for what a COSE Sig_structure needs: integers, text, byte strings and arrays. */

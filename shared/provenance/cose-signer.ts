@@ -6,7 +6,7 @@
  * here: a header holding both keys, or any chain in the unprotected header (which no signature covers;
  * Microsoft's and this pipeline's signers put it in the protected header under 33). RFC 9052, RFC 9360.
  */
-import { type KeyObject, verify, type X509Certificate } from 'node:crypto';
+import { constants, type KeyObject, verify, type X509Certificate } from 'node:crypto';
 import { type CborValue, decodeCbor, encodeCbor } from './cbor.js';
 
 const LABEL_ALG = 1;
@@ -88,7 +88,7 @@ export function claimSignatureVerifies(sign1: CoseSign1, claimBytes: Uint8Array,
       known.hash,
       toBeSigned,
       known.pss
-        ? { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: SALT[known.hash]! }
+        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: SALT[known.hash]! }
         : { key, dsaEncoding: 'ieee-p1363' },
       sign1.signature,
     );
