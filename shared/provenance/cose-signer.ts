@@ -108,18 +108,18 @@ const rdn = (name: string, key: string) => new RegExp(`(?:^|\\n)${key}=([^\\n]+)
 
 /**
  * Why the leaf read here is not the signer c2pa-rs reported (serial number, common name, organisation),
- * or null when they agree. c2pa-rs reports the serial in decimal and, as "issuer", an organisation name.
+ * or null when they agree. c2pa-rs reports the serial in decimal.
  */
 export function signerDisagreement(leaf: X509Certificate, reported: ReportedSigner | undefined): string | null {
   const serial = BigInt(`0x${leaf.serialNumber}`).toString();
   const shown = `${rdn(leaf.subject, 'CN') ?? 'an unnamed certificate'} (serial ${serial})`;
   if (!reported?.cert_serial_number) return `c2pa-rs reported no signer certificate, while the file names ${shown}`;
   const said = `${reported.common_name ?? 'an unnamed certificate'} (serial ${reported.cert_serial_number})`;
-  const organisations = [rdn(leaf.subject, 'O'), rdn(leaf.issuer, 'O')];
+  // c2pa-rs's "issuer" is the leaf's own subject organisation (measured with 0.91: O differing from the issuer's).
   const agree =
     reported.cert_serial_number === serial &&
     (reported.common_name ?? null) === rdn(leaf.subject, 'CN') &&
-    (reported.issuer == null || organisations.includes(reported.issuer));
+    (reported.issuer ?? null) === rdn(leaf.subject, 'O');
   return agree ? null : `c2pa-rs verified a signature by ${said}, but the certificate the file names is ${shown}`;
 }
 

@@ -225,6 +225,7 @@ describe('gate policy', () => {
   it.each([
     ['another serial number', { cert_serial_number: '12345' }],
     ['another common name', { common_name: 'Someone Else' }],
+    ['another organisation', { issuer: 'Someone Else Inc' }],
     ['no signer at all', { cert_serial_number: undefined }],
   ])('quarantines when c2pa-rs reports %s than the certificate the file names', (_name, change) => {
     const s = store();
