@@ -117,6 +117,14 @@ describe('controls that must publish', () => {
     expect(Date.parse(report.signingTime!.at!)).toBeGreaterThan(Date.now() - 5 * 60_000);
   });
 
+  it('an iterative edit of a published composite: the photo carries the publisher’s manifest and its own edit', async () => {
+    const file = await craftComposite(publisher.key, standard([publisher]), { bytes: images.png, mime: 'image/png' }, [
+      photo(await honest()),
+      component(edit),
+    ]);
+    expect((await composites.verify(file, context())).reasons).toEqual([]);
+  });
+
   it('a photo that carries a camera manifest of its own', async () => {
     const shot = await craft(pkiSigner(camera), images.png, {
       actions: {
@@ -290,6 +298,12 @@ describe('imagegen-pipeline verify --json --publisher', () => {
     const modelOutput = Buffer.from(await signImage(emulator, images.png, { format: 'image/png', title: 'model.png' }));
     const crafted = {
       'other-leaf.png': await honest(otherCustomer),
+      'edit-as-parent.png': await craftComposite(
+        publisher.key,
+        standard([publisher]),
+        { bytes: images.png, mime: 'image/png' },
+        [component(edit, 'parentOf', 'original-photo'), component(images.png)],
+      ),
       'decoy.png': await honest(otherCustomer, {
         protected: [['x5chain', [otherCustomer]]],
         unprotected: [[33, [publisher]]],
