@@ -151,7 +151,7 @@ function readWebp(bytes: Uint8Array): ContainerReading {
     if (pos + 8 + size > end) return corrupt('WebP', `chunk ${printable(type)} at byte ${pos} runs past the end`);
     if (type === 'C2PA') {
       manifests.push(buf.subarray(pos + 8, pos + 8 + size));
-      storeRanges.push({ start: pos, length: 8 + size });
+      storeRanges.push({ start: pos, length: 8 + size + (size & 1) }); // with its pad byte, part of the chunk
     }
     pos += 8 + size + (size & 1);
   }
