@@ -123,6 +123,7 @@ function exclusionsOf(assertions: Map<string, CborValue>): Range[] | null {
   if (hashes.length === 0) return null;
   const ranges: Range[] = [];
   for (const [, data] of hashes) {
+    if (!(data instanceof Map)) return [{ start: -1, length: -1 }];
     const list = field(data, 'exclusions') ?? [];
     if (!Array.isArray(list)) return [{ start: -1, length: -1 }];
     for (const item of list) {

@@ -442,14 +442,17 @@ function checkExclusions(j: Judged) {
     e.start >= 0 && e.length >= 0 && store.some((r) => e.start >= r.start && e.start + e.length <= r.start + r.length);
   const outside = exclusions.filter((e) => !inside(e));
   const shown = (ranges: Range[]) => ranges.map((r) => `bytes ${r.start} to ${r.start + r.length}`).join(', ');
+  const unreadable = exclusions.some((e) => e.start < 0 || e.length < 0);
   j.list.add(
     'Hard binding covers the whole file',
     outside.length === 0,
     outside.length === 0
       ? 'it leaves out only the manifest store'
-      : `the hard binding leaves other bytes unchecked: it excludes ${shown(outside)}, outside the manifest store (${
-          shown(store) || 'not found'
-        })`,
+      : unreadable
+        ? "the hard binding's exclusions cannot be read, so what it leaves unchecked is unknown"
+        : `the hard binding leaves other bytes unchecked: it excludes ${shown(outside)}, outside the manifest store (${
+            shown(store) || 'not found'
+          })`,
   );
 }
 

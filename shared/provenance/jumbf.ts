@@ -98,6 +98,14 @@ function content(box: JumbfSuperbox): CborValue {
   return inner.payload;
 }
 
+function decodedOrUndefined(box: JumbfSuperbox): CborValue {
+  try {
+    return content(box);
+  } catch {
+    return undefined;
+  }
+}
+
 function parseStore(jumbf: Uint8Array): { description: Uint8Array; store: JumbfSuperbox } {
   const [top, ...extra] = boxesIn(jumbf);
   if (!top || top.type !== 'jumb' || extra.length) throw new JumbfError('the manifest store is not one JUMBF superbox');
@@ -140,7 +148,9 @@ export function readManifestStore(jumbf: Uint8Array): Map<string, ManifestBoxes>
     for (const a of assertionStore?.children ?? []) {
       if (!isSuperbox(a) || !a.label) continue;
       // Only the assertions the gate reads are decoded; a malformed one elsewhere is c2pa-rs's to report.
-      if (/^c2pa\.(ingredient|actions|hash\.data)/.test(a.label)) assertions.set(a.label, content(a));
+      if (/^c2pa\.(ingredient|actions)/.test(a.label)) assertions.set(a.label, content(a));
+      // A data hash nobody can decode is kept as undefined: only the active manifest's matters, and it refuses.
+      if (/^c2pa\.hash\.data/.test(a.label)) assertions.set(a.label, decodedOrUndefined(a));
     }
     manifests.set(m.label, {
       label: m.label,
