@@ -9,8 +9,9 @@ import { open, readFile } from 'node:fs/promises';
 import { parse, UsageError } from './cli.js';
 import { ConfigError, loadGateConfig } from '../shared/config.js';
 import { renderChecklist } from '../shared/provenance/checklist.js';
+import type { ProvenanceReport } from '../shared/provenance/gate.js';
 import { terminalSafe } from '../shared/provenance/terminal-text.js';
-import { createCompositeVerifier, PIPELINE_AGENT } from '../shared/provenance/publisher.js';
+import { createCompositeVerifier } from '../shared/provenance/publisher.js';
 import { certificatesIn, createVerifier } from '../shared/provenance/verifier.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -80,12 +81,21 @@ export async function run(args: string[]): Promise<number> {
       continue;
     }
     let report = await verifier.verify(bytes, { file });
-    if (composites && report.manifest?.claimGenerator?.startsWith(PIPELINE_AGENT))
-      report = await composites.verify(bytes, { file });
+    // Composite rules by signer (the pinned publisher's key), whatever the file calls itself; a manifest
+    // that claims the pipeline's edit under another signer is refused by them too, naming that signer.
+    const rules = composites && report.manifest ? composites.rulesFor(bytes, report.manifest.activeLabel) : 'other';
+    if (composites && rules !== 'other') report = await composites.verify(bytes, { file });
+    else if (composites) report = judgedAsModelOutput(report, composites.identity.name);
     process.stdout.write(values.json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
     if (report.verdict === 'quarantine' && exit === 0) exit = 1;
   }
   return exit;
+}
+
+/** With --publisher, a file not signed by it is judged by the model-output rules; the checklist says so. */
+function judgedAsModelOutput(report: ProvenanceReport, publisher: string): ProvenanceReport {
+  const detail = `not signed by the configured publisher ${publisher}, so judged as a model output`;
+  return { ...report, checks: [{ name: 'Rules', ok: true, detail }, ...report.checks] };
 }
 
 /**

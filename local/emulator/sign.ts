@@ -47,7 +47,7 @@ function softBinding(watermarkId: string) {
 export function azureShapedManifest(options: SignOptions) {
   const when = (options.when ?? new Date()).toISOString();
   return {
-    claim_generator_info: [{ name: 'imagegen-pipeline gpt-image emulator', version: '2.0' }],
+    claim_generator_info: [{ name: 'gpt-image-emulator', version: '2.0' }],
     title: options.title,
     format: options.format,
     instance_id: `xmp:iid:${randomUUID()}`,

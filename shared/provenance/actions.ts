@@ -1,5 +1,9 @@
-/** The actions of a manifest (c2pa.actions v1 and v2) with the software agent each names. Pure. */
-import type { ManifestJson } from './gate.js';
+/**
+ * The actions of a manifest (c2pa.actions v1 and v2) with the software agent each names, read from the
+ * assertion's CBOR as stored in the file (c2pa-rs reports normalised values, e.g. a bare source type as
+ * the full IPTC URI, so its JSON is not what the file says). Pure.
+ */
+import { type CborValue, plainCbor } from './cbor.js';
 
 export interface Action {
   action?: unknown;
@@ -7,6 +11,7 @@ export interface Action {
   softwareAgent?: unknown;
   softwareAgentIndex?: unknown;
   digitalSourceType?: unknown;
+  parameters?: unknown;
 }
 
 export interface NamedAction {
@@ -40,11 +45,12 @@ function agentName(value: unknown): string | null {
   return null;
 }
 
-export function actionsOf(m: ManifestJson): NamedAction[] {
+/** The actions of a manifest's stored assertions (by exact label, as `readManifestStore` decodes them). */
+export function actionsOf(assertions: Map<string, CborValue>): NamedAction[] {
   const out: NamedAction[] = [];
-  for (const a of m.assertions ?? []) {
-    if (!ACTIONS_LABEL.test(a.label) || !a.data || typeof a.data !== 'object') continue;
-    const data = a.data as { actions?: unknown; softwareAgents?: unknown };
+  for (const [label, stored] of assertions) {
+    const data = plainCbor(stored) as { actions?: unknown; softwareAgents?: unknown } | null;
+    if (!ACTIONS_LABEL.test(label) || !data || typeof data !== 'object') continue;
     if (!Array.isArray(data.actions)) continue;
     for (const action of data.actions as unknown[]) {
       if (!action || typeof action !== 'object') continue;
@@ -59,19 +65,23 @@ export function actionsOf(m: ManifestJson): NamedAction[] {
   return out;
 }
 
-/** The first making action that names an allowed agent with an allowed source type (full URIs, compared exactly). */
+/**
+ * The first making action that names an allowed agent with an allowed source type (full URIs). The
+ * stored value is compared as the file says it: a bare IPTC name (`trainedAlgorithmicMedia`) stands for
+ * its IPTC URI, as in the policy's own list; any other spelling is not the allowed type.
+ */
 export function findAgentAction(
-  m: ManifestJson,
+  actions: NamedAction[],
   allowedAgents: string[],
   allowedSourceTypes: string[],
 ): (NamedAction & { agent: string }) | undefined {
-  for (const named of actionsOf(m)) {
+  for (const named of actions) {
     const { action, agent } = named;
     if (
       agent !== null &&
       allowedAgents.includes(agent) &&
       typeof action.digitalSourceType === 'string' &&
-      allowedSourceTypes.includes(action.digitalSourceType) &&
+      allowedSourceTypes.includes(fullSourceType(action.digitalSourceType)) &&
       (MAKING_ACTIONS as readonly unknown[]).includes(action.action)
     ) {
       return { action, agent };

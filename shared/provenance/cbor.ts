@@ -128,7 +128,44 @@ function halfFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
+/** Decoded CBOR as plain JSON-like data: maps become objects (text keys), tags their content. */
+export function plainCbor(value: CborValue): unknown {
+  if (value instanceof Map) {
+    const out = Object.create(null) as Record<string, unknown>; // no prototype: a "__proto__" key is just a key
+    for (const [k, v] of value) if (typeof k === 'string' || typeof k === 'number') out[String(k)] = plainCbor(v);
+    return out;
+  }
+  if (Array.isArray(value)) return value.map(plainCbor);
+  if (value && typeof value === 'object' && 'tag' in value) return plainCbor(value.value);
+  return value;
+}
+
 /** A text-keyed field of a decoded CBOR map, or undefined. */
 export function field(value: CborValue, key: string | number): CborValue {
   return value instanceof Map ? value.get(key) : undefined;
+}
+
+function head(major: number, n: number): Buffer {
+  if (n < 24) return Buffer.of((major << 5) | n);
+  if (n < 0x100) return Buffer.of((major << 5) | 24, n);
+  if (n < 0x10000) return Buffer.of((major << 5) | 25, n >> 8, n & 0xff);
+  const out = Buffer.alloc(n < 0x100000000 ? 5 : 9);
+  out[0] = (major << 5) | (out.length === 5 ? 26 : 27);
+  if (out.length === 5) out.writeUInt32BE(n, 1);
+  else out.writeBigUInt64BE(BigInt(n), 1);
+  return out;
+}
+
+/** Definite-length CBOR for what a COSE Sig_structure needs: integers, text, byte strings and arrays. */
+export function encodeCbor(value: number | string | Uint8Array | unknown[]): Buffer {
+  if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
+  if (typeof value === 'string') {
+    const text = Buffer.from(value, 'utf8');
+    return Buffer.concat([head(3, text.length), text]);
+  }
+  if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), value]);
+  return Buffer.concat([
+    head(4, value.length),
+    ...value.map((v) => encodeCbor(v as number | string | Uint8Array | unknown[])),
+  ]);
 }

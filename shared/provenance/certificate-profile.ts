@@ -1,12 +1,10 @@
 /**
- * The C2PA certificate profile of a claim signer, read from the leaf of the COSE x5chain. c2pa-rs is
+ * The C2PA certificate profile of a claim signer, read from the leaf of the COSE x5chain (cose-signer.ts). c2pa-rs is
  * given one EKU list for claim signers and time-stamp authorities alike (so that time-stamps validate),
  * which lets a TSA or OCSP certificate sign claims; this check closes that. C2PA 2.x, "Certificate
  * profile": the signer needs the digitalSignature key usage and a claim-signing EKU, and must not be
  * a time-stamping or OCSP-signing certificate, nor a certificate authority.
  */
-import { type CborValue, decodeCbor } from './cbor.js';
-
 export const CLAIM_SIGNING_EKUS: Record<string, string> = {
   '1.3.6.1.5.5.7.3.36': 'documentSigning',
   '1.3.6.1.4.1.62558.2.1': 'C2PA claim signing',
@@ -106,20 +104,4 @@ export function profileProblem(profile: SignerProfile): string | null {
   if (profile.digitalSignature !== true) return 'its key usage lacks digitalSignature';
   if (profile.isCa) return 'it is a certificate authority (basicConstraints cA), not an end-entity signer';
   return null;
-}
-
-const COSE_X5CHAIN = 33;
-
-/** The leaf certificate of a COSE_Sign1 claim signature (x5chain in the protected header, or the unprotected one). */
-export function coseLeafCertificate(signature: CborValue): Uint8Array {
-  const sign1 = signature && typeof signature === 'object' && 'tag' in signature ? signature.value : signature;
-  if (!Array.isArray(sign1) || sign1.length !== 4 || !(sign1[0] instanceof Uint8Array)) {
-    throw new Error('the claim signature is not a COSE_Sign1');
-  }
-  const protectedHeader = sign1[0].length ? decodeCbor(sign1[0]) : new Map();
-  const pick = (h: CborValue) => (h instanceof Map ? h.get(COSE_X5CHAIN) : undefined);
-  const chain = pick(protectedHeader) ?? pick(sign1[1] as CborValue);
-  const leaf = Array.isArray(chain) ? chain[0] : chain;
-  if (!(leaf instanceof Uint8Array)) throw new Error('the claim signature carries no x5chain certificate');
-  return leaf;
 }

@@ -2,12 +2,31 @@
  * The image container, checked byte by byte before c2pa-rs sees it: every PNG chunk's CRC, every JPEG
  * segment's length, every WebP chunk's size. A corrupt container is quarantined even when the data
  * hash happens to cover it (c2pa-rs does not check PNG CRCs). Also returns the embedded C2PA manifest
- * store (JUMBF) so the gate can check what c2pa-rs reports against the bytes themselves.
+ * store (JUMBF) so the gate can check what c2pa-rs reports against the bytes themselves, and the byte
+ * ranges that hold it (the only range a hard binding may leave out). The store is found and reassembled
+ * exactly as c2pa-rs 0.91 does, so both read the same bytes (JPEG: see `readJpeg`).
  */
 import { crc32 } from 'node:zlib';
 import type { ImageFormat } from '../image-header.js';
 
-export type ContainerReading = { ok: true; jumbf: Uint8Array | null } | { ok: false; error: string };
+export interface Range {
+  start: number;
+  length: number;
+}
+
+export type ContainerReading =
+  { ok: true; jumbf: Uint8Array | null; storeRanges: Range[] } | { ok: false; error: string };
+
+/** Ranges in file order with touching neighbours joined: how one exclusion can cover several segments. */
+export function joinRanges(ranges: Range[]): Range[] {
+  const out: Range[] = [];
+  for (const r of [...ranges].sort((a, b) => a.start - b.start)) {
+    const last = out.at(-1);
+    if (last && last.start + last.length === r.start) last.length += r.length;
+    else out.push({ ...r });
+  }
+  return out;
+}
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -27,6 +46,7 @@ function readPng(bytes: Uint8Array): ContainerReading {
   if (buf.length < 8 || !buf.subarray(0, 8).equals(PNG_SIGNATURE)) return corrupt('PNG', 'bad signature');
   let pos = 8;
   const manifests: Uint8Array[] = [];
+  const storeRanges: Range[] = [];
   while (pos < buf.length) {
     if (pos + 12 > buf.length) return corrupt('PNG', `chunk header at byte ${pos} is truncated`);
     const length = buf.readUInt32BE(pos);
@@ -35,22 +55,23 @@ function readPng(bytes: Uint8Array): ContainerReading {
     if (length > 0x7fffffff || pos + 12 + length > buf.length) return corrupt('PNG', `${where} runs past the end`);
     const crc = buf.readUInt32BE(pos + 8 + length);
     if (crc32(buf.subarray(pos + 4, pos + 8 + length)) !== crc) return corrupt('PNG', `${where} has a wrong CRC`);
-    if (type === 'caBX') manifests.push(buf.subarray(pos + 8, pos + 8 + length));
+    if (type === 'caBX') {
+      manifests.push(buf.subarray(pos + 8, pos + 8 + length));
+      storeRanges.push({ start: pos, length: 12 + length });
+    }
     pos += 12 + length;
     if (type === 'IEND') break;
   }
   if (pos > buf.length || buf.toString('latin1', pos - 8, pos - 4) !== 'IEND') return corrupt('PNG', 'no IEND chunk');
   if (manifests.length > 1) return corrupt('PNG', `${manifests.length} C2PA manifest chunks (caBX)`);
-  return { ok: true, jumbf: manifests[0] ?? null };
+  return { ok: true, jumbf: manifests[0] ?? null, storeRanges };
 }
 
 function readJpeg(bytes: Uint8Array): ContainerReading {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return corrupt('JPEG', 'no start-of-image marker');
   let pos = 2;
-  // C2PA JUMBF in APP11: 'JP', box instance (2 bytes), sequence number (4 bytes), then the box. Each
-  // continuation segment repeats the box header (LBox, TBox), which the reassembled store drops.
-  const segments = new Map<number, { seq: number; data: Buffer }[]>();
+  const store = new JpegStore();
   for (;;) {
     if (pos + 2 > buf.length) return corrupt('JPEG', `segment at byte ${pos} is truncated`);
     if (buf[pos] !== 0xff) return corrupt('JPEG', `no marker at byte ${pos}`);
@@ -68,13 +89,8 @@ function readJpeg(bytes: Uint8Array): ContainerReading {
     const length = buf.readUInt16BE(pos + 2);
     if (length < 2 || pos + 2 + length > buf.length)
       return corrupt('JPEG', `segment 0xFF${hex(marker)} at byte ${pos} is truncated`);
-    const data = buf.subarray(pos + 4, pos + 2 + length);
-    if (marker === 0xeb && data.length >= 8 && data[0] === 0x4a && data[1] === 0x50) {
-      const instance = data.readUInt16BE(2);
-      const list = segments.get(instance) ?? [];
-      list.push({ seq: data.readUInt32BE(4), data: data.subarray(8) });
-      segments.set(instance, list);
-    }
+    if (marker === 0xeb && !store.add(buf.subarray(pos + 4, pos + 2 + length), { start: pos, length: 2 + length }))
+      return corrupt('JPEG', 'two C2PA manifest stores');
     pos += 2 + length;
     if (marker === 0xda) {
       // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor a restart marker.
@@ -84,21 +100,39 @@ function readJpeg(bytes: Uint8Array): ContainerReading {
       if (pos + 1 >= buf.length) return corrupt('JPEG', 'the scan data has no end-of-image marker');
     }
   }
-  const stores: Buffer[] = [];
-  for (const [, list] of segments) {
-    list.sort((a, b) => a.seq - b.seq);
-    if (list.some((s, i) => s.seq !== i + 1))
-      return corrupt('JPEG', 'the C2PA APP11 segments are not numbered 1, 2, 3, …');
-    const head = list[0]!.data;
-    // Other JPEG XT boxes may share APP11: only a superbox labelled "c2pa" (after its description box's
-    // header, UUID and toggles) is the manifest store.
-    if (head.length < 38 || head.toString('latin1', 4, 8) !== 'jumb' || head.toString('latin1', 33, 38) !== 'c2pa\0')
-      continue;
-    const skip = head.readUInt32BE(0) === 1 ? 16 : 8;
-    stores.push(Buffer.concat([head, ...list.slice(1).map((s) => s.data.subarray(skip))]));
+  return { ok: true, jumbf: store.jumbf(), storeRanges: store.ranges };
+}
+
+/**
+ * The C2PA store in APP11 segments, reassembled as c2pa-rs 0.91's JPEG reader does: a segment whose
+ * JUMBF description box has the C2PA UUID (bytes 24-27 "c2pa") starts the store, and every later APP11
+ * segment with the same box instance number continues it (its repeated LBox/TBox dropped), in file
+ * order. The packet sequence numbers are not read: c2pa-rs ignores them (Microsoft writes a single
+ * segment numbered 0), and the order that counts is the order both readers use.
+ */
+class JpegStore {
+  private instance: number | null = null;
+  private readonly parts: Buffer[] = [];
+  readonly ranges: Range[] = [];
+
+  /** False when this segment starts a second store. */
+  add(data: Buffer, range: Range): boolean {
+    if (data.length <= 16) return true; // too short for C2PA JUMBF; c2pa-rs skips it too
+    const instance = data.readUInt16BE(2);
+    if (this.parts.length && instance === this.instance) {
+      this.parts.push(data.subarray(16));
+    } else if (data.length >= 28 && data.toString('latin1', 24, 28) === 'c2pa') {
+      if (this.parts.length) return false;
+      this.instance = instance;
+      this.parts.push(data.subarray(8));
+    } else return true;
+    this.ranges.push(range);
+    return true;
   }
-  if (stores.length > 1) return corrupt('JPEG', `${stores.length} C2PA manifest stores`);
-  return { ok: true, jumbf: stores[0] ?? null };
+
+  jumbf(): Buffer | null {
+    return this.parts.length ? Buffer.concat(this.parts) : null;
+  }
 }
 
 function readWebp(bytes: Uint8Array): ContainerReading {
@@ -109,16 +143,20 @@ function readWebp(bytes: Uint8Array): ContainerReading {
   if (end > buf.length) return corrupt('WebP', 'the RIFF size runs past the end');
   let pos = 12;
   const manifests: Buffer[] = [];
+  const storeRanges: Range[] = [];
   while (pos < end) {
     if (pos + 8 > end) return corrupt('WebP', `chunk header at byte ${pos} is truncated`);
     const type = buf.toString('latin1', pos, pos + 4);
     const size = buf.readUInt32LE(pos + 4);
     if (pos + 8 + size > end) return corrupt('WebP', `chunk ${printable(type)} at byte ${pos} runs past the end`);
-    if (type === 'C2PA') manifests.push(buf.subarray(pos + 8, pos + 8 + size));
+    if (type === 'C2PA') {
+      manifests.push(buf.subarray(pos + 8, pos + 8 + size));
+      storeRanges.push({ start: pos, length: 8 + size + (size & 1) }); // with its pad byte, part of the chunk
+    }
     pos += 8 + size + (size & 1);
   }
   if (manifests.length > 1) return corrupt('WebP', `${manifests.length} C2PA chunks`);
-  return { ok: true, jumbf: manifests[0] ?? null };
+  return { ok: true, jumbf: manifests[0] ?? null, storeRanges };
 }
 
 const hex = (n: number) => n.toString(16).toUpperCase().padStart(2, '0');

@@ -9,9 +9,11 @@
  * unless it is on the tolerated list for that assertion.
  */
 import type { AgentScope, ToleratedFailure } from '../config.js';
-import { actionsOf, findAgentAction, fullSourceType, type NamedAction, MAKING_ACTIONS } from './actions.js';
+import { findAgentAction, fullSourceType, type NamedAction, MAKING_ACTIONS } from './actions.js';
 import type { ByteEvidence, ManifestEvidence } from './byte-evidence.js';
 import { profileProblem } from './certificate-profile.js';
+import { joinRanges, type Range } from './container.js';
+import { type ReportedSigner, signerDisagreement } from './cose-signer.js';
 
 export interface ValidationStatus {
   code: string;
@@ -33,7 +35,7 @@ export interface ManifestJson {
   format?: string;
   assertions?: { label: string; data?: unknown }[];
   ingredients?: { title?: string; relationship?: string; active_manifest?: string; label?: string }[];
-  signature_info?: { issuer?: string; common_name?: string; time?: string; alg?: string };
+  signature_info?: ReportedSigner & { time?: string; alg?: string };
 }
 
 export interface ManifestStoreJson {
@@ -48,14 +50,22 @@ export interface ManifestStoreJson {
 
 /** c2pa-rs's validation of one ingredient manifest as the active manifest of a store of its own. */
 export type IngredientReading =
-  { ok: true; results: StatusCodes; signedAt: string | null } | { ok: false; error: string };
+  | { ok: true; results: StatusCodes; signedAt: string | null; signer: ReportedSigner | undefined }
+  | { ok: false; error: string };
 
 /**
  * What reading the file gave: the manifest store, its bytes' own evidence, and each ingredient
  * manifest validated on its own (by manifest label); or why there was none.
  */
 export type C2paReading =
-  | { ok: true; store: ManifestStoreJson; evidence: ByteEvidence; ingredientReads: Map<string, IngredientReading> }
+  | {
+      ok: true;
+      store: ManifestStoreJson;
+      evidence: ByteEvidence;
+      ingredientReads: Map<string, IngredientReading>;
+      /** Where the container walk found the manifest store: the only bytes a hard binding may leave out. */
+      storeRanges: Range[];
+    }
   | { ok: false; error: string };
 
 export interface GatePolicy {
@@ -74,6 +84,11 @@ export interface GateContext {
   editWindow?: { start: Date; end: Date };
   /** The present, for "not signed in the future"; defaults to the clock. */
   now?: Date;
+  /**
+   * The one ingredient assertion (exact label) whose agent may be credited (a composite's Azure edit);
+   * without it, AGENT_SCOPE=chain credits the first proven ingredient that names an allowed agent.
+   */
+  creditIngredient?: string;
 }
 
 export interface Check {
@@ -202,6 +217,7 @@ interface Judged {
   policy: GatePolicy;
   now: number;
   list: Checklist;
+  storeRanges: Range[];
 }
 
 function emptyReport(policy: GatePolicy, file: string): ProvenanceReport {
@@ -265,18 +281,23 @@ export function evaluateGate(reading: C2paReading, rawPolicy: GatePolicy, contex
     policy,
     now: (context.now ?? new Date()).getTime(),
     list,
+    storeRanges: reading.storeRanges,
   };
 
   const signer = checkSignature(judged);
   const stampedAt = checkTimestamp(judged);
+  checkOneReading(judged);
   checkCertificateProfile(judged);
   const dataHash = checkPixels(judged);
+  checkExclusions(judged);
   const sources = { deltas: results.ingredientDeltas ?? [], reads: reading.ingredientReads, evidence };
-  const agent = checkAgent(judged, store, sources);
+  const agent = checkAgent(judged, store, sources, context.creditIngredient);
+  // The credited ingredient's own trusted time-stamp times the edit, not the manifest that holds it.
+  const editedAt = agent.found?.where === 'ingredient' ? agent.found.stampedAt : stampedAt;
   checkNotInFuture(judged, stampedAt, agent.found?.action);
   checkOtherFailures(judged);
   if (context.editWindow)
-    report.signingTime = checkEditWindow(judged, context.editWindow, stampedAt, agent.found?.action);
+    report.signingTime = checkEditWindow(judged, context.editWindow, editedAt, agent.found?.action);
 
   const sig = active.signature_info ?? {};
   const shown = agent.found ?? agent.named;
@@ -391,13 +412,54 @@ function checkTimestamp(j: Judged): string | undefined {
   return trusted ? time : undefined;
 }
 
-function checkCertificateProfile(j: Judged) {
+/** The signer the gate reads is the one c2pa-rs verified: same place in the header, same certificate. */
+function checkOneReading(j: Judged) {
   const signer = j.evidence?.signer;
   const problem = !signer
     ? 'the active manifest has no signature in the file'
     : signer.ok
-      ? profileProblem(signer.profile)
-      : `its certificate could not be read: ${signer.error}`;
+      ? signerDisagreement(signer.leaf, j.active.signature_info)
+      : signer.error;
+  j.list.add(
+    'One reading of the signer',
+    problem === null,
+    problem === null
+      ? 'the certificate c2pa-rs verified is the one the file names'
+      : `the signer cannot be read one way: ${problem}`,
+  );
+}
+
+/**
+ * A hard binding may leave out the manifest store's own bytes and nothing else: every exclusion lies
+ * inside the span the container walk found the store in (a writer may leave the chunk's or segment's
+ * header hashed; c2pa-rs itself checks only that some exclusion covers the store).
+ */
+function checkExclusions(j: Judged) {
+  const exclusions = j.evidence?.exclusions;
+  if (!exclusions || exclusions.length === 0) return;
+  const store = joinRanges(j.storeRanges);
+  const inside = (e: Range) =>
+    e.start >= 0 && e.length >= 0 && store.some((r) => e.start >= r.start && e.start + e.length <= r.start + r.length);
+  const outside = exclusions.filter((e) => !inside(e));
+  const shown = (ranges: Range[]) => ranges.map((r) => `bytes ${r.start} to ${r.start + r.length}`).join(', ');
+  const unreadable = exclusions.some((e) => e.start < 0 || e.length < 0);
+  j.list.add(
+    'Hard binding covers the whole file',
+    outside.length === 0,
+    outside.length === 0
+      ? 'it leaves out only the manifest store'
+      : unreadable
+        ? "the hard binding's exclusions cannot be read, so what it leaves unchecked is unknown"
+        : `the hard binding leaves other bytes unchecked: it excludes ${shown(outside)}, outside the manifest store (${
+            shown(store) || 'not found'
+          })`,
+  );
+}
+
+function checkCertificateProfile(j: Judged) {
+  const signer = j.evidence?.signer;
+  if (signer && !signer.ok) return; // the one-reading check already says why there is no certificate
+  const problem = !signer ? 'the active manifest has no signature in the file' : profileProblem(signer.profile);
   j.list.add(
     'Signer may sign claims',
     problem === null,
@@ -475,8 +537,19 @@ function ingredientProblem(j: Judged, assertion: string, manifest: string, sourc
     return 'its manifest bytes do not hash to what the active manifest recorded';
   }
   const signer = sources.evidence.manifests.get(manifest)?.signer;
-  const problem = !signer ? 'no signature' : signer.ok ? profileProblem(signer.profile) : signer.error;
+  if (!signer) return 'its manifest has no signature';
+  if (!signer.ok) return `its signer cannot be read one way: ${signer.error}`;
+  const unread = signerDisagreement(signer.leaf, alone.signer);
+  if (unread) return `its signer cannot be read one way: ${unread}`;
+  const problem = profileProblem(signer.profile);
   return problem ? `its signer may not sign claims: ${problem}` : null;
+}
+
+/** An ingredient manifest's own trusted time-stamp, validated on its own (see `ingredientProblem`). */
+function ingredientStamp(sources: IngredientSources, manifest: string): string | undefined {
+  const alone = sources.reads.get(manifest);
+  if (!alone?.ok || !alone.signedAt) return undefined;
+  return new Statuses(alone.results).has('timeStamp.trusted', signatureUri(manifest)) ? alone.signedAt : undefined;
 }
 
 interface IngredientSources {
@@ -485,35 +558,39 @@ interface IngredientSources {
   evidence: ByteEvidence & { ok: true };
 }
 
-function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSources) {
+type Found = NamedAction & { agent: string; where: 'active' | 'ingredient'; stampedAt?: string };
+
+function checkAgent(j: Judged, store: ManifestStoreJson, sources: IngredientSources, credit: string | undefined) {
   const { allowedAgents, allowedSourceTypes, agentScope } = j.policy;
-  const onActive = findAgentAction(j.active, allowedAgents, allowedSourceTypes);
-  type Found = NamedAction & { agent: string; where: 'active' | 'ingredient' };
+  // Actions as the file stores them, not as c2pa-rs normalises them.
+  const stored = (label: string) => sources.evidence.manifests.get(label)?.actions ?? [];
+  const onActive = findAgentAction(stored(j.label), allowedAgents, allowedSourceTypes);
   let found: Found | undefined = onActive && { ...onActive, where: 'active' };
   const ingredients: IngredientSummary[] = [];
-  let fromIngredient: (NamedAction & { agent: string }) | undefined;
+  let fromIngredient: (NamedAction & { agent: string; stampedAt?: string }) | undefined;
   const refused: string[] = [];
   for (const ing of j.active.ingredients ?? []) {
     const target = ing.active_manifest;
     const m = target && Object.hasOwn(store.manifests ?? {}, target) ? store.manifests![target] : undefined;
-    const agentHere = m ? findAgentAction(m, allowedAgents, allowedSourceTypes) : undefined;
+    const agentHere = m ? findAgentAction(stored(target!), allowedAgents, allowedSourceTypes) : undefined;
     ingredients.push({
       title: ing.title ?? null,
       relationship: ing.relationship ?? null,
       claimGenerator: m ? claimGenerator(m) : null,
-      softwareAgent: agentHere?.agent ?? (m ? (actionsOf(m).find((a) => a.agent)?.agent ?? null) : null),
+      softwareAgent: agentHere?.agent ?? (m ? (stored(target!).find((a) => a.agent)?.agent ?? null) : null),
     });
     if (!m || !agentHere || !target || !ing.label || fromIngredient) continue;
+    if (credit !== undefined && ing.label !== credit) continue;
     const when = agentHere.action.when;
     const problem =
       typeof when === 'string' && inFuture(j, when)
         ? `its action claims a time in the future (${when})`
         : ingredientProblem(j, ing.label, target, sources);
     if (problem) refused.push(`ingredient ${ing.label} names ${agentHere.agent} but is not proven: ${problem}`);
-    else fromIngredient = agentHere;
+    else fromIngredient = { ...agentHere, stampedAt: ingredientStamp(sources, target) };
   }
   if (!found && agentScope === 'chain' && fromIngredient) found = { ...fromIngredient, where: 'ingredient' };
-  const named = actionsOf(j.active).find((a) => a.agent) as (NamedAction & { agent: string }) | undefined;
+  const named = stored(j.label).find((a) => a.agent) as (NamedAction & { agent: string }) | undefined;
   const wanted =
     `an allowed software agent (${allowedAgents.join(', ')}) on a ${MAKING_ACTIONS.join(' or ')} action ` +
     `with digital source type ${allowedSourceTypes.join(' or ')}`;

@@ -26,6 +26,8 @@ export interface ManifestBoxes {
   /** The manifest superbox's content: what an ingredient's `activeManifest` hash covers. */
   payload: Uint8Array;
   claim: CborValue;
+  /** The claim's CBOR exactly as stored: the detached payload its COSE signature covers. */
+  claimBytes: Uint8Array;
   /** The signature superbox's content: what a v3 ingredient's `claimSignature` hash covers. */
   signaturePayload: Uint8Array;
   signature: CborValue;
@@ -85,13 +87,23 @@ const isSuperbox = (b: JumbfSuperbox | JumbfBox): b is JumbfSuperbox => 'childre
 const child = (box: JumbfSuperbox, label: string) =>
   box.children.find((c): c is JumbfSuperbox => isSuperbox(c) && c.label === label);
 
+const contentBox = (box: JumbfSuperbox) => box.children.find((c): c is JumbfBox => !isSuperbox(c));
+
 /** The first content box of a superbox, decoded: CBOR, JSON, or raw bytes (embedded files). */
 function content(box: JumbfSuperbox): CborValue {
-  const inner = box.children.find((c): c is JumbfBox => !isSuperbox(c));
+  const inner = contentBox(box);
   if (!inner) return undefined;
   if (inner.type === 'cbor') return decodeCbor(inner.payload);
   if (inner.type === 'json') return JSON.parse(new TextDecoder().decode(inner.payload)) as CborValue;
   return inner.payload;
+}
+
+function decodedOrUndefined(box: JumbfSuperbox): CborValue {
+  try {
+    return content(box);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseStore(jumbf: Uint8Array): { description: Uint8Array; store: JumbfSuperbox } {
@@ -137,11 +149,14 @@ export function readManifestStore(jumbf: Uint8Array): Map<string, ManifestBoxes>
       if (!isSuperbox(a) || !a.label) continue;
       // Only the assertions the gate reads are decoded; a malformed one elsewhere is c2pa-rs's to report.
       if (/^c2pa\.(ingredient|actions)/.test(a.label)) assertions.set(a.label, content(a));
+      // A data hash nobody can decode is kept as undefined: only the active manifest's matters, and it refuses.
+      if (/^c2pa\.hash\.data/.test(a.label)) assertions.set(a.label, decodedOrUndefined(a));
     }
     manifests.set(m.label, {
       label: m.label,
       payload: m.payload,
       claim: content(claimBox),
+      claimBytes: contentBox(claimBox)?.payload ?? new Uint8Array(0),
       signaturePayload: signatureBox.payload,
       signature: content(signatureBox),
       assertions,

@@ -11,11 +11,12 @@ import { createHash, X509Certificate } from 'node:crypto';
 import type { PipelineConfig } from '../config.js';
 import type { StorageClients } from '../adapters/storage.js';
 import { sniffFormat } from '../image-header.js';
-import { actionsOf } from './actions.js';
-import { coseLeafCertificate } from './certificate-profile.js';
+import { fullSourceType } from './actions.js';
+import { type ManifestEvidence, readByteEvidence } from './byte-evidence.js';
 import { readContainer } from './container.js';
-import { type Check, evaluateGate, type GateContext, type ManifestJson, type ProvenanceReport } from './gate.js';
-import { readManifestStore } from './jumbf.js';
+import { claimSignatureVerifies, spkiOf } from './cose-signer.js';
+import { type C2paReading, type Check, evaluateGate, type GateContext, type ProvenanceReport } from './gate.js';
+import { compositeRoles } from './roles.js';
 import { certificatesIn, commonName, createVerifier, type TrustOptions } from './verifier.js';
 
 export const PIPELINE_AGENT = 'imagegen-pipeline';
@@ -23,8 +24,10 @@ export const COMPOSITE_SOURCE_TYPE =
   'http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia';
 
 export interface PublisherIdentity {
-  /** The signer's certificate, pinned: a composite signed by any other is not the publisher's. */
+  /** The signer's certificate; its public key is pinned: a composite signed by any other key is not the publisher's. */
   leaf: X509Certificate;
+  /** SHA-256 of the leaf's SubjectPublicKeyInfo (the pin; a renewed certificate for the same key keeps it). */
+  spki: string;
   /** The chain's self-signed root, the only anchor the publisher's own signature is checked against. */
   rootPem: string;
   name: string;
@@ -41,30 +44,34 @@ export function publisherIdentity(pem: string): PublisherIdentity {
   if (!root.checkIssued(root) || !root.verify(root.publicKey)) {
     throw new Error(`PUBLISHER_CERT_CHAIN must end with a self-signed root; ${commonName(root)} is not one`);
   }
-  return { leaf, rootPem: root.toString(), name: commonName(leaf) };
+  return { leaf, spki: spkiHash(leaf), rootPem: root.toString(), name: commonName(leaf) };
 }
 
-/** The active manifest's claim signer certificate, read from the file's own bytes. */
-function activeSignerLeaf(bytes: Uint8Array, label: string): Buffer | undefined {
+const spkiHash = (cert: X509Certificate) => createHash('sha256').update(spkiOf(cert)).digest('hex');
+
+/**
+ * Whether the active manifest is the pinned publisher's: its signer (read as c2pa-rs reads it) has the
+ * pinned public key, and the claim's COSE signature verifies with that key, checked here, not taken
+ * from c2pa-rs. Returns why not, or null.
+ */
+function notThePublisher(identity: PublisherIdentity, active: ManifestEvidence | undefined): string | null {
+  const signer = active?.signer;
+  if (!signer) return 'the composite has no signature';
+  if (!signer.ok) return `the composite's signer cannot be read one way: ${signer.error}`;
+  if (spkiHash(signer.leaf) !== identity.spki)
+    return `signed by a certificate other than the pinned publisher: ${commonName(signer.leaf)}, not ${identity.name}`;
+  if (!claimSignatureVerifies(signer.sign1, signer.claimBytes, identity.leaf.publicKey))
+    return `the claim signature does not verify with the pinned publisher's key (${identity.name})`;
+  return null;
+}
+
+/** The active manifest's byte evidence of a file, for choosing the rules by signer. */
+function activeEvidence(bytes: Uint8Array, label: string): ManifestEvidence | undefined {
   const format = sniffFormat(bytes);
-  if (!format) return undefined;
-  const container = readContainer(bytes, format);
-  if (!container.ok || !container.jumbf) return undefined;
-  try {
-    const manifest = readManifestStore(container.jumbf).get(label);
-    return manifest ? Buffer.from(coseLeafCertificate(manifest.signature)) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const fingerprint = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
-
-function compositedByPipeline(active: ManifestJson): boolean {
-  return actionsOf(active).some(
-    ({ action, agent }) =>
-      action.action === 'c2pa.edited' && agent === PIPELINE_AGENT && action.digitalSourceType === COMPOSITE_SOURCE_TYPE,
-  );
+  const container = format ? readContainer(bytes, format) : undefined;
+  if (!container?.ok || !container.jumbf) return undefined;
+  const evidence = readByteEvidence(container.jumbf);
+  return evidence.ok ? evidence.manifests.get(label) : undefined;
 }
 
 /** Checks that belong to the Azure ingredient's level; every other check of the gate is the publisher's. */
@@ -73,6 +80,63 @@ const INGREDIENT_CHECKS = ['Made by an allowed AI agent', "Signed during this jo
 export interface CompositeVerifier {
   identity: PublisherIdentity;
   verify(input: Uint8Array | (() => Promise<Uint8Array>), context: GateContext): Promise<ProvenanceReport>;
+  /**
+   * Which rules a file's active manifest (by label) calls for: `publisher` when it is signed with the
+   * pinned publisher's key (composite rules, the only way to publish as a composite); `claims-publisher`
+   * when someone else signed a manifest that says the pipeline composited it (judged by composite rules
+   * too, so the refusal names the signer); otherwise `other` (a model output's rules).
+   */
+  rulesFor(bytes: Uint8Array, activeLabel: string): 'publisher' | 'claims-publisher' | 'other';
+}
+
+function compositedByPipeline(active: ManifestEvidence | undefined): boolean {
+  return (active?.actions ?? []).some(
+    ({ action, agent }) =>
+      action.action === 'c2pa.edited' &&
+      agent === PIPELINE_AGENT &&
+      typeof action.digitalSourceType === 'string' &&
+      fullSourceType(action.digitalSourceType) === COMPOSITE_SOURCE_TYPE,
+  );
+}
+
+/** The publisher level's own checks on top of the gate's: the pin, the pipeline's edit, the edit's role. */
+function publisherChecks(
+  reading: C2paReading,
+  identity: PublisherIdentity,
+  gate: PipelineConfig['gate'],
+  label: string,
+): { checks: Check[]; credited: string | null } {
+  if (!reading.ok || !reading.evidence.ok) return { checks: [], credited: null };
+  const manifests = reading.evidence.manifests;
+  const active = manifests.get(label);
+  const notOurs = notThePublisher(identity, active);
+  const checks: Check[] = [
+    {
+      name: 'Publisher: signed by the configured publisher',
+      ok: notOurs === null,
+      detail: notOurs ?? `${identity.name} (public key pinned by PUBLISHER_CERT_CHAIN; signature checked with it)`,
+    },
+  ];
+  const composited = compositedByPipeline(active);
+  checks.push({
+    name: 'Publisher: composited by the pipeline',
+    ok: composited,
+    detail: composited
+      ? `c2pa.edited by ${PIPELINE_AGENT}, compositeWithTrainedAlgorithmicMedia`
+      : `the active manifest has no c2pa.edited action by ${PIPELINE_AGENT} with compositeWithTrainedAlgorithmicMedia`,
+  });
+  const roles = active
+    ? compositeRoles(active, manifests, PIPELINE_AGENT, {
+        agents: gate.allowedAgents,
+        sourceTypes: gate.allowedSourceTypes.map(fullSourceType),
+      })
+    : { credited: null, problem: 'the composite has no active manifest' };
+  checks.push({
+    name: "Publisher: the Azure edit is the composite's component",
+    ok: roles.problem === null,
+    detail: roles.problem ?? `the componentOf ingredient ${roles.credited}, named by c2pa.edited`,
+  });
+  return { checks, credited: roles.credited };
 }
 
 export async function createCompositeVerifier(
@@ -84,47 +148,36 @@ export async function createCompositeVerifier(
   const identity = publisherIdentity(publisherPem);
   const chainGate = { ...gate, agentScope: 'chain' as const };
   const ingredientLevel = await createVerifier(chainGate, storage, trust);
-  const publisherLevel = await createVerifier(chainGate, storage, {
+  // The publisher level trusts PUBLISHER_CERT_CHAIN's root and nothing else (no EXTRA_TRUST_ANCHORS).
+  const publisherLevel = await createVerifier({ ...chainGate, extraTrustAnchors: '' }, undefined, {
     noDefaultTrust: true,
     extraPems: [identity.rootPem],
   });
-  const pinned = fingerprint(identity.leaf.raw);
 
   return {
     identity,
+    rulesFor(bytes, label) {
+      const active = activeEvidence(bytes, label);
+      if (notThePublisher(identity, active) === null) return 'publisher';
+      return compositedByPipeline(active) ? 'claims-publisher' : 'other';
+    },
     async verify(input, context) {
       const bytes = typeof input === 'function' ? await input() : input;
       const reading = await publisherLevel.read(bytes);
       const report = evaluateGate(reading, publisherLevel.policy, context);
-      const azure = await ingredientLevel.verify(bytes, context);
-      const checks: Check[] = report.checks
-        .filter((c) => !INGREDIENT_CHECKS.includes(c.name))
-        .map((c) => ({ ...c, name: `Publisher: ${c.name}` }));
-      if (reading.ok && report.manifest) {
-        const label = report.manifest.activeLabel;
-        const leaf = activeSignerLeaf(bytes, label);
-        const ours = leaf !== undefined && fingerprint(leaf) === pinned;
-        const shown = leaf ? commonName(new X509Certificate(leaf)) : 'no readable certificate';
-        checks.push({
-          name: 'Publisher: signed by the configured publisher',
-          ok: ours,
-          detail: ours
-            ? `${identity.name} (certificate pinned by PUBLISHER_CERT_CHAIN)`
-            : `the composite is signed by ${shown}, not by the configured publisher ${identity.name}`,
-        });
-        const active = reading.store.manifests![label]!;
-        const composited = compositedByPipeline(active);
-        checks.push({
-          name: 'Publisher: composited by the pipeline',
-          ok: composited,
-          detail: composited
-            ? `c2pa.edited by ${PIPELINE_AGENT}, compositeWithTrainedAlgorithmicMedia`
-            : `the active manifest has no c2pa.edited action by ${PIPELINE_AGENT} with compositeWithTrainedAlgorithmicMedia`,
-        });
-      }
-      for (const c of azure.checks.filter((c) => INGREDIENT_CHECKS.includes(c.name))) {
-        checks.push({ ...c, name: `Azure ingredient: ${c.name}` });
-      }
+      const label = report.manifest?.activeLabel ?? '';
+      const own = publisherChecks(reading, identity, gate, label);
+      // Only the componentOf edit the composite names is credited; none when the roles are wrong.
+      const azure = await ingredientLevel.verify(bytes, { ...context, creditIngredient: own.credited ?? '' });
+      const checks: Check[] = [
+        ...report.checks
+          .filter((c) => !INGREDIENT_CHECKS.includes(c.name))
+          .map((c) => ({ ...c, name: `Publisher: ${c.name}` })),
+        ...own.checks,
+        ...azure.checks
+          .filter((c) => INGREDIENT_CHECKS.includes(c.name))
+          .map((c) => ({ ...c, name: `Azure ingredient: ${c.name}` })),
+      ];
       if (azure.manifest?.agentFoundIn === 'active') {
         checks.push({
           name: 'Azure ingredient: the edit is an ingredient',
@@ -132,25 +185,35 @@ export async function createCompositeVerifier(
           detail: 'the allowed agent is on the active manifest: this is not a composite of the pipeline',
         });
       }
-      const reasons = checks.filter((c) => !c.ok).map((c) => c.detail);
-      return {
-        ...report,
-        checks,
-        reasons,
-        verdict: reasons.length ? 'quarantine' : 'publish',
-        ...(azure.signingTime ? { signingTime: azure.signingTime } : {}),
-        ...(report.manifest && azure.manifest
-          ? {
-              manifest: {
-                ...report.manifest,
-                softwareAgent: azure.manifest.softwareAgent,
-                agentFoundIn: azure.manifest.agentFoundIn,
-                digitalSourceType: azure.manifest.digitalSourceType,
-              },
-            }
-          : {}),
-        policy: { ...azure.policy, trustAnchors: [...azure.policy.trustAnchors, `publisher: ${identity.name}`] },
-      };
+      return combine(report, azure, checks, identity);
     },
+  };
+}
+
+/** The composite's report: the publisher level's, with the Azure ingredient's agent and signing time. */
+function combine(
+  report: ProvenanceReport,
+  azure: ProvenanceReport,
+  checks: Check[],
+  identity: PublisherIdentity,
+): ProvenanceReport {
+  const reasons = checks.filter((c) => !c.ok).map((c) => c.detail);
+  return {
+    ...report,
+    checks,
+    reasons,
+    verdict: reasons.length ? 'quarantine' : 'publish',
+    ...(azure.signingTime ? { signingTime: azure.signingTime } : {}),
+    ...(report.manifest && azure.manifest
+      ? {
+          manifest: {
+            ...report.manifest,
+            softwareAgent: azure.manifest.softwareAgent,
+            agentFoundIn: azure.manifest.agentFoundIn,
+            digitalSourceType: azure.manifest.digitalSourceType,
+          },
+        }
+      : {}),
+    policy: { ...azure.policy, trustAnchors: [...azure.policy.trustAnchors, `publisher: ${identity.name}`] },
   };
 }

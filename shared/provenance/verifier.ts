@@ -122,6 +122,7 @@ export async function createVerifier(
         store,
         evidence,
         ingredientReads: container.jumbf ? await readIngredientsAlone(store, container.jumbf) : new Map(),
+        storeRanges: container.storeRanges,
       };
     } finally {
       reader.free();
@@ -158,11 +159,14 @@ export async function createVerifier(
       }
       try {
         const own = alone.manifestStore() as ManifestStoreJson;
-        const signedAt =
-          own.manifests && Object.hasOwn(own.manifests, label)
-            ? (own.manifests[label]!.signature_info?.time ?? null)
-            : null;
-        reads.set(label, { ok: true, results: own.validation_results?.activeManifest ?? {}, signedAt });
+        const info =
+          own.manifests && Object.hasOwn(own.manifests, label) ? own.manifests[label]!.signature_info : undefined;
+        reads.set(label, {
+          ok: true,
+          results: own.validation_results?.activeManifest ?? {},
+          signedAt: info?.time ?? null,
+          signer: info,
+        });
       } finally {
         alone.free();
       }

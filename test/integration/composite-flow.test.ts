@@ -58,6 +58,28 @@ describe('a 12 MP JPEG drop through the pipeline', () => {
     expect((await read('published', name)).equals(await read('edited', name))).toBe(true);
   }, 150_000);
 
+  it('publishes an iterative edit: a published model output dropped again as the photo of a new edit', async () => {
+    await p.upload('again/first.json', JSON.stringify({ output: 'model' }));
+    await p.upload('again/first.jpg', photo);
+    await p.upload('again/first.mask.png', mask);
+    const first = await p.settled('again/first', 120_000);
+    expect(first.state).toBe('published');
+    const output = await read('published', first.edit!.output!.name);
+    const { width, height } = await sharp(output).metadata();
+    const ext = first.edit!.output!.name.split('.').pop()!;
+    await p.upload(`again/second.${ext}`, output);
+    await p.upload(
+      'again/second.mask.png',
+      await rectMask(width!, height!, { x: 100, y: 100, width: 300, height: 200 }),
+    );
+    const second = await p.settled('again/second', 120_000);
+    expect(second.state).toBe('published');
+    const report = JSON.parse((await read('published', 'again/second.provenance.json')).toString('utf8'));
+    expect(report.output).toBe('composite');
+    // The window is checked on the new edit's own time-stamp, not on the photo's earlier one.
+    expect(report.signingTime.source).toBe('timestamp');
+  }, 250_000);
+
   it('publishes a portrait stored landscape (EXIF 6) upright, at its own size, changed only inside the mask', async () => {
     const { stored } = await portraitJpeg(1024, 1536, 6);
     const hole = { x: 200, y: 300, width: 400, height: 500 };

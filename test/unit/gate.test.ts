@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ByteEvidence } from '../../shared/provenance/byte-evidence.js';
+import { actionsOf } from '../../shared/provenance/actions.js';
+import { type ByteEvidence, readByteEvidence } from '../../shared/provenance/byte-evidence.js';
+import type { CborValue } from '../../shared/provenance/cbor.js';
+import { readContainer } from '../../shared/provenance/container.js';
 import { renderChecklist } from '../../shared/provenance/checklist.js';
 import { evaluateGate, type GatePolicy, type ManifestStoreJson } from '../../shared/provenance/gate.js';
 import { terminalSafe } from '../../shared/provenance/terminal-text.js';
@@ -35,7 +39,12 @@ function store(
     manifests: {
       'urn:a': {
         claim_generator_info: [{ name: 'gen', version: '1' }],
-        signature_info: { issuer: 'Org', common_name: 'Signer', time: '2026-11-21T10:00:00+00:00' },
+        signature_info: {
+          issuer: 'Microsoft Corporation',
+          common_name: 'Microsoft Corporation',
+          cert_serial_number: REAL_SERIAL,
+          time: '2026-11-21T10:00:00+00:00',
+        },
         assertions: [
           {
             label: 'c2pa.actions.v2',
@@ -65,10 +74,29 @@ function store(
 const codeUri = (code: string) =>
   code.startsWith('assertion.dataHash') ? 'c2pa.assertions/c2pa.hash.data' : 'c2pa.signature';
 const DOCUMENT_SIGNER = { ekus: ['1.3.6.1.5.5.7.3.36'], digitalSignature: true, isCa: false };
+/** A real signer (Microsoft's, from the fixture), so the gate's one reading has a certificate to compare. */
+const REAL = (() => {
+  const png = readFileSync('test/fixtures/c2pa/azure-imagegen-in-designer-manifest.png');
+  const container = readContainer(png, 'png');
+  const read = container.ok && container.jumbf ? readByteEvidence(container.jumbf) : undefined;
+  const signer = read?.ok ? [...read.manifests.values()][0]!.signer : undefined;
+  if (!signer?.ok) throw new Error('the fixture has no readable signer');
+  return signer;
+})();
+const REAL_SERIAL = BigInt(`0x${REAL.leaf.serialNumber}`).toString();
 const evidence = (profile = DOCUMENT_SIGNER): ByteEvidence => ({
   ok: true,
-  manifests: new Map([['urn:a', { signer: { ok: true, profile }, ingredients: new Map() }]]),
+  manifests: new Map([
+    ['urn:a', { signer: { ...REAL, profile }, ingredients: new Map(), actions: [], exclusions: null }],
+  ]),
 });
+/** The evidence with the active manifest's actions as the store lists them (here the bytes say the same). */
+const withActions = (e: ByteEvidence, s: ManifestStoreJson): ByteEvidence => {
+  if (!e.ok) return e;
+  const stored = new Map((s.manifests?.['urn:a']?.assertions ?? []).map((a) => [a.label, a.data as CborValue]));
+  const active = e.manifests.get('urn:a')!;
+  return { ok: true, manifests: new Map([['urn:a', { ...active, actions: actionsOf(stored) }]]) };
+};
 const NOW = new Date('2026-11-24T12:00:00Z');
 
 const judge = (
@@ -78,7 +106,7 @@ const judge = (
   e = evidence(),
 ) =>
   evaluateGate(
-    { ok: true, store: s, evidence: e, ingredientReads: new Map() },
+    { ok: true, store: s, evidence: withActions(e, s), ingredientReads: new Map(), storeRanges: [] },
     { ...policy, ...p },
     { file: 'f.png', now: NOW, ...(editWindow ? { editWindow } : {}) },
   );
@@ -195,7 +223,39 @@ describe('gate policy', () => {
   });
 
   it.each([
-    ['a bare word', 'trainedAlgorithmicMedia'],
+    ['another serial number', { cert_serial_number: '12345' }],
+    ['another common name', { common_name: 'Someone Else' }],
+    ['another organisation', { issuer: 'Someone Else Inc' }],
+    ['no signer at all', { cert_serial_number: undefined }],
+  ])('quarantines when c2pa-rs reports %s than the certificate the file names', (_name, change) => {
+    const s = store();
+    Object.assign(s.manifests!['urn:a']!.signature_info!, change);
+    const r = judge(s);
+    expect(r.verdict).toBe('quarantine');
+    expect(r.checks.find((c) => !c.ok)).toMatchObject({
+      name: 'One reading of the signer',
+      detail: expect.stringMatching(/^the signer cannot be read one way: c2pa-rs (verified|reported no)/),
+    });
+  });
+
+  it('accepts a bare IPTC name as stored (the policy lists bare names too), and reports it as the file says', () => {
+    const r = judge(
+      store({
+        actions: [
+          {
+            action: 'c2pa.created',
+            softwareAgent: 'Azure OpenAI ImageGen',
+            digitalSourceType: 'trainedAlgorithmicMedia',
+          },
+        ],
+      }),
+    );
+    expect(r.verdict).toBe('publish');
+    expect(r.manifest?.digitalSourceType).toBe('trainedAlgorithmicMedia');
+  });
+
+  it.each([
+    ['a bare word of another type', 'digitalCapture'],
     ['a look-alike URI', 'https://evil.example/not-iptc/trainedAlgorithmicMedia'],
     ['the IPTC path on another host', 'http://evil.example/newscodes/digitalsourcetype/trainedAlgorithmicMedia'],
   ])('compares source types as full IPTC URIs: %s is not one', (_name, digitalSourceType) => {
