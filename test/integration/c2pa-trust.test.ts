@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadC2pa } from '../../shared/adapters/c2pa.js';
 import { loadGateConfig } from '../../shared/config.js';
-import { coseLeafCertificate } from '../../shared/provenance/certificate-profile.js';
+import { claimSignerChain, coseSign1Parts } from '../../shared/provenance/cose-signer.js';
 import { readContainer } from '../../shared/provenance/container.js';
 import {
   MICROSOFT_C2PA_ROOTS_PEM,
@@ -81,7 +81,7 @@ describe("Microsoft's real image under c2pa-rs 0.92", () => {
     const reading = readContainer(AZURE_IMAGE, 'png');
     if (!reading.ok || !reading.jumbf) throw new Error('the fixture has no manifest store');
     const active = [...readManifestStore(reading.jumbf).values()].at(-1)!;
-    const leaf = new X509Certificate(coseLeafCertificate(active.signature));
+    const leaf = new X509Certificate(claimSignerChain(coseSign1Parts(active.signature))[0]!);
     expect(leaf.subject).toContain('CN=Microsoft Corporation');
     expect(new Date(leaf.validTo).toISOString().slice(0, 10)).toBe('2026-10-01');
     expect(Date.parse(leaf.validTo)).toBeLessThan(Date.now());
