@@ -429,14 +429,21 @@ function checkOneReading(j: Judged) {
   );
 }
 
+const EXTRA_EXCLUSIONS = 'assertion.dataHash.additionalExclusionsPresent';
+
 /**
  * A hard binding may leave out the manifest store's own bytes and nothing else: every exclusion lies
  * inside the span the container walk found the store in (a writer may leave the chunk's or segment's
  * header hashed; c2pa-rs itself checks only that some exclusion covers the store).
  */
 function checkExclusions(j: Judged) {
-  const exclusions = j.evidence?.exclusions;
-  if (!exclusions || exclusions.length === 0) return;
+  const exclusions = j.evidence?.exclusions ?? [];
+  // c2pa-rs (0.92) says so too, as informational, and still calls the hash a match: its word and ours must agree.
+  const reported = [...j.statuses.informational, ...j.failures].some(
+    (s) =>
+      s.code === EXTRA_EXCLUSIONS && (s.url ?? '').startsWith(`${manifestUri(j.label)}/c2pa.assertions/c2pa.hash.`),
+  );
+  if (exclusions.length === 0 && !reported) return;
   const store = joinRanges(j.storeRanges);
   const inside = (e: Range) =>
     e.start >= 0 && e.length >= 0 && store.some((r) => e.start >= r.start && e.start + e.length <= r.start + r.length);
@@ -445,14 +452,17 @@ function checkExclusions(j: Judged) {
   const unreadable = exclusions.some((e) => e.start < 0 || e.length < 0);
   j.list.add(
     'Hard binding covers the whole file',
-    outside.length === 0,
-    outside.length === 0
+    outside.length === 0 && !reported,
+    outside.length === 0 && !reported
       ? 'it leaves out only the manifest store'
       : unreadable
         ? "the hard binding's exclusions cannot be read, so what it leaves unchecked is unknown"
-        : `the hard binding leaves other bytes unchecked: it excludes ${shown(outside)}, outside the manifest store (${
-            shown(store) || 'not found'
-          })`,
+        : outside.length
+          ? `the hard binding leaves other bytes unchecked: it excludes ${shown(outside)}, outside the manifest store (${
+              shown(store) || 'not found'
+            })`
+          : `the hard binding leaves other bytes unchecked: c2pa-rs reports exclusions beyond the manifest store (${EXTRA_EXCLUSIONS})`,
+    [EXTRA_EXCLUSIONS],
   );
 }
 
@@ -469,8 +479,6 @@ function checkCertificateProfile(j: Judged) {
   );
 }
 
-const EXTRA_EXCLUSIONS = 'assertion.dataHash.additionalExclusionsPresent';
-
 function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
   const assertions = `${manifestUri(j.label)}/c2pa.assertions/`;
   const bound = (code: string) => j.statuses.hasUnder(code, `${assertions}c2pa.hash.`);
@@ -480,20 +488,14 @@ function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
       : j.failures.some((f) => f.code === 'assertion.dataHash.mismatch' || f.code === 'assertion.boxesHash.mismatch')
         ? 'mismatch'
         : 'absent';
-  // c2pa-rs 0.92 reports this as informational and still calls the hash a match.
-  const extra = [...j.statuses.informational, ...j.failures].find(
-    (s) => s.code === EXTRA_EXCLUSIONS && (s.url ?? '').startsWith(`${assertions}c2pa.hash.`),
-  );
   j.list.add(
     'Pixels intact',
-    dataHash === 'match' && !extra,
-    extra
-      ? `the hard binding leaves other bytes unchecked: its data hash excludes more than the manifest store, so those bytes could be anything (${EXTRA_EXCLUSIONS})`
-      : dataHash === 'match'
-        ? 'the data hash matches the file'
-        : dataHash === 'mismatch'
-          ? 'the file changed after it was signed (data hash mismatch)'
-          : 'the manifest does not bind the pixels (no data hash)',
+    dataHash === 'match',
+    dataHash === 'match'
+      ? 'the data hash matches the file'
+      : dataHash === 'mismatch'
+        ? 'the file changed after it was signed (data hash mismatch)'
+        : 'the manifest does not bind the pixels (no data hash)',
     ['assertion.dataHash.', 'assertion.boxesHash.'],
   );
   return dataHash;

@@ -182,7 +182,7 @@ describe('the hard binding', () => {
 
     const report = await judge(bytes);
     expect(report.verdict).toBe('quarantine');
-    expect(failed(report)).toEqual(['Pixels intact']);
+    expect(failed(report)).toEqual(['Hard binding covers the whole file']);
     expect(report.reasons[0]).toMatch(/^the hard binding leaves other bytes unchecked/);
   });
 });
