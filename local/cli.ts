@@ -13,7 +13,7 @@ Commands:
                [--port N] [--host H] [--rpm N] [--latency-ms N|MIN-MAX] [--api-key K]
                [--block-word W]... [--faults kind=rate,...] [--deployment NAME]... [--ca-dir DIR]
   verify     Check files against the provenance gate
-               FILE... [--trust PEM]... [--no-default-trust] [--agent-scope active|chain] [--publisher CHAIN.pem] [--json]
+               FILE... [--trust PEM]... [--no-default-trust] [--agent-scope active|chain] [--publisher CHAIN.pem [--edit MODEL-OUTPUT]] [--json]
   start      Run the whole pipeline locally: Azurite, the emulator, the Functions host, ./drop sync
                [--pool REGION=RPM,...] (a deployment pool: one emulator per region, e.g. eastus2=12,westus3=6)
   demo       Drop the bundled samples through a fresh local pipeline and print the results

@@ -22,6 +22,7 @@ export async function run(args: string[]): Promise<number> {
       'agent-scope': { type: 'string' },
       json: { type: 'boolean' },
       publisher: { type: 'string' },
+      edit: { type: 'string' },
     },
     true,
   );
@@ -68,6 +69,11 @@ export async function run(args: string[]): Promise<number> {
       throw new UsageError(`--publisher: ${(err as Error).message}`);
     }
   }
+  if (values.edit !== undefined && !composites)
+    throw new UsageError('--edit needs --publisher (or PUBLISHER_CERT_CHAIN)');
+  // --edit FILE: the model output the composites claim; each is judged as a composite and checked against it.
+  const binding =
+    values.edit === undefined ? undefined : { edit: await readEditFile(values.edit, maxBytes), pixels: true };
   let exit = 0;
   for (const file of positionals) {
     let bytes: Buffer;
@@ -80,12 +86,21 @@ export async function run(args: string[]): Promise<number> {
       continue;
     }
     let report = await verifier.verify(bytes, { file });
-    if (composites && report.manifest?.claimGenerator?.startsWith(PIPELINE_AGENT))
-      report = await composites.verify(bytes, { file });
+    if (composites && (binding || report.manifest?.claimGenerator?.startsWith(PIPELINE_AGENT)))
+      report = await composites.verify(bytes, { file, ...(binding ? { binding } : {}) });
     process.stdout.write(values.json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
     if (report.verdict === 'quarantine' && exit === 0) exit = 1;
   }
   return exit;
+}
+
+async function readEditFile(file: string, max: number): Promise<Buffer> {
+  try {
+    return await readImageFile(file, max);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new UsageError(`--edit ${file}: ${why}`);
+  }
 }
 
 /**

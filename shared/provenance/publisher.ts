@@ -13,8 +13,10 @@ import type { StorageClients } from '../adapters/storage.js';
 import { sniffFormat } from '../image-header.js';
 import { actionsOf } from './actions.js';
 import { coseLeafCertificate } from './certificate-profile.js';
+import { bindingChecks, type CompositeContext } from './edit-binding.js';
+import { creditKnownEdit } from './known-edit.js';
 import { readContainer } from './container.js';
-import { type Check, evaluateGate, type GateContext, type ManifestJson, type ProvenanceReport } from './gate.js';
+import { type Check, evaluateGate, type ManifestJson, type ProvenanceReport } from './gate.js';
 import { readManifestStore } from './jumbf.js';
 import { certificatesIn, commonName, createVerifier, type TrustOptions } from './verifier.js';
 
@@ -72,7 +74,7 @@ const INGREDIENT_CHECKS = ['Made by an allowed AI agent', "Signed during this jo
 
 export interface CompositeVerifier {
   identity: PublisherIdentity;
-  verify(input: Uint8Array | (() => Promise<Uint8Array>), context: GateContext): Promise<ProvenanceReport>;
+  verify(input: Uint8Array | (() => Promise<Uint8Array>), context: CompositeContext): Promise<ProvenanceReport>;
 }
 
 export async function createCompositeVerifier(
@@ -96,7 +98,9 @@ export async function createCompositeVerifier(
       const bytes = typeof input === 'function' ? await input() : input;
       const reading = await publisherLevel.read(bytes);
       const report = evaluateGate(reading, publisherLevel.policy, context);
-      const azure = await ingredientLevel.verify(bytes, context);
+      // The Azure edit the pipeline just judged is credited as judged (./known-edit.ts), not read again.
+      const known = context.knownEdit && reading.ok && creditKnownEdit(bytes, reading.store, context.knownEdit);
+      const azure = known || (await ingredientLevel.verify(bytes, context));
       const checks: Check[] = report.checks
         .filter((c) => !INGREDIENT_CHECKS.includes(c.name))
         .map((c) => ({ ...c, name: `Publisher: ${c.name}` }));
@@ -121,6 +125,7 @@ export async function createCompositeVerifier(
             ? `c2pa.edited by ${PIPELINE_AGENT}, compositeWithTrainedAlgorithmicMedia`
             : `the active manifest has no c2pa.edited action by ${PIPELINE_AGENT} with compositeWithTrainedAlgorithmicMedia`,
         });
+        checks.push(...(await bindingChecks(active, bytes, context.binding)));
       }
       for (const c of azure.checks.filter((c) => INGREDIENT_CHECKS.includes(c.name))) {
         checks.push({ ...c, name: `Azure ingredient: ${c.name}` });
