@@ -22,7 +22,9 @@ import { loadGateConfig } from '../../shared/config.js';
 import { bindingFor, type CompositeBinding } from '../../shared/provenance/composite-binding.js';
 import { CORE_TOLERANCE, SURROUND_TOLERANCE } from '../../shared/provenance/edit-pixels.js';
 import type { ProvenanceReport } from '../../shared/provenance/gate.js';
+import { creditKnownEdit, knownEdit } from '../../shared/provenance/known-edit.js';
 import { createCompositeVerifier, type CompositeVerifier } from '../../shared/provenance/publisher.js';
+import { createVerifier } from '../../shared/provenance/verifier.js';
 import { forgedIdentity } from '../helpers/forged-ca.js';
 import { rectMask, type Rect } from '../helpers/images.js';
 
@@ -188,6 +190,31 @@ describe('replays signed by the publisher pass without --edit and fail with it',
     const report = await verifier.verify(signed, { file: 'r.jpg' });
     expect(failed(report)).toEqual(['Publisher: records the edit it is bound to']);
     expect(report.reasons).toEqual(["the publisher's manifest records no org.imagegen-pipeline.composite assertion"]);
+  }, 60_000);
+});
+
+describe('the Azure edit the pipeline just judged', () => {
+  it('is credited from its own verdict only when the ingredient is byte for byte its manifest', async () => {
+    const ordinary = await createVerifier(loadGateConfig({}), undefined, { extraPems: [azure.caPem] });
+    const judged = await ordinary.verify(editA, { file: 'edited/a.png' });
+    expect(judged.verdict).toBe('publish');
+    const known = knownEdit(editA, judged)!;
+    expect(known).toBeDefined();
+    const signed = await sign(honest, photoA, editA);
+    const reading = await verifier.verify(signed, { file: 'c.jpg', knownEdit: known });
+    expect(failed(reading)).toEqual([]);
+    expect(reading.manifest).toMatchObject({ softwareAgent: 'Azure OpenAI ImageGen', agentFoundIn: 'ingredient' });
+    const storeOf = async (bytes: Buffer) => {
+      const r = await ordinary.read(bytes);
+      if (!r.ok) throw new Error(r.error);
+      return r.store;
+    };
+    expect(creditKnownEdit(signed, await storeOf(signed), known)).toBeDefined();
+    // The same pixels signed again by Azure are another manifest: not credited, so validated in full.
+    const other = await sign(honest, photoA, await azureEditOf(photoA, 'a red kite in the sky'));
+    expect(creditKnownEdit(other, await storeOf(other), known)).toBeUndefined();
+    // A model output that failed its gate is never credited.
+    expect(knownEdit(editA, { ...judged, verdict: 'quarantine' })).toBeUndefined();
   }, 60_000);
 });
 
