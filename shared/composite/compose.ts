@@ -129,7 +129,7 @@ function blendParameters(format: PhotoFormat, orientation: number, from: Region,
   };
 }
 
-/** The edit scaled to the photo's size, cut to the region, with the feathered weights as its alpha. */
+/** The edit scaled to the photo's size and cut to the region: what the composite shows where the weight is 255. */
 export function scaledEdit(edit: Uint8Array, width: number, height: number, region: Region): Sharp {
   return sharp(edit)
     .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
