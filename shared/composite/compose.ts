@@ -64,15 +64,20 @@ async function readMask(mask: Uint8Array, width: number, height: number) {
       `the mask is ${info.width}x${info.height} but the photo as displayed is ${width}x${height}`,
     );
   }
+  // Fully opaque rows are skipped by a native comparison; only rows with an edit are scanned.
+  const opaque = Buffer.alloc(width, 255);
   let [x0, y0, x1, y1] = [width, height, -1, -1];
-  for (let y = 0, i = 0; y < height; y++) {
-    for (let x = 0; x < width; x++, i++) {
-      if (data[i] === 255) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
+  for (let y = 0; y < height; y++) {
+    const row = data.subarray(y * width, (y + 1) * width);
+    if (row.equals(opaque)) continue;
+    let left = 0;
+    while (row[left] === 255) left++;
+    let right = width - 1;
+    while (row[right] === 255) right--;
+    if (y < y0) y0 = y;
+    y1 = y;
+    x0 = Math.min(x0, left);
+    x1 = Math.max(x1, right);
   }
   if (x1 < 0) throw new CompositeError('the mask has no transparent area to edit');
   return { alpha: data, region: { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 } };
