@@ -52,5 +52,10 @@ export function creditKnownEdit(
   if (!label || known.report.verdict !== 'publish' || !known.report.manifest) return undefined;
   const payload = manifestPayload(composite, label);
   if (!payload || sha256Hex(payload) !== known.manifestHash) return undefined;
-  return { ...known.report, manifest: { ...known.report.manifest, agentFoundIn: 'ingredient' } };
+  const credited = " (the model output's own verdict: this ingredient is its manifest, byte for byte)";
+  return {
+    ...known.report,
+    checks: known.report.checks.map((c) => ({ ...c, detail: `${c.detail}${credited}` })),
+    manifest: { ...known.report.manifest, agentFoundIn: 'ingredient' },
+  };
 }

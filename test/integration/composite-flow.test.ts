@@ -88,6 +88,31 @@ describe('a 12 MP JPEG drop through the pipeline', () => {
     expect((await read('published', name)).equals(await read('edited', name))).toBe(true);
   }, 150_000);
 
+  it('publishes an iterative edit: a published model output dropped again as the photo', async () => {
+    await p.upload('again/first.json', JSON.stringify({ output: 'model' }));
+    await p.upload('again/first.png', await gradientImage(1536, 1024, 'png'));
+    await p.upload('again/first.mask.png', await rectMask(1536, 1024, { x: 100, y: 100, width: 300, height: 200 }));
+    const first = await p.settled('again/first', 120_000);
+    expect(first.state).toBe('published');
+    const azureSigned = await read('published', first.edit!.output!.name);
+    const { width, height } = await sharp(azureSigned).metadata();
+    await p.upload(`again/second.${first.edit!.output!.name.split('.').pop()}`, azureSigned);
+    await p.upload(
+      'again/second.mask.png',
+      await rectMask(width!, height!, { x: 600, y: 400, width: 300, height: 200 }),
+    );
+    const second = await p.settled('again/second', 120_000);
+    const folder = second.state === 'published' ? 'published' : 'quarantine';
+    const report = JSON.parse((await read(folder, 'again/second.provenance.json')).toString('utf8'));
+    expect(report.reasons).toEqual([]);
+    expect(second.state).toBe('published');
+    // The Azure ingredient is the new edit, credited from its own verdict: the photo's old edit is not the evidence.
+    const azure = report.checks.find(
+      (c: { name: string }) => c.name === 'Azure ingredient: Made by an allowed AI agent',
+    );
+    expect(azure.detail).toMatch(/this ingredient is its manifest, byte for byte/);
+  }, 150_000);
+
   it('publishes a portrait stored landscape (EXIF 6) upright, at its own size, changed only inside the mask', async () => {
     const { stored } = await portraitJpeg(1024, 1536, 6);
     const hole = { x: 200, y: 300, width: 400, height: 500 };
