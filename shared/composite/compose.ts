@@ -161,11 +161,14 @@ export async function composeFullSize(photo: Uint8Array, mask: Uint8Array, edit:
   const format = meta.format === 'jpeg' || meta.format === 'png' || meta.format === 'webp' ? meta.format : undefined;
   if (!format) throw new CompositeError(`the photo is ${meta.format ?? 'of an unknown format'}, not PNG, JPEG or WebP`);
   const { width, height } = displayedSize(meta);
-  const editMeta = await sharp(edit).metadata();
   const sigma = featherSigma(width, height);
-  const { alpha, region } = await readMask(mask, width, height);
-  const weights = await editWeights(alpha, width, height, region, sigma);
-  const overlay = withWeights(await scaledEdit(edit, width, height, region).raw().toBuffer(), weights);
+  const [editMeta, { alpha, region }] = await Promise.all([sharp(edit).metadata(), readMask(mask, width, height)]);
+  // The weights and the scaled edit are independent: with a free core, libvips computes both at once.
+  const [weights, rgb] = await Promise.all([
+    editWeights(alpha, width, height, region, sigma),
+    scaledEdit(edit, width, height, region).raw().toBuffer(),
+  ]);
+  const overlay = withWeights(rgb, weights);
   // `rotate()` with no angle applies the EXIF orientation; the output carries none, so it stays upright.
   let image = sharp(photo)
     .rotate()
