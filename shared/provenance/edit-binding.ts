@@ -63,7 +63,7 @@ async function pixelChecks(
   if ('problem' in m)
     return [{ name: 'Bound to the edit: the masked area shows the edit', ok: false, detail: m.problem }];
   const inside = m.worstBlock !== null && m.worstBlock <= CORE_TOLERANCE;
-  const around = m.surround === null || m.surround <= SURROUND_TOLERANCE;
+  const around = m.surround === null || m.surround.error <= SURROUND_TOLERANCE;
   return [
     {
       name: 'Bound to the edit: the masked area shows the edit',
@@ -79,7 +79,7 @@ async function pixelChecks(
       detail:
         m.surround === null
           ? 'the region covers nearly the whole picture, so nothing around it to compare'
-          : `around the region, the composite at the edit's size differs from the edit by ${m.surround.toFixed(2)} per channel on average (at most ${SURROUND_TOLERANCE})`,
+          : `around the region, the composite at the edit's size differs from the edit by ${m.surround.error.toFixed(2)} per channel on average (at most ${SURROUND_TOLERANCE}), after an overall shift of (${m.surround.shift.join(', ')})`,
     },
   ];
 }

@@ -44,16 +44,22 @@ async function photoOf(seed: number, format: PhotoFormat): Promise<Buffer> {
   for (let i = 0; i < raw.length; i++) {
     n = (n * 1103515245 + 12345) & 0x7fffffff;
     const p = Math.floor(i / 3);
-    const base = i % 3 === 0 ? (p % W) / 6.3 : i % 3 === 1 ? p / W / 4.7 : (seed * 90 + p / 9000) % 255;
+    // Another seed shifts the red sawtooth sideways and the blue level: another picture, not a tone shift.
+    const x = ((p % W) + seed * 400) % W;
+    const base = i % 3 === 0 ? x / 6.3 : i % 3 === 1 ? p / W / 4.7 : (seed * 90 + p / 9000) % 255;
     raw[i] = Math.max(0, Math.min(255, base + ((n >> 8) % 24) - 12));
   }
   const image = sharp(raw, { raw: { width: W, height: H, channels: 3 } });
   return (format === 'jpeg' ? image.jpeg({ quality: 90 }) : format === 'webp' ? image.webp() : image.png()).toBuffer();
 }
 
-/** What the model sends back for this photo and prompt: the emulator's edit, signed Azure-shaped. */
-async function azureEditOf(photo: Buffer, prompt: string): Promise<Buffer> {
-  const pixels = await renderEdit(photo, mask, { prompt, size: 'auto', format: 'png' });
+/**
+ * What the model sends back for this photo and prompt: the emulator's edit, signed Azure-shaped;
+ * `brighter` lifts the whole picture, as a model that re-renders the photo may shift its tone.
+ */
+async function azureEditOf(photo: Buffer, prompt: string, brighter = 0): Promise<Buffer> {
+  let pixels = await renderEdit(photo, mask, { prompt, size: 'auto', format: 'png' });
+  if (brighter) pixels = await sharp(pixels).linear(1, brighter).png().toBuffer();
   return Buffer.from(await signImage(azure, pixels, { format: 'image/png', title: 'edit.png' }));
 }
 
@@ -112,6 +118,16 @@ describe('an honest composite, checked against its edit', () => {
     },
     60_000,
   );
+
+  it('an edit whose whole picture came back brighter still shows the same picture around the mask', async () => {
+    const edit = await azureEditOf(photoA, 'a red kite in the sky', 20);
+    const image = await composeFullSize(photoA, mask, edit);
+    const report = await verifier.verify(await sign(image, photoA, edit), { file: 'bright.jpg', ...withEdit(edit) });
+    expect(failed(report)).toEqual([]);
+    expect(detailOf(report, 'Bound to the edit: the same picture around the mask')).toMatch(
+      /overall shift of \(-(19|20), -(19|20), -(19|20)\)/,
+    );
+  }, 60_000);
 
   it('records the region in the photo, the hashes and the blend', async () => {
     const binding = bindingFor(honest, { photo: photoA, mask, edit: editA });
