@@ -3,9 +3,9 @@
  * show the edit scaled the way the pipeline scaled it, and around the region the same picture as the
  * edit (the model keeps the photo outside its mask, roughly). Both as the mean absolute error per
  * channel (0–255, the worst channel): per core block, the worst block; around the region, over all of
- * it at the edit's own size. The tolerances are measured (README, "What verify proves"): JPEG and WebP
- * re-encoding at quality 95 move a core block by up to about 3 (JPEG 4:4:4) and 9 (WebP 4:2:0), and the model's own drift moves the surround
- * (its overall tone shift is set aside).
+ * it at the edit's own size. The tolerances are measured (README, "What `verify --publisher` proves"):
+ * re-encoding at quality 95 moves a core block by up to about 3 (JPEG 4:4:4) or 9 (WebP, 4:2:0), and
+ * the model's own drift moves the surround (its overall tone shift is set aside).
  */
 import sharp from 'sharp';
 import { scaledEdit } from '../composite/compose.js';
