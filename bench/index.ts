@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- --only emulator,a,b,c,d,e,f,g,h]`: every figure printed next to its baseline, measured in
+ * `npm run bench [-- --only emulator,a,b,c,d,e,f,g,i,j]`: every figure printed next to its baseline, measured in
  * the same run. Results are recorded in BENCHMARKS.md.
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { coldStartSection } from './coldstart.js';
+import { compositeSection } from './composite.js';
 import { consoleDownloadsSection } from './console-downloads.js';
 import { emulatorSection } from './emulator.js';
 import { gateSection } from './gate.js';
@@ -23,6 +24,7 @@ const SECTIONS: Section[] = [
   coldStartSection,
   poolSection,
   pacerScaleSection,
+  compositeSection,
   consoleDownloadsSection,
 ];
 

@@ -49,6 +49,7 @@ Checks each file as the provenance gate would; exit 0 when every file would be p
   --no-default-trust  trust only the --trust roots
   --agent-scope S     active (the signer's own actions) or chain (ingredients too)
   --publisher PEM     the publisher chain composites are signed with
+  --edit FILE         with --publisher: the model output the composite claims; checks its masked area
   --json              one JSON report per line instead of the checklist
   -h, --help          this help
 `,

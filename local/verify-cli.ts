@@ -23,6 +23,7 @@ export async function run(args: string[]): Promise<number> {
       'agent-scope': { type: 'string' },
       json: { type: 'boolean' },
       publisher: { type: 'string' },
+      edit: { type: 'string' },
     },
     true,
   );
@@ -69,6 +70,11 @@ export async function run(args: string[]): Promise<number> {
       throw new UsageError(`--publisher: ${(err as Error).message}`);
     }
   }
+  if (values.edit !== undefined && !composites)
+    throw new UsageError('--edit needs --publisher (or PUBLISHER_CERT_CHAIN)');
+  // --edit FILE: the model output the composites claim; each is judged as a composite and checked against it.
+  const binding =
+    values.edit === undefined ? undefined : { edit: await readEditFile(values.edit, maxBytes), pixels: true };
   let exit = 0;
   for (const file of positionals) {
     let bytes: Buffer;
@@ -83,8 +89,10 @@ export async function run(args: string[]): Promise<number> {
     let report = await verifier.verify(bytes, { file });
     // Composite rules by signer (the pinned publisher's key), whatever the file calls itself; a manifest
     // that claims the pipeline's edit under another signer is refused by them too, naming that signer.
+    // With --edit the file is claimed to be a composite, so it is judged as one.
     const rules = composites && report.manifest ? composites.rulesFor(bytes, report.manifest.activeLabel) : 'other';
-    if (composites && rules !== 'other') report = await composites.verify(bytes, { file });
+    if (composites && (binding || rules !== 'other'))
+      report = await composites.verify(bytes, { file, ...(binding ? { binding } : {}) });
     else if (composites) report = judgedAsModelOutput(report, composites.identity.name);
     process.stdout.write(values.json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
     if (report.verdict === 'quarantine' && exit === 0) exit = 1;
@@ -96,6 +104,15 @@ export async function run(args: string[]): Promise<number> {
 function judgedAsModelOutput(report: ProvenanceReport, publisher: string): ProvenanceReport {
   const detail = `not signed by the configured publisher ${publisher}, so judged as a model output`;
   return { ...report, checks: [{ name: 'Rules', ok: true, detail }, ...report.checks] };
+}
+
+async function readEditFile(file: string, max: number): Promise<Buffer> {
+  try {
+    return await readImageFile(file, max);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new UsageError(`--edit ${file}: ${why}`);
+  }
 }
 
 /**

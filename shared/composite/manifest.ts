@@ -7,6 +7,7 @@
  * (https://spec.c2pa.org/specifications/specifications/2.1/specs/C2PA_Specification.html).
  */
 import { BytesBlob, installFileReaderSync, loadC2pa } from '../adapters/c2pa.js';
+import { BINDING_LABEL, type CompositeBinding } from '../provenance/composite-binding.js';
 import { COMPOSITE_SOURCE_TYPE, PIPELINE_AGENT } from '../provenance/publisher.js';
 import { coseSign1 } from './cose.js';
 import type { PublisherSigner } from './signer.js';
@@ -22,7 +23,7 @@ export interface CompositePart {
 const PARENT = 'original-photo';
 const COMPONENT = 'azure-openai-edit';
 
-export function compositeManifest(title: string, mime: string, when: Date) {
+export function compositeManifest(title: string, mime: string, when: Date, binding?: CompositeBinding) {
   return {
     claim_generator_info: [{ name: PIPELINE_AGENT, version: '1.0' }],
     title,
@@ -45,6 +46,8 @@ export function compositeManifest(title: string, mime: string, when: Date) {
           ],
         },
       },
+      // What ties the composite to the edit it credits (shared/provenance/composite-binding.ts).
+      ...(binding ? [{ label: BINDING_LABEL, data: binding }] : []),
     ],
   };
 }
@@ -52,17 +55,21 @@ export function compositeManifest(title: string, mime: string, when: Date) {
 /** Room for the signature, the certificate chain and the COSE headers, with margin. */
 const reserveFor = (signer: PublisherSigner) => signer.chain.reduce((n, c) => n + c.length, 0) + 2048;
 
-/** Embeds the publisher's manifest into `composite` and signs it; returns the signed file's bytes. */
+/**
+ * Embeds the publisher's manifest into `composite` and signs it; returns the signed file's bytes. The
+ * pipeline always passes the binding; a test leaves it out to make a composite that records none.
+ */
 export async function signComposite(
   signer: PublisherSigner,
   composite: CompositePart,
   original: CompositePart,
   edit: CompositePart,
   when: Date,
+  binding?: CompositeBinding,
 ): Promise<Uint8Array> {
   const c2pa = await loadC2pa();
   installFileReaderSync();
-  const definition = compositeManifest(composite.title, composite.mime, when);
+  const definition = compositeManifest(composite.title, composite.mime, when, binding);
   // The verdict is the gate's (with the publisher's pinned chain), not c2pa-rs's own check after signing.
   const settings = JSON.stringify({ verify: { verify_after_sign: false } });
   const builder = c2pa.WasmBuilder.fromJson(JSON.stringify(definition), settings);

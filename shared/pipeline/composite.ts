@@ -1,8 +1,9 @@
 /**
  * Publish's composite step: after the model's output passed the gate, make the result the user asked
  * for (the photo at its own size with the edit composited into the mask), sign it as the publisher,
- * judge it with the composite gate, and store it in `published/` or `quarantine/` with its report. The
- * model's output stays in `edited/`. Without a configured publisher no composite is made.
+ * judge it with the composite gate, and store it in `published/` signed, or in `quarantine/` unsigned,
+ * with its report: nothing signed as the publisher is stored unless it passed. The model's output stays
+ * in `edited/`. Without a configured publisher no composite is made.
  */
 import { composeFullSize } from '../composite/compose.js';
 import { signComposite } from '../composite/manifest.js';
@@ -10,7 +11,10 @@ import type { BlobInfo, ResultOwner, WriteResult } from '../adapters/blobs.js';
 import { dropBlobName } from '../drop.js';
 import type { JobRecord } from '../job.js';
 import type { Logger } from '../log.js';
+import type { Publisher } from '../composite/publisher.js';
+import { bindingFor } from '../provenance/composite-binding.js';
 import type { ProvenanceReport } from '../provenance/gate.js';
+import { knownEdit } from '../provenance/known-edit.js';
 import type { JobContext } from '../runtime.js';
 import { resultClash } from './steps.js';
 
@@ -28,7 +32,75 @@ export function wantsComposite(rt: JobContext, job: JobRecord): boolean {
 
 const EXTENSIONS: Record<string, '.png' | '.jpg' | '.webp'> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
 
-/** Makes, signs, judges and stores the composite; `undefined` when no publisher is configured. */
+interface Made {
+  name: string;
+  report: ProvenanceReport;
+  /** The composite before signing: what quarantine keeps when the signed one fails. */
+  unsigned?: Uint8Array;
+  signed?: Uint8Array;
+}
+
+const fileName = (blob: string) => blob.slice(blob.lastIndexOf('/') + 1);
+
+/**
+ * Composes, signs and judges. The model output already passed the ordinary gate; the composite is
+ * bound to those exact bytes (their hash, the mask's, the region, the blend), signed, and judged with
+ * the Azure ingredient credited from that same verdict when its manifest is byte-identical.
+ */
+async function makeComposite(
+  rt: JobContext,
+  job: JobRecord,
+  source: BlobInfo,
+  edited: Uint8Array,
+  edit: ProvenanceReport,
+  publisher: Publisher,
+): Promise<Made> {
+  const { image: imagePart, mask: maskPart } = job.inputs;
+  let name = dropBlobName(job.drop, '.provenance.json');
+  let unsigned: Uint8Array | undefined;
+  try {
+    if (edit.verdict !== 'publish') throw new Error('the model output did not pass the gate, so it is not composited');
+    // The drop's parts at the versions the job was made from (a changed or deleted photo fails here).
+    const [photo, mask] = await Promise.all([rt.blobs.readPart(imagePart!), rt.blobs.readPart(maskPart!)]);
+    const image = await composeFullSize(photo, mask, edited);
+    name = dropBlobName(job.drop, EXTENSIONS[image.format]!);
+    unsigned = image.bytes;
+    const signed = await signComposite(
+      publisher.signer,
+      { bytes: image.bytes, mime: image.mime, title: fileName(name) },
+      { bytes: photo, mime: `image/${image.format}`, title: fileName(imagePart!.name) },
+      { bytes: edited, mime: source.contentType ?? 'image/png', title: fileName(source.name) },
+      rt.now(),
+      bindingFor(image, { photo, mask, edit: edited }),
+    );
+    const run = job.edit!;
+    const window = run.endedAt
+      ? { start: new Date(run.firstStartedAt ?? run.startedAt), end: new Date(run.endedAt) }
+      : undefined;
+    const known = knownEdit(edited, edit);
+    const report = await publisher.verifier.verify(signed, {
+      file: `composite of edited/${source.name}`,
+      ...(window ? { editWindow: window } : {}),
+      binding: { edit: edited, pixels: false },
+      ...(known ? { knownEdit: known } : {}),
+    });
+    return { name, report, unsigned, signed };
+  } catch (err) {
+    const detail = `the full-size composite could not be made: ${(err as Error).message}`;
+    const report: ProvenanceReport = {
+      ...edit,
+      verdict: 'quarantine',
+      reasons: [detail],
+      checks: [...edit.checks, { name: 'Full-size composite made', ok: false, detail }],
+    };
+    return { name, report, ...(unsigned ? { unsigned } : {}) };
+  }
+}
+
+/**
+ * Makes, signs, judges and stores the composite; `undefined` when no publisher is configured. Only a
+ * composite that passed is stored signed: a failing one goes to quarantine/ unsigned, with its report.
+ */
 export async function publishComposite(
   rt: JobContext,
   job: JobRecord,
@@ -44,47 +116,12 @@ export async function publishComposite(
     );
     return undefined;
   }
-  const { image: imagePart, mask: maskPart } = job.inputs;
   // Read at the version just judged; a newer version (412) makes this event stale, as for the model output.
   const edited = await rt.blobs.readOutput(source.name, source.etag);
   const owner = { key: job.drop.key, stamp: job.createdAt, jobId: job.id };
-  let report: ProvenanceReport;
-  let bytes: Uint8Array | undefined;
-  let name = dropBlobName(job.drop, '.provenance.json');
-  try {
-    // The drop's parts at the versions the job was made from (a changed or deleted photo fails here).
-    const [photo, mask] = await Promise.all([rt.blobs.readPart(imagePart!), rt.blobs.readPart(maskPart!)]);
-    const image = await composeFullSize(photo, mask, edited);
-    name = dropBlobName(job.drop, EXTENSIONS[image.format]!);
-    const photoMime = `image/${image.format}`;
-    bytes = await signComposite(
-      publisher.signer,
-      { bytes: image.bytes, mime: image.mime, title: name.slice(name.lastIndexOf('/') + 1) },
-      { bytes: photo, mime: photoMime, title: imagePart!.name.slice(imagePart!.name.lastIndexOf('/') + 1) },
-      {
-        bytes: edited,
-        mime: source.contentType ?? 'image/png',
-        title: source.name.slice(source.name.lastIndexOf('/') + 1),
-      },
-      rt.now(),
-    );
-    const run = job.edit!;
-    const window = run.endedAt
-      ? { start: new Date(run.firstStartedAt ?? run.startedAt), end: new Date(run.endedAt) }
-      : undefined;
-    const file = `composite of edited/${source.name}`;
-    report = await publisher.verifier.verify(bytes, { file, ...(window ? { editWindow: window } : {}) });
-  } catch (err) {
-    const detail = `the full-size composite could not be made: ${(err as Error).message}`;
-    bytes = undefined;
-    report = {
-      ...edit,
-      verdict: 'quarantine',
-      reasons: [detail],
-      checks: [...edit.checks, { name: 'Full-size composite made', ok: false, detail }],
-    };
-  }
+  const { name, report, unsigned, signed } = await makeComposite(rt, job, source, edited, edit, publisher);
   const folder = report.verdict === 'publish' ? 'published' : 'quarantine';
+  const bytes = folder === 'published' ? signed : unsigned;
   const reportName = dropBlobName(job.drop, '.provenance.json');
   const [copied, reported] = await Promise.all([
     bytes ? rt.blobs.writeResultBytes(folder, name, bytes, mimeOf(name), owner) : undefined,
@@ -95,6 +132,7 @@ export async function publishComposite(
         ...report,
         decidedAt: rt.now().toISOString(),
         output: 'composite',
+        stored: bytes ? (folder === 'published' ? 'signed composite' : 'unsigned composite') : 'report only',
         signer: publisher.signer.describe,
         edit,
         job: {

@@ -15,8 +15,10 @@ import { fullSourceType } from './actions.js';
 import { type ManifestEvidence, readByteEvidence } from './byte-evidence.js';
 import { readContainer } from './container.js';
 import { claimSignatureVerifies, spkiOf } from './cose-signer.js';
-import { type C2paReading, type Check, evaluateGate, type GateContext, type ProvenanceReport } from './gate.js';
+import { type C2paReading, type Check, evaluateGate, type ProvenanceReport } from './gate.js';
 import { compositeRoles } from './roles.js';
+import { bindingChecks, type CompositeContext } from './edit-binding.js';
+import { creditKnownEdit } from './known-edit.js';
 import { certificatesIn, commonName, createVerifier, type TrustOptions } from './verifier.js';
 
 export const PIPELINE_AGENT = 'imagegen-pipeline';
@@ -79,7 +81,7 @@ const INGREDIENT_CHECKS = ['Made by an allowed AI agent', "Signed during this jo
 
 export interface CompositeVerifier {
   identity: PublisherIdentity;
-  verify(input: Uint8Array | (() => Promise<Uint8Array>), context: GateContext): Promise<ProvenanceReport>;
+  verify(input: Uint8Array | (() => Promise<Uint8Array>), context: CompositeContext): Promise<ProvenanceReport>;
   /**
    * Which rules a file's active manifest (by label) calls for: `publisher` when it is signed with the
    * pinned publisher's key (composite rules, the only way to publish as a composite); `claims-publisher`
@@ -167,13 +169,20 @@ export async function createCompositeVerifier(
       const report = evaluateGate(reading, publisherLevel.policy, context);
       const label = report.manifest?.activeLabel ?? '';
       const own = publisherChecks(reading, identity, gate, label);
-      // Only the componentOf edit the composite names is credited; none when the roles are wrong.
-      const azure = await ingredientLevel.verify(bytes, { ...context, creditIngredient: own.credited ?? '' });
+      // Only the componentOf edit the composite names is credited; none when the roles are wrong. The edit
+      // the pipeline just judged is credited as judged (./known-edit.ts) when it is that ingredient.
+      const known =
+        own.credited && context.knownEdit && reading.ok
+          ? creditKnownEdit(bytes, reading.store, context.knownEdit, own.credited)
+          : undefined;
+      const azure = known || (await ingredientLevel.verify(bytes, { ...context, creditIngredient: own.credited ?? '' }));
+      const active = reading.ok && report.manifest ? reading.store.manifests?.[label] : undefined;
       const checks: Check[] = [
         ...report.checks
           .filter((c) => !INGREDIENT_CHECKS.includes(c.name))
           .map((c) => ({ ...c, name: `Publisher: ${c.name}` })),
         ...own.checks,
+        ...(active ? await bindingChecks(active, bytes, context.binding) : []),
         ...azure.checks
           .filter((c) => INGREDIENT_CHECKS.includes(c.name))
           .map((c) => ({ ...c, name: `Azure ingredient: ${c.name}` })),

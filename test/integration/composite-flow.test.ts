@@ -1,5 +1,8 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatePublisher } from '../../shared/composite/local-ca.js';
+import { localSigner } from '../../shared/composite/signer.js';
+import { BINDING_LABEL } from '../../shared/provenance/composite-binding.js';
 import { gradientImage, portraitJpeg, rawPixels, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 
@@ -14,7 +17,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => p?.close());
 
-const read = async (container: 'published' | 'edited', name: string) =>
+const read = async (container: 'published' | 'edited' | 'quarantine', name: string) =>
   p.runtime.containers[container].getBlobClient(name).downloadToBuffer();
 
 describe('a 12 MP JPEG drop through the pipeline', () => {
@@ -45,6 +48,33 @@ describe('a 12 MP JPEG drop through the pipeline', () => {
       ]),
     );
     expect(report.edit.verdict).toBe('publish');
+    expect(report.stored).toBe('signed composite');
+    // Bound to the very bytes in edited/: the binding's hash was checked against them before publishing.
+    expect(names).toContain('Bound to the edit: the recorded model output');
+    expect(published.includes(Buffer.from(BINDING_LABEL))).toBe(true);
+  }, 150_000);
+
+  it('a composite that fails once signed is quarantined unsigned, with the report', async () => {
+    // The pipeline signs with a key of another CA than the chain it pins: the signed composite fails.
+    const real = (await p.runtime.publisher!())!;
+    const other = await generatePublisher('imagegen-pipeline local publisher');
+    p.runtime.publisher = async () => ({ ...real, signer: localSigner(other.keyPem, other.chainPem) });
+    try {
+      await p.upload('full/unsigned.jpg', photo);
+      await p.upload('full/unsigned.mask.png', mask);
+      const job = await p.settled('full/unsigned', 120_000);
+      expect(job.state).toBe('quarantined');
+    } finally {
+      p.runtime.publisher = async () => real;
+    }
+    const kept = await read('quarantine', 'full/unsigned.jpg');
+    expect(await sharp(kept).metadata()).toMatchObject({ width: 4000, height: 3000, format: 'jpeg' });
+    // No manifest store at all: nothing signed as the publisher left the pipeline.
+    expect(kept.includes(Buffer.from('c2pa'))).toBe(false);
+    const report = JSON.parse((await read('quarantine', 'full/unsigned.provenance.json')).toString('utf8'));
+    expect(report).toMatchObject({ verdict: 'quarantine', stored: 'unsigned composite' });
+    expect(report.reasons.join()).toMatch(/not by the configured publisher/);
+    expect(await p.runtime.containers.published.getBlobClient('full/unsigned.jpg').exists()).toBe(false);
   }, 150_000);
 
   it('publishes the model output as it is when the sidecar asks for "output": "model"', async () => {
@@ -58,27 +88,32 @@ describe('a 12 MP JPEG drop through the pipeline', () => {
     expect((await read('published', name)).equals(await read('edited', name))).toBe(true);
   }, 150_000);
 
-  it('publishes an iterative edit: a published model output dropped again as the photo of a new edit', async () => {
+  it('publishes an iterative edit: a published model output dropped again as the photo', async () => {
     await p.upload('again/first.json', JSON.stringify({ output: 'model' }));
-    await p.upload('again/first.jpg', photo);
-    await p.upload('again/first.mask.png', mask);
+    await p.upload('again/first.png', await gradientImage(1536, 1024, 'png'));
+    await p.upload('again/first.mask.png', await rectMask(1536, 1024, { x: 100, y: 100, width: 300, height: 200 }));
     const first = await p.settled('again/first', 120_000);
     expect(first.state).toBe('published');
-    const output = await read('published', first.edit!.output!.name);
-    const { width, height } = await sharp(output).metadata();
-    const ext = first.edit!.output!.name.split('.').pop()!;
-    await p.upload(`again/second.${ext}`, output);
+    const azureSigned = await read('published', first.edit!.output!.name);
+    const { width, height } = await sharp(azureSigned).metadata();
+    await p.upload(`again/second.${first.edit!.output!.name.split('.').pop()}`, azureSigned);
     await p.upload(
       'again/second.mask.png',
-      await rectMask(width!, height!, { x: 100, y: 100, width: 300, height: 200 }),
+      await rectMask(width!, height!, { x: 600, y: 400, width: 300, height: 200 }),
     );
     const second = await p.settled('again/second', 120_000);
+    const folder = second.state === 'published' ? 'published' : 'quarantine';
+    const report = JSON.parse((await read(folder, 'again/second.provenance.json')).toString('utf8'));
+    expect(report.reasons).toEqual([]);
     expect(second.state).toBe('published');
-    const report = JSON.parse((await read('published', 'again/second.provenance.json')).toString('utf8'));
-    expect(report.output).toBe('composite');
+    // The Azure ingredient is the new edit, credited from its own verdict: the photo's old edit is not the evidence.
+    const azure = report.checks.find(
+      (c: { name: string }) => c.name === 'Azure ingredient: Made by an allowed AI agent',
+    );
+    expect(azure.detail).toMatch(/this ingredient is its manifest, byte for byte/);
     // The window is checked on the new edit's own time-stamp, not on the photo's earlier one.
     expect(report.signingTime.source).toBe('timestamp');
-  }, 250_000);
+  }, 150_000);
 
   it('publishes a portrait stored landscape (EXIF 6) upright, at its own size, changed only inside the mask', async () => {
     const { stored } = await portraitJpeg(1024, 1536, 6);

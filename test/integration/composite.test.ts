@@ -13,6 +13,7 @@ import { signComposite } from '../../shared/composite/manifest.js';
 import { keyVaultSigner, type DigestSigner } from '../../shared/composite/key-vault-signer.js';
 import { chainFromPem, localSigner, type PublisherSigner } from '../../shared/composite/signer.js';
 import { loadGateConfig } from '../../shared/config.js';
+import { bindingFor } from '../../shared/provenance/composite-binding.js';
 import type { ProvenanceReport } from '../../shared/provenance/gate.js';
 import { createCompositeVerifier, type CompositeVerifier } from '../../shared/provenance/publisher.js';
 import { forgedIdentity } from '../helpers/forged-ca.js';
@@ -43,6 +44,7 @@ async function composite(photo: Buffer, mime: string, edit: Buffer, by: LocalPub
     { bytes: photo, mime, title: 'photo (original)' },
     { bytes: edit, mime: 'image/png', title: 'photo (Azure OpenAI edit)' },
     new Date(),
+    bindingFor(image, { photo, mask, edit }),
   );
   return { image, signed: Buffer.from(signed) };
 }
