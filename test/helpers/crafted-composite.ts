@@ -6,6 +6,7 @@
 import { KeyObject, sign } from 'node:crypto';
 import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa.js';
 import { compositeManifest } from '../../shared/composite/manifest.js';
+import { type CompositeBinding, sha256Hex } from '../../shared/provenance/composite-binding.js';
 import type { Issued } from './crafted-c2pa.js';
 
 type Cbor = null | number | string | Uint8Array | Cbor[] | Map<Cbor, Cbor> | { tag: number; value: Cbor };
@@ -78,13 +79,36 @@ export interface CraftedIngredient extends Part {
   id: string;
 }
 
+/**
+ * A well-formed binding record, as the pipeline's manifest always carries one: what the gate reads
+ * without the edit's bytes (its pixels are not what these tests are about).
+ */
+function recordedBinding(ingredients: CraftedIngredient[]): CompositeBinding {
+  const edit = ingredients.find((i) => i.id === 'azure-openai-edit') ?? ingredients[0];
+  const region = { x: 0, y: 0, width: 16, height: 16 };
+  return {
+    version: 1,
+    modelOutput: { sha256: sha256Hex(edit?.bytes ?? new Uint8Array()), width: 16, height: 16 },
+    mask: { sha256: sha256Hex(new Uint8Array()) },
+    photo: { sha256: sha256Hex(new Uint8Array()) },
+    region,
+    blend: {
+      resize: { kernel: 'lanczos3', fit: 'fill', from: { width: 16, height: 16 } },
+      feather: { method: 'gaussian blur of the mask, clamped to the mask (inward only)', sigma: 1 },
+      orientation: 1,
+      encoding: { format: 'png', quality: null, chromaSubsampling: null },
+    },
+    core: { block: 16, columns: 1, rows: 1, bits: Buffer.from([0]).toString('base64') },
+  };
+}
+
 /** A composite-shaped file: the pipeline's manifest (or `manifest`), these ingredients, signed as `layout` says. */
 export async function craftComposite(
   key: CryptoKey,
   layout: HeaderLayout,
   image: Part,
   ingredients: CraftedIngredient[],
-  manifest: object = compositeManifest('crafted', image.mime, new Date()),
+  manifest: object = compositeManifest('crafted', image.mime, new Date(), recordedBinding(ingredients)),
 ): Promise<Buffer> {
   const c2pa = await loadC2pa();
   installFileReaderSync();

@@ -18,6 +18,11 @@ export interface TestPipeline extends LocalPipeline {
   /** Waits until the drop's jobs are all terminal and returns the newest. */
   settled(dropKey: string, timeoutMs?: number): Promise<JobRecord>;
   blobNames(container: keyof LocalPipeline['runtime']['containers']): Promise<string[]>;
+  /**
+   * A report the pipeline writes just after a job's terminal state (a rejection's `<stem>.json`), parsed
+   * once it is there: the job can be seen ended a moment before its report is.
+   */
+  report(container: 'rejected' | 'published' | 'quarantine', name: string, timeoutMs?: number): Promise<any>;
 }
 
 export async function startTestPipeline(options: LocalPipelineOptions = {}): Promise<TestPipeline> {
@@ -106,6 +111,13 @@ export async function startTestPipeline(options: LocalPipelineOptions = {}): Pro
         .filter((j) => j.drop.key === dropKey)
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
         .at(-1)!;
+    },
+    async report(container, name, timeoutMs = 10_000) {
+      const blob = rt.containers[container].getBlobClient(name);
+      for (const deadline = Date.now() + timeoutMs; !(await blob.exists()); await sleep(50)) {
+        if (Date.now() > deadline) throw new Error(`${container}/${name} was not written within ${timeoutMs} ms`);
+      }
+      return JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
     },
     async blobNames(container) {
       const names: string[] = [];

@@ -225,10 +225,18 @@ describe('the Azure edit the pipeline just judged', () => {
       if (!r.ok) throw new Error(r.error);
       return r.store;
     };
-    expect(creditKnownEdit(signed, await storeOf(signed), known)).toBeDefined();
+    // The componentOf ingredient the composite's roles credit, by its exact assertion label.
+    const credit = async (bytes: Buffer) => {
+      const store = await storeOf(bytes);
+      const component = store.manifests![store.active_manifest!]!.ingredients!.find(
+        (i) => i.relationship === 'componentOf',
+      )!;
+      return creditKnownEdit(bytes, store, known, component.label!);
+    };
+    expect(await credit(signed)).toBeDefined();
     // The same pixels signed again by Azure are another manifest: not credited, so validated in full.
     const other = await sign(honest, photoA, await azureEditOf(photoA, 'a red kite in the sky'));
-    expect(creditKnownEdit(other, await storeOf(other), known)).toBeUndefined();
+    expect(await credit(other)).toBeUndefined();
     // A model output that failed its gate is never credited.
     expect(knownEdit(editA, { ...judged, verdict: 'quarantine' })).toBeUndefined();
   }, 60_000);

@@ -251,9 +251,7 @@ describe('in the pipeline', () => {
       const error = { code: 'connection', message: 'the connection failed: aborted' };
       expect(job).toMatchObject({ state: 'failed', error });
       expect(await p.blobNames('edited')).toEqual([]);
-      const report = JSON.parse(
-        (await p.runtime.containers.rejected.getBlobClient('cut/a.json').downloadToBuffer()).toString('utf8'),
-      );
+      const report = await p.report('rejected', 'cut/a.json');
       expect(report.problems).toEqual(['the model call failed 1 times; last error: the connection failed: aborted']);
     } finally {
       await p.close();

@@ -138,9 +138,7 @@ describe('what lands where', () => {
     const job = await p.settled('filter/x');
     expect(job.state).toBe('rejected');
     expect(job.error?.code).toBe('content_policy_violation');
-    const report = JSON.parse(
-      (await p.runtime.containers.rejected.getBlobClient('filter/x.json').downloadToBuffer()).toString('utf8'),
-    );
+    const report = await p.report('rejected', 'filter/x.json');
     expect(report.problems[0]).toMatch(/content filter refused the prompt: Your request was rejected/);
     expect(await p.runtime.containers.edited.getBlobClient('filter/x.png').exists()).toBe(false);
   });
@@ -214,9 +212,7 @@ describe('model failures', () => {
       const job = await strict.settled('fail/a');
       expect(job.state).toBe('failed');
       expect(job.error?.message).toMatch(/HTTP 500/);
-      const report = JSON.parse(
-        (await strict.runtime.containers.rejected.getBlobClient('fail/a.json').downloadToBuffer()).toString('utf8'),
-      );
+      const report = await strict.report('rejected', 'fail/a.json');
       expect(report.problems[0]).toMatch(/failed 1 times; last error: HTTP 500/);
     } finally {
       await strict.close();
