@@ -48,6 +48,8 @@ export async function bundle(root: string): Promise<void> {
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'none',
+    // For debugging under `func start`; .funcignore leaves *.map out of the package.
+    sourcemap: true,
     logLevel: 'warning',
   });
 }
