@@ -4,8 +4,9 @@
  * Functions worker, loads every chunk of the bundle (so every lazy import resolves, sharp and the c2pa-rs
  * package included), serves the console's script, and stays under the size target.
  *
- * The worker is stood in for the way the real one does it: it answers `require('@azure/functions-core')`
- * with its API, whose registerFunction receives each function's metadata.
+ * The worker is stood in for the way the real one does it (azure-functions-nodejs-worker,
+ * src/setupCoreModule.ts): `Module.prototype.require` answers `@azure/functions-core` with its API, whose
+ * registerFunction receives each function's metadata.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,10 +35,10 @@ const core = {
   registerFunction: (meta) => { registered.push(meta); return { dispose() {} }; },
   log: () => {},
 };
-const load = Module._load;
-Module._load = function (request, ...rest) {
-  return request === '@azure/functions-core' ? core : load.call(this, request, ...rest);
-};
+// As the worker does (azure-functions-nodejs-worker src/setupCoreModule.ts).
+Module.prototype.require = new Proxy(Module.prototype.require, {
+  apply: (target, self, args) => (args[0] === '@azure/functions-core' ? core : Reflect.apply(target, self, args)),
+});
 const { port1, port2 } = new MessageChannel();
 const resolved = [];
 port1.on('message', (url) => resolved.push(url));
