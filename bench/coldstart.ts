@@ -8,7 +8,8 @@
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { shippedFiles } from '../build/funcignore.js';
 import { dependencyBlock, readLockfile } from '../build/runtime-deps.js';
@@ -72,7 +73,7 @@ function packageRow(label: string, funcignore: string): string[] {
 }
 
 function packageTable(): string {
-  const current = readFileSync(new URL('.funcignore', `file://${ROOT}/`), 'utf8');
+  const current = readFileSync(path.join(ROOT, '.funcignore'), 'utf8');
   return table([
     ['package (what .funcignore ships, unpacked)', 'files', `size (target ≤ ${TARGET_MB} MB)`, 'node_modules', 'app'],
     packageRow('baseline: unbundled (dist/functions + dist/shared)', unbundledFuncignore(current)),
@@ -81,7 +82,7 @@ function packageTable(): string {
 }
 
 function modules(dir: string): string[] {
-  return readdirSync(new URL(dir, `file://${ROOT}/`))
+  return readdirSync(path.join(ROOT, dir))
     .filter((f) => f.endsWith('.js'))
     .sort();
 }
@@ -94,7 +95,7 @@ async function importRow(label: string, unbundled: string[], bundled: string[]):
 }
 
 async function importTable(): Promise<string> {
-  const url = (dir: string, m: string) => new URL(`${dir}${m}`, `file://${ROOT}/`).href;
+  const url = (dir: string, m: string) => pathToFileURL(path.join(ROOT, dir, m)).href;
   const names = modules('dist/app/');
   const rows = [['module', 'unbundled p50', 'bundle p50 (target ≤ 300 ms)', 'bundle max', 'loads c2pa wasm']];
   const base = await importTime(['@azure/functions']);
