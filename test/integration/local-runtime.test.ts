@@ -220,12 +220,12 @@ describe('the real Functions host', () => {
       'publish.js',
       'sweep.js',
     ]);
-    expect(pkg.main).toBe('dist/functions/*.js');
+    // The host loads the bundle (build/bundle.ts), one entry per function module.
+    expect(pkg.main).toBe('dist/app/*.js');
     for (const m of modules)
-      expect(
-        existsSync(new URL(`../../dist/functions/${m}`, import.meta.url)),
-        `dist/functions/${m} (run npm run build)`,
-      ).toBe(true);
+      expect(existsSync(new URL(`../../dist/app/${m}`, import.meta.url)), `dist/app/${m} (run npm run build)`).toBe(
+        true,
+      );
   });
 
   it('host.json declares the v4 extension bundle and the queue settings the local host honours', () => {
