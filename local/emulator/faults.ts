@@ -1,6 +1,10 @@
-/** Fault injection for tests and chaos runs: each kind happens to a request with its own probability. */
+/**
+ * Fault injection for tests and chaos runs: each kind happens to a request with its own probability.
+ * `blocked` is Azure's content-policy block of a whole resource (HTTP 403 on every request until Microsoft
+ * lifts it): use rate 1 to block the emulator, 0 to lift it.
+ */
 
-export const FAULT_KINDS = ['http403', 'http500', 'http503', 'reset', 'hang', 'truncate'] as const;
+export const FAULT_KINDS = ['http403', 'blocked', 'http500', 'http503', 'reset', 'hang', 'truncate'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 export type FaultRates = Partial<Record<FaultKind, number>>;
 

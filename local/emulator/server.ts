@@ -217,6 +217,15 @@ const faultErrors: Partial<Record<FaultKind, () => ApiError>> = {
       'The principal lacks the required data action ' +
         '`Microsoft.CognitiveServices/accounts/OpenAI/deployments/images/generations/action` to perform this operation.',
     ),
+  // The text Azure answers while it blocks a resource (reported by users in 2025-2026, e.g.
+  // https://learn.microsoft.com/en-gb/answers/questions/2264921 and the content-policy variant at aka.ms/aoaicodeofconduct).
+  blocked: () =>
+    new ApiError(
+      403,
+      'Forbidden',
+      'Your resource has been temporarily blocked because we detected behavior that may violate our content policy. ' +
+        'For more details on Azure OpenAI service content policy, please visit https://aka.ms/aoaicodeofconduct',
+    ),
   http500: () =>
     new ApiError(
       500,
@@ -368,9 +377,9 @@ async function handleImages(state: EmulatorState, ex: Exchange, route: Route, ur
     throw err;
   }
   const fault = drawFault(state.faults);
-  if (fault === 'http403') {
-    ex.outcome = 'fault:http403';
-    return ex.fail(faultErrors.http403!());
+  if (fault === 'http403' || fault === 'blocked') {
+    ex.outcome = `fault:${fault}`;
+    return ex.fail(faultErrors[fault]!());
   }
   const body = await readBody(ex.req);
   const parsed =

@@ -368,7 +368,7 @@ async function recordOutcome(
   // Advisory, like the quota signal below: a breaker that cannot be updated must not cost the job its result.
   const failed = outcome.kind === 'transient' || outcome.kind === 'misconfigured';
   await rt.pool
-    .report(deployment, failed ? 'failed' : 'answered')
+    .report(deployment, outcome.kind === 'blocked' ? 'blocked' : failed ? 'failed' : 'answered')
     .catch((err: unknown) => log.warn(`could not record ${deployment}'s health: ${(err as Error).message}`));
   if (outcome.remaining === 0 || outcome.kind === 'throttled') {
     // Advisory: a schedule that cannot be updated under contention must not cost the job its result.
@@ -435,6 +435,8 @@ async function recordOutcome(
       );
       return ok ? 'throttled' : 'busy';
     }
+    case 'blocked':
+      return waitOutBlock(outcome.message);
     case 'refused':
     case 'invalid': {
       const problem =
@@ -462,6 +464,22 @@ async function recordOutcome(
       if (outcome.kind === 'transient' && outcome.notSent) return retryOrFail(error, { notSent: true });
       return retryOrFail(error, { avoid: deployment });
     }
+  }
+
+  /**
+   * Azure blocked the deployment's resource: not the drop's fault and not an attempt of its own. The job
+   * waits for another member, or for this one to answer a probe again (its breaker is open).
+   */
+  async function waitOutBlock(message: string): Promise<EditResult> {
+    log.warn(
+      `${deployment} is blocked by Azure content policy (HTTP 403: ${message}); it is out of the pool until a probe succeeds`,
+    );
+    const note = `${deployment} is blocked by Azure content policy; waiting for another deployment or its return`;
+    const changes = { attempts: attempt - 1, edit: call };
+    const details = { note, error: { code: 'resource_blocked', message }, ...withRequest };
+    const options = { reserve: true, avoid: deployment, known: claimedVersion, changes } as const;
+    const ok = await requeue(rt, claimed, holding, rt.now().getTime(), log, details, options);
+    return ok ? 'retrying' : 'busy';
   }
 
   /**

@@ -51,9 +51,11 @@ describe('sidecar', () => {
   });
 
   it('follows the configured model: sizes, input_fidelity and transparency', () => {
-    expect(parseSidecar('{"size":"2048x1152","input_fidelity":"high"}', model('gpt-image-2'))).toMatchObject({
-      ok: true,
-    });
+    expect(parseSidecar('{"size":"2048x1152"}', model('gpt-image-2'))).toMatchObject({ ok: true });
+    // No Azure page documents input_fidelity as accepted by gpt-image-2 (OpenAI's API answers 400 for it).
+    expect(problemsOf('{"input_fidelity":"high"}', 'gpt-image-2')).toEqual([
+      '"input_fidelity" is not supported by gpt-image-2; remove it or choose another IMAGE_MODEL',
+    ]);
     expect(problemsOf('{"size":"2048x1152"}', 'gpt-image-1.5')).toEqual([
       '"size" gpt-image-1.5 accepts "auto", "1024x1024", "1024x1536", "1536x1024", not "2048x1152"',
     ]);
