@@ -9,10 +9,11 @@ const problemsOf = (text: string, name = 'gpt-image-2') => {
 };
 
 describe('sidecar', () => {
-  it('accepts the documented fields', () => {
+  it('accepts the documented fields (input_fidelity where the model takes it)', () => {
     expect(
       parseSidecar(
         '{"prompt":"a hat","size":"1024x1536","quality":"high","output_format":"jpeg","output_compression":80,"background":"opaque","input_fidelity":"high","n":1}',
+        model('gpt-image-1.5'),
       ),
     ).toEqual({
       ok: true,

@@ -160,7 +160,10 @@ describe('validation follows the configured model', () => {
     const custom = sample({ sidecarText: '{"size": "2048x1152", "input_fidelity": "high"}' });
     expect(validateDrop(custom, withModel('gpt-image-1.5')).ok).toBe(false); // 2048x1152 is gpt-image-2's only
     const flexible = sample({ sidecarText: '{"size": "2048x1152"}' });
-    expect(validateDrop(flexible, withModel('gpt-image-2'))).toMatchObject({ ok: true, request: { size: '2048x1152' } });
+    expect(validateDrop(flexible, withModel('gpt-image-2'))).toMatchObject({
+      ok: true,
+      request: { size: '2048x1152' },
+    });
     const fidelity = sample({ sidecarText: '{"input_fidelity": "high"}' });
     expect(validateDrop(fidelity, withModel('gpt-image-1.5'))).toMatchObject({
       ok: true,
