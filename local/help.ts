@@ -62,7 +62,7 @@ Runs the gpt-image emulator alone (the Azure OpenAI images API, signing its outp
   --latency-ms N|MIN-MAX|azure   answer delay (azure: like the real service's)
   --api-key K         the key it accepts (default the well-known emulator key)
   --block-word W      a prompt word the content filter refuses (repeatable)
-  --faults kind=rate,...   inject faults: http403, blocked, http500, http503, reset, hang, truncate (rate 0-1)
+  --faults kind=rate,...   inject faults: http403, blocked, http500, http503, http408, http504, reset, hang, truncate (rate 0-1)
   --deployment NAME[=MODEL]   a deployment it serves (repeatable)
   --ca-dir DIR        where its test CAs are kept
   -h, --help          this help

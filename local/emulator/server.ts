@@ -12,7 +12,15 @@ import { guardLoopback } from '../loopback-guard.js';
 import type { ImageModelSpec } from '../../shared/model-catalog.js';
 import { authorize, type IssuedToken, TokenIssuer, WELL_KNOWN_API_KEY } from './auth.js';
 import { DEFAULT_DEPLOYMENTS, type DeploymentMap, resolveDeployments } from './deployments.js';
-import { drawFault, drawLatency, type FaultKind, type FaultRates, type Latency, validateFaultRates } from './faults.js';
+import {
+  drawFault,
+  drawLatency,
+  LATE_FAULTS,
+  type FaultKind,
+  type FaultRates,
+  type Latency,
+  validateFaultRates,
+} from './faults.js';
 import { DEFAULT_CA_DIR, type EmulatorIdentity, loadOrCreateIdentity } from './identity.js';
 import { renderEditOnce, renderGeneration, resolveSize } from './imaging.js';
 import { contentFilterError, createBlockList, type BlockList } from './moderation.js';
@@ -77,6 +85,8 @@ export interface Emulator {
   issueToken(lifetimeSeconds?: number): IssuedToken;
   setLatency(latency: Latency): void;
   setFaults(rates: FaultRates): void;
+  /** The next requests get these faults, one each, in order; then the rates apply again. */
+  scheduleFaults(kinds: FaultKind[]): void;
   setRpm(rpm: number): void;
   requests(): RequestRecord[];
   clearRequests(): void;
@@ -226,6 +236,9 @@ const faultErrors: Partial<Record<FaultKind, () => ApiError>> = {
       'Your resource has been temporarily blocked because we detected behavior that may violate our content policy. ' +
         'For more details on Azure OpenAI service content policy, please visit https://aka.ms/aoaicodeofconduct',
     ),
+  http408: () => new ApiError(408, 'RequestTimeout', 'The request timed out before the service could answer.'),
+  http504: () =>
+    new ApiError(504, 'GatewayTimeout', 'The gateway did not receive a response from the backend in time.'),
   http500: () =>
     new ApiError(
       500,
@@ -250,6 +263,8 @@ interface EmulatorState {
   rpm: number;
   latency: Latency;
   faults: FaultRates;
+  /** Faults for the next requests, in order, before any drawn at random (deterministic tests). */
+  scheduled: FaultKind[];
   quotas: Map<string, RequestQuota>;
   records: RequestRecord[];
 }
@@ -266,6 +281,7 @@ async function createState(options: EmulatorOptions, url: () => string): Promise
     rpm: options.rpm ?? 9,
     latency: options.latency ?? 0,
     faults,
+    scheduled: [],
     quotas: new Map(),
     records: [],
   };
@@ -376,7 +392,7 @@ async function handleImages(state: EmulatorState, ex: Exchange, route: Route, ur
     ex.outcome = 'unauthorized';
     throw err;
   }
-  const fault = drawFault(state.faults);
+  const fault = state.scheduled.shift() ?? drawFault(state.faults);
   if (fault === 'http403' || fault === 'blocked') {
     ex.outcome = `fault:${fault}`;
     return ex.fail(faultErrors[fault]!());
@@ -402,7 +418,7 @@ async function handleImages(state: EmulatorState, ex: Exchange, route: Route, ur
   ex.model = model.name;
   if (!takeQuota(state, ex, route, apiVersion)) return;
   if (await breakConnection(ex, fault)) return;
-  const serverError = fault ? faultErrors[fault] : undefined;
+  const serverError = fault && !LATE_FAULTS.includes(fault) ? faultErrors[fault] : undefined;
   if (serverError) {
     ex.outcome = `fault:${fault!}`;
     return ex.fail(serverError());
@@ -417,6 +433,10 @@ async function handleImages(state: EmulatorState, ex: Exchange, route: Route, ur
   if (delay > 0) await sleep(delay);
   const response = await renderAndSign(state, ex, request);
   if (fault === 'truncate') return sendTruncated(ex, response);
+  if (fault && LATE_FAULTS.includes(fault)) {
+    ex.outcome = `fault:${fault}`;
+    return ex.fail(faultErrors[fault]!());
+  }
   ex.send(200, response);
 }
 
@@ -515,6 +535,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       validateFaultRates(rates);
       state.faults = rates;
     },
+    scheduleFaults: (kinds) => void state.scheduled.push(...kinds),
     setRpm: (n) => (state.rpm = n),
     requests: () => [...state.records],
     clearRequests: () => void state.records.splice(0),

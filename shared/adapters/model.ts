@@ -52,8 +52,12 @@ export type ModelOutcome =
   | (Reply & { kind: 'throttled'; retryAfterMs: number; message: string })
   | (Reply & { kind: 'refused'; code: string; message: string })
   | (Reply & { kind: 'invalid'; status: number; code: string; message: string })
-  /** `notSent`: the connection failed before any of the request left (nothing reached the service). */
-  | (Reply & { kind: 'transient'; code: string; message: string; notSent?: boolean })
+  /**
+   * `notSent`: the connection failed before any of the request left (nothing reached the service).
+   * `unanswered`: the request was sent and no answer came (a 408/504 past Azure's synchronous limit, the
+   * client's timeout, a dropped connection): Azure may have finished, and billed, the edit.
+   */
+  | (Reply & { kind: 'transient'; code: string; message: string; notSent?: boolean; unanswered?: boolean })
   /** The app's settings point at no usable deployment or route: retried, never blamed on the drop. */
   | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: string; message: string })
   /** Azure blocked the whole resource (content policy): the deployment is out, the drop is not at fault. */
@@ -171,7 +175,7 @@ export function classifyError(err: unknown, route: ModelRoute = 'v1', model = 't
       kind: 'transient',
       code,
       message: `${code === 'timeout' ? 'the model call timed out' : 'the connection failed'}: ${message}`,
-      ...(failedBeforeSending(err) ? { notSent: true } : {}),
+      ...(failedBeforeSending(err) ? { notSent: true } : { unanswered: true }),
     };
   }
   const reply = replyFrom(err.headers);
@@ -198,7 +202,8 @@ export function classifyError(err: unknown, route: ModelRoute = 'v1', model = 't
     return { ...reply, kind: 'invalid', status: err.status, code, message };
   // 5xx, and 401/403 too: those mean the deployment's access is being set up (role assignments take
   // minutes to apply), which retrying with backoff may outlive; the drop itself is not at fault.
-  return { ...reply, kind: 'transient', code, message: `HTTP ${err.status}: ${message}` };
+  const unanswered = err.status === 408 || err.status === 504 ? { unanswered: true } : {};
+  return { ...reply, kind: 'transient', code, message: `HTTP ${err.status}: ${message}`, ...unanswered };
 }
 
 type Auth = { kind: 'key'; key: string } | { kind: 'entra'; token: () => Promise<string> };

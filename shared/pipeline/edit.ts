@@ -462,6 +462,7 @@ async function recordOutcome(
         log.error(`the app is misconfigured: check ${outcome.setting} (${outcome.message})`);
       const error = { code: outcome.code, message: outcome.message };
       if (outcome.kind === 'transient' && outcome.notSent) return retryOrFail(error, { notSent: true });
+      if (outcome.kind === 'transient' && outcome.unanswered) return retryOrFail(error, { unanswered: true });
       return retryOrFail(error, { avoid: deployment });
     }
   }
@@ -490,17 +491,17 @@ async function recordOutcome(
    */
   async function retryOrFail(
     error: { code: string; message: string },
-    how: { avoid?: string; notSent?: boolean } = {},
+    how: { avoid?: string; notSent?: boolean; unanswered?: boolean } = {},
   ): Promise<EditResult> {
     const uncounted = how.notSent ? { modelCalls: claimed.modelCalls - 1 } : {};
     if (attempt < config.model.maxAttempts) {
       const delay = backoffMs(attempt);
-      const kept = how.notSent ? ' (nothing reached the model: no call counted, the job keeps its slot)' : '';
-      const details = { error, note: `retrying in ${formatDuration(delay)} or later${kept}`, ...withRequest };
+      const details = { error, note: `retrying in ${formatDuration(delay)} or later${keptNote(how)}`, ...withRequest };
       const changes = { edit: call, ...uncounted };
-      const slot = how.notSent
-        ? { epoch: called.slot.epoch, deployment: called.slot.deployment }
-        : { reserve: true, ...(how.avoid ? { avoid: how.avoid } : {}) };
+      const slot =
+        how.notSent || how.unanswered
+          ? { epoch: called.slot.epoch, deployment: called.slot.deployment }
+          : { reserve: true, ...(how.avoid ? { avoid: how.avoid } : {}) };
       const at = rt.now().getTime() + delay;
       const ok = await requeue(rt, claimed, holding, at, log, details, { ...slot, known: claimedVersion, changes });
       return ok ? 'retrying' : 'busy';
@@ -509,6 +510,15 @@ async function recordOutcome(
     await endWithoutEdit(rt, claimed.id, holding, 'failed', error, problems, log, claimedVersion, uncounted);
     return 'failed';
   }
+}
+
+/** Why a retry keeps the job's slot, for its history. */
+function keptNote(how: { notSent?: boolean; unanswered?: boolean }): string {
+  if (how.notSent) return ' (nothing reached the model: no call counted, the job keeps its slot)';
+  // Azure's images API is synchronous and has no way to fetch a finished edit by its client request id.
+  if (how.unanswered)
+    return ' (no answer came: the job keeps its slot; Azure may have finished and billed the call it cannot hand back)';
+  return '';
 }
 
 /**
