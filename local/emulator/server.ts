@@ -21,7 +21,7 @@ import {
   type Latency,
   validateFaultRates,
 } from './faults.js';
-import { DEFAULT_CA_DIR, type EmulatorIdentity, loadOrCreateIdentity } from './identity.js';
+import { createExpiredIdentity, DEFAULT_CA_DIR, type EmulatorIdentity, loadOrCreateIdentity } from './identity.js';
 import { renderEditOnce, renderGeneration, resolveSize } from './imaging.js';
 import { contentFilterError, createBlockList, type BlockList } from './moderation.js';
 import { RequestQuota } from './quota.js';
@@ -52,6 +52,14 @@ export interface EmulatorOptions {
   deployments?: DeploymentMap;
   /** Where the emulator's CA lives; generated on first start. */
   caDir?: string;
+  /**
+   * `expired`: sign with a one-year leaf that expired 30 days ago, as of a time inside its year (an
+   * in-memory chain with its own roots; `caPem` serves them): what an image Azure signed months ago
+   * carries today. Default `current`, the identity in `caDir`.
+   */
+  signer?: 'current' | 'expired';
+  /** Time-stamp signatures, as Azure does; default true. */
+  timestamp?: boolean;
 }
 
 export type Outcome = 'ok' | 'throttled' | 'invalid' | 'filtered' | 'unauthorized' | 'not-found' | `fault:${FaultKind}`;
@@ -256,6 +264,7 @@ const faultErrors: Partial<Record<FaultKind, () => ApiError>> = {
 /** Everything one running emulator shares between requests; the setters change it while it runs. */
 interface EmulatorState {
   identity: EmulatorIdentity;
+  timestamp: boolean;
   apiKey: string;
   deployments: Map<string, ImageModelSpec>;
   tokens: TokenIssuer;
@@ -273,7 +282,11 @@ async function createState(options: EmulatorOptions, url: () => string): Promise
   const faults = options.faults ?? {};
   validateFaultRates(faults);
   return {
-    identity: await loadOrCreateIdentity(options.caDir ?? DEFAULT_CA_DIR),
+    identity:
+      options.signer === 'expired'
+        ? await createExpiredIdentity()
+        : await loadOrCreateIdentity(options.caDir ?? DEFAULT_CA_DIR),
+    timestamp: options.timestamp ?? true,
     apiKey: options.apiKey ?? WELL_KNOWN_API_KEY,
     deployments: resolveDeployments(options.deployments ?? DEFAULT_DEPLOYMENTS),
     tokens: new TokenIssuer(url),
@@ -349,6 +362,7 @@ async function renderAndSign(state: EmulatorState, ex: Exchange, request: ImageR
     const signed = await signImage(state.identity, pixels, {
       format: mime,
       title: `${ex.requestId}.${request.outputFormat}`,
+      timestamp: state.timestamp,
     });
     data.push({ b64_json: Buffer.from(signed).toString('base64') });
     ex.outputSha256.push(createHash('sha256').update(signed).digest('hex'));
