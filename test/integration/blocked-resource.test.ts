@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { jobView } from '../../shared/console/views.js';
 import { TEST_CA_DIR } from '../helpers/emulator.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
@@ -54,6 +55,11 @@ it('takes a blocked deployment out at once; its jobs publish through the other m
     expect(j.history.some((h) => h.state === 'rejected' || h.state === 'failed')).toBe(false);
     expect(j.attempts).toBe(1); // a blocked call does not use up an attempt
   }
+  // The console shows the job's history: blocked, never rejected.
+  const moved = jobs.find((j) => j.history.some((h) => h.note?.includes('blocked by Azure content policy')))!;
+  const view = JSON.stringify(await jobView(p.runtime, moved));
+  expect(view).toContain('is blocked by Azure content policy; waiting for another deployment or its return');
+  expect(view).not.toMatch(/reject/i);
   const said = p.logs.filter((l) => l.message.includes(`${BLOCKED} is blocked by Azure content policy`));
   expect(said).toHaveLength(blockedCalls.length);
   expect(p.logs.some((l) => /reject/i.test(l.message) && l.message.includes('blocked'))).toBe(false);
