@@ -376,6 +376,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       'model calls': calls.length,
       'call outcomes': JSON.stringify(outcomes),
       '429 share': `${((100 * throttled) / Math.max(1, calls.length)).toFixed(1)} %`,
+      // Never counted as rejections: the deployment was out, not the drop at fault.
+      'calls blocked by Azure content policy': jobs.reduce((n, j) => n + blockedFor(j), 0),
       'events published / delivered / dead-lettered': `${eg.published} / ${eg.delivered} / ${eg.deadLettered}`,
       // `sweep` counts jobs a killed host left behind; the rest went out on their event or hand-off.
       'jobs finished by publish / edit (hand-off) / sweep': `${publishedBy.publish ?? 0} / ${publishedBy.edit ?? 0} / ${publishedBy.sweep ?? 0}`,
