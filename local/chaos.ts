@@ -313,11 +313,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     );
     const callsFor = (job: JobRecord) =>
       calls.filter((c: RequestRecord) => c.clientRequestId?.startsWith(`${job.id}-`)).length;
+    // Like a 429, Azure's blocked-resource 403 sends the job on without spending an attempt.
+    const blockedFor = (job: JobRecord) => job.history.filter((h) => h.error?.code === 'resource_blocked').length;
     check(
       'model calls per job ≤ 1 + its recorded retries',
       jobs
-        .filter((j) => callsFor(j) > 1 + Math.max(0, j.attempts - 1) + j.throttled)
-        .map((j) => `${j.drop.key}: ${callsFor(j)} calls, ${j.attempts} attempts, ${j.throttled} throttled`),
+        .filter((j) => callsFor(j) > 1 + Math.max(0, j.attempts - 1) + j.throttled + blockedFor(j))
+        .map(
+          (j) =>
+            `${j.drop.key}: ${callsFor(j)} calls, ${j.attempts} attempts, ${j.throttled} throttled, ${blockedFor(j)} blocked`,
+        ),
       `${calls.length} calls for ${jobs.length} jobs`,
     );
     if (pool) {
@@ -371,6 +376,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       'model calls': calls.length,
       'call outcomes': JSON.stringify(outcomes),
       '429 share': `${((100 * throttled) / Math.max(1, calls.length)).toFixed(1)} %`,
+      // Never counted as rejections: the deployment was out, not the drop at fault.
+      'calls blocked by Azure content policy': jobs.reduce((n, j) => n + blockedFor(j), 0),
       'events published / delivered / dead-lettered': `${eg.published} / ${eg.delivered} / ${eg.deadLettered}`,
       // `sweep` counts jobs a killed host left behind; the rest went out on their event or hand-off.
       'jobs finished by publish / edit (hand-off) / sweep': `${publishedBy.publish ?? 0} / ${publishedBy.edit ?? 0} / ${publishedBy.sweep ?? 0}`,

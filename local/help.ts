@@ -63,9 +63,14 @@ Runs the gpt-image emulator alone (the Azure OpenAI images API, signing its outp
   --latency-ms N|MIN-MAX|azure   answer delay (azure: like the real service's)
   --api-key K         the key it accepts (default the well-known emulator key)
   --block-word W      a prompt word the content filter refuses (repeatable)
-  --faults kind=rate,...   inject faults: http403, http500, http503, reset, hang, truncate (rate 0-1)
+  --faults kind=rate,...   inject faults (rate 0-1): http403, blocked (Azure's content-policy block of
+                      the resource), http500, http503, http408, http504 (after the edit is made, as past
+                      Azure's synchronous limit), reset, hang, truncate
   --deployment NAME[=MODEL]   a deployment it serves (repeatable)
   --ca-dir DIR        where its test CAs are kept
+  --signer expired    sign with a one-year leaf that expired 30 days ago, time-stamped inside its year
+                      (its own in-memory test CAs, served at /emulator/ca.pem)
+  --no-timestamp      sign without a time-stamp
   -h, --help          this help
 `,
   host: `Usage: imagegen-pipeline host [options]

@@ -16,8 +16,23 @@
  *              (png, webp or jpg, under 50 MB), mask PNG under 4 MB, prompt up to 32000 characters
  * - [regions]  https://github.com/MicrosoftDocs/azure-ai-docs/blob/main/articles/foundry/openai/includes/model-matrix/standard-global-by-capability.md
  *              (revision of 2026-04-28, "Image and Video models": the same five regions for all four models)
- * Third-party pages list image models Microsoft does not offer (for instance "gpt-image-2.5-…"): only
- * models in [schedule] are listed here, and none later than gpt-image-2 is GA there.
+ * - [spec]     OpenAI's API reference (openapi 2.3.0, `InputFidelity`/`BetaInputFidelity`, read 2026-12-07 via
+ *              https://docs.rs/crate/openai-client-base/0.16.0/source/src/models/beta_input_fidelity.rs):
+ *              "Supports high and low on gpt-image-1 and gpt-image-1.5; … For gpt-image-2, omit this parameter."
+ *
+ * Rechecked 2026-12-07 (issue 25):
+ * - Newer models: OpenAI announced GPT Image 2.5 (tiers "Flare" and "Sunburst", `gpt-image-2.5-flare`,
+ *   `gpt-image-2.5-sunburst`) on 2026-09-08. Only third-party resellers and client defaults name them
+ *   (e.g. https://muapi.ai/it/gpt-image-2.5, read 2026-12-07); no Microsoft page found today ([how-to],
+ *   [schedule], the Foundry catalog, https://techcommunity.microsoft.com/blog/azure-ai-foundry-blog/
+ *   introducing-openais-gpt-image-2-in-microsoft-foundry/4500571) lists them for Azure, in any status. They
+ *   are not listed here until [schedule] does: a deployment of an unlisted model is refused by name.
+ * - input_fidelity: [how-to] documents it for "image editing models" and excludes only gpt-image-1-mini,
+ *   in a section written for the GPT-image-1 series; [card] says gpt-image-2 "supports high input_fidelity"
+ *   (a capability line, no parameter table) while [spec] says to omit it for gpt-image-2 and OpenAI's API
+ *   answers 400 `invalid_input_fidelity_model` for it. No Azure page documents the parameter as accepted by
+ *   gpt-image-2, so it is never sent to gpt-image-2 (a sidecar asking for it is told so).
+ * - Sizes, SKUs, regions and quotas: unchanged from the 2026-11-24 reading above (no newer revision found).
  */
 
 export type ModelLifecycle = 'ga' | 'preview';
@@ -146,7 +161,9 @@ export const IMAGE_MODELS: readonly ImageModelSpec[] = [
     // [how-to]: any size with both edges a multiple of 16, long edge up to 3840 px ([card]: "less than
     // 3840px"), aspect ratio up to 3:1, 655,360 to 8,294,400 pixels.
     flexibleSizes: { multipleOf: 16, maxEdge: 3840, maxAspectRatio: 3, minPixels: 655_360, maxPixels: 8_294_400 },
-    inputFidelity: true, // [card]: "supports high input_fidelity"
+    // Not documented as accepted (see "Rechecked 2026-12-07" above): [spec] "For gpt-image-2, omit this
+    // parameter"; OpenAI answers 400 invalid_input_fidelity_model. [card]'s capability line is not enough.
+    inputFidelity: false,
     // [how-to] describes transparent backgrounds for the gpt-image-1 series; gpt-image-2 answers 400
     // "Transparent background is not supported for this model", so it is refused before the call.
     transparentBackground: false,

@@ -102,6 +102,7 @@ export async function createRuntime(
           ...config.model,
           endpoint: m.endpoint,
           deployment: m.deployment,
+          imageModel: m.model,
         }),
       now,
     ),

@@ -18,7 +18,11 @@ export async function run(args: string[]): Promise<number> {
     faults: { type: 'string' },
     deployment: { type: 'string', multiple: true },
     'ca-dir': { type: 'string' },
+    signer: { type: 'string' },
+    'no-timestamp': { type: 'boolean' },
   });
+  if (values.signer !== undefined && values.signer !== 'current' && values.signer !== 'expired')
+    throw new UsageError(`--signer must be "current" or "expired", got "${values.signer}"`);
   let latency, faults, deployments;
   try {
     latency = values['latency-ms'] === undefined ? 0 : parseLatency(values['latency-ms']);
@@ -46,6 +50,8 @@ export async function run(args: string[]): Promise<number> {
       blockWords: values['block-word'] ?? [],
       deployments,
       caDir: values['ca-dir'] ?? DEFAULT_CA_DIR,
+      signer: values.signer ?? 'current',
+      timestamp: !values['no-timestamp'],
     });
   } catch (err) {
     // A deployment of a retired or unknown model is a usage problem, reported like one.

@@ -1,6 +1,26 @@
-/** Fault injection for tests and chaos runs: each kind happens to a request with its own probability. */
+/**
+ * Fault injection for tests and chaos runs: each kind happens to a request with its own probability.
+ * `blocked` is Azure's content-policy block of a whole resource (HTTP 403 on every request until Microsoft
+ * lifts it): use rate 1 to block the emulator, 0 to lift it. `http408`/`http504` answer after the edit is
+ * made (see LATE_FAULTS).
+ */
 
-export const FAULT_KINDS = ['http403', 'http500', 'http503', 'reset', 'hang', 'truncate'] as const;
+export const FAULT_KINDS = [
+  'http403',
+  'blocked',
+  'http500',
+  'http503',
+  'http408',
+  'http504',
+  'reset',
+  'hang',
+  'truncate',
+] as const;
+/**
+ * Faults that come after the edit is made, as when a long edit outruns Azure's synchronous request limit
+ * (about two minutes): the work is done, and billed, but the caller gets 408/504 instead of the image.
+ */
+export const LATE_FAULTS: readonly FaultKind[] = ['http408', 'http504'];
 export type FaultKind = (typeof FAULT_KINDS)[number];
 export type FaultRates = Partial<Record<FaultKind, number>>;
 

@@ -1,11 +1,15 @@
 /**
  * The emulator's signing identity, shaped like Azure OpenAI's (compare the real image in
- * ../shared/fixtures/c2pa/): an RSA claim-signing leaf with Microsoft's claim-signing EKU under an
- * intermediate CA under a signing root, and an RFC 3161 time-stamping certificate under a separate
- * TSA root. Generated on first start and kept outside the repository (default
- * `~/.imagegen-pipeline/emulator-ca-v2`; the name is versioned because the shape changed from v1's one
- * ES256 root). Every name says "local emulator" and "not Microsoft", so its credentials can never be
- * mistaken for Azure's; only a configuration that adds its two roots trusts them.
+ * ../shared/fixtures/c2pa/): an RSA claim-signing leaf valid for one year with Microsoft's claim-signing
+ * EKU under an intermediate named like Microsoft's ("… SCD Claimants RSA CA") under a signing root, and
+ * an RFC 3161 time-stamping certificate under a separate TSA root. Generated on first start and kept
+ * outside the repository (default `~/.imagegen-pipeline/emulator-ca-v3`; the name is versioned because
+ * the shape changed: v1 had one ES256 root, v2 a two-year leaf under a differently named intermediate).
+ * Every name says "local emulator" and "not Microsoft", so its credentials can never be mistaken for
+ * Azure's; only a configuration that adds its two roots trusts them.
+ *
+ * `createExpiredIdentity` makes the same shape in memory with a leaf that expired 30 days ago and a
+ * signing time inside its year, as an Azure image signed last spring looks today.
  */
 import 'reflect-metadata';
 import { createPrivateKey, webcrypto, type KeyObject } from 'node:crypto';
@@ -16,12 +20,12 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as Crypto);
 
-export const DEFAULT_CA_DIR = path.join(homedir(), '.imagegen-pipeline', 'emulator-ca-v2');
+export const DEFAULT_CA_DIR = path.join(homedir(), '.imagegen-pipeline', 'emulator-ca-v3');
 
 const ORG = 'O=imagegen-pipeline local emulator (untrusted test CA - not Microsoft)';
 export const SIGNING_ROOT_SUBJECT = `CN=imagegen-pipeline LOCAL EMULATOR Signing Root CA - not Microsoft, ${ORG}`;
 export const TSA_ROOT_SUBJECT = `CN=imagegen-pipeline LOCAL EMULATOR Time-Stamping Root CA - not Microsoft, ${ORG}`;
-const INTERMEDIATE_SUBJECT = `CN=imagegen-pipeline emulator Claimants CA - not Microsoft, ${ORG}`;
+const INTERMEDIATE_SUBJECT = `CN=imagegen-pipeline emulator SCD Claimants RSA CA - not Microsoft, ${ORG}`;
 const SIGNER_SUBJECT = `CN=imagegen-pipeline emulator signer - not Azure OpenAI, ${ORG}`;
 const TSA_SUBJECT = `CN=imagegen-pipeline emulator time-stamping - not Microsoft, ${ORG}`;
 
@@ -47,6 +51,8 @@ export interface EmulatorIdentity {
   /** The claim signer: its key and its chain (leaf, then intermediate; the root travels only as an anchor). */
   signer: { key: KeyObject; chain: Uint8Array[] };
   tsa: { key: KeyObject; certificate: Uint8Array };
+  /** When signatures say they were made (the time-stamp's time); now when unset. */
+  signedAt?: Date;
 }
 
 const FILE_NAMES = [
@@ -74,14 +80,23 @@ async function exportKey(key: CryptoKey): Promise<string> {
 
 const newKeys = async () => (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
 
-async function createRoot(subject: string): Promise<Issued> {
+/** Validity as days from now: `from` (negative: in the past) for `days`. */
+interface Validity {
+  from: number;
+  days: number;
+}
+
+const validFor = (v: Validity) => ({
+  notBefore: new Date(Date.now() + v.from * DAY),
+  notAfter: new Date(Date.now() + (v.from + v.days) * DAY),
+});
+
+async function createRoot(subject: string, validity: Validity = { from: -1, days: 10 * 365 }): Promise<Issued> {
   const keys = await newKeys();
-  const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: subject,
-    notBefore: new Date(now - DAY),
-    notAfter: new Date(now + 10 * 365 * DAY),
+    ...validFor(validity),
     keys,
     signingAlgorithm: ALG,
     extensions: [
@@ -96,14 +111,13 @@ async function createRoot(subject: string): Promise<Issued> {
 interface IssueOptions {
   subject: string;
   serial: string;
-  years: number;
+  validity: Validity;
   /** A CA that may issue leaves only, or a leaf with this EKU. */
   role: { ca: true } | { eku: string };
 }
 
 async function issue(issuer: Issued, options: IssueOptions): Promise<Issued> {
   const keys = await newKeys();
-  const now = Date.now();
   const roleExtensions =
     'ca' in options.role
       ? [
@@ -120,8 +134,7 @@ async function issue(issuer: Issued, options: IssueOptions): Promise<Issued> {
     serialNumber: options.serial,
     subject: options.subject,
     issuer: issuer.cert.subject,
-    notBefore: new Date(now - DAY),
-    notAfter: new Date(now + options.years * 365 * DAY),
+    ...validFor(options.validity),
     signingKey: issuer.keys.privateKey,
     publicKey: keys.publicKey,
     signingAlgorithm: ALG,
@@ -134,21 +147,46 @@ async function issue(issuer: Issued, options: IssueOptions): Promise<Issued> {
   return { cert, keys };
 }
 
-async function generate(): Promise<Files> {
-  const [signingRoot, tsaRoot] = await Promise.all([createRoot(SIGNING_ROOT_SUBJECT), createRoot(TSA_ROOT_SUBJECT)]);
-  const intermediate = await issue(signingRoot, {
-    subject: INTERMEDIATE_SUBJECT,
-    serial: '02',
-    years: 5,
-    role: { ca: true },
-  });
+/** Each certificate's validity; the CAs' start `back` days ago so a back-dated leaf fits inside them. */
+function validities(back: number, leaf: Validity) {
+  return {
+    root: { from: -back - 1, days: back + 10 * 365 },
+    intermediate: { from: -back - 1, days: back + 5 * 365 },
+    leaf,
+    tsa: { from: -back - 1, days: back + 2 * 365 },
+  };
+}
+
+/** A fresh chain: roots, the intermediate, the one-year claim signer and the TSA certificate. */
+async function generateChain(v: ReturnType<typeof validities>) {
+  const [signingRoot, tsaRoot] = await Promise.all([
+    createRoot(SIGNING_ROOT_SUBJECT, v.root),
+    createRoot(TSA_ROOT_SUBJECT, v.root),
+  ]);
+  const ca = { subject: INTERMEDIATE_SUBJECT, serial: '02', validity: v.intermediate, role: { ca: true } } as const;
+  const intermediate = await issue(signingRoot, ca);
   const signer = await issue(intermediate, {
     subject: SIGNER_SUBJECT,
     serial: '03',
-    years: 2,
+    validity: v.leaf,
     role: { eku: EKU.microsoftClaimSigning },
   });
-  const tsa = await issue(tsaRoot, { subject: TSA_SUBJECT, serial: '04', years: 2, role: { eku: EKU.timeStamping } });
+  const tsa = await issue(tsaRoot, {
+    subject: TSA_SUBJECT,
+    serial: '04',
+    validity: v.tsa,
+    role: { eku: EKU.timeStamping },
+  });
+  return { signingRoot, tsaRoot, intermediate, signer, tsa };
+}
+
+// Microsoft's claim-signing leaves are valid for one year.
+const LEAF_DAYS = 365;
+
+async function generate(): Promise<Files> {
+  const { signingRoot, tsaRoot, intermediate, signer, tsa } = await generateChain(
+    validities(0, { from: -1, days: LEAF_DAYS }),
+  );
   return {
     'signing-root.pem': signingRoot.cert.toString('pem'),
     'intermediate.pem': intermediate.cert.toString('pem'),
@@ -200,5 +238,27 @@ export async function loadOrCreateIdentity(dir = DEFAULT_CA_DIR): Promise<Emulat
       chain: [der(files['signer.pem']), der(files['intermediate.pem'])],
     },
     tsa: { key: createPrivateKey(files['tsa.key']), certificate: der(files['tsa.pem']) },
+  };
+}
+
+/** Days before today the expired identity's leaf ran out, and the signing time inside its year. */
+export const EXPIRED_LEAF = { expiredDaysAgo: 30, signedDaysAgo: 200 } as const;
+
+/**
+ * An identity whose one-year leaf expired EXPIRED_LEAF.expiredDaysAgo days ago, signing as of
+ * EXPIRED_LEAF.signedDaysAgo days ago (when the leaf was valid): what an Azure image signed last spring
+ * carries today. Made in memory at each start (its roots are its own; `caPem` names them).
+ */
+export async function createExpiredIdentity(): Promise<EmulatorIdentity> {
+  const { expiredDaysAgo, signedDaysAgo } = EXPIRED_LEAF;
+  const from = -(expiredDaysAgo + LEAF_DAYS);
+  const chain = await generateChain(validities(-from, { from, days: LEAF_DAYS }));
+  const key = async (issued: Issued) => createPrivateKey(await exportKey(issued.keys.privateKey));
+  const der = (issued: Issued) => new Uint8Array(issued.cert.rawData);
+  return {
+    caPem: `${chain.signingRoot.cert.toString('pem').trim()}\n${chain.tsaRoot.cert.toString('pem').trim()}\n`,
+    signer: { key: await key(chain.signer), chain: [der(chain.signer), der(chain.intermediate)] },
+    tsa: { key: await key(chain.tsa), certificate: der(chain.tsa) },
+    signedAt: new Date(Date.now() - signedDaysAgo * DAY),
   };
 }

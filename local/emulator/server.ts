@@ -12,8 +12,16 @@ import { guardLoopback } from '../loopback-guard.js';
 import type { ImageModelSpec } from '../../shared/model-catalog.js';
 import { authorize, type IssuedToken, TokenIssuer, WELL_KNOWN_API_KEY } from './auth.js';
 import { DEFAULT_DEPLOYMENTS, type DeploymentMap, resolveDeployments } from './deployments.js';
-import { drawFault, drawLatency, type FaultKind, type FaultRates, type Latency, validateFaultRates } from './faults.js';
-import { DEFAULT_CA_DIR, type EmulatorIdentity, loadOrCreateIdentity } from './identity.js';
+import {
+  drawFault,
+  drawLatency,
+  LATE_FAULTS,
+  type FaultKind,
+  type FaultRates,
+  type Latency,
+  validateFaultRates,
+} from './faults.js';
+import { createExpiredIdentity, DEFAULT_CA_DIR, type EmulatorIdentity, loadOrCreateIdentity } from './identity.js';
 import { renderEditOnce, renderGeneration, resolveSize } from './imaging.js';
 import { contentFilterError, createBlockList, type BlockList } from './moderation.js';
 import { RequestQuota } from './quota.js';
@@ -44,6 +52,14 @@ export interface EmulatorOptions {
   deployments?: DeploymentMap;
   /** Where the emulator's CA lives; generated on first start. */
   caDir?: string;
+  /**
+   * `expired`: sign with a one-year leaf that expired 30 days ago, as of a time inside its year (an
+   * in-memory chain with its own roots; `caPem` serves them): what an image Azure signed months ago
+   * carries today. Default `current`, the identity in `caDir`.
+   */
+  signer?: 'current' | 'expired';
+  /** Time-stamp signatures, as Azure does; default true. */
+  timestamp?: boolean;
 }
 
 export type Outcome = 'ok' | 'throttled' | 'invalid' | 'filtered' | 'unauthorized' | 'not-found' | `fault:${FaultKind}`;
@@ -77,6 +93,8 @@ export interface Emulator {
   issueToken(lifetimeSeconds?: number): IssuedToken;
   setLatency(latency: Latency): void;
   setFaults(rates: FaultRates): void;
+  /** The next requests get these faults, one each, in order; then the rates apply again. */
+  scheduleFaults(kinds: FaultKind[]): void;
   setRpm(rpm: number): void;
   requests(): RequestRecord[];
   clearRequests(): void;
@@ -217,6 +235,18 @@ const faultErrors: Partial<Record<FaultKind, () => ApiError>> = {
       'The principal lacks the required data action ' +
         '`Microsoft.CognitiveServices/accounts/OpenAI/deployments/images/generations/action` to perform this operation.',
     ),
+  // The text Azure answers while it blocks a resource (reported by users in 2025-2026, e.g.
+  // https://learn.microsoft.com/en-gb/answers/questions/2264921 and the content-policy variant at aka.ms/aoaicodeofconduct).
+  blocked: () =>
+    new ApiError(
+      403,
+      'Forbidden',
+      'Your resource has been temporarily blocked because we detected behavior that may violate our content policy. ' +
+        'For more details on Azure OpenAI service content policy, please visit https://aka.ms/aoaicodeofconduct',
+    ),
+  http408: () => new ApiError(408, 'RequestTimeout', 'The request timed out before the service could answer.'),
+  http504: () =>
+    new ApiError(504, 'GatewayTimeout', 'The gateway did not receive a response from the backend in time.'),
   http500: () =>
     new ApiError(
       500,
@@ -234,6 +264,7 @@ const faultErrors: Partial<Record<FaultKind, () => ApiError>> = {
 /** Everything one running emulator shares between requests; the setters change it while it runs. */
 interface EmulatorState {
   identity: EmulatorIdentity;
+  timestamp: boolean;
   apiKey: string;
   deployments: Map<string, ImageModelSpec>;
   tokens: TokenIssuer;
@@ -241,6 +272,8 @@ interface EmulatorState {
   rpm: number;
   latency: Latency;
   faults: FaultRates;
+  /** Faults for the next requests, in order, before any drawn at random (deterministic tests). */
+  scheduled: FaultKind[];
   quotas: Map<string, RequestQuota>;
   records: RequestRecord[];
 }
@@ -249,7 +282,11 @@ async function createState(options: EmulatorOptions, url: () => string): Promise
   const faults = options.faults ?? {};
   validateFaultRates(faults);
   return {
-    identity: await loadOrCreateIdentity(options.caDir ?? DEFAULT_CA_DIR),
+    identity:
+      options.signer === 'expired'
+        ? await createExpiredIdentity()
+        : await loadOrCreateIdentity(options.caDir ?? DEFAULT_CA_DIR),
+    timestamp: options.timestamp ?? true,
     apiKey: options.apiKey ?? WELL_KNOWN_API_KEY,
     deployments: resolveDeployments(options.deployments ?? DEFAULT_DEPLOYMENTS),
     tokens: new TokenIssuer(url),
@@ -257,6 +294,7 @@ async function createState(options: EmulatorOptions, url: () => string): Promise
     rpm: options.rpm ?? 9,
     latency: options.latency ?? 0,
     faults,
+    scheduled: [],
     quotas: new Map(),
     records: [],
   };
@@ -324,6 +362,7 @@ async function renderAndSign(state: EmulatorState, ex: Exchange, request: ImageR
     const signed = await signImage(state.identity, pixels, {
       format: mime,
       title: `${ex.requestId}.${request.outputFormat}`,
+      timestamp: state.timestamp,
     });
     data.push({ b64_json: Buffer.from(signed).toString('base64') });
     ex.outputSha256.push(createHash('sha256').update(signed).digest('hex'));
@@ -367,10 +406,10 @@ async function handleImages(state: EmulatorState, ex: Exchange, route: Route, ur
     ex.outcome = 'unauthorized';
     throw err;
   }
-  const fault = drawFault(state.faults);
-  if (fault === 'http403') {
-    ex.outcome = 'fault:http403';
-    return ex.fail(faultErrors.http403!());
+  const fault = state.scheduled.shift() ?? drawFault(state.faults);
+  if (fault === 'http403' || fault === 'blocked') {
+    ex.outcome = `fault:${fault}`;
+    return ex.fail(faultErrors[fault]!());
   }
   const body = await readBody(ex.req);
   const parsed =
@@ -393,7 +432,7 @@ async function handleImages(state: EmulatorState, ex: Exchange, route: Route, ur
   ex.model = model.name;
   if (!takeQuota(state, ex, route, apiVersion)) return;
   if (await breakConnection(ex, fault)) return;
-  const serverError = fault ? faultErrors[fault] : undefined;
+  const serverError = fault && !LATE_FAULTS.includes(fault) ? faultErrors[fault] : undefined;
   if (serverError) {
     ex.outcome = `fault:${fault!}`;
     return ex.fail(serverError());
@@ -408,6 +447,10 @@ async function handleImages(state: EmulatorState, ex: Exchange, route: Route, ur
   if (delay > 0) await sleep(delay);
   const response = await renderAndSign(state, ex, request);
   if (fault === 'truncate') return sendTruncated(ex, response);
+  if (fault && LATE_FAULTS.includes(fault)) {
+    ex.outcome = `fault:${fault}`;
+    return ex.fail(faultErrors[fault]!());
+  }
   ex.send(200, response);
 }
 
@@ -506,6 +549,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       validateFaultRates(rates);
       state.faults = rates;
     },
+    scheduleFaults: (kinds) => void state.scheduled.push(...kinds),
     setRpm: (n) => (state.rpm = n),
     requests: () => [...state.records],
     clearRequests: () => void state.records.splice(0),

@@ -3,7 +3,8 @@
  * (../shared/fixtures/c2pa/README.md): a `c2pa.actions.v2` assertion with `c2pa.created` (softwareAgent
  * "Azure OpenAI ImageGen", digitalSourceType trainedAlgorithmicMedia) and `c2pa.watermarked`, and a
  * `c2pa.soft-binding` assertion for the invisible watermark (`com.microsoft.invismark.1`). Signed PS256
- * through c2pa-rs with the emulator's chain and time-stamped by its TSA.
+ * through c2pa-rs with the emulator's chain and time-stamped by its TSA (unless told not to), at the
+ * identity's signing time.
  */
 import { randomUUID } from 'node:crypto';
 import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa.js';
@@ -24,6 +25,8 @@ export interface SignOptions {
   title: string;
   /** The moment the image was made; defaults to now. */
   when?: Date;
+  /** Time-stamp the signature (as Azure does); default true. */
+  timestamp?: boolean;
   /** Override the action, e.g. to forge credentials in tests. */
   softwareAgent?: string;
   digitalSourceType?: string;
@@ -88,7 +91,9 @@ export async function signImage(
 ): Promise<Uint8Array> {
   const c2pa = await loadC2pa();
   installFileReaderSync();
-  const manifest = azureShapedManifest(options);
+  const signedAt = identity.signedAt;
+  const manifest = azureShapedManifest({ ...options, when: options.when ?? signedAt });
+  const stamp = (imprint: Uint8Array) => timeStampToken(identity.tsa, imprint, signedAt);
   // Verifying right after signing would need the emulator's CA in c2pa-rs's trust settings; callers verify.
   const builder = c2pa.WasmBuilder.fromJson(
     JSON.stringify(manifest),
@@ -103,7 +108,7 @@ export async function signImage(
           keySigner(identity.signer.key, identity.signer.chain, 'emulator signer'),
           claim,
           RESERVE_SIZE,
-          (imprint) => timeStampToken(identity.tsa, imprint),
+          options.timestamp === false ? undefined : stamp,
         )) as Uint8Array<ArrayBuffer>,
     };
     return await builder.sign(signer, [], options.format, new BytesBlob(bytes));

@@ -12,6 +12,7 @@ import { APIError, AzureOpenAI, OpenAI, toFile } from 'openai';
 import type { ImageEditParamsNonStreaming } from 'openai/resources/images';
 import type { PipelineConfig, SettingName } from '../config.js';
 import type { ImageFormat } from '../image-header.js';
+import { findModel } from '../model-catalog.js';
 import type { EditRequest } from '../validation.js';
 import type { StagedOutput } from './blobs.js';
 import { azureCredential } from './credential.js';
@@ -51,15 +52,21 @@ export type ModelOutcome =
   | (Reply & { kind: 'throttled'; retryAfterMs: number; message: string })
   | (Reply & { kind: 'refused'; code: string; message: string })
   | (Reply & { kind: 'invalid'; status: number; code: string; message: string })
-  /** `notSent`: the connection failed before any of the request left (nothing reached the service). */
-  | (Reply & { kind: 'transient'; code: string; message: string; notSent?: boolean })
+  /**
+   * `notSent`: the connection failed before any of the request left (nothing reached the service).
+   * `unanswered`: the request was sent and no answer came (a 408/504 past Azure's synchronous limit, the
+   * client's timeout, a dropped connection): Azure may have finished, and billed, the edit.
+   */
+  | (Reply & { kind: 'transient'; code: string; message: string; notSent?: boolean; unanswered?: boolean })
   /** The app's settings point at no usable deployment or route: retried, never blamed on the drop. */
-  | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: string; message: string });
+  | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: string; message: string })
+  /** Azure blocked the whole resource (content policy): the deployment is out, the drop is not at fault. */
+  | (Reply & { kind: 'blocked'; code: string; message: string });
 
 /** The settings a misconfigured call is traced back to. */
 export type ModelSetting = Extract<
   SettingName,
-  'AZURE_OPENAI_ENDPOINT' | 'AZURE_OPENAI_DEPLOYMENT' | 'AZURE_OPENAI_API_VERSION'
+  'AZURE_OPENAI_ENDPOINT' | 'AZURE_OPENAI_DEPLOYMENT' | 'AZURE_OPENAI_API_VERSION' | 'IMAGE_MODEL'
 >;
 
 /** Which data-plane route the client calls. */
@@ -123,6 +130,22 @@ function misconfiguredSetting(
   return undefined;
 }
 
+/** Codes for a parameter the deployment's model does not take (OpenAI's and the emulator's). */
+const UNSUPPORTED_PARAMETER_CODES = new Set(['unsupported_parameter', 'invalid_input_fidelity_model']);
+
+/**
+ * A 400 for a parameter the model does not take is the app's configuration (IMAGE_MODEL against the
+ * deployment's model, or a catalog entry), not the drop: named with the parameter and model.
+ */
+function unsupportedParameter(code: string, param: string | undefined, message: string, model: string) {
+  if (!UNSUPPORTED_PARAMETER_CODES.has(code) && !/^unsupported parameter/i.test(message)) return undefined;
+  const name = param ?? /'([a-z_]+)'/.exec(message)?.[1] ?? 'a parameter';
+  return `${name} is not accepted by the deployment of ${model} (HTTP 400 ${code}: ${message})`;
+}
+
+/** Azure's answer while it blocks the resource for content-policy reasons (HTTP 403, every request). */
+const BLOCKED = /temporarily blocked/i;
+
 type NetworkError = NodeJS.ErrnoException & { address?: string; port?: number; errors?: unknown[] };
 
 /**
@@ -142,7 +165,7 @@ function networkCause(err: unknown): string | undefined {
 }
 
 /** Sorts a failed call into what the worker should do about it. */
-export function classifyError(err: unknown, route: ModelRoute = 'v1'): ModelOutcome {
+export function classifyError(err: unknown, route: ModelRoute = 'v1', model = 'the configured model'): ModelOutcome {
   if (!(err instanceof APIError) || err.status === undefined) {
     const cause = networkCause(err);
     const message = (err instanceof Error ? err.message : String(err)) + (cause ? ` (${cause})` : '');
@@ -152,17 +175,25 @@ export function classifyError(err: unknown, route: ModelRoute = 'v1'): ModelOutc
       kind: 'transient',
       code,
       message: `${code === 'timeout' ? 'the model call timed out' : 'the connection failed'}: ${message}`,
-      ...(failedBeforeSending(err) ? { notSent: true } : {}),
+      ...(failedBeforeSending(err) ? { notSent: true } : { unanswered: true }),
     };
   }
   const reply = replyFrom(err.headers);
-  const body = (err.error ?? {}) as { code?: string; message?: string; inner_error?: { code?: string } };
+  const body = (err.error ?? {}) as {
+    code?: string;
+    message?: string;
+    param?: string;
+    inner_error?: { code?: string };
+  };
   const code = String(err.code ?? body.code ?? err.status);
   const message = body.message ?? err.message;
   if (err.status === 429) return { ...reply, kind: 'throttled', retryAfterMs: retryAfterMs(err.headers), message };
+  if (err.status === 403 && BLOCKED.test(message)) return { ...reply, kind: 'blocked', code, message };
   const setting = misconfiguredSetting(err.status, code, message, route);
   if (setting)
     return { ...reply, kind: 'misconfigured', setting, code, message: `HTTP ${err.status} ${code}: ${message}` };
+  const unsupported = err.status === 400 ? unsupportedParameter(code, body.param, message, model) : undefined;
+  if (unsupported) return { ...reply, kind: 'misconfigured', setting: 'IMAGE_MODEL', code, message: unsupported };
   const filtered =
     ['content_policy_violation', 'contentFilter', 'content_filter'].includes(code) ||
     body.inner_error?.code === 'ResponsibleAIPolicyViolation';
@@ -171,7 +202,8 @@ export function classifyError(err: unknown, route: ModelRoute = 'v1'): ModelOutc
     return { ...reply, kind: 'invalid', status: err.status, code, message };
   // 5xx, and 401/403 too: those mean the deployment's access is being set up (role assignments take
   // minutes to apply), which retrying with backoff may outlive; the drop itself is not at fault.
-  return { ...reply, kind: 'transient', code, message: `HTTP ${err.status}: ${message}` };
+  const unanswered = err.status === 408 || err.status === 504 ? { unanswered: true } : {};
+  return { ...reply, kind: 'transient', code, message: `HTTP ${err.status}: ${message}`, ...unanswered };
 }
 
 type Auth = { kind: 'key'; key: string } | { kind: 'entra'; token: () => Promise<string> };
@@ -218,6 +250,7 @@ export async function createImageModel(
 ): Promise<ImageModel> {
   const route: ModelRoute = config.apiVersion ? 'deployment' : 'v1';
   const client = createClient(config, await authFor(config, credential));
+  const acceptsInputFidelity = findModel(config.imageModel)?.inputFidelity === true;
 
   return {
     async edit(input) {
@@ -246,18 +279,19 @@ export async function createImageModel(
               output_format: request.outputFormat,
               ...(request.outputCompression !== undefined ? { output_compression: request.outputCompression } : {}),
               ...(request.background ? { background: request.background } : {}),
-              ...(request.inputFidelity ? { input_fidelity: request.inputFidelity } : {}),
+              // Only where Azure documents it as accepted (./model-catalog.ts): OpenAI answers 400 otherwise.
+              ...(request.inputFidelity && acceptsInputFidelity ? { input_fidelity: request.inputFidelity } : {}),
             },
             { timeout: config.timeoutMs, maxRetries: 0, headers: { 'x-ms-client-request-id': input.clientRequestId } },
           )
           // The raw answer: the image is decoded from it as it arrives rather than parsed as one JSON text.
           .asResponse();
       } catch (err) {
-        return classifyError(err, route);
+        return classifyError(err, route, config.imageModel);
       } finally {
         for (const release of releases) release();
       }
-      return receiveImage(response, input, route);
+      return receiveImage(response, { ...input, model: config.imageModel }, route);
     },
   };
 }
@@ -267,7 +301,11 @@ export async function createImageModel(
  * that breaks off or carries no usable image is the model's failure (a transient outcome, nothing
  * committed); a storage failure is thrown, as any storage failure of the edit step is.
  */
-async function receiveImage(response: Response, input: EditInput, route: ModelRoute): Promise<ModelOutcome> {
+async function receiveImage(
+  response: Response,
+  input: EditInput & { model: string },
+  route: ModelRoute,
+): Promise<ModelOutcome> {
   const reply = replyFrom(response.headers);
   const format = input.request.outputFormat;
   let answerFailed: { err: unknown } | undefined;
@@ -288,6 +326,6 @@ async function receiveImage(response: Response, input: EditInput, route: ModelRo
     if (failure instanceof AnswerProblem) {
       return { ...reply, kind: 'transient', code: failure.code, message: failure.message };
     }
-    return { ...reply, ...classifyError(failure, route) };
+    return { ...reply, ...classifyError(failure, route, input.model) };
   }
 }

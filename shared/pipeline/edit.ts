@@ -368,7 +368,7 @@ async function recordOutcome(
   // Advisory, like the quota signal below: a breaker that cannot be updated must not cost the job its result.
   const failed = outcome.kind === 'transient' || outcome.kind === 'misconfigured';
   await rt.pool
-    .report(deployment, failed ? 'failed' : 'answered')
+    .report(deployment, outcome.kind === 'blocked' ? 'blocked' : failed ? 'failed' : 'answered')
     .catch((err: unknown) => log.warn(`could not record ${deployment}'s health: ${(err as Error).message}`));
   if (outcome.remaining === 0 || outcome.kind === 'throttled') {
     // Advisory: a schedule that cannot be updated under contention must not cost the job its result.
@@ -435,6 +435,8 @@ async function recordOutcome(
       );
       return ok ? 'throttled' : 'busy';
     }
+    case 'blocked':
+      return waitOutBlock(outcome.message);
     case 'refused':
     case 'invalid': {
       const problem =
@@ -460,8 +462,25 @@ async function recordOutcome(
         log.error(`the app is misconfigured: check ${outcome.setting} (${outcome.message})`);
       const error = { code: outcome.code, message: outcome.message };
       if (outcome.kind === 'transient' && outcome.notSent) return retryOrFail(error, { notSent: true });
+      if (outcome.kind === 'transient' && outcome.unanswered) return retryOrFail(error, { unanswered: true });
       return retryOrFail(error, { avoid: deployment });
     }
+  }
+
+  /**
+   * Azure blocked the deployment's resource: not the drop's fault and not an attempt of its own. The job
+   * waits for another member, or for this one to answer a probe again (its breaker is open).
+   */
+  async function waitOutBlock(message: string): Promise<EditResult> {
+    log.warn(
+      `${deployment} is blocked by Azure content policy (HTTP 403: ${message}); it is out of the pool until a probe succeeds`,
+    );
+    const note = `${deployment} is blocked by Azure content policy; waiting for another deployment or its return`;
+    const changes = { attempts: attempt - 1, edit: call };
+    const details = { note, error: { code: 'resource_blocked', message }, ...withRequest };
+    const options = { reserve: true, avoid: deployment, known: claimedVersion, changes } as const;
+    const ok = await requeue(rt, claimed, holding, rt.now().getTime(), log, details, options);
+    return ok ? 'retrying' : 'busy';
   }
 
   /**
@@ -472,17 +491,17 @@ async function recordOutcome(
    */
   async function retryOrFail(
     error: { code: string; message: string },
-    how: { avoid?: string; notSent?: boolean } = {},
+    how: { avoid?: string; notSent?: boolean; unanswered?: boolean } = {},
   ): Promise<EditResult> {
     const uncounted = how.notSent ? { modelCalls: claimed.modelCalls - 1 } : {};
     if (attempt < config.model.maxAttempts) {
       const delay = backoffMs(attempt);
-      const kept = how.notSent ? ' (nothing reached the model: no call counted, the job keeps its slot)' : '';
-      const details = { error, note: `retrying in ${formatDuration(delay)} or later${kept}`, ...withRequest };
+      const details = { error, note: `retrying in ${formatDuration(delay)} or later${keptNote(how)}`, ...withRequest };
       const changes = { edit: call, ...uncounted };
-      const slot = how.notSent
-        ? { epoch: called.slot.epoch, deployment: called.slot.deployment }
-        : { reserve: true, ...(how.avoid ? { avoid: how.avoid } : {}) };
+      const slot =
+        how.notSent || how.unanswered
+          ? { epoch: called.slot.epoch, deployment: called.slot.deployment }
+          : { reserve: true, ...(how.avoid ? { avoid: how.avoid } : {}) };
       const at = rt.now().getTime() + delay;
       const ok = await requeue(rt, claimed, holding, at, log, details, { ...slot, known: claimedVersion, changes });
       return ok ? 'retrying' : 'busy';
@@ -491,6 +510,15 @@ async function recordOutcome(
     await endWithoutEdit(rt, claimed.id, holding, 'failed', error, problems, log, claimedVersion, uncounted);
     return 'failed';
   }
+}
+
+/** Why a retry keeps the job's slot, for its history. */
+function keptNote(how: { notSent?: boolean; unanswered?: boolean }): string {
+  if (how.notSent) return ' (nothing reached the model: no call counted, the job keeps its slot)';
+  // Azure's images API is synchronous and has no way to fetch a finished edit by its client request id.
+  if (how.unanswered)
+    return ' (no answer came: the job keeps its slot; Azure may have finished and billed the call it cannot hand back)';
+  return '';
 }
 
 /**

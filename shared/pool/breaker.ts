@@ -63,6 +63,19 @@ export function recordSuccess(state: BreakerState | undefined): BreakerState | u
   return { failures: 0 };
 }
 
+/**
+ * The resource answered that Azure blocked it (a content-policy block of every request until Microsoft
+ * lifts it): out at once, with the trip's cooldown; a probe that finds it still blocked opens it again.
+ */
+export function recordBlocked(state: BreakerState | undefined, now: number): BreakerState {
+  const trips = (state?.trips ?? 0) + 1;
+  return {
+    failures: Math.max(FAILURES_TO_OPEN, (state?.failures ?? 0) + 1),
+    trips,
+    openUntil: now + cooldownMs(trips),
+  };
+}
+
 /** A failure of the deployment's own (5xx, reset, timeout). */
 export function recordFailure(state: BreakerState | undefined, now: number): BreakerState {
   const failures = (state?.failures ?? 0) + 1;

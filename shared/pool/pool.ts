@@ -9,7 +9,15 @@ import type { Ledger, Pacer, RecordStore } from '../adapters/ledger.js';
 import type { ImageModel } from '../adapters/model.js';
 import { isConflict } from '../adapters/storage.js';
 import { slotIntervalMs, type Slot } from '../pacing.js';
-import { admit, availability, recordFailure, recordSuccess, type Availability, type BreakerState } from './breaker.js';
+import {
+  admit,
+  availability,
+  recordBlocked,
+  recordFailure,
+  recordSuccess,
+  type Availability,
+  type BreakerState,
+} from './breaker.js';
 import type { PoolMember } from './members.js';
 import { MIN_MOVE_AHEAD_MS, parseReservationKey, planMoves, type Move, type Reservation } from './rebalance.js';
 import { chooseMember, type Requirement } from './select.js';
@@ -17,6 +25,13 @@ import { SingleFlight } from '../single-flight.js';
 import { SendGate } from './send-gate.js';
 
 /** A slot in one member's schedule. */
+export type HealthReport = 'answered' | 'failed' | 'blocked';
+
+function nextBreaker(state: BreakerState | undefined, result: HealthReport, now: number): BreakerState | undefined {
+  if (result === 'blocked') return recordBlocked(state, now);
+  return result === 'failed' ? recordFailure(state, now) : recordSuccess(state);
+}
+
 export interface PoolSlot extends Slot {
   deployment: string;
 }
@@ -54,8 +69,11 @@ export interface DeploymentPool {
   turn(id: string): Promise<void>;
   /** Gives back a turn whose call never reached the member (the connection failed before sending). */
   unsentTurn(id: string): void;
-  /** What the member's answer says about its health: `failed` for 5xx, resets and timeouts. */
-  report(id: string, result: 'answered' | 'failed'): Promise<void>;
+  /**
+   * What the member's answer says about its health: `failed` for 5xx, resets and timeouts; `blocked` when
+   * Azure blocked the resource (out at once, until a probe is answered).
+   */
+  report(id: string, result: HealthReport): Promise<void>;
 }
 
 const MAX_CAS_RETRIES = 20;
@@ -256,7 +274,7 @@ export function createDeploymentPool(
     },
     report(id, result) {
       return board.update(member(id).id, (s) => ({
-        next: result === 'failed' ? recordFailure(s, board.nowMs()) : recordSuccess(s),
+        next: nextBreaker(s, result, board.nowMs()),
         result: undefined,
       }));
     },

@@ -5,7 +5,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../local/
 import { readerSettings } from '../../shared/provenance/trust-settings.js';
 
 /** One throwaway CA per test process: tests never touch the developer's ~/.imagegen-pipeline. */
-export const TEST_CA_DIR = path.join(mkdtempSync(path.join(tmpdir(), 'imagegen-test-')), 'emulator-ca-v2');
+export const TEST_CA_DIR = path.join(mkdtempSync(path.join(tmpdir(), 'imagegen-test-')), 'emulator-ca-v3');
 
 export function startTestEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   return startEmulator({ caDir: TEST_CA_DIR, rpm: 10_000, ...options });

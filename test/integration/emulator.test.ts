@@ -560,6 +560,9 @@ describe('fault injection', () => {
     ['http403', 403, 'PermissionDenied'],
     ['http500', 500, 'InternalServerError'],
     ['http503', 503, 'ServiceUnavailable'],
+    ['blocked', 403, 'Forbidden'],
+    ['http408', 408, 'RequestTimeout'],
+    ['http504', 504, 'GatewayTimeout'],
   ] as const)('%s answers %i', (fault, status, code) =>
     withFaults({ faults: { [fault]: 1 } }, async (faulty) => {
       const r = await request(faulty.url);
@@ -568,6 +571,17 @@ describe('fault injection', () => {
       expect(faulty.requests().at(-1)?.outcome).toBe(`fault:${fault}`);
     }),
   );
+
+  it('http408 and http504 come after the edit is made (Azure finished, and billed, the work)', () =>
+    withFaults({}, async (faulty) => {
+      faulty.scheduleFaults(['http504', 'blocked']);
+      expect((await request(faulty.url)).status).toBe(504);
+      expect((await request(faulty.url)).status).toBe(403);
+      expect((await request(faulty.url)).status).toBe(200); // scheduled faults are used up in order
+      const [late, blocked] = faulty.requests();
+      expect(late!.outputSha256).toHaveLength(1);
+      expect(blocked!.outputSha256).toHaveLength(0);
+    }));
 
   it('reset cuts the connection', () =>
     withFaults({ faults: { reset: 1 } }, async (faulty) => void (await expect(request(faulty.url)).rejects.toThrow())));

@@ -82,7 +82,10 @@ describe('model catalog', () => {
       expect(m.outputFormats).toEqual(['png', 'jpeg']);
       expect(m.skus).toContain('GlobalStandard');
     }
-    expect(IMAGE_MODELS.filter((m) => !m.inputFidelity).map((m) => m.name)).toEqual(['gpt-image-1-mini']);
+    expect(IMAGE_MODELS.filter((m) => !m.inputFidelity).map((m) => m.name)).toEqual([
+      'gpt-image-1-mini',
+      'gpt-image-2',
+    ]);
     expect(IMAGE_MODELS.filter((m) => !m.transparentBackground).map((m) => m.name)).toEqual(['gpt-image-2']);
   });
 });

@@ -11,7 +11,14 @@ import { processEditMessage } from '../../shared/pipeline/edit.js';
 import { rebalancePool } from '../../shared/pipeline/rebalance.js';
 import { intakeBlob } from '../../shared/pipeline/intake.js';
 import { EARLY_RETURN_MS, slotIntervalMs } from '../../shared/pacing.js';
-import { admit, availability, recordFailure, recordSuccess, type BreakerState } from '../../shared/pool/breaker.js';
+import {
+  admit,
+  availability,
+  recordBlocked,
+  recordFailure,
+  recordSuccess,
+  type BreakerState,
+} from '../../shared/pool/breaker.js';
 import { parsePool, type PoolMember } from '../../shared/pool/members.js';
 import { MIN_MOVE_AHEAD_MS, planMoves, type Reservation } from '../../shared/pool/rebalance.js';
 import { chooseMember } from '../../shared/pool/select.js';
@@ -247,6 +254,20 @@ describe('circuit breaker', () => {
       expect(availability(s, t + cooldown)).toBe('half-open');
       t += cooldown;
     }
+  });
+});
+
+describe('a resource Azure blocked', () => {
+  it('opens the breaker at the first blocked answer; a probe still blocked opens it again; an answered one closes it', () => {
+    let s: BreakerState | undefined = recordBlocked(undefined, 0);
+    expect(availability(s, 9_999)).toBe('open');
+    expect(availability(s, 10_000)).toBe('half-open');
+    s = admit(s, 10_000, 'probe').next;
+    s = recordBlocked(s, 10_000);
+    expect(availability(s, 19_999)).toBe('open');
+    // Counted as at least the failures that open it, so the breaker never reads as merely degraded.
+    expect(s.failures).toBeGreaterThanOrEqual(3);
+    expect(recordSuccess(s)).toEqual({ failures: 0 });
   });
 });
 

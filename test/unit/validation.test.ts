@@ -158,9 +158,16 @@ describe('validation follows the configured model', () => {
 
   it('checks sidecar sizes, input_fidelity and the metadata prompt against the model', () => {
     const custom = sample({ sidecarText: '{"size": "2048x1152", "input_fidelity": "high"}' });
-    expect(validateDrop(custom, withModel('gpt-image-2'))).toMatchObject({
+    expect(validateDrop(custom, withModel('gpt-image-1.5')).ok).toBe(false); // 2048x1152 is gpt-image-2's only
+    const flexible = sample({ sidecarText: '{"size": "2048x1152"}' });
+    expect(validateDrop(flexible, withModel('gpt-image-2'))).toMatchObject({
       ok: true,
-      request: { size: '2048x1152', inputFidelity: 'high' },
+      request: { size: '2048x1152' },
+    });
+    const fidelity = sample({ sidecarText: '{"input_fidelity": "high"}' });
+    expect(validateDrop(fidelity, withModel('gpt-image-1.5'))).toMatchObject({
+      ok: true,
+      request: { inputFidelity: 'high' },
     });
     const mini = validateDrop(custom, withModel('gpt-image-1-mini'));
     expect(mini.ok ? [] : mini.problems).toEqual([
