@@ -175,7 +175,8 @@ export async function createCompositeVerifier(
         own.credited && context.knownEdit && reading.ok
           ? creditKnownEdit(bytes, reading.store, context.knownEdit, own.credited)
           : undefined;
-      const azure = known || (await ingredientLevel.verify(bytes, { ...context, creditIngredient: own.credited ?? '' }));
+      const azure =
+        known || (await ingredientLevel.verify(bytes, { ...context, creditIngredient: own.credited ?? '' }));
       const active = reading.ok && report.manifest ? reading.store.manifests?.[label] : undefined;
       const checks: Check[] = [
         ...report.checks
