@@ -1,14 +1,16 @@
 /**
  * `start` as a newcomer runs it, persisted: a drop-folder file whose bytes are already in inbox/ after a
- * restart is not uploaded again, and the user is told why, with where its result already is.
+ * restart is not uploaded again, and the user is told why, with where its result already is; and an
+ * iterative edit (a published model output dropped again as the photo) publishes.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
+import sharp from 'sharp';
 import { gradientImage, rectMask } from '../helpers/images.js';
 
 const BIN = new URL('../../bin/imagegen-pipeline.js', import.meta.url).pathname;
@@ -30,11 +32,11 @@ const isFree = (port: number) =>
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 
-async function startOnce(ports: number[]) {
+async function startOnce(ports: number[], base = dir) {
   const [port, blob, queue, emulator] = ports.map(String) as [string, string, string, string];
   const args = ['start', '--port', port, '--blob-port', blob, '--queue-port', queue, '--emulator-port', emulator];
-  args.push('--state', path.join(dir, 'state'), '--drop', path.join(dir, 'drop'), '--out', path.join(dir, 'out'));
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  args.push('--state', path.join(base, 'state'), '--drop', path.join(base, 'drop'), '--out', path.join(base, 'out'));
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: base });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -74,5 +76,41 @@ it('after a restart, an unchanged drop-folder file gets one line saying where it
     expect(second.output()).not.toMatch(/uploaded drop\/kite/);
   } finally {
     await second.stop();
+  }
+}, 150_000);
+
+it('an iterative edit: a published model output dropped again as the photo of a new edit is published', async () => {
+  const base = path.join(dir, 'iterative');
+  mkdirSync(base, { recursive: true });
+  const [drop, out] = [path.join(base, 'drop'), path.join(base, 'out')];
+  const run = await startOnce(await freePorts(), base);
+  try {
+    writeFileSync(path.join(base, 'first.json'), JSON.stringify({ prompt: 'a kite', output: 'model' }));
+    writeFileSync(path.join(base, 'first.png'), await gradientImage(512, 384));
+    writeFileSync(path.join(base, 'first.mask.png'), await rectMask(512, 384, { x: 64, y: 64, width: 96, height: 96 }));
+    for (const f of ['first.json', 'first.mask.png', 'first.png']) copyFileSync(path.join(base, f), path.join(drop, f));
+    const first = path.join(out, 'published', 'first.png');
+    await run.waitFor(
+      () => existsSync(first) && existsSync(path.join(out, 'published', 'first.provenance.json')),
+      'model output',
+    );
+    const azureSigned = readFileSync(first);
+    const { width, height } = await sharp(azureSigned).metadata();
+    writeFileSync(
+      path.join(base, 'second.mask.png'),
+      await rectMask(width!, height!, { x: 200, y: 150, width: 120, height: 90 }),
+    );
+    writeFileSync(path.join(base, 'second.json'), JSON.stringify({ prompt: 'a second kite' }));
+    for (const f of ['second.json', 'second.mask.png']) copyFileSync(path.join(base, f), path.join(drop, f));
+    writeFileSync(path.join(drop, 'second.png'), azureSigned);
+    const report = path.join(out, 'published', 'second.provenance.json');
+    const quarantined = path.join(out, 'quarantine', 'second.provenance.json');
+    await run.waitFor(() => existsSync(report) || existsSync(quarantined), 'second result');
+    const verdict = JSON.parse(readFileSync(existsSync(report) ? report : quarantined, 'utf8'));
+    expect(verdict.reasons).toEqual([]);
+    expect(verdict).toMatchObject({ verdict: 'publish', output: 'composite' });
+    expect(existsSync(path.join(out, 'published', 'second.png'))).toBe(true);
+  } finally {
+    await run.stop();
   }
 }, 150_000);
