@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePorts } from '../helpers/free-ports.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalPipeline } from '../../local/environment.js';
 import { portIsFree } from '../../local/ports.js';
@@ -38,20 +39,6 @@ async function holdPort(): Promise<number> {
   holders.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as net.AddressInfo).port;
-}
-
-/** Ports free right now (held briefly, then released), for the parts that should start. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, async () => {
-      const s = net.createServer();
-      await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-      return s;
-    }),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 const stillFree = async (ports: number[]) => Promise.all(ports.map((p) => portIsFree(p)));

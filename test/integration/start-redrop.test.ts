@@ -5,32 +5,17 @@
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import sharp from 'sharp';
+import { freePorts } from '../helpers/free-ports.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 
 const BIN = new URL('../../bin/imagegen-pipeline.js', import.meta.url).pathname;
 const dir = mkdtempSync(path.join(tmpdir(), 'start-redrop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Four ports in a row that nothing listens on now. */
-async function freePorts(): Promise<number[]> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    const ports = [base, base + 1, base + 2, base + 3];
-    const free = await Promise.all(ports.map(isFree));
-    if (free.every(Boolean)) return ports;
-  }
-}
-const isFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const server = net.createServer().once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 
 async function startOnce(ports: number[], base = dir) {
   const [port, blob, queue, emulator] = ports.map(String) as [string, string, string, string];
@@ -55,7 +40,7 @@ async function startOnce(ports: number[], base = dir) {
 
 it('after a restart, an unchanged drop-folder file gets one line saying where its result already is', async () => {
   const drop = path.join(dir, 'drop');
-  const ports = await freePorts();
+  const ports = await freePorts(4);
   const first = await startOnce(ports);
   try {
     writeFileSync(path.join(dir, 'kite.png'), await gradientImage(256, 192));
@@ -83,7 +68,7 @@ it('an iterative edit: a published model output dropped again as the photo of a 
   const base = path.join(dir, 'iterative');
   mkdirSync(base, { recursive: true });
   const [drop, out] = [path.join(base, 'drop'), path.join(base, 'out')];
-  const run = await startOnce(await freePorts(), base);
+  const run = await startOnce(await freePorts(4), base);
   try {
     writeFileSync(path.join(base, 'first.json'), JSON.stringify({ prompt: 'a kite', output: 'model' }));
     writeFileSync(path.join(base, 'first.png'), await gradientImage(512, 384));
