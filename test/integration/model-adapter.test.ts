@@ -4,12 +4,10 @@
  * with the emulator's key or an Entra ID token (the token endpoint is the one part stubbed), and the
  * answers that mean the app, not the drop, is misconfigured.
  */
-import { createHash } from 'node:crypto';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../local/emulator/server.js';
-import type { StagedOutput } from '../../shared/adapters/blobs.js';
 import {
   classifyError,
   COGNITIVE_SERVICES_SCOPE,
@@ -18,7 +16,7 @@ import {
 } from '../../shared/adapters/model.js';
 import { loadConfig, type PipelineConfig } from '../../shared/config.js';
 import { startTestEmulator } from '../helpers/emulator.js';
-import { gradientImage, rectMask } from '../helpers/images.js';
+import { sampleEditInput } from '../helpers/edit-input.js';
 
 const KEY = 'local-adapter-key';
 const DATED = '2025-04-01-preview';
@@ -28,34 +26,9 @@ let input: EditInput;
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ apiKey: KEY });
-  const png = (bytes: Buffer) => new Blob([new Uint8Array(bytes)], { type: 'image/png' });
-  input = {
-    image: png(await gradientImage(256, 256)),
-    imageName: 'photo.png',
-    mask: png(await rectMask(256, 256, { x: 64, y: 64, width: 64, height: 64 })),
-    request: {
-      prompt: 'a red balloon',
-      promptSource: 'sidecar',
-      size: '1024x1024',
-      quality: 'low',
-      outputFormat: 'png',
-    },
-    clientRequestId: 'job-1-1',
-    output: keptInMemory,
-  };
+  input = await sampleEditInput();
 });
 afterAll(() => emulator.close());
-
-/** Holds the answer's image instead of staging it in storage (test/integration/output-streaming.test.ts does that). */
-async function keptInMemory(image: AsyncIterable<Buffer>): Promise<StagedOutput> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const piece of image) {
-    hash.update(piece);
-    bytes += piece.length;
-  }
-  return { bytes, sha256: hash.digest('hex'), commit: () => Promise.reject(new Error('not staged')) };
-}
 
 function modelConfig(settings: Record<string, string>): PipelineConfig['model'] {
   return loadConfig({

@@ -5,15 +5,13 @@
  * the model does not take is a configuration error naming the parameter and model; the blocked-resource
  * 403 is its own outcome, neither a refusal of the drop nor a permission problem.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Emulator } from '../../local/emulator/server.js';
-import type { StagedOutput } from '../../shared/adapters/blobs.js';
 import { createImageModel, type EditInput } from '../../shared/adapters/model.js';
 import { loadConfig } from '../../shared/config.js';
 import { IMAGE_MODELS } from '../../shared/model-catalog.js';
 import { startTestEmulator } from '../helpers/emulator.js';
-import { gradientImage, rectMask } from '../helpers/images.js';
+import { sampleEditInput } from '../helpers/edit-input.js';
 
 const KEY = 'local-parameters-key';
 // Every catalog model Azure still deploys, each behind a deployment named after it.
@@ -27,34 +25,9 @@ beforeAll(async () => {
     apiKey: KEY,
     deployments: { ...Object.fromEntries(DEPLOYED.map((m) => [m, m])), 'mislabelled-mini': 'gpt-image-1-mini' },
   });
-  const png = (bytes: Buffer) => new Blob([new Uint8Array(bytes)], { type: 'image/png' });
-  input = {
-    image: png(await gradientImage(256, 256)),
-    imageName: 'photo.png',
-    mask: png(await rectMask(256, 256, { x: 64, y: 64, width: 64, height: 64 })),
-    request: {
-      prompt: 'a red balloon',
-      promptSource: 'sidecar',
-      size: '1024x1024',
-      quality: 'low',
-      outputFormat: 'png',
-      inputFidelity: 'high',
-    },
-    clientRequestId: 'job-1-1',
-    output: keptInMemory,
-  };
+  input = await sampleEditInput({ inputFidelity: 'high' });
 });
 afterAll(() => emulator.close());
-
-async function keptInMemory(image: AsyncIterable<Buffer>): Promise<StagedOutput> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const piece of image) {
-    hash.update(piece);
-    bytes += piece.length;
-  }
-  return { bytes, sha256: hash.digest('hex'), commit: () => Promise.reject(new Error('not staged')) };
-}
 
 function modelFor(deployment: string, imageModel: string) {
   const config = loadConfig({
