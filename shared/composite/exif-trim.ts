@@ -1,9 +1,10 @@
 /**
  * Trims an encoded file's EXIF, as libvips wrote it: the orientation tag goes (libvips writes one even
- * for an upright picture, and the result is stored upright) and, with STRIP_GPS, the GPS IFD is unlinked
- * and its bytes, with every value it points to, zeroed, so neither an EXIF reader nor a scan of the
- * bytes finds the coordinates. In place: no length changes, so JPEG segments and WebP chunks stay valid
- * as they are; a PNG chunk's CRC is recomputed. sharp has no way to drop one tag and keep the others.
+ * for an upright picture, and the result is stored upright); the thumbnail (IFD1) goes, as it is a small
+ * copy of the photo before the edit; and, with STRIP_GPS, the GPS IFD goes. What goes is unlinked and
+ * its bytes zeroed, with every value it points to, so neither an EXIF reader nor a scan of the bytes
+ * finds it. In place: no length changes, so JPEG segments and WebP chunks stay valid as they are; a PNG
+ * chunk's CRC is recomputed. sharp has no way to drop one tag and keep the others.
  */
 import { crc32 } from 'node:zlib';
 
@@ -11,6 +12,8 @@ import { crc32 } from 'node:zlib';
 const TYPE_SIZE = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4];
 const GPS_POINTER = 0x8825;
 const ORIENTATION = 0x0112;
+const THUMBNAIL_OFFSET = 0x0201;
+const THUMBNAIL_LENGTH = 0x0202;
 const ENTRY = 12;
 
 export class ExifError extends Error {}
@@ -27,6 +30,7 @@ function tiffReader(t: Buffer) {
     u16: (o: number) => (le ? t.readUInt16LE(at(o, 2)) : t.readUInt16BE(at(o, 2))),
     u32: (o: number) => (le ? t.readUInt32LE(at(o, 4)) : t.readUInt32BE(at(o, 4))),
     set16: (o: number, v: number) => (le ? t.writeUInt16LE(v, at(o, 2)) : t.writeUInt16BE(v, at(o, 2))),
+    set32: (o: number, v: number) => (le ? t.writeUInt32LE(v, at(o, 4)) : t.writeUInt32BE(v, at(o, 4))),
     zero: (o: number, size: number) => t.fill(0, at(o, size), o + size),
   };
 }
@@ -64,13 +68,29 @@ function removeFromIfd0(r: ReturnType<typeof tiffReader>, tiff: Buffer, tags: nu
   return removed;
 }
 
-/** Trims a TIFF structure in place (orientation always, GPS with `noGps`); false when nothing changed. */
+/** Unlinks IFD1 (the thumbnail) from IFD0 and zeroes it and its JPEG; false when there was none. */
+function dropThumbnail(r: ReturnType<typeof tiffReader>): boolean {
+  const ifd0 = r.u32(4);
+  const next = ifd0 + 2 + r.u16(ifd0) * ENTRY;
+  const ifd1 = r.u32(next);
+  if (ifd1 === 0) return false;
+  r.set32(next, 0);
+  const values = new Map<number, number>();
+  for (let i = 0; i < r.u16(ifd1); i++) values.set(r.u16(ifd1 + 2 + i * ENTRY), r.u32(ifd1 + 2 + i * ENTRY + 8));
+  const [offset, length] = [values.get(THUMBNAIL_OFFSET), values.get(THUMBNAIL_LENGTH)];
+  if (offset !== undefined && length) r.zero(offset, length);
+  zeroIfd(r, ifd1);
+  return true;
+}
+
+/** Trims a TIFF structure in place (orientation, thumbnail; GPS with `noGps`); false when nothing changed. */
 export function trimTiff(tiff: Buffer, noGps: boolean): boolean {
   const r = tiffReader(tiff);
   const removed = removeFromIfd0(r, tiff, noGps ? [ORIENTATION, GPS_POINTER] : [ORIENTATION]);
   const gps = removed.get(GPS_POINTER);
   if (gps !== undefined) zeroIfd(r, gps);
-  return removed.size > 0;
+  const thumbnail = dropThumbnail(r);
+  return removed.size > 0 || thumbnail;
 }
 
 /** The PNG chunk holding `offset`, so its CRC can be recomputed. */

@@ -9,6 +9,8 @@ export interface ExifSummary {
   /** ASCII values by tag id, from IFD0 and the Exif IFD. */
   text: Map<number, string>;
   hasGps: boolean;
+  /** IFD0 links a next IFD (IFD1, the thumbnail's). */
+  hasThumbnail: boolean;
 }
 
 export const TAG = { Make: 0x10f, Model: 0x110, Orientation: 0x112, DateTimeOriginal: 0x9003, Gps: 0x8825 };
@@ -33,7 +35,8 @@ export function readExif(exif: Buffer): ExifSummary {
   const ifd0 = entries(u32(4));
   const exifIfd = ifd0.find((e) => e.tag === 0x8769);
   if (exifIfd) entries(exifIfd.value);
-  return { ifd0: ifd0.map((e) => e.tag), text, hasGps: ifd0.some((e) => e.tag === TAG.Gps) };
+  const hasThumbnail = u32(u32(4) + 2 + ifd0.length * 12) !== 0;
+  return { ifd0: ifd0.map((e) => e.tag), text, hasGps: ifd0.some((e) => e.tag === TAG.Gps), hasThumbnail };
 }
 
 /** The profile's description ('desc' tag: ICC v2 textDescriptionType or v4 multiLocalizedUnicodeType). */
@@ -52,4 +55,41 @@ export function iccDescription(icc: Buffer): string {
       .toString('utf16le');
   }
   throw new Error('the ICC profile has no description');
+}
+
+/**
+ * A camera-like APP1 Exif payload: IFD0 with Make "Thumbcam" and, when `gpsAt` is given, a GPS pointer
+ * to that offset (past the end: a malformed one), then IFD1 pointing at `thumbnail`, a JPEG.
+ */
+export function exifWithThumbnail(thumbnail: Buffer, gpsAt?: number): Buffer {
+  const entries = gpsAt === undefined ? 1 : 2;
+  const ifd1 = 8 + 2 + entries * 12 + 4;
+  const make = ifd1 + 2 + 2 * 12 + 4; // "Thumbcam\0", then the thumbnail
+  const t = Buffer.alloc(make + 9);
+  const entry = (at: number, tag: number, type: number, count: number, value: number) => {
+    t.writeUInt16BE(tag, at);
+    t.writeUInt16BE(type, at + 2);
+    t.writeUInt32BE(count, at + 4);
+    t.writeUInt32BE(value, at + 8);
+  };
+  t.write('MM', 0, 'latin1');
+  t.writeUInt16BE(42, 2);
+  t.writeUInt32BE(8, 4);
+  t.writeUInt16BE(entries, 8);
+  entry(10, TAG.Make, 2, 9, make);
+  if (gpsAt !== undefined) entry(22, TAG.Gps, 4, 1, gpsAt);
+  t.writeUInt32BE(ifd1, ifd1 - 4);
+  t.writeUInt16BE(2, ifd1);
+  entry(ifd1 + 2, 0x0201, 4, 1, make + 9);
+  entry(ifd1 + 14, 0x0202, 4, 1, thumbnail.length);
+  t.write('Thumbcam', make, 'latin1');
+  return Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), t, thumbnail]);
+}
+
+/** The JPEG with `payload` as an APP1 segment right after SOI. */
+export function withApp1(jpeg: Buffer, payload: Buffer): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt16BE(0xffe1, 0);
+  header.writeUInt16BE(payload.length + 2, 2);
+  return Buffer.concat([jpeg.subarray(0, 2), header, payload, jpeg.subarray(2)]);
 }
