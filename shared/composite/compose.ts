@@ -197,7 +197,7 @@ export async function composeFullSize(
     withProfileFile(keptProfile(meta), (profile) => scaledEdit(edit, width, height, region, profile).raw().toBuffer()),
   ]);
   const overlay = withWeights(rgb, weights);
-  // `rotate()` with no angle applies the EXIF orientation and drops the tag, so the result stays upright.
+  // `rotate()` with no angle applies the EXIF orientation; the result's EXIF is trimmed of it (upright).
   let image = sharp(photo)
     .rotate()
     .composite([

@@ -2,7 +2,8 @@
  * What a photographer keeps in the composite: the photo's bits per channel where the format allows
  * (16-bit PNG stays 16-bit; JPEG and WebP are 8-bit by format), its ICC profile with the pixels left in
  * that colour space (the edit is converted into it, not the photo into sRGB), and its EXIF: without the
- * orientation (the result is stored upright) and, with STRIP_GPS, without the GPS position.
+ * orientation (the result is stored upright) or the thumbnail and, with STRIP_GPS, without the GPS
+ * position (shared/composite/exif-trim.ts).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -63,7 +64,7 @@ export async function withProfileFile<T>(icc: Buffer | undefined, use: (profile?
 }
 
 /**
- * Encodes with the photo's EXIF, without its orientation and, with `noGps`, without its GPS position.
+ * Encodes with the photo's EXIF, trimmed (no orientation, no thumbnail; with `noGps`, no GPS position).
  * EXIF that cannot be read well enough to trim is left out whole: the location's privacy comes before
  * the camera's details.
  */
