@@ -28,7 +28,7 @@ const ordinary = await createVerifier(gate, undefined, trust);
 
 const ok = { written: true };
 const rt = {
-  config: { output: { mode: 'composite' } },
+  config: { output: { mode: 'composite', stripGps: true } },
   now: () => new Date(),
   publisher: async () => publisher,
   blobs: {

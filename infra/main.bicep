@@ -523,6 +523,8 @@ var appSettings = {
   CONSOLE_MAX_TRANSFERS: '4'
   // Full-size results, signed with the publisher's key in Key Vault (the key never leaves the vault).
   OUTPUT_MODE: outputMode
+  // A published composite keeps the photo's EXIF without its GPS position (location privacy).
+  STRIP_GPS: 'true'
   PUBLISHER_CERT_CHAIN: publisherCertChain
   PUBLISHER_SIGNER: keyVault.outputs.signerUri
   // Outcome events, sent with the identity (EventGrid Data Sender on the topic): no key.

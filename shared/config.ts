@@ -250,6 +250,13 @@ export const SETTINGS = [
     where: BOTH,
   },
   {
+    name: 'STRIP_GPS',
+    description:
+      "`true`: a composite keeps the photo's EXIF (camera, date) without its GPS position, so a published image does not reveal where it was taken (often someone's home); `false`: the position is kept.",
+    default: 'true',
+    where: BOTH,
+  },
+  {
     name: 'PUBLISHER_CERT_CHAIN',
     description:
       "The publisher's certificate chain (leaf first, its root last): PEM text, a file path, or a blob in the app's storage account pinned by hash. Its leaf is the only signer the gate accepts on a composite; its root anchors it.",
@@ -397,6 +404,8 @@ export interface PipelineConfig {
   sweepSchedule: string;
   output: {
     mode: OutputMode;
+    /** Remove the GPS position from a composite's EXIF (STRIP_GPS). */
+    stripGps: boolean;
     /** PUBLISHER_CERT_CHAIN as set (PEM, path or pinned blob URL); empty: no publisher, composites are not made. */
     publisherChain: string;
     /** A Key Vault key URL; empty with a chain only when the signer is supplied in-process (local mode, tests). */
@@ -583,7 +592,12 @@ function outputSettings(r: ReturnType<typeof settingsReader>): PipelineConfig['o
       `PUBLISHER_SIGNER must be a Key Vault key URL such as https://<vault>.vault.azure.net/keys/<name>, got "${publisherKeyId}"`,
     );
   }
-  return { mode: r.oneOf('OUTPUT_MODE', ['composite', 'model'] as const), publisherChain, publisherKeyId };
+  return {
+    mode: r.oneOf('OUTPUT_MODE', ['composite', 'model'] as const),
+    stripGps: r.oneOf('STRIP_GPS', ['true', 'false'] as const) === 'true',
+    publisherChain,
+    publisherKeyId,
+  };
 }
 
 /** The outcome-event topic, when one is configured. */

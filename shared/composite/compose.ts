@@ -4,10 +4,12 @@
  * back to the photo's size; the mask's edge is feathered inward, so every pixel outside the mask keeps
  * the photo's decoded value (bit-exact for PNG; JPEG and WebP re-encode the whole picture lossily).
  * Each input is decoded once, and only the mask's bounding box (the region) is computed beyond the
- * photo: the blend is one sharp pipeline from the photo's decode to the encoded result.
+ * photo: the blend is one sharp pipeline from the photo's decode to the encoded result. What a
+ * photographer keeps is kept (shared/composite/photo-keeps.ts): bit depth, ICC profile, EXIF.
  */
 import sharp, { type Sharp } from 'sharp';
 import { coreBlocks, type CoreMap } from './core-blocks.js';
+import { colourOf, encodeWithExif, keptColour, keptProfile, withProfileFile, type Colour } from './photo-keeps.js';
 
 export type PhotoFormat = 'png' | 'jpeg' | 'webp';
 
@@ -24,7 +26,17 @@ export interface BlendParameters {
   feather: { method: 'gaussian blur of the mask, clamped to the mask (inward only)'; sigma: number };
   /** The photo's EXIF orientation, applied before blending (the result carries none). */
   orientation: number;
+  /**
+   * The photo's colour space, kept: the edit (sRGB) was converted into the photo's ICC profile (its
+   * hash; null: none, sRGB) before blending, at the photo's bits per channel. Absent before 2026-12-07.
+   */
+  colour?: Colour;
   encoding: { format: PhotoFormat; quality: number | null; chromaSubsampling: '4:4:4' | '4:2:0' | null };
+}
+
+export interface ComposeOptions {
+  /** Remove the photo's GPS position from the result's EXIF (STRIP_GPS). */
+  stripGps: boolean;
 }
 
 export interface CompositeImage {
@@ -121,11 +133,18 @@ function encoder(image: Sharp, format: PhotoFormat): Sharp {
   return image.png();
 }
 
-function blendParameters(format: PhotoFormat, orientation: number, from: Region, sigma: number): BlendParameters {
+function blendParameters(
+  format: PhotoFormat,
+  orientation: number,
+  from: Region,
+  sigma: number,
+  colour: Colour,
+): BlendParameters {
   return {
     resize: { kernel: 'lanczos3', fit: 'fill', from: { width: from.width, height: from.height } },
     feather: { method: 'gaussian blur of the mask, clamped to the mask (inward only)', sigma },
     orientation,
+    colour,
     encoding: {
       format,
       quality: format === 'png' ? null : LOSSY_QUALITY,
@@ -134,13 +153,17 @@ function blendParameters(format: PhotoFormat, orientation: number, from: Region,
   };
 }
 
-/** The edit scaled to the photo's size and cut to the region: what the composite shows where the weight is 255. */
-export function scaledEdit(edit: Uint8Array, width: number, height: number, region: Region): Sharp {
-  return sharp(edit)
+/**
+ * The edit scaled to the photo's size and cut to the region, in the photo's colour space (`profile`: a
+ * file holding its ICC profile; none: sRGB): what the composite shows where the weight is 255.
+ */
+export function scaledEdit(edit: Uint8Array, width: number, height: number, region: Region, profile?: string): Sharp {
+  const scaled = sharp(edit)
     .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
     .extract({ left: region.x, top: region.y, width: region.width, height: region.height })
     .toColourspace('srgb')
     .removeAlpha();
+  return profile ? scaled.withIccProfile(profile, { attach: false }) : scaled;
 }
 
 /** RGB pixels and their weights as one RGBA overlay (sharp drops a joined channel when it removes alpha). */
@@ -156,7 +179,12 @@ function withWeights(rgb: Buffer, weights: Buffer): Buffer {
 }
 
 /** Composites `edit` (the model's output) into `photo` where `mask` is transparent. */
-export async function composeFullSize(photo: Uint8Array, mask: Uint8Array, edit: Uint8Array): Promise<CompositeImage> {
+export async function composeFullSize(
+  photo: Uint8Array,
+  mask: Uint8Array,
+  edit: Uint8Array,
+  options: ComposeOptions = { stripGps: true },
+): Promise<CompositeImage> {
   const meta = await sharp(photo).metadata();
   const format = meta.format === 'jpeg' || meta.format === 'png' || meta.format === 'webp' ? meta.format : undefined;
   if (!format) throw new CompositeError(`the photo is ${meta.format ?? 'of an unknown format'}, not PNG, JPEG or WebP`);
@@ -166,10 +194,10 @@ export async function composeFullSize(photo: Uint8Array, mask: Uint8Array, edit:
   // The weights and the scaled edit are independent: with a free core, libvips computes both at once.
   const [weights, rgb] = await Promise.all([
     editWeights(alpha, width, height, region, sigma),
-    scaledEdit(edit, width, height, region).raw().toBuffer(),
+    withProfileFile(keptProfile(meta), (profile) => scaledEdit(edit, width, height, region, profile).raw().toBuffer()),
   ]);
   const overlay = withWeights(rgb, weights);
-  // `rotate()` with no angle applies the EXIF orientation; the output carries none, so it stays upright.
+  // `rotate()` with no angle applies the EXIF orientation; the result's EXIF is trimmed of it (upright).
   let image = sharp(photo)
     .rotate()
     .composite([
@@ -184,15 +212,16 @@ export async function composeFullSize(photo: Uint8Array, mask: Uint8Array, edit:
   if (!meta.hasAlpha) image = image.removeAlpha();
   const orientation = meta.orientation ?? 1;
   const from = { x: 0, y: 0, width: editMeta.width ?? 0, height: editMeta.height ?? 0 };
+  const bytes = await encodeWithExif(encoder(keptColour(image, meta), format), meta, format, options.stripGps);
   return {
-    bytes: await encoder(image, format).toBuffer(),
+    bytes,
     format,
     mime: `image/${format}`,
     width,
     height,
     orientation,
     region,
-    blend: blendParameters(format, orientation, from, sigma),
+    blend: blendParameters(format, orientation, from, sigma, colourOf(meta)),
     core: coreBlocks(weights, region),
   };
 }

@@ -62,7 +62,7 @@ async function makeComposite(
     if (edit.verdict !== 'publish') throw new Error('the model output did not pass the gate, so it is not composited');
     // The drop's parts at the versions the job was made from (a changed or deleted photo fails here).
     const [photo, mask] = await Promise.all([rt.blobs.readPart(imagePart!), rt.blobs.readPart(maskPart!)]);
-    const image = await composeFullSize(photo, mask, edited);
+    const image = await composeFullSize(photo, mask, edited, { stripGps: rt.config.output.stripGps });
     name = dropBlobName(job.drop, EXTENSIONS[image.format]!);
     unsigned = image.bytes;
     const signed = await signComposite(

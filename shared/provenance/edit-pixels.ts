@@ -5,12 +5,15 @@
  * channel (0–255, the worst channel): per core block, the worst block; around the region, over all of
  * it at the edit's own size. The tolerances are measured (README, "What `verify --publisher` proves"):
  * re-encoding at quality 95 moves a core block by up to about 3 (JPEG 4:4:4) or 9 (WebP, 4:2:0), and
- * the model's own drift moves the surround (its overall tone shift is set aside).
+ * the model's own drift moves the surround (its overall tone shift is set aside). Compared in the
+ * photo's colour space, as blended: the composite's pixels as stored (8 bits a channel), the edit
+ * converted into the ICC profile the blend recorded.
  */
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { scaledEdit } from '../composite/compose.js';
 import { coreRects } from '../composite/core-blocks.js';
-import type { CompositeBinding } from './composite-binding.js';
+import { withProfileFile } from '../composite/photo-keeps.js';
+import { sha256Hex, type CompositeBinding } from './composite-binding.js';
 
 /** Worst core block's mean absolute error a composite of that edit may show. */
 export const CORE_TOLERANCE = 16;
@@ -74,10 +77,16 @@ function surroundOffsets(
  * less the mean difference per channel: a model that shifts the whole picture's tone is still showing
  * the same picture, another photo is not.
  */
-async function surroundError(composite: Buffer, width: number, height: number, edit: Uint8Array, b: CompositeBinding) {
-  const { data: e, info } = await sharp(edit)
-    .toColourspace('srgb')
-    .removeAlpha()
+async function surroundError(
+  composite: Buffer,
+  size: { width: number; height: number },
+  edit: Uint8Array,
+  b: CompositeBinding,
+  profile?: string,
+) {
+  const { width, height } = size;
+  const converted = sharp(edit).toColourspace('srgb').removeAlpha();
+  const { data: e, info } = await (profile ? converted.withIccProfile(profile, { attach: false }) : converted)
     .raw()
     .toBuffer({ resolveWithObject: true });
   const small = await sharp(composite, { raw: { width, height, channels: 3 } })
@@ -93,27 +102,43 @@ async function surroundError(composite: Buffer, width: number, height: number, e
   return { error: Math.max(...sums) / offsets.length, shift: shift.map((d) => Math.round(d)) };
 }
 
+/** The composite's pixels as stored, 8 bits a channel, and the profile the blend recorded (if it holds it). */
+async function compositePixels(
+  composite: Uint8Array,
+  binding: CompositeBinding,
+): Promise<{ data: Buffer; info: OutputInfo; icc: Buffer | undefined } | { problem: string }> {
+  const recorded = binding.blend.colour?.profile;
+  const { icc } = await sharp(composite).metadata();
+  if (recorded && (!icc || sha256Hex(icc) !== recorded.sha256)) {
+    return { problem: "the composite's ICC profile is not the one its blend recorded" };
+  }
+  // Kept profile: no conversion, the pixels stay in the photo's space; none recorded: sRGB as before.
+  const decoded = recorded ? sharp(composite).keepIccProfile() : sharp(composite);
+  const pixels = await decoded.toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { ...pixels, icc: recorded ? icc : undefined };
+}
+
 export async function measureAgainstEdit(
   composite: Uint8Array,
   edit: Uint8Array,
   binding: CompositeBinding,
 ): Promise<PixelMeasure | { problem: string }> {
-  const { data, info } = await sharp(composite)
-    .toColourspace('srgb')
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  const read = await compositePixels(composite, binding);
+  if ('problem' in read) return read;
+  const { data, info, icc } = read;
   const { width, height } = info;
   const { region } = binding;
   if (region.x + region.width > width || region.y + region.height > height) {
     return { problem: `the recorded region lies outside the ${width}x${height} composite` };
   }
-  const scaled = await scaledEdit(edit, width, height, region).raw().toBuffer();
-  const rects = coreRects(binding.core, region);
-  // The composite from the region's corner, so a block's coordinates index both buffers alike.
-  const atRegion = data.subarray((region.y * width + region.x) * 3);
-  let worst: number | null = null;
-  for (const r of rects) worst = Math.max(worst ?? 0, blockError(atRegion, width * 3, scaled, region.width * 3, r));
-  const surround = await surroundError(data, width, height, edit, binding);
-  return { width, height, coreBlocks: rects.length, worstBlock: worst, surround };
+  return withProfileFile(icc, async (profile) => {
+    const scaled = await scaledEdit(edit, width, height, region, profile).raw().toBuffer();
+    const rects = coreRects(binding.core, region);
+    // The composite from the region's corner, so a block's coordinates index both buffers alike.
+    const atRegion = data.subarray((region.y * width + region.x) * 3);
+    let worst: number | null = null;
+    for (const r of rects) worst = Math.max(worst ?? 0, blockError(atRegion, width * 3, scaled, region.width * 3, r));
+    const surround = await surroundError(data, { width, height }, edit, binding, profile);
+    return { width, height, coreBlocks: rects.length, worstBlock: worst, surround };
+  });
 }

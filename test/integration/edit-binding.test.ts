@@ -129,12 +129,39 @@ describe('an honest composite, checked against its edit', () => {
     );
   }, 60_000);
 
+  it.each(['png', 'webp'] as const)(
+    'a Display P3 %s photo: compared in P3, it passes; with its profile swapped for sRGB, it fails',
+    async (format) => {
+      const p3 = sharp(await photoOf(1, 'png')).withIccProfile('p3');
+      const photo = await (format === 'png' ? p3.png() : p3.webp()).toBuffer();
+      const edit = await azureEditOf(photo, 'a red kite in the sky');
+      const image = await composeFullSize(photo, mask, edit);
+      const report = await verifier.verify(await sign(image, photo, edit), { file: `p3.${format}`, ...withEdit(edit) });
+      expect(failed(report)).toEqual([]);
+      console.log(`Display P3 ${format}: ${detailOf(report, 'Bound to the edit: the masked area shows the edit')}`);
+      // The same samples labelled sRGB: the recorded profile is not the file's, so nothing is compared.
+      const relabelled = { ...image, bytes: await sharp(image.bytes).withIccProfile('srgb').toBuffer() };
+      const swapped = await verifier.verify(
+        await sign(relabelled, photo, edit, bindingFor(image, { photo, mask, edit })),
+        {
+          file: `p3-as-srgb.${format}`,
+          ...withEdit(edit),
+        },
+      );
+      expect(detailOf(swapped, 'Bound to the edit: the masked area shows the edit')).toBe(
+        "the composite's ICC profile is not the one its blend recorded",
+      );
+    },
+    60_000,
+  );
+
   it('records the region in the photo, the hashes and the blend', async () => {
     const binding = bindingFor(honest, { photo: photoA, mask, edit: editA });
     expect(binding.region).toEqual(HOLE);
     expect(binding.blend).toMatchObject({
       resize: { kernel: 'lanczos3', fit: 'fill', from: { width: 1536, height: 1024 } },
       orientation: 1,
+      colour: { profile: null, intent: 'perceptual', bitsPerChannel: 8 },
       encoding: { format: 'jpeg', quality: 95, chromaSubsampling: '4:4:4' },
     });
     const report = await verifier.verify(await sign(honest, photoA, editA), { file: 'x.jpg' });

@@ -19,7 +19,17 @@ function problems(env: Record<string, string>): string[] {
 
 describe('OUTPUT_MODE and the publisher settings', () => {
   it('default to composites, with no publisher until one is configured', () => {
-    expect(loadConfig(minimal).output).toEqual({ mode: 'composite', publisherChain: '', publisherKeyId: '' });
+    expect(loadConfig(minimal).output).toEqual({
+      mode: 'composite',
+      stripGps: true,
+      publisherChain: '',
+      publisherKeyId: '',
+    });
+  });
+
+  it('strip the GPS position unless STRIP_GPS=false, and refuse anything but true or false', () => {
+    expect(loadConfig({ ...minimal, STRIP_GPS: 'false' }).output.stripGps).toBe(false);
+    expect(problems({ STRIP_GPS: 'no' })).toEqual(['STRIP_GPS must be one of true, false, got "no"']);
   });
 
   it('name a bad mode and a signer that is not a Key Vault key URL', () => {
