@@ -9,6 +9,7 @@ import { loadConfig, settingDefault, type SettingName } from '../shared/config.j
 import { EVENT_SUBSCRIPTIONS } from '../shared/containers.js';
 import { ensureStorageLayout } from '../shared/adapters/storage.js';
 import type { ImageModel } from '../shared/adapters/model.js';
+import { upgradeIndex } from '../shared/pipeline/index-upgrade.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
 import { DEFAULT_IMAGE_MODEL } from '../shared/model-catalog.js';
 import { startEmulator, WELL_KNOWN_API_KEY, type Emulator, type EmulatorOptions } from './emulator/server.js';
@@ -67,7 +68,7 @@ export async function startLocalStorage(options: LocalStorageOptions = {}): Prom
     azurite,
     eventGrid,
     queueEndpoint,
-    connectionString: connectionString(eventGrid.blobEndpoint, queueEndpoint),
+    connectionString: connectionString(eventGrid.blobEndpoint, queueEndpoint, azurite.tableEndpoint),
     onQueueMessage: (listener) => void listeners.push(listener),
     close: async () => {
       await queueProxy.close();
@@ -189,6 +190,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     ...(local ? { publisherSigner: localSigner(local.keyPem, local.chainPem, 'local publisher CA') } : {}),
   });
   await ensureStorageLayout(runtime.storage);
+  // A state written before the jobs index is indexed before the host serves anything (./shared/pipeline/index-upgrade.ts).
+  await upgradeIndex(runtime.ledger);
   const host = await startHost({
     runtime,
     functions: options.functions ?? (await loadFunctionDefinitions()),
