@@ -28,7 +28,9 @@ export const definition = defineFunction({
         (await rt.ledger.listActive()).slice(0, limit).map((jobId) => rt.ledger.get(jobId)),
       );
       const jobs = records.flatMap((r) =>
-        r && !isTerminal(r.value.state) ? [{ id: r.value.id, state: r.value.state, drop: r.value.drop.key, updatedAt: r.value.updatedAt }] : [],
+        r && !isTerminal(r.value.state)
+          ? [{ id: r.value.id, state: r.value.state, drop: r.value.drop.key, updatedAt: r.value.updatedAt }]
+          : [],
       );
       return { jsonBody: { jobs } };
     }

@@ -37,6 +37,8 @@ export type StateCounts = Partial<Record<JobState, number>>;
 
 const SHARDS = 16;
 const MAX_RETRIES = 20;
+/** Jobs per upgrade transaction: 4 rows each, plus up to 16 counter shards, under the limit of 100. */
+const NEW_PER_TRANSACTION = 20;
 const LATEST = 9_999_999_999_999;
 
 /** Milliseconds counted down from the year 2286, zero-padded: ascending keys list the newest first. */
@@ -103,6 +105,40 @@ export class JobsIndex {
     });
   }
 
+  /**
+   * Indexes jobs not in the index yet, 20 to a transaction with their counter shards (the upgrade's walk). A
+   * transaction that meets a job indexed meanwhile, or a counter moved by another writer, fails whole; its jobs
+   * then go one by one through `put`.
+   */
+  async putNew(jobs: JobRecord[]): Promise<void> {
+    const chunks: JobRecord[][] = [];
+    for (let i = 0; i < jobs.length; i += NEW_PER_TRANSACTION) chunks.push(jobs.slice(i, i + NEW_PER_TRANSACTION));
+    for (const chunk of chunks) {
+      try {
+        await this.table.commit(await this.newJobsOps(chunk));
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        for (const job of chunk) await this.put(job);
+      }
+    }
+  }
+
+  private async newJobsOps(jobs: JobRecord[]): Promise<IndexOp[]> {
+    const ops: IndexOp[] = [];
+    const deltas = new Map<number, StateCounts>();
+    for (const job of jobs) {
+      const next = indexedJob(job);
+      const keys = rowKeys(next);
+      for (const k of Object.values(keys)) ops.push({ kind: 'upsert', row: { rowKey: k, ...next } });
+      ops.push({ kind: 'create', row: { rowKey: `j|${job.id}`, version: versionOf(job), ...keys, state: next.state } });
+      const delta = deltas.get(shardOf(job.id)) ?? {};
+      delta[next.state] = (delta[next.state] ?? 0) + 1;
+      deltas.set(shardOf(job.id), delta);
+    }
+    const counters = await Promise.all([...deltas].map(([shard, delta]) => this.countersPlus(shard, delta)));
+    return [...ops, ...counters];
+  }
+
   /** Drops the job from the index (its record was deleted). */
   async remove(id: string): Promise<void> {
     await this.retrying(id, async () => {
@@ -130,11 +166,17 @@ export class JobsIndex {
 
   /** The counter shard's next value, conditional on the version just read. */
   private async countChange(id: string, from: JobState | undefined, to: JobState | undefined): Promise<IndexOp> {
-    const rowKey = `n|${String(shardOf(id)).padStart(2, '0')}`;
+    const delta: StateCounts = {};
+    if (from) delta[from] = -1;
+    if (to) delta[to] = (delta[to] ?? 0) + 1;
+    return this.countersPlus(shardOf(id), delta);
+  }
+
+  private async countersPlus(shard: number, delta: StateCounts): Promise<IndexOp> {
+    const rowKey = `n|${String(shard).padStart(2, '0')}`;
     const found = await this.table.get(rowKey);
     const row: IndexRow = { ...(found?.row ?? {}), rowKey };
-    if (from) row[from] = Number(row[from] ?? 0) - 1;
-    if (to) row[to] = Number(row[to] ?? 0) + 1;
+    for (const [state, n] of Object.entries(delta)) row[state] = Number(row[state] ?? 0) + n;
     return found ? { kind: 'update', row, etag: found.etag } : { kind: 'create', row };
   }
 
@@ -165,9 +207,9 @@ export class JobsIndex {
   async counts(): Promise<StateCounts> {
     const counts: StateCounts = {};
     const { rows } = await this.table.range('n|', prefixEnd('n|'), { limit: 1000 });
-    for (const row of rows)
-      for (const s of JOB_STATES) if (row[s] !== undefined) counts[s] = (counts[s] ?? 0) + Number(row[s]);
-    return counts;
+    for (const row of rows) for (const s of JOB_STATES) counts[s] = (counts[s] ?? 0) + Number(row[s] ?? 0);
+    // Only states that hold a job, like the listing's own tally.
+    return Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0));
   }
 
   /** How many jobs whose last change was at `since` or later are in each state. */

@@ -4,6 +4,7 @@
  * keeps its place in the index (`m|upgrade`), so the next sweep goes on where it stopped.
  */
 import type { Ledger } from '../adapters/ledger.js';
+import type { JobRecord } from '../job.js';
 
 const PAGE = 500;
 const READS_AT_ONCE = 16;
@@ -14,18 +15,17 @@ export interface UpgradeProgress {
 }
 
 async function indexPage(ledger: Ledger, names: string[]): Promise<number> {
+  const jobs: JobRecord[] = [];
   let next = 0;
-  let indexed = 0;
-  const worker = async () => {
+  const reader = async () => {
     while (next < names.length) {
       const found = await ledger.get(names[next++]!.slice(0, -'.json'.length));
-      if (!found) continue; // deleted since the listing
-      await ledger.reindex(found.value);
-      indexed++;
+      if (found) jobs.push(found.value); // else deleted since the listing
     }
   };
-  await Promise.all(Array.from({ length: READS_AT_ONCE }, worker));
-  return indexed;
+  await Promise.all(Array.from({ length: READS_AT_ONCE }, reader));
+  await ledger.index!.putNew(jobs);
+  return jobs.length;
 }
 
 /** Indexes up to `maxPages` pages of records not yet walked (all of them when unset). */
