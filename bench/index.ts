@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only emulator,a,b,c,d,e,f,g]`: every figure printed next to its baseline, measured in
+ * `npm run bench [-- --only emulator,a,b,c,d,e,f,g,h]`: every figure printed next to its baseline, measured in
  * the same run. Results are recorded in BENCHMARKS.md.
  */
 import { cpus, totalmem } from 'node:os';
@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { coldStartSection } from './coldstart.js';
 import { emulatorSection } from './emulator.js';
 import { gateSection } from './gate.js';
+import { jobsIndexSection } from './jobs-index.js';
 import type { Section } from './measure.js';
 import { memorySection } from './memory.js';
 import { pacerScaleSection } from './pacer-scale.js';
@@ -22,6 +23,7 @@ const SECTIONS: Section[] = [
   coldStartSection,
   poolSection,
   pacerScaleSection,
+  jobsIndexSection,
 ];
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
