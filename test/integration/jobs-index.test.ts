@@ -3,8 +3,11 @@
  * indexed without loss, in parts as the sweep does it or at once as local start-up does; writers racing on
  * the same jobs leave exact counts (Azurite's transactions and ETags, not the in-memory table).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStorage, type LocalStorage } from '../../local/environment.js';
+import { startLocalPipeline, startLocalStorage, type LocalStorage } from '../../local/environment.js';
 import { tableClientIndex } from '../../shared/adapters/index-table.js';
 import { JobsIndex } from '../../shared/adapters/jobs-index.js';
 import { containerRecords, Ledger } from '../../shared/adapters/ledger.js';
@@ -73,5 +76,44 @@ describe('the jobs index on Table Storage', () => {
     expect(await index.counts()).toEqual({ published: 30 });
     expect((await index.list({ limit: 100, state: 'published' })).jobs).toHaveLength(30);
     expect((await index.list({ limit: 100 })).jobs).toHaveLength(30);
+  }, 120_000);
+});
+
+describe('a state persisted by the build before the index', () => {
+  it('is indexed when the new build starts: /api/jobs lists every job newest first, counts exact', async () => {
+    const location = mkdtempSync(path.join(tmpdir(), 'before-index-'));
+    const before = await startLocalStorage({ azurite: { location } });
+    const clients = await createStorageClients({ kind: 'connectionString', connectionString: before.connectionString });
+    await ensureStorageLayout(clients);
+    const old = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
+    const jobs = Array.from({ length: 300 }, (_, n) =>
+      jobAt(n, { state: STATES[n % 5]!, createdAt: new Date(T0 + n * 60_000), changedAfterMs: 30_000 }),
+    );
+    for (let i = 0; i < jobs.length; i += 50) await Promise.all(jobs.slice(i, i + 50).map((j) => old.create(j)));
+    await before.close();
+
+    const p = await startLocalPipeline({ storage: { azurite: { location } }, timers: false, outcomeTopic: false });
+    try {
+      const answer = (await (await fetch(`${p.host.url}/api/jobs?limit=500`)).json()) as { jobs: { id: string }[] };
+      const newest = [...jobs].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)).map((j) => j.id);
+      expect(answer.jobs.map((j) => j.id)).toEqual(newest);
+      expect(await p.runtime.ledger.index!.counts()).toEqual({
+        published: 60,
+        quarantined: 60,
+        rejected: 60,
+        failed: 60,
+        queued: 60,
+      });
+      const failed = (await (await fetch(`${p.host.url}/api/jobs?state=failed&limit=5`)).json()) as {
+        jobs: { id: string; state: string }[];
+        continuationToken?: string;
+      };
+      expect(failed.jobs.map((j) => j.id)).toEqual(
+        newest.filter((id) => jobs.find((j) => j.id === id)!.state === 'failed').slice(0, 5),
+      );
+      expect(failed.continuationToken).toBeTruthy();
+    } finally {
+      await p.close();
+    }
   }, 120_000);
 });
