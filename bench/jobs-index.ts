@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { startLocalStorage } from '../local/environment.js';
+import { connectionString } from '../local/storage/azurite.js';
 import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
 import type { StateCounts } from '../shared/adapters/jobs-index.js';
 import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
@@ -201,9 +202,13 @@ export const jobsIndexSection: Section = {
       for (const size of SIZES) {
         const started = performance.now();
         await writeJobs(ledger, written, size, now, truth);
-        console.log(`  ${size} jobs written in ${ms(performance.now() - started)} (blobs ${ms(spent.blobs)}, index ${ms(spent.index)} summed over writers)`);
+        console.log(
+          `  ${size} jobs written in ${ms(performance.now() - started)} (blobs ${ms(spent.blobs)}, index ${ms(spent.index)} summed over writers)`,
+        );
         written = size;
-        rows.push(...(await measure(rt, truth, size)));
+        const measured = await measure(rt, truth, size);
+        rows.push(...measured);
+        console.log(table([rows[0]!, ...measured])); // as it goes: a later size may take long
       }
       return table(rows);
     } finally {
