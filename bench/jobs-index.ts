@@ -182,13 +182,13 @@ export const jobsIndexSection: Section = {
   async run() {
     const storage = await startLocalStorage();
     try {
-      const clients = await createStorageClients({
-        kind: 'connectionString',
-        connectionString: storage.connectionString,
-      });
+      // Straight to Azurite: no Event Grid proxy raising events for a hundred thousand records.
+      const { blobEndpoint, queueEndpoint, tableEndpoint } = storage.azurite;
+      const direct = connectionString(blobEndpoint, queueEndpoint, tableEndpoint);
+      const clients = await createStorageClients({ kind: 'connectionString', connectionString: direct });
       await ensureStorageLayout(clients);
       const rt = await createRuntime(
-        loadConfig({ AzureWebJobsStorage: storage.connectionString, AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9' }),
+        loadConfig({ AzureWebJobsStorage: direct, AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9' }),
       );
       const ledger = new Ledger(
         containerRecords(clients.container(CONTAINERS.jobs)),
