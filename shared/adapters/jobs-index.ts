@@ -80,7 +80,8 @@ function fromRow(row: IndexRow): IndexedJob {
 }
 
 /** Another writer changed a row first (404: a row the transaction deletes is already gone). */
-const isConflict = (err: unknown) => [404, 409, 412].includes((err as { statusCode?: number }).statusCode ?? 0);
+const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode ?? 0;
+const isConflict = (err: unknown) => [404, 409, 412].includes(statusOf(err));
 
 export class JobsIndex {
   constructor(readonly table: IndexTable) {}
@@ -113,14 +114,21 @@ export class JobsIndex {
   async putNew(jobs: JobRecord[]): Promise<void> {
     const chunks: JobRecord[][] = [];
     for (let i = 0; i < jobs.length; i += NEW_PER_TRANSACTION) chunks.push(jobs.slice(i, i + NEW_PER_TRANSACTION));
-    for (const chunk of chunks) {
+    for (const chunk of chunks) if (!(await this.commitNew(chunk))) for (const job of chunk) await this.put(job);
+  }
+
+  /** `false` when a job of the chunk is indexed already; a counter moved by another writer is read again. */
+  private async commitNew(jobs: JobRecord[]): Promise<boolean> {
+    for (let i = 0; i < MAX_RETRIES; i++) {
       try {
-        await this.table.commit(await this.newJobsOps(chunk));
+        await this.table.commit(await this.newJobsOps(jobs));
+        return true;
       } catch (err) {
-        if (!isConflict(err)) throw err;
-        for (const job of chunk) await this.put(job);
+        if (statusOf(err) !== 412) return isConflict(err) ? false : Promise.reject(err);
+        await sleep(Math.random() * 10 * (i + 1));
       }
     }
+    return false;
   }
 
   private async newJobsOps(jobs: JobRecord[]): Promise<IndexOp[]> {
