@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only emulator,a,b,c,d,e,f,g,i,j]`: every figure printed next to its baseline, measured in
+ * `npm run bench [-- --only emulator,a,b,c,d,e,f,g,h,i,j]`: every figure printed next to its baseline, measured in
  * the same run. Results are recorded in BENCHMARKS.md.
  */
 import { cpus, totalmem } from 'node:os';
@@ -9,6 +9,7 @@ import { compositeSection } from './composite.js';
 import { consoleDownloadsSection } from './console-downloads.js';
 import { emulatorSection } from './emulator.js';
 import { gateSection } from './gate.js';
+import { jobsIndexSection } from './jobs-index.js';
 import type { Section } from './measure.js';
 import { memorySection } from './memory.js';
 import { pacerScaleSection } from './pacer-scale.js';
@@ -24,6 +25,7 @@ const SECTIONS: Section[] = [
   coldStartSection,
   poolSection,
   pacerScaleSection,
+  jobsIndexSection,
   compositeSection,
   consoleDownloadsSection,
 ];

@@ -1,7 +1,11 @@
-/** jobs (HTTP): GET /api/jobs and GET /api/jobs/{id}: job status and history from the ledger. */
+/**
+ * jobs (HTTP): GET /api/jobs and GET /api/jobs/{id}: job status and history. The listing reads the jobs index:
+ * newest change first (`order=created`: newest job first), filtered by `state`, `drop` (a drop-name prefix) and
+ * `deployment`, paged by `continuationToken`.
+ */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { defineFunction, register } from '../shared/adapters/functions-app.js';
-import { JOB_STATES, type JobState } from '../shared/job.js';
+import { isTerminal, JOB_STATES, type JobState } from '../shared/job.js';
 
 export const definition = defineFunction({
   name: 'jobs',
@@ -24,14 +28,24 @@ export const definition = defineFunction({
         (await rt.ledger.listActive()).slice(0, limit).map((jobId) => rt.ledger.get(jobId)),
       );
       const jobs = records.flatMap((r) =>
-        r ? [{ id: r.value.id, state: r.value.state, drop: r.value.drop.key, updatedAt: r.value.updatedAt }] : [],
+        r && !isTerminal(r.value.state)
+          ? [{ id: r.value.id, state: r.value.state, drop: r.value.drop.key, updatedAt: r.value.updatedAt }]
+          : [],
       );
       return { jsonBody: { jobs } };
     }
-    const token = request.query.get('continuationToken') ?? undefined;
-    const page = await rt.ledger.list({
+    const order = request.query.get('order') ?? 'updated';
+    if (order !== 'updated' && order !== 'created')
+      return { status: 400, jsonBody: { error: 'order must be updated (newest change first) or created' } };
+    if (!rt.ledger.index) return { status: 503, jsonBody: { error: 'the jobs index is not configured' } };
+    const optional = (name: string) => request.query.get(name) || undefined;
+    const [token, dropPrefix, deployment] = ['continuationToken', 'drop', 'deployment'].map(optional);
+    const page = await rt.ledger.index.list({
       limit,
+      order,
       ...(state ? { state: state as JobState } : {}),
+      ...(dropPrefix ? { dropPrefix } : {}),
+      ...(deployment ? { deployment } : {}),
       ...(token ? { continuationToken: token } : {}),
     });
     return { jsonBody: page };

@@ -237,6 +237,9 @@ param dropSettle string = '5s'
 @description('How long a part waits for its partner before the sweep rejects the drop as incomplete.')
 param dropDeadline string = '24h'
 
+@description('How long a finished job stays in the ledger and the jobs index after its last change (the sweep deletes older ones).')
+param jobRetention string = '365d'
+
 @description('NCRONTAB schedule of the sweep (six fields, seconds first).')
 param sweepSchedule string = '0 */1 * * * *'
 
@@ -290,7 +293,7 @@ var names = {
   keyVault: 'kv-${resourceToken}'
 }
 
-// The containers and queues the code uses: the same names as CONTAINERS and QUEUES in
+// The containers, table and queues the code uses: the same names as CONTAINERS, TABLES and QUEUES in
 // shared/containers.ts (test/infra fails when they drift apart).
 var containers = {
   inbox: 'inbox'
@@ -300,6 +303,10 @@ var containers = {
   rejected: 'rejected'
   jobs: 'jobs'
   deadLetter: 'eventgrid-deadletter'
+}
+
+var tables = {
+  jobsIndex: 'jobsindex'
 }
 
 var queues = {
@@ -348,6 +355,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     containers: containers
     queues: queues
+    tables: tables
     deploymentContainerName: deploymentContainerName
     publishedContainerName: containers.published
     publishedPublicRead: publishedPublicRead
@@ -509,6 +517,7 @@ var appSettings = {
   MAX_IMAGE_DIMENSION: string(maxImageDimension)
   DROP_SETTLE: dropSettle
   DROP_DEADLINE: dropDeadline
+  JOB_RETENTION: jobRetention
   SWEEP_SCHEDULE: sweepSchedule
   // The provenance gate. Production trusts the Microsoft roots built into the code and nothing else.
   EXTRA_TRUST_ANCHORS: ''

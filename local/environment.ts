@@ -10,6 +10,7 @@ import { loadConfig, settingDefault, type SettingName } from '../shared/config.j
 import { EVENT_SUBSCRIPTIONS } from '../shared/containers.js';
 import { ensureStorageLayout } from '../shared/adapters/storage.js';
 import type { ImageModel } from '../shared/adapters/model.js';
+import { upgradeIndex } from '../shared/pipeline/index-upgrade.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
 import { DEFAULT_IMAGE_MODEL } from '../shared/model-catalog.js';
 import { startEmulator, WELL_KNOWN_API_KEY, type Emulator, type EmulatorOptions } from './emulator/server.js';
@@ -75,7 +76,7 @@ async function startStorageParts(options: LocalStorageOptions, opened: Opened): 
     azurite,
     eventGrid,
     queueEndpoint,
-    connectionString: connectionString(eventGrid.blobEndpoint, queueEndpoint),
+    connectionString: connectionString(eventGrid.blobEndpoint, queueEndpoint, azurite.tableEndpoint),
     onQueueMessage: (listener) => void listeners.push(listener),
     close: async () => {
       await queueProxy.close();
@@ -204,6 +205,8 @@ async function startPipelineParts(options: LocalPipelineOptions, opened: Opened)
     localSecret: newLocalSecret(),
   });
   await ensureStorageLayout(runtime.storage);
+  // A state written before the jobs index is indexed before the host serves anything (./shared/pipeline/index-upgrade.ts).
+  await upgradeIndex(runtime.ledger);
   const host = opened(
     await startHost({
       runtime,

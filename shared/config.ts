@@ -203,6 +203,13 @@ export const SETTINGS = [
     where: BOTH,
   },
   {
+    name: 'JOB_RETENTION',
+    description:
+      'How long a finished job (published, quarantined, rejected, failed) stays in the ledger and the jobs index after its last change; the sweep deletes older ones. Results in `published/` and `quarantine/` stay.',
+    default: '365d',
+    where: BOTH,
+  },
+  {
     name: 'SWEEP_SCHEDULE',
     description: 'NCRONTAB schedule of the sweep (six fields, seconds first).',
     default: '0 */1 * * * *',
@@ -401,6 +408,8 @@ export interface PipelineConfig {
     settleMs: number;
     deadlineMs: number;
   };
+  /** JOB_RETENTION: how long finished job records stay. */
+  jobs: { retentionMs: number };
   sweepSchedule: string;
   output: {
     mode: OutputMode;
@@ -706,6 +715,7 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
       settleMs: duration('DROP_SETTLE', 0),
       deadlineMs: duration('DROP_DEADLINE', 1000),
     },
+    jobs: { retentionMs: duration('JOB_RETENTION', 3_600_000) },
     sweepSchedule: text('SWEEP_SCHEDULE'),
     output: outputSettings(reader),
     gate: gate(),

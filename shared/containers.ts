@@ -1,4 +1,4 @@
-/** Names of the storage containers and queues, and which container's events feed which function. */
+/** Names of the storage containers, tables and queues, and which container's events feed which function. */
 
 export const CONTAINERS = {
   inbox: 'inbox',
@@ -10,6 +10,9 @@ export const CONTAINERS = {
   /** Where Event Grid puts events it could not deliver; the sweep replays them. */
   deadLetter: 'eventgrid-deadletter',
 } as const;
+
+/** Table Storage: the jobs index (shared/adapters/jobs-index.ts). */
+export const TABLES = { jobsIndex: 'jobsindex' } as const;
 
 export const QUEUES = {
   edit: 'edit-jobs',

@@ -12,6 +12,8 @@ import { loadConfig, type PipelineConfig } from './config.js';
 import { CONTAINERS, QUEUES } from './containers.js';
 import { createBlobStore, type BlobStore } from './adapters/blobs.js';
 import { editQueueOf, poisonQueueOf, type EditQueue, type PoisonQueue } from './adapters/edit-queue.js';
+import { tableClientIndex } from './adapters/index-table.js';
+import { JobsIndex } from './adapters/jobs-index.js';
 import { containerRecords, Ledger } from './adapters/ledger.js';
 import type { ImageModel } from './adapters/model.js';
 import { createStorageClients, type StorageClients } from './adapters/storage.js';
@@ -85,7 +87,11 @@ export async function createRuntime(
     Object.entries(CONTAINERS).map(([k, name]) => [k, storage.container(name)]),
   ) as Runtime['containers'];
   const now = () => new Date();
-  const ledger = new Ledger(containerRecords(containers.jobs), now);
+  const ledger = new Ledger(
+    containerRecords(containers.jobs),
+    now,
+    new JobsIndex(tableClientIndex(storage.jobsIndexTable)),
+  );
   const editQueue = storage.queue(QUEUES.edit);
   const editPoisonQueue = storage.queue(QUEUES.editPoison);
   return {

@@ -72,7 +72,12 @@ export function jobsPage(main: HTMLElement): Page {
     replaceChildren(
       counters,
       ...JOB_STATES.map((s) =>
-        h('li', { class: `count state-${s}` }, h('span', { class: 'n' }, o.counts[s] ?? 0), ` ${s}`),
+        h(
+          'li',
+          { class: `count state-${s}`, title: `${o.countsLast24h[s] ?? 0} in the last 24 hours` },
+          h('span', { class: 'n' }, o.counts[s] ?? 0),
+          ` ${s}`,
+        ),
       ),
     );
     const p = o.pacer;

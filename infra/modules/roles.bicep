@@ -27,6 +27,7 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
   cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd' // Cognitive Services OpenAI User
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
 }
@@ -86,6 +87,17 @@ resource functionQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// Table: the jobs index, which every ledger write keeps in step (the code only; the host uses no tables).
+resource functionTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionPrincipalId, roles.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // The model: inference only (no deployments, no keys), on this account only.
 resource functionOpenAi 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(openAi.id, functionPrincipalId, roles.cognitiveServicesOpenAiUser)
@@ -132,6 +144,16 @@ resource developerBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = if
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: developerPrincipalId
+    principalType: developerPrincipalType
+  }
+}
+
+resource developerTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(developerPrincipalId)) {
+  name: guid(storage.id, developerPrincipalId, roles.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
     principalId: developerPrincipalId
     principalType: developerPrincipalType
   }

@@ -11,6 +11,9 @@ param containers object
 @description('The pipeline\'s queues, by role (main.bicep mirrors QUEUES in shared/containers.ts).')
 param queues object
 
+@description('The pipeline\'s tables, by role (main.bicep mirrors TABLES in shared/containers.ts): the jobs index.')
+param tables object
+
 @description('Container the Flex Consumption platform reads the app\'s deployment package from.')
 param deploymentContainerName string
 
@@ -122,6 +125,19 @@ resource pipelineQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@
   for queue in items(queues): {
     parent: queueService
     name: queue.value
+  }
+]
+
+// The jobs index (shared/adapters/jobs-index.ts): listings and counts without scanning the ledger.
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource pipelineTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+  for table in items(tables): {
+    parent: tableService
+    name: table.value
   }
 ]
 

@@ -1,4 +1,4 @@
-/** Azurite's blob and queue services, in this process (in memory, or persisted to a folder). */
+/** Azurite's blob, queue and table services, in this process (in memory, or persisted to a folder). */
 import { mkdirSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -15,6 +15,7 @@ export const DEV_ACCOUNT_KEY =
 export interface AzuriteOptions {
   blobPort?: number;
   queuePort?: number;
+  tablePort?: number;
   host?: string;
   /** Persist to this folder; in memory when unset. */
   location?: string;
@@ -23,6 +24,7 @@ export interface AzuriteOptions {
 export interface Azurite {
   blobEndpoint: string;
   queueEndpoint: string;
+  tableEndpoint: string;
   close(): Promise<void>;
 }
 
@@ -37,8 +39,19 @@ interface Server {
 type ServerClass = new (configuration: unknown) => Server;
 type ConfigurationClass = new (...args: unknown[]) => unknown;
 
-export function connectionString(blobEndpoint: string, queueEndpoint: string): string {
-  return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`;
+export function connectionString(blobEndpoint: string, queueEndpoint: string, tableEndpoint?: string): string {
+  const table = tableEndpoint ? `TableEndpoint=${tableEndpoint};` : '';
+  return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};${table}`;
+}
+
+/** The table service's configuration takes fewer positional arguments than the blob and queue ones. */
+function configureTable(Configuration: ConfigurationClass, host: string, port: number, location?: string): unknown {
+  if (location !== undefined) mkdirSync(location, { recursive: true });
+  const db = location === undefined ? '__azurite_db_table__.json' : path.join(location, '__azurite_db_table__.json');
+  // host, port, keepAlive, metadataDB, debugLog, accessLog, accessLogStream, debugLogPath, loose,
+  // skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, inMemory.
+  const args = [host, port, undefined, db, false, false, undefined, undefined, true, true, '', '', ''];
+  return new Configuration(...args, undefined, false, location === undefined);
 }
 
 function configure(
@@ -103,17 +116,21 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const queue = new QueueServer(
     configure(QueueConfiguration, 'queue', host, options.queuePort ?? 0, options.location, store()),
   );
+  const TableServer = (require('azurite/dist/src/table/TableServer') as { default: ServerClass }).default;
+  const TableConfiguration = (require('azurite/dist/src/table/TableConfiguration') as { default: ConfigurationClass })
+    .default;
+  const table = new TableServer(configureTable(TableConfiguration, host, options.tablePort ?? 0, options.location));
   // Azurite's own ports sit behind the proxies but are as reachable from a rebound page as theirs.
-  guardLoopback(blob.httpServer);
-  guardLoopback(queue.httpServer);
-  await Promise.all([blob.start(), queue.start()]);
+  for (const server of [blob, queue, table]) guardLoopback(server.httpServer);
+  await Promise.all([blob.start(), queue.start(), table.start()]);
   const endpoint = (server: Server) =>
     `http://${host}:${server.getHttpServerAddress().split(':').pop()}/${DEV_ACCOUNT}`;
   return {
     blobEndpoint: endpoint(blob),
     queueEndpoint: endpoint(queue),
+    tableEndpoint: endpoint(table),
     close: async () => {
-      await Promise.all([blob.close(), queue.close()]);
+      await Promise.all([blob.close(), queue.close(), table.close()]);
     },
   };
 }

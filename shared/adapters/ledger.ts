@@ -1,13 +1,15 @@
 /**
  * The job ledger in the `jobs` container:
  *   <jobId>.json          the job record; every write is conditional on the ETag that was read
- *   active/<jobId>        marker for every job not yet in a terminal state (what the sweep walks)
+ *   active/<jobId>        marker for every job not yet in a terminal state, or not yet in the jobs index (what
+ *                         the sweep walks: it also repairs an index write lost to a crash)
  *   pending/<dropKey>     marker for a drop still waiting for a part, with when it was first seen
  *   pacer/<deployment>    the shared schedule of model-call slots
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerClient } from '@azure/storage-blob';
 import { isTerminal, type JobRecord, type JobState } from '../job.js';
+import type { JobsIndex } from './jobs-index.js';
 import { type Pacer, storedPacer } from './pacer-store.js';
 import { isConflict, isNotFound } from './storage.js';
 
@@ -96,6 +98,8 @@ export class Ledger {
     readonly store: RecordStore,
     /** The runtime's clock: pacing decisions use the same time as the job records. */
     private readonly now: () => Date = () => new Date(),
+    /** Kept in step with every record write (./jobs-index.ts); none for tools that only read records. */
+    readonly index?: JobsIndex,
   ) {}
 
   private async readVersioned<T>(name: string): Promise<Versioned<T> | undefined> {
@@ -123,9 +127,10 @@ export class Ledger {
   /** Creates the record unless it exists; `false` when another delivery created it first. */
   async create(job: JobRecord): Promise<boolean> {
     // The marker and the record are written together; a marker left by a losing duplicate names a job
-    // that exists anyway, and the sweep drops markers of finished jobs.
+    // that exists anyway, and the sweep drops markers of finished jobs. With an index, a finished job keeps
+    // its marker until it is indexed.
     const [, created] = await Promise.all([
-      isTerminal(job.state) ? undefined : this.store.write(`active/${job.id}`, '', {}),
+      isTerminal(job.state) && !this.index ? undefined : this.store.write(`active/${job.id}`, '', {}),
       this.writeJson(`${job.id}.json`, job, { ifNoneMatch: '*' }, Ledger.metadata(job)).then(
         () => true,
         (err: unknown) => {
@@ -134,7 +139,34 @@ export class Ledger {
         },
       ),
     ]);
+    if (created && this.index) await this.indexed(job);
     return created;
+  }
+
+  /**
+   * Brings the index in step with a record just written, then drops a finished job's marker. An index
+   * write that fails leaves the marker, so the sweep repairs it (`reindex`) instead of the caller
+   * retrying a record write that already happened.
+   */
+  private async indexed(job: JobRecord): Promise<void> {
+    try {
+      await this.index?.put(job);
+    } catch (err) {
+      console.warn(`job ${job.id}: jobs index not updated (the sweep repairs it): ${(err as Error).message}`);
+      return;
+    }
+    if (isTerminal(job.state)) await this.unmarkActive(job.id);
+  }
+
+  /** The sweep's repair: the index shows this record's version (a no-op when it already does). */
+  async reindex(job: JobRecord): Promise<void> {
+    await this.index?.put(job);
+  }
+
+  /** Deletes a finished job's record, then its index rows (retention). */
+  async remove(id: string): Promise<void> {
+    await this.store.remove(`${id}.json`);
+    await this.index?.remove(id);
   }
 
   /**
@@ -160,7 +192,7 @@ export class Ledger {
         await backOff(i);
         continue;
       }
-      if (isTerminal(next.state)) await this.unmarkActive(id);
+      await this.indexed(next);
       return { before: current.value, after: { value: next, etag } };
     }
     throw new Error(`job ${id}: gave up after ${MAX_CAS_RETRIES} conflicting writes`);
@@ -176,7 +208,10 @@ export class Ledger {
     return ids;
   }
 
-  /** Job summaries from the records' metadata (no record is read), in blob-name order. */
+  /**
+   * Job summaries from the records' metadata (no record is read), in blob-name order: the listing before the
+   * jobs index (bench (h)'s baseline, the upgrade's walk and tools that only read records).
+   */
   async list(options: {
     state?: JobState;
     limit: number;

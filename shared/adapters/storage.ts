@@ -10,10 +10,11 @@ import {
   type ContainerClient,
   type HttpAuthorization,
 } from '@azure/storage-blob';
+import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { StorageConfig } from '../config.js';
-import { CONTAINERS, QUEUES } from '../containers.js';
+import { CONTAINERS, QUEUES, TABLES } from '../containers.js';
 import { azureCredential } from './credential.js';
 
 export interface StorageClients {
@@ -21,6 +22,8 @@ export interface StorageClients {
   queues: QueueServiceClient;
   container(name: string): ContainerClient;
   queue(name: string): QueueClient;
+  /** The jobs index's table. */
+  jobsIndexTable: TableClient;
   /**
    * How a server-side copy may read a private source blob: Azure's Copy Blob From URL needs the source
    * authorized (a bearer token with a managed identity, a short SAS with a key), even in the same account.
@@ -30,21 +33,35 @@ export interface StorageClients {
 
 const STORAGE_SCOPE = 'https://storage.azure.com/.default';
 
+/** The account's table endpoint, beside its blob endpoint (no setting of its own). */
+export function tableServiceUri(blobServiceUri: string): string {
+  const url = new URL(blobServiceUri);
+  url.hostname = url.hostname.replace('.blob.', '.table.');
+  return url.toString().replace(/\/$/, '');
+}
+
 export async function createStorageClients(config: StorageConfig): Promise<StorageClients> {
   let blobs: BlobServiceClient;
   let queues: QueueServiceClient;
+  let jobsIndexTable: TableClient;
   let credential: TokenCredential | undefined;
   if (config.kind === 'connectionString') {
     blobs = BlobServiceClient.fromConnectionString(config.connectionString);
     queues = QueueServiceClient.fromConnectionString(config.connectionString);
+    // Azurite serves tables over plain http.
+    jobsIndexTable = TableClient.fromConnectionString(config.connectionString, TABLES.jobsIndex, {
+      allowInsecureConnection: true,
+    });
   } else {
     credential = await azureCredential(config.clientId);
     blobs = new BlobServiceClient(config.blobServiceUri, credential);
     queues = new QueueServiceClient(config.queueServiceUri, credential);
+    jobsIndexTable = new TableClient(tableServiceUri(config.blobServiceUri), TABLES.jobsIndex, credential);
   }
   return {
     blobs,
     queues,
+    jobsIndexTable,
     container: (name) => blobs.getContainerClient(name),
     queue: (name) => queues.getQueueClient(name),
     async copySource(blob) {
@@ -62,11 +79,12 @@ export async function createStorageClients(config: StorageConfig): Promise<Stora
   };
 }
 
-/** Creates the containers and queues the pipeline uses (Bicep does this on Azure; Azurite starts empty). */
+/** Creates the containers, table and queues the pipeline uses (Bicep does this on Azure; Azurite starts empty). */
 export async function ensureStorageLayout(clients: StorageClients): Promise<void> {
   await Promise.all([
     ...Object.values(CONTAINERS).map((c) => clients.container(c).createIfNotExists()),
     ...Object.values(QUEUES).map((q) => clients.queue(q).createIfNotExists()),
+    clients.jobsIndexTable.createTable(),
   ]);
 }
 

@@ -36,7 +36,10 @@ export interface PacerView {
 export interface Overview {
   viewer: Viewer;
   jobs: JobRow[];
+  /** Every job by state, all time (exact, from the jobs index). */
   counts: Partial<Record<JobState, number>>;
+  /** Jobs whose last change was in the last 24 hours, by state. */
+  countsLast24h: Partial<Record<JobState, number>>;
   pacer: PacerView;
   /** The drop limits the form checks before upload, from the configured model. */
   limits: { model: string; maxPromptChars: number; sizes: string[]; qualities: string[]; outputFormats: string[] };

@@ -14,8 +14,9 @@ import { terminalSafe } from '../provenance/terminal-text.js';
 import { isServableDropPart, staysInContainer } from '../blob-names.js';
 import type { FilePart, JobRow, JobView, Overview, PacerView, Viewer } from './types.js';
 
-/** The overview lists at most this many jobs, newest first; the counters cover the same jobs. */
-const MAX_LISTED = 1000;
+/** The overview lists this many jobs, newest change first; the counters cover every job. */
+const MAX_LISTED = 500;
+const DAY_MS = 86_400_000;
 
 async function readJson<T>(container: ContainerClient, name: string): Promise<T | undefined> {
   try {
@@ -43,23 +44,23 @@ export async function pacerView(rt: Runtime): Promise<PacerView> {
 }
 
 export async function overview(rt: Runtime, viewer: Viewer): Promise<Overview> {
-  const rows: JobRow[] = [];
-  let token: string | undefined;
-  do {
-    const page = await rt.ledger.list({ limit: MAX_LISTED, ...(token ? { continuationToken: token } : {}) });
-    rows.push(...page.jobs);
-    token = page.continuationToken;
-  } while (token && rows.length < MAX_LISTED);
-  rows.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
-  const jobs = rows.slice(0, MAX_LISTED);
-  const counts: Partial<Record<JobState, number>> = {};
-  for (const j of jobs) counts[j.state] = (counts[j.state] ?? 0) + 1;
+  const index = rt.ledger.index;
+  if (!index) throw new Error('the console needs the jobs index');
+  const since = new Date(rt.now().getTime() - DAY_MS);
+  const [page, counts, countsLast24h, pacer] = await Promise.all([
+    index.list({ limit: MAX_LISTED }),
+    index.counts(),
+    index.countsSince(since),
+    pacerView(rt),
+  ]);
+  const jobs: JobRow[] = page.jobs.map(({ id, state, drop, updatedAt }) => ({ id, state, drop, updatedAt }));
   const model = rt.config.drop.model;
   return {
     viewer,
     jobs,
     counts,
-    pacer: await pacerView(rt),
+    countsLast24h,
+    pacer,
     limits: {
       model: model.name,
       maxPromptChars: model.maxPromptChars,

@@ -5,6 +5,8 @@
  * - Jobs stuck in a state move on: a lost edit worker's job is retried or failed, an edited job whose
  *   event was lost is published, a lost publisher's job is published again.
  * - Messages the Functions host gave up on (the poison queue) fail their jobs with the reason.
+ * - The jobs index: a ledger written before it is indexed (a bounded part per sweep), a lost index write is
+ *   repaired, and finished jobs older than JOB_RETENTION are deleted.
  * - Events Event Grid could not deliver (its dead-letter container) are replayed, each on its own: one
  *   that fails is reported and left for the next sweep, and the others still run.
  */
@@ -16,8 +18,10 @@ import { parseBlobCreated } from '../events.js';
 import { isTerminal, leaseExpired, type JobRecord } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { JobContext } from '../runtime.js';
+import { upgradeIndex } from './index-upgrade.js';
 import { intakeBlob, intakeDrop, rejectDrop } from './intake.js';
 import { publishEditedBlob } from './publish.js';
+import { applyRetention } from './retention.js';
 import { advance, endWithoutEdit, existingOutput } from './steps.js';
 
 /** How long an edited job may wait for its BlobCreated event before the sweep publishes it itself. */
@@ -41,7 +45,14 @@ export interface SweepSummary {
   poisoned: number;
   deadLettersReplayed: number;
   deadLettersFailed: number;
+  /** Records of a ledger written before the jobs index, indexed by this sweep (./index-upgrade.ts). */
+  upgradeIndexed: number;
+  /** Finished jobs older than JOB_RETENTION, deleted (./retention.ts). */
+  expired: number;
 }
+
+/** Pages of 500 records the upgrade indexes per sweep at most, so one sweep stays within its timeout. */
+const UPGRADE_PAGES_PER_SWEEP = 20;
 
 function dropFromKey(key: string): DropRef {
   const i = key.lastIndexOf('/');
@@ -87,6 +98,8 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
     if (!found) continue;
     const job = found.value;
     const log = jobLogger(baseLog, job);
+    // Repairs an index write lost between the record's write and the index's (a no-op when in step).
+    await rt.ledger.reindex(job);
     if (isTerminal(job.state)) {
       await rt.ledger.unmarkActive(id);
       continue;
@@ -245,10 +258,14 @@ export async function sweep(rt: JobContext, log: Logger): Promise<SweepSummary> 
     poisoned: 0,
     deadLettersReplayed: 0,
     deadLettersFailed: 0,
+    upgradeIndexed: 0,
+    expired: 0,
   };
+  summary.upgradeIndexed = (await upgradeIndex(rt.ledger, UPGRADE_PAGES_PER_SWEEP)).indexed;
   await sweepPending(rt, log, summary);
   await drainPoison(rt, log, summary);
   await sweepActive(rt, log, summary);
   await replayDeadLetters(rt, log, summary);
+  summary.expired = await applyRetention(rt);
   return summary;
 }

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../shared/config.js';
-import { BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS, QUEUES } from '../../shared/containers.js';
+import { BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS, QUEUES, TABLES } from '../../shared/containers.js';
 import {
   BicepFile,
   descendants,
@@ -157,6 +157,7 @@ describe('names shared with the code', () => {
   it('containers and queues are those of shared/containers.ts', () => {
     expect(evaluate(t.main.vars.get('containers'), { file: t.main })).toEqual({ ...CONTAINERS });
     expect(evaluate(t.main.vars.get('queues'), { file: t.main })).toEqual({ ...QUEUES });
+    expect(evaluate(t.main.vars.get('tables'), { file: t.main })).toEqual({ ...TABLES });
     const storage = t.main.module('modules/storage.bicep');
     expect(get(storage?.body, 'params.containers')?.text).toBe('containers');
     expect(get(storage?.body, 'params.queues')?.text).toBe('queues');

@@ -80,6 +80,7 @@ describe('role assignments', () => {
       'Monitoring Metrics Publisher @ Microsoft.Insights/components',
       'Storage Blob Data Owner @ Microsoft.Storage/storageAccounts',
       'Storage Queue Data Contributor @ Microsoft.Storage/storageAccounts',
+      'Storage Table Data Contributor @ Microsoft.Storage/storageAccounts',
       'custom role signerRole @ Microsoft.KeyVault/vaults/keys',
     ]);
     // Dead-lettering only: blob writes in the dead-letter container, nothing else.
@@ -104,6 +105,7 @@ describe('role assignments', () => {
       'Cognitive Services OpenAI User @ Microsoft.CognitiveServices/accounts (optional)',
       'Storage Blob Data Contributor @ Microsoft.Storage/storageAccounts (optional)',
       'Storage Queue Data Contributor @ Microsoft.Storage/storageAccounts (optional)',
+      'Storage Table Data Contributor @ Microsoft.Storage/storageAccounts (optional)',
     ]);
     for (const r of t.roles.resourcesOfType('Microsoft.Authorization/roleAssignments')) {
       if (r.condition) expect(r.condition.text).toBe('(!empty(developerPrincipalId))');
@@ -113,7 +115,7 @@ describe('role assignments', () => {
     expect(get(t.main.module('modules/outcome-topic.bicep')?.body, 'params.senderPrincipalId')?.text).toBe(
       'identity.outputs.principalId',
     );
-    expect(assignments).toHaveLength(12);
+    expect(assignments).toHaveLength(14);
   });
 
   it('explains why the function identity gets Storage Blob Data Owner', () => {

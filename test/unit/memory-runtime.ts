@@ -9,6 +9,8 @@ import type { BlobInfo, BlobStore, DropParts, ResultOwner, WriteResult } from '.
 import { isDropResult, mayReplace, newestFirst, ownerMetadata } from '../../shared/adapters/blobs.js';
 import type { EditMessage } from '../../shared/adapters/edit-queue.js';
 import { Ledger, type RecordStore } from '../../shared/adapters/ledger.js';
+import { memoryIndexTable } from '../../shared/adapters/index-memory.js';
+import { JobsIndex } from '../../shared/adapters/jobs-index.js';
 import type { EditInput, ImageModel, ModelOutcome } from '../../shared/adapters/model.js';
 import { loadConfig } from '../../shared/config.js';
 import { classifyBlobName, dropListingPrefix } from '../../shared/drop.js';
@@ -317,7 +319,8 @@ export function memoryRuntime(
   const clock = new FakeClock();
   const blobStore = new MemoryBlobs(clock);
   const records = new MemoryRecords();
-  const ledger = new Ledger(records, clock.now);
+  const indexTable = memoryIndexTable();
+  const ledger = new Ledger(records, clock.now, new JobsIndex(indexTable));
   const fakeModel = new FakeModel();
   const config = loadConfig({
     AzureWebJobsStorage: 'UseDevelopmentStorage=true',

@@ -1,0 +1,218 @@
+/**
+ * (h) The jobs index at 1,000, 10,000 and 100,000 jobs, beside today's listing (the ledger's blobs in name
+ * order, as the console and `GET /api/jobs` read them before the index), in the same Azurite: the console's
+ * overview and `/api/jobs?state=failed` (first page, newest first). Correct = the newest jobs first and the
+ * counts exact. Jobs are written straight to storage (records as today's build writes them, index rows by the
+ * upgrade's transactions), 3 minutes apart, 90 s from creation to their last change.
+ */
+import { createHash } from 'node:crypto';
+import { startLocalStorage } from '../local/environment.js';
+import { connectionString } from '../local/storage/azurite.js';
+import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
+import type { StateCounts } from '../shared/adapters/jobs-index.js';
+import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
+import { loadConfig } from '../shared/config.js';
+import { overview } from '../shared/console/views.js';
+import { CONTAINERS } from '../shared/containers.js';
+import { newJob, type JobRecord, type JobState } from '../shared/job.js';
+import { createRuntime, type Runtime } from '../shared/runtime.js';
+import { ms, percentile, table, timeEach, type Section } from './measure.js';
+
+/** BENCH_H_SIZES=500,2000 for a quick look. */
+const SIZES = process.env.BENCH_H_SIZES?.split(',').map(Number) ?? [1_000, 10_000, 100_000];
+const RUNS = 20;
+const DAY_MS = 86_400_000;
+const FIRST_PAGE = 100;
+/** Nine in ten jobs finished, one in ten failed. */
+const STATE_OF = (n: number): JobState =>
+  (
+    [
+      'published',
+      'published',
+      'published',
+      'published',
+      'published',
+      'quarantined',
+      'rejected',
+      'failed',
+      'failed',
+      'queued',
+    ] as const
+  )[n % 10]!;
+const REQUEST = { prompt: 'p', promptSource: 'default', size: 'auto', quality: 'medium', outputFormat: 'png' } as const;
+
+interface Truth {
+  jobs: { id: string; state: JobState; updatedAt: string }[];
+  counts: StateCounts;
+}
+
+function jobAt(n: number, now: number): JobRecord {
+  // 3 minutes apart, job 0 the newest: each size adds older jobs (100,000 span 208 days), 480 a day.
+  const createdAt = new Date(now - (n + 1) * 3 * 60_000);
+  const job = newJob(
+    createHash('sha256').update(`bench job ${n}`).digest('hex').slice(0, 32), // names in random order, as real ids
+    { path: `team-${n % 7}`, stem: `photo-${n}` },
+    {},
+    { state: 'queued', request: REQUEST },
+    createdAt,
+  );
+  const state = STATE_OF(n);
+  const at = new Date(createdAt.getTime() + 90_000).toISOString();
+  return { ...job, state, updatedAt: at, history: [...job.history, { at, state, attempt: 1 }] };
+}
+
+const spent = { blobs: 0, index: 0 };
+
+/** Writes jobs `from..to-1`: the record as today's build does (blob + metadata), then the index rows. */
+async function writeJobs(ledger: Ledger, from: number, to: number, now: number, truth: Truth): Promise<void> {
+  let next = from;
+  const writer = async () => {
+    while (next < to) {
+      const batch: JobRecord[] = [];
+      while (batch.length < 20 && next < to) batch.push(jobAt(next++, now));
+      const t0 = performance.now();
+      await Promise.all(
+        batch.map((j) =>
+          ledger.store.write(
+            `${j.id}.json`,
+            JSON.stringify(j),
+            {},
+            { state: j.state, drop: j.drop.key, updated: j.updatedAt },
+          ),
+        ),
+      );
+      const t1 = performance.now();
+      await ledger.index!.putNew(batch);
+      spent.blobs += t1 - t0;
+      spent.index += performance.now() - t1;
+      for (const j of batch) {
+        truth.jobs.push({ id: j.id, state: j.state, updatedAt: j.updatedAt });
+        truth.counts[j.state] = (truth.counts[j.state] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, writer));
+}
+
+/** Today's overview: the first 1,000 records in name order, sorted by time, counted. */
+async function listingOverview(ledger: Ledger) {
+  const rows = [];
+  let token: string | undefined;
+  do {
+    const page = await ledger.list({ limit: 1000, ...(token ? { continuationToken: token } : {}) });
+    rows.push(...page.jobs);
+    token = page.continuationToken;
+  } while (token && rows.length < 1000);
+  rows.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  const jobs = rows.slice(0, 1000);
+  const counts: StateCounts = {};
+  for (const j of jobs) counts[j.state] = (counts[j.state] ?? 0) + 1;
+  return { jobs, counts };
+}
+
+const newestIds = (truth: Truth, n: number, state?: JobState) =>
+  truth.jobs
+    .filter((j) => !state || j.state === state)
+    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+    .slice(0, n)
+    .map((j) => j.id);
+const sameIds = (rows: { id: string }[], ids: string[]) => ids.every((id, i) => rows[i]?.id === id);
+const sameCounts = (a: StateCounts, b: StateCounts) =>
+  JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+const verdict = (ok: boolean) => (ok ? 'yes' : 'NO');
+const summary = (times: number[]) => [ms(percentile(times, 50)), ms(percentile(times, 95))];
+
+async function measure(rt: Runtime, truth: Truth, size: number): Promise<string[][]> {
+  const ledger = rt.ledger;
+  const index = ledger.index!;
+  const viewer = { name: 'bench', role: 'view' as const };
+  const since = new Date(Date.now() - DAY_MS);
+  const last24h: StateCounts = {};
+  for (const j of truth.jobs) if (j.updatedAt >= since.toISOString()) last24h[j.state] = (last24h[j.state] ?? 0) + 1;
+
+  const before = await listingOverview(ledger);
+  const after = await overview(rt, viewer);
+  const oldApi = await ledger.list({ state: 'failed', limit: FIRST_PAGE });
+  const newApi = await index.list({ state: 'failed', limit: FIRST_PAGE });
+  const top = newestIds(truth, 50);
+  const topFailed = newestIds(truth, FIRST_PAGE, 'failed');
+  const times = {
+    before: await timeEach(RUNS, () => listingOverview(ledger)),
+    after: await timeEach(RUNS, () => overview(rt, viewer)),
+    oldApi: await timeEach(RUNS, () => ledger.list({ state: 'failed', limit: FIRST_PAGE })),
+    newApi: await timeEach(RUNS, () => index.list({ state: 'failed', limit: FIRST_PAGE })),
+  };
+  const label = size.toLocaleString('en');
+  return [
+    [
+      `${label}: overview, today's listing`,
+      ...summary(times.before),
+      verdict(sameIds(before.jobs, top)),
+      verdict(sameCounts(before.counts, truth.counts)),
+      '-',
+    ],
+    [
+      `${label}: overview, the index`,
+      ...summary(times.after),
+      verdict(sameIds(after.jobs, top)),
+      verdict(sameCounts(after.counts, truth.counts)),
+      verdict(sameCounts(after.countsLast24h, last24h)),
+    ],
+    [
+      `${label}: /api/jobs?state=failed, today's`,
+      ...summary(times.oldApi),
+      verdict(sameIds(oldApi.jobs, topFailed)),
+      '-',
+      '-',
+    ],
+    [
+      `${label}: /api/jobs?state=failed, the index`,
+      ...summary(times.newApi),
+      verdict(sameIds(newApi.jobs, topFailed)),
+      '-',
+      '-',
+    ],
+  ];
+}
+
+export const jobsIndexSection: Section = {
+  id: 'h',
+  title:
+    "(h) jobs index: the console's overview and /api/jobs at 1,000 / 10,000 / 100,000 jobs, beside today's listing",
+  async run() {
+    const storage = await startLocalStorage();
+    try {
+      // Straight to Azurite: no Event Grid proxy raising events for a hundred thousand records.
+      const { blobEndpoint, queueEndpoint, tableEndpoint } = storage.azurite;
+      const direct = connectionString(blobEndpoint, queueEndpoint, tableEndpoint);
+      const clients = await createStorageClients({ kind: 'connectionString', connectionString: direct });
+      await ensureStorageLayout(clients);
+      const rt = await createRuntime(
+        loadConfig({ AzureWebJobsStorage: direct, AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9' }),
+      );
+      const ledger = new Ledger(
+        containerRecords(clients.container(CONTAINERS.jobs)),
+        () => new Date(),
+        rt.ledger.index,
+      );
+      const now = Date.now();
+      const truth: Truth = { jobs: [], counts: {} };
+      const rows = [['case', 'p50', 'p95 (target ≤ 300 ms at 100,000)', 'newest first', 'counts exact', '24 h exact']];
+      let written = 0;
+      for (const size of SIZES) {
+        const started = performance.now();
+        await writeJobs(ledger, written, size, now, truth);
+        console.log(
+          `  ${size} jobs written in ${ms(performance.now() - started)} (blobs ${ms(spent.blobs)}, index ${ms(spent.index)} summed over writers)`,
+        );
+        written = size;
+        const measured = await measure(rt, truth, size);
+        rows.push(...measured);
+        console.log(table([rows[0]!, ...measured])); // as it goes: a later size may take long
+      }
+      return table(rows);
+    } finally {
+      await storage.close();
+    }
+  },
+};

@@ -1,0 +1,124 @@
+/**
+ * The jobs index on Azurite's Table Storage: a ledger written the old way (one blob per job, no index) is
+ * indexed without loss, in parts as the sweep does it or at once as local start-up does; writers racing on
+ * the same jobs leave exact counts (Azurite's transactions and ETags, not the in-memory table).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalPipeline, startLocalStorage, type LocalStorage } from '../../local/environment.js';
+import { tableClientIndex } from '../../shared/adapters/index-table.js';
+import { JobsIndex } from '../../shared/adapters/jobs-index.js';
+import { containerRecords, Ledger } from '../../shared/adapters/ledger.js';
+import { createStorageClients, ensureStorageLayout, type StorageClients } from '../../shared/adapters/storage.js';
+import { CONTAINERS } from '../../shared/containers.js';
+import type { JobState } from '../../shared/job.js';
+import { upgradeIndex } from '../../shared/pipeline/index-upgrade.js';
+import { jobAt } from '../helpers/indexed-jobs.js';
+
+const OLD_JOBS = 1_100; // more than two of the upgrade's pages
+const STATES: JobState[] = ['published', 'quarantined', 'rejected', 'failed', 'queued'];
+const T0 = Date.parse('2026-10-01T00:00:00Z');
+
+describe('the jobs index on Table Storage', () => {
+  let storage: LocalStorage;
+  let clients: StorageClients;
+  const records = () => containerRecords(clients.container(CONTAINERS.jobs));
+
+  beforeAll(async () => {
+    storage = await startLocalStorage();
+    clients = await createStorageClients({ kind: 'connectionString', connectionString: storage.connectionString });
+    await ensureStorageLayout(clients);
+    const old = new Ledger(records()); // today's build: no index
+    const jobs = Array.from({ length: OLD_JOBS }, (_, n) =>
+      jobAt(n, { state: STATES[n % 5]!, createdAt: new Date(T0 + n * 60_000), changedAfterMs: 30_000 }),
+    );
+    for (let i = 0; i < jobs.length; i += 50) await Promise.all(jobs.slice(i, i + 50).map((j) => old.create(j)));
+  }, 120_000);
+  afterAll(async () => storage?.close());
+
+  it('indexes a ledger written before the index: in parts across sweeps, every job once, counts exact', async () => {
+    const ledger = new Ledger(records(), () => new Date(), new JobsIndex(tableClientIndex(clients.jobsIndexTable)));
+    expect(await upgradeIndex(ledger, 1)).toEqual({ indexed: 500, done: false });
+    const rest = await upgradeIndex(ledger, 10);
+    expect(rest).toEqual({ indexed: OLD_JOBS - 500, done: true });
+    expect(await upgradeIndex(ledger)).toEqual({ indexed: 0, done: true });
+    const index = ledger.index!;
+    expect(await index.counts()).toEqual({ published: 220, quarantined: 220, rejected: 220, failed: 220, queued: 220 });
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await index.list({ limit: 400, ...(token ? { continuationToken: token } : {}) });
+      seen.push(...page.jobs.map((j) => j.updatedAt));
+      token = page.continuationToken;
+    } while (token);
+    expect(seen).toHaveLength(OLD_JOBS);
+    expect(seen).toEqual([...seen].sort().reverse());
+    // A job the new build writes heads the list at once.
+    const fresh = jobAt(OLD_JOBS, { state: 'queued', createdAt: new Date() });
+    await ledger.create(fresh);
+    expect((await index.list({ limit: 1 })).jobs[0]!.id).toBe(fresh.id);
+    expect((await index.list({ limit: 5, state: 'queued' })).jobs[0]!.id).toBe(fresh.id);
+  }, 120_000);
+
+  it('keeps counts exact when writers race on the same jobs and counter shards', async () => {
+    await clients.jobsIndexTable.deleteTable();
+    await clients.jobsIndexTable.createTable();
+    const index = new JobsIndex(tableClientIndex(clients.jobsIndexTable));
+    const steps: JobState[] = ['queued', 'editing', 'edited', 'publishing', 'published'];
+    const versions = (n: number) =>
+      steps.map((state, i) => jobAt(5000 + n, { state, createdAt: new Date(T0), changedAfterMs: i * 1000 }));
+    // Each job's five versions are written at once, in scrambled order, beside 30 other jobs doing the same.
+    await Promise.all(
+      Array.from({ length: 30 }, (_, n) => Promise.all([3, 0, 4, 1, 2].map((i) => index.put(versions(n)[i]!)))),
+    );
+    // Upgrade walkers sharing counter shards: each transaction of 20 retries on a moved counter.
+    const walkers = Array.from({ length: 4 }, (_, w) =>
+      Array.from({ length: 60 }, (_, i) => jobAt(7000 + w * 100 + i, { state: 'failed', createdAt: new Date(T0) })),
+    );
+    await Promise.all(walkers.map((jobs) => index.putNew(jobs)));
+    expect(await index.counts()).toEqual({ published: 30, failed: 240 });
+    expect((await index.list({ limit: 100, state: 'published' })).jobs).toHaveLength(30);
+    expect((await index.list({ limit: 500 })).jobs).toHaveLength(270);
+  }, 120_000);
+});
+
+describe('a state persisted by the build before the index', () => {
+  it('is indexed when the new build starts: /api/jobs lists every job newest first, counts exact', async () => {
+    const location = mkdtempSync(path.join(tmpdir(), 'before-index-'));
+    const before = await startLocalStorage({ azurite: { location } });
+    const clients = await createStorageClients({ kind: 'connectionString', connectionString: before.connectionString });
+    await ensureStorageLayout(clients);
+    const old = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
+    const jobs = Array.from({ length: 300 }, (_, n) =>
+      jobAt(n, { state: STATES[n % 5]!, createdAt: new Date(T0 + n * 60_000), changedAfterMs: 30_000 }),
+    );
+    for (let i = 0; i < jobs.length; i += 50) await Promise.all(jobs.slice(i, i + 50).map((j) => old.create(j)));
+    await before.close();
+
+    const p = await startLocalPipeline({ storage: { azurite: { location } }, timers: false, outcomeTopic: false });
+    try {
+      const answer = (await (await fetch(`${p.host.url}/api/jobs?limit=500`)).json()) as { jobs: { id: string }[] };
+      const newest = [...jobs].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)).map((j) => j.id);
+      expect(answer.jobs.map((j) => j.id)).toEqual(newest);
+      expect(await p.runtime.ledger.index!.counts()).toEqual({
+        published: 60,
+        quarantined: 60,
+        rejected: 60,
+        failed: 60,
+        queued: 60,
+      });
+      const failed = (await (await fetch(`${p.host.url}/api/jobs?state=failed&limit=5`)).json()) as {
+        jobs: { id: string; state: string }[];
+        continuationToken?: string;
+      };
+      expect(failed.jobs.map((j) => j.id)).toEqual(
+        newest.filter((id) => jobs.find((j) => j.id === id)!.state === 'failed').slice(0, 5),
+      );
+      expect(failed.continuationToken).toBeTruthy();
+    } finally {
+      await p.close();
+    }
+  }, 120_000);
+});
