@@ -106,7 +106,7 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
         )
       )?.value;
       if (after) {
-        await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop });
+        await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent });
         summary.requeued++;
       }
     } else if (job.state === 'editing' && leaseExpired(job, now)) {
@@ -144,7 +144,7 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
           )
         )?.value;
         if (after) {
-          await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop });
+          await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent });
           summary.requeued++;
         }
       }

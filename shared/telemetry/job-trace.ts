@@ -106,3 +106,21 @@ export function withCallCost(job: JobRecord, model: string, usage: TokenUsage | 
     ...(cost !== undefined ? { costUsd: (job.costUsd ?? 0) + cost } : {}),
   };
 }
+
+/** The provenance gate's verdict on a job's output, as a span of the job's trace from `startedAt` to now. */
+export function recordGate(
+  job: JobRecord | undefined,
+  startedAt: number,
+  verdict: { file: string; verdict: string; reasons: string[] },
+): void {
+  const parent = parseTraceparent(job?.traceparent);
+  const attributes = {
+    'imagegen.blob': verdict.file,
+    'imagegen.verdict': verdict.verdict,
+    'imagegen.reasons': verdict.reasons,
+    ...(job ? { 'imagegen.job': job.id, 'imagegen.drop': job.drop.key } : {}),
+  };
+  const tracer = trace.getTracer('imagegen-pipeline');
+  const ctx = parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+  tracer.startSpan('gate', { startTime: startedAt, attributes }, ctx).end();
+}

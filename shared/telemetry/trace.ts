@@ -100,3 +100,16 @@ export function activeTraceparent(): string | undefined {
   const sc = trace.getSpanContext(context.active());
   return sc && isSpanContextValid(sc) ? formatTraceparent(sc) : undefined;
 }
+
+/** The trace a new job joins: the running step's (intake's span), or a new one when none runs (the sweep). */
+export function traceOfStep(): { traceparent: string } {
+  return {
+    traceparent:
+      activeTraceparent() ??
+      formatTraceparent({
+        traceId: randomBytes(16).toString('hex'),
+        spanId: randomBytes(8).toString('hex'),
+        traceFlags: TraceFlags.SAMPLED,
+      }),
+  };
+}
