@@ -16,6 +16,8 @@ import { parseBlobCreated } from '../events.js';
 import { isTerminal, leaseExpired, type JobRecord } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { JobContext } from '../runtime.js';
+import { gaugesOf, readLiveFigures } from '../telemetry/live.js';
+import { recordGauges } from '../telemetry/metrics.js';
 import { intakeBlob, intakeDrop, rejectDrop } from './intake.js';
 import { publishEditedBlob } from './publish.js';
 import { advance, endWithoutEdit, existingOutput } from './steps.js';
@@ -250,5 +252,10 @@ export async function sweep(rt: JobContext, log: Logger): Promise<SweepSummary> 
   await drainPoison(rt, log, summary);
   await sweepActive(rt, log, summary);
   await replayDeadLetters(rt, log, summary);
+  // Advisory: figures that cannot be read this run are read on the next.
+  await readLiveFigures(rt).then(
+    (live) => recordGauges(gaugesOf(live)),
+    (err: unknown) => log.warn(`could not read the operations figures: ${(err as Error).message}`),
+  );
   return summary;
 }

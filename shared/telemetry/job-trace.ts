@@ -94,7 +94,18 @@ function jobAttributes(job: JobRecord): Attributes {
     ...(job.deployment ? { 'imagegen.deployment': job.deployment } : {}),
     ...(job.error ? { 'imagegen.error.code': job.error.code } : {}),
     ...(job.costUsd !== undefined ? { 'imagegen.cost_usd': job.costUsd } : {}),
+    ...Object.fromEntries(Object.entries(timeInStates(job)).map(([state, ms]) => [`imagegen.time.${state}_ms`, ms])),
   };
+}
+
+/** Milliseconds the job spent in each state it passed through (a state entered twice counts both stays). */
+export function timeInStates(job: JobRecord): Record<string, number> {
+  const times: Record<string, number> = {};
+  job.history.forEach((entry, i) => {
+    const next = job.history[i + 1];
+    if (next) times[entry.state] = (times[entry.state] ?? 0) + Date.parse(next.at) - Date.parse(entry.at);
+  });
+  return times;
 }
 
 /** The job's token count and cost with one more answered call added (nothing to add without `usage`). */

@@ -1,5 +1,5 @@
 /**
- * The local runtime's trace store: the spans of the last hours in memory (a ring with a cap), so the
+ * The local runtime's trace store: the spans of the last day in memory (with a cap of about 10,000 jobs' worth), so the
  * console can show a job's trace without Application Insights. Implements the SDK's SpanExporter.
  */
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -41,8 +41,8 @@ export class SpanRing implements SpanExporter {
   private spans: SpanRecord[] = [];
 
   constructor(
-    private readonly keepMs = 6 * 3600_000,
-    private readonly cap = 50_000,
+    private readonly keepMs = 24 * 3600_000,
+    private readonly cap = 60_000,
     private readonly now = () => Date.now(),
   ) {}
 
@@ -63,8 +63,8 @@ export class SpanRing implements SpanExporter {
     return this.spans.filter((s) => s.traceId === traceId).sort((a, b) => a.start - b.start);
   }
 
-  /** Spans named `name` that started at or after `since` (epoch ms). */
-  named(name: string, since: number): SpanRecord[] {
-    return this.spans.filter((s) => s.name === name && s.start >= since);
+  /** Every span kept, oldest first (roughly). */
+  all(): readonly SpanRecord[] {
+    return this.spans;
   }
 }
