@@ -61,11 +61,11 @@ app.setup({ enableHttpStream: true });
 /** Registers the definition with the Functions host, running it against the process's Runtime. */
 export function register<TInput, TOutput>(definition: FunctionDefinition<TInput, TOutput>): void {
   const handler = async (input: TInput, context: InvocationContext): Promise<TOutput> => {
-    const [{ processRuntime }, { startContext }] = await Promise.all([
+    const [{ processRuntime }, { startTelemetry }] = await Promise.all([
       import('../runtime.js'),
       import('../telemetry/setup.js'),
     ]);
-    startContext();
+    await startTelemetry();
     return definition.handle(await processRuntime(), input, context);
   };
   const t = definition.trigger;

@@ -1,6 +1,7 @@
 /**
- * Starts tracing for the process, once. Every runtime gets a context manager (so a step's spans nest under
- * the step that runs them); the local runtime also keeps finished spans in a SpanRing for the console.
+ * Starts tracing for the process, once. On Azure (a connection string set) spans and metrics go to
+ * Application Insights; every runtime gets a context manager (so a step's spans nest under the step that
+ * runs them); the local runtime also keeps finished spans in a SpanRing for the console.
  */
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -8,6 +9,16 @@ import { SpanRing } from './ring.js';
 
 let contextStarted = false;
 let ring: SpanRing | undefined;
+let functionsStarted: Promise<void> | undefined;
+
+/** What the Functions host's handlers call first: Azure Monitor when configured, else only the context. */
+export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+  functionsStarted ??= connectionString
+    ? import('./azure.js').then(({ startAzureMonitor }) => startAzureMonitor(connectionString, env.AZURE_CLIENT_ID))
+    : Promise.resolve(startContext());
+  return functionsStarted;
+}
 
 export function startContext(): void {
   if (contextStarted) return;
