@@ -15,6 +15,7 @@ import { EARLY_RETURN_MS } from '../pacing.js';
 import type { PoolSlot } from '../pool/pool.js';
 import { dropRequirement } from '../pool/select.js';
 import type { JobContext } from '../runtime.js';
+import { recordJobEnd } from '../telemetry/job-trace.js';
 import { traceOfStep } from '../telemetry/trace.js';
 import { MAX_SIDECAR_BYTES } from '../sidecar.js';
 import { maskLimits, prepareMask } from '../imaging/mask.js';
@@ -52,6 +53,7 @@ export async function rejectDrop(
   await expectOutcomeEvent(rt, id);
   if (await rt.ledger.create(job)) {
     jobLogger(log, job).info(stateLine(job, 'new', rt.now()));
+    recordJobEnd(job);
     await announceOutcome(rt, job, jobLogger(log, job));
   }
   await rt.ledger.removePending(dropKey(drop));

@@ -13,6 +13,7 @@ import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
 import { newJob, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import type { JobContext } from '../runtime.js';
+import { recordJobEnd } from '../telemetry/job-trace.js';
 import { traceOfStep } from '../telemetry/trace.js';
 import type { EditRequest } from '../validation.js';
 
@@ -128,6 +129,7 @@ export async function recordIdenticalRedrop(
   await expectOutcomeEvent(rt, job.id);
   if (await rt.ledger.create(job)) {
     log.info(stateLine(job, 'new', rt.now()));
+    recordJobEnd(job);
     await announceOutcome(rt, job, log);
   }
   await rt.ledger.removePending(dropKey(drop));

@@ -67,6 +67,11 @@ export function recordStep(before: JobRecord, after: JobRecord): void {
   const entered = before.history.at(-1)?.at ?? before.updatedAt;
   recordStateTime(before.state, Date.parse(after.updatedAt) - Date.parse(entered));
   if (!isTerminal(after.state) || isTerminal(before.state)) return;
+  recordJobEnd(after);
+}
+
+/** A job's end: its outcome and cost, and a `job` span over its whole life in its trace. */
+export function recordJobEnd(after: JobRecord): void {
   const labels = { outcome: after.state, deployment: after.deployment ?? '' };
   recordJobEnded(labels, after.costUsd);
   const parent = parseTraceparent(after.traceparent);

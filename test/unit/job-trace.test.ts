@@ -75,6 +75,9 @@ describe('one trace per job', () => {
     });
     expect(byName('gate').attributes).toMatchObject({ 'imagegen.verdict': 'publish' });
     expect(byName('job').attributes).toMatchObject({ 'imagegen.outcome': 'published', 'imagegen.drop': 'trip/beach' });
+    // Time in each state the job passed through, for the p50/p95 figures.
+    for (const state of ['queued', 'editing', 'edited', 'publishing'])
+      expect(byName('job').attributes[`imagegen.time.${state}_ms`]).toBeGreaterThanOrEqual(0);
   });
 
   it('keeps a throttled job in its trace: the 429 and its Retry-After on the call, the retry in the same trace', async () => {
@@ -86,12 +89,16 @@ describe('one trace per job', () => {
     expect(call.attributes).toMatchObject({ 'imagegen.model.outcome': 'throttled', 'imagegen.retry_after_ms': 20_000 });
   });
 
-  it('gives a rejected drop a trace too, ended with its reasons', async () => {
+  it('gives a drop rejected at intake a trace too, ended with its reasons', async () => {
     await rt.upload('bad/x.png', await gradientImage(64, 64));
     await rt.upload('bad/x.mask.png', await rectMask(32, 32, { x: 0, y: 0, width: 8, height: 8 }));
     await inSpan('intake', { parent: 'new' }, () => intakeBlob(rt, 'bad/x.png', undefined, log));
     const id = (await rt.ledger.list({ limit: 10 })).jobs.find((j) => j.drop === 'bad/x')!.id;
     const job = (await rt.ledger.get(id))!.value;
-    expect(ring.trace(traceIdOf(job.traceparent)!).map((s) => s.name)).toContain('intake');
+    const spans = ring.trace(traceIdOf(job.traceparent)!);
+    expect(spans.map((s) => s.name)).toEqual(expect.arrayContaining(['intake', 'job']));
+    const end = spans.find((s) => s.name === 'job')!;
+    expect(end.attributes).toMatchObject({ 'imagegen.outcome': 'rejected' });
+    expect(String(end.attributes['imagegen.reasons'])).toMatch(/mask/i);
   });
 });
