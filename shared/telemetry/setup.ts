@@ -14,8 +14,14 @@ let functionsStarted: Promise<void> | undefined;
 /** What the Functions host's handlers call first: Azure Monitor when configured, else only the context. */
 export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+  // Telemetry is advisory: an exporter that cannot start must not fail the pipeline's invocations.
   functionsStarted ??= connectionString
-    ? import('./azure.js').then(({ startAzureMonitor }) => startAzureMonitor(connectionString, env.AZURE_CLIENT_ID))
+    ? import('./azure.js')
+        .then(({ startAzureMonitor }) => startAzureMonitor(connectionString, env.AZURE_CLIENT_ID))
+        .catch((err: unknown) => {
+          console.warn(`Azure Monitor export is off: ${(err as Error).message}`);
+          startContext();
+        })
     : Promise.resolve(startContext());
   return functionsStarted;
 }
