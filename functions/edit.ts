@@ -10,7 +10,12 @@ export const definition = defineFunction({
       import('../shared/adapters/edit-queue.js'),
       import('../shared/pipeline/edit.js'),
     ]);
-    await processEditMessage(rt, decodeMessage(message), contextLogger(context));
+    const { inSpan, SpanKind } = await import('../shared/telemetry/trace.js');
+    const edit = decodeMessage(message);
+    const attributes = { 'imagegen.job': edit.jobId, 'imagegen.ticket': edit.ticket };
+    await inSpan('edit', { parent: edit.traceparent ?? 'new', kind: SpanKind.CONSUMER, attributes }, async (span) =>
+      span.set({ 'imagegen.edit': await processEditMessage(rt, edit, contextLogger(context)) }),
+    );
   },
 });
 

@@ -3,8 +3,14 @@ import { defineBlobCreatedFunction, register } from '../shared/adapters/function
 import { CONTAINERS } from '../shared/containers.js';
 
 export const definition = defineBlobCreatedFunction('intake', CONTAINERS.inbox, async (rt, blobName, etag, log) => {
-  const { intakeBlob } = await import('../shared/pipeline/intake.js');
-  await intakeBlob(rt, blobName, etag, log);
+  const [{ intakeBlob }, { inSpan, SpanKind }] = await Promise.all([
+    import('../shared/pipeline/intake.js'),
+    import('../shared/telemetry/trace.js'),
+  ]);
+  const attributes = { 'imagegen.blob': blobName };
+  await inSpan('intake', { parent: 'new', kind: SpanKind.CONSUMER, attributes }, async (span) =>
+    span.set({ 'imagegen.intake': await intakeBlob(rt, blobName, etag, log) }),
+  );
 });
 
 register(definition);

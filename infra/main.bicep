@@ -182,6 +182,20 @@ param workingBlobRetentionDays int = 7
 @minValue(1)
 param deadLetterRetentionDays int = 14
 
+// ---- Operations (modules/operations.bicep) --------------------------------------------------------------
+
+@description('Where Azure Monitor e-mails alerts (failures, quarantines, dead letters, backlog, breakers, owed events); empty: no action group.')
+param alertEmail string = ''
+
+@description('Alert when more than this share (percent) of the last hour\'s jobs failed or were quarantined.')
+@minValue(1)
+@maxValue(100)
+param alertFailedSharePercent int = 20
+
+@description('Alert when the oldest queued job has waited longer than this (minutes).')
+@minValue(5)
+param alertBacklogMinutes int = 30
+
 // ---- Pipeline settings (defaults are those of shared/config.ts) -----------------------------------
 
 @description('Model calls in flight at once per instance.')
@@ -343,6 +357,19 @@ module monitoring 'modules/monitoring.bicep' = {
     applicationInsightsName: names.applicationInsights
     location: location
     tags: tags
+  }
+}
+
+module operations 'modules/operations.bicep' = {
+  name: 'operations'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    failedSharePercent: alertFailedSharePercent
+    backlogMinutes: alertBacklogMinutes
   }
 }
 

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { dropKey, type DropRef } from './drop.js';
 import { isTerminal, type JobState } from './job-states.js';
+import type { TokenUsage } from './telemetry/cost.js';
 import type { EditRequest } from './validation.js';
 
 export { isTerminal, JOB_STATES, TERMINAL_STATES, type JobState } from './job-states.js';
@@ -110,6 +111,12 @@ export interface JobRecord {
   replaces?: { jobId: string; result: string };
   /** Why a job was rejected, in plain words (one line per problem). */
   problems?: string[];
+  /** The job's W3C trace context: every step's span joins this trace (see telemetry/trace.ts). */
+  traceparent?: string;
+  /** Tokens the model's answers reported, summed over the job's answered calls. */
+  usage?: TokenUsage;
+  /** Their cost in US dollars at the catalog's list price; absent when the model has no price there. */
+  costUsd?: number;
   history: HistoryEntry[];
 }
 

@@ -33,6 +33,10 @@
  *   answers 400 `invalid_input_fidelity_model` for it. No Azure page documents the parameter as accepted by
  *   gpt-image-2, so it is never sent to gpt-image-2 (a sidecar asking for it is told so).
  * - Sizes, SKUs, regions and quotas: unchanged from the 2026-11-24 reading above (no newer revision found).
+ * - [price]    list prices in US dollars per million tokens, read 2026-12-07: gpt-image-1-mini from
+ *              https://developers.openai.com/api/docs/models/gpt-image-1-mini ; gpt-image-2 from
+ *              https://xairouter.com/en/models/gpt-image-2/ (which quotes openai.com/api/pricing). Prices for
+ *              gpt-image-1 and gpt-image-1.5 were not read again, so the catalog gives none (no cost shown).
  */
 
 export type ModelLifecycle = 'ga' | 'preview';
@@ -96,6 +100,14 @@ export interface ImageModelSpec {
   };
   /** Largest input image, in bytes (strictly under). */
   readonly maxImageBytes: number;
+  /** US dollars per million tokens ([price]), for the cost of a job; absent where not read. */
+  readonly price?: TokenPrice;
+}
+
+export interface TokenPrice {
+  readonly textInput: number;
+  readonly imageInput: number;
+  readonly imageOutput: number;
 }
 
 const FOUR_MB = 4 * 1024 * 1024;
@@ -140,6 +152,7 @@ export const IMAGE_MODELS: readonly ImageModelSpec[] = [
     name: 'gpt-image-1-mini',
     versions: [{ version: '2025-10-06', lifecycle: 'ga', released: '2025-10-06', retires: '2027-04-07' }],
     defaultRpm: 12, // [quota]
+    price: { textInput: 2, imageInput: 2.5, imageOutput: 8 }, // [price]
     // [how-to]: "Input fidelity is not supported by the gpt-image-1-mini model."
     inputFidelity: false,
   },
@@ -158,6 +171,7 @@ export const IMAGE_MODELS: readonly ImageModelSpec[] = [
     skus: ['GlobalStandard', 'DataZoneStandard'], // [quota] tier tables
     // [quota]: "Default GPT-image-2 quota limits: 9 requests per minute" (Tier 1 lists 6 for GlobalStandard).
     defaultRpm: 9,
+    price: { textInput: 5, imageInput: 8, imageOutput: 30 }, // [price]
     // [how-to]: any size with both edges a multiple of 16, long edge up to 3840 px ([card]: "less than
     // 3840px"), aspect ratio up to 3:1, 655,360 to 8,294,400 pixels.
     flexibleSizes: { multipleOf: 16, maxEdge: 3840, maxAspectRatio: 3, minPixels: 655_360, maxPixels: 8_294_400 },

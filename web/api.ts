@@ -1,4 +1,5 @@
 /** Calls to the console's API (same origin, cookies included); a 401 sends the browser to sign in. */
+import type { OperationsAnswer } from '../shared/console/operations.js';
 import type { EventsView, JobView, Overview, SubmitAnswer } from '../shared/console/types.js';
 
 export const BASE = '/api/console/api';
@@ -25,6 +26,7 @@ async function getJson<T>(path: string): Promise<T> {
 
 export const fetchOverview = () => getJson<Overview>('overview');
 export const fetchJob = (id: string) => getJson<JobView>(`jobs/${id}`);
+export const fetchOperations = (window: 'hour' | 'day') => getJson<OperationsAnswer>(`operations?window=${window}`);
 export const fileUrl = (id: string, part: string, download = false) =>
   `${BASE}/file/${id}?part=${part}${download ? '&download=1' : ''}`;
 

@@ -1,8 +1,9 @@
-/** The console's entry point: a hash router over the four pages. */
+/** The console's entry point: a hash router over the five pages. */
 import { fetchOverview, signOut } from './api.js';
 import { jobPage } from './job-page.js';
 import { jobsPage } from './jobs-page.js';
 import { newEditPage } from './new-edit-page.js';
+import { operationsPage } from './operations-page.js';
 import type { Page } from './page.js';
 import { quarantinePage } from './quarantine-page.js';
 
@@ -13,13 +14,16 @@ function route(): void {
   current?.close();
   const hash = location.hash.replace(/^#\/?/, '');
   const job = /^jobs\/([0-9a-f]{32})$/.exec(hash);
+  const operations = /^operations(\/day)?$/.exec(hash);
   current = job
     ? jobPage(main, job[1]!)
-    : hash === 'new'
-      ? newEditPage(main)
-      : hash === 'quarantine'
-        ? quarantinePage(main)
-        : jobsPage(main);
+    : operations
+      ? operationsPage(main, operations[1] ? 'day' : 'hour')
+      : hash === 'new'
+        ? newEditPage(main)
+        : hash === 'quarantine'
+          ? quarantinePage(main)
+          : jobsPage(main);
   for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a')) {
     const active = link.hash === `#/${hash.split('/')[0] || 'jobs'}`;
     if (active) link.setAttribute('aria-current', 'page');

@@ -87,6 +87,40 @@ function pictures(job: JobView): HTMLElement {
   return row;
 }
 
+/** The job's cost, and its trace: the spans kept here, or the id to search in Application Insights. */
+function traceAndCost(job: JobView): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  if (job.cost) {
+    const price = job.cost.usd === null ? 'no list price in the catalog for this model' : usd(job.cost.usd);
+    const tokens = `${job.cost.inputTokens} input and ${job.cost.outputTokens} output tokens`;
+    out.push(h('h2', {}, 'Cost'), h('p', { 'data-testid': 'cost' }, `${price} (${tokens})`));
+  }
+  if (!job.trace) return out;
+  out.push(h('h2', {}, 'Trace'), h('p', {}, 'Trace id ', h('code', { 'data-testid': 'trace-id' }, job.trace.traceId)));
+  if (!job.trace.spans) {
+    out.push(h('p', { class: 'muted' }, 'Search this id in Application Insights (Transaction search) for every step.'));
+    return out;
+  }
+  out.push(
+    h(
+      'ol',
+      { class: 'trace', 'data-testid': 'trace' },
+      ...job.trace.spans.map((s) =>
+        h(
+          'li',
+          { class: s.failed ? 'failed' : '' },
+          h('strong', {}, s.name),
+          ` +${(s.offsetMs / 1000).toFixed(2)} s, ${(s.durationMs / 1000).toFixed(2)} s`,
+          s.details ? h('span', { class: 'muted' }, ` ${s.details}`) : '',
+        ),
+      ),
+    ),
+  );
+  return out;
+}
+
+const usd = (v: number) => `$${v.toFixed(v < 1 ? 4 : 2)}`;
+
 function details(job: JobView): HTMLElement[] {
   const out: HTMLElement[] = [];
   if (job.request) {
@@ -125,6 +159,7 @@ function details(job: JobView): HTMLElement[] {
     );
   }
   if (job.next) out.push(h('p', { class: 'next' }, h('strong', {}, 'What to do next: '), job.next));
+  out.push(...traceAndCost(job));
   out.push(
     h('h2', {}, 'Timeline'),
     h(

@@ -14,6 +14,7 @@ import functions, { type HttpResponseInit, type InvocationContext as InvocationC
 import type { FunctionDefinition } from '../../shared/adapters/functions-app.js';
 import { LOCAL_USER_HEADER } from '../../shared/console/access.js';
 import type { Runtime } from '../../shared/runtime.js';
+import { startLocalTracing } from '../../shared/telemetry/setup.js';
 import { guardLoopback } from '../loopback-guard.js';
 import type { QueueSettings } from './host-json.js';
 import { parseNcrontab } from './ncrontab.js';
@@ -173,6 +174,8 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
 }
 
 export async function startHost(options: HostOptions): Promise<FunctionHost> {
+  // The console shows a job's trace from the spans this process keeps (Application Insights' part on Azure).
+  await startLocalTracing();
   const byName = new Map(options.functions.map((f) => [f.name.toLowerCase(), f]));
   const stats: HostStats = { invocations: {}, failures: {} };
   const sockets = new Set<Socket>();

@@ -12,6 +12,8 @@ export interface EditMessage {
   ticket: number;
   /** Lets a worker rebuild a job whose record was never written (the intake died between send and create). */
   drop: DropRef;
+  /** The job's W3C trace context, so the edit's spans join the job's trace. */
+  traceparent?: string | undefined;
 }
 
 /** Azure Storage queues accept visibility timeouts up to 7 days. */

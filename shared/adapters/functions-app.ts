@@ -61,7 +61,11 @@ app.setup({ enableHttpStream: true });
 /** Registers the definition with the Functions host, running it against the process's Runtime. */
 export function register<TInput, TOutput>(definition: FunctionDefinition<TInput, TOutput>): void {
   const handler = async (input: TInput, context: InvocationContext): Promise<TOutput> => {
-    const { processRuntime } = await import('../runtime.js');
+    const [{ processRuntime }, { startTelemetry }] = await Promise.all([
+      import('../runtime.js'),
+      import('../telemetry/setup.js'),
+    ]);
+    await startTelemetry();
     return definition.handle(await processRuntime(), input, context);
   };
   const t = definition.trigger;

@@ -18,6 +18,7 @@ import type { StagedOutput } from './blobs.js';
 import { azureCredential } from './credential.js';
 import { failedBeforeSending, streamingFetch } from './streaming-fetch.js';
 import { AnswerProblem, checkedImage, decodeBase64Image } from './streaming-image.js';
+import { usageInTail, type TokenUsage } from '../telemetry/cost.js';
 import { standIn, type UploadPart } from './streaming-parts.js';
 
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
@@ -48,7 +49,8 @@ interface Reply {
 }
 
 export type ModelOutcome =
-  | (Reply & { kind: 'ok'; output: StagedOutput; contentType: string })
+  /** `usage`: the answer's token counts, when it reported them (what the call is billed by). */
+  | (Reply & { kind: 'ok'; output: StagedOutput; contentType: string; usage?: TokenUsage | undefined })
   | (Reply & { kind: 'throttled'; retryAfterMs: number; message: string })
   | (Reply & { kind: 'refused'; code: string; message: string })
   | (Reply & { kind: 'invalid'; status: number; code: string; message: string })
@@ -309,17 +311,22 @@ async function receiveImage(
   const reply = replyFrom(response.headers);
   const format = input.request.outputFormat;
   let answerFailed: { err: unknown } | undefined;
+  let usage: TokenUsage | undefined;
   async function* answer(): AsyncGenerator<Buffer> {
     try {
       const body = response.body ? (Readable.fromWeb(response.body as never) as AsyncIterable<Uint8Array>) : [];
-      yield* checkedImage(decodeBase64Image(body), format);
+      yield* checkedImage(
+        decodeBase64Image(body, (tail) => (usage = usageInTail(tail))),
+        format,
+      );
     } catch (err) {
       answerFailed = { err };
       throw err;
     }
   }
   try {
-    return { ...reply, kind: 'ok', output: await input.output(answer()), contentType: IMAGE_MIME[format] };
+    const output = await input.output(answer());
+    return { ...reply, kind: 'ok', output, contentType: IMAGE_MIME[format], usage };
   } catch (err) {
     if (!answerFailed) throw err;
     const failure = answerFailed.err;

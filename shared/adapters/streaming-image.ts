@@ -20,19 +20,29 @@ const KEY = Buffer.from('"b64_json"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/** What follows the image in an answer (`usage` and the like) is a few hundred bytes; more is not kept. */
+const TAIL_LIMIT = 16 * 1024;
+
 /**
  * The first `b64_json` value's bytes, piece by piece as the body arrives; nothing when the answer carries
- * none. Throws an AnswerProblem when the body ends inside the value.
+ * none. Throws an AnswerProblem when the body ends inside the value. `onTail` gets the text after the
+ * image (where the answer's `usage` is) once the body has ended.
  */
 export async function* decodeBase64Image(
   body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  onTail?: (text: string) => void,
 ): AsyncGenerator<Buffer> {
   let phase: 'key' | 'colon' | 'value' | 'done' = 'key';
   let carry: Buffer = Buffer.alloc(0);
   let pending = '';
   let escaping = false;
+  let tail = '';
+  const keep = (text: string) => void (tail = (tail + text).slice(0, TAIL_LIMIT));
   for await (const chunk of body) {
-    if (phase === 'done') continue; // read to the end, so the connection can be reused
+    if (phase === 'done') {
+      keep(Buffer.from(chunk).toString('utf8')); // read to the end, so the connection can be reused
+      continue;
+    }
     let bytes: Buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let at = 0;
     if (phase === 'key') {
@@ -70,7 +80,10 @@ export async function* decodeBase64Image(
         continue;
       }
       pending += bytes.toString('latin1', at, quote < 0 ? bytes.length : quote);
-      if (quote >= 0) phase = 'done';
+      if (quote >= 0) {
+        phase = 'done';
+        keep(bytes.toString('utf8', quote + 1));
+      }
       break;
     }
     // Whole groups of four characters decode on their own; the rest waits for the next chunk.
@@ -81,6 +94,7 @@ export async function* decodeBase64Image(
   if (phase === 'colon' || phase === 'value') {
     throw new AnswerProblem('incomplete_response', "the model's answer ended inside its image");
   }
+  if (phase === 'done') onTail?.(tail);
 }
 
 /** Enough of the start to tell PNG, JPEG and WebP apart (see sniffFormat). */

@@ -1,4 +1,5 @@
 /** The console's API: one handler per resource, each behind the access check. */
+import { operations } from './operations.js';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { Runtime } from '../runtime.js';
 import { canSubmit, isLocalRequest, localViewer, type Access } from './access.js';
@@ -147,6 +148,8 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
     }
     case 'events':
       return events(rt, request);
+    case 'operations':
+      return json(200, await operations(rt, request.query.get('window')));
     case 'file':
       if (!id || !JOB_ID.test(id)) return error(400, 'a job id is 32 hex characters');
       return jobFile(rt, id, request);

@@ -54,6 +54,7 @@ const PAGE = `<!doctype html>
     <a href="#/jobs">Jobs</a>
     <a href="#/new">New edit</a>
     <a href="#/quarantine">Quarantine</a>
+    <a href="#/operations">Operations</a>
   </nav>
   <span id="viewer" class="viewer"></span>
   <button type="button" id="signout" class="signout" hidden>Sign out</button>

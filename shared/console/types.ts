@@ -2,6 +2,7 @@
  * What the console's API answers, shared by the server (`shared/console/*`) and the browser bundle
  * (`web/*`, type imports only). Pure types.
  */
+import type { JobCost, JobTrace } from './operations.js';
 import type { HistoryEntry, JobState } from '../job.js';
 import type { EditRequest } from '../validation.js';
 
@@ -65,6 +66,10 @@ export interface JobView {
   /** Why a rejected or failed job ended, and what to do next. */
   problems: string[];
   next: string | null;
+  /** The job's trace (W3C trace id) and, locally, its spans. */
+  trace: JobTrace | null;
+  /** What its model calls cost, when the answers reported their tokens. */
+  cost: JobCost | null;
 }
 
 export type SubmitAnswer = { ok: true; drop: string; jobId: string } | { ok: false; problems: string[] };

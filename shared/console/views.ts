@@ -2,6 +2,7 @@
  * What the console shows, read from the ledger and the containers: the jobs overview (list, counters,
  * the pacer's schedule), one job in full, and where each of a job's pictures lives.
  */
+import { jobCost, jobTrace } from './operations.js';
 import type { ContainerClient } from '@azure/storage-blob';
 import { isNotFound } from '../adapters/storage.js';
 import { dropBlobName } from '../drop.js';
@@ -151,5 +152,7 @@ export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
     reasons: (job.publish?.reasons ?? []).map(terminalSafe),
     problems: (job.problems ?? (job.error ? [job.error.message] : [])).map(terminalSafe),
     next: NEXT_STEP[job.state] ?? null,
+    trace: jobTrace(job),
+    cost: jobCost(job),
   };
 }

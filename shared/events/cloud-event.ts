@@ -37,6 +37,8 @@ export interface OutcomeCloudEvent {
   subject: string;
   time: string;
   datacontenttype: 'application/json';
+  /** The job's trace (the CloudEvents distributed-tracing extension), so a subscriber can continue it. */
+  traceparent?: string;
   data: OutcomeEventData;
 }
 
@@ -81,6 +83,7 @@ export function outcomeEvent(job: JobRecord, source: string, blobEndpoint: strin
     subject: job.drop.key,
     time: job.updatedAt,
     datacontenttype: 'application/json',
+    ...(job.traceparent ? { traceparent: job.traceparent } : {}),
     data: {
       jobId: job.id,
       state,

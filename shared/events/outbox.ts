@@ -19,6 +19,7 @@ import { isTerminal, type JobRecord } from '../job.js';
 import type { Logger } from '../log.js';
 import { blobEndpointOf } from '../provenance/trust-anchors.js';
 import type { JobContext } from '../runtime.js';
+import { inSpan, SpanKind } from '../telemetry/trace.js';
 import { outcomeEvent, type OutcomeCloudEvent } from './cloud-event.js';
 import { writeDeadLetter } from './dead-letters.js';
 import { outcomeTopic } from './topic.js';
@@ -184,7 +185,11 @@ export async function deliverOwed(
     return 'sent-before';
   }
   try {
-    await outcomeTopic(config).send(event, timeoutMs);
+    const attributes = { 'imagegen.job': job.id, 'imagegen.event': event.type };
+    const parent = job.traceparent ?? 'new';
+    await inSpan('outcome event', { parent, kind: SpanKind.PRODUCER, attributes }, () =>
+      outcomeTopic(config).send(event, timeoutMs),
+    );
   } catch (err) {
     return recordFailure(rt, owed, etag, event, err, log);
   }

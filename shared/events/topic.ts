@@ -39,9 +39,11 @@ export function outcomeTopic(config: OutcomeEventsConfig): OutcomeTopic {
       async send(event, timeoutMs = SEND_TIMEOUT_MS) {
         client ??= createClient(config);
         client.catch(() => (client = undefined));
-        const { specversion: _version, time, ...rest } = event;
+        const { specversion: _version, time, traceparent, ...rest } = event;
         const abortSignal = AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(timeoutMs, SEND_TIMEOUT_MS))));
-        await (await client).send([{ ...rest, time: new Date(time) }], { abortSignal });
+        // The SDK sends CloudEvents extensions (here distributed tracing's) from `extensionAttributes`.
+        const extensions = traceparent ? { extensionAttributes: { traceparent } } : {};
+        await (await client).send([{ ...rest, time: new Date(time), ...extensions }], { abortSignal });
       },
     };
     topics.set(config, topic);

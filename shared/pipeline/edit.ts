@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EditMessage } from '../adapters/edit-queue.js';
 import type { Versioned } from '../adapters/ledger.js';
 import { IMAGE_MIME, type ModelOutcome } from '../adapters/model.js';
+import { tracedModelCall, withCallCost } from '../telemetry/job-trace.js';
 import type { UploadPart } from '../adapters/streaming-parts.js';
 import { isConflict, isNotFound } from '../adapters/storage.js';
 import { formatDuration } from '../config.js';
@@ -276,7 +277,8 @@ async function claimAndCall(
       // The answer's image goes into edited/ as it arrives, uncommitted until recordOutcome commits it.
       output: (image: AsyncIterable<Buffer>) => rt.blobs.stageOutput(outputName(job), image),
     };
-    const outcome = await model.edit(edit);
+    const site = { jobId: job.id, drop: job.drop.key, deployment, model: member.model, attempt: job.attempts };
+    const outcome = await tracedModelCall(site, () => model.edit(edit));
     if (outcome.kind === 'transient' && outcome.notSent) rt.pool.unsentTurn(deployment);
     return { claimed, startedAt, priorOutput: priorEtag, slot, outcome };
   } catch (err) {
@@ -406,7 +408,11 @@ async function recordOutcome(
         return 'rejected';
       }
       const { output, note } = stored;
-      const changes = (j: JobRecord) => ({ edit: { ...j.edit!, ...call, output } });
+      const model = rt.pool.member(deployment).model;
+      const changes = (j: JobRecord) => ({
+        edit: { ...j.edit!, ...call, output },
+        ...withCallCost(j, model, outcome.usage),
+      });
       const after = await advance(
         rt,
         claimed.id,

@@ -15,6 +15,8 @@ import { EARLY_RETURN_MS } from '../pacing.js';
 import type { PoolSlot } from '../pool/pool.js';
 import { dropRequirement } from '../pool/select.js';
 import type { JobContext } from '../runtime.js';
+import { recordJobEnd } from '../telemetry/job-trace.js';
+import { traceOfStep } from '../telemetry/trace.js';
 import { MAX_SIDECAR_BYTES } from '../sidecar.js';
 import { maskLimits, prepareMask } from '../imaging/mask.js';
 import type { ImageHeader } from '../image-header.js';
@@ -46,11 +48,12 @@ export async function rejectDrop(
   log: Logger,
 ): Promise<IntakeOutcome> {
   const id = jobIdFor(drop, inputs);
-  const job = newJob(id, drop, inputs, { state: 'rejected', problems, error }, rt.now());
+  const job = { ...newJob(id, drop, inputs, { state: 'rejected', problems, error }, rt.now()), ...traceOfStep() };
   await writeRejectionReport(rt, job, jobLogger(log, job));
   await expectOutcomeEvent(rt, id);
   if (await rt.ledger.create(job)) {
     jobLogger(log, job).info(stateLine(job, 'new', rt.now()));
+    recordJobEnd(job);
     await announceOutcome(rt, job, jobLogger(log, job));
   }
   await rt.ledger.removePending(dropKey(drop));
@@ -218,10 +221,14 @@ async function assessDrop(rt: JobContext, drop: DropRef, baseLog: Logger, settle
   const job = {
     ...newJob(id, drop, hashed, { state: 'queued', request: result.request, slot }, rt.now()),
     ...(replaces ? { replaces } : {}),
+    ...traceOfStep(),
   };
   // Send first, then create: a job record always has its message. A duplicate message is harmless
   // (claims are conditional), and a worker rebuilds a record that was never written from the drop.
-  await rt.queue.send({ jobId: id, ticket: job.ticket, drop }, slot.at - rt.now().getTime() - EARLY_RETURN_MS);
+  await rt.queue.send(
+    { jobId: id, ticket: job.ticket, drop, traceparent: job.traceparent },
+    slot.at - rt.now().getTime() - EARLY_RETURN_MS,
+  );
   const [created] = await Promise.all([rt.ledger.create(job), rt.ledger.removePending(key)]);
   if (created) log.info(stateLine(job, 'new', rt.now()));
   else await giveBackSlot(rt, id, slot, log);

@@ -15,6 +15,7 @@ import { isTerminal, leaseExpired, sameEtag, type EditOutput, type JobRecord, ty
 import { jobLogger, type Logger } from '../log.js';
 import type { ProvenanceReport } from '../provenance/gate.js';
 import type { JobContext } from '../runtime.js';
+import { recordGate } from '../telemetry/job-trace.js';
 import { publishComposite, wantsComposite } from './composite.js';
 import { markOutputEvent } from './handoff.js';
 import { advance, resultClash, writeRejectionReport } from './steps.js';
@@ -64,12 +65,14 @@ export async function publishEditedBlob(
 
   let report: ProvenanceReport;
   let judged: { sha256: string; bytes: number };
+  const judging = Date.now();
   try {
     ({ report, judged } = await judge(rt, source, job));
   } catch (err) {
     if (isConflict(err) || isNotFound(err)) return 'stale';
     throw err;
   }
+  recordGate(job, judging, report);
   if (claim.kind === 'late') {
     report.verdict = 'quarantine';
     report.reasons.push(

@@ -13,6 +13,8 @@ import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
 import { newJob, type JobRecord, type PartRef } from '../job.js';
 import { jobLogger, stateLine, type Logger } from '../log.js';
 import type { JobContext } from '../runtime.js';
+import { recordJobEnd } from '../telemetry/job-trace.js';
+import { traceOfStep } from '../telemetry/trace.js';
 import type { EditRequest } from '../validation.js';
 
 /** The drop's earlier result and the job that made it. */
@@ -103,7 +105,10 @@ export async function recordIdenticalRedrop(
     `the same image, mask, sidecar and prompt were already ${verb} as ${resultPath(check.result)} ` +
     `(job ${check.earlier.id}, ${check.earlier.updatedAt}); nothing was sent to the model`;
   const error = { code: 'redrop', message: problem };
-  const job = newJob(id, drop, inputs, { state: 'rejected', problems: [problem], error }, rt.now());
+  const job = {
+    ...newJob(id, drop, inputs, { state: 'rejected', problems: [problem], error }, rt.now()),
+    ...traceOfStep(),
+  };
   const log = jobLogger(baseLog, job);
   const note = {
     drop: job.drop.key,
@@ -124,6 +129,7 @@ export async function recordIdenticalRedrop(
   await expectOutcomeEvent(rt, job.id);
   if (await rt.ledger.create(job)) {
     log.info(stateLine(job, 'new', rt.now()));
+    recordJobEnd(job);
     await announceOutcome(rt, job, log);
   }
   await rt.ledger.removePending(dropKey(drop));

@@ -12,6 +12,7 @@ import type { PoolSlot } from '../pool/pool.js';
 import type { BlobInfo } from '../adapters/blobs.js';
 import type { JobContext } from '../runtime.js';
 import { announceOutcome, expectOutcomeEvent } from '../events/outbox.js';
+import { recordStep } from '../telemetry/job-trace.js';
 
 /**
  * Moves the job and logs the step; `undefined` when the job was no longer where `guard` expected it.
@@ -37,6 +38,7 @@ export async function advance(
     known,
   );
   if (result) log.info(stateLine(result.after.value, result.before.state, now));
+  if (result) recordStep(result.before, result.after.value);
   if (result && (to === 'published' || to === 'quarantined')) await announceOutcome(rt, result.after.value, log);
   return result?.after;
 }
@@ -133,7 +135,7 @@ export async function requeue(
   const after = (await advance(rt, job.id, guard, 'queued', log, details, changes, options.known))?.value;
   if (!after) return false;
   await rt.queue.send(
-    { jobId: after.id, ticket: after.ticket, drop: after.drop },
+    { jobId: after.id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent },
     slot.at - rt.now().getTime() - EARLY_RETURN_MS,
   );
   return true;

@@ -19,6 +19,8 @@ import { isTerminal, leaseExpired, type JobRecord } from '../job.js';
 import { jobLogger, type Logger } from '../log.js';
 import type { JobContext } from '../runtime.js';
 import { upgradeIndex } from './index-upgrade.js';
+import { gaugesOf, readLiveFigures } from '../telemetry/live.js';
+import { recordGauges } from '../telemetry/metrics.js';
 import { intakeBlob, intakeDrop, rejectDrop } from './intake.js';
 import { publishEditedBlob } from './publish.js';
 import { applyRetention } from './retention.js';
@@ -119,7 +121,7 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
         )
       )?.value;
       if (after) {
-        await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop });
+        await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent });
         summary.requeued++;
       }
     } else if (job.state === 'editing' && leaseExpired(job, now)) {
@@ -157,7 +159,7 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
           )
         )?.value;
         if (after) {
-          await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop });
+          await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent });
           summary.requeued++;
         }
       }
@@ -267,5 +269,10 @@ export async function sweep(rt: JobContext, log: Logger): Promise<SweepSummary> 
   await sweepActive(rt, log, summary);
   await replayDeadLetters(rt, log, summary);
   summary.expired = await applyRetention(rt);
+  // Advisory: figures that cannot be read this run are read on the next.
+  await readLiveFigures(rt).then(
+    (live) => recordGauges(gaugesOf(live)),
+    (err: unknown) => log.warn(`could not read the operations figures: ${(err as Error).message}`),
+  );
   return summary;
 }

@@ -380,12 +380,46 @@ describe('the web console', { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  it("a job page shows the job's trace and cost; the operations view how jobs end, the deployments and the backlog", async () => {
+    await p.upload('ops/photo.png', photo);
+    await p.upload('ops/photo.mask.png', await rectMask(480, 320, { x: 10, y: 10, width: 80, height: 60 }));
+    const { id } = await p.settled('ops/photo');
+    const job = (await p.jobs()).find((j) => j.id === id)!;
+    expect(job.state).toBe('published');
+
+    const page = await openPage(`#/jobs/${id}`);
+    const traceId = job.traceparent!.split('-')[1]!;
+    expect(await page.locator('[data-testid="trace-id"]').textContent()).toBe(traceId);
+    const trace = await page.locator('[data-testid="trace"]').textContent();
+    for (const step of ['intake', 'edit', 'images/edits', 'gate', 'job']) expect(trace).toContain(step);
+    expect(trace).toContain('model.outcome=ok');
+    // The emulator reports gpt-image-2 token counts; the catalog prices them.
+    expect(job.costUsd).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid="cost"]').textContent()).toMatch(
+      /^\$0\.\d{4} \(\d+ input and \d+ output tokens\)$/,
+    );
+    await screenshot(page, 'job-trace');
+
+    await page.goto(`${p.host.url}/api/console#/operations`);
+    await page.locator('[data-testid="totals"]').waitFor();
+    expect(await page.locator('[data-testid="totals"]').textContent()).toMatch(/[1-9]\d* published/);
+    expect(await page.locator('svg.chart title').textContent()).toBe('Jobs by outcome');
+    const deployments = await page.locator('[data-testid="deployments"] tbody tr').allTextContents();
+    expect(deployments.length).toBeGreaterThan(0);
+    expect(deployments.join('\n')).toMatch(/closed/);
+    expect(await page.locator('[data-testid="live"]').textContent()).toContain('dead letters');
+    await page.click('a[href="#/operations/day"]');
+    await page.locator('a[href="#/operations/day"][aria-current="page"]').waitFor();
+    await screenshot(page, 'operations');
+    await page.close();
+  });
+
   it('has no serious accessibility violations, no CSP violations, and fits a narrow screen', async () => {
     // A job of its own, so this test also runs alone.
     await p.upload('a11y/photo.png', photo);
     await p.upload('a11y/photo.mask.png', await rectMask(480, 320, { x: 100, y: 100, width: 80, height: 60 }));
     const { id } = await p.settled('a11y/photo');
-    for (const hash of ['#/jobs', '#/new', `#/jobs/${id}`, '#/quarantine']) {
+    for (const hash of ['#/jobs', '#/new', `#/jobs/${id}`, '#/quarantine', '#/operations', '#/operations/day']) {
       const page = await openPage(hash);
       await sleep(500); // let the page's first poll render
       expect(await seriousViolations(page), hash).toEqual([]);

@@ -154,6 +154,9 @@ describe('outcome events', () => {
       time: published.updatedAt,
       data: { jobId: published.id, state: 'published', drop: 'events/published', verdict: 'publish' },
     });
+    // The job's trace goes with its event (the CloudEvents distributed-tracing extension).
+    expect(ok!.traceparent).toBe(published.traceparent);
+    expect(published.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     const blobEndpoint = p.storage.eventGrid.blobEndpoint;
     expect(ok!.data.blobs).toEqual({
       image: `${blobEndpoint}/inbox/events/published.png`,
