@@ -98,6 +98,11 @@ function uploadOrder(name: string): number {
   return /\.mask\.[^./]+$/i.test(name) ? 1 : 2;
 }
 
+/** `trip/beach` for trip/beach.png, trip/beach.mask.png and trip/beach.json. */
+function dropStem(name: string): string {
+  return name.replace(/(\.mask)?\.[^./]+$/i, '');
+}
+
 /** Watches the folder so a new file is seen at once; the poll remains the fallback (and the only way where unsupported). */
 function watchDrop(dir: string, onChange: () => void): () => void {
   try {
@@ -118,6 +123,7 @@ export function startDropSync(options: DropSyncOptions): Poller {
     options.intervalMs ?? 500,
     async () => {
       const stable: { name: string; full: string; signature: string }[] = [];
+      const changing = new Set<string>(); // drops with a part not yet stable
       let lookAgain: number | undefined;
       const entries = await readdir(options.dir, { recursive: true, withFileTypes: true });
       for (const entry of entries) {
@@ -134,12 +140,16 @@ export function startDropSync(options: DropSyncOptions): Poller {
         if (!known || known.signature !== signature) {
           seen.set(name, { signature, since: now, ...(known?.uploaded ? { uploaded: known.uploaded } : {}) });
           lookAgain = stableMs; // changed since the last look: wait until it is stable
-        } else if (now - known.since < stableMs)
+          changing.add(dropStem(name));
+        } else if (now - known.since < stableMs) {
           lookAgain = Math.min(lookAgain ?? Infinity, known.since + stableMs - now);
-        else stable.push({ name, full, signature });
+          changing.add(dropStem(name));
+        } else stable.push({ name, full, signature });
       }
-      stable.sort((x, y) => uploadOrder(x.name) - uploadOrder(y.name));
-      for (const file of stable) {
+      // A drop's parts go up together: one still changing (say its sidecar) holds back the others.
+      const ready = stable.filter((f) => !changing.has(dropStem(f.name)));
+      ready.sort((x, y) => uploadOrder(x.name) - uploadOrder(y.name));
+      for (const file of ready) {
         await uploadStable(options, file);
         seen.get(file.name)!.uploaded = file.signature;
       }

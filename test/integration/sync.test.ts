@@ -74,6 +74,23 @@ describe('the drop folder', () => {
     }
   });
 
+  it('holds a pair back while its sidecar, copied a moment later, is still settling', async () => {
+    const drop = mkdtempSync(path.join(tmpdir(), 'drop-'));
+    const uploaded: string[] = [];
+    const sync = startDropSync({ dir: drop, inbox: inbox(), stableMs: 2_000, onUpload: (n) => uploaded.push(n) });
+    try {
+      for (const name of ['cove.png', 'cove.mask.png']) writeFileSync(path.join(drop, name), name);
+      await sleep(300); // well within stableMs: the pair is still settling when the sidecar appears
+      writeFileSync(path.join(drop, 'cove.json'), '{}');
+      const deadline = Date.now() + 15_000;
+      while (uploaded.length < 3 && Date.now() < deadline) await sleep(50);
+      expect(uploaded).toEqual(['cove.json', 'cove.mask.png', 'cove.png']);
+    } finally {
+      await sync.close();
+      rmSync(drop, { recursive: true, force: true });
+    }
+  });
+
   it('uploads a file still being written only once it stops changing, whole', async () => {
     const drop = mkdtempSync(path.join(tmpdir(), 'drop-'));
     const uploaded: string[] = [];
