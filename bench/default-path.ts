@@ -33,8 +33,10 @@ const STAGES = [
   '  queued → editing (queue pickup)',
   '  editing → edited, minus the model call',
   '  edited → publishing (event, claim)',
-  '  composite (compose, sign)',
-  '  gate and result writes (publishing → published, minus composite)',
+  '  composite: compose',
+  '  composite: sign',
+  '  composite: gate (verify the signed composite)',
+  '  gate of the model output, reads, result writes (the rest of publishing → published)',
   '  published → in ./out/ (mirror)',
 ] as const;
 type Timing = Partial<Record<(typeof STAGES)[number], number>>;
@@ -92,7 +94,8 @@ function stagesOf(lines: PrintedLine[], stem: string, t0: number, publishedAt: n
   const uploads = lines.filter((l) => l.text.includes(`uploaded drop/${stem}.`)).map((l) => l.at);
   const state = (s: string) => lines.find((l) => new RegExp(`\\s${stem}(\\.\\S*)?\\s+${s}\\s`).test(l.text))?.at ?? NaN;
   const composite = lines.map((l) => COMPOSITE_TIMING_LINE.exec(l.text)).find(Boolean);
-  const composed = composite ? Number(composite[1]) + Number(composite[2]) : NaN;
+  const [compose, sign, judge] = [1, 2, 3].map((i) => (composite ? Number(composite[i]) : NaN));
+  const composed = compose! + sign! + judge!;
   return {
     'drop → ./out/published/': seen - t0,
     '  folder settle + first upload': Math.min(...uploads) - t0,
@@ -101,8 +104,10 @@ function stagesOf(lines: PrintedLine[], stem: string, t0: number, publishedAt: n
     '  queued → editing (queue pickup)': state('editing') - state('queued'),
     '  editing → edited, minus the model call': state('edited') - state('editing'),
     '  edited → publishing (event, claim)': state('publishing') - state('edited'),
-    '  composite (compose, sign)': composed,
-    '  gate and result writes (publishing → published, minus composite)':
+    '  composite: compose': compose,
+    '  composite: sign': sign,
+    '  composite: gate (verify the signed composite)': judge,
+    '  gate of the model output, reads, result writes (the rest of publishing → published)':
       publishedAt - state('publishing') - (Number.isNaN(composed) ? 0 : composed),
     '  published → in ./out/ (mirror)': seen - publishedAt,
   };
