@@ -171,7 +171,7 @@ export async function run(args: string[]): Promise<number> {
   // Results are mirrored as the pipeline writes them, not at the next look (the poll remains for the rest).
   const results = new Set<string>([CONTAINERS.published, CONTAINERS.quarantine, CONTAINERS.rejected]);
   const stopKicking = pipeline.storage.eventGrid.onBlobCreated((container) => {
-    if (results.has(container)) mirror.kick(20);
+    if (results.has(container)) mirror.changed(container);
   });
 
   process.stdout.write(banner(pipeline, dropDir, outDir));

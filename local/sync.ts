@@ -195,51 +195,84 @@ export interface MirrorOptions {
   onError?: (err: unknown) => void;
 }
 
-/** Copies every blob of the containers to `<dir>/<container>/<name>`, keeping the copies current. */
-export function startMirror(options: MirrorOptions): Poller {
-  const root = path.resolve(options.dir);
-  const written = new Map<string, string>(); // local path → etag
-  const unwritable = new Map<string, string>(); // local path → etag that could not be written (reported once)
-  return poll(
-    options.intervalMs ?? 500,
+export interface Mirror extends Poller {
+  /** A blob of `container` was written: copies that container now, ahead of the next full pass. */
+  changed(container: string): void;
+}
+
+interface MirrorState {
+  root: string;
+  written: Map<string, string>; // local path → etag
+  unwritable: Map<string, string>; // local path → etag that could not be written (reported once)
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Copies every blob of the containers to `<dir>/<container>/<name>`, keeping the copies current: all of
+ * them every `intervalMs` (removing copies of deleted blobs), a changed container at once.
+ */
+export function startMirror(options: MirrorOptions): Mirror {
+  const intervalMs = options.intervalMs ?? 500;
+  const state: MirrorState = { root: path.resolve(options.dir), written: new Map(), unwritable: new Map() };
+  if (options.onError) state.onError = options.onError;
+  const dirty = new Set<string>();
+  let fullDue = 0;
+  const poller = poll(
+    intervalMs,
     async () => {
+      const full = Date.now() >= fullDue;
+      const containers = full ? options.containers : options.containers.filter((c) => dirty.has(c.containerName));
+      dirty.clear();
       const present = new Set<string>();
-      for (const container of options.containers) {
-        for await (const blob of container.listBlobsFlat()) {
-          const target = path.resolve(root, container.containerName, ...blob.name.split('/'));
-          // Blob names may hold '..' segments; never write outside the mirror.
-          if (!target.startsWith(`${root}${path.sep}`)) continue;
-          present.add(target);
-          if (written.get(target) === blob.properties.etag || unwritable.get(target) === blob.properties.etag) continue;
-          let bytes: Buffer;
-          try {
-            // Conditional on the listed version, so a blob rewritten mid-copy is never mirrored half old, half new.
-            bytes = await container
-              .getBlobClient(blob.name)
-              .downloadToBuffer(0, undefined, { conditions: { ifMatch: blob.properties.etag } });
-          } catch {
-            continue; // changed or gone since the listing; the next pass catches up
-          }
-          try {
-            mkdirSync(path.dirname(target), { recursive: true });
-            await writeFile(target, bytes);
-          } catch (err) {
-            // A name this file system cannot hold (e.g. both `a` and `a/b`) must not stall every blob after it.
-            const problem = `cannot mirror ${container.containerName}/${blob.name} to ${target}: ${(err as Error).message}`;
-            options.onError?.(new Error(problem));
-            unwritable.set(target, blob.properties.etag);
-            continue;
-          }
-          written.set(target, blob.properties.etag);
-        }
-      }
-      for (const target of written.keys()) {
+      for (const container of containers) await mirrorContainer(container, state, present);
+      if (!full) return;
+      fullDue = Date.now() + intervalMs;
+      for (const target of state.written.keys()) {
         if (!present.has(target)) {
           await rm(target, { force: true });
-          written.delete(target);
+          state.written.delete(target);
         }
       }
     },
     options.onError ?? (() => undefined),
   );
+  return {
+    ...poller,
+    changed: (container) => {
+      dirty.add(container);
+      poller.kick(20); // the writes of one result (image, report) make one pass
+    },
+  };
+}
+
+/** Copies the container's new and changed blobs; adds every blob's local path to `present`. */
+async function mirrorContainer(container: ContainerClient, state: MirrorState, present: Set<string>): Promise<void> {
+  const { root, written, unwritable } = state;
+  for await (const blob of container.listBlobsFlat()) {
+    const target = path.resolve(root, container.containerName, ...blob.name.split('/'));
+    // Blob names may hold '..' segments; never write outside the mirror.
+    if (!target.startsWith(`${root}${path.sep}`)) continue;
+    present.add(target);
+    if (written.get(target) === blob.properties.etag || unwritable.get(target) === blob.properties.etag) continue;
+    let bytes: Buffer;
+    try {
+      // Conditional on the listed version, so a blob rewritten mid-copy is never mirrored half old, half new.
+      bytes = await container
+        .getBlobClient(blob.name)
+        .downloadToBuffer(0, undefined, { conditions: { ifMatch: blob.properties.etag } });
+    } catch {
+      continue; // changed or gone since the listing; the next pass catches up
+    }
+    try {
+      mkdirSync(path.dirname(target), { recursive: true });
+      await writeFile(target, bytes);
+    } catch (err) {
+      // A name this file system cannot hold (e.g. both `a` and `a/b`) must not stall every blob after it.
+      const problem = `cannot mirror ${container.containerName}/${blob.name} to ${target}: ${(err as Error).message}`;
+      state.onError?.(new Error(problem));
+      unwritable.set(target, blob.properties.etag);
+      continue;
+    }
+    written.set(target, blob.properties.etag);
+  }
 }

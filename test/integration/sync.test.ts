@@ -1,6 +1,6 @@
 /**
  * The drop folder and the mirror: files are uploaded whole, sidecar first, as soon as they stop changing; blob names
- * the file system cannot hold are reported, never a stall or an escape; results are mirrored when kicked.
+ * the file system cannot hold are reported, never a stall or an escape; a changed container is mirrored at once.
  */
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,7 +114,7 @@ describe('the drop folder', () => {
   });
 });
 
-it('mirrors a result when kicked, without waiting for its next look', async () => {
+it('mirrors a container said to have changed, without waiting for its next look', async () => {
   const container = storage.container('quarantine');
   await container.createIfNotExists();
   const out = mkdtempSync(path.join(tmpdir(), 'mirror-'));
@@ -122,7 +122,7 @@ it('mirrors a result when kicked, without waiting for its next look', async () =
   try {
     await sleep(200); // the first look is done
     await container.getBlockBlobClient('kicked.png').uploadData(Buffer.from('kicked'));
-    mirror.kick();
+    mirror.changed('quarantine');
     const target = path.join(out, 'quarantine', 'kicked.png');
     const deadline = Date.now() + 10_000;
     const read = () => (existsSync(target) ? readFileSync(target, 'utf8') : undefined);
