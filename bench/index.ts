@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only emulator,a,b,c,d,e,f,g,h,i,j]`: every figure printed next to its baseline, measured in
+ * `npm run bench [-- --only emulator,a,b,b-start,c,d,e,f,g,h,i,j]`: every figure printed next to its baseline, measured in
  * the same run. Results are recorded in BENCHMARKS.md.
  */
 import { cpus, totalmem } from 'node:os';
@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { coldStartSection } from './coldstart.js';
 import { compositeSection } from './composite.js';
 import { consoleDownloadsSection } from './console-downloads.js';
+import { defaultPathSection } from './default-path.js';
 import { emulatorSection } from './emulator.js';
 import { gateSection } from './gate.js';
 import { jobsIndexSection } from './jobs-index.js';
@@ -20,6 +21,7 @@ const SECTIONS: Section[] = [
   emulatorSection,
   burstSection,
   overheadSection,
+  defaultPathSection,
   gateSection,
   memorySection,
   coldStartSection,

@@ -168,6 +168,11 @@ export async function run(args: string[]): Promise<number> {
     dir: outDir,
     onError,
   });
+  // Results are mirrored as the pipeline writes them, not at the next look (the poll remains for the rest).
+  const results = new Set<string>([CONTAINERS.published, CONTAINERS.quarantine, CONTAINERS.rejected]);
+  const stopKicking = pipeline.storage.eventGrid.onBlobCreated((container) => {
+    if (results.has(container)) mirror.changed(container);
+  });
 
   process.stdout.write(banner(pipeline, dropDir, outDir));
   await new Promise<void>((resolve) => {
@@ -176,6 +181,7 @@ export async function run(args: string[]): Promise<number> {
   });
   process.stdout.write('\nstopping…\n');
   await sync.close();
+  stopKicking();
   await mirror.close();
   await pipeline.close();
   return 0;

@@ -53,6 +53,14 @@ export function settleLine(key: string, stem: string, settleMs: number, hasSidec
     : `drop=${key} waiting up to ${seconds} for ${stem}.json, an optional sidecar with the prompt (DROP_SETTLE)`;
 }
 
+/** How long a composite took to make, sign and judge; `npm run bench` (b-start) reads it from `start --verbose`. */
+export const COMPOSITE_TIMING_LINE = /composite composed=(\d+)ms signed=(\d+)ms judged=(\d+)ms/;
+
+export function compositeTimingLine(took: { composed: number; signed: number; judged: number }): string {
+  const r = Math.round;
+  return `composite composed=${r(took.composed)}ms signed=${r(took.signed)}ms judged=${r(took.judged)}ms`;
+}
+
 /** The one line written for every state change (log it with the job's logger); the local host turns these into its progress display. */
 export function stateLine(job: JobRecord, from: JobState | 'new', now: Date): string {
   const last = job.history.at(-1);

@@ -57,6 +57,8 @@ export interface EventGrid {
   setSubscriptions(subscriptions: Subscription[]): void;
   setDelivery(options: Partial<DeliveryOptions>): void;
   stats(): EventGridStats;
+  /** Calls `listener` as each write that raises BlobCreated completes, in any container; returns its removal. */
+  onBlobCreated(listener: (container: string) => void): () => void;
   /** Resolves once no delivery is pending or in flight. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -102,6 +104,7 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
   const stats = { published: 0, delivered: 0, failedAttempts: 0, deadLettered: 0 };
   const deliveries = trackDeliveries();
   let sequencer = 0;
+  const listeners = new Set<(container: string) => void>();
 
   async function deadLetter(subscription: Subscription, event: BlobCreatedEvent, reason: string): Promise<void> {
     stats.deadLettered++;
@@ -203,7 +206,10 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
     ...(options.host ? { host: options.host } : {}),
     onCompleted: (req, up) => {
       const api = up.statusCode === 201 ? createdBy(req, new URL(req.url ?? '/', 'http://proxy')) : undefined;
-      if (api) void raise(req, api, up).catch(() => undefined);
+      if (!api) return;
+      void raise(req, api, up).catch(() => undefined);
+      const container = decodeURIComponent((req.url ?? '/').split('?')[0]!.split('/').filter(Boolean)[1] ?? '');
+      for (const listener of listeners) listener(container);
     },
   });
 
@@ -212,6 +218,10 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
     setSubscriptions: (s) => (subscriptions = s),
     setDelivery: (d) => (delivery = { ...delivery, ...d }),
     stats: () => ({ ...stats, pending: deliveries.pending }),
+    onBlobCreated: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     idle: () => deliveries.idle(),
     close: async () => {
       await Promise.all([deliveries.close(), proxy.close()]);

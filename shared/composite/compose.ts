@@ -129,7 +129,8 @@ function encoder(image: Sharp, format: PhotoFormat): Sharp {
   // One Huffman pass: optimised coding is a second pass over 12 MP for about 5 % smaller files.
   if (format === 'jpeg')
     return image.jpeg({ quality: LOSSY_QUALITY, chromaSubsampling: '4:4:4', optimiseCoding: false });
-  if (format === 'webp') return image.webp({ quality: LOSSY_QUALITY });
+  // effort 1 of 6: a third to a half the encoding time of the default 4; files about the same to 30 % larger.
+  if (format === 'webp') return image.webp({ quality: LOSSY_QUALITY, effort: 1 });
   return image.png();
 }
 

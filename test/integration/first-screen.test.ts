@@ -58,11 +58,14 @@ describe('the first screen', () => {
     expect(out).not.toMatch(/two roots|local mode only|Outcome events/);
   });
 
-  it('the committed sample pair, copied into ./drop/, is published into ./out/published/', async () => {
+  it('the committed sample pair, copied into ./drop/, is published into ./out/published/ with no wait for its sidecar', async () => {
     mkdirSync(path.join(dir, 'drop'), { recursive: true });
     for (const f of ['lighthouse.png', 'lighthouse.mask.png', 'lighthouse.json'])
       copyFileSync(path.join(SAMPLES, f), path.join(dir, 'drop', f));
     await printed(/lighthouse +published/);
+    // The sidecar came with the pair: it is uploaded first, so intake never waits for it (DROP_SETTLE).
+    expect(out).toMatch(/drop\/lighthouse\.json[\s\S]*drop\/lighthouse\.mask\.png[\s\S]*drop\/lighthouse\.png/);
+    expect(out).not.toMatch(/lighthouse +waiting up to/);
     const published = path.join(dir, 'out', 'published');
     for (;;) {
       if (existsSync(published) && readdirSync(published).some((f) => /^lighthouse\.(png|jpg)$/.test(f))) break;
