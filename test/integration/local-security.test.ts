@@ -63,6 +63,7 @@ describe('every port the local runtime opens', () => {
       p.storage.queueEndpoint,
       p.storage.azurite.blobEndpoint,
       p.storage.azurite.queueEndpoint,
+      p.storage.azurite.tableEndpoint,
       p.emulator!.url,
       p.outcomeTopic!.endpoint,
       p.host.url,
