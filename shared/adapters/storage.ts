@@ -43,25 +43,38 @@ export function tableServiceUri(blobServiceUri: string): string {
 export async function createStorageClients(config: StorageConfig): Promise<StorageClients> {
   let blobs: BlobServiceClient;
   let queues: QueueServiceClient;
-  let jobsIndexTable: TableClient;
+  let tableClient: () => TableClient;
   let credential: TokenCredential | undefined;
   if (config.kind === 'connectionString') {
     blobs = BlobServiceClient.fromConnectionString(config.connectionString);
     queues = QueueServiceClient.fromConnectionString(config.connectionString);
-    // Azurite serves tables over plain http.
-    jobsIndexTable = TableClient.fromConnectionString(config.connectionString, TABLES.jobsIndex, {
-      allowInsecureConnection: true,
-    });
+    // Made when first used, so a connection string without a table service still serves blobs and queues;
+    // the pipeline itself needs it (the jobs index) and is told which setting lacks it. Azurite's is plain http.
+    tableClient = () => {
+      try {
+        return TableClient.fromConnectionString(config.connectionString, TABLES.jobsIndex, {
+          allowInsecureConnection: true,
+        });
+      } catch (err) {
+        throw new Error(
+          `AzureWebJobsStorage names no table service the jobs index can use (add TableEndpoint=…; ` +
+            `Azurite serves tables on port 10002): ${(err as Error).message}`,
+        );
+      }
+    };
   } else {
-    credential = await azureCredential(config.clientId);
-    blobs = new BlobServiceClient(config.blobServiceUri, credential);
-    queues = new QueueServiceClient(config.queueServiceUri, credential);
-    jobsIndexTable = new TableClient(tableServiceUri(config.blobServiceUri), TABLES.jobsIndex, credential);
+    const c = (credential = await azureCredential(config.clientId));
+    blobs = new BlobServiceClient(config.blobServiceUri, c);
+    queues = new QueueServiceClient(config.queueServiceUri, c);
+    tableClient = () => new TableClient(tableServiceUri(config.blobServiceUri), TABLES.jobsIndex, c);
   }
+  let table: TableClient | undefined;
   return {
     blobs,
     queues,
-    jobsIndexTable,
+    get jobsIndexTable() {
+      return (table ??= tableClient());
+    },
     container: (name) => blobs.getContainerClient(name),
     queue: (name) => queues.getQueueClient(name),
     async copySource(blob) {
