@@ -8,7 +8,7 @@ import { ApiError, fetchJob, fileUrl } from './api.js';
 import { dateTime, h, replaceChildren } from './dom.js';
 import { isTerminal } from '../shared/job-states.js';
 import { stateBadge } from './jobs-page.js';
-import type { Page } from './page.js';
+import { type Page, pollingPage } from './page.js';
 
 const POLL_MS = 1500;
 
@@ -194,9 +194,7 @@ function details(job: JobView): HTMLElement[] {
 }
 
 export function jobPage(main: HTMLElement, id: string): Page {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let shownState = '';
-  let closed = false;
   const status = h('p', { class: 'status', role: 'status' });
   const tick = async () => {
     try {
@@ -213,7 +211,7 @@ export function jobPage(main: HTMLElement, id: string): Page {
           ...details(job),
         );
       }
-      if (isTerminal(job.state)) return;
+      if (isTerminal(job.state)) return false;
     } catch (err) {
       // A just-submitted drop has its job id before intake has written the job.
       const waiting = err instanceof ApiError && err.status === 404 && !shownState;
@@ -222,13 +220,6 @@ export function jobPage(main: HTMLElement, id: string): Page {
         : `Could not load job ${id}: ${(err as Error).message}`;
       if (!shownState && !main.contains(status)) replaceChildren(main, h('h1', { tabindex: -1 }, 'Job'), status);
     }
-    if (!closed) timer = setTimeout(() => void tick(), POLL_MS);
   };
-  void tick();
-  return {
-    close: () => {
-      closed = true;
-      clearTimeout(timer);
-    },
-  };
+  return pollingPage(tick, POLL_MS);
 }

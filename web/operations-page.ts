@@ -7,7 +7,7 @@ import type { OperationsAnswer } from '../shared/console/operations.js';
 import { fetchOperations } from './api.js';
 import { meter, stackedBars } from './charts.js';
 import { h, replaceChildren } from './dom.js';
-import type { Page } from './page.js';
+import { type Page, pollingPage } from './page.js';
 
 const POLL_MS = 15_000;
 const OUTCOMES = ['published', 'quarantined', 'rejected', 'failed'] as const;
@@ -152,8 +152,6 @@ function render(o: OperationsAnswer, window: string): HTMLElement[] {
 }
 
 export function operationsPage(main: HTMLElement, window: 'hour' | 'day'): Page {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let closed = false;
   const status = h('p', { class: 'status', role: 'status' });
   const body = h('div', {});
   replaceChildren(main, h('h1', { tabindex: -1 }, 'Operations'), status, body);
@@ -164,13 +162,6 @@ export function operationsPage(main: HTMLElement, window: 'hour' | 'day'): Page 
     } catch (err) {
       status.textContent = `Could not load the figures: ${(err as Error).message}`;
     }
-    if (!closed) timer = setTimeout(() => void tick(), POLL_MS);
   };
-  void tick();
-  return {
-    close: () => {
-      closed = true;
-      clearTimeout(timer);
-    },
-  };
+  return pollingPage(tick, POLL_MS);
 }
