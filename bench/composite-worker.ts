@@ -4,16 +4,23 @@
  * own `publishComposite` (compose, sign, judge). `sequential N` prints each run's wall and CPU ms;
  * `concurrent N` runs N at once and prints the process's peak RSS.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const [dist, mode, count, inputs] = process.argv.slice(2) as [string, 'sequential' | 'concurrent', string, string];
-const load = (file: string) => import(path.join(dist, file));
-const { createVerifier } = await load('shared/provenance/verifier.js');
-const { createCompositeVerifier } = await load('shared/provenance/publisher.js');
-const { localSigner } = await load('shared/composite/signer.js');
-const { loadGateConfig } = await load('shared/config.js');
-const { publishComposite } = await load('shared/pipeline/composite.js');
+/** A module of either layout: the current one, or the one before shared/ was split into layers (a baseline build). */
+const load = async (file: string, before: string) => {
+  const [now, then] = [path.join(dist, file), path.join(dist, before)];
+  return import(existsSync(now) ? now : then);
+};
+const { createVerifier } = await load('shared/adapters/c2pa/verifier.js', 'shared/provenance/verifier.js');
+const { createCompositeVerifier } = await load(
+  'shared/adapters/c2pa/composite-gate.js',
+  'shared/provenance/publisher.js',
+);
+const { localSigner } = await load('shared/adapters/signing/local-signer.js', 'shared/composite/signer.js');
+const { loadGateConfig } = await load('shared/core/config.js', 'shared/config.js');
+const { publishComposite } = await load('shared/app/publish-composite.js', 'shared/pipeline/composite.js');
 
 const file = (name: string) => readFileSync(path.join(inputs, name));
 const [photo, mask, edited] = [file('photo.jpg'), file('photo.mask.png'), file('edited.png')];

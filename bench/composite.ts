@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { loadOrCreateIdentity } from '../local/emulator/identity.js';
 import { renderEdit } from '../local/emulator/imaging.js';
 import { signImage } from '../local/emulator/sign.js';
-import { generatePublisher } from '../shared/composite/local-ca.js';
+import { generatePublisher } from '../shared/adapters/signing/local-ca.js';
 import { mb, ms, percentile, table, type Section } from './measure.js';
 
 const W = 4000;

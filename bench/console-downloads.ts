@@ -11,9 +11,9 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
 import { freePort, spawnHost } from '../local/host/child.js';
-import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
-import { CONTAINERS } from '../shared/containers.js';
+import { containerRecords, Ledger } from '../shared/app/ledger.js';
+import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { CONTAINERS } from '../shared/core/containers.js';
 import { mb, table, type Section } from './measure.js';
 
 const DOWNLOADS = 8;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { COMPOSITE_TIMING_LINE } from '../shared/log.js';
+import { COMPOSITE_TIMING_LINE } from '../shared/core/log.js';
 import { ms, percentile, table, type Section } from './measure.js';
 import { startProcess, type PrintedLine, type StartProcess } from './start-process.js';
 

@@ -6,10 +6,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { loadOrCreateIdentity } from '../local/emulator/identity.js';
 import { signImage } from '../local/emulator/sign.js';
-import { loadC2pa } from '../shared/adapters/c2pa.js';
-import { loadGateConfig } from '../shared/config.js';
-import { readerSettings, trustLists } from '../shared/provenance/trust-settings.js';
-import { createVerifier } from '../shared/provenance/verifier.js';
+import { loadC2pa } from '../shared/adapters/c2pa/c2pa-wasm.js';
+import { loadGateConfig } from '../shared/core/config.js';
+import { readerSettings, trustLists } from '../shared/core/provenance/trust-settings.js';
+import { createVerifier } from '../shared/adapters/c2pa/verifier.js';
 import { ms, percentile, table, type Section } from './measure.js';
 
 const FIXTURE = new URL('../../test/fixtures/c2pa/azure-imagegen-in-designer-manifest.png', import.meta.url);

@@ -8,14 +8,14 @@
 import { createHash } from 'node:crypto';
 import { startLocalStorage } from '../local/environment.js';
 import { connectionString } from '../local/storage/azurite.js';
-import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
-import type { StateCounts } from '../shared/adapters/jobs-index.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
-import { loadConfig } from '../shared/config.js';
-import { overview } from '../shared/console/views.js';
-import { CONTAINERS } from '../shared/containers.js';
-import { newJob, type JobRecord, type JobState } from '../shared/job.js';
-import { createRuntime, type Runtime } from '../shared/runtime.js';
+import { containerRecords, Ledger } from '../shared/app/ledger.js';
+import type { StateCounts } from '../shared/app/jobs-index.js';
+import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { loadConfig } from '../shared/core/config.js';
+import { overview } from '../shared/app/console/views.js';
+import { CONTAINERS } from '../shared/core/containers.js';
+import { newJob, type JobRecord, type JobState } from '../shared/core/job.js';
+import { createRuntime, type Runtime } from '../shared/composition.js';
 import { ms, percentile, table, timeEach, type Section } from './measure.js';
 
 /** BENCH_H_SIZES=500,2000 for a quick look. */

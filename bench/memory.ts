@@ -13,9 +13,9 @@ import sharp from 'sharp';
 import { startEmulator } from '../local/emulator/server.js';
 import { startLocalStorage, subscriptionsFor } from '../local/environment.js';
 import { freePort, spawnHost } from '../local/host/child.js';
-import { containerRecords, Ledger, type JobSummary } from '../shared/adapters/ledger.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
-import { CONTAINERS } from '../shared/containers.js';
+import { containerRecords, Ledger, type JobSummary } from '../shared/app/ledger.js';
+import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { CONTAINERS } from '../shared/core/containers.js';
 import { mb, table, type Section } from './measure.js';
 
 const JOBS = 16;

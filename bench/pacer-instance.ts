@@ -5,14 +5,14 @@
  * Arguments: <ledger module URL> <connection string> <instance> <burst> <steady> <steady every ms> <rpm>
  * [sharded]: with `sharded`, the time-bucketed schedule of ./sharded-pacer.ts instead of the Ledger's.
  */
-import type { Ledger as LedgerType, RecordStore } from '../shared/adapters/ledger.js';
-import { createStorageClients } from '../shared/adapters/storage.js';
-import { CONTAINERS } from '../shared/containers.js';
+import type { Ledger as LedgerType, RecordStore } from '../shared/app/ledger.js';
+import { createStorageClients } from '../shared/adapters/azure/storage.js';
+import { CONTAINERS } from '../shared/core/containers.js';
 import { ShardedPacer } from './sharded-pacer.js';
 
 const [moduleUrl, connectionString, instance, burst, steady, everyMs, rpm, layout] = process.argv.slice(2);
 const { containerRecords, Ledger } = (await import(moduleUrl!)) as {
-  containerRecords: typeof import('../shared/adapters/ledger.js').containerRecords;
+  containerRecords: typeof import('../shared/app/ledger.js').containerRecords;
   Ledger: typeof LedgerType;
 };
 

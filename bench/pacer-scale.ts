@@ -3,17 +3,18 @@
  * client and ledger) share one Azurite and one 600 requests-a-minute schedule. Each first reserves a
  * burst at once (intake of a burst of drops spread over the instances), then one slot every 800 ms
  * (600 a minute together). Every instance records its reads and writes of the schedule. Measured in the
- * same run: the single schedule blob (shared/adapters/pacer-store.ts), the same batching over time
+ * same run: the single schedule blob (shared/app/pacer.ts), the same batching over time
  * buckets (./sharded-pacer.ts), and with IMAGEGEN_BENCH_BASELINE_BIN set (bin/imagegen-pipeline.js of a
  * build from before), that build's pacer. Then the whole pipeline over 8 host processes (./pipeline-scale.ts), at
  * 600 RPM and at a rate the machine carries.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startLocalStorage } from '../local/environment.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
-import { slotIntervalMs } from '../shared/pacing.js';
+import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { slotIntervalMs } from '../shared/core/pacing.js';
 import { ms, percentile, table, type Section } from './measure.js';
 import type { Grant, StoreOp } from './pacer-instance.js';
 import { pipelineScale } from './pipeline-scale.js';
@@ -37,7 +38,7 @@ interface InstanceResult {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const OWN_LEDGER = pathToFileURL(path.resolve(here, '../shared/adapters/ledger.js')).href;
+const OWN_LEDGER = pathToFileURL(path.resolve(here, '../shared/app/ledger.js')).href;
 
 function runInstance(ledgerUrl: string, layout: 'single' | 'sharded', conn: string, i: number) {
   const args = [ledgerUrl, conn, String(i), ...[BURST_EACH, STEADY_EACH, STEADY_EVERY_MS, RPM].map(String), layout];
@@ -161,7 +162,10 @@ export const pacerScaleSection: Section = {
     ];
     const baseline = process.env.IMAGEGEN_BENCH_BASELINE_BIN;
     if (baseline) {
-      const url = pathToFileURL(path.resolve(path.dirname(baseline), '../dist/shared/adapters/ledger.js')).href;
+      // The ledger's place in that build: shared/app/ now, shared/adapters/ before shared/ was split into layers.
+      const dist = path.resolve(path.dirname(baseline), '../dist/shared');
+      const ledger = ['app/ledger.js', 'adapters/ledger.js'].map((f) => path.join(dist, f)).find((f) => existsSync(f));
+      const url = pathToFileURL(ledger ?? path.join(dist, 'app/ledger.js')).href;
       rows.push(row('baseline build', await measure(url, 'single')));
     }
     rows.push(row('one blob per deployment (default)', await measure(OWN_LEDGER, 'single')));

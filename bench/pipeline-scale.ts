@@ -18,11 +18,11 @@ import { startEmulator } from '../local/emulator/server.js';
 import { freePort, spawnHost } from '../local/host/child.js';
 import { connectionString } from '../local/storage/azurite.js';
 import { startObservingProxy } from '../local/storage/proxy.js';
-import { containerRecords, Ledger, type JobSummary } from '../shared/adapters/ledger.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/storage.js';
-import { CONTAINERS } from '../shared/containers.js';
-import { isTerminal, type JobRecord } from '../shared/job.js';
-import { type PacerState, slotIntervalMs } from '../shared/pacing.js';
+import { containerRecords, Ledger, type JobSummary } from '../shared/app/ledger.js';
+import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { CONTAINERS } from '../shared/core/containers.js';
+import { isTerminal, type JobRecord } from '../shared/core/job.js';
+import { type PacerState, slotIntervalMs } from '../shared/core/pacing.js';
 import { ms, percentile } from './measure.js';
 import { pair } from './drop-files.js';
 import { spawnStorage } from './storage-process.js';
@@ -185,7 +185,7 @@ export async function pipelineScale(instances: number, rpm: number): Promise<[st
     const calls = emulator.requests().filter((r) => r.path.endsWith('/images/edits'));
     const edits = calls.filter((c) => c.status === 200);
     const throttled = calls.filter((c) => c.status === 429).length;
-    // A call's client request id is `<job id>-<attempt>` (shared/pipeline/edit.ts).
+    // A call's client request id is `<job id>-<attempt>` (shared/app/edit.ts).
     const editsOf = new Map<string, number>();
     for (const c of edits) {
       const job = c.clientRequestId?.replace(/-\d+$/, '') ?? '';

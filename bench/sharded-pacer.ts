@@ -1,15 +1,15 @@
 /**
- * (g) A sharded schedule, measured beside the single blob of shared/adapters/pacer-store.ts: time
+ * (g) A sharded schedule, measured beside the single blob of shared/app/pacer.ts: time
  * buckets `pacer/<deployment>/<bucket>.json`, bucket b holding the SLOTS_PER_BUCKET slots from
  * b × SLOTS_PER_BUCKET × interval on, each bucket its own compare-and-swap. A reservation takes the first
  * free slot, not in the past, of the first bucket with room. Batched per instance like the single blob,
  * so the two differ only in the layout. Bench only: it has no throttling (rate cut, epochs), and it
  * recognises a duplicate only in the buckets it reads on the way to a free slot.
  */
-import { backOff } from '../shared/adapters/pacer-store.js';
-import type { RecordStore } from '../shared/adapters/ledger.js';
-import { isConflict } from '../shared/adapters/storage.js';
-import { slotIntervalMs } from '../shared/pacing.js';
+import { backOff } from '../shared/app/pacer.js';
+import type { RecordStore } from '../shared/app/ledger.js';
+import { isConflict } from '../shared/adapters/azure/storage.js';
+import { slotIntervalMs } from '../shared/core/pacing.js';
 
 /** 2 s of slots at 600 RPM: a bucket's keys stay a small blob whatever the rate. */
 export const SLOTS_PER_BUCKET = 20;

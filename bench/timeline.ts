@@ -3,7 +3,7 @@
  * jobs, when the calls left and when the last job was published. Completion over the ideal is the sum
  * of these lags; the table says which one to look at.
  */
-import type { JobRecord } from '../shared/job.js';
+import type { JobRecord } from '../shared/core/job.js';
 import { percentile } from './measure.js';
 
 export interface BurstTimeline {

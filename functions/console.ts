@@ -1,13 +1,13 @@
 /** console (HTTP): GET /api/console, the web console's page, and /api/console/console.js|.css, its bundle. */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { defineFunction, register } from '../shared/adapters/functions-app.js';
+import { defineFunction, register } from '../shared/adapters/azure/functions-app.js';
 
 export const definition = defineFunction({
   name: 'console',
   // Anonymous at the Functions level: the page holds nothing; every API call checks who is asking.
   trigger: { type: 'http', route: 'console/{asset?}', methods: ['GET'], authLevel: 'anonymous' },
   async handle(_rt, request: HttpRequest): Promise<HttpResponseInit> {
-    const { assetResponse, pageResponse } = await import('../shared/console/page.js');
+    const { assetResponse, pageResponse } = await import('../shared/adapters/http/console-page.js');
     const asset = request.params.asset;
     return asset ? assetResponse(asset) : pageResponse();
   },

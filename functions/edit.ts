@@ -1,16 +1,16 @@
 /** edit: a job on the edit-jobs queue → paced images/edits call → the model's bytes in edited/. */
-import { contextLogger, defineFunction, register } from '../shared/adapters/functions-app.js';
-import { QUEUES } from '../shared/containers.js';
+import { contextLogger, defineFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { QUEUES } from '../shared/core/containers.js';
 
 export const definition = defineFunction({
   name: 'edit',
   trigger: { type: 'storageQueue', queueName: QUEUES.edit, connection: 'AzureWebJobsStorage' },
   async handle(rt, message: unknown, context) {
     const [{ decodeMessage }, { processEditMessage }] = await Promise.all([
-      import('../shared/adapters/edit-queue.js'),
-      import('../shared/pipeline/edit.js'),
+      import('../shared/adapters/azure/edit-queue.js'),
+      import('../shared/app/edit.js'),
     ]);
-    const { inSpan, SpanKind } = await import('../shared/telemetry/trace.js');
+    const { inSpan, SpanKind } = await import('../shared/app/telemetry/trace.js');
     const edit = decodeMessage(message);
     const attributes = { 'imagegen.job': edit.jobId, 'imagegen.ticket': edit.ticket };
     await inSpan('edit', { parent: edit.traceparent ?? 'new', kind: SpanKind.CONSUMER, attributes }, async (span) =>

@@ -3,7 +3,7 @@
  * `{"events": [CloudEvent, …]}`. 404 when no topic is configured (OUTCOME_EVENTS_TOPIC_ENDPOINT empty).
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { defineFunction, register } from '../shared/adapters/functions-app.js';
+import { defineFunction, register } from '../shared/adapters/azure/functions-app.js';
 
 const MAX_LIMIT = 500;
 
@@ -20,7 +20,7 @@ export const definition = defineFunction({
     if (!/^\d+$/.test(raw) || limit < 1 || limit > MAX_LIMIT) {
       return { status: 400, jsonBody: { error: `limit must be a whole number from 1 to ${MAX_LIMIT}, got "${raw}"` } };
     }
-    const { readOutcomeFeed } = await import('../shared/events/outbox.js');
+    const { readOutcomeFeed } = await import('../shared/app/outbox.js');
     return { jsonBody: { events: await readOutcomeFeed(rt, limit) } };
   },
 });

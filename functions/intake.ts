@@ -1,11 +1,11 @@
 /** intake: BlobCreated in inbox/ (Event Grid) → classify, wait for the drop's last part, validate, queue the job. */
-import { defineBlobCreatedFunction, register } from '../shared/adapters/functions-app.js';
-import { CONTAINERS } from '../shared/containers.js';
+import { defineBlobCreatedFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { CONTAINERS } from '../shared/core/containers.js';
 
 export const definition = defineBlobCreatedFunction('intake', CONTAINERS.inbox, async (rt, blobName, etag, log) => {
   const [{ intakeBlob }, { inSpan, SpanKind }] = await Promise.all([
-    import('../shared/pipeline/intake.js'),
-    import('../shared/telemetry/trace.js'),
+    import('../shared/app/intake.js'),
+    import('../shared/app/telemetry/trace.js'),
   ]);
   const attributes = { 'imagegen.blob': blobName };
   await inSpan('intake', { parent: 'new', kind: SpanKind.CONSUMER, attributes }, async (span) =>

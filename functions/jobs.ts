@@ -4,8 +4,8 @@
  * `deployment`, paged by `continuationToken`.
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { defineFunction, register } from '../shared/adapters/functions-app.js';
-import { isTerminal, JOB_STATES, type JobState } from '../shared/job.js';
+import { defineFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { isTerminal, JOB_STATES, type JobState } from '../shared/core/job.js';
 
 export const definition = defineFunction({
   name: 'jobs',

@@ -1,9 +1,9 @@
 /** publish: BlobCreated in edited/ (Event Grid) → provenance gate → published/ or quarantine/ with a report. */
-import { defineBlobCreatedFunction, register } from '../shared/adapters/functions-app.js';
-import { CONTAINERS } from '../shared/containers.js';
+import { defineBlobCreatedFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { CONTAINERS } from '../shared/core/containers.js';
 
 export const definition = defineBlobCreatedFunction('publish', CONTAINERS.edited, async (rt, blobName, etag, log) => {
-  const { publishEditedBlob } = await import('../shared/pipeline/publish.js');
+  const { publishEditedBlob } = await import('../shared/app/publish.js');
   await publishEditedBlob(rt, blobName, etag, log);
 });
 

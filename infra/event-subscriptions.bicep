@@ -34,7 +34,7 @@ param maxDeliveryAttempts int = 30
 @maxValue(1440)
 param eventTimeToLiveInMinutes int = 1440
 
-// Mirrors EVENT_SUBSCRIPTIONS in shared/containers.ts (test/infra compares them).
+// Mirrors EVENT_SUBSCRIPTIONS in shared/core/containers.ts (test/infra compares them).
 var subscriptions = [
   {
     name: 'inbox-to-intake'
@@ -48,7 +48,7 @@ var subscriptions = [
   }
 ]
 
-// The Blob Storage operations that complete a blob (BLOB_CREATED_APIS in shared/containers.ts). Other
+// The Blob Storage operations that complete a blob (BLOB_CREATED_APIS in shared/core/containers.ts). Other
 // BlobCreated events (e.g. CreateFile, which Data Lake clients send before any content is flushed) do not
 // complete a drop part and are filtered out here, before any delivery is paid for.
 var blobCreatedApis = [

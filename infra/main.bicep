@@ -22,7 +22,7 @@ param environmentName string
 })
 param location string
 
-// The regions offering the image models on GlobalStandard: the union of `regions` in shared/model-catalog.ts
+// The regions offering the image models on GlobalStandard: the union of `regions` in shared/core/model-catalog.ts
 // (test/infra/catalog.test.ts keeps them equal). The preprovision hook asks Azure before anything is created.
 @description('Region of the Azure OpenAI account: one where the image model is offered (may differ from `location`).')
 @allowed([
@@ -57,12 +57,12 @@ param principalType string = 'User'
 // ---- The model -----------------------------------------------------------------------------------
 //
 // Names, versions, requests per minute per capacity unit and the default model are those of
-// shared/model-catalog.ts (IMAGE_MODELS, DEFAULT_IMAGE_MODEL); test/infra/catalog.test.ts keeps them in
+// shared/core/model-catalog.ts (IMAGE_MODELS, DEFAULT_IMAGE_MODEL); test/infra/catalog.test.ts keeps them in
 // step. A retired or preview model stays listed here (Bicep cannot know today's date): the preprovision
 // hook (infra/hooks/preprovision.*) refuses it, naming its retirement date and replacement, before
 // anything is deployed.
 
-@description('Image model to deploy (a name from shared/model-catalog.ts).')
+@description('Image model to deploy (a name from shared/core/model-catalog.ts).')
 @allowed([
   'gpt-image-1'
   'gpt-image-1-mini'
@@ -196,7 +196,7 @@ param alertFailedSharePercent int = 20
 @minValue(5)
 param alertBacklogMinutes int = 30
 
-// ---- Pipeline settings (defaults are those of shared/config.ts) -----------------------------------
+// ---- Pipeline settings (defaults are those of shared/core/config.ts) -----------------------------------
 
 @description('Model calls in flight at once per instance.')
 @minValue(1)
@@ -308,7 +308,7 @@ var names = {
 }
 
 // The containers, table and queues the code uses: the same names as CONTAINERS, TABLES and QUEUES in
-// shared/containers.ts (test/infra fails when they drift apart).
+// shared/core/containers.ts (test/infra fails when they drift apart).
 var containers = {
   inbox: 'inbox'
   edited: 'edited'
@@ -511,7 +511,7 @@ module roles 'modules/roles.bicep' = {
   }
 }
 
-// The app settings: exactly the settings shared/config.ts lists for Azure (test/infra compares the two),
+// The app settings: exactly the settings shared/core/config.ts lists for Azure (test/infra compares the two),
 // except APPLICATIONINSIGHTS_CONNECTION_STRING, which modules/function-app.bicep adds from the component.
 // No keys and no connection strings: storage, the model and telemetry are reached with the identity.
 var appSettings = {
@@ -553,7 +553,7 @@ var appSettings = {
   AGENT_SCOPE: agentScope
   TOLERATED_FAILURES: toleratedFailures
   SIGNING_TIME_SKEW: signingTimeSkew
-  // The web console's sign-in (shared/console/sign-in.ts): identifiers, not secrets; the flow needs none.
+  // The web console's sign-in (shared/adapters/http/sign-in.ts): identifiers, not secrets; the flow needs none.
   CONSOLE_TENANT_ID: tenant().tenantId
   CONSOLE_CLIENT_ID: consoleClientId
   CONSOLE_MAX_TRANSFERS: '4'

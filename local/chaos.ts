@@ -17,19 +17,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
-import { loadGateConfig } from '../shared/config.js';
-import { CONTAINERS } from '../shared/containers.js';
-import { createStorageClients, ensureStorageLayout, type StorageClients } from '../shared/adapters/storage.js';
-import { containerRecords, Ledger } from '../shared/adapters/ledger.js';
-import { isTerminal, type JobRecord } from '../shared/job.js';
-import { createVerifier } from '../shared/provenance/verifier.js';
+import { loadGateConfig } from '../shared/core/config.js';
+import { CONTAINERS } from '../shared/core/containers.js';
+import { createStorageClients, ensureStorageLayout, type StorageClients } from '../shared/adapters/azure/storage.js';
+import { containerRecords, Ledger } from '../shared/app/ledger.js';
+import { isTerminal, type JobRecord } from '../shared/core/job.js';
+import { createVerifier } from '../shared/adapters/c2pa/verifier.js';
 import { intOption, parse } from './cli.js';
 import type { FaultRates } from './emulator/faults.js';
 import { startEmulator, type RequestRecord } from './emulator/server.js';
 import { startLocalStorage, subscriptionsFor } from './environment.js';
 import { freePort, spawnHost } from './host/child.js';
 import { startEmulatorPool, type EmulatedRegion } from './pool.js';
-import { DEFAULT_IMAGE_MODEL } from '../shared/model-catalog.js';
+import { DEFAULT_IMAGE_MODEL } from '../shared/core/model-catalog.js';
 
 export interface ChaosOptions {
   drops: number;

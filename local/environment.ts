@@ -4,15 +4,15 @@
  * app reads on Azure. `npm start`, the demo,
  * the integration tests and the benchmarks all start the pipeline through here.
  */
-import { newLocalSecret } from '../shared/console/access.js';
-import { localSigner } from '../shared/composite/signer.js';
-import { loadConfig, settingDefault, type SettingName } from '../shared/config.js';
-import { EVENT_SUBSCRIPTIONS } from '../shared/containers.js';
-import { ensureStorageLayout } from '../shared/adapters/storage.js';
-import type { ImageModel } from '../shared/adapters/model.js';
-import { upgradeIndex } from '../shared/pipeline/index-upgrade.js';
-import { createRuntime, type Runtime } from '../shared/runtime.js';
-import { DEFAULT_IMAGE_MODEL } from '../shared/model-catalog.js';
+import { newLocalSecret } from '../shared/adapters/http/access.js';
+import { localSigner } from '../shared/adapters/signing/local-signer.js';
+import { loadConfig, settingDefault, type SettingName } from '../shared/core/config.js';
+import { EVENT_SUBSCRIPTIONS } from '../shared/core/containers.js';
+import { ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import type { ImageModel } from '../shared/adapters/azure/openai-model.js';
+import { upgradeIndex } from '../shared/app/index-upgrade.js';
+import { createRuntime, type Runtime } from '../shared/composition.js';
+import { DEFAULT_IMAGE_MODEL } from '../shared/core/model-catalog.js';
 import { startEmulator, WELL_KNOWN_API_KEY, type Emulator, type EmulatorOptions } from './emulator/server.js';
 import { startEmulatorPool, type EmulatedRegion, type EmulatorPool } from './pool.js';
 import { loadFunctionDefinitions } from './functions.js';
@@ -143,7 +143,7 @@ function servedDeployment(settings: Settings = {}): Record<string, string> {
 }
 
 async function localPublisher(where: string) {
-  const ca = await import('../shared/composite/local-ca.js');
+  const ca = await import('../shared/adapters/signing/local-ca.js');
   return where === 'memory' ? ca.generatePublisher() : ca.loadOrCreatePublisher(where);
 }
 
@@ -205,7 +205,7 @@ async function startPipelineParts(options: LocalPipelineOptions, opened: Opened)
     localSecret: newLocalSecret(),
   });
   await ensureStorageLayout(runtime.storage);
-  // A state written before the jobs index is indexed before the host serves anything (./shared/pipeline/index-upgrade.ts).
+  // A state written before the jobs index is indexed before the host serves anything (./shared/app/index-upgrade.ts).
   await upgradeIndex(runtime.ledger);
   const host = opened(
     await startHost({

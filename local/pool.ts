@@ -3,7 +3,7 @@
  * emulator per "region", each with its own requests-per-minute quota (and faults), all signing with the
  * same local CA, and the IMAGE_MODEL_POOL setting that lists them.
  */
-import { DEFAULT_IMAGE_MODEL } from '../shared/model-catalog.js';
+import { DEFAULT_IMAGE_MODEL } from '../shared/core/model-catalog.js';
 import { startEmulator, WELL_KNOWN_API_KEY, type Emulator, type EmulatorOptions } from './emulator/server.js';
 
 export interface EmulatedRegion {

@@ -1,6 +1,6 @@
 /** Turns the host's log into what a person watching `npm start` wants: one line per job state change and a running summary. */
-import { SETTLE_LINE, STATE_LINE } from '../shared/log.js';
-import { isTerminal, type JobState } from '../shared/job.js';
+import { SETTLE_LINE, STATE_LINE } from '../shared/core/log.js';
+import { isTerminal, type JobState } from '../shared/core/job.js';
 import type { LogEntry } from './host/host.js';
 
 const clock = () => new Date().toTimeString().slice(0, 8);

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONTAINERS } from '../shared/containers.js';
+import { CONTAINERS } from '../shared/core/containers.js';
 import { intOption, parse, UsageError } from './cli.js';
 import { startLocalPipeline, type LocalPipeline, type Settings } from './environment.js';
 import { createReporter } from './reporter.js';

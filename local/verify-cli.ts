@@ -7,12 +7,12 @@
 import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { parse, UsageError } from './cli.js';
-import { ConfigError, loadGateConfig } from '../shared/config.js';
-import { renderChecklist } from '../shared/provenance/checklist.js';
-import type { ProvenanceReport } from '../shared/provenance/gate.js';
-import { terminalSafe } from '../shared/provenance/terminal-text.js';
-import { createCompositeVerifier } from '../shared/provenance/publisher.js';
-import { certificatesIn, createVerifier } from '../shared/provenance/verifier.js';
+import { ConfigError, loadGateConfig } from '../shared/core/config.js';
+import { renderChecklist } from '../shared/core/provenance/checklist.js';
+import type { ProvenanceReport } from '../shared/core/provenance/gate.js';
+import { terminalSafe } from '../shared/core/provenance/terminal-text.js';
+import { createCompositeVerifier } from '../shared/adapters/c2pa/composite-gate.js';
+import { certificatesIn, createVerifier } from '../shared/adapters/c2pa/verifier.js';
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(

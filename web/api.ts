@@ -1,6 +1,6 @@
 /** Calls to the console's API (same origin, cookies included); a 401 sends the browser to sign in. */
-import type { OperationsAnswer } from '../shared/console/operations.js';
-import type { EventsView, JobView, Overview, SubmitAnswer } from '../shared/console/types.js';
+import type { OperationsAnswer } from '../shared/app/console/operations.js';
+import type { EventsView, JobView, Overview, SubmitAnswer } from '../shared/app/console/types.js';
 
 export const BASE = '/api/console/api';
 

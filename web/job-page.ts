@@ -3,10 +3,10 @@
  * output side by side, each zoomable; the request; the timeline; the provenance checklist exactly as
  * `verify` prints it; for rejected and failed jobs the problems and what to do next; downloads.
  */
-import type { FilePart, JobView } from '../shared/console/types.js';
+import type { FilePart, JobView } from '../shared/app/console/types.js';
 import { ApiError, fetchJob, fileUrl } from './api.js';
 import { dateTime, h, replaceChildren } from './dom.js';
-import { isTerminal } from '../shared/job-states.js';
+import { isTerminal } from '../shared/core/job-states.js';
 import { stateBadge } from './jobs-page.js';
 import { type Page, pollingPage } from './page.js';
 

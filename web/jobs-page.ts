@@ -1,6 +1,6 @@
 /** Jobs: the live list (polled), counters per state, the pacer's schedule and, when present, outcome events. */
-import { JOB_STATES, type JobState } from '../shared/job-states.js';
-import type { DeadLetterRow, JobRow, Overview } from '../shared/console/types.js';
+import { JOB_STATES, type JobState } from '../shared/core/job-states.js';
+import type { DeadLetterRow, JobRow, Overview } from '../shared/app/console/types.js';
 import { fetchEvents, fetchOverview } from './api.js';
 import { age, dateTime, h, replaceChildren } from './dom.js';
 import type { Page } from './page.js';

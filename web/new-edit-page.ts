@@ -3,7 +3,7 @@
  * the drop with intake's own code before anything reaches inbox/, and its refusal is shown here word
  * for word.
  */
-import type { Overview } from '../shared/console/types.js';
+import type { Overview } from '../shared/app/console/types.js';
 import { fetchOverview, submitDrop } from './api.js';
 import { h, replaceChildren } from './dom.js';
 import { MaskPainter, type Tool } from './mask-painter.js';

@@ -3,7 +3,7 @@
  * deployment's latency, 429s, quota use and breaker, the backlog and its age, dead letters, owed outcome
  * events, the top reasons jobs did not publish, and what the model calls cost (today's total too).
  */
-import type { OperationsAnswer } from '../shared/console/operations.js';
+import type { OperationsAnswer } from '../shared/app/console/operations.js';
 import { fetchOperations } from './api.js';
 import { meter, stackedBars } from './charts.js';
 import { h, replaceChildren } from './dom.js';

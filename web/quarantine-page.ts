@@ -1,5 +1,5 @@
 /** Quarantine review: every quarantined job, why, and its checklist. */
-import type { JobView } from '../shared/console/types.js';
+import type { JobView } from '../shared/app/console/types.js';
 import { fetchJob, fetchOverview, fileUrl } from './api.js';
 import { h, replaceChildren } from './dom.js';
 import type { Page } from './page.js';

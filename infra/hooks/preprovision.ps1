@@ -49,7 +49,7 @@ function Invoke-Az([string[]] $Arguments) {
 # The decision module is TypeScript and azd has built nothing yet: compile it (and the catalog) when the
 # compiled copy is missing or older than any of its sources.
 $cli = 'dist/preflight/infra/preflight/cli.js'
-$sources = @(Get-ChildItem -File -Path 'infra/preflight', 'shared/model-catalog.ts')
+$sources = @(Get-ChildItem -File -Path 'infra/preflight', 'shared/core/model-catalog.ts')
 if (-not (Test-Path $cli) -or ($sources | Where-Object { $_.LastWriteTime -gt (Get-Item $cli).LastWriteTime })) {
   if (-not (Test-Path 'node_modules/typescript/bin/tsc')) {
     Write-Host "preprovision: installing the project's dependencies (npm ci)"

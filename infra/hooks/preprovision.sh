@@ -5,7 +5,7 @@
 # and version offered in AZURE_OPENAI_LOCATION, not deprecated, retired or preview, on the GlobalStandard SKU,
 # with IMAGE_MODEL_CAPACITY units of free quota. It saves what `az cognitiveservices model list` and
 # `az cognitiveservices usage list` print and hands both to one decision module (infra/preflight/decide.ts,
-# which also applies shared/model-catalog.ts); a refusal names the setting to change and the fix.
+# which also applies shared/core/model-catalog.ts); a refusal names the setting to change and the fix.
 #
 # Reads the azd environment, with the defaults of infra/main.bicepparam: IMAGE_MODEL_NAME, IMAGE_MODEL_CAPACITY,
 # AZURE_OPENAI_LOCATION; and AZURE_SUBSCRIPTION_ID (set by azd). On a re-provision, AZURE_RESOURCE_GROUP,
@@ -57,7 +57,7 @@ az_sub() {
 # The decision module is TypeScript and azd has built nothing yet: compile it (and the catalog) when the
 # compiled copy is missing or older than any of its sources.
 cli=dist/preflight/infra/preflight/cli.js
-if [ ! -f "$cli" ] || [ -n "$(find infra/preflight shared/model-catalog.ts -newer "$cli" 2>/dev/null)" ]; then
+if [ ! -f "$cli" ] || [ -n "$(find infra/preflight shared/core/model-catalog.ts -newer "$cli" 2>/dev/null)" ]; then
   if [ ! -f node_modules/typescript/bin/tsc ]; then
     echo "preprovision: installing the project's dependencies (npm ci)"
     npm ci --no-audit --no-fund >/dev/null || fail "npm ci failed"

@@ -5,13 +5,13 @@ param name string
 param location string
 param tags object = {}
 
-@description('The pipeline\'s containers, by role (main.bicep mirrors CONTAINERS in shared/containers.ts).')
+@description('The pipeline\'s containers, by role (main.bicep mirrors CONTAINERS in shared/core/containers.ts).')
 param containers object
 
-@description('The pipeline\'s queues, by role (main.bicep mirrors QUEUES in shared/containers.ts).')
+@description('The pipeline\'s queues, by role (main.bicep mirrors QUEUES in shared/core/containers.ts).')
 param queues object
 
-@description('The pipeline\'s tables, by role (main.bicep mirrors TABLES in shared/containers.ts): the jobs index.')
+@description('The pipeline\'s tables, by role (main.bicep mirrors TABLES in shared/core/containers.ts): the jobs index.')
 param tables object
 
 @description('Container the Flex Consumption platform reads the app\'s deployment package from.')
@@ -128,7 +128,7 @@ resource pipelineQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@
   }
 ]
 
-// The jobs index (shared/adapters/jobs-index.ts): listings and counts without scanning the ledger.
+// The jobs index (shared/app/jobs-index.ts): listings and counts without scanning the ledger.
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: storage
   name: 'default'

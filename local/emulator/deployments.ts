@@ -3,7 +3,7 @@
  * carry) serving one model from the catalog, whose rules (sizes, qualities, formats, input_fidelity, mask
  * and image limits) it enforces. As on Azure, the name is free and the model is what counts.
  */
-import { checkModel, DEFAULT_IMAGE_MODEL, type ImageModelSpec } from '../../shared/model-catalog.js';
+import { checkModel, DEFAULT_IMAGE_MODEL, type ImageModelSpec } from '../../shared/core/model-catalog.js';
 
 /** Deployment name → catalog model name. */
 export type DeploymentMap = Readonly<Record<string, string>>;

@@ -1,15 +1,15 @@
 /**
  * Parsing and validating image requests the way Azure OpenAI does, against the deployment's model
- * (../../shared/model-catalog.ts), with Azure-shaped error bodies: `{"error":{"code","message","param"?,"type"?}}`.
+ * (../../shared/core/model-catalog.ts), with Azure-shaped error bodies: `{"error":{"code","message","param"?,"type"?}}`.
  */
 import sharp from 'sharp';
-import { sniffFormat } from '../../shared/image-header.js';
+import { sniffFormat } from '../../shared/core/image-header.js';
 import {
   IMAGE_MODELS,
   type ImageModelSpec,
   type ImageQualityValue,
   type InputFormatValue,
-} from '../../shared/model-catalog.js';
+} from '../../shared/core/model-catalog.js';
 import { type Format, type Size } from './imaging.js';
 
 export class ApiError extends Error {

@@ -9,7 +9,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { guardLoopback } from '../loopback-guard.js';
-import type { ImageModelSpec } from '../../shared/model-catalog.js';
+import type { ImageModelSpec } from '../../shared/core/model-catalog.js';
 import { authorize, type IssuedToken, TokenIssuer, WELL_KNOWN_API_KEY } from './auth.js';
 import { DEFAULT_DEPLOYMENTS, type DeploymentMap, resolveDeployments } from './deployments.js';
 import {

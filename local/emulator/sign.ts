@@ -7,9 +7,9 @@
  * identity's signing time.
  */
 import { randomUUID } from 'node:crypto';
-import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa.js';
-import { coseSign1 } from '../../shared/composite/cose.js';
-import { keySigner } from '../../shared/composite/signer.js';
+import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa/c2pa-wasm.js';
+import { coseSign1 } from '../../shared/adapters/signing/cose.js';
+import { keySigner } from '../../shared/adapters/signing/local-signer.js';
 import type { EmulatorIdentity } from './identity.js';
 import { timeStampToken } from './tsa.js';
 

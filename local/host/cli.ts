@@ -2,10 +2,10 @@
  * `imagegen-pipeline host`: only the local Functions host, against the storage and model the settings
  * name (environment, then local.settings.json). The chaos run starts it as a child process it can kill.
  */
-import { loadConfig } from '../../shared/config.js';
-import { newLocalSecret } from '../../shared/console/access.js';
-import { ensureStorageLayout } from '../../shared/adapters/storage.js';
-import { createRuntime } from '../../shared/runtime.js';
+import { loadConfig } from '../../shared/core/config.js';
+import { newLocalSecret } from '../../shared/adapters/http/access.js';
+import { ensureStorageLayout } from '../../shared/adapters/azure/storage.js';
+import { createRuntime } from '../../shared/composition.js';
 import { intOption, parse } from '../cli.js';
 import { ensurePortsFree, explainListenError, type PortUse } from '../ports.js';
 import { loadFunctionDefinitions } from '../functions.js';
@@ -30,7 +30,7 @@ export async function run(args: string[]): Promise<number> {
   // Before the storage is touched, so a taken port fails at once.
   await ensurePortsFree([port]);
   const settings = { ...readLocalSettings(), ...process.env } as Record<string, string | undefined>;
-  // The host on this machine: its console user is the machine's own (see shared/console/access.ts).
+  // The host on this machine: its console user is the machine's own (see shared/adapters/http/access.ts).
   const runtime = await createRuntime(loadConfig(settings), { localSecret: newLocalSecret() });
   await ensureStorageLayout(runtime.storage);
   const reporter = createReporter({ verbose: values.verbose === true });

@@ -11,10 +11,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EventGridDeserializer } from '@azure/eventgrid';
 import functions, { type HttpResponseInit, type InvocationContext as InvocationContextType } from '@azure/functions';
-import type { FunctionDefinition } from '../../shared/adapters/functions-app.js';
-import { LOCAL_USER_HEADER } from '../../shared/console/access.js';
-import type { Runtime } from '../../shared/runtime.js';
-import { startLocalTracing } from '../../shared/telemetry/setup.js';
+import type { FunctionDefinition } from '../../shared/adapters/azure/functions-app.js';
+import { LOCAL_USER_HEADER } from '../../shared/adapters/http/access.js';
+import type { Runtime } from '../../shared/composition.js';
+import { startLocalTracing } from '../../shared/adapters/telemetry/setup.js';
 import { guardLoopback } from '../loopback-guard.js';
 import type { QueueSettings } from './host-json.js';
 import { parseNcrontab } from './ncrontab.js';
@@ -153,7 +153,7 @@ function webhookRefusal(req: IncomingMessage): Refused | undefined {
 
 /**
  * The headers a function sees. The local runtime declares its user by a per-process secret the host adds
- * here (see shared/console/access.ts); a caller's own copy of that header is dropped first.
+ * here (see shared/adapters/http/access.ts); a caller's own copy of that header is dropped first.
  */
 function functionHeaders(req: IncomingMessage, localSecret: string | undefined): Record<string, string> {
   const headers = Object.fromEntries(

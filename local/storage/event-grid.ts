@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { BLOB_CREATED, CONTAINERS } from '../../shared/containers.js';
+import { BLOB_CREATED, CONTAINERS } from '../../shared/core/containers.js';
 import { connectionString, DEV_ACCOUNT } from './azurite.js';
 import { startObservingProxy } from './proxy.js';
 import { trackDeliveries } from './deliveries.js';

@@ -3,7 +3,7 @@
  * that must end in a specific rejection report without a model call.
  */
 import sharp from 'sharp';
-import { classifyBlobName, dropBlobName } from '../../shared/drop.js';
+import { classifyBlobName, dropBlobName } from '../../shared/core/drop.js';
 import { gradientImage, rectMask, rewritePng } from '../helpers/images.js';
 
 export interface CorpusFile {

@@ -7,10 +7,10 @@
 import 'reflect-metadata';
 import { KeyObject, randomUUID, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { coseSign1 } from '../../shared/composite/cose.js';
-import { keySigner } from '../../shared/composite/signer.js';
+import { coseSign1 } from '../../shared/adapters/signing/cose.js';
+import { keySigner } from '../../shared/adapters/signing/local-signer.js';
 import { timeStampToken } from '../../local/emulator/tsa.js';
-import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa.js';
+import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa/c2pa-wasm.js';
 
 x509.cryptoProvider.set(webcrypto as Crypto);
 

@@ -4,9 +4,9 @@
  * ingredients in any role and order, embedded through c2pa-rs like the pipeline's own composites.
  */
 import { KeyObject, sign } from 'node:crypto';
-import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa.js';
-import { compositeManifest } from '../../shared/composite/manifest.js';
-import { type CompositeBinding, sha256Hex } from '../../shared/provenance/composite-binding.js';
+import { BytesBlob, installFileReaderSync, loadC2pa } from '../../shared/adapters/c2pa/c2pa-wasm.js';
+import { compositeManifest } from '../../shared/adapters/c2pa/composite-manifest.js';
+import { type CompositeBinding, sha256Hex } from '../../shared/core/provenance/composite-binding.js';
 import type { Issued } from './crafted-c2pa.js';
 
 type Cbor = null | number | string | Uint8Array | Cbor[] | Map<Cbor, Cbor> | { tag: number; value: Cbor };

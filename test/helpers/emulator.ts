@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../local/emulator/server.js';
-import { readerSettings } from '../../shared/provenance/trust-settings.js';
+import { readerSettings } from '../../shared/core/provenance/trust-settings.js';
 
 /** One throwaway CA per test process: tests never touch the developer's ~/.imagegen-pipeline. */
 export const TEST_CA_DIR = path.join(mkdtempSync(path.join(tmpdir(), 'imagegen-test-')), 'emulator-ca-v3');

@@ -6,7 +6,7 @@
  * signed file puts the manifest and the pixels (the manifest's size depends on the numbers' widths).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { pngChunks } from '../../shared/image-header.js';
+import { pngChunks } from '../../shared/core/image-header.js';
 import { type ClaimSigner, craft, type CraftOptions } from './crafted-c2pa.js';
 
 interface Range {

@@ -1,7 +1,7 @@
 /** Test images made on the fly (no binaries in the repository). */
 import { deflateSync, inflateSync, crc32 } from 'node:zlib';
 import sharp from 'sharp';
-import { pngChunks } from '../../shared/image-header.js';
+import { pngChunks } from '../../shared/core/image-header.js';
 
 /** An RGB image with a smooth two-axis gradient, so that every pixel differs from its neighbours. */
 export async function gradientImage(

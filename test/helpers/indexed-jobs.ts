@@ -1,6 +1,6 @@
 /** Job records at chosen times and states, for the jobs-index tests and bench (h). */
 import { createHash } from 'node:crypto';
-import { newJob, type JobRecord, type JobState } from '../../shared/job.js';
+import { newJob, type JobRecord, type JobState } from '../../shared/core/job.js';
 import { editRequest } from './edit-request.js';
 
 export const jobIdOf = (n: number) => createHash('sha256').update(`job ${n}`).digest('hex').slice(0, 32);

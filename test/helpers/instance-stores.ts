@@ -2,9 +2,9 @@
  * Record stores on the `jobs` container as separate host processes have them, each with its own storage
  * client, each counting the writes it made: the pacer tests share one schedule blob among them.
  */
-import { containerRecords, type RecordStore } from '../../shared/adapters/ledger.js';
-import { createStorageClients } from '../../shared/adapters/storage.js';
-import { CONTAINERS } from '../../shared/containers.js';
+import { containerRecords, type RecordStore } from '../../shared/app/ledger.js';
+import { createStorageClients } from '../../shared/adapters/azure/storage.js';
+import { CONTAINERS } from '../../shared/core/containers.js';
 
 export interface InstanceStore {
   store: RecordStore;

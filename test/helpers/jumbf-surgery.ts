@@ -1,6 +1,6 @@
 /** Raw surgery on a signed PNG's manifest store, for attacks that c2pa-rs's builder will not produce. */
-import { readContainer } from '../../shared/provenance/container.js';
-import { parseSuperbox } from '../../shared/provenance/jumbf.js';
+import { readContainer } from '../../shared/core/provenance/container.js';
+import { parseSuperbox } from '../../shared/core/provenance/jumbf.js';
 import { rewritePng } from './images.js';
 
 /** The whole superbox (header included) of the manifest labelled `label` in a PNG's manifest store. */

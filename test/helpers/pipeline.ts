@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ContainerSASPermissions } from '@azure/storage-blob';
 import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from '../../local/environment.js';
 import type { LogEntry } from '../../local/host/host.js';
-import { isTerminal, type JobRecord } from '../../shared/job.js';
+import { isTerminal, type JobRecord } from '../../shared/core/job.js';
 import { TEST_CA_DIR } from './emulator.js';
 
 export interface TestPipeline extends LocalPipeline {

@@ -1,10 +1,16 @@
 /**
- * The Bicep follows shared/model-catalog.ts: the models it may deploy, their versions, requests per minute
+ * The Bicep follows shared/core/model-catalog.ts: the models it may deploy, their versions, requests per minute
  * per capacity unit, the default model and its default capacity, the regions and the SKU. Bicep cannot
  * import the catalog, so this test is what keeps the two in step.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkModel, DEFAULT_IMAGE_MODEL, findModel, IMAGE_MODELS, latestVersion } from '../../shared/model-catalog.js';
+import {
+  checkModel,
+  DEFAULT_IMAGE_MODEL,
+  findModel,
+  IMAGE_MODELS,
+  latestVersion,
+} from '../../shared/core/model-catalog.js';
 import { evaluate, get, infraFiles, type Value } from './bicep.js';
 import { appSettingExpressions, loadTemplates, type Templates } from './checks.js';
 

@@ -3,9 +3,9 @@
  * can run them on the real templates (expecting none) and on deliberately broken copies (expecting some).
  */
 import type { Node } from 'web-tree-sitter';
-import { BLOB_CREATED, BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/containers.js';
+import { BLOB_CREATED, BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/core/containers.js';
 import { ACCOUNT_KIND } from '../../infra/preflight/decide.js';
-import { DEFAULT_IMAGE_MODEL, findModel, IMAGE_MODELS, latestVersion } from '../../shared/model-catalog.js';
+import { DEFAULT_IMAGE_MODEL, findModel, IMAGE_MODELS, latestVersion } from '../../shared/core/model-catalog.js';
 import {
   BicepFile,
   descendants,

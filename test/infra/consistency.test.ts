@@ -1,15 +1,15 @@
 /**
- * Code and infrastructure cannot drift apart: the settings shared/config.ts declares are exactly the app
+ * Code and infrastructure cannot drift apart: the settings shared/core/config.ts declares are exactly the app
  * settings in Bicep, the keys of local.settings.sample.json and the README's settings table; the container,
- * queue and subscription names in Bicep are those of shared/containers.ts; the two parameter files, the
+ * queue and subscription names in Bicep are those of shared/core/containers.ts; the two parameter files, the
  * postdeploy hooks and azure.yaml agree with the templates.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SETTINGS } from '../../shared/config.js';
-import { BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS, QUEUES, TABLES } from '../../shared/containers.js';
+import { SETTINGS } from '../../shared/core/config.js';
+import { BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS, QUEUES, TABLES } from '../../shared/core/containers.js';
 import {
   BicepFile,
   descendants,
@@ -39,11 +39,11 @@ const names = (where: 'local' | 'azure') =>
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
 describe('settings', () => {
-  it('the app settings in Bicep are exactly the settings shared/config.ts lists for Azure', () => {
+  it('the app settings in Bicep are exactly the settings shared/core/config.ts lists for Azure', () => {
     expect(sorted(appSettingExpressions(t).keys())).toEqual(names('azure'));
   });
 
-  it('the tunable app settings default to the defaults in shared/config.ts', () => {
+  it('the tunable app settings default to the defaults in shared/core/config.ts', () => {
     const settings = appSettingExpressions(t);
     const checked: string[] = [];
     for (const spec of SETTINGS) {
@@ -88,7 +88,7 @@ describe('settings', () => {
     expect(evaluate(t.main.params.get('requestsPerMinutePerCapacityUnit')?.default, { file: t.main })).toBe(3);
   });
 
-  it('local.settings.sample.json has exactly the settings shared/config.ts lists for local runs', () => {
+  it('local.settings.sample.json has exactly the settings shared/core/config.ts lists for local runs', () => {
     const sample = JSON.parse(readFileSync(path.join(ROOT, 'local.settings.sample.json'), 'utf8')) as {
       Values: Record<string, string>;
     };
@@ -154,7 +154,7 @@ function settingsTable(markdown: string): string[] {
 }
 
 describe('names shared with the code', () => {
-  it('containers and queues are those of shared/containers.ts', () => {
+  it('containers and queues are those of shared/core/containers.ts', () => {
     expect(evaluate(t.main.vars.get('containers'), { file: t.main })).toEqual({ ...CONTAINERS });
     expect(evaluate(t.main.vars.get('queues'), { file: t.main })).toEqual({ ...QUEUES });
     expect(evaluate(t.main.vars.get('tables'), { file: t.main })).toEqual({ ...TABLES });
@@ -171,7 +171,7 @@ describe('names shared with the code', () => {
     expect(Object.values(CONTAINERS)).not.toContain(deployment);
   });
 
-  it('the Event Grid subscriptions, their API filter and dead-letter container are those of shared/containers.ts', () => {
+  it('the Event Grid subscriptions, their API filter and dead-letter container are those of shared/core/containers.ts', () => {
     const f = t.eventSubscriptions;
     expect(evaluate(f.vars.get('subscriptions'), { file: f })).toEqual(EVENT_SUBSCRIPTIONS.map((s) => ({ ...s })));
     expect(evaluate(f.vars.get('blobCreatedApis'), { file: f })).toEqual([...BLOB_CREATED_APIS]);

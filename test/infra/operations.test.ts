@@ -1,6 +1,6 @@
 /**
  * The workbook and the alert rules query what the app sends: every span name, attribute and gauge figure
- * they name is one shared/telemetry/ emits (a renamed attribute would leave a chart empty and an alert
+ * they name is one shared/app/telemetry/ emits (a renamed attribute would leave a chart empty and an alert
  * silent). Alerts cover the five conditions, and notify an action group only when an e-mail is given.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (p: string) => readFileSync(path.join(ROOT, p), 'utf8');
-const telemetry = readdirSync(path.join(ROOT, 'shared/telemetry'))
-  .map((f) => read(`shared/telemetry/${f}`))
+const telemetry = readdirSync(path.join(ROOT, 'shared/app/telemetry'))
+  .map((f) => read(`shared/app/telemetry/${f}`))
   .join('\n');
 const module = read('infra/modules/operations.bicep');
 const workbook = JSON.parse(read('infra/modules/operations-workbook.json')) as {

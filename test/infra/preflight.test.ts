@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../infra/preflight/cli.js';
 import { ACCOUNT_KIND, decide, type PreflightRequest } from '../../infra/preflight/decide.js';
-import { DEFAULT_IMAGE_MODEL } from '../../shared/model-catalog.js';
+import { DEFAULT_IMAGE_MODEL } from '../../shared/core/model-catalog.js';
 import { ROOT } from './bicep.js';
 
 const FIXTURES = path.join(ROOT, 'test/infra/fixtures/preflight');

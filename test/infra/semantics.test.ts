@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/containers.js';
+import { CONTAINERS, EVENT_SUBSCRIPTIONS } from '../../shared/core/containers.js';
 import { evaluate, get, infraFiles, ROOT } from './bicep.js';
 import {
   apiVersionProblems,

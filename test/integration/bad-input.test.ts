@@ -1,7 +1,7 @@
 /** Bad input never crashes a worker, never burns model quota, never loses the drop: it ends in a readable report. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTerminal } from '../../shared/job.js';
+import { isTerminal } from '../../shared/core/job.js';
 import { badInputCorpus, type BadDrop } from '../corpus/bad-inputs.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';

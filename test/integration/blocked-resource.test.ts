@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { jobView } from '../../shared/console/views.js';
+import { jobView } from '../../shared/app/console/views.js';
 import { TEST_CA_DIR } from '../helpers/emulator.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';

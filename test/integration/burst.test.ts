@@ -1,6 +1,6 @@
 /** A burst of drops against a tight quota: paced into an even stream, not a 429 storm. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isTerminal } from '../../shared/job.js';
+import { isTerminal } from '../../shared/core/job.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 

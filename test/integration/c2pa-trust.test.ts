@@ -8,19 +8,19 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadC2pa } from '../../shared/adapters/c2pa.js';
-import { loadGateConfig } from '../../shared/config.js';
-import { claimSignerChain, coseSign1Parts } from '../../shared/provenance/cose-signer.js';
-import { readContainer } from '../../shared/provenance/container.js';
+import { loadC2pa } from '../../shared/adapters/c2pa/c2pa-wasm.js';
+import { loadGateConfig } from '../../shared/core/config.js';
+import { claimSignerChain, coseSign1Parts } from '../../shared/core/provenance/cose-signer.js';
+import { readContainer } from '../../shared/core/provenance/container.js';
 import {
   MICROSOFT_C2PA_ROOTS_PEM,
   MICROSOFT_CLAIM_ROOT_PEM,
   MICROSOFT_TIME_STAMP_ROOT_PEM,
-} from '../../shared/provenance/default-trust.js';
-import type { ManifestStoreJson, ProvenanceReport, StatusCodes } from '../../shared/provenance/gate.js';
-import { readManifestStore } from '../../shared/provenance/jumbf.js';
-import { readerSettings, type TrustLists } from '../../shared/provenance/trust-settings.js';
-import { createVerifier, type Verifier } from '../../shared/provenance/verifier.js';
+} from '../../shared/core/provenance/default-trust.js';
+import type { ManifestStoreJson, ProvenanceReport, StatusCodes } from '../../shared/core/provenance/gate.js';
+import { readManifestStore } from '../../shared/core/provenance/jumbf.js';
+import { readerSettings, type TrustLists } from '../../shared/core/provenance/trust-settings.js';
+import { createVerifier, type Verifier } from '../../shared/adapters/c2pa/verifier.js';
 import { agentAction, craft, issue, makePki, OID, type Pki, pkiSigner } from '../helpers/crafted-c2pa.js';
 import { craftWithPixelsExcluded } from '../helpers/extra-exclusion.js';
 import { gradientImage } from '../helpers/images.js';

@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatePublisher } from '../../shared/composite/local-ca.js';
-import { localSigner } from '../../shared/composite/signer.js';
-import { BINDING_LABEL } from '../../shared/provenance/composite-binding.js';
+import { generatePublisher } from '../../shared/adapters/signing/local-ca.js';
+import { localSigner } from '../../shared/adapters/signing/local-signer.js';
+import { BINDING_LABEL } from '../../shared/core/provenance/composite-binding.js';
 import { gradientImage, portraitJpeg, rawPixels, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadGateConfig } from '../../shared/config.js';
-import { readContainer } from '../../shared/provenance/container.js';
-import { type GateContext, type ProvenanceReport } from '../../shared/provenance/gate.js';
-import { createCompositeVerifier, type CompositeVerifier } from '../../shared/provenance/publisher.js';
-import { createVerifier, type Verifier } from '../../shared/provenance/verifier.js';
+import { loadGateConfig } from '../../shared/core/config.js';
+import { readContainer } from '../../shared/core/provenance/container.js';
+import { type GateContext, type ProvenanceReport } from '../../shared/core/provenance/gate.js';
+import { createCompositeVerifier, type CompositeVerifier } from '../../shared/adapters/c2pa/composite-gate.js';
+import { createVerifier, type Verifier } from '../../shared/adapters/c2pa/verifier.js';
 import {
   agentAction,
   craft,

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadGateConfig } from '../../shared/config.js';
-import { readContainer } from '../../shared/provenance/container.js';
-import type { ProvenanceReport } from '../../shared/provenance/gate.js';
-import { readManifestStore } from '../../shared/provenance/jumbf.js';
-import { createVerifier, type Verifier } from '../../shared/provenance/verifier.js';
+import { loadGateConfig } from '../../shared/core/config.js';
+import { readContainer } from '../../shared/core/provenance/container.js';
+import type { ProvenanceReport } from '../../shared/core/provenance/gate.js';
+import { readManifestStore } from '../../shared/core/provenance/jumbf.js';
+import { createVerifier, type Verifier } from '../../shared/adapters/c2pa/verifier.js';
 import {
   AGENT,
   agentAction,

@@ -6,9 +6,9 @@ import { parseDeploymentSpecs } from '../../local/emulator/deployments.js';
 import { parseLatency } from '../../local/emulator/faults.js';
 import { loadOrCreateIdentity } from '../../local/emulator/identity.js';
 import { type Emulator, WELL_KNOWN_API_KEY } from '../../local/emulator/server.js';
-import { loadC2pa } from '../../shared/adapters/c2pa.js';
-import { loadGateConfig } from '../../shared/config.js';
-import { createVerifier } from '../../shared/provenance/verifier.js';
+import { loadC2pa } from '../../shared/adapters/c2pa/c2pa-wasm.js';
+import { loadGateConfig } from '../../shared/core/config.js';
+import { createVerifier } from '../../shared/adapters/c2pa/verifier.js';
 import { changeOnePixel, gradientImage, insertAfterHeader, rawPixels, type Rect, rectMask } from '../helpers/images.js';
 import { emulatorTrustContext, startTestEmulator, TEST_CA_DIR } from '../helpers/emulator.js';
 

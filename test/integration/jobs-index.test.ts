@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPipeline, startLocalStorage, type LocalStorage } from '../../local/environment.js';
-import { tableClientIndex } from '../../shared/adapters/index-table.js';
-import { JobsIndex } from '../../shared/adapters/jobs-index.js';
-import { containerRecords, Ledger } from '../../shared/adapters/ledger.js';
-import { createStorageClients, ensureStorageLayout, type StorageClients } from '../../shared/adapters/storage.js';
-import { CONTAINERS } from '../../shared/containers.js';
-import type { JobState } from '../../shared/job.js';
-import { upgradeIndex } from '../../shared/pipeline/index-upgrade.js';
+import { tableClientIndex } from '../../shared/adapters/azure/index-table.js';
+import { JobsIndex } from '../../shared/app/jobs-index.js';
+import { containerRecords, Ledger } from '../../shared/app/ledger.js';
+import { createStorageClients, ensureStorageLayout, type StorageClients } from '../../shared/adapters/azure/storage.js';
+import { CONTAINERS } from '../../shared/core/containers.js';
+import type { JobState } from '../../shared/core/job.js';
+import { upgradeIndex } from '../../shared/app/index-upgrade.js';
 import { jobAt } from '../helpers/indexed-jobs.js';
 
 const OLD_JOBS = 1_100; // more than two of the upgrade's pages

@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStorage, type LocalStorage } from '../../local/environment.js';
-import { containerRecords, Ledger } from '../../shared/adapters/ledger.js';
-import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/storage.js';
-import { CONTAINERS } from '../../shared/containers.js';
-import { newJob } from '../../shared/job.js';
+import { containerRecords, Ledger } from '../../shared/app/ledger.js';
+import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/azure/storage.js';
+import { CONTAINERS } from '../../shared/core/containers.js';
+import { newJob } from '../../shared/core/job.js';
 import { editRequest } from '../helpers/edit-request.js';
 
 describe('the ledger listing', () => {

@@ -13,7 +13,7 @@ import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-bl
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCOUNT, DEV_ACCOUNT_KEY } from '../../local/storage/azurite.js';
-import type { JobView } from '../../shared/console/types.js';
+import type { JobView } from '../../shared/app/console/types.js';
 import { gradientImage } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 

@@ -13,8 +13,8 @@ import {
   COGNITIVE_SERVICES_SCOPE,
   createImageModel,
   type EditInput,
-} from '../../shared/adapters/model.js';
-import { loadConfig, type PipelineConfig } from '../../shared/config.js';
+} from '../../shared/adapters/azure/openai-model.js';
+import { loadConfig, type PipelineConfig } from '../../shared/core/config.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { sampleEditInput } from '../helpers/edit-input.js';
 

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Emulator } from '../../local/emulator/server.js';
-import { createImageModel, type EditInput } from '../../shared/adapters/model.js';
-import { loadConfig } from '../../shared/config.js';
-import { IMAGE_MODELS } from '../../shared/model-catalog.js';
+import { createImageModel, type EditInput } from '../../shared/adapters/azure/openai-model.js';
+import { loadConfig } from '../../shared/core/config.js';
+import { IMAGE_MODELS } from '../../shared/core/model-catalog.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { sampleEditInput } from '../helpers/edit-input.js';
 

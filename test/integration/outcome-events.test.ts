@@ -7,9 +7,9 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventsView } from '../../shared/console/types.js';
-import type { OutcomeCloudEvent } from '../../shared/events/cloud-event.js';
-import type { JobRecord } from '../../shared/job.js';
+import type { EventsView } from '../../shared/app/console/types.js';
+import type { OutcomeCloudEvent } from '../../shared/core/outcome-event.js';
+import type { JobRecord } from '../../shared/core/job.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 

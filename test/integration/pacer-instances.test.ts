@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStorage, type LocalStorage } from '../../local/environment.js';
-import { Ledger } from '../../shared/adapters/ledger.js';
-import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/storage.js';
-import { slotIntervalMs } from '../../shared/pacing.js';
+import { Ledger } from '../../shared/app/ledger.js';
+import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/azure/storage.js';
+import { slotIntervalMs } from '../../shared/core/pacing.js';
 import { instanceStores } from '../helpers/instance-stores.js';
 
 const INSTANCES = 8;

@@ -8,9 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShardedPacer } from '../../bench/sharded-pacer.js';
 import { startLocalStorage, type LocalStorage } from '../../local/environment.js';
-import { Ledger } from '../../shared/adapters/ledger.js';
-import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/storage.js';
-import { slotIntervalMs } from '../../shared/pacing.js';
+import { Ledger } from '../../shared/app/ledger.js';
+import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/azure/storage.js';
+import { slotIntervalMs } from '../../shared/core/pacing.js';
 import { instanceStores } from '../helpers/instance-stores.js';
 
 const INSTANCES = 8;

@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobRecord } from '../../shared/job.js';
-import type { ProvenanceReport } from '../../shared/provenance/gate.js';
+import type { JobRecord } from '../../shared/core/job.js';
+import type { ProvenanceReport } from '../../shared/core/provenance/gate.js';
 import { rectMask, type Rect } from '../helpers/images.js';
 import { iccDescription, readExif, TAG } from '../helpers/photo-metadata.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTerminal, type JobRecord } from '../../shared/job.js';
+import { isTerminal, type JobRecord } from '../../shared/core/job.js';
 import {
   asApng,
   gradientImage,

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isTerminal, type JobRecord } from '../../shared/job.js';
-import { STATE_LINE } from '../../shared/log.js';
+import { isTerminal, type JobRecord } from '../../shared/core/job.js';
+import { STATE_LINE } from '../../shared/core/log.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 

@@ -10,11 +10,11 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatorIdentity } from '../../local/emulator/identity.js';
 import { signImage } from '../../local/emulator/sign.js';
-import { loadC2pa } from '../../shared/adapters/c2pa.js';
-import { loadGateConfig } from '../../shared/config.js';
-import type { ProvenanceReport } from '../../shared/provenance/gate.js';
-import { certificatesIn, createVerifier, type Verifier } from '../../shared/provenance/verifier.js';
-import { MICROSOFT_C2PA_ROOTS_PEM } from '../../shared/provenance/default-trust.js';
+import { loadC2pa } from '../../shared/adapters/c2pa/c2pa-wasm.js';
+import { loadGateConfig } from '../../shared/core/config.js';
+import type { ProvenanceReport } from '../../shared/core/provenance/gate.js';
+import { certificatesIn, createVerifier, type Verifier } from '../../shared/adapters/c2pa/verifier.js';
+import { MICROSOFT_C2PA_ROOTS_PEM } from '../../shared/core/provenance/default-trust.js';
 import { forgedIdentity } from '../helpers/forged-ca.js';
 import {
   changeOnePixel,

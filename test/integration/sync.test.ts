@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDropSync, startMirror } from '../../local/sync.js';
 import { connectionString, startAzurite, type Azurite } from '../../local/storage/azurite.js';
-import { createStorageClients, type StorageClients } from '../../shared/adapters/storage.js';
+import { createStorageClients, type StorageClients } from '../../shared/adapters/azure/storage.js';
 
 let azurite: Azurite;
 let storage: StorageClients;

@@ -4,11 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionString, startAzurite, type Azurite } from '../../local/storage/azurite.js';
-import { createStorageClients, type StorageClients } from '../../shared/adapters/storage.js';
-import { ConfigError, loadConfig, loadGateConfig } from '../../shared/config.js';
-import { MICROSOFT_C2PA_ROOTS_PEM } from '../../shared/provenance/default-trust.js';
-import { loadExtraAnchors, MAX_ANCHOR_BYTES } from '../../shared/provenance/trust-anchors.js';
-import { createVerifier } from '../../shared/provenance/verifier.js';
+import { createStorageClients, type StorageClients } from '../../shared/adapters/azure/storage.js';
+import { ConfigError, loadConfig, loadGateConfig } from '../../shared/core/config.js';
+import { MICROSOFT_C2PA_ROOTS_PEM } from '../../shared/core/provenance/default-trust.js';
+import { loadExtraAnchors, MAX_ANCHOR_BYTES } from '../../shared/adapters/c2pa/trust-anchors.js';
+import { createVerifier } from '../../shared/adapters/c2pa/verifier.js';
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
 const PIN = sha256(MICROSOFT_C2PA_ROOTS_PEM);

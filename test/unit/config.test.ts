@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadGateConfig, parseDuration, SETTINGS } from '../../shared/config.js';
+import { ConfigError, loadConfig, loadGateConfig, parseDuration, SETTINGS } from '../../shared/core/config.js';
 
 const minimal = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',

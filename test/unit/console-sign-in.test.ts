@@ -6,9 +6,9 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { handleConsoleApi } from '../../shared/console/api.js';
-import { resolveAccess } from '../../shared/console/sign-in.js';
-import type { Runtime } from '../../shared/runtime.js';
+import { handleConsoleApi } from '../../shared/adapters/http/console-api.js';
+import { resolveAccess } from '../../shared/adapters/http/sign-in.js';
+import type { Runtime } from '../../shared/composition.js';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = '99999999-8888-7777-6666-555555555555';

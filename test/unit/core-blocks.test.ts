@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CORE_BLOCK, coreBlocks, coreRects } from '../../shared/composite/core-blocks.js';
+import { CORE_BLOCK, coreBlocks, coreRects } from '../../shared/core/composite/core-blocks.js';
 
 describe("a composite region's core blocks", () => {
   it('marks exactly the blocks whose every pixel took the edit alone, clipped at the region edge', () => {

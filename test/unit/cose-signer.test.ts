@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { coseSign1 } from '../../shared/composite/cose.js';
-import { keySigner } from '../../shared/composite/signer.js';
-import { decodeCbor } from '../../shared/provenance/cbor.js';
-import { claimSignatureVerifies, claimSignerChain, coseSign1Parts } from '../../shared/provenance/cose-signer.js';
+import { coseSign1 } from '../../shared/adapters/signing/cose.js';
+import { keySigner } from '../../shared/adapters/signing/local-signer.js';
+import { decodeCbor } from '../../shared/core/provenance/cbor.js';
+import { claimSignatureVerifies, claimSignerChain, coseSign1Parts } from '../../shared/core/provenance/cose-signer.js';
 
 const claim = Buffer.from('a claim, as its CBOR is stored');
 const fakeCert = Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01);

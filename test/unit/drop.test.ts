@@ -6,7 +6,7 @@ import {
   MAX_BLOB_NAME,
   MAX_DROP_KEY,
   orphanDestination,
-} from '../../shared/drop.js';
+} from '../../shared/core/drop.js';
 
 describe('drop contract', () => {
   it.each([

@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { composeFullSize } from '../../shared/composite/compose.js';
+import { composeFullSize } from '../../shared/adapters/imaging/compose.js';
 import { rectMask } from '../helpers/images.js';
 import { exifWithThumbnail, readExif, TAG, withApp1 } from '../helpers/photo-metadata.js';
 

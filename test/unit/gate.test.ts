@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { actionsOf } from '../../shared/provenance/actions.js';
-import { type ByteEvidence, readByteEvidence } from '../../shared/provenance/byte-evidence.js';
-import type { CborValue } from '../../shared/provenance/cbor.js';
-import { readContainer } from '../../shared/provenance/container.js';
-import { renderChecklist } from '../../shared/provenance/checklist.js';
-import { evaluateGate, type GatePolicy, type ManifestStoreJson } from '../../shared/provenance/gate.js';
-import { terminalSafe } from '../../shared/provenance/terminal-text.js';
+import { actionsOf } from '../../shared/core/provenance/actions.js';
+import { type ByteEvidence, readByteEvidence } from '../../shared/core/provenance/byte-evidence.js';
+import type { CborValue } from '../../shared/core/provenance/cbor.js';
+import { readContainer } from '../../shared/core/provenance/container.js';
+import { renderChecklist } from '../../shared/core/provenance/checklist.js';
+import { evaluateGate, type GatePolicy, type ManifestStoreJson } from '../../shared/core/provenance/gate.js';
+import { terminalSafe } from '../../shared/core/provenance/terminal-text.js';
 
 const policy: GatePolicy = {
   trustAnchors: ['Test Root'],

@@ -7,7 +7,7 @@ import {
   readImageHeader,
   sniffFormat,
   truncationProblem,
-} from '../../shared/image-header.js';
+} from '../../shared/core/image-header.js';
 import {
   animatedWebp,
   asApng,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { readImageHeader } from '../../shared/image-header.js';
-import { prepareMask, type MaskLimits } from '../../shared/imaging/mask.js';
-import { prepareModelInputs } from '../../shared/imaging/model-inputs.js';
+import { readImageHeader } from '../../shared/core/image-header.js';
+import { prepareMask, type MaskLimits } from '../../shared/adapters/imaging/mask.js';
+import { prepareModelInputs } from '../../shared/adapters/imaging/model-inputs.js';
 import {
   opaqueMask,
   portraitJpeg,

@@ -4,14 +4,14 @@
  * answer's token counts. Against the in-memory runtime, with the local runtime's span store.
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EditMessage } from '../../shared/adapters/edit-queue.js';
-import { processEditMessage } from '../../shared/pipeline/edit.js';
-import { intakeBlob } from '../../shared/pipeline/intake.js';
-import { publishEditedBlob } from '../../shared/pipeline/publish.js';
-import type { JobRecord } from '../../shared/job.js';
-import type { SpanRing } from '../../shared/telemetry/ring.js';
-import { startLocalTracing } from '../../shared/telemetry/setup.js';
-import { inSpan, SpanKind, traceIdOf } from '../../shared/telemetry/trace.js';
+import type { EditMessage } from '../../shared/adapters/azure/edit-queue.js';
+import { processEditMessage } from '../../shared/app/edit.js';
+import { intakeBlob } from '../../shared/app/intake.js';
+import { publishEditedBlob } from '../../shared/app/publish.js';
+import type { JobRecord } from '../../shared/core/job.js';
+import type { SpanRing } from '../../shared/adapters/telemetry/ring.js';
+import { startLocalTracing } from '../../shared/adapters/telemetry/setup.js';
+import { inSpan, SpanKind, traceIdOf } from '../../shared/app/telemetry/trace.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTerminal, jobIdFor, newJob, transition, TransitionError } from '../../shared/job.js';
+import { isTerminal, jobIdFor, newJob, transition, TransitionError } from '../../shared/core/job.js';
 import { editRequest } from '../helpers/edit-request.js';
 
 const drop = { path: 'a', stem: 'cat' };

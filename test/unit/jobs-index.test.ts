@@ -3,14 +3,14 @@
  * version never overwritten by an older one, and the sweep repairing an index write lost to a crash.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { memoryIndexTable } from '../../shared/adapters/index-memory.js';
-import { JobsIndex, type IndexQuery } from '../../shared/adapters/jobs-index.js';
-import type { IndexTable } from '../../shared/adapters/index-table.js';
-import { processEditMessage } from '../../shared/pipeline/edit.js';
-import { intakeBlob } from '../../shared/pipeline/intake.js';
-import { publishEditedBlob } from '../../shared/pipeline/publish.js';
-import { sweep } from '../../shared/pipeline/sweep.js';
-import type { JobState } from '../../shared/job.js';
+import { memoryIndexTable } from '../../shared/adapters/memory/index-table.js';
+import { JobsIndex, type IndexQuery } from '../../shared/app/jobs-index.js';
+import type { IndexTable } from '../../shared/adapters/azure/index-table.js';
+import { processEditMessage } from '../../shared/app/edit.js';
+import { intakeBlob } from '../../shared/app/intake.js';
+import { publishEditedBlob } from '../../shared/app/publish.js';
+import { sweep } from '../../shared/app/sweep.js';
+import type { JobState } from '../../shared/core/job.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { jobAt, jobIdOf } from '../helpers/indexed-jobs.js';
 import { memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';

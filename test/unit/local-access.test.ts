@@ -8,9 +8,9 @@ import { HttpRequest } from '@azure/functions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { definition as consoleApi } from '../../functions/console-api.js';
 import { startHost, type FunctionHost } from '../../local/host/host.js';
-import { defineFunction } from '../../shared/adapters/functions-app.js';
-import { isLocalRequest, LOCAL_USER_HEADER } from '../../shared/console/access.js';
-import type { Runtime } from '../../shared/runtime.js';
+import { defineFunction } from '../../shared/adapters/azure/functions-app.js';
+import { isLocalRequest, LOCAL_USER_HEADER } from '../../shared/adapters/http/access.js';
+import type { Runtime } from '../../shared/composition.js';
 
 const SECRET = 'a-per-process-secret-for-this-test';
 

@@ -2,9 +2,9 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadOrCreatePublisher } from '../../shared/composite/local-ca.js';
-import { localSigner } from '../../shared/composite/signer.js';
-import { publisherIdentity } from '../../shared/provenance/publisher.js';
+import { loadOrCreatePublisher } from '../../shared/adapters/signing/local-ca.js';
+import { localSigner } from '../../shared/adapters/signing/local-signer.js';
+import { publisherIdentity } from '../../shared/adapters/c2pa/composite-gate.js';
 
 describe('the local publisher CA', () => {
   it('is generated once in the state folder, key readable by its owner only, and kept across starts', async () => {

@@ -5,23 +5,29 @@
  * `onBlobCreated` stands in for Event Grid: tests decide when (and whether) an event is delivered.
  */
 import { createHash } from 'node:crypto';
-import type { BlobInfo, BlobStore, DropParts, ResultOwner, WriteResult } from '../../shared/adapters/blobs.js';
-import { isDropResult, mayReplace, newestFirst, ownerMetadata } from '../../shared/adapters/blobs.js';
-import type { EditMessage } from '../../shared/adapters/edit-queue.js';
-import { Ledger, type RecordStore } from '../../shared/adapters/ledger.js';
-import { memoryIndexTable } from '../../shared/adapters/index-memory.js';
-import { JobsIndex } from '../../shared/adapters/jobs-index.js';
-import type { EditInput, ImageModel, ModelOutcome } from '../../shared/adapters/model.js';
-import { loadConfig } from '../../shared/config.js';
-import { classifyBlobName, dropListingPrefix } from '../../shared/drop.js';
-import type { PartRef } from '../../shared/job.js';
-import type { ProvenanceReport } from '../../shared/provenance/gate.js';
-import type { Verifier } from '../../shared/provenance/verifier.js';
-import { INTAKE_CONCURRENCY, type JobContext } from '../../shared/runtime.js';
-import { createDeploymentPool } from '../../shared/pool/pool.js';
-import type { PoolMember } from '../../shared/pool/members.js';
-import { Semaphore } from '../../shared/semaphore.js';
-import { KeyedLock } from '../../shared/keyed-lock.js';
+import type {
+  BlobInfo,
+  BlobStore,
+  DropParts,
+  ResultOwner,
+  WriteResult,
+} from '../../shared/adapters/azure/blob-store.js';
+import { isDropResult, mayReplace, newestFirst, ownerMetadata } from '../../shared/adapters/azure/blob-store.js';
+import type { EditMessage } from '../../shared/adapters/azure/edit-queue.js';
+import { Ledger, type RecordStore } from '../../shared/app/ledger.js';
+import { memoryIndexTable } from '../../shared/adapters/memory/index-table.js';
+import { JobsIndex } from '../../shared/app/jobs-index.js';
+import type { EditInput, ImageModel, ModelOutcome } from '../../shared/adapters/azure/openai-model.js';
+import { loadConfig } from '../../shared/core/config.js';
+import { classifyBlobName, dropListingPrefix } from '../../shared/core/drop.js';
+import type { PartRef } from '../../shared/core/job.js';
+import type { ProvenanceReport } from '../../shared/core/provenance/gate.js';
+import type { Verifier } from '../../shared/adapters/c2pa/verifier.js';
+import { INTAKE_CONCURRENCY, type JobContext } from '../../shared/composition.js';
+import { createDeploymentPool } from '../../shared/app/deployment-pool.js';
+import type { PoolMember } from '../../shared/core/pool/members.js';
+import { Semaphore } from '../../shared/core/concurrency/semaphore.js';
+import { KeyedLock } from '../../shared/core/concurrency/keyed-lock.js';
 
 interface StoredBlob {
   bytes: Buffer;

@@ -6,7 +6,7 @@ import {
   IMAGE_MODELS,
   latestVersion,
   sizeProblem,
-} from '../../shared/model-catalog.js';
+} from '../../shared/core/model-catalog.js';
 
 const TODAY = new Date('2026-11-24T00:00:00Z');
 const DAY_MS = 86_400_000;

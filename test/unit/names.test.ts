@@ -5,13 +5,13 @@
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
-import { isServableDropPart, staysInContainer } from '../../shared/blob-names.js';
-import { attachmentDisposition } from '../../shared/console/download-name.js';
-import { jobView, partLocation } from '../../shared/console/views.js';
-import { classifyBlobName } from '../../shared/drop.js';
-import { outcomeEvent } from '../../shared/events/cloud-event.js';
-import { newJob, type JobRecord } from '../../shared/job.js';
-import type { Runtime } from '../../shared/runtime.js';
+import { isServableDropPart, staysInContainer } from '../../shared/core/blob-names.js';
+import { attachmentDisposition } from '../../shared/core/download-name.js';
+import { jobView, partLocation } from '../../shared/app/console/views.js';
+import { classifyBlobName } from '../../shared/core/drop.js';
+import { outcomeEvent } from '../../shared/core/outcome-event.js';
+import { newJob, type JobRecord } from '../../shared/core/job.js';
+import type { Runtime } from '../../shared/composition.js';
 
 const ESC = '\u001b';
 const RLO = '\u202e';

@@ -6,17 +6,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../shared/config.js';
-import { outcomeEvent } from '../../shared/events/cloud-event.js';
+import { loadConfig } from '../../shared/core/config.js';
+import { outcomeEvent } from '../../shared/core/outcome-event.js';
 import {
   deliverOwed,
   expectOutcomeEvent,
   feedName,
   readOutcomeFeed,
   retryOutcomeEvents,
-} from '../../shared/events/outbox.js';
-import { readDeadLetters } from '../../shared/events/dead-letters.js';
-import { newJob, transition, type JobRecord } from '../../shared/job.js';
+} from '../../shared/app/outbox.js';
+import { readDeadLetters } from '../../shared/app/dead-letters.js';
+import { newJob, transition, type JobRecord } from '../../shared/core/job.js';
 import { startOutcomeTopic, type LocalOutcomeTopic } from '../../local/storage/outcome-topic.js';
 import { memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
 

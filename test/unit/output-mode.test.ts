@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../shared/config.js';
-import { parseSidecar } from '../../shared/sidecar.js';
+import { ConfigError, loadConfig } from '../../shared/core/config.js';
+import { parseSidecar } from '../../shared/core/sidecar.js';
 
 const minimal = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',

@@ -9,7 +9,7 @@ import {
   scheduleFrom,
   slotIntervalMs,
   type PacerState,
-} from '../../shared/pacing.js';
+} from '../../shared/core/pacing.js';
 import { RequestQuota } from '../../local/emulator/quota.js';
 
 describe('pacing', () => {

@@ -4,13 +4,13 @@
  * its jobs move to the others, and it comes back on its own).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ModelOutcome } from '../../shared/adapters/model.js';
-import { ConfigError, loadConfig } from '../../shared/config.js';
-import type { JobRecord } from '../../shared/job.js';
-import { processEditMessage } from '../../shared/pipeline/edit.js';
-import { rebalancePool } from '../../shared/pipeline/rebalance.js';
-import { intakeBlob } from '../../shared/pipeline/intake.js';
-import { EARLY_RETURN_MS, slotIntervalMs } from '../../shared/pacing.js';
+import type { ModelOutcome } from '../../shared/adapters/azure/openai-model.js';
+import { ConfigError, loadConfig } from '../../shared/core/config.js';
+import type { JobRecord } from '../../shared/core/job.js';
+import { processEditMessage } from '../../shared/app/edit.js';
+import { rebalancePool } from '../../shared/app/rebalance-pool.js';
+import { intakeBlob } from '../../shared/app/intake.js';
+import { EARLY_RETURN_MS, slotIntervalMs } from '../../shared/core/pacing.js';
 import {
   admit,
   availability,
@@ -18,11 +18,11 @@ import {
   recordFailure,
   recordSuccess,
   type BreakerState,
-} from '../../shared/pool/breaker.js';
-import { parsePool, type PoolMember } from '../../shared/pool/members.js';
-import { MIN_MOVE_AHEAD_MS, planMoves, type Reservation } from '../../shared/pool/rebalance.js';
-import { chooseMember } from '../../shared/pool/select.js';
-import { SendGate } from '../../shared/pool/send-gate.js';
+} from '../../shared/core/pool/breaker.js';
+import { parsePool, type PoolMember } from '../../shared/core/pool/members.js';
+import { MIN_MOVE_AHEAD_MS, planMoves, type Reservation } from '../../shared/core/pool/rebalance-plan.js';
+import { chooseMember } from '../../shared/core/pool/select.js';
+import { SendGate } from '../../shared/core/pool/send-gate.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
 import { FakeModel, memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
 

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { Semaphore } from '../../shared/semaphore.js';
+import { Semaphore } from '../../shared/core/concurrency/semaphore.js';
 
 it('never runs more tasks at once than its limit', async () => {
   const sem = new Semaphore(2);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findModel } from '../../shared/model-catalog.js';
-import { MAX_SIDECAR_DEPTH, parseSidecar } from '../../shared/sidecar.js';
+import { findModel } from '../../shared/core/model-catalog.js';
+import { MAX_SIDECAR_DEPTH, parseSidecar } from '../../shared/core/sidecar.js';
 
 const model = (name: string) => findModel(name)!;
 const problemsOf = (text: string, name = 'gpt-image-2') => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SingleFlight } from '../../shared/single-flight.js';
+import { SingleFlight } from '../../shared/core/concurrency/single-flight.js';
 
 /** A read that resolves when told, counting how often it was started. */
 function gatedRead() {

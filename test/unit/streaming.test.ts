@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerProblem, checkedImage, decodeBase64Image } from '../../shared/adapters/streaming-image.js';
-import { encodeMultipart, standIn, type UploadPart } from '../../shared/adapters/streaming-parts.js';
+import { AnswerProblem, checkedImage, decodeBase64Image } from '../../shared/adapters/azure/streaming-image.js';
+import { encodeMultipart, standIn, type UploadPart } from '../../shared/adapters/azure/streaming-parts.js';
 import { gradientImage } from '../helpers/images.js';
 
 async function* chunks(text: string, size: number): AsyncIterable<Uint8Array> {

@@ -1,11 +1,11 @@
 /** Trace context, the answer's token counts and their cost, the local span store and the operations figures. */
 import { describe, expect, it } from 'vitest';
-import { decodeBase64Image } from '../../shared/adapters/streaming-image.js';
-import { costUsd, formatUsd, usageInTail } from '../../shared/telemetry/cost.js';
-import type { LiveFigures } from '../../shared/telemetry/live.js';
-import { operationsView, percentiles } from '../../shared/telemetry/operations.js';
-import { SpanRing, type SpanRecord } from '../../shared/telemetry/ring.js';
-import { formatTraceparent, parseTraceparent, traceIdOf } from '../../shared/telemetry/trace.js';
+import { decodeBase64Image } from '../../shared/adapters/azure/streaming-image.js';
+import { costUsd, formatUsd, usageInTail } from '../../shared/core/cost.js';
+import type { LiveFigures } from '../../shared/app/telemetry/live.js';
+import { operationsView, percentiles } from '../../shared/app/telemetry/operations.js';
+import { SpanRing, type SpanRecord } from '../../shared/adapters/telemetry/ring.js';
+import { formatTraceparent, parseTraceparent, traceIdOf } from '../../shared/app/telemetry/trace.js';
 
 describe('trace context', () => {
   it('reads and writes W3C traceparent, and refuses malformed or all-zero ids', () => {

@@ -4,14 +4,14 @@
  * result from overwriting another's.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { processEditMessage } from '../../shared/pipeline/edit.js';
-import { intakeBlob } from '../../shared/pipeline/intake.js';
-import { publishEditedBlob } from '../../shared/pipeline/publish.js';
-import { sweep } from '../../shared/pipeline/sweep.js';
-import type { JobRecord } from '../../shared/job.js';
-import { classifyBlobName, dropBlobName } from '../../shared/drop.js';
+import { processEditMessage } from '../../shared/app/edit.js';
+import { intakeBlob } from '../../shared/app/intake.js';
+import { publishEditedBlob } from '../../shared/app/publish.js';
+import { sweep } from '../../shared/app/sweep.js';
+import type { JobRecord } from '../../shared/core/job.js';
+import { classifyBlobName, dropBlobName } from '../../shared/core/drop.js';
 import { gradientImage, rectMask } from '../helpers/images.js';
-import { INTAKE_CONCURRENCY } from '../../shared/runtime.js';
+import { INTAKE_CONCURRENCY } from '../../shared/composition.js';
 import { fakeVerifier, memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
 
 let image: Buffer;

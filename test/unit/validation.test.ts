@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { loadConfig } from '../../shared/config.js';
-import type { DropSample, PartSample } from '../../shared/validation.js';
-import { validateDrop } from '../../shared/validation.js';
+import { loadConfig } from '../../shared/core/config.js';
+import type { DropSample, PartSample } from '../../shared/core/validation.js';
+import { validateDrop } from '../../shared/core/validation.js';
 import {
   animatedWebp,
   asApng,

@@ -1,0 +1,158 @@
+/**
+ * What the console shows, read from the ledger and the containers: the jobs overview (list, counters,
+ * the pacer's schedule), one job in full, and where each of a job's pictures lives.
+ */
+import { jobCost, jobTrace } from './operations.js';
+import type { ContainerClient } from '@azure/storage-blob';
+import { isNotFound } from '../../adapters/azure/storage.js';
+import { dropBlobName } from '../../core/drop.js';
+import type { HistoryEntry, JobRecord, JobState } from '../../core/job.js';
+import { type PacerState, rateFactor, slotIntervalMs } from '../../core/pacing.js';
+import { renderChecklist } from '../../core/provenance/checklist.js';
+import type { ProvenanceReport } from '../../core/provenance/gate.js';
+import type { Runtime } from '../../composition.js';
+import { terminalSafe } from '../../core/provenance/terminal-text.js';
+import { isServableDropPart, staysInContainer } from '../../core/blob-names.js';
+import type { FilePart, JobRow, JobView, Overview, PacerView, Viewer } from './types.js';
+
+/** The overview lists this many jobs, newest change first; the counters cover every job. */
+const MAX_LISTED = 500;
+const DAY_MS = 86_400_000;
+
+async function readJson<T>(container: ContainerClient, name: string): Promise<T | undefined> {
+  try {
+    return JSON.parse((await container.getBlobClient(name).downloadToBuffer()).toString('utf8')) as T;
+  } catch (err) {
+    if (isNotFound(err) || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+export async function pacerView(rt: Runtime): Promise<PacerView> {
+  const { deployment, rpm } = rt.config.model;
+  const state = await readJson<PacerState>(rt.containers.jobs, `pacer/${deployment}.json`);
+  const now = rt.now().getTime();
+  const factor = rateFactor(state, now);
+  const interval = slotIntervalMs(rpm) / factor;
+  return {
+    deployment,
+    configuredRpm: rpm,
+    currentRpm: Math.round(rpm * factor * 10) / 10,
+    slotsAhead: state && state.nextAt > now ? Math.ceil((state.nextAt - now) / interval) : 0,
+    last429At: state?.rate ? new Date(state.rate.cutAt).toISOString() : null,
+    cuts: state?.epoch ?? 0,
+  };
+}
+
+export async function overview(rt: Runtime, viewer: Viewer): Promise<Overview> {
+  const index = rt.ledger.index;
+  if (!index) throw new Error('the console needs the jobs index');
+  const since = new Date(rt.now().getTime() - DAY_MS);
+  const [page, counts, countsLast24h, pacer] = await Promise.all([
+    index.list({ limit: MAX_LISTED }),
+    index.counts(),
+    index.countsSince(since),
+    pacerView(rt),
+  ]);
+  const jobs: JobRow[] = page.jobs.map(({ id, state, drop, updatedAt }) => ({ id, state, drop, updatedAt }));
+  const model = rt.config.drop.model;
+  return {
+    viewer,
+    jobs,
+    counts,
+    countsLast24h,
+    pacer,
+    limits: {
+      model: model.name,
+      maxPromptChars: model.maxPromptChars,
+      sizes: ['auto', ...model.sizes.filter((s) => s !== 'auto')],
+      qualities: [...model.qualities],
+      outputFormats: [...model.outputFormats],
+    },
+  };
+}
+
+/**
+ * Where a job's part is stored: container and blob name, or nothing when the job has no such part yet or
+ * its recorded name could reach outside its container (see part-names.ts).
+ */
+export function partLocation(
+  rt: Runtime,
+  job: JobRecord,
+  part: FilePart,
+): { container: ContainerClient; name: string } | undefined {
+  const at = (container: ContainerClient, name: string | undefined) =>
+    name !== undefined && staysInContainer(name) ? { container, name } : undefined;
+  const inContainer = (path: string | undefined) => {
+    if (!path) return undefined;
+    const slash = path.indexOf('/');
+    const container = path.slice(0, slash) === 'published' ? rt.containers.published : rt.containers.quarantine;
+    return at(container, path.slice(slash + 1));
+  };
+  const dropPart = (ref: { name: string } | undefined) =>
+    ref && isServableDropPart(ref.name) ? at(rt.containers.inbox, ref.name) : undefined;
+  switch (part) {
+    case 'input':
+      return dropPart(job.inputs.image);
+    case 'mask':
+      return dropPart(job.inputs.mask);
+    case 'output':
+      return at(rt.containers.edited, job.edit?.output?.name);
+    case 'published':
+      return inContainer(job.publish?.blob);
+    case 'report':
+      if (job.publish) return inContainer(job.publish.report);
+      return job.state === 'rejected' || job.state === 'failed'
+        ? at(rt.containers.rejected, dropBlobName(job.drop, '.json'))
+        : undefined;
+  }
+}
+
+const baseName = (name: string) => name.slice(name.lastIndexOf('/') + 1);
+
+const NEXT_STEP: Partial<Record<JobState, string>> = {
+  rejected: 'Fix the problems above and submit the drop again; a changed upload starts a new job.',
+  failed:
+    'The model could not make the edit (see the last error). Check the deployment and its quota, then submit the drop again; ' +
+    'a new upload starts a new job.',
+  quarantined:
+    'Nothing was published. The checklist says which check failed; if the image came from somewhere other than the ' +
+    'configured Azure OpenAI deployment, it stays in quarantine/ for review.',
+};
+
+/** A history entry with its free text (which may quote a drop's name) made visible like the checklist's. */
+function safeHistoryEntry(entry: HistoryEntry): HistoryEntry {
+  return {
+    ...entry,
+    ...(entry.note !== undefined ? { note: terminalSafe(entry.note) } : {}),
+    ...(entry.error ? { error: { ...entry.error, message: terminalSafe(entry.error.message) } } : {}),
+  };
+}
+
+export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
+  const parts: FilePart[] = ['input', 'mask', 'output', 'published', 'report'];
+  const files: JobView['files'] = {};
+  for (const p of parts) {
+    const at = partLocation(rt, job, p);
+    if (at) files[p] = baseName(at.name);
+  }
+  const reportAt = job.publish ? partLocation(rt, job, 'report') : undefined;
+  const report = reportAt ? await readJson<ProvenanceReport>(reportAt.container, reportAt.name) : undefined;
+  return {
+    id: job.id,
+    state: job.state,
+    drop: terminalSafe(job.drop.key),
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    request: job.request ? { ...job.request, prompt: terminalSafe(job.request.prompt) } : null,
+    history: job.history.map(safeHistoryEntry),
+    files,
+    checklist: report ? renderChecklist(report) : null,
+    verdict: job.publish?.verdict ?? null,
+    reasons: (job.publish?.reasons ?? []).map(terminalSafe),
+    problems: (job.problems ?? (job.error ? [job.error.message] : [])).map(terminalSafe),
+    next: NEXT_STEP[job.state] ?? null,
+    trace: jobTrace(job),
+    cost: jobCost(job),
+  };
+}

@@ -1,0 +1,263 @@
+/**
+ * The jobs index: one Table Storage partition whose row keys sort the jobs the ways the console and
+ * `GET /api/jobs` ask for, so a listing reads one key range instead of the whole ledger.
+ *   j|<id>                          the job's head: its indexed version and the keys of its rows
+ *   u|<newest-first updated>|<id>   by last change          c|<newest-first created>|<id>   by creation
+ *   s|<state>|<newest-first updated>|<id>                    by state, newest change first
+ *   n|<shard>                       how many jobs are in each state (16 shards, so writers rarely collide)
+ *   m|<name>                        bookkeeping (the upgrade's progress)
+ * A job's rows and counters change in one transaction under the head's ETag: the index never half-moves a
+ * job, and an older version never overwrites a newer one.
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JOB_STATES, TERMINAL_STATES, type JobRecord, type JobState } from '../core/job.js';
+import {
+  prefixEnd,
+  type Condition,
+  type IndexOp,
+  type IndexRow,
+  type IndexTable,
+} from '../adapters/azure/index-table.js';
+
+export interface IndexedJob {
+  id: string;
+  state: JobState;
+  drop: string;
+  deployment: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface IndexQuery {
+  /** `updated` (default): newest change first; `created`: newest job first. */
+  order?: 'updated' | 'created';
+  state?: JobState;
+  dropPrefix?: string;
+  deployment?: string;
+  limit: number;
+  continuationToken?: string;
+}
+
+export type StateCounts = Partial<Record<JobState, number>>;
+
+const SHARDS = 16;
+const MAX_RETRIES = 20;
+/** Jobs per upgrade transaction: 4 rows each, plus up to 16 counter shards, under the limit of 100. */
+const NEW_PER_TRANSACTION = 20;
+const LATEST = 9_999_999_999_999;
+
+/** Milliseconds counted down from the year 2286, zero-padded: ascending keys list the newest first. */
+const newestFirst = (iso: string) => String(LATEST - Date.parse(iso)).padStart(13, '0');
+const shardOf = (id: string) => createHash('sha256').update(id).digest()[0]! % SHARDS;
+
+/** Orders a job's versions: the last change, then how many changes it has had. */
+export const versionOf = (job: JobRecord) => `${job.updatedAt}|${String(job.history.length).padStart(6, '0')}`;
+
+export function indexedJob(job: JobRecord): IndexedJob {
+  return {
+    id: job.id,
+    state: job.state,
+    drop: job.drop.key,
+    deployment: job.deployment ?? job.edit?.deployment ?? '',
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+  };
+}
+
+function rowKeys(job: IndexedJob): { u: string; c: string; s: string } {
+  return {
+    u: `u|${newestFirst(job.updatedAt)}|${job.id}`,
+    c: `c|${newestFirst(job.createdAt)}|${job.id}`,
+    s: `s|${job.state}|${newestFirst(job.updatedAt)}|${job.id}`,
+  };
+}
+
+function fromRow(row: IndexRow): IndexedJob {
+  const text = (k: string) => String(row[k] ?? '');
+  return {
+    id: text('id'),
+    state: text('state') as JobState,
+    drop: text('drop'),
+    deployment: text('deployment'),
+    createdAt: text('createdAt'),
+    updatedAt: text('updatedAt'),
+  };
+}
+
+/** Another writer changed a row first (404: a row the transaction deletes is already gone). */
+const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode ?? 0;
+const isConflict = (err: unknown) => [404, 409, 412].includes(statusOf(err));
+
+export class JobsIndex {
+  constructor(readonly table: IndexTable) {}
+
+  /** Makes the index show this version of the job, unless it already shows this one or a later one. */
+  async put(job: JobRecord): Promise<void> {
+    const version = versionOf(job);
+    await this.retrying(job.id, async () => {
+      const head = await this.table.get(`j|${job.id}`);
+      if (head && String(head.row.version) >= version) return;
+      const next = indexedJob(job);
+      const keys = rowKeys(next);
+      const ops: IndexOp[] = [];
+      const oldKeys = head ? [head.row.u, head.row.c, head.row.s].map(String) : [];
+      for (const k of oldKeys) if (!Object.values(keys).includes(k)) ops.push({ kind: 'delete', rowKey: k });
+      for (const k of Object.values(keys)) ops.push({ kind: 'upsert', row: { rowKey: k, ...next } });
+      const headRow = { rowKey: `j|${job.id}`, version, ...keys, state: next.state };
+      ops.push(head ? { kind: 'update', row: headRow, etag: head.etag } : { kind: 'create', row: headRow });
+      const before = head ? (String(head.row.state) as JobState) : undefined;
+      if (before !== next.state) ops.push(await this.countChange(job.id, before, next.state));
+      await this.table.commit(ops);
+    });
+  }
+
+  /**
+   * Indexes jobs not in the index yet, 20 to a transaction with their counter shards (the upgrade's walk). A
+   * transaction that meets a job indexed meanwhile, or a counter moved by another writer, fails whole; its jobs
+   * then go one by one through `put`.
+   */
+  async putNew(jobs: JobRecord[]): Promise<void> {
+    const chunks: JobRecord[][] = [];
+    for (let i = 0; i < jobs.length; i += NEW_PER_TRANSACTION) chunks.push(jobs.slice(i, i + NEW_PER_TRANSACTION));
+    for (const chunk of chunks) if (!(await this.commitNew(chunk))) for (const job of chunk) await this.put(job);
+  }
+
+  /** `false` when a job of the chunk is indexed already; a counter moved by another writer is read again. */
+  private async commitNew(jobs: JobRecord[]): Promise<boolean> {
+    for (let i = 0; i < MAX_RETRIES; i++) {
+      try {
+        await this.table.commit(await this.newJobsOps(jobs));
+        return true;
+      } catch (err) {
+        if (statusOf(err) !== 412) return isConflict(err) ? false : Promise.reject(err);
+        await sleep(Math.random() * 10 * (i + 1));
+      }
+    }
+    return false;
+  }
+
+  private async newJobsOps(jobs: JobRecord[]): Promise<IndexOp[]> {
+    const ops: IndexOp[] = [];
+    const deltas = new Map<number, StateCounts>();
+    for (const job of jobs) {
+      const next = indexedJob(job);
+      const keys = rowKeys(next);
+      for (const k of Object.values(keys)) ops.push({ kind: 'upsert', row: { rowKey: k, ...next } });
+      ops.push({ kind: 'create', row: { rowKey: `j|${job.id}`, version: versionOf(job), ...keys, state: next.state } });
+      const delta = deltas.get(shardOf(job.id)) ?? {};
+      delta[next.state] = (delta[next.state] ?? 0) + 1;
+      deltas.set(shardOf(job.id), delta);
+    }
+    const counters = await Promise.all([...deltas].map(([shard, delta]) => this.countersPlus(shard, delta)));
+    return [...ops, ...counters];
+  }
+
+  /** Drops the job from the index (its record was deleted). */
+  async remove(id: string): Promise<void> {
+    await this.retrying(id, async () => {
+      const head = await this.table.get(`j|${id}`);
+      if (!head) return;
+      const ops: IndexOp[] = [head.row.u, head.row.c, head.row.s].map((k) => ({ kind: 'delete', rowKey: String(k) }));
+      // The counter's ETag guards the transaction: a second remover's commit fails and finds no head.
+      ops.push({ kind: 'delete', rowKey: `j|${id}` });
+      ops.push(await this.countChange(id, String(head.row.state) as JobState, undefined));
+      await this.table.commit(ops);
+    });
+  }
+
+  private async retrying(id: string, attempt: () => Promise<void>): Promise<void> {
+    for (let i = 0; i < MAX_RETRIES; i++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        await sleep(Math.random() * 10 * (i + 1));
+      }
+    }
+    throw new Error(`jobs index: gave up on job ${id} after ${MAX_RETRIES} conflicting writes`);
+  }
+
+  /** The counter shard's next value, conditional on the version just read. */
+  private async countChange(id: string, from: JobState | undefined, to: JobState | undefined): Promise<IndexOp> {
+    const delta: StateCounts = {};
+    if (from) delta[from] = -1;
+    if (to) delta[to] = (delta[to] ?? 0) + 1;
+    return this.countersPlus(shardOf(id), delta);
+  }
+
+  private async countersPlus(shard: number, delta: StateCounts): Promise<IndexOp> {
+    const rowKey = `n|${String(shard).padStart(2, '0')}`;
+    const found = await this.table.get(rowKey);
+    const row: IndexRow = { ...(found?.row ?? {}), rowKey };
+    for (const [state, n] of Object.entries(delta)) row[state] = Number(row[state] ?? 0) + n;
+    return found ? { kind: 'update', row, etag: found.etag } : { kind: 'create', row };
+  }
+
+  async list(query: IndexQuery): Promise<{ jobs: IndexedJob[]; continuationToken?: string }> {
+    const byState = query.state && query.order !== 'created';
+    const prefix = byState ? `s|${query.state}|` : query.order === 'created' ? 'c|' : 'u|';
+    const where: Condition[] = [
+      ...(query.state && !byState ? [{ field: 'state', equals: query.state }] : []),
+      ...(query.dropPrefix ? [{ field: 'drop', prefix: query.dropPrefix }] : []),
+      ...(query.deployment ? [{ field: 'deployment', equals: query.deployment }] : []),
+    ];
+    const jobs: IndexedJob[] = [];
+    let token = query.continuationToken;
+    do {
+      // Only as many as are still missing, so a page is never cut and its token resumes after the last job.
+      const page = await this.table.range(prefix, prefixEnd(prefix), {
+        limit: query.limit - jobs.length,
+        where,
+        ...(token ? { token } : {}),
+      });
+      jobs.push(...page.rows.map(fromRow));
+      token = page.token;
+    } while (token && jobs.length < query.limit);
+    return { jobs, ...(token ? { continuationToken: token } : {}) };
+  }
+
+  /** How many jobs are in each state, all time. */
+  async counts(): Promise<StateCounts> {
+    const counts: StateCounts = {};
+    const { rows } = await this.table.range('n|', prefixEnd('n|'), { limit: 1000 });
+    for (const row of rows) for (const s of JOB_STATES) counts[s] = (counts[s] ?? 0) + Number(row[s] ?? 0);
+    // Only states that hold a job, like the listing's own tally.
+    return Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0));
+  }
+
+  /** How many jobs whose last change was at `since` or later are in each state. */
+  async countsSince(since: Date): Promise<StateCounts> {
+    const counts: StateCounts = {};
+    const end = `u|${newestFirst(since.toISOString())}|~`;
+    let token: string | undefined;
+    do {
+      const page = await this.table.range('u|', end, { limit: 1000, ...(token ? { token } : {}) });
+      for (const row of page.rows) counts[row.state as JobState] = (counts[row.state as JobState] ?? 0) + 1;
+      token = page.token;
+    } while (token);
+    return counts;
+  }
+
+  /** Finished jobs whose last change was before `before` (up to `limit` of each final state). */
+  async finishedBefore(before: Date, limit: number): Promise<IndexedJob[]> {
+    const pages = await Promise.all(
+      TERMINAL_STATES.map((state) => {
+        const from = `s|${state}|${newestFirst(before.toISOString())}|~`;
+        return this.table.range(from, prefixEnd(`s|${state}|`), { limit });
+      }),
+    );
+    return pages.flatMap((p) => p.rows.map(fromRow));
+  }
+
+  async readMeta(name: string): Promise<{ value: Record<string, string>; etag: string } | undefined> {
+    const found = await this.table.get(`m|${name}`);
+    if (!found) return undefined;
+    const { rowKey: _key, ...value } = found.row;
+    return { value: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)])), etag: found.etag };
+  }
+
+  async writeMeta(name: string, value: Record<string, string>): Promise<void> {
+    await this.table.commit([{ kind: 'upsert', row: { rowKey: `m|${name}`, ...value } }]);
+  }
+}
