@@ -15,7 +15,8 @@ import { loadConfig } from '../shared/core/config.js';
 import { overview } from '../shared/app/console/views.js';
 import { CONTAINERS } from '../shared/core/containers.js';
 import { newJob, type JobRecord, type JobState } from '../shared/core/job.js';
-import { createRuntime, type Runtime } from '../shared/composition.js';
+import { createRuntime } from '../shared/composition.js';
+import { type Runtime } from '../shared/adapters/azure/runtime.js';
 import { ms, percentile, table, timeEach, type Section } from './measure.js';
 
 /** BENCH_H_SIZES=500,2000 for a quick look. */

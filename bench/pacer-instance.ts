@@ -5,7 +5,8 @@
  * Arguments: <ledger module URL> <connection string> <instance> <burst> <steady> <steady every ms> <rpm>
  * [sharded]: with `sharded`, the time-bucketed schedule of ./sharded-pacer.ts instead of the Ledger's.
  */
-import type { Ledger as LedgerType, RecordStore } from '../shared/app/ledger.js';
+import type { Ledger as LedgerType } from '../shared/app/ledger.js';
+import type { RecordStore } from '../shared/ports/record-store.js';
 import { createStorageClients } from '../shared/adapters/azure/storage.js';
 import { CONTAINERS } from '../shared/core/containers.js';
 import { ShardedPacer } from './sharded-pacer.js';

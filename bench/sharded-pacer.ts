@@ -7,7 +7,7 @@
  * recognises a duplicate only in the buckets it reads on the way to a free slot.
  */
 import { backOff } from '../shared/app/pacer.js';
-import type { RecordStore } from '../shared/app/ledger.js';
+import type { RecordStore } from '../shared/ports/record-store.js';
 import { isConflict } from '../shared/adapters/azure/storage.js';
 import { slotIntervalMs } from '../shared/core/pacing.js';
 

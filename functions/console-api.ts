@@ -3,7 +3,8 @@
  * checked against who is asking (see shared/adapters/http/access.ts).
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { defineFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { defineFunction } from '../shared/adapters/azure/functions-app.js';
+import { register } from '../shared/composition.js';
 
 export const definition = defineFunction({
   name: 'console-api',

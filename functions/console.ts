@@ -1,6 +1,7 @@
 /** console (HTTP): GET /api/console, the web console's page, and /api/console/console.js|.css, its bundle. */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { defineFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { defineFunction } from '../shared/adapters/azure/functions-app.js';
+import { register } from '../shared/composition.js';
 
 export const definition = defineFunction({
   name: 'console',

@@ -1,5 +1,6 @@
 /** edit: a job on the edit-jobs queue → paced images/edits call → the model's bytes in edited/. */
-import { contextLogger, defineFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { contextLogger, defineFunction } from '../shared/adapters/azure/functions-app.js';
+import { register } from '../shared/composition.js';
 import { QUEUES } from '../shared/core/containers.js';
 
 export const definition = defineFunction({
@@ -7,7 +8,7 @@ export const definition = defineFunction({
   trigger: { type: 'storageQueue', queueName: QUEUES.edit, connection: 'AzureWebJobsStorage' },
   async handle(rt, message: unknown, context) {
     const [{ decodeMessage }, { processEditMessage }] = await Promise.all([
-      import('../shared/adapters/azure/edit-queue.js'),
+      import('../shared/ports/edit-queue.js'),
       import('../shared/app/edit.js'),
     ]);
     const { inSpan, SpanKind } = await import('../shared/app/telemetry/trace.js');

@@ -3,7 +3,8 @@
  * `{"events": [CloudEvent, …]}`. 404 when no topic is configured (OUTCOME_EVENTS_TOPIC_ENDPOINT empty).
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { defineFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { defineFunction } from '../shared/adapters/azure/functions-app.js';
+import { register } from '../shared/composition.js';
 
 const MAX_LIMIT = 500;
 

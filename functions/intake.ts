@@ -1,5 +1,6 @@
 /** intake: BlobCreated in inbox/ (Event Grid) → classify, wait for the drop's last part, validate, queue the job. */
-import { defineBlobCreatedFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { defineBlobCreatedFunction } from '../shared/adapters/azure/functions-app.js';
+import { register } from '../shared/composition.js';
 import { CONTAINERS } from '../shared/core/containers.js';
 
 export const definition = defineBlobCreatedFunction('intake', CONTAINERS.inbox, async (rt, blobName, etag, log) => {

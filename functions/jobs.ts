@@ -4,7 +4,8 @@
  * `deployment`, paged by `continuationToken`.
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { defineFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { defineFunction } from '../shared/adapters/azure/functions-app.js';
+import { register } from '../shared/composition.js';
 import { isTerminal, JOB_STATES, type JobState } from '../shared/core/job.js';
 
 export const definition = defineFunction({

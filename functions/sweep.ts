@@ -1,5 +1,6 @@
 /** sweep (timer): incomplete drops past their deadline, stuck jobs, poison messages, dead-lettered events, owed outcome events. */
-import { contextLogger, defineFunction, register } from '../shared/adapters/azure/functions-app.js';
+import { contextLogger, defineFunction } from '../shared/adapters/azure/functions-app.js';
+import { register } from '../shared/composition.js';
 
 export const definition = defineFunction({
   name: 'sweep',

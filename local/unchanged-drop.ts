@@ -2,9 +2,9 @@
  * The line `start` prints for a drop-folder file that is not uploaded again because inbox/ already holds
  * the same bytes: when it was uploaded, and what became of its drop, so the user knows why nothing happens.
  */
-import type { FoundResult } from '../shared/adapters/azure/blob-store.js';
+import type { FoundResult } from '../shared/ports/blob-store.js';
 import { classifyBlobName } from '../shared/core/drop.js';
-import type { JobContext } from '../shared/composition.js';
+import type { JobContext } from '../shared/app/job-context.js';
 
 const VERB: Record<FoundResult['container'], string> = { published: 'published', quarantine: 'quarantined' };
 

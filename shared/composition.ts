@@ -5,24 +5,26 @@
  * the storage port and the queues, never a storage SDK client, so unit tests run them in memory.
  */
 import { hostname } from 'node:os';
+import { app, type InvocationContext } from '@azure/functions';
+import type { FunctionDefinition } from './adapters/azure/functions-app.js';
+import { sharpImageTools } from './adapters/imaging/image-tools.js';
+import { outcomeTopic } from './adapters/azure/outcome-topic.js';
 import { randomUUID } from 'node:crypto';
-import type { ContainerClient } from '@azure/storage-blob';
-import type { QueueClient } from '@azure/storage-queue';
 import { loadConfig, type PipelineConfig } from './core/config.js';
 import { CONTAINERS, QUEUES } from './core/containers.js';
-import { createBlobStore, type BlobStore } from './adapters/azure/blob-store.js';
-import { editQueueOf, poisonQueueOf, type EditQueue, type PoisonQueue } from './adapters/azure/edit-queue.js';
+import { createBlobStore } from './adapters/azure/blob-store.js';
+import { editQueueOf, poisonQueueOf } from './adapters/azure/edit-queue.js';
 import { tableClientIndex } from './adapters/azure/index-table.js';
 import { JobsIndex } from './app/jobs-index.js';
 import { containerRecords, Ledger } from './app/ledger.js';
-import type { ImageModel } from './adapters/azure/openai-model.js';
-import { createStorageClients, type StorageClients } from './adapters/azure/storage.js';
-import type { Verifier } from './adapters/c2pa/verifier.js';
-import type { Publisher } from './adapters/signing/publisher.js';
-import type { PublisherSigner } from './adapters/signing/local-signer.js';
-import { createDeploymentPool, type DeploymentPool } from './app/deployment-pool.js';
+import type { ImageModel } from './ports/image-model.js';
+import { createStorageClients } from './adapters/azure/storage.js';
+import type { Verifier } from './ports/verifier.js';
+import type { PublisherSigner } from './ports/publisher.js';
+import { createDeploymentPool } from './app/deployment-pool.js';
 import { KeyedLock } from './core/concurrency/keyed-lock.js';
 import { Semaphore } from './core/concurrency/semaphore.js';
+import { type Runtime } from './adapters/azure/runtime.js';
 
 /**
  * Intakes doing their storage work at once in one process. Each intake is a dozen reads and writes in a row;
@@ -33,41 +35,6 @@ import { Semaphore } from './core/concurrency/semaphore.js';
  * they also bound the masks held in memory for their pixel check.
  */
 export const INTAKE_CONCURRENCY = 8;
-
-/** What intake, edit, publish and sweep run against. */
-export interface JobContext {
-  config: PipelineConfig;
-  ledger: Ledger;
-  /** The model deployments, each with its shared schedule, circuit breaker and client. */
-  pool: DeploymentPool;
-  blobs: BlobStore;
-  queue: EditQueue;
-  poison: PoisonQueue;
-  verifier(): Promise<Verifier>;
-  /** The publisher that signs and judges full-size composites; undefined when none is configured. */
-  publisher?(): Promise<Publisher | undefined>;
-  /** Model calls in flight in this process. */
-  modelSlots: Semaphore;
-  /** One intake at a time per drop in this process (./pipeline/intake.ts). */
-  dropIntakes: KeyedLock;
-  /** Intakes doing their reads and writes at once in this process (./pipeline/intake.ts). */
-  intakeSlots: Semaphore;
-  /** Names this process in leases. */
-  workerId: string;
-  now(): Date;
-}
-
-export interface Runtime extends JobContext {
-  /**
-   * Set only by the local runtime's composition root (local/environment.ts): the secret its host adds to
-   * every HTTP request, which makes the caller the machine's own user (shared/adapters/http/access.ts).
-   */
-  localSecret?: string;
-  storage: StorageClients;
-  containers: Record<keyof typeof CONTAINERS, ContainerClient>;
-  editQueue: QueueClient;
-  editPoisonQueue: QueueClient;
-}
 
 function once<T>(load: () => Promise<T>): () => Promise<T> {
   let value: Promise<T> | undefined;
@@ -125,6 +92,8 @@ export async function createRuntime(
     publisher: once(async () =>
       (await import('./adapters/signing/publisher.js')).createPublisher(config, storage, overrides.publisherSigner),
     ),
+    imaging: sharpImageTools,
+    outcomeTopic,
     modelSlots: new Semaphore(config.model.concurrency),
     dropIntakes: new KeyedLock(),
     intakeSlots: new Semaphore(INTAKE_CONCURRENCY),
@@ -140,4 +109,42 @@ let shared: Promise<Runtime> | undefined;
 export function processRuntime(): Promise<Runtime> {
   shared ??= createRuntime(loadConfig(process.env));
   return shared;
+}
+
+// HTTP bodies as streams, not whole in memory: the console's downloads stream from storage, and a
+// submission's Content-Length is checked before its body is read (adapters/http/transfers.ts).
+app.setup({ enableHttpStream: true });
+
+/** Registers the definition with the Functions host, running it against the process's Runtime. */
+export function register<TInput, TOutput>(definition: FunctionDefinition<TInput, TOutput>): void {
+  const handler = async (input: TInput, context: InvocationContext): Promise<TOutput> => {
+    const { startTelemetry } = await import('./adapters/telemetry/setup.js');
+    await startTelemetry();
+    return definition.handle(await processRuntime(), input, context);
+  };
+  const t = definition.trigger;
+  // The casts bridge our generic handler to each trigger's declared input type.
+  switch (t.type) {
+    case 'eventGrid':
+      app.eventGrid(definition.name, { handler: handler as never });
+      break;
+    case 'storageQueue':
+      app.storageQueue(definition.name, {
+        queueName: t.queueName,
+        connection: t.connection,
+        handler: handler as never,
+      });
+      break;
+    case 'timer':
+      app.timer(definition.name, { schedule: t.schedule, handler: handler as never });
+      break;
+    case 'http':
+      app.http(definition.name, {
+        route: t.route,
+        methods: t.methods,
+        authLevel: t.authLevel,
+        handler: handler as never,
+      });
+      break;
+  }
 }

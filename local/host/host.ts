@@ -13,7 +13,7 @@ import { EventGridDeserializer } from '@azure/eventgrid';
 import functions, { type HttpResponseInit, type InvocationContext as InvocationContextType } from '@azure/functions';
 import type { FunctionDefinition } from '../../shared/adapters/azure/functions-app.js';
 import { LOCAL_USER_HEADER } from '../../shared/adapters/http/access.js';
-import type { Runtime } from '../../shared/composition.js';
+import type { Runtime } from '../../shared/adapters/azure/runtime.js';
 import { startLocalTracing } from '../../shared/adapters/telemetry/setup.js';
 import { guardLoopback } from '../loopback-guard.js';
 import type { QueueSettings } from './host-json.js';

@@ -4,7 +4,7 @@
  * so nothing owed is dropped silently: the console lists them, and copying one back to `outbox/` (same
  * name) sends it again on the next sweep.
  */
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 import type { OutcomeCloudEvent } from '../core/outcome-event.js';
 
 export interface DeadLetteredEvent {

@@ -5,8 +5,9 @@
  * job's slot (./select.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Ledger, Pacer, RecordStore } from './ledger.js';
-import type { ImageModel } from '../adapters/azure/openai-model.js';
+import type { Ledger, Pacer } from './ledger.js';
+import type { RecordStore } from '../ports/record-store.js';
+import type { ImageModel } from '../ports/image-model.js';
 import { isConflict } from '../adapters/azure/storage.js';
 import { slotIntervalMs, type Slot } from '../core/pacing.js';
 import {

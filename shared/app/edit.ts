@@ -8,23 +8,23 @@
  * worker publishes the job itself (./handoff.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EditMessage } from '../adapters/azure/edit-queue.js';
+import type { EditMessage } from '../ports/edit-queue.js';
 import type { Versioned } from './ledger.js';
-import { IMAGE_MIME, type ModelOutcome } from '../adapters/azure/openai-model.js';
+import { IMAGE_MIME } from '../core/image-header.js';
+import { type ModelOutcome } from '../ports/image-model.js';
 import { tracedModelCall, withCallCost } from './telemetry/job-trace.js';
-import type { UploadPart } from '../adapters/azure/streaming-parts.js';
+import type { UploadPart } from '../ports/image-model.js';
 import { isConflict, isNotFound } from '../adapters/azure/storage.js';
 import { formatDuration } from '../core/config.js';
 import { handled } from '../core/concurrency/handled.js';
 import { readImageHeader, type ImageFormat } from '../core/image-header.js';
-import { maskLimits, type MaskLimits } from '../adapters/imaging/mask.js';
-import { prepareModelInputs } from '../adapters/imaging/model-inputs.js';
+import { maskLimits, type MaskLimits } from '../core/mask-limits.js';
 import { isTerminal, leaseExpired, type EditOutput, type JobRecord, type PartRef } from '../core/job.js';
 import { jobLogger, type Logger } from '../core/log.js';
 import { sameSlotTime } from '../core/pacing.js';
 import type { PoolSlot } from './deployment-pool.js';
 import { dropRequirement } from '../core/pool/select.js';
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 import { outputEventSpent } from './handoff.js';
 import { intakeDrop } from './intake.js';
 import { publishEditedBlob } from './publish.js';
@@ -325,7 +325,7 @@ async function modelInputs(rt: JobContext, job: JobRecord, limits: MaskLimits): 
     };
   }
   const [image, mask] = await Promise.all([rt.blobs.readPart(imagePart), rt.blobs.readPart(maskPart)]);
-  const prepared = await prepareModelInputs(files, image, mask, limits);
+  const prepared = await rt.imaging.prepareModelInputs(files, image, mask, limits);
   if (!prepared.ok) return prepared;
   return {
     ok: true,

@@ -18,7 +18,7 @@
 import type { Versioned } from './ledger.js';
 import { leaseExpired, type JobRecord } from '../core/job.js';
 import type { Logger } from '../core/log.js';
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 
 /** Whether the edit worker must publish the job it just recorded as `edited`. */
 export function outputEventSpent(job: JobRecord): boolean {

@@ -4,7 +4,7 @@
  * without a model call. Safe to run any number of times for the same blob, in any order.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BlobInfo, DropParts } from '../adapters/azure/blob-store.js';
+import type { BlobInfo, DropParts } from '../ports/blob-store.js';
 import { isConflict } from '../adapters/azure/storage.js';
 import { formatDuration } from '../core/config.js';
 import { handled } from '../core/concurrency/handled.js';
@@ -14,11 +14,11 @@ import { jobLogger, settleLine, stateLine, type Logger } from '../core/log.js';
 import { EARLY_RETURN_MS } from '../core/pacing.js';
 import type { PoolSlot } from './deployment-pool.js';
 import { dropRequirement } from '../core/pool/select.js';
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 import { recordJobEnd } from './telemetry/job-trace.js';
 import { traceOfStep } from './telemetry/trace.js';
 import { MAX_SIDECAR_BYTES } from '../core/sidecar.js';
-import { maskLimits, prepareMask } from '../adapters/imaging/mask.js';
+import { maskLimits } from '../core/mask-limits.js';
 import type { ImageHeader } from '../core/image-header.js';
 import { validateDrop, type DropSample } from '../core/validation.js';
 import {
@@ -278,7 +278,7 @@ async function checkMaskPixels(
   const file = mask.name.slice(mask.name.lastIndexOf('/') + 1);
   const bytes = await readWhole(rt, mask, read);
   try {
-    const prepared = await prepareMask(file, bytes, header, maskLimits(rt.config.drop));
+    const prepared = await rt.imaging.prepareMask(file, bytes, header, maskLimits(rt.config.drop));
     return prepared.ok ? { ok: true, ...(prepared.note ? { note: prepared.note } : {}) } : prepared;
   } catch (err) {
     // libvips' own words (a corrupt stream, too many pixels) are the most specific report there is.

@@ -12,13 +12,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JOB_STATES, TERMINAL_STATES, type JobRecord, type JobState } from '../core/job.js';
-import {
-  prefixEnd,
-  type Condition,
-  type IndexOp,
-  type IndexRow,
-  type IndexTable,
-} from '../adapters/azure/index-table.js';
+import { prefixEnd, type Condition, type IndexOp, type IndexRow, type IndexTable } from '../ports/index-table.js';
 
 export interface IndexedJob {
   id: string;

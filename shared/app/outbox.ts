@@ -15,14 +15,13 @@
  * refuses OUTCOME_EVENT_MAX_ATTEMPTS times is dead-lettered (./dead-letters.ts), never dropped.
  */
 import { isConflict } from '../adapters/azure/storage.js';
-import { isTerminal, type JobRecord } from '../core/job.js';
+import { isTerminal,type JobRecord } from '../core/job.js';
 import type { Logger } from '../core/log.js';
-import { blobEndpointOf } from '../adapters/c2pa/trust-anchors.js';
-import type { JobContext } from '../composition.js';
-import { inSpan, SpanKind } from './telemetry/trace.js';
-import { outcomeEvent, type OutcomeCloudEvent } from '../core/outcome-event.js';
+import { blobEndpointOf } from '../core/config.js';
+import type { JobContext } from './job-context.js';
+import { inSpan,SpanKind } from './telemetry/trace.js';
+import { outcomeEvent,type OutcomeCloudEvent } from '../core/outcome-event.js';
 import { writeDeadLetter } from './dead-letters.js';
-import { outcomeTopic } from '../adapters/azure/outcome-topic.js';
 
 /** How long a sender holds an owed event before another may take it over. */
 const CLAIM_MS = 60_000;
@@ -188,7 +187,7 @@ export async function deliverOwed(
     const attributes = { 'imagegen.job': job.id, 'imagegen.event': event.type };
     const parent = job.traceparent ?? 'new';
     await inSpan('outcome event', { parent, kind: SpanKind.PRODUCER, attributes }, () =>
-      outcomeTopic(config).send(event, timeoutMs),
+      rt.outcomeTopic(config).send(event, timeoutMs),
     );
   } catch (err) {
     return recordFailure(rt, owed, etag, event, err, log);

@@ -19,7 +19,7 @@ import {
   type ScheduleView,
   type Slot,
 } from '../core/pacing.js';
-import type { RecordStore } from './ledger.js';
+import type { RecordStore } from '../ports/record-store.js';
 import { SingleFlight } from '../core/concurrency/single-flight.js';
 import { isConflict } from '../adapters/azure/storage.js';
 

@@ -5,17 +5,15 @@
  * with its report: nothing signed as the publisher is stored unless it passed. The model's output stays
  * in `edited/`. Without a configured publisher no composite is made.
  */
-import { composeFullSize } from '../adapters/imaging/compose.js';
-import { signComposite } from '../adapters/c2pa/composite-manifest.js';
-import type { BlobInfo, ResultOwner, WriteResult } from '../adapters/azure/blob-store.js';
+import type { BlobInfo, ResultOwner, WriteResult } from '../ports/blob-store.js';
 import { dropBlobName } from '../core/drop.js';
 import type { JobRecord } from '../core/job.js';
 import { compositeTimingLine, type Logger } from '../core/log.js';
-import type { Publisher } from '../adapters/signing/publisher.js';
+import type { Publisher } from '../ports/publisher.js';
 import { bindingFor } from '../core/provenance/composite-binding.js';
 import type { ProvenanceReport } from '../core/provenance/gate.js';
 import { knownEdit } from '../core/provenance/known-edit.js';
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 import { resultClash } from './steps.js';
 
 export interface CompositeOutcome {
@@ -65,12 +63,11 @@ async function makeComposite(
     // The drop's parts at the versions the job was made from (a changed or deleted photo fails here).
     const [photo, mask] = await Promise.all([rt.blobs.readPart(imagePart!), rt.blobs.readPart(maskPart!)]);
     const started = performance.now();
-    const image = await composeFullSize(photo, mask, edited, { stripGps: rt.config.output.stripGps });
+    const image = await publisher.compose(photo, mask, edited, { stripGps: rt.config.output.stripGps });
     const composed = performance.now();
     name = dropBlobName(job.drop, EXTENSIONS[image.format]!);
     unsigned = image.bytes;
-    const signed = await signComposite(
-      publisher.signer,
+    const signed = await publisher.sign(
       { bytes: image.bytes, mime: image.mime, title: fileName(name) },
       { bytes: photo, mime: `image/${image.format}`, title: fileName(imagePart!.name) },
       { bytes: edited, mime: source.contentType ?? 'image/png', title: fileName(source.name) },

@@ -7,14 +7,14 @@
  * publish leaves a mark on the job and the worker publishes when it records the output.
  */
 import { createHash } from 'node:crypto';
-import type { BlobInfo, ResultOwner, WriteResult } from '../adapters/azure/blob-store.js';
+import type { BlobInfo, ResultOwner, WriteResult } from '../ports/blob-store.js';
 import type { Versioned } from './ledger.js';
 import { isConflict, isNotFound } from '../adapters/azure/storage.js';
 import { dropBlobName, orphanDestination } from '../core/drop.js';
 import { isTerminal, leaseExpired, sameEtag, type EditOutput, type JobRecord, type Publisher } from '../core/job.js';
 import { jobLogger, type Logger } from '../core/log.js';
 import type { ProvenanceReport } from '../core/provenance/gate.js';
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 import { recordGate } from './telemetry/job-trace.js';
 import { publishComposite, wantsComposite } from './publish-composite.js';
 import { markOutputEvent } from './handoff.js';

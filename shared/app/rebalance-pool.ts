@@ -12,7 +12,7 @@ import { sameSlotTime } from '../core/pacing.js';
 import type { DeploymentPool, PoolSlot } from './deployment-pool.js';
 import { MIN_MOVE_GAIN_MS, type Move } from '../core/pool/rebalance-plan.js';
 import { dropRequirement } from '../core/pool/select.js';
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 import { requeue } from './steps.js';
 
 /** A look moves a few jobs at most; the next look (workers look at jobs every second or so in a burst) goes on. */

@@ -7,12 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { FoundResult } from '../adapters/azure/blob-store.js';
+import type { FoundResult } from '../ports/blob-store.js';
 import { dropBlobName, dropKey, type DropRef } from '../core/drop.js';
 import { announceOutcome, expectOutcomeEvent } from './outbox.js';
 import { newJob, type JobRecord, type PartRef } from '../core/job.js';
 import { jobLogger, stateLine, type Logger } from '../core/log.js';
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 import { recordJobEnd } from './telemetry/job-trace.js';
 import { traceOfStep } from './telemetry/trace.js';
 import type { EditRequest } from '../core/validation.js';

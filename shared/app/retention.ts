@@ -2,7 +2,7 @@
  * Retention (JOB_RETENTION): finished jobs whose last change is older than the setting are deleted, record
  * first, then their index rows, so a crash in between leaves an index row the next sweep removes.
  */
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 
 /** Deleted per sweep at most, so one sweep stays short; the next one goes on. */
 const PER_SWEEP = 500;

@@ -9,8 +9,8 @@ import { stateLine, type Logger } from '../core/log.js';
 import { EARLY_RETURN_MS } from '../core/pacing.js';
 import { dropRequirement } from '../core/pool/select.js';
 import type { PoolSlot } from './deployment-pool.js';
-import type { BlobInfo } from '../adapters/azure/blob-store.js';
-import type { JobContext } from '../composition.js';
+import type { BlobInfo } from '../ports/blob-store.js';
+import type { JobContext } from './job-context.js';
 import { announceOutcome, expectOutcomeEvent } from './outbox.js';
 import { recordStep } from './telemetry/job-trace.js';
 

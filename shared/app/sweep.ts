@@ -10,14 +10,14 @@
  * - Events Event Grid could not deliver (its dead-letter container) are replayed, each on its own: one
  *   that fails is reported and left for the next sweep, and the others still run.
  */
-import { decodeMessage } from '../adapters/azure/edit-queue.js';
+import { decodeMessage } from '../ports/edit-queue.js';
 import { formatDuration } from '../core/config.js';
 import { CONTAINERS } from '../core/containers.js';
 import type { DropRef } from '../core/drop.js';
 import { parseBlobCreated } from '../core/blob-created.js';
 import { isTerminal, leaseExpired, type JobRecord } from '../core/job.js';
 import { jobLogger, type Logger } from '../core/log.js';
-import type { JobContext } from '../composition.js';
+import type { JobContext } from './job-context.js';
 import { upgradeIndex } from './index-upgrade.js';
 import { gaugesOf, readLiveFigures } from './telemetry/live.js';
 import { recordGauges } from './telemetry/metrics.js';

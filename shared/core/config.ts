@@ -13,7 +13,7 @@ import {
   type ImageQualityValue,
   type OutputFormatValue,
 } from './model-catalog.js';
-import { blobEndpointOf, trustAnchorSettingProblem } from '../adapters/c2pa/trust-anchors.js';
+import { trustAnchorSettingProblem } from './trust-anchor-setting.js';
 import { parsePool, parseRegions, type PoolMember } from './pool/members.js';
 import { eligibleMembers } from './pool/select.js';
 
@@ -729,4 +729,24 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
       `SWEEP_SCHEDULE must be an NCRONTAB expression with six fields (seconds first), got "${config.sweepSchedule}"`,
     );
   return done(config);
+}
+
+/**
+ * The blob endpoint of the app's own storage account, as the storage clients will use it: the identity
+ * setting's URI, or what a connection string names (Azurite's well-known endpoint for
+ * `UseDevelopmentStorage=true`, else `BlobEndpoint`, else `<account>.blob.<suffix>`).
+ */
+export function blobEndpointOf(storage: StorageConfig): string | undefined {
+  if (storage.kind === 'identity') return storage.blobServiceUri || undefined;
+  const parts = new Map(
+    storage.connectionString
+      .split(';')
+      .filter((p) => p.includes('='))
+      .map((p) => [p.slice(0, p.indexOf('=')).trim().toLowerCase(), p.slice(p.indexOf('=') + 1).trim()] as const),
+  );
+  if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true') return 'http://127.0.0.1:10000/devstoreaccount1';
+  const account = parts.get('accountname');
+  if (parts.get('blobendpoint')) return parts.get('blobendpoint');
+  if (!account) return undefined;
+  return `${parts.get('defaultendpointsprotocol') ?? 'https'}://${account}.blob.${parts.get('endpointsuffix') ?? 'core.windows.net'}`;
 }

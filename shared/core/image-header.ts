@@ -359,3 +359,6 @@ export function truncationProblem(
     ? undefined
     : `the WebP declares ${declared} bytes but the file has ${totalBytes}: it is truncated or has data appended`;
 }
+
+/** The content type of each image format the pipeline reads and writes. */
+export const IMAGE_MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };

@@ -1,7 +1,7 @@
 /** One edit call's input for the model adapter's tests, with the answer's image kept in memory. */
 import { createHash } from 'node:crypto';
-import type { StagedOutput } from '../../shared/adapters/azure/blob-store.js';
-import type { EditInput } from '../../shared/adapters/azure/openai-model.js';
+import type { StagedOutput } from '../../shared/ports/blob-store.js';
+import type { EditInput } from '../../shared/ports/image-model.js';
 import { gradientImage, rectMask } from './images.js';
 
 /** Holds the answer's image instead of staging it in storage (test/integration/output-streaming.test.ts does that). */

@@ -20,7 +20,8 @@ import {
 import type { ManifestStoreJson, ProvenanceReport, StatusCodes } from '../../shared/core/provenance/gate.js';
 import { readManifestStore } from '../../shared/core/provenance/jumbf.js';
 import { readerSettings, type TrustLists } from '../../shared/core/provenance/trust-settings.js';
-import { createVerifier, type Verifier } from '../../shared/adapters/c2pa/verifier.js';
+import { createVerifier } from '../../shared/adapters/c2pa/verifier.js';
+import { type Verifier } from '../../shared/ports/verifier.js';
 import { agentAction, craft, issue, makePki, OID, type Pki, pkiSigner } from '../helpers/crafted-c2pa.js';
 import { craftWithPixelsExcluded } from '../helpers/extra-exclusion.js';
 import { gradientImage } from '../helpers/images.js';

@@ -11,11 +11,13 @@ import { composeFullSize } from '../../shared/adapters/imaging/compose.js';
 import { generatePublisher, type LocalPublisher } from '../../shared/adapters/signing/local-ca.js';
 import { signComposite } from '../../shared/adapters/c2pa/composite-manifest.js';
 import { keyVaultSigner, type DigestSigner } from '../../shared/adapters/azure/key-vault-signer.js';
-import { chainFromPem, localSigner, type PublisherSigner } from '../../shared/adapters/signing/local-signer.js';
+import { chainFromPem, localSigner } from '../../shared/adapters/signing/local-signer.js';
+import { type PublisherSigner } from '../../shared/ports/publisher.js';
 import { loadGateConfig } from '../../shared/core/config.js';
 import { bindingFor } from '../../shared/core/provenance/composite-binding.js';
 import type { ProvenanceReport } from '../../shared/core/provenance/gate.js';
-import { createCompositeVerifier, type CompositeVerifier } from '../../shared/adapters/c2pa/composite-gate.js';
+import { createCompositeVerifier } from '../../shared/adapters/c2pa/composite-gate.js';
+import { type CompositeVerifier } from '../../shared/ports/verifier.js';
 import { forgedIdentity } from '../helpers/forged-ca.js';
 import { gradientImage, rawPixels, rectMask, rewritePng, type Rect } from '../helpers/images.js';
 

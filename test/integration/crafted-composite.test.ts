@@ -14,8 +14,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadGateConfig } from '../../shared/core/config.js';
 import { readContainer } from '../../shared/core/provenance/container.js';
 import { type GateContext, type ProvenanceReport } from '../../shared/core/provenance/gate.js';
-import { createCompositeVerifier, type CompositeVerifier } from '../../shared/adapters/c2pa/composite-gate.js';
-import { createVerifier, type Verifier } from '../../shared/adapters/c2pa/verifier.js';
+import { createCompositeVerifier } from '../../shared/adapters/c2pa/composite-gate.js';
+import { type CompositeVerifier } from '../../shared/ports/verifier.js';
+import { createVerifier } from '../../shared/adapters/c2pa/verifier.js';
+import { type Verifier } from '../../shared/ports/verifier.js';
 import {
   agentAction,
   craft,

@@ -13,7 +13,8 @@ import { loadGateConfig } from '../../shared/core/config.js';
 import { readContainer } from '../../shared/core/provenance/container.js';
 import type { ProvenanceReport } from '../../shared/core/provenance/gate.js';
 import { readManifestStore } from '../../shared/core/provenance/jumbf.js';
-import { createVerifier, type Verifier } from '../../shared/adapters/c2pa/verifier.js';
+import { createVerifier } from '../../shared/adapters/c2pa/verifier.js';
+import { type Verifier } from '../../shared/ports/verifier.js';
 import {
   AGENT,
   agentAction,

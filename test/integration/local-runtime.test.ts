@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINERS, QUEUES } from '../../shared/core/containers.js';
-import { encodeMessage } from '../../shared/adapters/azure/edit-queue.js';
+import { encodeMessage } from '../../shared/ports/edit-queue.js';
 import { newJob } from '../../shared/core/job.js';
 import { startDropSync, startMirror } from '../../local/sync.js';
 import { subscriptionsFor } from '../../local/environment.js';

@@ -8,12 +8,8 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/ident
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../local/emulator/server.js';
-import {
-  classifyError,
-  COGNITIVE_SERVICES_SCOPE,
-  createImageModel,
-  type EditInput,
-} from '../../shared/adapters/azure/openai-model.js';
+import { classifyError, COGNITIVE_SERVICES_SCOPE, createImageModel } from '../../shared/adapters/azure/openai-model.js';
+import { type EditInput } from '../../shared/ports/image-model.js';
 import { loadConfig, type PipelineConfig } from '../../shared/core/config.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { sampleEditInput } from '../helpers/edit-input.js';

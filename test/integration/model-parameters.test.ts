@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Emulator } from '../../local/emulator/server.js';
-import { createImageModel, type EditInput } from '../../shared/adapters/azure/openai-model.js';
+import { createImageModel } from '../../shared/adapters/azure/openai-model.js';
+import { type EditInput } from '../../shared/ports/image-model.js';
 import { loadConfig } from '../../shared/core/config.js';
 import { IMAGE_MODELS } from '../../shared/core/model-catalog.js';
 import { startTestEmulator } from '../helpers/emulator.js';

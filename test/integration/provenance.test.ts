@@ -13,7 +13,8 @@ import { signImage } from '../../local/emulator/sign.js';
 import { loadC2pa } from '../../shared/adapters/c2pa/c2pa-wasm.js';
 import { loadGateConfig } from '../../shared/core/config.js';
 import type { ProvenanceReport } from '../../shared/core/provenance/gate.js';
-import { certificatesIn, createVerifier, type Verifier } from '../../shared/adapters/c2pa/verifier.js';
+import { certificatesIn, createVerifier } from '../../shared/adapters/c2pa/verifier.js';
+import { type Verifier } from '../../shared/ports/verifier.js';
 import { MICROSOFT_C2PA_ROOTS_PEM } from '../../shared/core/provenance/default-trust.js';
 import { forgedIdentity } from '../helpers/forged-ca.js';
 import {

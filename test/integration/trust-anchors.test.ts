@@ -7,7 +7,8 @@ import { connectionString, startAzurite, type Azurite } from '../../local/storag
 import { createStorageClients, type StorageClients } from '../../shared/adapters/azure/storage.js';
 import { ConfigError, loadConfig, loadGateConfig } from '../../shared/core/config.js';
 import { MICROSOFT_C2PA_ROOTS_PEM } from '../../shared/core/provenance/default-trust.js';
-import { loadExtraAnchors, MAX_ANCHOR_BYTES } from '../../shared/adapters/c2pa/trust-anchors.js';
+import { loadExtraAnchors } from '../../shared/adapters/c2pa/trust-anchors.js';
+import { MAX_ANCHOR_BYTES } from '../../shared/core/trust-anchor-setting.js';
 import { createVerifier } from '../../shared/adapters/c2pa/verifier.js';
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');

@@ -8,7 +8,7 @@ import { HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handleConsoleApi } from '../../shared/adapters/http/console-api.js';
 import { resolveAccess } from '../../shared/adapters/http/sign-in.js';
-import type { Runtime } from '../../shared/composition.js';
+import type { Runtime } from '../../shared/adapters/azure/runtime.js';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = '99999999-8888-7777-6666-555555555555';

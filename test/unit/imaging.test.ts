@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { readImageHeader } from '../../shared/core/image-header.js';
-import { prepareMask, type MaskLimits } from '../../shared/adapters/imaging/mask.js';
+import { prepareMask } from '../../shared/adapters/imaging/mask.js';
+import { type MaskLimits } from '../../shared/core/mask-limits.js';
 import { prepareModelInputs } from '../../shared/adapters/imaging/model-inputs.js';
 import {
   opaqueMask,

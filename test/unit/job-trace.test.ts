@@ -4,7 +4,7 @@
  * answer's token counts. Against the in-memory runtime, with the local runtime's span store.
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EditMessage } from '../../shared/adapters/azure/edit-queue.js';
+import type { EditMessage } from '../../shared/ports/edit-queue.js';
 import { processEditMessage } from '../../shared/app/edit.js';
 import { intakeBlob } from '../../shared/app/intake.js';
 import { publishEditedBlob } from '../../shared/app/publish.js';

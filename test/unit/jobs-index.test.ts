@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { memoryIndexTable } from '../../shared/adapters/memory/index-table.js';
 import { JobsIndex, type IndexQuery } from '../../shared/app/jobs-index.js';
-import type { IndexTable } from '../../shared/adapters/azure/index-table.js';
+import type { IndexTable } from '../../shared/ports/index-table.js';
 import { processEditMessage } from '../../shared/app/edit.js';
 import { intakeBlob } from '../../shared/app/intake.js';
 import { publishEditedBlob } from '../../shared/app/publish.js';

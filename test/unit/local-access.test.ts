@@ -10,7 +10,7 @@ import { definition as consoleApi } from '../../functions/console-api.js';
 import { startHost, type FunctionHost } from '../../local/host/host.js';
 import { defineFunction } from '../../shared/adapters/azure/functions-app.js';
 import { isLocalRequest, LOCAL_USER_HEADER } from '../../shared/adapters/http/access.js';
-import type { Runtime } from '../../shared/composition.js';
+import type { Runtime } from '../../shared/adapters/azure/runtime.js';
 
 const SECRET = 'a-per-process-secret-for-this-test';
 

@@ -4,26 +4,24 @@
  * Blob Storage's do (an error with statusCode 412 or 409), so the use cases' races play out as on Azure.
  * `onBlobCreated` stands in for Event Grid: tests decide when (and whether) an event is delivered.
  */
+import { outcomeTopic } from '../../shared/adapters/azure/outcome-topic.js';
+import { sharpImageTools } from '../../shared/adapters/imaging/image-tools.js';
 import { createHash } from 'node:crypto';
-import type {
-  BlobInfo,
-  BlobStore,
-  DropParts,
-  ResultOwner,
-  WriteResult,
-} from '../../shared/adapters/azure/blob-store.js';
-import { isDropResult, mayReplace, newestFirst, ownerMetadata } from '../../shared/adapters/azure/blob-store.js';
-import type { EditMessage } from '../../shared/adapters/azure/edit-queue.js';
-import { Ledger, type RecordStore } from '../../shared/app/ledger.js';
+import type { BlobInfo, BlobStore, DropParts, ResultOwner, WriteResult } from '../../shared/ports/blob-store.js';
+import { isDropResult, mayReplace, newestFirst, ownerMetadata } from '../../shared/ports/blob-store.js';
+import type { EditMessage } from '../../shared/ports/edit-queue.js';
+import { Ledger } from '../../shared/app/ledger.js';
+import { type RecordStore } from '../../shared/ports/record-store.js';
 import { memoryIndexTable } from '../../shared/adapters/memory/index-table.js';
 import { JobsIndex } from '../../shared/app/jobs-index.js';
-import type { EditInput, ImageModel, ModelOutcome } from '../../shared/adapters/azure/openai-model.js';
+import type { EditInput, ImageModel, ModelOutcome } from '../../shared/ports/image-model.js';
 import { loadConfig } from '../../shared/core/config.js';
 import { classifyBlobName, dropListingPrefix } from '../../shared/core/drop.js';
 import type { PartRef } from '../../shared/core/job.js';
 import type { ProvenanceReport } from '../../shared/core/provenance/gate.js';
-import type { Verifier } from '../../shared/adapters/c2pa/verifier.js';
-import { INTAKE_CONCURRENCY, type JobContext } from '../../shared/composition.js';
+import type { Verifier } from '../../shared/ports/verifier.js';
+import { INTAKE_CONCURRENCY } from '../../shared/composition.js';
+import { type JobContext } from '../../shared/app/job-context.js';
 import { createDeploymentPool } from '../../shared/app/deployment-pool.js';
 import type { PoolMember } from '../../shared/core/pool/members.js';
 import { Semaphore } from '../../shared/core/concurrency/semaphore.js';
@@ -351,6 +349,8 @@ export function memoryRuntime(
       receive: async () => poisoned.splice(0).map((p) => ({ ...p, remove: async () => {} })),
     },
     verifier: async () => verifier,
+    imaging: sharpImageTools,
+    outcomeTopic,
     modelSlots: new Semaphore(4),
     dropIntakes: new KeyedLock(),
     intakeSlots: new Semaphore(INTAKE_CONCURRENCY),

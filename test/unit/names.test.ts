@@ -11,7 +11,7 @@ import { jobView, partLocation } from '../../shared/app/console/views.js';
 import { classifyBlobName } from '../../shared/core/drop.js';
 import { outcomeEvent } from '../../shared/core/outcome-event.js';
 import { newJob, type JobRecord } from '../../shared/core/job.js';
-import type { Runtime } from '../../shared/composition.js';
+import type { Runtime } from '../../shared/adapters/azure/runtime.js';
 
 const ESC = '\u001b';
 const RLO = '\u202e';

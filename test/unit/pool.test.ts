@@ -4,7 +4,7 @@
  * its jobs move to the others, and it comes back on its own).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ModelOutcome } from '../../shared/adapters/azure/openai-model.js';
+import type { ModelOutcome } from '../../shared/ports/image-model.js';
 import { ConfigError, loadConfig } from '../../shared/core/config.js';
 import type { JobRecord } from '../../shared/core/job.js';
 import { processEditMessage } from '../../shared/app/edit.js';

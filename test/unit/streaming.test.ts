@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AnswerProblem, checkedImage, decodeBase64Image } from '../../shared/adapters/azure/streaming-image.js';
-import { encodeMultipart, standIn, type UploadPart } from '../../shared/adapters/azure/streaming-parts.js';
+import { encodeMultipart, standIn } from '../../shared/adapters/azure/streaming-parts.js';
+import { type UploadPart } from '../../shared/ports/image-model.js';
 import { gradientImage } from '../helpers/images.js';
 
 async function* chunks(text: string, size: number): AsyncIterable<Uint8Array> {

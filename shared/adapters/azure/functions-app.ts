@@ -3,10 +3,10 @@
  * module defines one function (its trigger and a thin handler taking a Runtime) and registers it with
  * `@azure/functions`; the local host runs the same definitions against its own Runtime.
  */
-import { app, type EventGridEvent, type InvocationContext } from '@azure/functions';
+import { type EventGridEvent, type InvocationContext } from '@azure/functions';
 import { parseBlobCreated } from '../../core/blob-created.js';
 import type { Logger } from '../../core/log.js';
-import type { Runtime } from '../../composition.js';
+import type { Runtime } from './runtime.js';
 
 export type TriggerSpec =
   | { type: 'eventGrid' }
@@ -52,45 +52,4 @@ export function defineBlobCreatedFunction(
 
 export function contextLogger(context: InvocationContext): Logger {
   return { info: (m) => context.info(m), warn: (m) => context.warn(m), error: (m) => context.error(m) };
-}
-
-// HTTP bodies as streams, not whole in memory: the console's downloads stream from storage, and a
-// submission's Content-Length is checked before its body is read (shared/adapters/http/transfers.ts).
-app.setup({ enableHttpStream: true });
-
-/** Registers the definition with the Functions host, running it against the process's Runtime. */
-export function register<TInput, TOutput>(definition: FunctionDefinition<TInput, TOutput>): void {
-  const handler = async (input: TInput, context: InvocationContext): Promise<TOutput> => {
-    const [{ processRuntime }, { startTelemetry }] = await Promise.all([
-      import('../../composition.js'),
-      import('../telemetry/setup.js'),
-    ]);
-    await startTelemetry();
-    return definition.handle(await processRuntime(), input, context);
-  };
-  const t = definition.trigger;
-  // The casts bridge our generic handler to each trigger's declared input type.
-  switch (t.type) {
-    case 'eventGrid':
-      app.eventGrid(definition.name, { handler: handler as never });
-      break;
-    case 'storageQueue':
-      app.storageQueue(definition.name, {
-        queueName: t.queueName,
-        connection: t.connection,
-        handler: handler as never,
-      });
-      break;
-    case 'timer':
-      app.timer(definition.name, { schedule: t.schedule, handler: handler as never });
-      break;
-    case 'http':
-      app.http(definition.name, {
-        route: t.route,
-        methods: t.methods,
-        authLevel: t.authLevel,
-        handler: handler as never,
-      });
-      break;
-  }
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { CryptographyClient, type SignatureAlgorithm } from '@azure/keyvault-keys';
-import type { PublisherAlg, PublisherSigner } from '../signing/local-signer.js';
+import type { PublisherAlg, PublisherSigner } from '../../ports/publisher.js';
 
 /** The one operation of `CryptographyClient` the signer needs (a test stands in for the vault with it). */
 export interface DigestSigner {

@@ -7,15 +7,10 @@
 import type { EventGridPublisherClient } from '@azure/eventgrid';
 import type { OutcomeEventsConfig } from '../../core/config.js';
 import { azureCredential } from './credential.js';
-import type { OutcomeCloudEvent } from '../../core/outcome-event.js';
+import { type OutcomeTopic } from '../../ports/outcome-topic.js';
 
 /** A send waits at most this long: the job has ended already, and the sweep retries a send that did not finish. */
 const SEND_TIMEOUT_MS = 10_000;
-
-export interface OutcomeTopic {
-  /** Sends one event, giving up after `timeoutMs` (at most SEND_TIMEOUT_MS). */
-  send(event: OutcomeCloudEvent, timeoutMs?: number): Promise<void>;
-}
 
 const topics = new WeakMap<OutcomeEventsConfig, OutcomeTopic>();
 

@@ -6,17 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-
-/** A file the upload reads when it gets to it. */
-export interface UploadPart {
-  /** The file name sent in the form. */
-  name: string;
-  /** Its content type (the service rejects application/octet-stream). */
-  type: string;
-  /** Its exact size: the body's Content-Length is known before a byte is read. */
-  size: number;
-  open(): Promise<AsyncIterable<Uint8Array>>;
-}
+import { type UploadPart } from '../../ports/image-model.js';
 
 const TOKEN_PREFIX = 'imagegen-upload-part:';
 const registered = new Map<string, UploadPart>();

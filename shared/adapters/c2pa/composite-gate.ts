@@ -17,23 +17,16 @@ import { readContainer } from '../../core/provenance/container.js';
 import { claimSignatureVerifies, spkiOf } from '../../core/provenance/cose-signer.js';
 import { type C2paReading, type Check, evaluateGate, type ProvenanceReport } from '../../core/provenance/gate.js';
 import { compositeRoles } from '../../core/provenance/roles.js';
-import { bindingChecks, type CompositeContext } from './edit-binding.js';
+import { bindingChecks } from './edit-binding.js';
 import { creditKnownEdit } from '../../core/provenance/known-edit.js';
-import { certificatesIn, commonName, createVerifier, type TrustOptions } from './verifier.js';
+import { certificatesIn, commonName, createVerifier } from './verifier.js';
+import { type TrustOptions } from '../../ports/verifier.js';
+import { type CompositeVerifier } from '../../ports/verifier.js';
+import { type PublisherIdentity } from '../../ports/verifier.js';
 
 export const PIPELINE_AGENT = 'imagegen-pipeline';
 export const COMPOSITE_SOURCE_TYPE =
   'http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia';
-
-export interface PublisherIdentity {
-  /** The signer's certificate; its public key is pinned: a composite signed by any other key is not the publisher's. */
-  leaf: X509Certificate;
-  /** SHA-256 of the leaf's SubjectPublicKeyInfo (the pin; a renewed certificate for the same key keeps it). */
-  spki: string;
-  /** The chain's self-signed root, the only anchor the publisher's own signature is checked against. */
-  rootPem: string;
-  name: string;
-}
 
 /** The publisher from PUBLISHER_CERT_CHAIN's PEM: leaf first, its self-signed root last. */
 export function publisherIdentity(pem: string): PublisherIdentity {
@@ -78,18 +71,6 @@ function activeEvidence(bytes: Uint8Array, label: string): ManifestEvidence | un
 
 /** Checks that belong to the Azure ingredient's level; every other check of the gate is the publisher's. */
 const INGREDIENT_CHECKS = ['Made by an allowed AI agent', "Signed during this job's edit"];
-
-export interface CompositeVerifier {
-  identity: PublisherIdentity;
-  verify(input: Uint8Array | (() => Promise<Uint8Array>), context: CompositeContext): Promise<ProvenanceReport>;
-  /**
-   * Which rules a file's active manifest (by label) calls for: `publisher` when it is signed with the
-   * pinned publisher's key (composite rules, the only way to publish as a composite); `claims-publisher`
-   * when someone else signed a manifest that says the pipeline composited it (judged by composite rules
-   * too, so the refusal names the signer); otherwise `other` (a model output's rules).
-   */
-  rulesFor(bytes: Uint8Array, activeLabel: string): 'publisher' | 'claims-publisher' | 'other';
-}
 
 function compositedByPipeline(active: ManifestEvidence | undefined): boolean {
   return (active?.actions ?? []).some(

@@ -10,15 +10,10 @@ import { BytesBlob, installFileReaderSync, loadC2pa } from './c2pa-wasm.js';
 import { BINDING_LABEL, type CompositeBinding } from '../../core/provenance/composite-binding.js';
 import { COMPOSITE_SOURCE_TYPE, PIPELINE_AGENT } from './composite-gate.js';
 import { coseSign1 } from '../signing/cose.js';
-import type { PublisherSigner } from '../signing/local-signer.js';
+import type { PublisherSigner } from '../../ports/publisher.js';
+import { type CompositePart } from '../../ports/publisher.js';
 
 export { COMPOSITE_SOURCE_TYPE, PIPELINE_AGENT };
-
-export interface CompositePart {
-  bytes: Uint8Array;
-  mime: string;
-  title: string;
-}
 
 const PARENT = 'original-photo';
 const COMPONENT = 'azure-openai-edit';

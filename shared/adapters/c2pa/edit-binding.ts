@@ -4,23 +4,10 @@
  * `verify --edit FILE` reads them) the recorded hash must be theirs and, when asked, the composite's
  * pixels must show that edit inside the region and the same picture around it (./edit-pixels.ts).
  */
-import type { Check, GateContext, ManifestJson } from '../../core/provenance/gate.js';
+import type { Check, ManifestJson } from '../../core/provenance/gate.js';
 import { readBinding, sha256Hex } from '../../core/provenance/composite-binding.js';
 import { CORE_TOLERANCE, measureAgainstEdit, SURROUND_TOLERANCE } from '../imaging/edit-pixels.js';
-import type { KnownEdit } from '../../core/provenance/known-edit.js';
-
-export interface BindingExpectation {
-  /** The model output's bytes as stored (`edited/…`, or the file given to `verify --edit`). */
-  edit: Uint8Array;
-  /** Compare the pixels too (the CLI does; the pipeline made them itself and checks the hash). */
-  pixels: boolean;
-}
-
-/** What the composite gate may be told beyond the ordinary gate's context. */
-export interface CompositeContext extends GateContext {
-  binding?: BindingExpectation;
-  knownEdit?: KnownEdit;
-}
+import { type BindingExpectation } from '../../ports/verifier.js';
 
 const short = (hex: string) => `${hex.slice(0, 12)}…`;
 

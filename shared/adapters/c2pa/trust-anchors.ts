@@ -9,107 +9,13 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { StorageClients } from '../azure/storage.js';
-import type { StorageConfig } from '../../core/config.js';
-
-const SETTING = 'EXTRA_TRUST_ANCHORS';
-/** A PEM bundle of a few anchors is kilobytes; refuse anything that could not be one before reading it. */
-export const MAX_ANCHOR_BYTES = 1024 * 1024;
-const PIN = /^#sha256=([0-9a-f]{64})$/i;
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
-
-export type AnchorSource =
-  | { kind: 'none' }
-  | { kind: 'pem'; pem: string }
-  | { kind: 'file'; path: string }
-  | { kind: 'blob'; url: string; container: string; blobName: string; sha256: string };
-
-/**
- * The blob endpoint of the app's own storage account, as the storage clients will use it: the identity
- * setting's URI, or what a connection string names (Azurite's well-known endpoint for
- * `UseDevelopmentStorage=true`, else `BlobEndpoint`, else `<account>.blob.<suffix>`).
- */
-export function blobEndpointOf(storage: StorageConfig): string | undefined {
-  if (storage.kind === 'identity') return storage.blobServiceUri || undefined;
-  const parts = new Map(
-    storage.connectionString
-      .split(';')
-      .filter((p) => p.includes('='))
-      .map((p) => [p.slice(0, p.indexOf('=')).trim().toLowerCase(), p.slice(p.indexOf('=') + 1).trim()] as const),
-  );
-  if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true') return 'http://127.0.0.1:10000/devstoreaccount1';
-  const account = parts.get('accountname');
-  if (parts.get('blobendpoint')) return parts.get('blobendpoint');
-  if (!account) return undefined;
-  return `${parts.get('defaultendpointsprotocol') ?? 'https'}://${account}.blob.${parts.get('endpointsuffix') ?? 'core.windows.net'}`;
-}
-
-/**
- * Reads the setting without any I/O. A URL must be a blob under `blobEndpoint` (the app's own account;
- * `undefined` where the app has none, as for `verify`) and carry a `#sha256=` pin; anything else is a
- * problem that names the setting and the fix.
- */
-export function parseAnchorSetting(
-  value: string,
-  blobEndpoint: string | undefined,
-): AnchorSource | { problem: string } {
-  const text = value.trim();
-  if (!text) return { kind: 'none' };
-  if (text.includes('-----BEGIN')) return { kind: 'pem', pem: text };
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
-    return { kind: 'file', path: text.startsWith('~/') ? path.join(homedir(), text.slice(2)) : text };
-  }
-
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return { problem: `${SETTING} is not a valid URL: "${text}"` };
-  }
-  const shown = `${url.origin}${url.pathname}`;
-  const pin = PIN.exec(url.hash);
-  if (!pin) {
-    return {
-      problem:
-        `${SETTING} is a URL without a SHA-256 pin: append #sha256=<hex> with the file's hash (e.g. from \`sha256sum anchors.pem\`), ` +
-        `so that whoever can write ${shown} cannot change what the gate trusts`,
-    };
-  }
-  if (!blobEndpoint) {
-    return {
-      problem: `${SETTING} is a URL, which only the app reads (from its own storage account); here, give the PEM text or a file instead (verify: --trust FILE)`,
-    };
-  }
-  const endpoint = new URL(blobEndpoint);
-  const base = endpoint.pathname.replace(/\/+$/, '');
-  const inAccount =
-    url.origin === endpoint.origin && !url.username && !url.password && url.pathname.startsWith(`${base}/`);
-  const [container, ...rest] = inAccount ? url.pathname.slice(base.length + 1).split('/') : [];
-  if (!inAccount || !container || rest.length === 0 || rest.some((s) => s === '')) {
-    return {
-      problem:
-        `${SETTING} must name a blob in the app's own storage account (${endpoint.origin}${base}/<container>/<blob>), got ${shown}: ` +
-        'copy the PEM file into a container of that account, or set the PEM text itself',
-    };
-  }
-  let blobName: string;
-  try {
-    blobName = rest.map(decodeURIComponent).join('/');
-  } catch {
-    return { problem: `${SETTING} has a malformed %-escape in its blob name: ${shown}` };
-  }
-  if (url.search) {
-    return {
-      problem: `${SETTING} must not carry a query string (a SAS is a secret in a setting): the app reads ${shown} with its own identity`,
-    };
-  }
-  return { kind: 'blob', url: shown, container, blobName, sha256: pin[1]!.toLowerCase() };
-}
-
-/** The problem with the setting, if any, for the configuration check at start-up. */
-export function trustAnchorSettingProblem(value: string, blobEndpoint: string | undefined): string | undefined {
-  const source = parseAnchorSetting(value, blobEndpoint);
-  return 'problem' in source ? source.problem : undefined;
-}
+import {
+  SETTING,
+  MAX_ANCHOR_BYTES,
+  PEM_CERT,
+  type AnchorSource,
+  parseAnchorSetting,
+} from '../../core/trust-anchor-setting.js';
 
 type PinnedBlob = Extract<AnchorSource, { kind: 'blob' }>;
 
@@ -133,6 +39,9 @@ async function readPinnedBlob(source: PinnedBlob, storage: StorageClients): Prom
   return bytes.toString('utf8');
 }
 
+/** `~/…` in the user's home folder, as a shell would read it. */
+const homePath = (file: string) => (file.startsWith('~/') ? path.join(homedir(), file.slice(2)) : file);
+
 /**
  * Loads EXTRA_TRUST_ANCHORS as PEM text. A URL is checked against `storage`'s own blob endpoint before
  * any request; without storage (the `verify` command) a URL is refused.
@@ -145,7 +54,7 @@ export async function loadExtraAnchors(value: string, storage?: StorageClients):
     source.kind === 'pem'
       ? [source.pem, 'the PEM text']
       : source.kind === 'file'
-        ? [await readFile(source.path, 'utf8'), source.path]
+        ? [await readFile(homePath(source.path), 'utf8'), homePath(source.path)]
         : [await readPinnedBlob(source, storage!), source.url];
   if (!PEM_CERT.test(pem)) throw new Error(`${SETTING}: no PEM certificate found in ${where}`);
   return pem;

@@ -20,23 +20,11 @@ import { readerSettings, trustLists } from '../../core/provenance/trust-settings
 import {
   type C2paReading,
   evaluateGate,
-  type GateContext,
   type GatePolicy,
   type IngredientReading,
   type ManifestStoreJson,
-  type ProvenanceReport,
 } from '../../core/provenance/gate.js';
-
-export interface Verifier {
-  readonly policy: GatePolicy;
-  /**
-   * Judges a file. Given a loader instead of bytes, it loads the file only when its turn comes, so a
-   * process judging many large files at once holds one of them at a time.
-   */
-  verify(input: Uint8Array | (() => Promise<Uint8Array>), context: GateContext): Promise<ProvenanceReport>;
-  /** The c2pa-rs read alone (what `verify` costs beyond it is the gate), for benchmarks. */
-  read(bytes: Uint8Array): Promise<C2paReading>;
-}
+import { type Verifier, type TrustOptions } from '../../ports/verifier.js';
 
 /** Ingredient manifests validated on their own per file: an image from a model has one or two. */
 const MAX_INGREDIENT_READS = 16;
@@ -49,12 +37,6 @@ export function certificatesIn(pem: string): X509Certificate[] {
 
 export function commonName(cert: X509Certificate): string {
   return /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1] ?? cert.subject.replace(/\n/g, ', ');
-}
-
-export interface TrustOptions {
-  /** Drop Microsoft's roots (the CLI's --no-default-trust). */
-  noDefaultTrust?: boolean;
-  extraPems?: string[];
 }
 
 export async function createVerifier(

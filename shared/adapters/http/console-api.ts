@@ -1,7 +1,7 @@
 /** The console's API: one handler per resource, each behind the access check. */
 import { operations } from '../../app/console/operations.js';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import type { Runtime } from '../../composition.js';
+import type { Runtime } from '../azure/runtime.js';
 import { canSubmit, isLocalRequest, localViewer, type Access } from './access.js';
 import { entraSettings, finishSignIn, resolveAccess, signOut, startSignIn } from './sign-in.js';
 import { planDrop, readSubmission, uploadDrop } from '../../app/console/submit.js';

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { PipelineConfig } from '../../core/config.js';
-import type { Runtime } from '../../composition.js';
+import type { Runtime } from '../azure/runtime.js';
 import { Semaphore } from '../../core/concurrency/semaphore.js';
 
 /** How long a refused browser waits before it tries again. */

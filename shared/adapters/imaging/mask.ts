@@ -5,27 +5,10 @@
  * grey is constant: the alpha values are kept exactly and the colour planes compress to nothing.
  */
 import sharp from 'sharp';
-import type { PipelineConfig } from '../../core/config.js';
 import type { ImageHeader } from '../../core/image-header.js';
 import { decode, megabytes } from './decode.js';
-
-export interface MaskLimits {
-  /** The service refuses masks of this many bytes or more (model catalog). */
-  maxBytesExclusive: number;
-  maxDimension: number;
-  modelName: string;
-}
-
-/** The limits of the configured model and MAX_IMAGE_DIMENSION. */
-export function maskLimits(drop: PipelineConfig['drop']): MaskLimits {
-  return {
-    maxBytesExclusive: drop.model.mask.maxBytesExclusive,
-    maxDimension: drop.maxImageDimension,
-    modelName: drop.model.name,
-  };
-}
-
-export type PreparedMask = { ok: true; bytes: Buffer; note?: string } | { ok: false; problem: string };
+import { type MaskLimits } from '../../core/mask-limits.js';
+import { type PreparedMask } from '../../ports/imaging.js';
 
 /** Checks a mask's pixels and returns the bytes to send: the drop's own, or a lossless re-encode that fits. */
 export async function prepareMask(

@@ -3,12 +3,11 @@
  * the image upright (./upright.ts) and the mask checked and fitted (./mask.ts). Intake has already run
  * the same mask checks, so a refusal here means the drop changed in a way intake never saw.
  */
-import { readImageHeader, type ImageFormat } from '../../core/image-header.js';
-import { prepareMask, type MaskLimits } from './mask.js';
+import { readImageHeader } from '../../core/image-header.js';
+import { prepareMask } from './mask.js';
+import { type MaskLimits } from '../../core/mask-limits.js';
 import { uprightImage } from './upright.js';
-
-export type ModelInputs =
-  { ok: true; image: Buffer; format: ImageFormat; mask: Buffer; notes: string[] } | { ok: false; problem: string };
+import { type ModelInputs } from '../../ports/imaging.js';
 
 export async function prepareModelInputs(
   files: { image: string; mask: string },

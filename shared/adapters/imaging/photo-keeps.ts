@@ -11,14 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ExifError, trimExif } from '../../core/composite/exif-trim.js';
-
-export interface Colour {
-  /** The photo's ICC profile, kept (its SHA-256); null: none kept, the result is sRGB. */
-  profile: { sha256: string } | null;
-  /** How the edit, sRGB, was converted into that profile. */
-  intent: 'perceptual';
-  bitsPerChannel: 8 | 16;
-}
+import { type Colour } from '../../core/composite/composite-image.js';
 
 /**
  * Only an RGB photo's profile is kept: a CMYK or grey profile does not describe the RGB result, so such

@@ -1,5 +1,5 @@
 /** The jobs index's table in memory, for unit tests: the same atomic commits and ordered ranges. */
-import { meets, type IndexOp, type IndexRow, type IndexTable } from '../azure/index-table.js';
+import { meets, type IndexOp, type IndexRow, type IndexTable } from '../../ports/index-table.js';
 
 const failure = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 

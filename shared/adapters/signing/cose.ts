@@ -7,7 +7,7 @@
  * RFC 9052 section 4.4 (Sig_structure), RFC 9360 (x5chain).
  */
 import { createHash } from 'node:crypto';
-import type { PublisherSigner } from './local-signer.js';
+import type { PublisherSigner } from '../../ports/publisher.js';
 
 /** An RFC 3161 TimeStampToken over a SHA-256 imprint, from a time-stamp authority. */
 export type TimeStamper = (imprint: Buffer) => Uint8Array;

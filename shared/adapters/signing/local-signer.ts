@@ -4,18 +4,7 @@
  * (./key-vault-signer.ts), where the key never leaves the vault.
  */
 import { constants, createPrivateKey, sign as nodeSign, X509Certificate, type KeyObject } from 'node:crypto';
-
-export type PublisherAlg = 'es256' | 'ps256';
-
-export interface PublisherSigner {
-  alg: PublisherAlg;
-  /** DER certificates, the signer's first; the root travels only as a verifier's trust anchor. */
-  chain: Uint8Array[];
-  /** Signs `data` (the COSE Sig_structure): ES256 as raw r‖s, PS256 as RSASSA-PSS with a 32-byte salt. */
-  sign(data: Uint8Array): Promise<Uint8Array>;
-  /** Where the key lives, for logs and reports ("local key …", "Key Vault key …"). */
-  describe: string;
-}
+import { type PublisherAlg, type PublisherSigner } from '../../ports/publisher.js';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 

@@ -4,18 +4,18 @@
  * signer handed in by the local runtime. No chain configured: no publisher, and composites are not made.
  */
 import { X509Certificate } from 'node:crypto';
+import { composeFullSize } from '../imaging/compose.js';
+import { signComposite } from '../c2pa/composite-manifest.js';
+import type { CompositeVerifier } from '../../ports/verifier.js';
 import type { PipelineConfig } from '../../core/config.js';
 import { azureCredential } from '../azure/credential.js';
 import type { StorageClients } from '../azure/storage.js';
-import { createCompositeVerifier, type CompositeVerifier } from '../c2pa/composite-gate.js';
+import { createCompositeVerifier } from '../c2pa/composite-gate.js';
 import { loadExtraAnchors } from '../c2pa/trust-anchors.js';
 import { keyVaultSignerFor } from '../azure/key-vault-signer.js';
-import { chainFromPem, type PublisherSigner } from './local-signer.js';
-
-export interface Publisher {
-  signer: PublisherSigner;
-  verifier: CompositeVerifier;
-}
+import { chainFromPem } from './local-signer.js';
+import { type PublisherSigner } from '../../ports/publisher.js';
+import { type Publisher } from '../../ports/publisher.js';
 
 async function loadChain(setting: string, storage: StorageClients | undefined): Promise<string> {
   try {
@@ -41,5 +41,15 @@ export async function createPublisher(
     signer = keyVaultSignerFor(publisherKeyId, credential, keyType === 'rsa' ? 'ps256' : 'es256', chain);
   }
   if (!signer) return undefined;
-  return { signer, verifier: await createCompositeVerifier(config.gate, chainPem, storage) };
+  return publisherOf(signer, await createCompositeVerifier(config.gate, chainPem, storage));
+}
+
+/** A publisher that composes with sharp and signs with c2pa-rs, as `signer`, judged by `verifier`. */
+export function publisherOf(signer: PublisherSigner, verifier: CompositeVerifier): Publisher {
+  return {
+    signer,
+    verifier,
+    compose: composeFullSize,
+    sign: (composite, original, edit, when, binding) => signComposite(signer, composite, original, edit, when, binding),
+  };
 }

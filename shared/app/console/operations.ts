@@ -5,7 +5,7 @@
  * operations view the live figures, with the workbook for the rest.
  */
 import type { JobRecord } from '../../core/job.js';
-import type { Runtime } from '../../composition.js';
+import type { Runtime } from '../../adapters/azure/runtime.js';
 import { readLiveFigures } from '../telemetry/live.js';
 import { operationsView, type OperationsView, type Window } from '../telemetry/operations.js';
 import type { SpanRecord } from '../../adapters/telemetry/ring.js';

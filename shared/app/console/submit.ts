@@ -7,9 +7,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { classifyBlobName, dropKey, type DropRef } from '../../core/drop.js';
 import { TAIL_BYTES } from '../../core/image-header.js';
-import { maskLimits, prepareMask } from '../../adapters/imaging/mask.js';
+import { maskLimits } from '../../core/mask-limits.js';
 import { jobIdFor } from '../../core/job.js';
-import type { Runtime } from '../../composition.js';
+import type { Runtime } from '../../adapters/azure/runtime.js';
 import { terminalSafe } from '../../core/provenance/terminal-text.js';
 import type { PartSample } from '../../core/validation.js';
 import { validateDrop } from '../../core/validation.js';
@@ -104,12 +104,12 @@ export async function planDrop(
     rt.config.drop,
   );
   if (!result.ok) return { ok: false, problems: result.problems };
-  const mask = await prepareMask('mask.png', submitted.mask, result.mask, maskLimits(rt.config.drop)).catch(
-    (err: Error) => ({
+  const mask = await rt.imaging
+    .prepareMask('mask.png', submitted.mask, result.mask, maskLimits(rt.config.drop))
+    .catch((err: Error) => ({
       ok: false as const,
       problem: `mask.png: the mask's pixels could not be decoded (${err.message.trim()})`,
-    }),
-  );
+    }));
   if (!mask.ok) return { ok: false, problems: [mask.problem] };
   const parts = [
     ...(sidecar ? [{ name: `${key}.json`, bytes: Buffer.from(sidecar), contentType: 'application/json' }] : []),

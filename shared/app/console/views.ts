@@ -10,7 +10,7 @@ import type { HistoryEntry, JobRecord, JobState } from '../../core/job.js';
 import { type PacerState, rateFactor, slotIntervalMs } from '../../core/pacing.js';
 import { renderChecklist } from '../../core/provenance/checklist.js';
 import type { ProvenanceReport } from '../../core/provenance/gate.js';
-import type { Runtime } from '../../composition.js';
+import type { Runtime } from '../../adapters/azure/runtime.js';
 import { terminalSafe } from '../../core/provenance/terminal-text.js';
 import { isServableDropPart, staysInContainer } from '../../core/blob-names.js';
 import type { FilePart, JobRow, JobView, Overview, PacerView, Viewer } from './types.js';

@@ -4,7 +4,7 @@
  * the gate's verdict. Attribute names are what Application Insights shows in `customDimensions`.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
-import type { ModelOutcome } from '../../adapters/azure/openai-model.js';
+import type { ModelOutcome } from '../../ports/image-model.js';
 import { isTerminal, type JobRecord } from '../../core/job.js';
 import { addUsage, costUsd, type TokenUsage } from '../../core/cost.js';
 import { recordJobEnded, recordModelCall, recordStateTime } from './metrics.js';

@@ -4,7 +4,7 @@
  * them as gauges each run; the console's operations view shows them.
  */
 import { readDeadLetters } from '../dead-letters.js';
-import type { JobContext } from '../../composition.js';
+import type { JobContext } from '../job-context.js';
 import type { OperationsGauges } from './metrics.js';
 
 export interface MemberFigures {

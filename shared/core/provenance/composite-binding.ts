@@ -6,7 +6,7 @@
  * Read back strictly: a missing, duplicated or malformed record binds nothing.
  */
 import { createHash } from 'node:crypto';
-import type { BlendParameters, Region } from '../../adapters/imaging/compose.js';
+import type { BlendParameters, Region } from '../composite/composite-image.js';
 import type { CoreMap } from '../composite/core-blocks.js';
 import type { ManifestJson } from './gate.js';
 

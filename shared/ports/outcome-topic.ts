@@ -1,0 +1,7 @@
+/** Where outcome events go: an Event Grid topic on Azure, the local runtime's topic locally. */
+import type { OutcomeCloudEvent } from '../core/outcome-event.js';
+
+export interface OutcomeTopic {
+  /** Sends one event, giving up after `timeoutMs` (at most SEND_TIMEOUT_MS). */
+  send(event: OutcomeCloudEvent, timeoutMs?: number): Promise<void>;
+}
