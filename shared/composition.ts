@@ -14,7 +14,8 @@ import { createBlobStore, type BlobStore } from './adapters/azure/blob-store.js'
 import { editQueueOf, poisonQueueOf, type EditQueue, type PoisonQueue } from './adapters/azure/edit-queue.js';
 import { tableClientIndex } from './adapters/azure/index-table.js';
 import { JobsIndex } from './app/jobs-index.js';
-import { containerRecords, Ledger } from './app/ledger.js';
+import { Ledger } from './app/ledger.js';
+import { containerRecords } from './adapters/azure/blob-records.js';
 import type { ImageModel } from './adapters/azure/openai-model.js';
 import { createStorageClients, type StorageClients } from './adapters/azure/storage.js';
 import type { Verifier } from './adapters/c2pa/verifier.js';

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ledger, Pacer, RecordStore } from './ledger.js';
 import type { ImageModel } from '../adapters/azure/openai-model.js';
-import { isConflict } from '../adapters/azure/storage.js';
+import { isConflict } from '../ports/errors.js';
 import { slotIntervalMs, type Slot } from '../core/pacing.js';
 import {
   admit,

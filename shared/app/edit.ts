@@ -13,7 +13,7 @@ import type { Versioned } from './ledger.js';
 import { IMAGE_MIME, type ModelOutcome } from '../adapters/azure/openai-model.js';
 import { tracedModelCall, withCallCost } from './telemetry/job-trace.js';
 import type { UploadPart } from '../adapters/azure/streaming-parts.js';
-import { isConflict, isNotFound } from '../adapters/azure/storage.js';
+import { isConflict, isNotFound } from '../ports/errors.js';
 import { formatDuration } from '../core/config.js';
 import { handled } from '../core/concurrency/handled.js';
 import { readImageHeader, type ImageFormat } from '../core/image-header.js';

@@ -14,7 +14,7 @@
  * Sending never fails or holds up a job: errors are logged and left to the sweep. An event the topic
  * refuses OUTCOME_EVENT_MAX_ATTEMPTS times is dead-lettered (./dead-letters.ts), never dropped.
  */
-import { isConflict } from '../adapters/azure/storage.js';
+import { isConflict } from '../ports/errors.js';
 import { isTerminal, type JobRecord } from '../core/job.js';
 import type { Logger } from '../core/log.js';
 import { blobEndpointOf } from '../adapters/c2pa/trust-anchors.js';

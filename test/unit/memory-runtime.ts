@@ -28,6 +28,7 @@ import { createDeploymentPool } from '../../shared/app/deployment-pool.js';
 import type { PoolMember } from '../../shared/core/pool/members.js';
 import { Semaphore } from '../../shared/core/concurrency/semaphore.js';
 import { KeyedLock } from '../../shared/core/concurrency/keyed-lock.js';
+import { AlreadyExists, ConditionFailed, isConflict, NotFound } from '../../shared/ports/errors.js';
 
 interface StoredBlob {
   bytes: Buffer;
@@ -38,7 +39,7 @@ interface StoredBlob {
 }
 
 const failed = (statusCode: 404 | 409 | 412, what: string) =>
-  Object.assign(new Error(`${statusCode}: ${what}`), { statusCode });
+  statusCode === 404 ? new NotFound(what) : statusCode === 409 ? new AlreadyExists(what) : new ConditionFailed(what);
 
 export class FakeClock {
   constructor(public t = Date.parse('2026-11-24T12:00:00Z')) {}
@@ -183,7 +184,7 @@ export class MemoryBlobs {
               this.staged.delete(name);
               return { written: true, etag };
             } catch (err) {
-              if (![409, 412].includes((err as { statusCode?: number }).statusCode ?? 0)) throw err;
+              if (!isConflict(err)) throw err;
               const gone = {
                 name,
                 etag: '',
