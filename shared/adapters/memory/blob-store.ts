@@ -4,7 +4,7 @@
  * Azure answers 404, 409 or 412, so the use cases' races play out as on Azure. For unit tests and bench.
  */
 import { createHash } from 'node:crypto';
-import type { BlobInfo, BlobStore, DropParts, ResultOwner, WriteResult } from '../azure/blob-store.js';
+import type { BlobInfo, BlobStore, DropParts, ResultOwner, StagedOutput, WriteResult } from '../azure/blob-store.js';
 import { isDropResult, mayReplace, newestFirst, ownerMetadata } from '../azure/blob-store.js';
 import { classifyBlobName, dropListingPrefix } from '../../core/drop.js';
 import type { PartRef } from '../../core/job.js';
@@ -103,6 +103,41 @@ export class MemoryBlobs {
     return { written: true, etag };
   }
 
+  /** Output held aside until committed (the blob store's `stageOutput`). */
+  private async stage(name: string, image: AsyncIterable<Uint8Array>): Promise<StagedOutput> {
+    const pieces: Buffer[] = [];
+    for await (const piece of image) pieces.push(Buffer.from(piece));
+    const bytes = Buffer.concat(pieces);
+    // Like Put Block List: a commit to the blob drops what other writers staged for it.
+    const draft = {};
+    this.staged.set(name, [...(this.staged.get(name) ?? []), draft]);
+    return {
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      commit: async (contentType, metadata, over) => {
+        if (!this.staged.get(name)?.includes(draft))
+          return { written: false, discarded: true, existing: this.info('edited', name) };
+        try {
+          const conditions = over ? { ifMatch: over } : { ifNoneMatch: '*' as const };
+          const etag = await this.put('edited', name, bytes, { ...conditions, metadata, contentType });
+          this.staged.delete(name);
+          return { written: true, etag };
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+          const gone = {
+            name,
+            etag: '',
+            bytes: 0,
+            metadata: {},
+            contentType: undefined,
+            lastModified: new Date(0),
+          };
+          return { written: false, existing: this.info('edited', name) ?? gone };
+        }
+      },
+    };
+  }
+
   store(): BlobStore {
     return {
       listDropParts: async (drop) => {
@@ -134,39 +169,7 @@ export class MemoryBlobs {
         ),
       streamPart: async (part) => [this.read('inbox', part)][Symbol.iterator]() as never,
       findOutput: async (name) => this.info('edited', name),
-      stageOutput: async (name, image) => {
-        const pieces: Buffer[] = [];
-        for await (const piece of image) pieces.push(Buffer.from(piece));
-        const bytes = Buffer.concat(pieces);
-        // Like Put Block List: a commit to the blob drops what other writers staged for it.
-        const draft = {};
-        this.staged.set(name, [...(this.staged.get(name) ?? []), draft]);
-        return {
-          bytes: bytes.length,
-          sha256: createHash('sha256').update(bytes).digest('hex'),
-          commit: async (contentType, metadata, over) => {
-            if (!this.staged.get(name)?.includes(draft))
-              return { written: false, discarded: true, existing: this.info('edited', name) };
-            try {
-              const conditions = over ? { ifMatch: over } : { ifNoneMatch: '*' as const };
-              const etag = await this.put('edited', name, bytes, { ...conditions, metadata, contentType });
-              this.staged.delete(name);
-              return { written: true, etag };
-            } catch (err) {
-              if (!isConflict(err)) throw err;
-              const gone = {
-                name,
-                etag: '',
-                bytes: 0,
-                metadata: {},
-                contentType: undefined,
-                lastModified: new Date(0),
-              };
-              return { written: false, existing: this.info('edited', name) ?? gone };
-            }
-          },
-        };
-      },
+      stageOutput: (name, image) => this.stage(name, image),
       readOutput: async (name, etag) => this.read('edited', { name, etag }),
       copyVerified: async (source, target, owner) =>
         this.writeResult(target.container, target.name, this.read('edited', source), source.metadata, owner),
