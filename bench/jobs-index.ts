@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { startLocalStorage } from '../local/environment.js';
 import { connectionString } from '../local/storage/azurite.js';
-import { containerRecords, Ledger } from '../shared/app/ledger.js';
+import { Ledger } from '../shared/app/ledger.js';
+import { containerRecords } from '../shared/adapters/azure/blob-records.js';
 import type { StateCounts } from '../shared/app/jobs-index.js';
 import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
 import { loadConfig } from '../shared/core/config.js';

@@ -8,21 +8,20 @@
 import type { Ledger as LedgerType } from '../shared/app/ledger.js';
 import type { RecordStore } from '../shared/ports/record-store.js';
 import { createStorageClients } from '../shared/adapters/azure/storage.js';
+import { containerRecords } from '../shared/adapters/azure/blob-records.js';
+import { ConditionFailed } from '../shared/ports/errors.js';
 import { CONTAINERS } from '../shared/core/containers.js';
 import { ShardedPacer } from './sharded-pacer.js';
 
 const [moduleUrl, connectionString, instance, burst, steady, everyMs, rpm, layout] = process.argv.slice(2);
-const { containerRecords, Ledger } = (await import(moduleUrl!)) as {
-  containerRecords: typeof import('../shared/app/ledger.js').containerRecords;
-  Ledger: typeof LedgerType;
-};
+const { Ledger } = (await import(moduleUrl!)) as { Ledger: typeof LedgerType };
 
 export interface StoreOp {
   op: 'read' | 'write';
   started: number;
   ended: number;
-  /** HTTP status of a failed write (412 or 409: a lost race). */
-  status?: number;
+  /** A failed write: `lost` when it lost a race (ConditionFailed), else `error`. */
+  failed?: 'lost' | 'error';
 }
 const ops: StoreOp[] = [];
 function observed(store: RecordStore): RecordStore {
@@ -42,8 +41,8 @@ function observed(store: RecordStore): RecordStore {
         if (pacer) ops.push({ op: 'write', started, ended: Date.now() });
         return etag;
       } catch (err) {
-        const status = (err as { statusCode?: number }).statusCode;
-        if (pacer) ops.push({ op: 'write', started, ended: Date.now(), ...(status !== undefined ? { status } : {}) });
+        const failed = err instanceof ConditionFailed ? 'lost' : 'error';
+        if (pacer) ops.push({ op: 'write', started, ended: Date.now(), failed });
         throw err;
       }
     },

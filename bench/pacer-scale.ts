@@ -101,8 +101,8 @@ async function measure(ledgerUrl: string, layout: 'single' | 'sharded'): Promise
     return {
       burstSeconds: burstTime / 1000,
       grantedPerSecond: burst.length / (burstTime / 1000),
-      retriesPerSlot: writes.filter((o) => o.status !== undefined).length / Math.max(1, ok.length),
-      writes: writes.filter((o) => o.status === undefined).length,
+      retriesPerSlot: writes.filter((o) => o.failed !== undefined).length / Math.max(1, ok.length),
+      writes: writes.filter((o) => o.failed === undefined).length,
       failed: grants.length - ok.length,
       duplicates: slots.length - new Set(slots).size,
       tooClose: slots.slice(1).filter((t, k) => t !== slots[k] && t - slots[k]! < interval - 1e-6).length,

@@ -8,7 +8,7 @@
  */
 import { backOff } from '../shared/app/pacer.js';
 import type { RecordStore } from '../shared/ports/record-store.js';
-import { isConflict } from '../shared/adapters/azure/storage.js';
+import { isConflict } from '../shared/ports/errors.js';
 import { slotIntervalMs } from '../shared/core/pacing.js';
 
 /** 2 s of slots at 600 RPM: a bucket's keys stay a small blob whatever the rate. */

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ledger, Pacer } from './ledger.js';
 import type { RecordStore } from '../ports/record-store.js';
 import type { ImageModel } from '../ports/image-model.js';
-import { isConflict } from '../adapters/azure/storage.js';
+import { isConflict } from '../ports/errors.js';
 import { slotIntervalMs, type Slot } from '../core/pacing.js';
 import {
   admit,

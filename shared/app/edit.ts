@@ -14,7 +14,7 @@ import { IMAGE_MIME } from '../core/image-header.js';
 import { type ModelOutcome } from '../ports/image-model.js';
 import { tracedModelCall, withCallCost } from './telemetry/job-trace.js';
 import type { UploadPart } from '../ports/image-model.js';
-import { isConflict, isNotFound } from '../adapters/azure/storage.js';
+import { isConflict, isNotFound } from '../ports/errors.js';
 import { formatDuration } from '../core/config.js';
 import { handled } from '../core/concurrency/handled.js';
 import { readImageHeader, type ImageFormat } from '../core/image-header.js';

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobInfo, DropParts } from '../ports/blob-store.js';
-import { isConflict } from '../adapters/azure/storage.js';
+import { isConflict } from '../ports/errors.js';
 import { formatDuration } from '../core/config.js';
 import { handled } from '../core/concurrency/handled.js';
 import { classifyBlobName, dropKey, type DropRef } from '../core/drop.js';

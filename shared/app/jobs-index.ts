@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JOB_STATES, TERMINAL_STATES, type JobRecord, type JobState } from '../core/job.js';
 import { prefixEnd, type Condition, type IndexOp, type IndexRow, type IndexTable } from '../ports/index-table.js';
+import { AlreadyExists, ConditionFailed, NotFound } from '../ports/errors.js';
 
 export interface IndexedJob {
   id: string;
@@ -79,9 +80,10 @@ function fromRow(row: IndexRow): IndexedJob {
   };
 }
 
-/** Another writer changed a row first (404: a row the transaction deletes is already gone). */
-const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode ?? 0;
-const isConflict = (err: unknown) => [404, 409, 412].includes(statusOf(err));
+/** Another writer changed a row first (NotFound: a row the transaction deletes is already gone). */
+const isConflict = (err: unknown) => err instanceof ConditionFailed || err instanceof NotFound;
+/** A row changed since it was read (not one created or deleted by another writer): read again and retry. */
+const rowMoved = (err: unknown) => err instanceof ConditionFailed && !(err instanceof AlreadyExists);
 
 export class JobsIndex {
   constructor(readonly table: IndexTable) {}
@@ -124,7 +126,7 @@ export class JobsIndex {
         await this.table.commit(await this.newJobsOps(jobs));
         return true;
       } catch (err) {
-        if (statusOf(err) !== 412) return isConflict(err) ? false : Promise.reject(err);
+        if (!rowMoved(err)) return isConflict(err) ? false : Promise.reject(err);
         await sleep(Math.random() * 10 * (i + 1));
       }
     }

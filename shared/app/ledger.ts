@@ -7,51 +7,11 @@
  *   pacer/<deployment>    the shared schedule of model-call slots
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerClient } from '@azure/storage-blob';
 import { isTerminal, type JobRecord, type JobState } from '../core/job.js';
 import type { JobsIndex } from './jobs-index.js';
 import { type Pacer, storedPacer } from './pacer.js';
-import { isConflict, isNotFound } from '../adapters/azure/storage.js';
 import { type RecordStore } from '../ports/record-store.js';
-
-export function containerRecords(container: ContainerClient): RecordStore {
-  return {
-    async read(name) {
-      try {
-        const res = await container.getBlobClient(name).download();
-        const chunks: Buffer[] = [];
-        for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) chunks.push(chunk);
-        return { text: Buffer.concat(chunks).toString('utf8'), etag: res.etag! };
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-    async write(name, text, conditions, metadata) {
-      const res = await container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), {
-        conditions,
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-        ...(metadata ? { metadata } : {}),
-      });
-      return res.etag!;
-    },
-    async remove(name) {
-      await container.getBlobClient(name).deleteIfExists();
-    },
-    async *names(prefix) {
-      for await (const blob of container.listBlobsFlat({ prefix })) yield blob.name;
-    },
-    async page(limit, token) {
-      const page = await container
-        .listBlobsByHierarchy('/', { includeMetadata: true })
-        .byPage({ maxPageSize: limit, ...(token ? { continuationToken: token } : {}) })
-        .next();
-      if (page.done) return { items: [] };
-      const items = page.value.segment.blobItems.map((b) => ({ name: b.name, metadata: b.metadata ?? {} }));
-      return { items, ...(page.value.continuationToken ? { token: page.value.continuationToken } : {}) };
-    },
-  };
-}
+import { isConflict } from '../ports/errors.js';
 
 export interface Versioned<T> {
   value: T;

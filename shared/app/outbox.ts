@@ -14,13 +14,13 @@
  * Sending never fails or holds up a job: errors are logged and left to the sweep. An event the topic
  * refuses OUTCOME_EVENT_MAX_ATTEMPTS times is dead-lettered (./dead-letters.ts), never dropped.
  */
-import { isConflict } from '../adapters/azure/storage.js';
-import { isTerminal,type JobRecord } from '../core/job.js';
+import { isTerminal, type JobRecord } from '../core/job.js';
+import { isConflict } from '../ports/errors.js';
 import type { Logger } from '../core/log.js';
 import { blobEndpointOf } from '../core/config.js';
 import type { JobContext } from './job-context.js';
-import { inSpan,SpanKind } from './telemetry/trace.js';
-import { outcomeEvent,type OutcomeCloudEvent } from '../core/outcome-event.js';
+import { inSpan, SpanKind } from './telemetry/trace.js';
+import { outcomeEvent, type OutcomeCloudEvent } from '../core/outcome-event.js';
 import { writeDeadLetter } from './dead-letters.js';
 
 /** How long a sender holds an owed event before another may take it over. */

@@ -21,7 +21,7 @@ import {
 } from '../core/pacing.js';
 import type { RecordStore } from '../ports/record-store.js';
 import { SingleFlight } from '../core/concurrency/single-flight.js';
-import { isConflict } from '../adapters/azure/storage.js';
+import { isConflict } from '../ports/errors.js';
 
 /** One deployment's schedule, bound once per runtime. */
 export interface Pacer {

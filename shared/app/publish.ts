@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { BlobInfo, ResultOwner, WriteResult } from '../ports/blob-store.js';
 import type { Versioned } from './ledger.js';
-import { isConflict, isNotFound } from '../adapters/azure/storage.js';
+import { isConflict, isNotFound } from '../ports/errors.js';
 import { dropBlobName, orphanDestination } from '../core/drop.js';
 import { isTerminal, leaseExpired, sameEtag, type EditOutput, type JobRecord, type Publisher } from '../core/job.js';
 import { jobLogger, type Logger } from '../core/log.js';

@@ -7,8 +7,8 @@ export type IndexValue = string | number;
 export type IndexRow = Record<string, IndexValue> & { rowKey: string };
 
 /**
- * `update` fails (412) if the row changed since `etag`, `create` (409) if it exists, `delete` (404) if it is
- * gone (a transaction cannot make a delete conditional on an ETag).
+ * `update` fails (ConditionFailed) if the row changed since `etag`, `create` (AlreadyExists) if it exists,
+ * `delete` (NotFound) if it is gone (a transaction cannot make a delete conditional on an ETag).
  */
 export type IndexOp =
   | { kind: 'create' | 'upsert'; row: IndexRow }

@@ -1,7 +1,7 @@
 /**
  * Where the ledger keeps its documents: conditional writes by ETag, like Blob Storage (a failed
- * condition throws an error whose `statusCode` is 412 or 409). `containerRecords` is Blob Storage;
- * unit tests use an in-memory one.
+ * condition throws ConditionFailed, or AlreadyExists for If-None-Match: *; shared/ports/errors.ts).
+ * `containerRecords` (shared/adapters/azure/blob-records.ts) is Blob Storage; unit tests use an in-memory one.
  */
 export interface RecordStore {
   read(name: string): Promise<{ text: string; etag: string } | undefined>;

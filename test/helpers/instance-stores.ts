@@ -2,8 +2,8 @@
  * Record stores on the `jobs` container as separate host processes have them, each with its own storage
  * client, each counting the writes it made: the pacer tests share one schedule blob among them.
  */
-import { containerRecords } from '../../shared/app/ledger.js';
 import { type RecordStore } from '../../shared/ports/record-store.js';
+import { containerRecords } from '../../shared/adapters/azure/blob-records.js';
 import { createStorageClients } from '../../shared/adapters/azure/storage.js';
 import { CONTAINERS } from '../../shared/core/containers.js';
 

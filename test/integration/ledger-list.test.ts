@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStorage, type LocalStorage } from '../../local/environment.js';
-import { containerRecords, Ledger } from '../../shared/app/ledger.js';
+import { Ledger } from '../../shared/app/ledger.js';
+import { containerRecords } from '../../shared/adapters/azure/blob-records.js';
 import { createStorageClients, ensureStorageLayout } from '../../shared/adapters/azure/storage.js';
 import { CONTAINERS } from '../../shared/core/containers.js';
 import { newJob } from '../../shared/core/job.js';

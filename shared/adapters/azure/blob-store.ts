@@ -12,7 +12,7 @@ import type { CONTAINERS } from '../../core/containers.js';
 import { classifyBlobName, dropListingPrefix } from '../../core/drop.js';
 import { HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../../core/image-header.js';
 import type { PartRef } from '../../core/job.js';
-import { isConflict, isNotFound, statusOf } from './storage.js';
+
 import {
   type BlobInfo,
   type DropParts,
@@ -25,6 +25,7 @@ import {
   ownerMetadata,
   mayReplace,
 } from '../../ports/blob-store.js';
+import { codeOf, isSdkConflict, isSdkNotFound, statusOf, translated, translatedIteration } from './storage-errors.js';
 
 /**
  * Model output is staged in blocks of this size: what one call holds of its image at a time. A 1536x1024
@@ -33,8 +34,7 @@ import {
 const OUTPUT_BLOCK_BYTES = 1024 * 1024;
 
 /** The commit named a block that is gone: another commit to the blob discarded it. */
-const isInvalidBlockList = (err: unknown) =>
-  statusOf(err) === 400 && (err as { code?: unknown }).code === 'InvalidBlockList';
+const isInvalidBlockList = (err: unknown) => statusOf(err) === 400 && codeOf(err) === 'InvalidBlockList';
 
 /**
  * Runs `write` first with If-None-Match: *, then, if a blob is there that `owner` may replace, with
@@ -51,7 +51,7 @@ export async function writeResultOnce(
     try {
       return { written: true, etag: await write(existing ? { ifMatch: existing.etag } : { ifNoneMatch: '*' }) };
     } catch (err) {
-      if (!isConflict(err)) throw err;
+      if (!isSdkConflict(err)) throw err;
     }
   }
   throw new Error('the result blob kept changing while it was written');
@@ -81,7 +81,7 @@ async function properties(blob: BlobClient): Promise<BlobInfo | undefined> {
   try {
     return infoOf(blob.name, await blob.getProperties());
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (isSdkNotFound(err)) return undefined;
     throw err;
   }
 }
@@ -93,7 +93,53 @@ async function range(container: ContainerClient, part: PartRef, offset: number, 
 
 type Containers = Record<keyof typeof CONTAINERS, ContainerClient>;
 
+/**
+ * The store with every SDK failure a caller acts on thrown as the port's error (shared/ports/errors.ts):
+ * the use cases tell a lost race or a vanished blob by class, never by HTTP status.
+ */
+function withPortErrors(store: BlobStore): BlobStore {
+  const t = translated;
+  return {
+    listDropParts: (drop) => t(`list inbox/${dropListingPrefix(drop)}`, () => store.listDropParts(drop)),
+    samplePart: (part, max) => t(`sample inbox/${part.name}`, () => store.samplePart(part, max)),
+    readPart: (part) => t(`read inbox/${part.name}`, () => store.readPart(part)),
+    hashPart: (part) => t(`hash inbox/${part.name}`, () => store.hashPart(part)),
+    findResults: (drop) => t(`find results of ${dropListingPrefix(drop)}`, () => store.findResults(drop)),
+    streamPart: (part) => t(`stream inbox/${part.name}`, () => store.streamPart(part)),
+    findOutput: (name) => t(`find edited/${name}`, () => store.findOutput(name)),
+    // Staging names no condition, so what fails there is a storage fault, passed on as it is; the commit's
+    // condition is the port's.
+    async stageOutput(name, image) {
+      const staged = await store.stageOutput(name, image);
+      return { ...staged, commit: (...args) => t(`commit edited/${name}`, () => staged.commit(...args)) };
+    },
+    readOutput: (name, etag) => t(`read edited/${name}`, () => store.readOutput(name, etag)),
+    copyVerified: (source, target, owner) =>
+      t(`copy edited/${source.name} to ${target.container}/${target.name}`, () =>
+        store.copyVerified(source, target, owner),
+      ),
+    writeReport: (container, name, value, owner) =>
+      t(`write ${container}/${name}`, () => store.writeReport(container, name, value, owner)),
+    writeResultBytes: (container, name, bytes, type, owner) =>
+      t(`write ${container}/${name}`, () => store.writeResultBytes(container, name, bytes, type, owner)),
+    async *deadLetters() {
+      const listing = translatedIteration('list dead letters', store.deadLetters());
+      for await (const letter of listing)
+        yield { name: letter.name, text: () => t(`read dead letter ${letter.name}`, () => letter.text()) };
+    },
+    removeDeadLetter: (name) => t(`remove dead letter ${name}`, () => store.removeDeadLetter(name)),
+    rewriteDeadLetter: (name, text) => t(`rewrite dead letter ${name}`, () => store.rewriteDeadLetter(name, text)),
+  };
+}
+
 export function createBlobStore(
+  containers: Containers,
+  copySource: (blob: BlobClient) => Promise<{ url: string; sourceAuthorization?: HttpAuthorization }>,
+): BlobStore {
+  return withPortErrors(sdkBlobStore(containers, copySource));
+}
+
+function sdkBlobStore(
   containers: Containers,
   copySource: (blob: BlobClient) => Promise<{ url: string; sourceAuthorization?: HttpAuthorization }>,
 ): BlobStore {
@@ -211,7 +257,7 @@ export function createBlobStore(
             return { written: true, etag: written.etag! };
           } catch (err) {
             const discarded = isInvalidBlockList(err);
-            if (!isConflict(err) && !discarded) throw err;
+            if (!isSdkConflict(err) && !discarded) throw err;
             const existing = await properties(edited.getBlobClient(name));
             if (discarded) return { written: false, discarded, existing };
             // Gone between the write and the look: report an empty version so the caller writes afresh.

@@ -9,6 +9,7 @@ import {
   prefixEnd,
   PARTITION,
 } from '../../ports/index-table.js';
+import { isSdkNotFound, toPortError, translated } from './storage-errors.js';
 
 function odataCondition(c: Condition): string {
   if ('equals' in c) return `${c.field} eq ${odata(c.equals)}`;
@@ -47,20 +48,24 @@ export function tableClientIndex(client: TableClient): IndexTable {
         const entity = await client.getEntity(PARTITION, rowKey);
         return { row: toRow(entity), etag: entity.etag };
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-        throw err;
+        if (isSdkNotFound(err)) return undefined;
+        throw toPortError(err, `read row ${rowKey}`);
       }
     },
     async commit(ops) {
-      if (ops.length > 0) await client.submitTransaction(ops.map(action));
+      // A transaction fails whole with the status of the operation that failed (409, 412 or 404).
+      if (ops.length > 0)
+        await translated(`commit ${ops.length} index rows`, () => client.submitTransaction(ops.map(action)));
     },
     async range(from, to, { limit, token, where = [] }) {
       const keys = `PartitionKey eq ${odata(PARTITION)} and RowKey ge ${odata(from)} and RowKey lt ${odata(to)}`;
       const filter = [keys, ...where.map(odataCondition)].join(' and ');
-      const page = await client
-        .listEntities({ queryOptions: { filter } })
-        .byPage({ maxPageSize: limit, ...(token ? { continuationToken: token } : {}) })
-        .next();
+      const page = await translated(`read index rows from ${from}`, () =>
+        client
+          .listEntities({ queryOptions: { filter } })
+          .byPage({ maxPageSize: limit, ...(token ? { continuationToken: token } : {}) })
+          .next(),
+      );
       if (page.done) return { rows: [] };
       const rows = page.value.map((e) => toRow(e as Record<string, unknown>));
       return { rows, ...(page.value.continuationToken ? { token: page.value.continuationToken } : {}) };

@@ -5,7 +5,6 @@
 import {
   BlobSASPermissions,
   BlobServiceClient,
-  RestError,
   type BlobClient,
   type ContainerClient,
   type HttpAuthorization,
@@ -100,11 +99,3 @@ export async function ensureStorageLayout(clients: StorageClients): Promise<void
     clients.jobsIndexTable.createTable(),
   ]);
 }
-
-export function statusOf(err: unknown): number | undefined {
-  return err instanceof RestError ? err.statusCode : (err as { statusCode?: number } | undefined)?.statusCode;
-}
-
-export const isNotFound = (err: unknown) => statusOf(err) === 404;
-/** 412 (condition failed) or 409 (already exists): someone else changed the blob first. */
-export const isConflict = (err: unknown) => statusOf(err) === 412 || statusOf(err) === 409;

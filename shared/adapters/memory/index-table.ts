@@ -1,7 +1,7 @@
 /** The jobs index's table in memory, for unit tests: the same atomic commits and ordered ranges. */
 import { meets, type IndexOp, type IndexRow, type IndexTable } from '../../ports/index-table.js';
 
-const failure = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
+import { AlreadyExists, ConditionFailed, NotFound } from '../../ports/errors.js';
 
 export function memoryIndexTable(): IndexTable & { rows: Map<string, { row: IndexRow; etag: string }> } {
   const rows = new Map<string, { row: IndexRow; etag: string }>();
@@ -9,9 +9,9 @@ export function memoryIndexTable(): IndexTable & { rows: Map<string, { row: Inde
   const check = (op: IndexOp) => {
     const key = op.kind === 'delete' ? op.rowKey : op.row.rowKey;
     const current = rows.get(key);
-    if (op.kind === 'create' && current) throw failure(409, `${key} exists`);
-    if (op.kind === 'update' && current?.etag !== op.etag) throw failure(412, `${key} changed`);
-    if (op.kind === 'delete' && !current) throw failure(404, `${key} is gone`);
+    if (op.kind === 'create' && current) throw new AlreadyExists(`create row ${key}: it exists`);
+    if (op.kind === 'update' && current?.etag !== op.etag) throw new ConditionFailed(`update row ${key}: it changed`);
+    if (op.kind === 'delete' && !current) throw new NotFound(`delete row ${key}: it is gone`);
   };
   return {
     rows,

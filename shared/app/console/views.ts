@@ -4,7 +4,8 @@
  */
 import { jobCost, jobTrace } from './operations.js';
 import type { ContainerClient } from '@azure/storage-blob';
-import { isNotFound } from '../../adapters/azure/storage.js';
+import { isNotFound } from '../../ports/errors.js';
+import { translated } from '../../adapters/azure/storage-errors.js';
 import { dropBlobName } from '../../core/drop.js';
 import type { HistoryEntry, JobRecord, JobState } from '../../core/job.js';
 import { type PacerState, rateFactor, slotIntervalMs } from '../../core/pacing.js';
@@ -21,7 +22,9 @@ const DAY_MS = 86_400_000;
 
 async function readJson<T>(container: ContainerClient, name: string): Promise<T | undefined> {
   try {
-    return JSON.parse((await container.getBlobClient(name).downloadToBuffer()).toString('utf8')) as T;
+    // Read with the SDK directly (the console's own view), so its error is made the port's here.
+    const bytes = await translated(`read ${name}`, () => container.getBlobClient(name).downloadToBuffer());
+    return JSON.parse(bytes.toString('utf8')) as T;
   } catch (err) {
     if (isNotFound(err) || err instanceof SyntaxError) return undefined;
     throw err;
