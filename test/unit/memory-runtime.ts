@@ -5,6 +5,7 @@
  * `onBlobCreated` stands in for Event Grid: tests decide when (and whether) an event is delivered.
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type {
   BlobInfo,
   BlobStore,
@@ -19,6 +20,7 @@ import { memoryIndexTable } from '../../shared/adapters/memory/index-table.js';
 import { JobsIndex } from '../../shared/app/jobs-index.js';
 import type { EditInput, ImageModel, ModelOutcome } from '../../shared/adapters/azure/openai-model.js';
 import { loadConfig } from '../../shared/core/config.js';
+import { CONTAINERS } from '../../shared/core/containers.js';
 import { classifyBlobName, dropListingPrefix } from '../../shared/core/drop.js';
 import type { PartRef } from '../../shared/core/job.js';
 import type { ProvenanceReport } from '../../shared/core/provenance/gate.js';
@@ -210,6 +212,22 @@ export class MemoryBlobs {
       }.bind(this),
       removeDeadLetter: async (name) => void this.container('eventgrid-deadletter').delete(name),
       rewriteDeadLetter: async (name, text) => void (await this.put('eventgrid-deadletter', name, Buffer.from(text))),
+      // The console's reads and writes
+      readJson: async (container, name) => {
+        const b = this.get(CONTAINERS[container], name);
+        try {
+          return b && JSON.parse(b.bytes.toString('utf8'));
+        } catch {
+          return undefined;
+        }
+      },
+      uploadDropPart: async (name, bytes, contentType, metadata, conditions) =>
+        this.put('inbox', name, Buffer.from(bytes), { ...conditions, metadata, contentType }),
+      downloadBlob: async (container, name) => {
+        const b = this.get(CONTAINERS[container], name);
+        if (!b) throw failed(404, `${container}/${name}`);
+        return { body: Readable.from([b.bytes]), bytes: b.bytes.length };
+      },
     };
   }
 }

@@ -10,7 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
-import type { CONTAINERS } from '../../core/containers.js';
+import type { ContainerName } from '../../core/containers.js';
 import { classifyBlobName, dropListingPrefix, IMAGE_EXTENSIONS, type DropRef, type PartKind } from '../../core/drop.js';
 import { HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../../core/image-header.js';
 import type { PartRef } from '../../core/job.js';
@@ -139,6 +139,23 @@ export interface BlobStore {
   removeDeadLetter(name: string): Promise<void>;
   /** Keeps only the events of a dead-letter blob that still fail. */
   rewriteDeadLetter(name: string, text: string): Promise<void>;
+
+  // The console's reads and writes
+  /** `<container>/<name>` parsed as JSON; undefined when it is missing or not JSON (a report being written). */
+  readJson<T>(container: ContainerName, name: string): Promise<T | undefined>;
+  /**
+   * Uploads one part of a drop submitted from the console to `inbox/<name>`, as the drop folder uploads
+   * (content type and metadata); answers its ETag, which the job id is made from.
+   */
+  uploadDropPart(
+    name: string,
+    bytes: Uint8Array,
+    contentType: string,
+    metadata: Record<string, string>,
+    conditions?: { ifNoneMatch?: '*'; ifMatch?: string },
+  ): Promise<string>;
+  /** `<container>/<name>` as it is now, as a stream with its length; rejects when it is gone. */
+  downloadBlob(container: ContainerName, name: string): Promise<{ body: Readable; bytes: number }>;
 }
 
 /** Result blobs carry their owner, so a later write can tell its own drop's result from another's. */
@@ -212,7 +229,7 @@ async function range(container: ContainerClient, part: PartRef, offset: number, 
   return container.getBlobClient(part.name).downloadToBuffer(offset, count, { conditions: { ifMatch: part.etag } });
 }
 
-type Containers = Record<keyof typeof CONTAINERS, ContainerClient>;
+type Containers = Record<ContainerName, ContainerClient>;
 
 export function createBlobStore(
   containers: Containers,
@@ -415,6 +432,31 @@ export function createBlobStore(
       await containers.deadLetter
         .getBlockBlobClient(name)
         .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+    },
+
+    async readJson(container, name) {
+      try {
+        return JSON.parse((await containers[container].getBlobClient(name).downloadToBuffer()).toString('utf8'));
+      } catch (err) {
+        if (isNotFound(err) || err instanceof SyntaxError) return undefined;
+        throw err;
+      }
+    },
+
+    async uploadDropPart(name, bytes, contentType, metadata, conditions) {
+      const res = await inbox.getBlockBlobClient(name).uploadData(bytes, {
+        blobHTTPHeaders: { blobContentType: contentType },
+        metadata,
+        ...(conditions ? { conditions } : {}),
+      });
+      return res.etag!;
+    },
+
+    async downloadBlob(container, name) {
+      const res = await containers[container].getBlobClient(name).download();
+      const body = res.readableStreamBody as Readable | undefined;
+      if (!body) throw new Error(`${container}/${name} has no body`);
+      return { body, bytes: res.contentLength ?? 0 };
     },
   };
 }
