@@ -11,6 +11,8 @@ import type { QueueClient } from '@azure/storage-queue';
 import { loadConfig, type PipelineConfig } from './core/config.js';
 import { CONTAINERS, QUEUES } from './core/containers.js';
 import { createBlobStore, type BlobStore } from './adapters/azure/blob-store.js';
+import { localSpans } from './adapters/telemetry/setup.js';
+import type { SpanRecord } from './core/spans.js';
 import { editQueueOf, poisonQueueOf, type EditQueue, type PoisonQueue } from './adapters/azure/edit-queue.js';
 import { tableClientIndex } from './adapters/azure/index-table.js';
 import { JobsIndex } from './app/jobs-index.js';
@@ -55,6 +57,11 @@ export interface JobContext {
   /** Names this process in leases. */
   workerId: string;
   now(): Date;
+  /**
+   * The finished spans this process keeps, for the console's traces and charts; undefined when it keeps
+   * none (on Azure they go to Application Insights). Absent: none kept.
+   */
+  spans?(): readonly SpanRecord[] | undefined;
 }
 
 export interface Runtime extends JobContext {
@@ -130,6 +137,8 @@ export async function createRuntime(
     intakeSlots: new Semaphore(INTAKE_CONCURRENCY),
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     now,
+    // Asked each time: the local host starts its span store after the runtime is made.
+    spans: () => localSpans()?.all(),
     ...(overrides.localSecret ? { localSecret: overrides.localSecret } : {}),
   };
 }

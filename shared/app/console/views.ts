@@ -152,7 +152,7 @@ export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
     reasons: (job.publish?.reasons ?? []).map(terminalSafe),
     problems: (job.problems ?? (job.error ? [job.error.message] : [])).map(terminalSafe),
     next: NEXT_STEP[job.state] ?? null,
-    trace: jobTrace(job),
+    trace: jobTrace(rt, job),
     cost: jobCost(job),
   };
 }
