@@ -10,6 +10,7 @@ import { readOutcomeFeed } from '../../app/outbox.js';
 import type { EventsView, FilePart, SubmitAnswer } from '../../app/console/types.js';
 import { jobView, overview, partLocation } from '../../app/console/views.js';
 import { SECURITY_HEADERS } from './console-page.js';
+import { CONTAINERS } from '../../core/containers.js';
 import { attachmentDisposition } from '../../core/download-name.js';
 import { busy, openDownload, submissionSizeProblem, withSubmitSlot } from './transfers.js';
 
@@ -41,11 +42,11 @@ async function jobFile(rt: Runtime, id: string, request: HttpRequest): Promise<H
   if (!part || !FILE_PARTS.includes(part)) return error(400, `part must be one of ${FILE_PARTS.join(', ')}`);
   const job = (await rt.ledger.get(id))?.value;
   if (!job) return error(404, `no job ${id}`);
-  const at = partLocation(rt, job, part);
+  const at = partLocation(job, part);
   if (!at) return error(404, `job ${id} has no ${part} yet`);
-  const opened = await openDownload(rt, at.container, at.name);
+  const opened = await openDownload(rt, at);
   if (opened === 'busy') return busy('downloads', SECURITY_HEADERS);
-  if (opened === 'gone') return error(404, `${at.container.containerName}/${at.name} is gone`);
+  if (opened === 'gone') return error(404, `${CONTAINERS[at.container]}/${at.name} is gone`);
   const file = at.name.slice(at.name.lastIndexOf('/') + 1);
   const extension = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
   const disposition = request.query.get('download') === '1' ? attachmentDisposition(at.name) : 'inline';
