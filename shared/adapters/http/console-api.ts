@@ -3,7 +3,7 @@ import { operations } from '../../app/console/operations.js';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { Runtime } from '../../composition.js';
 import { canSubmit, isLocalRequest, localViewer, type Access } from './access.js';
-import { entraSettings, finishSignIn, resolveAccess, signOut, startSignIn } from './sign-in.js';
+import { finishSignIn, resolveAccess, signOut, startSignIn } from './sign-in.js';
 import { planDrop, readSubmission, uploadDrop } from '../../app/console/submit.js';
 import { readDeadLetters } from '../../app/dead-letters.js';
 import { readOutcomeFeed } from '../../app/outbox.js';
@@ -111,7 +111,7 @@ async function events(rt: Runtime, request: HttpRequest): Promise<HttpResponseIn
 
 export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promise<HttpResponseInit> {
   if (request.params.resource === 'signin') {
-    const entra = entraSettings(process.env);
+    const entra = rt.config.console.signIn;
     if (!entra) return error(404, 'sign-in is not configured here');
     if (request.params.id === 'callback' && request.method === 'POST') return finishSignIn(request, entra, rt.now());
     return request.method === 'GET' && !request.params.id
@@ -119,7 +119,7 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
       : error(404, 'no such sign-in step');
   }
   if (request.params.resource === 'signout') {
-    const entra = entraSettings(process.env);
+    const entra = rt.config.console.signIn;
     if (!entra) return error(404, 'sign-in is not configured here');
     if (request.method !== 'POST') return error(405, 'sign out with POST');
     if (!sameOrigin(request)) return error(403, 'sign-out is accepted only from the console itself');
@@ -128,7 +128,7 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
   }
   const access: Access = isLocalRequest(request, rt.localSecret)
     ? { ok: true, viewer: localViewer() }
-    : await resolveAccess(request, process.env, rt.now());
+    : await resolveAccess(request, rt.config.console.signIn, rt.now());
   if (!access.ok) return error(access.status, access.message);
   const { viewer } = access;
   const { resource, id } = request.params;

@@ -70,7 +70,7 @@ export async function overview(rt: JobContext, viewer: Viewer): Promise<Overview
 
 /**
  * Where a job's part is stored: container and blob name, or nothing when the job has no such part yet or
- * its recorded name could reach outside its container (see part-names.ts).
+ * its recorded name could reach outside its container (see core/blob-names.ts).
  */
 export function partLocation(job: JobRecord, part: FilePart): PartLocation | undefined {
   const at = (container: ContainerName, name: string | undefined) =>
