@@ -433,8 +433,8 @@ export interface PipelineConfig {
   console: {
     maxTransfers: number;
     /**
-     * Entra ID sign-in (CONSOLE_TENANT_ID and CONSOLE_CLIENT_ID); undefined unless both are set, and then
-     * only the local runtime's own user gets in (shared/adapters/http/access.ts).
+     * Entra ID sign-in (CONSOLE_TENANT_ID and CONSOLE_CLIENT_ID); undefined unless both are set, and
+     * without it only the local runtime's own user gets in (shared/adapters/http/access.ts).
      */
     signIn: { tenantId: string; clientId: string } | undefined;
   };
