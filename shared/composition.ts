@@ -14,6 +14,7 @@ import { loadConfig, type PipelineConfig } from './core/config.js';
 import { CONTAINERS, QUEUES } from './core/containers.js';
 import { createBlobStore } from './adapters/azure/blob-store.js';
 import { editQueueOf, poisonQueueOf } from './adapters/azure/edit-queue.js';
+import { localSpans } from './adapters/telemetry/setup.js';
 import { tableClientIndex } from './adapters/azure/index-table.js';
 import { JobsIndex } from './app/jobs-index.js';
 import { Ledger } from './app/ledger.js';
@@ -100,6 +101,8 @@ export async function createRuntime(
     intakeSlots: new Semaphore(INTAKE_CONCURRENCY),
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     now,
+    // Asked each time: the local host starts its span store after the runtime is made.
+    spans: () => localSpans()?.all(),
     ...(overrides.localSecret ? { localSecret: overrides.localSecret } : {}),
   };
 }

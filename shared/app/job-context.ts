@@ -1,4 +1,5 @@
 import type { OutcomeEventsConfig, PipelineConfig } from '../core/config.js';
+import type { SpanRecord } from '../core/spans.js';
 import type { ImageTools } from '../ports/imaging.js';
 import type { OutcomeTopic } from '../ports/outcome-topic.js';
 import { type BlobStore } from '../ports/blob-store.js';
@@ -35,4 +36,9 @@ export interface JobContext {
   /** Names this process in leases. */
   workerId: string;
   now(): Date;
+  /**
+   * The finished spans this process keeps, for the console's traces and charts; undefined when it keeps
+   * none (on Azure they go to Application Insights). Absent: none kept.
+   */
+  spans?(): readonly SpanRecord[] | undefined;
 }

@@ -430,7 +430,14 @@ export interface PipelineConfig {
   };
   /** Where outcome events go; `undefined` when OUTCOME_EVENTS_TOPIC_ENDPOINT is empty. */
   events: OutcomeEventsConfig | undefined;
-  console: { maxTransfers: number };
+  console: {
+    maxTransfers: number;
+    /**
+     * Entra ID sign-in (CONSOLE_TENANT_ID and CONSOLE_CLIENT_ID); undefined unless both are set, and
+     * without it only the local runtime's own user gets in (shared/adapters/http/access.ts).
+     */
+    signIn: { tenantId: string; clientId: string } | undefined;
+  };
 }
 
 export interface OutcomeEventsConfig {
@@ -628,6 +635,16 @@ function outcomeEvents(r: ReturnType<typeof settingsReader>): OutcomeEventsConfi
   };
 }
 
+/** The web console's settings; sign-in half set is not a problem here: the console refuses, as with none. */
+function consoleSettings(r: ReturnType<typeof settingsReader>): PipelineConfig['console'] {
+  const tenantId = r.raw('CONSOLE_TENANT_ID');
+  const clientId = r.raw('CONSOLE_CLIENT_ID');
+  return {
+    maxTransfers: r.int('CONSOLE_MAX_TRANSFERS', 1, 256),
+    signIn: tenantId && clientId ? { tenantId, clientId } : undefined,
+  };
+}
+
 /**
  * Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem.
  * `today` decides whether IMAGE_MODEL is retired.
@@ -720,7 +737,7 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
     output: outputSettings(reader),
     gate: gate(),
     events: outcomeEvents(reader),
-    console: { maxTransfers: int('CONSOLE_MAX_TRANSFERS', 1, 256) },
+    console: consoleSettings(reader),
   };
   const anchorProblem = trustAnchorSettingProblem(config.gate.extraTrustAnchors, blobEndpointOf(storage));
   if (anchorProblem) problems.push(anchorProblem);

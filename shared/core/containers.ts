@@ -11,6 +11,9 @@ export const CONTAINERS = {
   deadLetter: 'eventgrid-deadletter',
 } as const;
 
+/** A container as the code names it (its key in CONTAINERS), e.g. in the storage port's reads. */
+export type ContainerName = keyof typeof CONTAINERS;
+
 /** Table Storage: the jobs index (shared/app/jobs-index.ts). */
 export const TABLES = { jobsIndex: 'jobsindex' } as const;
 

@@ -5,6 +5,8 @@
  * reported back, not overwritten.
  */
 import { dropListingPrefix, IMAGE_EXTENSIONS, type DropRef, type PartKind } from '../core/drop.js';
+import type { Readable } from 'node:stream';
+import type { ContainerName } from '../core/containers.js';
 import type { PartRef } from '../core/job.js';
 import type { PartSample } from '../core/validation.js';
 
@@ -120,6 +122,22 @@ export interface BlobStore {
   removeDeadLetter(name: string): Promise<void>;
   /** Keeps only the events of a dead-letter blob that still fail. */
   rewriteDeadLetter(name: string, text: string): Promise<void>;
+  // The console's reads and writes
+  /** `<container>/<name>` parsed as JSON; undefined when it is missing or not JSON (a report being written). */
+  readJson<T>(container: ContainerName, name: string): Promise<T | undefined>;
+  /**
+   * Uploads one part of a drop submitted from the console to `inbox/<name>`, as the drop folder uploads
+   * (content type and metadata); answers its ETag, which the job id is made from.
+   */
+  uploadDropPart(
+    name: string,
+    bytes: Uint8Array,
+    contentType: string,
+    metadata: Record<string, string>,
+    conditions?: { ifNoneMatch?: '*'; ifMatch?: string },
+  ): Promise<string>;
+  /** `<container>/<name>` as it is now, as a stream with its length; rejects when it is gone. */
+  downloadBlob(container: ContainerName, name: string): Promise<{ body: Readable; bytes: number }>;
 }
 
 /** Result blobs carry their owner, so a later write can tell its own drop's result from another's. */

@@ -28,6 +28,8 @@ const FUNCTION_ADAPTERS = [/^shared\/adapters\/azure\/functions-app\.ts$/, /^sha
  * instrumentation interface; it does nothing until an adapter installs an SDK).
  */
 const PURE_PACKAGES = ['node:crypto', 'node:zlib', 'node:util'];
+/** Types a port may name from a package: a stream is what a download is, whoever serves it. */
+const PORT_TYPES = ['node:stream'];
 const PACKAGES: Partial<Record<Layer, readonly string[]>> = {
   core: PURE_PACKAGES,
   ports: PURE_PACKAGES,
@@ -93,9 +95,9 @@ export function layerViolations(graph: ReadonlyMap<string, readonly Import[]>): 
   for (const [file, imports] of graph) {
     const layer = layerOf(file);
     if (layer === 'unplaced') broken.push(`${file} is in no layer (shared/core, ports, app, adapters)`);
-    for (const { target } of imports) {
+    for (const { target, typeOnly } of imports) {
       const isPackage = !target.endsWith('.ts');
-      const allowed = PACKAGES[layer];
+      const allowed = layer === 'ports' && typeOnly ? [...PORT_TYPES, ...PACKAGES.ports!] : PACKAGES[layer];
       if (isPackage && allowed && !allowed.includes(target)) broken.push(`${file} (${layer}) uses package ${target}`);
       if (isPackage) continue;
       const why = projectRuleBroken(file, layer, target);

@@ -45,11 +45,13 @@ describe('the layers of shared/', () => {
     );
     expect(planted('shared/app/edit.ts', "import type { R } from '../composition.js';")).toHaveLength(1);
     expect(planted('shared/app/edit.ts', "import sharp from 'sharp';")).toHaveLength(1);
+    expect(planted('shared/ports/blob-store.ts', "import { Readable } from 'node:stream';")).toHaveLength(1);
     expect(planted('shared/adapters/azure/storage.ts', "import { x } from '../../composition.js';")).toHaveLength(1);
     expect(planted('functions/edit.ts', "import { x } from '../shared/adapters/azure/storage.js';")).toHaveLength(1);
     expect(planted('shared/stray.ts', '')).toHaveLength(1);
     // Controls: what the rules allow.
     expect(planted('shared/app/edit.ts', "import type { BlobStore } from '../ports/blob-store.js';")).toEqual([]);
+    expect(planted('shared/ports/blob-store.ts', "import type { Readable } from 'node:stream';")).toEqual([]);
     expect(planted('shared/adapters/azure/storage.ts', "import { Ledger } from '../../app/ledger.js';")).toEqual([]);
     expect(planted('shared/composition.ts', "import { x } from './adapters/azure/storage.js';")).toEqual([]);
   });

@@ -133,6 +133,16 @@ describe('config', () => {
     expect(() => loadGateConfig({ ALLOWED_SOFTWARE_AGENTS: ' , ' })).toThrow(/ALLOWED_SOFTWARE_AGENTS must name/);
   });
 
+  it("reads the console's sign-in only when both its settings are set", () => {
+    const tenant = { CONSOLE_TENANT_ID: ' tenant-1 ' };
+    expect(loadConfig({ ...minimal, ...tenant, CONSOLE_CLIENT_ID: 'client-1' }).console).toEqual({
+      maxTransfers: 4,
+      signIn: { tenantId: 'tenant-1', clientId: 'client-1' },
+    });
+    expect(loadConfig({ ...minimal, ...tenant }).console.signIn).toBeUndefined();
+    expect(loadConfig({ ...minimal, ...tenant, CONSOLE_CLIENT_ID: ' ' }).console.signIn).toBeUndefined();
+  });
+
   it('parses durations', () => {
     expect([
       parseDuration('250ms'),

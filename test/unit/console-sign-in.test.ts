@@ -9,11 +9,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handleConsoleApi } from '../../shared/adapters/http/console-api.js';
 import { resolveAccess } from '../../shared/adapters/http/sign-in.js';
 import type { Runtime } from '../../shared/adapters/azure/runtime.js';
+import { loadConfig } from '../../shared/core/config.js';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = '99999999-8888-7777-6666-555555555555';
 const APP = 'https://imagegen.azurewebsites.net';
-const ENV = { WEBSITE_SITE_NAME: 'imagegen', CONSOLE_TENANT_ID: TENANT, CONSOLE_CLIENT_ID: CLIENT };
+const BASE = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9' };
+const ENV = { ...BASE, WEBSITE_SITE_NAME: 'imagegen', CONSOLE_TENANT_ID: TENANT, CONSOLE_CLIENT_ID: CLIENT };
+const config = loadConfig(ENV);
+const SIGN_IN = config.console.signIn;
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const now = new Date('2026-11-24T12:00:00Z');
@@ -51,7 +55,7 @@ function request(
   });
 }
 
-const rt = { now: () => now } as unknown as Runtime;
+const rt = { now: () => now, config } as unknown as Runtime;
 const session = (roles: string[], extra: Record<string, unknown> = {}) =>
   `console_session=${token({ roles, ...extra })}`;
 
@@ -71,8 +75,8 @@ describe('who may use the console', () => {
   it('outside the local runtime, a loopback address proves nothing, and without sign-in settings everyone is refused', async () => {
     // What a LAN peer sends to `func start` (which listens on every interface), or anyone to App Service.
     const spoofed = new HttpRequest({ method: 'GET', url: 'http://127.0.0.1:7071/api/console/api/overview' });
-    for (const env of [{}, { WEBSITE_SITE_NAME: 'imagegen' }]) {
-      expect(await resolveAccess(spoofed, env, now)).toMatchObject({
+    for (const env of [BASE, { ...BASE, WEBSITE_SITE_NAME: 'imagegen' }]) {
+      expect(await resolveAccess(spoofed, loadConfig(env).console.signIn, now)).toMatchObject({
         ok: false,
         status: 403,
         message: expect.stringMatching(/sign-in is not configured.*only `npm start` runs an open local console/),
@@ -82,44 +86,37 @@ describe('who may use the console', () => {
 
   it('a signed-in person with Console.Submit may submit; with Console.View only view', async () => {
     expect(
-      await resolveAccess(request('/api/console/api/overview', { cookie: session(['Console.Submit']) }), ENV, now),
+      await resolveAccess(request('/api/console/api/overview', { cookie: session(['Console.Submit']) }), SIGN_IN, now),
     ).toEqual({ ok: true, viewer: { name: 'editor@contoso.example', role: 'submit' } });
     expect(
-      await resolveAccess(request('/api/console/api/overview', { cookie: session(['Console.View']) }), ENV, now),
+      await resolveAccess(request('/api/console/api/overview', { cookie: session(['Console.View']) }), SIGN_IN, now),
     ).toEqual({ ok: true, viewer: { name: 'editor@contoso.example', role: 'view' } });
   });
 
   it("a viewer's submission is refused before anything is read or uploaded", async () => {
-    vi.stubEnv('WEBSITE_SITE_NAME', ENV.WEBSITE_SITE_NAME);
-    vi.stubEnv('CONSOLE_TENANT_ID', TENANT);
-    vi.stubEnv('CONSOLE_CLIENT_ID', CLIENT);
-    try {
-      const res = await handleConsoleApi(
-        rt,
-        request('/api/console/api/drops', {
-          method: 'POST',
-          cookie: session(['Console.View']),
-          origin: APP,
-          params: { resource: 'drops' },
-        }),
-      );
-      expect(res.status).toBe(403);
-      expect(res.jsonBody).toEqual({
-        error: 'editor@contoso.example may view the console but not submit edits (ask for the Submit role)',
-      });
-      const crossSite = await handleConsoleApi(
-        rt,
-        request('/api/console/api/drops', {
-          method: 'POST',
-          cookie: session(['Console.Submit']),
-          origin: 'https://evil.example',
-          params: { resource: 'drops' },
-        }),
-      );
-      expect(crossSite.status).toBe(403);
-    } finally {
-      vi.unstubAllEnvs();
-    }
+    const res = await handleConsoleApi(
+      rt,
+      request('/api/console/api/drops', {
+        method: 'POST',
+        cookie: session(['Console.View']),
+        origin: APP,
+        params: { resource: 'drops' },
+      }),
+    );
+    expect(res.status).toBe(403);
+    expect(res.jsonBody).toEqual({
+      error: 'editor@contoso.example may view the console but not submit edits (ask for the Submit role)',
+    });
+    const crossSite = await handleConsoleApi(
+      rt,
+      request('/api/console/api/drops', {
+        method: 'POST',
+        cookie: session(['Console.Submit']),
+        origin: 'https://evil.example',
+        params: { resource: 'drops' },
+      }),
+    );
+    expect(crossSite.status).toBe(403);
   });
 
   it.each([
@@ -146,76 +143,59 @@ describe('who may use the console', () => {
       /signature does not match/,
     ],
   ])('%s is refused', async (_, cookie, status, message) => {
-    expect(await resolveAccess(request('/api/console/api/overview', cookie ? { cookie } : {}), ENV, now)).toMatchObject(
-      { ok: false, status, message: expect.stringMatching(message) },
-    );
+    expect(
+      await resolveAccess(request('/api/console/api/overview', cookie ? { cookie } : {}), SIGN_IN, now),
+    ).toMatchObject({ ok: false, status, message: expect.stringMatching(message) });
   });
 });
 
 describe('signing in', () => {
   it('sends the browser to Entra ID for an ID token posted back to the app, with a one-time nonce', async () => {
-    vi.stubEnv('CONSOLE_TENANT_ID', TENANT);
-    vi.stubEnv('CONSOLE_CLIENT_ID', CLIENT);
-    try {
-      const res = await handleConsoleApi(rt, request('/api/console/api/signin', { params: { resource: 'signin' } }));
-      expect(res.status).toBe(302);
-      const headers = res.headers as Record<string, string>;
-      const url = new URL(headers.location!);
-      expect(url.origin + url.pathname).toBe(`https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/authorize`);
-      expect(Object.fromEntries(url.searchParams)).toMatchObject({
-        client_id: CLIENT,
-        response_type: 'id_token',
-        response_mode: 'form_post',
-        redirect_uri: `${APP}/api/console/api/signin/callback`,
-      });
-      const nonce = url.searchParams.get('nonce')!;
-      expect(headers['set-cookie']).toContain(`console_nonce=${nonce};`);
+    const res = await handleConsoleApi(rt, request('/api/console/api/signin', { params: { resource: 'signin' } }));
+    expect(res.status).toBe(302);
+    const headers = res.headers as Record<string, string>;
+    const url = new URL(headers.location!);
+    expect(url.origin + url.pathname).toBe(`https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/authorize`);
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({
+      client_id: CLIENT,
+      response_type: 'id_token',
+      response_mode: 'form_post',
+      redirect_uri: `${APP}/api/console/api/signin/callback`,
+    });
+    const nonce = url.searchParams.get('nonce')!;
+    expect(headers['set-cookie']).toContain(`console_nonce=${nonce};`);
 
-      const callback = (idToken: string) =>
-        handleConsoleApi(
-          rt,
-          request('/api/console/api/signin/callback', {
-            method: 'POST',
-            cookie: `console_nonce=${nonce}`,
-            body: `id_token=${idToken}`,
-            params: { resource: 'signin', id: 'callback' },
-          }),
-        );
-      const good = await callback(token({ roles: ['Console.View'], nonce }));
-      expect(good.status).toBe(303);
-      expect((good.headers as Record<string, string>)['set-cookie']).toMatch(
-        /^console_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/api\/console; HttpOnly; Secure; SameSite=Lax$/,
+    const callback = (idToken: string) =>
+      handleConsoleApi(
+        rt,
+        request('/api/console/api/signin/callback', {
+          method: 'POST',
+          cookie: `console_nonce=${nonce}`,
+          body: `id_token=${idToken}`,
+          params: { resource: 'signin', id: 'callback' },
+        }),
       );
-      const replayed = await callback(token({ roles: ['Console.View'], nonce: 'someone-elses' }));
-      expect(replayed.status).toBe(401);
-      expect(replayed.jsonBody).toEqual({
-        error: "sign-in refused: the sign-in answer does not match this browser's request",
-      });
-    } finally {
-      vi.unstubAllEnvs();
-    }
+    const good = await callback(token({ roles: ['Console.View'], nonce }));
+    expect(good.status).toBe(303);
+    expect((good.headers as Record<string, string>)['set-cookie']).toMatch(
+      /^console_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/api\/console; HttpOnly; Secure; SameSite=Lax$/,
+    );
+    const replayed = await callback(token({ roles: ['Console.View'], nonce: 'someone-elses' }));
+    expect(replayed.status).toBe(401);
+    expect(replayed.jsonBody).toEqual({
+      error: "sign-in refused: the sign-in answer does not match this browser's request",
+    });
   });
 });
 
 describe('the session', () => {
-  const withEntra = async <T>(run: () => Promise<T>): Promise<T> => {
-    vi.stubEnv('WEBSITE_SITE_NAME', ENV.WEBSITE_SITE_NAME);
-    vi.stubEnv('CONSOLE_TENANT_ID', TENANT);
-    vi.stubEnv('CONSOLE_CLIENT_ID', CLIENT);
-    try {
-      return await run();
-    } finally {
-      vi.unstubAllEnvs();
-    }
-  };
-
   it('a token issued more than 10 minutes ago is no longer a session: a removed role stops working by then', async () => {
     const fresh = session(['Console.Submit'], { iat: t - 9 * 60 });
     const stale = session(['Console.Submit'], { iat: t - 11 * 60 });
-    expect(await resolveAccess(request('/api/console/api/overview', { cookie: fresh }), ENV, now)).toMatchObject({
+    expect(await resolveAccess(request('/api/console/api/overview', { cookie: fresh }), SIGN_IN, now)).toMatchObject({
       ok: true,
     });
-    expect(await resolveAccess(request('/api/console/api/overview', { cookie: stale }), ENV, now)).toEqual({
+    expect(await resolveAccess(request('/api/console/api/overview', { cookie: stale }), SIGN_IN, now)).toEqual({
       ok: false,
       status: 401,
       message: 'sign in again: the session is more than 10 minutes old',
@@ -224,16 +204,14 @@ describe('the session', () => {
 
   it('signing out clears the session cookie and ends the Entra ID session; only the console itself may ask', async () => {
     const signOut = (origin: string, method = 'POST') =>
-      withEntra(() =>
-        handleConsoleApi(
-          rt,
-          request('/api/console/api/signout', {
-            method,
-            origin,
-            cookie: session(['Console.View']),
-            params: { resource: 'signout' },
-          }),
-        ),
+      handleConsoleApi(
+        rt,
+        request('/api/console/api/signout', {
+          method,
+          origin,
+          cookie: session(['Console.View']),
+          params: { resource: 'signout' },
+        }),
       );
     const res = await signOut(APP);
     expect(res.status).toBe(200);
@@ -249,7 +227,7 @@ describe('the session', () => {
 
   it('a flood of tokens with unknown key ids fetches the tenant keys at most once per cooldown', async () => {
     // A known key first, so the key set is loaded and its cooldown runs from that fetch.
-    await resolveAccess(request('/api/console/api/overview', { cookie: session(['Console.View']) }), ENV, now);
+    await resolveAccess(request('/api/console/api/overview', { cookie: session(['Console.View']) }), SIGN_IN, now);
     const before = keyFetches;
     const answers = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
@@ -257,7 +235,7 @@ describe('the session', () => {
           request('/api/console/api/overview', {
             cookie: `console_session=${token({ roles: ['Console.Submit'] }, other.privateKey, `unknown-${i}`)}`,
           }),
-          ENV,
+          SIGN_IN,
           now,
         ),
       ),

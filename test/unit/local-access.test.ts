@@ -41,7 +41,11 @@ describe('the local host and the console', () => {
 
   async function startWith(localSecret: string | undefined): Promise<FunctionHost> {
     // The console answers these requests from the access check and the id alone: no storage is touched.
-    const runtime = { now: () => new Date(), ...(localSecret ? { localSecret } : {}) } as unknown as Runtime;
+    const runtime = {
+      now: () => new Date(),
+      config: { console: { signIn: undefined } },
+      ...(localSecret ? { localSecret } : {}),
+    } as unknown as Runtime;
     host = await startHost({
       runtime,
       functions: [consoleApi],

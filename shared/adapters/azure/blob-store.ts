@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
-import type { CONTAINERS } from '../../core/containers.js';
+import type { ContainerName } from '../../core/containers.js';
 import { classifyBlobName, dropListingPrefix } from '../../core/drop.js';
 import { HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../../core/image-header.js';
 import type { PartRef } from '../../core/job.js';
@@ -91,7 +91,7 @@ async function range(container: ContainerClient, part: PartRef, offset: number, 
   return container.getBlobClient(part.name).downloadToBuffer(offset, count, { conditions: { ifMatch: part.etag } });
 }
 
-type Containers = Record<keyof typeof CONTAINERS, ContainerClient>;
+type Containers = Record<ContainerName, ContainerClient>;
 
 /**
  * The store with every SDK failure a caller acts on thrown as the port's error (shared/ports/errors.ts):
@@ -129,6 +129,10 @@ function withPortErrors(store: BlobStore): BlobStore {
     },
     removeDeadLetter: (name) => t(`remove dead letter ${name}`, () => store.removeDeadLetter(name)),
     rewriteDeadLetter: (name, text) => t(`rewrite dead letter ${name}`, () => store.rewriteDeadLetter(name, text)),
+    readJson: (container, name) => t(`read ${container}/${name}`, () => store.readJson(container, name)),
+    uploadDropPart: (name, bytes, type, metadata, conditions) =>
+      t(`upload inbox/${name}`, () => store.uploadDropPart(name, bytes, type, metadata, conditions)),
+    downloadBlob: (container, name) => t(`download ${container}/${name}`, () => store.downloadBlob(container, name)),
   };
 }
 
@@ -340,6 +344,31 @@ function sdkBlobStore(
       await containers.deadLetter
         .getBlockBlobClient(name)
         .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+    },
+
+    async readJson(container, name) {
+      try {
+        return JSON.parse((await containers[container].getBlobClient(name).downloadToBuffer()).toString('utf8'));
+      } catch (err) {
+        if (isSdkNotFound(err) || err instanceof SyntaxError) return undefined;
+        throw err;
+      }
+    },
+
+    async uploadDropPart(name, bytes, contentType, metadata, conditions) {
+      const res = await inbox.getBlockBlobClient(name).uploadData(bytes, {
+        blobHTTPHeaders: { blobContentType: contentType },
+        metadata,
+        ...(conditions ? { conditions } : {}),
+      });
+      return res.etag!;
+    },
+
+    async downloadBlob(container, name) {
+      const res = await containers[container].getBlobClient(name).download();
+      const body = res.readableStreamBody as Readable | undefined;
+      if (!body) throw new Error(`${container}/${name} has no body`);
+      return { body, bytes: res.contentLength ?? 0 };
     },
   };
 }

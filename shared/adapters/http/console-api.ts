@@ -3,13 +3,14 @@ import { operations } from '../../app/console/operations.js';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { Runtime } from '../azure/runtime.js';
 import { canSubmit, isLocalRequest, localViewer, type Access } from './access.js';
-import { entraSettings, finishSignIn, resolveAccess, signOut, startSignIn } from './sign-in.js';
+import { finishSignIn, resolveAccess, signOut, startSignIn } from './sign-in.js';
 import { planDrop, readSubmission, uploadDrop } from '../../app/console/submit.js';
 import { readDeadLetters } from '../../app/dead-letters.js';
 import { readOutcomeFeed } from '../../app/outbox.js';
 import type { EventsView, FilePart, SubmitAnswer } from '../../app/console/types.js';
 import { jobView, overview, partLocation } from '../../app/console/views.js';
 import { SECURITY_HEADERS } from './console-page.js';
+import { CONTAINERS } from '../../core/containers.js';
 import { attachmentDisposition } from '../../core/download-name.js';
 import { busy, openDownload, submissionSizeProblem, withSubmitSlot } from './transfers.js';
 
@@ -41,11 +42,11 @@ async function jobFile(rt: Runtime, id: string, request: HttpRequest): Promise<H
   if (!part || !FILE_PARTS.includes(part)) return error(400, `part must be one of ${FILE_PARTS.join(', ')}`);
   const job = (await rt.ledger.get(id))?.value;
   if (!job) return error(404, `no job ${id}`);
-  const at = partLocation(rt, job, part);
+  const at = partLocation(job, part);
   if (!at) return error(404, `job ${id} has no ${part} yet`);
-  const opened = await openDownload(rt, at.container, at.name);
+  const opened = await openDownload(rt, at);
   if (opened === 'busy') return busy('downloads', SECURITY_HEADERS);
-  if (opened === 'gone') return error(404, `${at.container.containerName}/${at.name} is gone`);
+  if (opened === 'gone') return error(404, `${CONTAINERS[at.container]}/${at.name} is gone`);
   const file = at.name.slice(at.name.lastIndexOf('/') + 1);
   const extension = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
   const disposition = request.query.get('download') === '1' ? attachmentDisposition(at.name) : 'inline';
@@ -110,7 +111,7 @@ async function events(rt: Runtime, request: HttpRequest): Promise<HttpResponseIn
 
 export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promise<HttpResponseInit> {
   if (request.params.resource === 'signin') {
-    const entra = entraSettings(process.env);
+    const entra = rt.config.console.signIn;
     if (!entra) return error(404, 'sign-in is not configured here');
     if (request.params.id === 'callback' && request.method === 'POST') return finishSignIn(request, entra, rt.now());
     return request.method === 'GET' && !request.params.id
@@ -118,7 +119,7 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
       : error(404, 'no such sign-in step');
   }
   if (request.params.resource === 'signout') {
-    const entra = entraSettings(process.env);
+    const entra = rt.config.console.signIn;
     if (!entra) return error(404, 'sign-in is not configured here');
     if (request.method !== 'POST') return error(405, 'sign out with POST');
     if (!sameOrigin(request)) return error(403, 'sign-out is accepted only from the console itself');
@@ -127,7 +128,7 @@ export async function handleConsoleApi(rt: Runtime, request: HttpRequest): Promi
   }
   const access: Access = isLocalRequest(request, rt.localSecret)
     ? { ok: true, viewer: localViewer() }
-    : await resolveAccess(request, process.env, rt.now());
+    : await resolveAccess(request, rt.config.console.signIn, rt.now());
   if (!access.ok) return error(access.status, access.message);
   const { viewer } = access;
   const { resource, id } = request.params;

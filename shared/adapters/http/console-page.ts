@@ -75,11 +75,11 @@ const ASSETS: Record<string, string> = {
 };
 
 /**
- * The bundle's folder: `dist/web/` beside the compiled functions, or, when the functions run from
- * source (tests), the `dist/web/` that `npm run build` made.
+ * The bundle's folder, `dist/web/`, seen from where this module runs: a chunk of the packaged app
+ * (`dist/app/chunks/`), the compiled functions (`dist/shared/adapters/http/`), or the sources (tests).
  */
 function assetDir(): URL {
-  const candidates = [new URL('../../web/', import.meta.url), new URL('../../dist/web/', import.meta.url)];
+  const candidates = ['../../web/', '../../../web/', '../../../dist/web/'].map((dir) => new URL(dir, import.meta.url));
   return candidates.find((dir) => existsSync(new URL('console.js', dir))) ?? candidates[0]!;
 }
 

@@ -25,12 +25,6 @@ const SESSION_COOKIE = 'console_session';
 const NONCE_COOKIE = 'console_nonce';
 const COOKIE_PATH = '/api/console';
 
-export function entraSettings(env: NodeJS.ProcessEnv): EntraSettings | undefined {
-  const tenantId = env.CONSOLE_TENANT_ID?.trim();
-  const clientId = env.CONSOLE_CLIENT_ID?.trim();
-  return tenantId && clientId ? { tenantId, clientId } : undefined;
-}
-
 export function viewerFrom(claims: { roles?: unknown; [claim: string]: unknown }): Viewer | undefined {
   const roles = Array.isArray(claims.roles) ? claims.roles : [];
   const name = String(claims.preferred_username ?? claims.name ?? claims.oid ?? 'signed-in user');
@@ -47,9 +41,11 @@ function cookie(request: HttpRequest, name: string): string | undefined {
   return undefined;
 }
 
-/** Who is asking, outside the local runtime: a signed-in person with a console role, or nobody. */
-export async function resolveAccess(request: HttpRequest, env: NodeJS.ProcessEnv, now: Date): Promise<Access> {
-  const s = entraSettings(env);
+/**
+ * Who is asking, outside the local runtime: a signed-in person with a console role, or nobody. `s` is the
+ * configured sign-in (`config.console.signIn`); without it everyone is refused.
+ */
+export async function resolveAccess(request: HttpRequest, s: EntraSettings | undefined, now: Date): Promise<Access> {
   if (!s)
     return {
       ok: false,

@@ -5,8 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import type { ContainerClient } from '@azure/storage-blob';
 import type { PipelineConfig } from '../../core/config.js';
+import type { ContainerName } from '../../core/containers.js';
 import type { Runtime } from '../azure/runtime.js';
 import { Semaphore } from '../../core/concurrency/semaphore.js';
 
@@ -71,15 +71,13 @@ export type StreamedBlob = { body: Readable; bytes: number } | 'busy' | 'gone';
  * Opens the blob as a stream in one of the instance's download slots; the slot is given back when the
  * stream ends, fails or is dropped by a client that went away.
  */
-export async function openDownload(rt: Runtime, container: ContainerClient, name: string): Promise<StreamedBlob> {
+export async function openDownload(rt: Runtime, at: { container: ContainerName; name: string }): Promise<StreamedBlob> {
   const release = gatesOf(rt).download.tryAcquire();
   if (!release) return 'busy';
   try {
-    const res = await container.getBlobClient(name).download();
-    const body = res.readableStreamBody as Readable | undefined;
-    if (!body) throw new Error('no body');
+    const { body, bytes } = await rt.blobs.downloadBlob(at.container, at.name);
     for (const event of ['end', 'error', 'close']) body.once(event, release);
-    return { body, bytes: res.contentLength ?? 0 };
+    return { body, bytes };
   } catch {
     release();
     return 'gone';

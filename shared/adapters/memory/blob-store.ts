@@ -3,6 +3,8 @@
  * Blob Storage's conditional-write rules, failing with the port's errors (shared/ports/errors.ts) where
  * Azure answers 404, 409 or 412, so the use cases' races play out as on Azure. For unit tests and bench.
  */
+import { Readable } from 'node:stream';
+import { CONTAINERS } from '../../core/containers.js';
 import { createHash } from 'node:crypto';
 import type { BlobInfo, BlobStore, DropParts, ResultOwner, StagedOutput, WriteResult } from '../../ports/blob-store.js';
 import { isDropResult, mayReplace, newestFirst, ownerMetadata } from '../../ports/blob-store.js';
@@ -181,6 +183,22 @@ export class MemoryBlobs {
         for (const [name, b] of [...this.container('eventgrid-deadletter')])
           yield { name, text: async () => b.bytes.toString('utf8') };
       }.bind(this),
+      // The console's reads and writes
+      readJson: async (container, name) => {
+        const b = this.get(CONTAINERS[container], name);
+        try {
+          return b && JSON.parse(b.bytes.toString('utf8'));
+        } catch {
+          return undefined;
+        }
+      },
+      uploadDropPart: async (name, bytes, contentType, metadata, conditions) =>
+        this.put('inbox', name, Buffer.from(bytes), { ...conditions, metadata, contentType }),
+      downloadBlob: async (container, name) => {
+        const b = this.get(CONTAINERS[container], name);
+        if (!b) throw new NotFound(`${container}/${name} is gone`);
+        return { body: Readable.from([b.bytes]), bytes: b.bytes.length };
+      },
       removeDeadLetter: async (name) => void this.container('eventgrid-deadletter').delete(name),
       rewriteDeadLetter: async (name, text) => void (await this.put('eventgrid-deadletter', name, Buffer.from(text))),
     };

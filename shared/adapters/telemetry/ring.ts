@@ -3,21 +3,9 @@
  * console can show a job's trace without Application Insights. Implements the SDK's SpanExporter.
  */
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { traceSpans, type SpanRecord } from '../../core/spans.js';
 
-/** A finished span as the console shows it. */
-export interface SpanRecord {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  /** Epoch ms. */
-  start: number;
-  durationMs: number;
-  failed: boolean;
-  attributes: Record<string, unknown>;
-  events: { name: string; at: number; attributes: Record<string, unknown> }[];
-}
+export type { SpanRecord } from '../../core/spans.js';
 
 const toMs = ([s, ns]: [number, number]) => s * 1000 + ns / 1e6;
 
@@ -60,7 +48,7 @@ export class SpanRing implements SpanExporter {
 
   /** A trace's spans, earliest first. */
   trace(traceId: string): SpanRecord[] {
-    return this.spans.filter((s) => s.traceId === traceId).sort((a, b) => a.start - b.start);
+    return traceSpans(this.spans, traceId);
   }
 
   /** Every span kept, oldest first (roughly). */

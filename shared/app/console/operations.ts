@@ -5,11 +5,10 @@
  * operations view the live figures, with the workbook for the rest.
  */
 import type { JobRecord } from '../../core/job.js';
-import type { Runtime } from '../../adapters/azure/runtime.js';
+import { traceSpans, type SpanRecord } from '../../core/spans.js';
+import type { JobContext } from '../job-context.js';
 import { readLiveFigures } from '../telemetry/live.js';
 import { operationsView, type OperationsView, type Window } from '../telemetry/operations.js';
-import type { SpanRecord } from '../../adapters/telemetry/ring.js';
-import { localSpans } from '../../adapters/telemetry/setup.js';
 import { traceIdOf } from '../telemetry/trace.js';
 
 export interface OperationsAnswer extends OperationsView {
@@ -39,11 +38,11 @@ export interface JobCost {
   outputTokens: number;
 }
 
-export async function operations(rt: Runtime, window: string | null): Promise<OperationsAnswer> {
-  const ring = localSpans();
+export async function operations(rt: JobContext, window: string | null): Promise<OperationsAnswer> {
+  const kept = rt.spans?.();
   const w: Window = window === 'day' ? 'day' : 'hour';
-  const view = operationsView([...(ring?.all() ?? [])], await readLiveFigures(rt), w, rt.now().getTime());
-  return { ...view, spansKept: ring !== undefined };
+  const view = operationsView([...(kept ?? [])], await readLiveFigures(rt), w, rt.now().getTime());
+  return { ...view, spansKept: kept !== undefined };
 }
 
 const SHOWN =
@@ -63,12 +62,12 @@ function row(span: SpanRecord, first: number): TraceSpanRow {
   };
 }
 
-export function jobTrace(job: JobRecord): JobTrace | null {
+export function jobTrace(rt: JobContext, job: JobRecord): JobTrace | null {
   const traceId = traceIdOf(job.traceparent);
   if (!traceId) return null;
-  const ring = localSpans();
-  if (!ring) return { traceId, spans: null };
-  const spans = ring.trace(traceId);
+  const kept = rt.spans?.();
+  if (!kept) return { traceId, spans: null };
+  const spans = traceSpans(kept, traceId);
   return { traceId, spans: spans.map((s) => row(s, spans[0]!.start)) };
 }
 

@@ -9,7 +9,7 @@ import { classifyBlobName, dropKey, type DropRef } from '../../core/drop.js';
 import { TAIL_BYTES } from '../../core/image-header.js';
 import { maskLimits } from '../../core/mask-limits.js';
 import { jobIdFor } from '../../core/job.js';
-import type { Runtime } from '../../adapters/azure/runtime.js';
+import type { JobContext } from '../job-context.js';
 import { terminalSafe } from '../../core/provenance/terminal-text.js';
 import type { PartSample } from '../../core/validation.js';
 import { validateDrop } from '../../core/validation.js';
@@ -82,7 +82,7 @@ interface PlannedDrop {
 
 /** The blobs the drop becomes, or the problems intake would report for them (its header and mask checks). */
 export async function planDrop(
-  rt: Runtime,
+  rt: JobContext,
   submitted: SubmittedDrop,
 ): Promise<{ ok: true; plan: PlannedDrop } | { ok: false; problems: string[] }> {
   const { drop, extension } = consoleDrop(submitted.imageName, rt.now());
@@ -123,14 +123,13 @@ export async function planDrop(
  * Uploads the drop, sidecar and mask first: the image completes it, so intake finds every part at once.
  * Answers the job id intake will give it (it depends only on the parts' names and ETags).
  */
-export async function uploadDrop(rt: Runtime, plan: PlannedDrop): Promise<SubmitAnswer> {
+export async function uploadDrop(rt: JobContext, plan: PlannedDrop): Promise<SubmitAnswer> {
   const uploaded: { name: string; etag: string }[] = [];
   for (const part of plan.parts) {
-    const res = await rt.containers.inbox.getBlockBlobClient(part.name).uploadData(part.bytes, {
-      blobHTTPHeaders: { blobContentType: part.contentType },
-      metadata: { dropsha256: createHash('sha256').update(part.bytes).digest('hex') },
+    const etag = await rt.blobs.uploadDropPart(part.name, part.bytes, part.contentType, {
+      dropsha256: createHash('sha256').update(part.bytes).digest('hex'),
     });
-    uploaded.push({ name: part.name, etag: res.etag! });
+    uploaded.push({ name: part.name, etag });
   }
   const byKind = (suffix: (n: string) => boolean) => uploaded.find((u) => suffix(u.name));
   const image = byKind((n) => !n.endsWith('.json') && !n.endsWith('.mask.png'))!;

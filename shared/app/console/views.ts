@@ -1,17 +1,15 @@
 /**
- * What the console shows, read from the ledger and the containers: the jobs overview (list, counters,
+ * What the console shows, read from the ledger and the storage port: the jobs overview (list, counters,
  * the pacer's schedule), one job in full, and where each of a job's pictures lives.
  */
 import { jobCost, jobTrace } from './operations.js';
-import type { ContainerClient } from '@azure/storage-blob';
-import { isNotFound } from '../../ports/errors.js';
-import { translated } from '../../adapters/azure/storage-errors.js';
+import type { JobContext } from '../job-context.js';
+import type { ContainerName } from '../../core/containers.js';
 import { dropBlobName } from '../../core/drop.js';
 import type { HistoryEntry, JobRecord, JobState } from '../../core/job.js';
 import { type PacerState, rateFactor, slotIntervalMs } from '../../core/pacing.js';
 import { renderChecklist } from '../../core/provenance/checklist.js';
 import type { ProvenanceReport } from '../../core/provenance/gate.js';
-import type { Runtime } from '../../adapters/azure/runtime.js';
 import { terminalSafe } from '../../core/provenance/terminal-text.js';
 import { isServableDropPart, staysInContainer } from '../../core/blob-names.js';
 import type { FilePart, JobRow, JobView, Overview, PacerView, Viewer } from './types.js';
@@ -20,20 +18,15 @@ import type { FilePart, JobRow, JobView, Overview, PacerView, Viewer } from './t
 const MAX_LISTED = 500;
 const DAY_MS = 86_400_000;
 
-async function readJson<T>(container: ContainerClient, name: string): Promise<T | undefined> {
-  try {
-    // Read with the SDK directly (the console's own view), so its error is made the port's here.
-    const bytes = await translated(`read ${name}`, () => container.getBlobClient(name).downloadToBuffer());
-    return JSON.parse(bytes.toString('utf8')) as T;
-  } catch (err) {
-    if (isNotFound(err) || err instanceof SyntaxError) return undefined;
-    throw err;
-  }
+/** Where one of a job's pictures is stored: a container and a blob name in it. */
+export interface PartLocation {
+  container: ContainerName;
+  name: string;
 }
 
-export async function pacerView(rt: Runtime): Promise<PacerView> {
+export async function pacerView(rt: JobContext): Promise<PacerView> {
   const { deployment, rpm } = rt.config.model;
-  const state = await readJson<PacerState>(rt.containers.jobs, `pacer/${deployment}.json`);
+  const state = await rt.blobs.readJson<PacerState>('jobs', `pacer/${deployment}.json`);
   const now = rt.now().getTime();
   const factor = rateFactor(state, now);
   const interval = slotIntervalMs(rpm) / factor;
@@ -47,7 +40,7 @@ export async function pacerView(rt: Runtime): Promise<PacerView> {
   };
 }
 
-export async function overview(rt: Runtime, viewer: Viewer): Promise<Overview> {
+export async function overview(rt: JobContext, viewer: Viewer): Promise<Overview> {
   const index = rt.ledger.index;
   if (!index) throw new Error('the console needs the jobs index');
   const since = new Date(rt.now().getTime() - DAY_MS);
@@ -77,36 +70,31 @@ export async function overview(rt: Runtime, viewer: Viewer): Promise<Overview> {
 
 /**
  * Where a job's part is stored: container and blob name, or nothing when the job has no such part yet or
- * its recorded name could reach outside its container (see part-names.ts).
+ * its recorded name could reach outside its container (see core/blob-names.ts).
  */
-export function partLocation(
-  rt: Runtime,
-  job: JobRecord,
-  part: FilePart,
-): { container: ContainerClient; name: string } | undefined {
-  const at = (container: ContainerClient, name: string | undefined) =>
+export function partLocation(job: JobRecord, part: FilePart): PartLocation | undefined {
+  const at = (container: ContainerName, name: string | undefined) =>
     name !== undefined && staysInContainer(name) ? { container, name } : undefined;
   const inContainer = (path: string | undefined) => {
     if (!path) return undefined;
     const slash = path.indexOf('/');
-    const container = path.slice(0, slash) === 'published' ? rt.containers.published : rt.containers.quarantine;
-    return at(container, path.slice(slash + 1));
+    return at(path.slice(0, slash) === 'published' ? 'published' : 'quarantine', path.slice(slash + 1));
   };
   const dropPart = (ref: { name: string } | undefined) =>
-    ref && isServableDropPart(ref.name) ? at(rt.containers.inbox, ref.name) : undefined;
+    ref && isServableDropPart(ref.name) ? at('inbox', ref.name) : undefined;
   switch (part) {
     case 'input':
       return dropPart(job.inputs.image);
     case 'mask':
       return dropPart(job.inputs.mask);
     case 'output':
-      return at(rt.containers.edited, job.edit?.output?.name);
+      return at('edited', job.edit?.output?.name);
     case 'published':
       return inContainer(job.publish?.blob);
     case 'report':
       if (job.publish) return inContainer(job.publish.report);
       return job.state === 'rejected' || job.state === 'failed'
-        ? at(rt.containers.rejected, dropBlobName(job.drop, '.json'))
+        ? at('rejected', dropBlobName(job.drop, '.json'))
         : undefined;
   }
 }
@@ -132,15 +120,15 @@ function safeHistoryEntry(entry: HistoryEntry): HistoryEntry {
   };
 }
 
-export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
+export async function jobView(rt: JobContext, job: JobRecord): Promise<JobView> {
   const parts: FilePart[] = ['input', 'mask', 'output', 'published', 'report'];
   const files: JobView['files'] = {};
   for (const p of parts) {
-    const at = partLocation(rt, job, p);
+    const at = partLocation(job, p);
     if (at) files[p] = baseName(at.name);
   }
-  const reportAt = job.publish ? partLocation(rt, job, 'report') : undefined;
-  const report = reportAt ? await readJson<ProvenanceReport>(reportAt.container, reportAt.name) : undefined;
+  const reportAt = job.publish ? partLocation(job, 'report') : undefined;
+  const report = reportAt ? await rt.blobs.readJson<ProvenanceReport>(reportAt.container, reportAt.name) : undefined;
   return {
     id: job.id,
     state: job.state,
@@ -155,7 +143,7 @@ export async function jobView(rt: Runtime, job: JobRecord): Promise<JobView> {
     reasons: (job.publish?.reasons ?? []).map(terminalSafe),
     problems: (job.problems ?? (job.error ? [job.error.message] : [])).map(terminalSafe),
     next: NEXT_STEP[job.state] ?? null,
-    trace: jobTrace(job),
+    trace: jobTrace(rt, job),
     cost: jobCost(job),
   };
 }

@@ -4,7 +4,7 @@
  * and 429s per deployment, quota use against the offer, top reasons, and cost. Pure.
  */
 import type { LiveFigures } from './live.js';
-import type { SpanRecord } from '../../adapters/telemetry/ring.js';
+import type { SpanRecord } from '../../core/spans.js';
 
 export type Window = 'hour' | 'day';
 export const OUTCOMES = ['published', 'quarantined', 'rejected', 'failed'] as const;
