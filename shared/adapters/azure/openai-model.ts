@@ -12,6 +12,7 @@ import { APIError, AzureOpenAI, OpenAI, toFile } from 'openai';
 import type { ImageEditParamsNonStreaming } from 'openai/resources/images';
 import type { PipelineConfig, SettingName } from '../../core/config.js';
 import type { ImageFormat } from '../../core/image-header.js';
+import { JOB_ERROR, serviceErrorCode, type JobErrorCode, type ServiceErrorCode } from '../../core/job-errors.js';
 import { findModel } from '../../core/model-catalog.js';
 import type { EditRequest } from '../../core/validation.js';
 import type { StagedOutput } from './blob-store.js';
@@ -52,18 +53,18 @@ export type ModelOutcome =
   /** `usage`: the answer's token counts, when it reported them (what the call is billed by). */
   | (Reply & { kind: 'ok'; output: StagedOutput; contentType: string; usage?: TokenUsage | undefined })
   | (Reply & { kind: 'throttled'; retryAfterMs: number; message: string })
-  | (Reply & { kind: 'refused'; code: string; message: string })
-  | (Reply & { kind: 'invalid'; status: number; code: string; message: string })
+  | (Reply & { kind: 'refused'; code: ServiceErrorCode; message: string })
+  | (Reply & { kind: 'invalid'; status: number; code: ServiceErrorCode; message: string })
   /**
    * `notSent`: the connection failed before any of the request left (nothing reached the service).
    * `unanswered`: the request was sent and no answer came (a 408/504 past Azure's synchronous limit, the
    * client's timeout, a dropped connection): Azure may have finished, and billed, the edit.
    */
-  | (Reply & { kind: 'transient'; code: string; message: string; notSent?: boolean; unanswered?: boolean })
+  | (Reply & { kind: 'transient'; code: JobErrorCode; message: string; notSent?: boolean; unanswered?: boolean })
   /** The app's settings point at no usable deployment or route: retried, never blamed on the drop. */
-  | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: string; message: string })
+  | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: ServiceErrorCode; message: string })
   /** Azure blocked the whole resource (content policy): the deployment is out, the drop is not at fault. */
-  | (Reply & { kind: 'blocked'; code: string; message: string });
+  | (Reply & { kind: 'blocked'; code: ServiceErrorCode; message: string });
 
 /** The settings a misconfigured call is traced back to. */
 export type ModelSetting = Extract<
@@ -172,11 +173,13 @@ export function classifyError(err: unknown, route: ModelRoute = 'v1', model = 't
     const cause = networkCause(err);
     const message = (err instanceof Error ? err.message : String(err)) + (cause ? ` (${cause})` : '');
     const code =
-      err instanceof Error && err.constructor.name === 'APIConnectionTimeoutError' ? 'timeout' : 'connection';
+      err instanceof Error && err.constructor.name === 'APIConnectionTimeoutError'
+        ? JOB_ERROR.timeout
+        : JOB_ERROR.connection;
     return {
       kind: 'transient',
       code,
-      message: `${code === 'timeout' ? 'the model call timed out' : 'the connection failed'}: ${message}`,
+      message: `${code === JOB_ERROR.timeout ? 'the model call timed out' : 'the connection failed'}: ${message}`,
       ...(failedBeforeSending(err) ? { notSent: true } : { unanswered: true }),
     };
   }
@@ -187,7 +190,7 @@ export function classifyError(err: unknown, route: ModelRoute = 'v1', model = 't
     param?: string;
     inner_error?: { code?: string };
   };
-  const code = String(err.code ?? body.code ?? err.status);
+  const code = serviceErrorCode(String(err.code ?? body.code ?? err.status));
   const message = body.message ?? err.message;
   if (err.status === 429) return { ...reply, kind: 'throttled', retryAfterMs: retryAfterMs(err.headers), message };
   if (err.status === 403 && BLOCKED.test(message)) return { ...reply, kind: 'blocked', code, message };
