@@ -23,6 +23,7 @@ import { createStorageClients, ensureStorageLayout, type StorageClients } from '
 import { Ledger } from '../shared/app/ledger.js';
 import { containerRecords } from '../shared/adapters/azure/blob-records.js';
 import { isTerminal, type JobRecord } from '../shared/core/job.js';
+import { JOB_ERROR } from '../shared/core/job-errors.js';
 import { createVerifier } from '../shared/adapters/c2pa/verifier.js';
 import { intOption, parse } from './cli.js';
 import type { FaultRates } from './emulator/faults.js';
@@ -315,7 +316,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const callsFor = (job: JobRecord) =>
       calls.filter((c: RequestRecord) => c.clientRequestId?.startsWith(`${job.id}-`)).length;
     // Like a 429, Azure's blocked-resource 403 sends the job on without spending an attempt.
-    const blockedFor = (job: JobRecord) => job.history.filter((h) => h.error?.code === 'resource_blocked').length;
+    const blockedFor = (job: JobRecord) =>
+      job.history.filter((h) => h.error?.code === JOB_ERROR.resourceBlocked).length;
     check(
       'model calls per job ≤ 1 + its recorded retries',
       jobs

@@ -13,7 +13,13 @@
  * Source: Azure/azure-rest-api-specs, specification/cognitiveservices/resource-manager/Microsoft.CognitiveServices/
  * stable/2025-06-01/cognitiveservices.json (definitions Model, AccountModel, ModelSku, Usage).
  */
-import { checkModel, DEFAULT_IMAGE_MODEL, findModel, IMAGE_MODELS, latestVersion } from '../../shared/core/model-catalog.js';
+import {
+  checkModel,
+  DEFAULT_IMAGE_MODEL,
+  findModel,
+  IMAGE_MODELS,
+  latestVersion,
+} from '../../shared/core/model-catalog.js';
 
 export interface PreflightRequest {
   /** Catalog name of the model (IMAGE_MODEL_NAME). */

@@ -20,6 +20,7 @@ import { handled } from '../core/concurrency/handled.js';
 import { readImageHeader, type ImageFormat } from '../core/image-header.js';
 import { maskLimits, type MaskLimits } from '../core/mask-limits.js';
 import { isTerminal, leaseExpired, type EditOutput, type JobRecord, type PartRef } from '../core/job.js';
+import { JOB_ERROR, type JobErrorCode } from '../core/job-errors.js';
 import { jobLogger, type Logger } from '../core/log.js';
 import { sameSlotTime } from '../core/pacing.js';
 import type { PoolSlot } from './deployment-pool.js';
@@ -81,7 +82,7 @@ export async function processEditMessage(rt: JobContext, message: EditMessage, b
   const job = current.value;
   if (job.attempts >= rt.config.model.maxAttempts) {
     const error = {
-      code: 'worker_lost',
+      code: JOB_ERROR.workerLost,
       message: `no result after ${job.attempts} attempts; the last worker was lost mid-call`,
     };
     await endWithoutEdit(rt, job.id, mine, 'failed', error, [error.message], log, current);
@@ -94,14 +95,14 @@ export async function processEditMessage(rt: JobContext, message: EditMessage, b
   const holding = holdsEditLease(rt, called.claimed.value.attempts);
   if (called.outcome === 'superseded') {
     const error = {
-      code: 'superseded',
+      code: JOB_ERROR.superseded,
       message: 'the image or mask was replaced or deleted after the drop was accepted; a re-upload is a new job',
     };
     await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log, called.claimed);
     return 'rejected';
   }
   if ('unusable' in called.outcome) {
-    const error = { code: 'unusable_input', message: called.outcome.unusable };
+    const error = { code: JOB_ERROR.unusableInput, message: called.outcome.unusable };
     await endWithoutEdit(rt, job.id, holding, 'rejected', error, [error.message], log, called.claimed);
     return 'rejected';
   }
@@ -397,11 +398,11 @@ async function recordOutcome(
       if (stored.kind === 'discarded') {
         const name = outputName(claimed);
         const message = `another write to edited/${name} discarded this attempt's output before it was committed`;
-        return retryOrFail({ code: 'output_discarded', message });
+        return retryOrFail({ code: JOB_ERROR.outputDiscarded, message });
       }
       if (stored.kind === 'superseded') {
         const error = {
-          code: 'superseded',
+          code: JOB_ERROR.superseded,
           message: 'a newer upload of this drop was edited first; its output stands',
         };
         await endWithoutEdit(rt, claimed.id, holding, 'rejected', error, [error.message], log, claimedVersion);
@@ -483,7 +484,7 @@ async function recordOutcome(
     );
     const note = `${deployment} is blocked by Azure content policy; waiting for another deployment or its return`;
     const changes = { attempts: attempt - 1, edit: call };
-    const details = { note, error: { code: 'resource_blocked', message }, ...withRequest };
+    const details = { note, error: { code: JOB_ERROR.resourceBlocked, message }, ...withRequest };
     const options = { reserve: true, avoid: deployment, known: claimedVersion, changes } as const;
     const ok = await requeue(rt, claimed, holding, rt.now().getTime(), log, details, options);
     return ok ? 'retrying' : 'busy';
@@ -496,7 +497,7 @@ async function recordOutcome(
    * every job scheduled since.
    */
   async function retryOrFail(
-    error: { code: string; message: string },
+    error: { code: JobErrorCode; message: string },
     how: { avoid?: string; notSent?: boolean; unanswered?: boolean } = {},
   ): Promise<EditResult> {
     const uncounted = how.notSent ? { modelCalls: claimed.modelCalls - 1 } : {};

@@ -10,6 +10,7 @@ import { formatDuration } from '../core/config.js';
 import { handled } from '../core/concurrency/handled.js';
 import { classifyBlobName, dropKey, type DropRef } from '../core/drop.js';
 import { jobIdFor, newJob, type JobError, type JobRecord, type PartRef } from '../core/job.js';
+import { JOB_ERROR } from '../core/job-errors.js';
 import { jobLogger, settleLine, stateLine, type Logger } from '../core/log.js';
 import { EARLY_RETURN_MS } from '../core/pacing.js';
 import type { PoolSlot } from './deployment-pool.js';
@@ -80,7 +81,7 @@ export async function intakeBlob(
       classified.drop,
       inputs,
       [`${JSON.stringify(name)}: ${classified.problem}`],
-      { code: 'bad_name', message: classified.problem },
+      { code: JOB_ERROR.badName, message: classified.problem },
       baseLog,
     );
   }
@@ -149,7 +150,7 @@ async function assessDrop(rt: JobContext, drop: DropRef, baseLog: Logger, settle
       drop,
       inputs,
       [`the drop has more than one image (${names}); keep exactly one`],
-      { code: 'ambiguous_drop', message: `more than one image: ${names}` },
+      { code: JOB_ERROR.ambiguousDrop, message: `more than one image: ${names}` },
       baseLog,
     );
   }
@@ -171,7 +172,7 @@ async function assessDrop(rt: JobContext, drop: DropRef, baseLog: Logger, settle
       drop,
       inputs,
       result.problems,
-      { code: 'invalid_drop', message: result.problems.join('; ') },
+      { code: JOB_ERROR.invalidDrop, message: result.problems.join('; ') },
       baseLog,
     );
   }
@@ -190,7 +191,7 @@ async function assessDrop(rt: JobContext, drop: DropRef, baseLog: Logger, settle
   }
   if (!maskCheck.ok) {
     log.warn(`rejected: ${maskCheck.problem}`);
-    const error = { code: 'invalid_mask', message: maskCheck.problem };
+    const error = { code: JOB_ERROR.invalidMask, message: maskCheck.problem };
     return rejectDrop(rt, drop, inputs, [maskCheck.problem], error, baseLog);
   }
   if (maskCheck.note) log.info(maskCheck.note);

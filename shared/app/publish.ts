@@ -12,6 +12,7 @@ import type { Versioned } from './ledger.js';
 import { isConflict, isNotFound } from '../ports/errors.js';
 import { dropBlobName, orphanDestination } from '../core/drop.js';
 import { isTerminal, leaseExpired, sameEtag, type EditOutput, type JobRecord, type Publisher } from '../core/job.js';
+import { JOB_ERROR } from '../core/job-errors.js';
 import { jobLogger, type Logger } from '../core/log.js';
 import type { ProvenanceReport } from '../core/provenance/gate.js';
 import type { JobContext } from './job-context.js';
@@ -177,7 +178,7 @@ async function finishJob(
       holding,
       'rejected',
       log,
-      { error: { code: 'name_taken', message } },
+      { error: { code: JOB_ERROR.nameTaken, message } },
       problems,
       claimed,
     );
@@ -188,7 +189,7 @@ async function finishJob(
   const publish = folder === 'published';
   const details = publish
     ? { note: `published/${destination.blob} by ${by}` }
-    : { error: { code: 'provenance', message: report.reasons.join('; ') }, note: `quarantined by ${by}` };
+    : { error: { code: JOB_ERROR.provenance, message: report.reasons.join('; ') }, note: `quarantined by ${by}` };
   const record = {
     verdict: report.verdict,
     blob: `${folder}/${destination.blob}`,

@@ -11,6 +11,7 @@ import type { FoundResult } from '../ports/blob-store.js';
 import { dropBlobName, dropKey, type DropRef } from '../core/drop.js';
 import { announceOutcome, expectOutcomeEvent } from './outbox.js';
 import { newJob, type JobRecord, type PartRef } from '../core/job.js';
+import { JOB_ERROR } from '../core/job-errors.js';
 import { jobLogger, stateLine, type Logger } from '../core/log.js';
 import type { JobContext } from './job-context.js';
 import { recordJobEnd } from './telemetry/job-trace.js';
@@ -104,7 +105,7 @@ export async function recordIdenticalRedrop(
   const problem =
     `the same image, mask, sidecar and prompt were already ${verb} as ${resultPath(check.result)} ` +
     `(job ${check.earlier.id}, ${check.earlier.updatedAt}); nothing was sent to the model`;
-  const error = { code: 'redrop', message: problem };
+  const error = { code: JOB_ERROR.redrop, message: problem };
   const job = {
     ...newJob(id, drop, inputs, { state: 'rejected', problems: [problem], error }, rt.now()),
     ...traceOfStep(),

@@ -16,6 +16,7 @@ import { CONTAINERS } from '../core/containers.js';
 import type { DropRef } from '../core/drop.js';
 import { parseBlobCreated } from '../core/blob-created.js';
 import { isTerminal, leaseExpired, type JobRecord } from '../core/job.js';
+import { JOB_ERROR } from '../core/job-errors.js';
 import { jobLogger, type Logger } from '../core/log.js';
 import type { JobContext } from './job-context.js';
 import { upgradeIndex } from './index-upgrade.js';
@@ -87,7 +88,7 @@ async function sweepPending(rt: JobContext, log: Logger, summary: SweepSummary):
         .map((k) => [k, { name: parts[k]!.name, etag: parts[k]!.etag, bytes: parts[k]!.bytes }]),
     );
     const problem = `incomplete drop: ${arrived} arrived ${firstSeenAt.toISOString()} but ${missing} did not within ${formatDuration(rt.config.drop.deadlineMs)}`;
-    await rejectDrop(rt, drop, inputs, [problem], { code: 'incomplete_drop', message: problem }, log);
+    await rejectDrop(rt, drop, inputs, [problem], { code: JOB_ERROR.incompleteDrop, message: problem }, log);
     summary.incompleteRejected++;
   }
 }
@@ -132,7 +133,7 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
         summary.republished++;
       } else if (job.attempts >= rt.config.model.maxAttempts) {
         const error = {
-          code: 'worker_lost',
+          code: JOB_ERROR.workerLost,
           message: `no result after ${job.attempts} attempts; the last worker was lost mid-call`,
         };
         await endWithoutEdit(
@@ -189,7 +190,7 @@ async function drainPoison(rt: JobContext, baseLog: Logger, summary: SweepSummar
         const found = await rt.ledger.get(message.jobId);
         if (found && !isTerminal(found.value.state) && found.value.ticket === message.ticket) {
           const error = {
-            code: 'poison',
+            code: JOB_ERROR.poison,
             message: `the edit worker failed on this job ${item.dequeueCount} times in a row (crash or unexpected error); see the function's logs`,
           };
           const unclaimed = (j: JobRecord) =>

@@ -14,6 +14,7 @@ import {
   type OutputFormatValue,
 } from './model-catalog.js';
 import { trustAnchorSettingProblem } from './trust-anchor-setting.js';
+import { C2PA_STATUS } from './provenance/c2pa-status.js';
 import { parsePool, parseRegions, type PoolMember } from './pool/members.js';
 import { eligibleMembers } from './pool/select.js';
 
@@ -245,7 +246,7 @@ export const SETTINGS = [
   {
     name: 'TOLERATED_FAILURES',
     description: 'Comma-separated `code@assertion-label` c2pa failures that do not quarantine.',
-    default: 'claim.malformed@c2pa.soft-binding',
+    default: `${C2PA_STATUS.claimMalformed}@c2pa.soft-binding`,
     where: BOTH,
   },
   // Full-size results and the publisher's credentials

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { dropKey, type DropRef } from './drop.js';
 import { isTerminal, type JobState } from './job-states.js';
 import type { TokenUsage } from './cost.js';
+import type { JobErrorCode } from './job-errors.js';
 import type { EditRequest } from './validation.js';
 
 export { isTerminal, JOB_STATES, TERMINAL_STATES, type JobState } from './job-states.js';
@@ -34,7 +35,7 @@ export interface PartRef {
 }
 
 export interface JobError {
-  code: string;
+  code: JobErrorCode;
   message: string;
 }
 

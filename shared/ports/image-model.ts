@@ -2,6 +2,7 @@
  * The image model port: one images/edits call and what came of it, classified so the edit step can
  * decide (retry, wait, blame the drop or the settings). adapters/azure/openai-model.ts is Azure OpenAI.
  */
+import type { JobErrorCode, ServiceErrorCode } from '../core/job-errors.js';
 import type { SettingName } from '../core/config.js';
 import type { EditRequest } from '../core/validation.js';
 import type { StagedOutput } from './blob-store.js';
@@ -36,18 +37,18 @@ export type ModelOutcome =
   /** `usage`: the answer's token counts, when it reported them (what the call is billed by). */
   | (Reply & { kind: 'ok'; output: StagedOutput; contentType: string; usage?: TokenUsage | undefined })
   | (Reply & { kind: 'throttled'; retryAfterMs: number; message: string })
-  | (Reply & { kind: 'refused'; code: string; message: string })
-  | (Reply & { kind: 'invalid'; status: number; code: string; message: string })
+  | (Reply & { kind: 'refused'; code: ServiceErrorCode; message: string })
+  | (Reply & { kind: 'invalid'; status: number; code: ServiceErrorCode; message: string })
   /**
    * `notSent`: the connection failed before any of the request left (nothing reached the service).
    * `unanswered`: the request was sent and no answer came (a 408/504 past Azure's synchronous limit, the
    * client's timeout, a dropped connection): Azure may have finished, and billed, the edit.
    */
-  | (Reply & { kind: 'transient'; code: string; message: string; notSent?: boolean; unanswered?: boolean })
+  | (Reply & { kind: 'transient'; code: JobErrorCode; message: string; notSent?: boolean; unanswered?: boolean })
   /** The app's settings point at no usable deployment or route: retried, never blamed on the drop. */
-  | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: string; message: string })
+  | (Reply & { kind: 'misconfigured'; setting: ModelSetting; code: ServiceErrorCode; message: string })
   /** Azure blocked the whole resource (content policy): the deployment is out, the drop is not at fault. */
-  | (Reply & { kind: 'blocked'; code: string; message: string });
+  | (Reply & { kind: 'blocked'; code: ServiceErrorCode; message: string });
 
 /** The settings a misconfigured call is traced back to. */
 export type ModelSetting = Extract<

@@ -17,6 +17,7 @@ import {
 } from '../../shared/app/outbox.js';
 import { readDeadLetters } from '../../shared/app/dead-letters.js';
 import { newJob, transition, type JobRecord } from '../../shared/core/job.js';
+import { serviceErrorCode } from '../../shared/core/job-errors.js';
 import { startOutcomeTopic, type LocalOutcomeTopic } from '../../local/storage/outcome-topic.js';
 import { memoryLogger, memoryRuntime, type MemoryRuntime } from './memory-runtime.js';
 
@@ -62,7 +63,7 @@ async function queuedJob(stem: string): Promise<JobRecord> {
 /** Ends the job the way a worker that dies right after its terminal write leaves it: owed, not sent. */
 async function endWithoutSending(job: JobRecord): Promise<JobRecord> {
   await expectOutcomeEvent(rt, job.id);
-  const error = { code: 'model_error', message: 'HTTP 500 four times' };
+  const error = { code: serviceErrorCode('model_error'), message: 'HTTP 500 four times' };
   const fail = (j: JobRecord) => transition(j, 'failed', rt.now(), { error }, { problems: [error.message] });
   const ended = await rt.ledger.update(job.id, fail);
   return ended!.after.value;

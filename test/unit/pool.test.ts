@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ModelOutcome } from '../../shared/ports/image-model.js';
 import { ConfigError, loadConfig } from '../../shared/core/config.js';
 import type { JobRecord } from '../../shared/core/job.js';
+import { serviceErrorCode } from '../../shared/core/job-errors.js';
 import { processEditMessage } from '../../shared/app/edit.js';
 import { rebalancePool } from '../../shared/app/rebalance-pool.js';
 import { intakeBlob } from '../../shared/app/intake.js';
@@ -276,7 +277,11 @@ describe('a pool of three in memory', () => {
   let models: Record<string, FakeModel>;
   let image: Buffer;
   let mask: Buffer;
-  const failing: ModelOutcome = { kind: 'transient', code: '503', message: 'HTTP 503: the region is down' };
+  const failing: ModelOutcome = {
+    kind: 'transient',
+    code: serviceErrorCode('503'),
+    message: 'HTTP 503: the region is down',
+  };
 
   beforeEach(async () => {
     image ??= await gradientImage(64, 64);

@@ -12,6 +12,7 @@ import { APIError, AzureOpenAI, OpenAI, toFile } from 'openai';
 import type { ImageEditParamsNonStreaming } from 'openai/resources/images';
 import type { PipelineConfig } from '../../core/config.js';
 import { IMAGE_MIME } from '../../core/image-header.js';
+import { JOB_ERROR, serviceErrorCode } from '../../core/job-errors.js';
 import { findModel } from '../../core/model-catalog.js';
 import { azureCredential } from './credential.js';
 import { failedBeforeSending, streamingFetch } from './streaming-fetch.js';
@@ -123,11 +124,13 @@ export function classifyError(err: unknown, route: ModelRoute = 'v1', model = 't
     const cause = networkCause(err);
     const message = (err instanceof Error ? err.message : String(err)) + (cause ? ` (${cause})` : '');
     const code =
-      err instanceof Error && err.constructor.name === 'APIConnectionTimeoutError' ? 'timeout' : 'connection';
+      err instanceof Error && err.constructor.name === 'APIConnectionTimeoutError'
+        ? JOB_ERROR.timeout
+        : JOB_ERROR.connection;
     return {
       kind: 'transient',
       code,
-      message: `${code === 'timeout' ? 'the model call timed out' : 'the connection failed'}: ${message}`,
+      message: `${code === JOB_ERROR.timeout ? 'the model call timed out' : 'the connection failed'}: ${message}`,
       ...(failedBeforeSending(err) ? { notSent: true } : { unanswered: true }),
     };
   }
@@ -138,7 +141,7 @@ export function classifyError(err: unknown, route: ModelRoute = 'v1', model = 't
     param?: string;
     inner_error?: { code?: string };
   };
-  const code = String(err.code ?? body.code ?? err.status);
+  const code = serviceErrorCode(String(err.code ?? body.code ?? err.status));
   const message = body.message ?? err.message;
   if (err.status === 429) return { ...reply, kind: 'throttled', retryAfterMs: retryAfterMs(err.headers), message };
   if (err.status === 403 && BLOCKED.test(message)) return { ...reply, kind: 'blocked', code, message };

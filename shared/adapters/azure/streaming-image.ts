@@ -5,11 +5,12 @@
  * way holds the raw text, the parsed string and the decoded bytes at once (about 3.7 times the image).
  */
 import { FORMAT_NAMES, sniffFormat, TAIL_BYTES, truncationProblem, type ImageFormat } from '../../core/image-header.js';
+import { JOB_ERROR } from '../../core/job-errors.js';
 
 /** An answer that carries no usable image: the model adapter reports it as a transient failure. */
 export class AnswerProblem extends Error {
   constructor(
-    readonly code: 'empty_response' | 'incomplete_response' | 'invalid_output',
+    readonly code: (typeof JOB_ERROR)['emptyResponse' | 'incompleteResponse' | 'invalidOutput'],
     message: string,
   ) {
     super(message);
@@ -92,7 +93,7 @@ export async function* decodeBase64Image(
     pending = pending.slice(usable);
   }
   if (phase === 'colon' || phase === 'value') {
-    throw new AnswerProblem('incomplete_response', "the model's answer ended inside its image");
+    throw new AnswerProblem(JOB_ERROR.incompleteResponse, "the model's answer ended inside its image");
   }
   if (phase === 'done') onTail?.(tail);
 }
@@ -119,7 +120,10 @@ export async function* checkedImage(pieces: AsyncIterable<Buffer>, expected: Ima
     if (found !== expected) {
       const what = found ? `a ${FORMAT_NAMES[found]}` : 'bytes that are no image';
       const asked = FORMAT_NAMES[expected];
-      throw new AnswerProblem('invalid_output', `the model answered with ${what} where a ${asked} was asked for`);
+      throw new AnswerProblem(
+        JOB_ERROR.invalidOutput,
+        `the model answered with ${what} where a ${asked} was asked for`,
+      );
     }
     return (start = bytes);
   };
@@ -134,9 +138,9 @@ export async function* checkedImage(pieces: AsyncIterable<Buffer>, expected: Ima
       if (total >= SNIFF_BYTES) yield sniff();
     }
   }
-  if (total === 0) throw new AnswerProblem('empty_response', 'the model answered without an image');
+  if (total === 0) throw new AnswerProblem(JOB_ERROR.emptyResponse, 'the model answered without an image');
   let head = start;
   if (!head) yield (head = sniff());
   const cut = truncationProblem(expected, head, Buffer.concat(tail).subarray(-TAIL_BYTES), total);
-  if (cut) throw new AnswerProblem('invalid_output', `the model's image is unusable: ${cut}`);
+  if (cut) throw new AnswerProblem(JOB_ERROR.invalidOutput, `the model's image is unusable: ${cut}`);
 }

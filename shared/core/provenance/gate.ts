@@ -10,6 +10,7 @@
  */
 import type { AgentScope, ToleratedFailure } from '../config.js';
 import { findAgentAction, fullSourceType, type NamedAction, MAKING_ACTIONS } from './actions.js';
+import { C2PA_STATUS } from './c2pa-status.js';
 import type { ByteEvidence, ManifestEvidence } from './byte-evidence.js';
 import { profileProblem } from './certificate-profile.js';
 import { joinRanges, type Range } from './container.js';
@@ -360,19 +361,19 @@ function checkSignature(j: Judged) {
   const at = signatureUri(j.label);
   const sig = j.active.signature_info ?? {};
   const signer = sig.common_name ?? sig.issuer ?? 'an unnamed signer';
-  const valid = j.statuses.has('claimSignature.validated', at);
+  const valid = j.statuses.has(C2PA_STATUS.claimSignatureValidated, at);
   const invalid = failureDetail(j, 'claimSignature');
   const notValid = `the claim signature did not validate${invalid ? `: ${invalid}` : ''}`;
   j.list.add('Claim signature valid', valid, valid ? `signed by ${signer}` : notValid, ['claimSignature.']);
-  const inside = j.statuses.has('claimSignature.insideValidity', at);
-  const expired = failureDetail(j, 'signingCredential.expired');
+  const inside = j.statuses.has(C2PA_STATUS.claimSignatureInsideValidity, at);
+  const expired = failureDetail(j, C2PA_STATUS.signingCredentialExpired);
   j.list.add(
     'Signed inside the certificate validity',
     inside,
     inside ? 'yes' : `the signature falls outside its certificate's validity${expired ? `: ${expired}` : ''}`,
-    ['claimSignature.', 'signingCredential.expired'],
+    ['claimSignature.', C2PA_STATUS.signingCredentialExpired],
   );
-  const trusted = j.statuses.has('signingCredential.trusted', at);
+  const trusted = j.statuses.has(C2PA_STATUS.signingCredentialTrusted, at);
   j.list.add(
     'Signer trusted',
     trusted,
@@ -386,7 +387,7 @@ function checkSignature(j: Judged) {
 
 /** The time-stamp authority's name, as c2pa-rs explains `timeStamp.validated` ("…: NAME"). */
 function timestampAuthority(j: Judged): string | null {
-  const validated = j.statuses.find('timeStamp.validated', signatureUri(j.label));
+  const validated = j.statuses.find(C2PA_STATUS.timeStampValidated, signatureUri(j.label));
   return validated?.explanation?.split(': ').slice(1).join(': ').trim() || null;
 }
 
@@ -394,7 +395,7 @@ function timestampAuthority(j: Judged): string | null {
 function checkTimestamp(j: Judged): string | undefined {
   const at = signatureUri(j.label);
   if (!j.statuses.any('timeStamp.', at) && !j.failures.some((f) => f.code.startsWith('timeStamp.'))) return undefined;
-  const trusted = j.statuses.has('timeStamp.trusted', at);
+  const trusted = j.statuses.has(C2PA_STATUS.timeStampTrusted, at);
   // c2pa-rs reports an untrusted time-stamp as informational, yet without trust its time proves nothing.
   const info = j.statuses.informational
     .filter((i) => i.code.startsWith('timeStamp.') && i.url === at)
@@ -429,7 +430,7 @@ function checkOneReading(j: Judged) {
   );
 }
 
-const EXTRA_EXCLUSIONS = 'assertion.dataHash.additionalExclusionsPresent';
+const EXTRA_EXCLUSIONS = C2PA_STATUS.dataHashAdditionalExclusions;
 
 /**
  * A hard binding may leave out the manifest store's own bytes and nothing else: every exclusion lies
@@ -483,9 +484,9 @@ function checkPixels(j: Judged): 'match' | 'mismatch' | 'absent' {
   const assertions = `${manifestUri(j.label)}/c2pa.assertions/`;
   const bound = (code: string) => j.statuses.hasUnder(code, `${assertions}c2pa.hash.`);
   const dataHash =
-    bound('assertion.dataHash.match') || bound('assertion.boxesHash.match')
+    bound(C2PA_STATUS.dataHashMatch) || bound(C2PA_STATUS.boxesHashMatch)
       ? 'match'
-      : j.failures.some((f) => f.code === 'assertion.dataHash.mismatch' || f.code === 'assertion.boxesHash.mismatch')
+      : j.failures.some((f) => f.code === C2PA_STATUS.dataHashMismatch || f.code === C2PA_STATUS.boxesHashMismatch)
         ? 'mismatch'
         : 'absent';
   j.list.add(
@@ -522,9 +523,13 @@ function ingredientProblem(j: Judged, assertion: string, manifest: string, sourc
   if (!alone.ok) return `it could not be validated on its own: ${alone.error}`;
   const s = new Statuses(alone.results);
   const at = signatureUri(manifest);
-  const needed = ['claimSignature.validated', 'claimSignature.insideValidity', 'signingCredential.trusted'];
+  const needed: string[] = [
+    C2PA_STATUS.claimSignatureValidated,
+    C2PA_STATUS.claimSignatureInsideValidity,
+    C2PA_STATUS.signingCredentialTrusted,
+  ];
   const missing = needed.filter((c) => !s.has(c, at));
-  if (s.any('timeStamp.', at) && !s.has('timeStamp.trusted', at)) missing.push('timeStamp.trusted');
+  if (s.any('timeStamp.', at) && !s.has(C2PA_STATUS.timeStampTrusted, at)) missing.push(C2PA_STATUS.timeStampTrusted);
   if (missing.length) return `validated on its own, it lacks ${missing.join(', ')}`;
   const own = `${manifestUri(manifest)}/`;
   const failed = s.failures.filter(
@@ -551,7 +556,9 @@ function ingredientProblem(j: Judged, assertion: string, manifest: string, sourc
 function ingredientStamp(sources: IngredientSources, manifest: string): string | undefined {
   const alone = sources.reads.get(manifest);
   if (!alone?.ok || !alone.signedAt) return undefined;
-  return new Statuses(alone.results).has('timeStamp.trusted', signatureUri(manifest)) ? alone.signedAt : undefined;
+  return new Statuses(alone.results).has(C2PA_STATUS.timeStampTrusted, signatureUri(manifest))
+    ? alone.signedAt
+    : undefined;
 }
 
 interface IngredientSources {
