@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
-import type { ContainerClient } from '@azure/storage-blob';
+import type { BlobItem, ContainerClient } from '@azure/storage-blob';
 
 export interface Poller {
   /** Looks again after `delayMs` (0: now), sooner than the fallback interval; a kick during a pass runs one more. */
@@ -245,34 +245,45 @@ export function startMirror(options: MirrorOptions): Mirror {
   };
 }
 
-/** Copies the container's new and changed blobs; adds every blob's local path to `present`. */
+/**
+ * Copies the container's new and changed blobs; adds every blob's local path to `present`. Reports go
+ * last, so a report in ./out/ always has its image beside it (the listing puts `x.provenance.json` before
+ * `x.webp`).
+ */
 async function mirrorContainer(container: ContainerClient, state: MirrorState, present: Set<string>): Promise<void> {
-  const { root, written, unwritable } = state;
+  const reports: BlobItem[] = [];
   for await (const blob of container.listBlobsFlat()) {
-    const target = path.resolve(root, container.containerName, ...blob.name.split('/'));
-    // Blob names may hold '..' segments; never write outside the mirror.
-    if (!target.startsWith(`${root}${path.sep}`)) continue;
-    present.add(target);
-    if (written.get(target) === blob.properties.etag || unwritable.get(target) === blob.properties.etag) continue;
-    let bytes: Buffer;
-    try {
-      // Conditional on the listed version, so a blob rewritten mid-copy is never mirrored half old, half new.
-      bytes = await container
-        .getBlobClient(blob.name)
-        .downloadToBuffer(0, undefined, { conditions: { ifMatch: blob.properties.etag } });
-    } catch {
-      continue; // changed or gone since the listing; the next pass catches up
-    }
-    try {
-      mkdirSync(path.dirname(target), { recursive: true });
-      await writeFile(target, bytes);
-    } catch (err) {
-      // A name this file system cannot hold (e.g. both `a` and `a/b`) must not stall every blob after it.
-      const problem = `cannot mirror ${container.containerName}/${blob.name} to ${target}: ${(err as Error).message}`;
-      state.onError?.(new Error(problem));
-      unwritable.set(target, blob.properties.etag);
-      continue;
-    }
-    written.set(target, blob.properties.etag);
+    if (blob.name.endsWith('.provenance.json')) reports.push(blob);
+    else await mirrorBlob(container, blob, state, present);
   }
+  for (const blob of reports) await mirrorBlob(container, blob, state, present);
+}
+
+async function mirrorBlob(container: ContainerClient, blob: BlobItem, state: MirrorState, present: Set<string>) {
+  const { root, written, unwritable } = state;
+  const target = path.resolve(root, container.containerName, ...blob.name.split('/'));
+  // Blob names may hold '..' segments; never write outside the mirror.
+  if (!target.startsWith(`${root}${path.sep}`)) return;
+  present.add(target);
+  if (written.get(target) === blob.properties.etag || unwritable.get(target) === blob.properties.etag) return;
+  let bytes: Buffer;
+  try {
+    // Conditional on the listed version, so a blob rewritten mid-copy is never mirrored half old, half new.
+    bytes = await container
+      .getBlobClient(blob.name)
+      .downloadToBuffer(0, undefined, { conditions: { ifMatch: blob.properties.etag } });
+  } catch {
+    return; // changed or gone since the listing; the next pass catches up
+  }
+  try {
+    mkdirSync(path.dirname(target), { recursive: true });
+    await writeFile(target, bytes);
+  } catch (err) {
+    // A name this file system cannot hold (e.g. both `a` and `a/b`) must not stall every blob after it.
+    const problem = `cannot mirror ${container.containerName}/${blob.name} to ${target}: ${(err as Error).message}`;
+    state.onError?.(new Error(problem));
+    unwritable.set(target, blob.properties.etag);
+    return;
+  }
+  written.set(target, blob.properties.etag);
 }

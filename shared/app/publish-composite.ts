@@ -127,29 +127,28 @@ export async function publishComposite(
   const folder = report.verdict === 'publish' ? 'published' : 'quarantine';
   const bytes = folder === 'published' ? signed : unsigned;
   const reportName = dropBlobName(job.drop, '.provenance.json');
-  const [copied, reported] = await Promise.all([
-    bytes ? rt.blobs.writeResultBytes(folder, name, bytes, mimeOf(name), owner) : undefined,
-    rt.blobs.writeReport(
-      folder,
-      reportName,
-      {
-        ...report,
-        decidedAt: rt.now().toISOString(),
-        output: 'composite',
-        stored: bytes ? (folder === 'published' ? 'signed composite' : 'unsigned composite') : 'report only',
-        signer: publisher.signer.describe,
-        edit,
-        job: {
-          id: job.id,
-          drop: job.drop.key,
-          requestId: job.edit?.requestId ?? null,
-          ...(job.replaces ? { replaces: job.replaces } : {}),
-        },
-        destination: `${folder}/${bytes ? name : reportName}`,
+  // The image first, then its report, so a report someone sees always has its image beside it.
+  const copied = bytes ? await rt.blobs.writeResultBytes(folder, name, bytes, mimeOf(name), owner) : undefined;
+  const reported = await rt.blobs.writeReport(
+    folder,
+    reportName,
+    {
+      ...report,
+      decidedAt: rt.now().toISOString(),
+      output: 'composite',
+      stored: bytes ? (folder === 'published' ? 'signed composite' : 'unsigned composite') : 'report only',
+      signer: publisher.signer.describe,
+      edit,
+      job: {
+        id: job.id,
+        drop: job.drop.key,
+        requestId: job.edit?.requestId ?? null,
+        ...(job.replaces ? { replaces: job.replaces } : {}),
       },
-      owner,
-    ),
-  ]);
+      destination: `${folder}/${bytes ? name : reportName}`,
+    },
+    owner,
+  );
   if (!reported.written) log.warn(resultClash(folder, reportName, reported.existing));
   const destination = { blob: bytes ? name : reportName, report: reportName, owner };
   return { folder, copied: copied ?? reported, report, destination };

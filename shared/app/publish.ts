@@ -127,28 +127,28 @@ async function storeVerdict(
   log: Logger,
 ): Promise<{ folder: 'published' | 'quarantine'; copied: WriteResult }> {
   const folder = report.verdict === 'publish' ? 'published' : 'quarantine';
-  const [copied, reported] = await Promise.all([
-    rt.blobs.copyVerified(source, { container: folder, name: destination.blob }, destination.owner),
-    rt.blobs.writeReport(
-      folder,
-      destination.report,
-      {
-        ...report,
-        decidedAt: rt.now().toISOString(),
-        source: { container: 'edited', name: source.name, etag: source.etag, ...judged },
-        job: job
-          ? {
-              id: job.id,
-              drop: job.drop.key,
-              requestId: job.edit?.requestId ?? null,
-              ...(job.replaces ? { replaces: job.replaces } : {}),
-            }
-          : null,
-        destination: `${folder}/${destination.blob}`,
-      },
-      destination.owner,
-    ),
-  ]);
+  // The image first, then its report: whoever sees a report (a BlobCreated subscriber, the drop-folder
+  // mirror, a script polling ./out/) finds the image it describes already there.
+  const copied = await rt.blobs.copyVerified(source, { container: folder, name: destination.blob }, destination.owner);
+  const reported = await rt.blobs.writeReport(
+    folder,
+    destination.report,
+    {
+      ...report,
+      decidedAt: rt.now().toISOString(),
+      source: { container: 'edited', name: source.name, etag: source.etag, ...judged },
+      job: job
+        ? {
+            id: job.id,
+            drop: job.drop.key,
+            requestId: job.edit?.requestId ?? null,
+            ...(job.replaces ? { replaces: job.replaces } : {}),
+          }
+        : null,
+      destination: `${folder}/${destination.blob}`,
+    },
+    destination.owner,
+  );
   if (!reported.written) log.warn(resultClash(folder, destination.report, reported.existing));
   return { folder, copied };
 }

@@ -138,6 +138,22 @@ describe('edit → publish hand-off', () => {
     expect(rt.blobStore.get('published', 'trip/beach.png')?.bytes.toString()).toBe('edited image');
   });
 
+  it('stores the image before its report, so whoever sees the report finds the image', async () => {
+    await queuedJob();
+    const created: string[] = [];
+    rt.blobStore.onBlobCreated = async (container, name, etag) => {
+      // A slow image write: a report written alongside it, not after it, would be seen first.
+      if (container === 'published' && name.endsWith('.png')) await new Promise((r) => setTimeout(r, 20));
+      created.push(`${container}/${name}`);
+      if (container === 'edited') await deliverEdited(name, etag);
+    };
+    expect(await processEditMessage(rt, rt.sent[0]!.message, log)).toBe('edited');
+    expect(created.filter((n) => n.startsWith('published/'))).toEqual([
+      'published/trip/beach.png',
+      'published/trip/beach.provenance.json',
+    ]);
+  });
+
   it("the event lands between the worker's read and its conditional `edited` write: still published once, by the worker", async () => {
     const job = await queuedJob();
     let output: [string, string] | undefined;
