@@ -30,7 +30,7 @@ const chainPem = file('publisher.pem').toString();
 const signer = localSigner(file('publisher.key').toString(), chainPem);
 const verifier = await createCompositeVerifier(gate, chainPem, undefined, trust);
 // A build with the publisher port composes and signs through it; one from before takes signer and verifier.
-const port = await load('shared/adapters/signing/publisher.js', 'shared/composite/publisher.js');
+const port = await load('shared/adapters/signing/publisher-from-settings.js', 'shared/composite/publisher.js');
 const publisher = port.publisherOf ? port.publisherOf(signer, verifier) : { signer, verifier };
 const ordinary = await createVerifier(gate, undefined, trust);
 

@@ -214,9 +214,9 @@ describe('the real Functions host', () => {
       'console-api.js',
       'console.js',
       'edit.js',
-      'events.js',
       'intake.js',
       'jobs.js',
+      'outcome-events.js',
       'publish.js',
       'sweep.js',
     ]);

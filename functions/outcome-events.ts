@@ -1,5 +1,5 @@
 /**
- * events (HTTP): GET /api/events?limit=N: the outcome events the topic accepted, newest first, as
+ * events (HTTP; the outcome-events feed): GET /api/events?limit=N: the outcome events the topic accepted, newest first, as
  * `{"events": [CloudEvent, …]}`. 404 when no topic is configured (OUTCOME_EVENTS_TOPIC_ENDPOINT empty).
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
