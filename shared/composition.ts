@@ -92,7 +92,11 @@ export async function createRuntime(
         overrides.verifier ?? (await import('./adapters/c2pa/verifier.js')).createVerifier(config.gate, storage),
     ),
     publisher: once(async () =>
-      (await import('./adapters/signing/publisher-from-settings.js')).createPublisher(config, storage, overrides.publisherSigner),
+      (await import('./adapters/signing/publisher-from-settings.js')).createPublisher(
+        config,
+        storage,
+        overrides.publisherSigner,
+      ),
     ),
     imaging: sharpImageTools,
     outcomeTopic,

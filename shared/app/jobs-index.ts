@@ -45,6 +45,7 @@ const LATEST = 9_999_999_999_999;
 /** Milliseconds counted down from the year 2286, zero-padded: ascending keys list the newest first. */
 const newestFirst = (iso: string) => String(LATEST - Date.parse(iso)).padStart(13, '0');
 const shardOf = (id: string) => createHash('sha256').update(id).digest()[0]! % SHARDS;
+const counterKey = (shard: number) => `n|${String(shard).padStart(2, '0')}`;
 
 /** Orders a job's versions: the last change, then how many changes it has had. */
 export const versionOf = (job: JobRecord) => `${job.updatedAt}|${String(job.history.length).padStart(6, '0')}`;
@@ -85,6 +86,8 @@ const isConflict = (err: unknown) => err instanceof ConditionFailed || err insta
 /** A row changed since it was read (not one created or deleted by another writer): read again and retry. */
 const rowMoved = (err: unknown) => err instanceof ConditionFailed && !(err instanceof AlreadyExists);
 
+type CounterRead = { row: IndexRow; etag: string } | undefined;
+
 export class JobsIndex {
   constructor(readonly table: IndexTable) {}
 
@@ -92,7 +95,11 @@ export class JobsIndex {
   async put(job: JobRecord): Promise<void> {
     const version = versionOf(job);
     await this.retrying(job.id, async () => {
-      const head = await this.table.get(`j|${job.id}`);
+      // The counter shard is read beside the head (one round trip, not two): a new state nearly always moves it.
+      const [head, counter] = await Promise.all([
+        this.table.get(`j|${job.id}`),
+        this.table.get(counterKey(shardOf(job.id))),
+      ]);
       if (head && String(head.row.version) >= version) return;
       const next = indexedJob(job);
       const keys = rowKeys(next);
@@ -103,7 +110,7 @@ export class JobsIndex {
       const headRow = { rowKey: `j|${job.id}`, version, ...keys, state: next.state };
       ops.push(head ? { kind: 'update', row: headRow, etag: head.etag } : { kind: 'create', row: headRow });
       const before = head ? (String(head.row.state) as JobState) : undefined;
-      if (before !== next.state) ops.push(await this.countChange(job.id, before, next.state));
+      if (before !== next.state) ops.push(await this.countChange(job.id, before, next.state, Promise.resolve(counter)));
       await this.table.commit(ops);
     });
   }
@@ -174,17 +181,26 @@ export class JobsIndex {
     throw new Error(`jobs index: gave up on job ${id} after ${MAX_RETRIES} conflicting writes`);
   }
 
-  /** The counter shard's next value, conditional on the version just read. */
-  private async countChange(id: string, from: JobState | undefined, to: JobState | undefined): Promise<IndexOp> {
+  /** The counter shard's next value, conditional on the version just read (`read`: read already). */
+  private async countChange(
+    id: string,
+    from: JobState | undefined,
+    to: JobState | undefined,
+    read?: Promise<CounterRead>,
+  ): Promise<IndexOp> {
     const delta: StateCounts = {};
     if (from) delta[from] = -1;
     if (to) delta[to] = (delta[to] ?? 0) + 1;
-    return this.countersPlus(shardOf(id), delta);
+    return this.countersPlus(shardOf(id), delta, read);
   }
 
-  private async countersPlus(shard: number, delta: StateCounts): Promise<IndexOp> {
-    const rowKey = `n|${String(shard).padStart(2, '0')}`;
-    const found = await this.table.get(rowKey);
+  private async countersPlus(
+    shard: number,
+    delta: StateCounts,
+    read: Promise<CounterRead> = this.table.get(counterKey(shard)),
+  ): Promise<IndexOp> {
+    const rowKey = counterKey(shard);
+    const found = await read;
     const row: IndexRow = { ...(found?.row ?? {}), rowKey };
     for (const [state, n] of Object.entries(delta)) row[state] = Number(row[state] ?? 0) + n;
     return found ? { kind: 'update', row, etag: found.etag } : { kind: 'create', row };

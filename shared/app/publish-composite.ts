@@ -28,6 +28,20 @@ export function wantsComposite(rt: JobContext, job: JobRecord): boolean {
   return (job.request?.output ?? rt.config.output.mode) === 'composite';
 }
 
+/** The job's photo and mask, as read for the composite. */
+export type DropParts = Promise<[Uint8Array, Uint8Array]>;
+
+/**
+ * Reads the drop's parts at the versions the job was made from (a changed or deleted photo fails here).
+ * Publish starts it beside the gate so the reads overlap it; a failure surfaces where the composite awaits it.
+ */
+export function readDropParts(rt: JobContext, job: JobRecord): DropParts {
+  const { image, mask } = job.inputs;
+  const parts = (async () => Promise.all([rt.blobs.readPart(image!), rt.blobs.readPart(mask!)]))();
+  parts.catch(() => undefined); // handled by whoever awaits it; not an unhandled rejection meanwhile
+  return parts;
+}
+
 const EXTENSIONS: Record<string, '.png' | '.jpg' | '.webp'> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
 
 interface Made {
@@ -54,14 +68,14 @@ async function makeComposite(
   edited: Uint8Array,
   edit: ProvenanceReport,
   publisher: Publisher,
+  parts: () => DropParts,
 ): Promise<Made> {
-  const { image: imagePart, mask: maskPart } = job.inputs;
+  const { image: imagePart } = job.inputs;
   let name = dropBlobName(job.drop, '.provenance.json');
   let unsigned: Uint8Array | undefined;
   try {
     if (edit.verdict !== 'publish') throw new Error('the model output did not pass the gate, so it is not composited');
-    // The drop's parts at the versions the job was made from (a changed or deleted photo fails here).
-    const [photo, mask] = await Promise.all([rt.blobs.readPart(imagePart!), rt.blobs.readPart(maskPart!)]);
+    const [photo, mask] = await parts();
     const started = performance.now();
     const image = await publisher.compose(photo, mask, edited, { stripGps: rt.config.output.stripGps });
     const composed = performance.now();
@@ -110,6 +124,8 @@ export async function publishComposite(
   source: BlobInfo,
   edit: ProvenanceReport,
   log: Logger,
+  /** What publish already holds: the output's bytes as the gate read them, the parts' reads it started. */
+  held: { edited?: Uint8Array | undefined; parts?: DropParts | undefined } = {},
 ): Promise<CompositeOutcome | undefined> {
   const publisher = await rt.publisher?.();
   if (!publisher) {
@@ -119,10 +135,12 @@ export async function publishComposite(
     );
     return undefined;
   }
-  // Read at the version just judged; a newer version (412) makes this event stale, as for the model output.
-  const edited = await rt.blobs.readOutput(source.name, source.etag);
+  // The bytes the gate judged (read under that version's ETag), or read at that version now; a newer version
+  // (412) makes this event stale, as for the model output.
+  const edited = held.edited ?? (await rt.blobs.readOutput(source.name, source.etag));
   const owner = { key: job.drop.key, stamp: job.createdAt, jobId: job.id };
-  const { name, report, unsigned, signed, took } = await makeComposite(rt, job, source, edited, edit, publisher);
+  const parts = () => held.parts ?? readDropParts(rt, job);
+  const { name, report, unsigned, signed, took } = await makeComposite(rt, job, source, edited, edit, publisher, parts);
   if (took) log.info(compositeTimingLine(took));
   const folder = report.verdict === 'publish' ? 'published' : 'quarantine';
   const bytes = folder === 'published' ? signed : unsigned;

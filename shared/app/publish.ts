@@ -17,7 +17,7 @@ import { jobLogger, type Logger } from '../core/log.js';
 import type { ProvenanceReport } from '../core/provenance/gate.js';
 import type { JobContext } from './job-context.js';
 import { recordGate } from './telemetry/job-trace.js';
-import { publishComposite, wantsComposite } from './publish-composite.js';
+import { publishComposite, readDropParts, wantsComposite } from './publish-composite.js';
 import { markOutputEvent } from './handoff.js';
 import { advance, resultClash, writeRejectionReport } from './steps.js';
 import { announceOutcome } from './outbox.js';
@@ -66,9 +66,12 @@ export async function publishEditedBlob(
 
   let report: ProvenanceReport;
   let judged: { sha256: string; bytes: number };
+  let edited: Uint8Array | undefined;
+  // A composite needs the drop's photo and mask: read while the gate judges the output.
+  const parts = claim.kind === 'claimed' && job && wantsComposite(rt, job) ? readDropParts(rt, job) : undefined;
   const judging = Date.now();
   try {
-    ({ report, judged } = await judge(rt, source, job));
+    ({ report, judged, bytes: edited } = await judge(rt, source, job));
   } catch (err) {
     if (isConflict(err) || isNotFound(err)) return 'stale';
     throw err;
@@ -84,7 +87,7 @@ export async function publishEditedBlob(
   if (claim.kind === 'claimed' && job && report.verdict === 'publish' && wantsComposite(rt, job)) {
     let composite;
     try {
-      composite = await publishComposite(rt, job, source, report, log);
+      composite = await publishComposite(rt, job, source, report, log, { edited, parts });
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) return 'stale';
       throw err;
@@ -282,7 +285,7 @@ async function judge(
   rt: JobContext,
   source: BlobInfo,
   job: JobRecord | undefined,
-): Promise<{ report: ProvenanceReport; judged: { sha256: string; bytes: number } }> {
+): Promise<{ report: ProvenanceReport; judged: { sha256: string; bytes: number }; bytes?: Uint8Array }> {
   const verifier = await rt.verifier();
   // From the first attempt's start: the output kept may be an earlier attempt's.
   const edit = job?.edit;
@@ -291,14 +294,15 @@ async function judge(
       ? { start: new Date(edit.firstStartedAt ?? edit.startedAt), end: new Date(edit.endedAt) }
       : undefined;
   let judged = { sha256: '', bytes: 0 };
+  let read: Uint8Array | undefined; // kept for the composite, so the output is read once
   const load = async () => {
     const bytes = await rt.blobs.readOutput(source.name, source.etag);
     judged = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
-    return bytes;
+    return (read = bytes);
   };
   const report = await verifier.verify(load, {
     file: `edited/${source.name}`,
     ...(window ? { editWindow: window } : {}),
   });
-  return { report, judged };
+  return { report, judged, ...(read ? { bytes: read } : {}) };
 }

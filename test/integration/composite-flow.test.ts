@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePublisher } from '../../shared/adapters/signing/local-ca.js';
 import { localSigner } from '../../shared/adapters/signing/local-signer.js';
+import { publisherOf } from '../../shared/adapters/signing/publisher-from-settings.js';
 import { BINDING_LABEL } from '../../shared/core/provenance/composite-binding.js';
 import { gradientImage, portraitJpeg, rawPixels, rectMask } from '../helpers/images.js';
 import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
@@ -58,7 +59,7 @@ describe('a 12 MP JPEG drop through the pipeline', () => {
     // The pipeline signs with a key of another CA than the chain it pins: the signed composite fails.
     const real = (await p.runtime.publisher!())!;
     const other = await generatePublisher('imagegen-pipeline local publisher');
-    p.runtime.publisher = async () => ({ ...real, signer: localSigner(other.keyPem, other.chainPem) });
+    p.runtime.publisher = async () => publisherOf(localSigner(other.keyPem, other.chainPem), real.verifier);
     try {
       await p.upload('full/unsigned.jpg', photo);
       await p.upload('full/unsigned.mask.png', mask);

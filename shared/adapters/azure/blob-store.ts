@@ -240,13 +240,20 @@ function sdkBlobStore(
         await blob.stageBlock(id, () => Readable.from(pieces), length);
         blockIds.push(id);
       };
+      // One block is staged while the next arrives (two blocks held at most), not after the answer pauses for it.
+      let staging: Promise<void> = Promise.resolve();
       for await (const piece of image) {
         hash.update(piece);
         bytes += piece.length;
         held.push(piece);
         heldBytes += piece.length;
-        if (heldBytes >= OUTPUT_BLOCK_BYTES) await stage();
+        if (heldBytes >= OUTPUT_BLOCK_BYTES) {
+          await staging;
+          staging = stage();
+          staging.catch(() => undefined); // awaited below; a failed answer must not leave it unhandled
+        }
       }
+      await staging;
       if (heldBytes > 0) await stage();
       return {
         bytes,
