@@ -353,7 +353,7 @@ function uploadPart(rt: JobContext, part: PartRef, type: string): UploadPart {
 
 /**
  * Writes the model's answer down: the output and `edited`, a requeue, or the end of the job. `log` is
- * the job's logger; `baseLog` the function's (publish tags its own lines).
+ * the job's logger; `baseLog` the function's (publish tags its own lines). One handler per outcome kind.
  */
 async function recordOutcome(
   rt: JobContext,
@@ -361,13 +361,53 @@ async function recordOutcome(
   log: Logger,
   baseLog: Logger,
 ): Promise<EditResult> {
-  const { config } = rt;
-  const { claimed: claimedVersion, outcome } = called;
-  const claimed = claimedVersion.value;
-  const attempt = claimed.attempts;
-  const holding = holdsEditLease(rt, attempt);
-  const requestId = outcome.requestId;
-  const deployment = rt.pool.member(claimed.deployment).id;
+  const { outcome } = called;
+  const deployment = rt.pool.member(called.claimed.value.deployment).id;
+  await reportToPool(rt, deployment, outcome, log);
+  const rec = recording(rt, called, deployment, log, baseLog);
+  switch (outcome.kind) {
+    case 'ok':
+      return recordEdited(rec, outcome);
+    case 'throttled':
+      return requeueThrottled(rec, outcome);
+    case 'blocked':
+      return waitOutBlock(rec, outcome.message);
+    case 'refused':
+    case 'invalid':
+      return rejectRequest(rec, outcome);
+    case 'misconfigured':
+    case 'transient':
+      return retryFailedCall(rec, outcome);
+  }
+}
+
+type OutcomeOf<K extends ModelOutcome['kind']> = Extract<ModelOutcome, { kind: K }>;
+
+/** One model answer being written down: what every outcome's handler needs. */
+interface Recording {
+  rt: JobContext;
+  called: Called & { outcome: ModelOutcome };
+  log: Logger;
+  baseLog: Logger;
+  claimedVersion: Versioned<JobRecord>;
+  claimed: JobRecord;
+  attempt: number;
+  holding: (j: JobRecord) => boolean;
+  /** The pool member the call was made with. */
+  deployment: string;
+  /** The call as the job's `edit` records it. */
+  call: {
+    startedAt: string;
+    endedAt: string;
+    clientRequestId: string;
+    deployment: string;
+    requestId?: string;
+  };
+  withRequest: { requestId?: string };
+}
+
+/** Tells the pool how the member answered: its breaker, and its schedule when the quota ran out. */
+async function reportToPool(rt: JobContext, deployment: string, outcome: ModelOutcome, log: Logger): Promise<void> {
   // Advisory, like the quota signal below: a breaker that cannot be updated must not cost the job its result.
   const failed = outcome.kind === 'transient' || outcome.kind === 'misconfigured';
   await rt.pool
@@ -383,6 +423,21 @@ async function recordOutcome(
       })
       .catch((err: unknown) => log.warn(`could not record the quota signal: ${(err as Error).message}`));
   }
+}
+
+/** The claim, the guard and the call's record every handler writes with; the call ends now. */
+function recording(
+  rt: JobContext,
+  called: Called & { outcome: ModelOutcome },
+  deployment: string,
+  log: Logger,
+  baseLog: Logger,
+): Recording {
+  const { claimed: claimedVersion, outcome } = called;
+  const claimed = claimedVersion.value;
+  const attempt = claimed.attempts;
+  const holding = holdsEditLease(rt, attempt);
+  const requestId = outcome.requestId;
   const call = {
     startedAt: called.startedAt.toISOString(),
     endedAt: rt.now().toISOString(),
@@ -391,132 +446,142 @@ async function recordOutcome(
     ...(requestId ? { requestId } : {}),
   };
   const withRequest = requestId ? { requestId } : {};
+  return { rt, called, log, baseLog, claimedVersion, claimed, attempt, holding, deployment, call, withRequest };
+}
 
-  switch (outcome.kind) {
-    case 'ok': {
-      const stored = await storeOutput(claimed, outcome, called.priorOutput);
-      if (stored.kind === 'discarded') {
-        const name = outputName(claimed);
-        const message = `another write to edited/${name} discarded this attempt's output before it was committed`;
-        return retryOrFail({ code: JOB_ERROR.outputDiscarded, message });
-      }
-      if (stored.kind === 'superseded') {
-        const error = {
-          code: JOB_ERROR.superseded,
-          message: 'a newer upload of this drop was edited first; its output stands',
-        };
-        await endWithoutEdit(rt, claimed.id, holding, 'rejected', error, [error.message], log, claimedVersion);
-        return 'rejected';
-      }
-      const { output, note } = stored;
-      const model = rt.pool.member(deployment).model;
-      const changes = (j: JobRecord) => ({
-        edit: { ...j.edit!, ...call, output },
-        ...withCallCost(j, model, outcome.usage),
-      });
-      const after = await advance(
-        rt,
-        claimed.id,
-        holding,
-        'edited',
-        log,
-        { ...withRequest, ...(note ? { note } : {}) },
-        changes,
-        claimedVersion,
-      );
-      if (!after) log.warn('the job was taken over while this attempt ran; the attempt holding it records the output');
-      else if (outputEventSpent(after.value)) await publishHandedOff(rt, after.value, log, baseLog);
-      return 'edited';
-    }
-    case 'throttled': {
-      const note = `throttled (429); retrying after at least ${formatDuration(outcome.retryAfterMs)}`;
-      const changes = { attempts: attempt - 1, throttled: claimed.throttled + 1, edit: call };
-      const ok = await requeue(
-        rt,
-        claimed,
-        holding,
-        rt.now().getTime() + outcome.retryAfterMs,
-        log,
-        { note, ...withRequest },
-        { reserve: true, known: claimedVersion, changes },
-      );
-      return ok ? 'throttled' : 'busy';
-    }
-    case 'blocked':
-      return waitOutBlock(outcome.message);
-    case 'refused':
-    case 'invalid': {
-      const problem =
-        outcome.kind === 'refused'
-          ? `the model's content filter refused the prompt: ${outcome.message}`
-          : `the service rejected the request (HTTP ${outcome.status}): ${outcome.message}`;
-      await endWithoutEdit(
-        rt,
-        claimed.id,
-        holding,
-        'rejected',
-        { code: outcome.code, message: outcome.message },
-        [problem],
-        log,
-        claimedVersion,
-      );
-      return 'rejected';
-    }
-    case 'misconfigured':
-    case 'transient': {
-      // A wrong endpoint, deployment or api-version is the app's fault, not the drop's: retried like a transient failure.
-      if (outcome.kind === 'misconfigured')
-        log.error(`the app is misconfigured: check ${outcome.setting} (${outcome.message})`);
-      const error = { code: outcome.code, message: outcome.message };
-      if (outcome.kind === 'transient' && outcome.notSent) return retryOrFail(error, { notSent: true });
-      if (outcome.kind === 'transient' && outcome.unanswered) return retryOrFail(error, { unanswered: true });
-      return retryOrFail(error, { avoid: deployment });
-    }
+/** The model answered with an image: commit it, record `edited`, and publish if the event came first. */
+async function recordEdited(rec: Recording, outcome: OutcomeOf<'ok'>): Promise<EditResult> {
+  const { rt, called, log, baseLog, claimedVersion, claimed, holding, deployment, call, withRequest } = rec;
+  const stored = await storeOutput(claimed, outcome, called.priorOutput);
+  if (stored.kind === 'discarded') {
+    const name = outputName(claimed);
+    const message = `another write to edited/${name} discarded this attempt's output before it was committed`;
+    return retryOrFail(rec, { code: JOB_ERROR.outputDiscarded, message });
   }
+  if (stored.kind === 'superseded') {
+    const error = {
+      code: JOB_ERROR.superseded,
+      message: 'a newer upload of this drop was edited first; its output stands',
+    };
+    await endWithoutEdit(rt, claimed.id, holding, 'rejected', error, [error.message], log, claimedVersion);
+    return 'rejected';
+  }
+  const { output, note } = stored;
+  const model = rt.pool.member(deployment).model;
+  const changes = (j: JobRecord) => ({
+    edit: { ...j.edit!, ...call, output },
+    ...withCallCost(j, model, outcome.usage),
+  });
+  const after = await advance(
+    rt,
+    claimed.id,
+    holding,
+    'edited',
+    log,
+    { ...withRequest, ...(note ? { note } : {}) },
+    changes,
+    claimedVersion,
+  );
+  if (!after) log.warn('the job was taken over while this attempt ran; the attempt holding it records the output');
+  else if (outputEventSpent(after.value)) await publishHandedOff(rt, after.value, log, baseLog);
+  return 'edited';
+}
 
-  /**
-   * Azure blocked the deployment's resource: not the drop's fault and not an attempt of its own. The job
-   * waits for another member, or for this one to answer a probe again (its breaker is open).
-   */
-  async function waitOutBlock(message: string): Promise<EditResult> {
-    log.warn(
-      `${deployment} is blocked by Azure content policy (HTTP 403: ${message}); it is out of the pool until a probe succeeds`,
-    );
-    const note = `${deployment} is blocked by Azure content policy; waiting for another deployment or its return`;
-    const changes = { attempts: attempt - 1, edit: call };
-    const details = { note, error: { code: JOB_ERROR.resourceBlocked, message }, ...withRequest };
-    const options = { reserve: true, avoid: deployment, known: claimedVersion, changes } as const;
-    const ok = await requeue(rt, claimed, holding, rt.now().getTime(), log, details, options);
+/** A 429: the job goes back in the schedule after Retry-After, the attempt not counted. */
+async function requeueThrottled(rec: Recording, outcome: OutcomeOf<'throttled'>): Promise<EditResult> {
+  const { rt, log, claimedVersion, claimed, attempt, holding, call, withRequest } = rec;
+  const note = `throttled (429); retrying after at least ${formatDuration(outcome.retryAfterMs)}`;
+  const changes = { attempts: attempt - 1, throttled: claimed.throttled + 1, edit: call };
+  const ok = await requeue(
+    rt,
+    claimed,
+    holding,
+    rt.now().getTime() + outcome.retryAfterMs,
+    log,
+    { note, ...withRequest },
+    { reserve: true, known: claimedVersion, changes },
+  );
+  return ok ? 'throttled' : 'busy';
+}
+
+/** The content filter refused the prompt, or the service rejected the request: the drop's fault, so the end. */
+async function rejectRequest(rec: Recording, outcome: OutcomeOf<'refused' | 'invalid'>): Promise<EditResult> {
+  const { rt, log, claimedVersion, claimed, holding } = rec;
+  const problem =
+    outcome.kind === 'refused'
+      ? `the model's content filter refused the prompt: ${outcome.message}`
+      : `the service rejected the request (HTTP ${outcome.status}): ${outcome.message}`;
+  await endWithoutEdit(
+    rt,
+    claimed.id,
+    holding,
+    'rejected',
+    { code: outcome.code, message: outcome.message },
+    [problem],
+    log,
+    claimedVersion,
+  );
+  return 'rejected';
+}
+
+/** A transient failure or a misconfiguration: retried, keeping the slot when the call may not have happened. */
+async function retryFailedCall(rec: Recording, outcome: OutcomeOf<'misconfigured' | 'transient'>): Promise<EditResult> {
+  const { log, deployment } = rec;
+  // A wrong endpoint, deployment or api-version is the app's fault, not the drop's: retried like a transient failure.
+  if (outcome.kind === 'misconfigured')
+    log.error(`the app is misconfigured: check ${outcome.setting} (${outcome.message})`);
+  const error = { code: outcome.code, message: outcome.message };
+  if (outcome.kind === 'transient' && outcome.notSent) return retryOrFail(rec, error, { notSent: true });
+  if (outcome.kind === 'transient' && outcome.unanswered) return retryOrFail(rec, error, { unanswered: true });
+  return retryOrFail(rec, error, { avoid: deployment });
+}
+
+/**
+ * Azure blocked the deployment's resource: not the drop's fault and not an attempt of its own. The job
+ * waits for another member, or for this one to answer a probe again (its breaker is open).
+ */
+async function waitOutBlock(rec: Recording, message: string): Promise<EditResult> {
+  const { rt, log, claimedVersion, claimed, attempt, holding, deployment, call, withRequest } = rec;
+  log.warn(
+    `${deployment} is blocked by Azure content policy (HTTP 403: ${message}); it is out of the pool until a probe succeeds`,
+  );
+  const note = `${deployment} is blocked by Azure content policy; waiting for another deployment or its return`;
+  const changes = { attempts: attempt - 1, edit: call };
+  const details = { note, error: { code: JOB_ERROR.resourceBlocked, message }, ...withRequest };
+  const options = { reserve: true, avoid: deployment, known: claimedVersion, changes } as const;
+  const ok = await requeue(rt, claimed, holding, rt.now().getTime(), log, details, options);
+  return ok ? 'retrying' : 'busy';
+}
+
+/**
+ * A failed attempt: retried after a backoff (with another member than `avoid`) until the attempts run out.
+ * `notSent`: the connection failed before the request left, so nothing reached the service: the call is
+ * not counted, and the retry keeps the job's slot (moved by the backoff) instead of queueing behind
+ * every job scheduled since.
+ */
+async function retryOrFail(
+  rec: Recording,
+  error: { code: JobErrorCode; message: string },
+  how: { avoid?: string; notSent?: boolean; unanswered?: boolean } = {},
+): Promise<EditResult> {
+  const { rt, called, log, claimedVersion, claimed, attempt, holding, call, withRequest } = rec;
+  const { config } = rt;
+  const uncounted = how.notSent ? { modelCalls: claimed.modelCalls - 1 } : {};
+  if (attempt < config.model.maxAttempts) {
+    const delay = backoffMs(attempt);
+    const details = { error, note: `retrying in ${formatDuration(delay)} or later${keptNote(how)}`, ...withRequest };
+    const changes = { edit: call, ...uncounted };
+    const slot =
+      how.notSent || how.unanswered
+        ? { epoch: called.slot.epoch, deployment: called.slot.deployment }
+        : { reserve: true, ...(how.avoid ? { avoid: how.avoid } : {}) };
+    const at = rt.now().getTime() + delay;
+    const ok = await requeue(rt, claimed, holding, at, log, details, { ...slot, known: claimedVersion, changes });
     return ok ? 'retrying' : 'busy';
   }
-
-  /**
-   * A failed attempt: retried after a backoff (with another member than `avoid`) until the attempts run out.
-   * `notSent`: the connection failed before the request left, so nothing reached the service: the call is
-   * not counted, and the retry keeps the job's slot (moved by the backoff) instead of queueing behind
-   * every job scheduled since.
-   */
-  async function retryOrFail(
-    error: { code: JobErrorCode; message: string },
-    how: { avoid?: string; notSent?: boolean; unanswered?: boolean } = {},
-  ): Promise<EditResult> {
-    const uncounted = how.notSent ? { modelCalls: claimed.modelCalls - 1 } : {};
-    if (attempt < config.model.maxAttempts) {
-      const delay = backoffMs(attempt);
-      const details = { error, note: `retrying in ${formatDuration(delay)} or later${keptNote(how)}`, ...withRequest };
-      const changes = { edit: call, ...uncounted };
-      const slot =
-        how.notSent || how.unanswered
-          ? { epoch: called.slot.epoch, deployment: called.slot.deployment }
-          : { reserve: true, ...(how.avoid ? { avoid: how.avoid } : {}) };
-      const at = rt.now().getTime() + delay;
-      const ok = await requeue(rt, claimed, holding, at, log, details, { ...slot, known: claimedVersion, changes });
-      return ok ? 'retrying' : 'busy';
-    }
-    const problems = [`the model call failed ${attempt} times; last error: ${error.message}`];
-    await endWithoutEdit(rt, claimed.id, holding, 'failed', error, problems, log, claimedVersion, uncounted);
-    return 'failed';
-  }
+  const problems = [`the model call failed ${attempt} times; last error: ${error.message}`];
+  await endWithoutEdit(rt, claimed.id, holding, 'failed', error, problems, log, claimedVersion, uncounted);
+  return 'failed';
 }
 
 /** Why a retry keeps the job's slot, for its history. */

@@ -154,28 +154,53 @@ async function assessDrop(rt: JobContext, drop: DropRef, baseLog: Logger, settle
       baseLog,
     );
   }
+  const at: DropAtHand = { drop, key, id, inputs, log, baseLog };
+  const checked = await checkDrop(rt, at, image, mask, parts.sidecar);
+  if (typeof checked === 'string') return checked;
+  const { hashed, result, redrop } = checked;
+  if (redrop.kind === 'identical') {
+    await recordIdenticalRedrop(rt, drop, id, hashed, redrop, baseLog);
+    return 'rejected';
+  }
+  return queueJob(rt, at, hashed, result, redrop);
+}
+
+/** A drop with both its parts, being assessed: the job it would make and the loggers. */
+interface DropAtHand {
+  drop: DropRef;
+  key: string;
+  id: string;
+  inputs: JobRecord['inputs'];
+  /** The job's logger; `baseLog` the function's. */
+  log: Logger;
+  baseLog: Logger;
+}
+
+type ValidDrop = Extract<ReturnType<typeof validateDrop>, { ok: true }>;
+
+/** What the checks found in a drop that passed them: its parts' content hashes and its earlier results. */
+interface CheckedDrop {
+  hashed: JobRecord['inputs'];
+  result: ValidDrop;
+  redrop: RedropCheck;
+}
+
+/**
+ * Reads and checks the drop: validation, the mask's pixels, the parts' content hashes and whether it is a
+ * re-drop. Otherwise what intake did with it (rejected, or ignored because a part changed meanwhile).
+ */
+async function checkDrop(
+  rt: JobContext,
+  at: DropAtHand,
+  image: BlobInfo,
+  mask: BlobInfo,
+  sidecar: BlobInfo | undefined,
+): Promise<IntakeOutcome | CheckedDrop> {
+  const { drop, inputs, log, baseLog } = at;
   // Parts read whole on the way (the sidecar, the mask) are hashed from those bytes, not read again.
   const read = new Map<string, Buffer>();
-  let sample: DropSample;
-  try {
-    sample = await sampleDrop(rt, image, mask, parts.sidecar, read);
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-    log.info('a part changed while it was being read; the new version has its own event');
-    return 'ignored';
-  }
-  const result = validateDrop(sample, rt.config.drop);
-  if (!result.ok) {
-    log.warn(`rejected: ${result.problems.join('; ')}`);
-    return rejectDrop(
-      rt,
-      drop,
-      inputs,
-      result.problems,
-      { code: JOB_ERROR.invalidDrop, message: result.problems.join('; ') },
-      baseLog,
-    );
-  }
+  const result = await validateParts(rt, at, image, mask, sidecar, read);
+  if (typeof result === 'string') return result;
   // The mask's pixels, the image's hash and the drop's earlier results are independent reads: asked for at
   // once they cost intake one round trip instead of three, which in a burst is what the first job's model
   // slot waits for (each behind every other drop's requests to storage). A rejected mask wastes two of them.
@@ -205,10 +230,49 @@ async function assessDrop(rt: JobContext, drop: DropRef, baseLog: Logger, settle
     log.info('a part changed while it was being read; the new version has its own event');
     return 'ignored';
   }
-  if (redrop.kind === 'identical') {
-    await recordIdenticalRedrop(rt, drop, id, hashed, redrop, baseLog);
-    return 'rejected';
+  return { hashed, result, redrop };
+}
+
+/** Samples the drop's parts (keeping those read whole in `read`) and validates them; a bad drop is rejected. */
+async function validateParts(
+  rt: JobContext,
+  { drop, inputs, log, baseLog }: DropAtHand,
+  image: BlobInfo,
+  mask: BlobInfo,
+  sidecar: BlobInfo | undefined,
+  read: Map<string, Buffer>,
+): Promise<IntakeOutcome | ValidDrop> {
+  let sample: DropSample;
+  try {
+    sample = await sampleDrop(rt, image, mask, sidecar, read);
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    log.info('a part changed while it was being read; the new version has its own event');
+    return 'ignored';
   }
+  const result = validateDrop(sample, rt.config.drop);
+  if (!result.ok) {
+    log.warn(`rejected: ${result.problems.join('; ')}`);
+    return rejectDrop(
+      rt,
+      drop,
+      inputs,
+      result.problems,
+      { code: JOB_ERROR.invalidDrop, message: result.problems.join('; ') },
+      baseLog,
+    );
+  }
+  return result;
+}
+
+/** Reserves the job's model slot, sends its message and creates its record: the drop is queued. */
+async function queueJob(
+  rt: JobContext,
+  { drop, key, id, log }: DropAtHand,
+  hashed: JobRecord['inputs'],
+  result: ValidDrop,
+  redrop: RedropCheck,
+): Promise<IntakeOutcome> {
   const replaces =
     redrop.kind === 'changed' ? { jobId: redrop.earlier.id, result: resultPath(redrop.result) } : undefined;
   if (replaces)

@@ -26,6 +26,7 @@ import { intakeBlob, intakeDrop, rejectDrop } from './intake.js';
 import { publishEditedBlob } from './publish.js';
 import { applyRetention } from './retention.js';
 import { advance, endWithoutEdit, existingOutput } from './steps.js';
+import type { Versioned } from './ledger.js';
 
 /** How long an edited job may wait for its BlobCreated event before the sweep publishes it itself. */
 const EDITED_GRACE_MS = 2 * 60_000;
@@ -126,44 +127,7 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
         summary.requeued++;
       }
     } else if (job.state === 'editing' && leaseExpired(job, now)) {
-      const output = await existingOutput(rt, job);
-      if (output) {
-        // The worker wrote the edit and died before recording it: publish it instead of paying for another call.
-        await publishEditedBlob(rt, output.name, output.etag, baseLog, 'sweep');
-        summary.republished++;
-      } else if (job.attempts >= rt.config.model.maxAttempts) {
-        const error = {
-          code: JOB_ERROR.workerLost,
-          message: `no result after ${job.attempts} attempts; the last worker was lost mid-call`,
-        };
-        await endWithoutEdit(
-          rt,
-          id,
-          (j) => j.state === 'editing' && leaseExpired(j, rt.now()),
-          'failed',
-          error,
-          [error.message],
-          log,
-        );
-        summary.failed++;
-      } else {
-        const after = (
-          await advance(
-            rt,
-            id,
-            (j) => j.state === 'editing' && leaseExpired(j, rt.now()),
-            'queued',
-            log,
-            { note: 'the edit worker was lost (lease ran out); retrying' },
-            (j) => ({ ticket: j.ticket + 1 }),
-            found,
-          )
-        )?.value;
-        if (after) {
-          await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent });
-          summary.requeued++;
-        }
-      }
+      await recoverLostWorker(rt, id, found, log, baseLog, summary);
     } else if (publishOverdue(job, now)) {
       // Whatever version of the output is there now: a late attempt may have replaced the recorded one.
       const output = job.edit?.output;
@@ -171,6 +135,59 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
         await publishEditedBlob(rt, output.name, undefined, baseLog, 'sweep');
         summary.republished++;
       }
+    }
+  }
+}
+
+/**
+ * An editing job whose lease ran out: its worker was lost. Its output, if written, is published; otherwise
+ * the job is retried, or fails once its attempts are used up.
+ */
+async function recoverLostWorker(
+  rt: JobContext,
+  id: string,
+  found: Versioned<JobRecord>,
+  log: Logger,
+  baseLog: Logger,
+  summary: SweepSummary,
+): Promise<void> {
+  const job = found.value;
+  const output = await existingOutput(rt, job);
+  if (output) {
+    // The worker wrote the edit and died before recording it: publish it instead of paying for another call.
+    await publishEditedBlob(rt, output.name, output.etag, baseLog, 'sweep');
+    summary.republished++;
+  } else if (job.attempts >= rt.config.model.maxAttempts) {
+    const error = {
+      code: JOB_ERROR.workerLost,
+      message: `no result after ${job.attempts} attempts; the last worker was lost mid-call`,
+    };
+    await endWithoutEdit(
+      rt,
+      id,
+      (j) => j.state === 'editing' && leaseExpired(j, rt.now()),
+      'failed',
+      error,
+      [error.message],
+      log,
+    );
+    summary.failed++;
+  } else {
+    const after = (
+      await advance(
+        rt,
+        id,
+        (j) => j.state === 'editing' && leaseExpired(j, rt.now()),
+        'queued',
+        log,
+        { note: 'the edit worker was lost (lease ran out); retrying' },
+        (j) => ({ ticket: j.ticket + 1 }),
+        found,
+      )
+    )?.value;
+    if (after) {
+      await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent });
+      summary.requeued++;
     }
   }
 }

@@ -636,31 +636,9 @@ function outcomeEvents(r: ReturnType<typeof settingsReader>): OutcomeEventsConfi
   };
 }
 
-/** The web console's settings; sign-in half set is not a problem here: the console refuses, as with none. */
-function consoleSettings(r: ReturnType<typeof settingsReader>): PipelineConfig['console'] {
-  const tenantId = r.raw('CONSOLE_TENANT_ID');
-  const clientId = r.raw('CONSOLE_CLIENT_ID');
-  return {
-    maxTransfers: r.int('CONSOLE_MAX_TRANSFERS', 1, 256),
-    signIn: tenantId && clientId ? { tenantId, clientId } : undefined,
-  };
-}
-
-/**
- * Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem.
- * `today` decides whether IMAGE_MODEL is retired.
- */
-export function loadConfig(env: Record<string, string | undefined>, today = new Date()): PipelineConfig {
-  const reader = settingsReader(env);
-  const { problems, raw, text, required, int, duration, url, gate, done } = reader;
-  const model = imageModel(text('IMAGE_MODEL'), today, problems);
-  const apiVersion = text('AZURE_OPENAI_API_VERSION');
-  if (!API_VERSION.test(apiVersion)) {
-    problems.push(
-      `AZURE_OPENAI_API_VERSION must be empty (the GA v1 route) or a dated version such as 2025-04-01-preview, got "${apiVersion}"`,
-    );
-  }
-
+/** Where the app's storage is: a connection string, or service URIs reached with a managed identity. */
+function storageSettings(r: ReturnType<typeof settingsReader>): StorageConfig {
+  const { problems, raw, url } = r;
   let storage: StorageConfig;
   const connectionString = raw('AzureWebJobsStorage');
   const blobServiceUri = raw('AzureWebJobsStorage__blobServiceUri');
@@ -685,7 +663,12 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
     );
     storage = { kind: 'connectionString', connectionString: '' };
   }
+  return storage;
+}
 
+/** The deployments called: IMAGE_MODEL_POOL's, or the one AZURE_OPENAI_* names; one must serve the model. */
+function poolSettings(r: ReturnType<typeof settingsReader>, model: ImageModelSpec, today: Date) {
+  const { problems, raw, text, required, int, url } = r;
   const poolText = raw('IMAGE_MODEL_POOL');
   const parsedPool = poolText === undefined ? undefined : parsePool(poolText, today);
   problems.push(...(parsedPool?.problems ?? []));
@@ -709,6 +692,36 @@ export function loadConfig(env: Record<string, string | undefined>, today = new 
         (poolText === undefined ? '; ALLOWED_REGIONS needs IMAGE_MODEL_POOL, whose entries name their regions' : ''),
     );
   }
+  return { endpoint, deployment, rpm, pool };
+}
+
+/** The web console's settings; sign-in half set is not a problem here: the console refuses, as with none. */
+function consoleSettings(r: ReturnType<typeof settingsReader>): PipelineConfig['console'] {
+  const tenantId = r.raw('CONSOLE_TENANT_ID');
+  const clientId = r.raw('CONSOLE_CLIENT_ID');
+  return {
+    maxTransfers: r.int('CONSOLE_MAX_TRANSFERS', 1, 256),
+    signIn: tenantId && clientId ? { tenantId, clientId } : undefined,
+  };
+}
+
+/**
+ * Reads every setting from `env`, applying defaults; throws one ConfigError naming every problem.
+ * `today` decides whether IMAGE_MODEL is retired.
+ */
+export function loadConfig(env: Record<string, string | undefined>, today = new Date()): PipelineConfig {
+  const reader = settingsReader(env);
+  const { problems, raw, text, int, duration, gate, done } = reader;
+  const model = imageModel(text('IMAGE_MODEL'), today, problems);
+  const apiVersion = text('AZURE_OPENAI_API_VERSION');
+  if (!API_VERSION.test(apiVersion)) {
+    problems.push(
+      `AZURE_OPENAI_API_VERSION must be empty (the GA v1 route) or a dated version such as 2025-04-01-preview, got "${apiVersion}"`,
+    );
+  }
+
+  const storage = storageSettings(reader);
+  const { endpoint, deployment, rpm, pool } = poolSettings(reader, model, today);
 
   const config: PipelineConfig = {
     storage,

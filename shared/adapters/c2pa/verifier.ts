@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { PipelineConfig } from '../../core/config.js';
-import { c2paErrorMessage, loadC2pa } from './c2pa-wasm.js';
+import { c2paErrorMessage, loadC2pa, type C2paModule } from './c2pa-wasm.js';
 import type { StorageClients } from '../azure/storage.js';
 import { FORMAT_NAMES, sniffFormat } from '../../core/image-header.js';
 import { Semaphore } from '../../core/concurrency/semaphore.js';
@@ -57,16 +57,34 @@ export async function createVerifier(
   };
   const c2pa = await loadC2pa();
   const settings = readerSettings(trustLists(extra, options.noDefaultTrust));
+  const reader = new C2paReader(c2pa, settings);
+  const read = (input: Uint8Array | (() => Promise<Uint8Array>)) => reader.read(input);
 
+  return {
+    policy,
+    read,
+    async verify(input, context) {
+      return evaluateGate(await read(input), policy, context);
+    },
+  };
+}
+
+/** Reads files' Content Credentials with c2pa-rs under one trust configuration (its reader settings). */
+class C2paReader {
   // One read at a time: c2pa-rs is single-threaded CPU work, so concurrent reads only interleave, and
   // each holds its whole file inside the WebAssembly memory, which grows to the peak and never shrinks.
-  const oneAtATime = new Semaphore(1);
+  private readonly oneAtATime = new Semaphore(1);
 
-  async function read(input: Uint8Array | (() => Promise<Uint8Array>)): Promise<C2paReading> {
-    return oneAtATime.run(async () => readNow(typeof input === 'function' ? await input() : input));
+  constructor(
+    private readonly c2pa: C2paModule,
+    private readonly settings: string,
+  ) {}
+
+  async read(input: Uint8Array | (() => Promise<Uint8Array>)): Promise<C2paReading> {
+    return this.oneAtATime.run(async () => this.readNow(typeof input === 'function' ? await input() : input));
   }
 
-  async function readNow(bytes: Uint8Array): Promise<C2paReading> {
+  private async readNow(bytes: Uint8Array): Promise<C2paReading> {
     if (bytes.length === 0) return { ok: false, error: 'the file is empty' };
     const format = sniffFormat(bytes);
     if (!format)
@@ -78,7 +96,7 @@ export async function createVerifier(
     if (!container.ok) return container;
     let reader;
     try {
-      reader = await c2pa.WasmReader.fromBytes(`image/${format}`, bytes, settings);
+      reader = await this.c2pa.WasmReader.fromBytes(`image/${format}`, bytes, this.settings);
     } catch (thrown) {
       const message = c2paErrorMessage(thrown);
       if (/JumbfNotFound|ProvenanceMissing/i.test(message))
@@ -103,7 +121,7 @@ export async function createVerifier(
         ok: true,
         store,
         evidence,
-        ingredientReads: container.jumbf ? await readIngredientsAlone(store, container.jumbf) : new Map(),
+        ingredientReads: container.jumbf ? await this.readIngredientsAlone(store, container.jumbf) : new Map(),
         storeRanges: container.storeRanges,
       };
     } finally {
@@ -117,7 +135,7 @@ export async function createVerifier(
    * status that an ingredient assertion recorded at signing time (even a failure, even one the attacker
    * recorded), so only a manifest's own, active validation says whether its signature and signer are good.
    */
-  async function readIngredientsAlone(
+  private async readIngredientsAlone(
     store: ManifestStoreJson,
     jumbf: Uint8Array,
   ): Promise<Map<string, IngredientReading>> {
@@ -134,7 +152,11 @@ export async function createVerifier(
       if (reads.size >= MAX_INGREDIENT_READS) break;
       let alone;
       try {
-        alone = await c2pa.WasmReader.fromBytes('application/c2pa', storeWithActive(jumbf, label, [active!]), settings);
+        alone = await this.c2pa.WasmReader.fromBytes(
+          'application/c2pa',
+          storeWithActive(jumbf, label, [active!]),
+          this.settings,
+        );
       } catch (thrown) {
         reads.set(label, { ok: false, error: c2paErrorMessage(thrown) });
         continue;
@@ -155,12 +177,4 @@ export async function createVerifier(
     }
     return reads;
   }
-
-  return {
-    policy,
-    read,
-    async verify(input, context) {
-      return evaluateGate(await read(input), policy, context);
-    },
-  };
 }

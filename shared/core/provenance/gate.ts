@@ -300,9 +300,21 @@ export function evaluateGate(reading: C2paReading, rawPolicy: GatePolicy, contex
   if (context.editWindow)
     report.signingTime = checkEditWindow(judged, context.editWindow, editedAt, agent.found?.action);
 
+  report.manifest = manifestSummary(label, active, signer, agent, dataHash);
+  return finish();
+}
+
+/** What the report shows of the active manifest: its generator, signer, agent and source type, and its ingredients. */
+function manifestSummary(
+  label: string,
+  active: ManifestJson,
+  signer: ReturnType<typeof checkSignature>,
+  agent: ReturnType<typeof checkAgent>,
+  dataHash: ReturnType<typeof checkPixels>,
+): NonNullable<ProvenanceReport['manifest']> {
   const sig = active.signature_info ?? {};
   const shown = agent.found ?? agent.named;
-  report.manifest = {
+  return {
     activeLabel: label,
     claimGenerator: claimGenerator(active),
     title: active.title ?? null,
@@ -320,7 +332,6 @@ export function evaluateGate(reading: C2paReading, rawPolicy: GatePolicy, contex
     dataHash,
     ingredients: agent.ingredients,
   };
-  return finish();
 }
 
 /** Every failure, in the active manifest or an ingredient's, counts unless tolerated for its assertion. */
