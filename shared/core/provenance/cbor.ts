@@ -20,99 +20,114 @@ const MAX_DEPTH = 64;
 export class CborError extends Error {}
 
 export function decodeCbor(bytes: Uint8Array): CborValue {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
-  const need = (n: number) => {
-    if (pos + n > bytes.length) throw new CborError('CBOR ends early');
-  };
-  const uint = (info: number): number => {
+  const reader = new CborReader(bytes);
+  const value = reader.item(0);
+  if (reader.pos !== bytes.length) throw new CborError('bytes after the CBOR item');
+  return value;
+}
+
+/** Reads CBOR items from `bytes`, `pos` moving past each one read. */
+class CborReader {
+  private readonly view: DataView;
+  pos = 0;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.bytes.length) throw new CborError('CBOR ends early');
+  }
+
+  private uint(info: number): number {
     if (info < 24) return info;
     const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
     if (!size) throw new CborError(`CBOR length encoding ${info} is not supported`);
-    need(size);
-    const at = pos;
-    pos += size;
-    if (size === 1) return view.getUint8(at);
-    if (size === 2) return view.getUint16(at);
-    if (size === 4) return view.getUint32(at);
-    const big = view.getBigUint64(at);
+    this.need(size);
+    const at = this.pos;
+    this.pos += size;
+    if (size === 1) return this.view.getUint8(at);
+    if (size === 2) return this.view.getUint16(at);
+    if (size === 4) return this.view.getUint32(at);
+    const big = this.view.getBigUint64(at);
     if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new CborError('CBOR length too large');
     return Number(big);
-  };
-  const item = (depth: number): CborValue => {
+  }
+
+  item(depth: number): CborValue {
     if (depth > MAX_DEPTH) throw new CborError('CBOR nested too deep');
-    need(1);
-    const first = bytes[pos++]!;
+    this.need(1);
+    const first = this.bytes[this.pos++]!;
     const major = first >> 5;
     const info = first & 0x1f;
-    if (major === 7) return simple(info);
-    if (info === 31) return indefinite(major, depth);
-    const n = uint(info);
+    if (major === 7) return this.simple(info);
+    if (info === 31) return this.indefinite(major, depth);
+    const n = this.uint(info);
     switch (major) {
       case 0:
         return n;
       case 1:
         return -1 - n;
       case 2:
-        need(n);
-        return bytes.slice(pos, (pos += n));
+        this.need(n);
+        return this.bytes.slice(this.pos, (this.pos += n));
       case 3:
-        need(n);
-        return new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(pos, (pos += n)));
+        this.need(n);
+        return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(this.pos, (this.pos += n)));
       case 4: {
         const out: CborValue[] = [];
-        for (let i = 0; i < n; i++) out.push(item(depth + 1));
+        for (let i = 0; i < n; i++) out.push(this.item(depth + 1));
         return out;
       }
       case 5: {
         const out = new Map<CborValue, CborValue>();
-        for (let i = 0; i < n; i++) out.set(item(depth + 1), item(depth + 1));
+        for (let i = 0; i < n; i++) out.set(this.item(depth + 1), this.item(depth + 1));
         return out;
       }
       default:
-        return { tag: n, value: item(depth + 1) };
+        return { tag: n, value: this.item(depth + 1) };
     }
-  };
-  const isBreak = () => {
-    need(1);
-    return bytes[pos] === 0xff ? (pos++, true) : false;
-  };
-  const indefinite = (major: number, depth: number): CborValue => {
+  }
+
+  private isBreak(): boolean {
+    this.need(1);
+    return this.bytes[this.pos] === 0xff ? (this.pos++, true) : false;
+  }
+
+  private indefinite(major: number, depth: number): CborValue {
     if (major === 2 || major === 3) {
       const chunks: CborValue[] = [];
-      while (!isBreak()) chunks.push(item(depth + 1));
+      while (!this.isBreak()) chunks.push(this.item(depth + 1));
       if (major === 3) return chunks.map((c) => (typeof c === 'string' ? c : fail('bad text chunk'))).join('');
       return Buffer.concat(chunks.map((c) => (c instanceof Uint8Array ? c : fail('bad byte-string chunk'))));
     }
     if (major === 4) {
       const out: CborValue[] = [];
-      while (!isBreak()) out.push(item(depth + 1));
+      while (!this.isBreak()) out.push(this.item(depth + 1));
       return out;
     }
     if (major === 5) {
       const out = new Map<CborValue, CborValue>();
-      while (!isBreak()) out.set(item(depth + 1), item(depth + 1));
+      while (!this.isBreak()) out.set(this.item(depth + 1), this.item(depth + 1));
       return out;
     }
     throw new CborError(`indefinite length on CBOR major type ${major}`);
-  };
-  const simple = (info: number): CborValue => {
+  }
+
+  private simple(info: number): CborValue {
     if (info === 20) return false;
     if (info === 21) return true;
     if (info === 22) return null;
     if (info === 23) return undefined;
     const size = info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
     if (!size) throw new CborError(`CBOR simple value ${info} is not supported`);
-    need(size);
-    const at = pos;
-    pos += size;
-    if (size === 4) return view.getFloat32(at);
-    if (size === 8) return view.getFloat64(at);
-    return halfFloat(view.getUint16(at));
-  };
-  const value = item(0);
-  if (pos !== bytes.length) throw new CborError('bytes after the CBOR item');
-  return value;
+    this.need(size);
+    const at = this.pos;
+    this.pos += size;
+    if (size === 4) return this.view.getFloat32(at);
+    if (size === 8) return this.view.getFloat64(at);
+    return halfFloat(this.view.getUint16(at));
+  }
 }
 
 function fail(why: string): never {
