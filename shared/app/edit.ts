@@ -152,7 +152,7 @@ async function assignJob(rt: JobContext, message: EditMessage, baseLog: Logger):
  * (the service has not throttled since) and the deployment is not taken out (circuit breaker),
  * otherwise reserves the next one in the pool, with another deployment when this one is out (unless it is back
  * by the slot's time), giving the old slot back. A slot close ahead is waited for in place; a later one puts the
- * job back on the queue. Either way the worker also re-balances the pool (./rebalance.ts).
+ * job back on the queue. Either way the worker also re-balances the pool (./rebalance-pool.ts).
  */
 async function waitForSlot(
   rt: JobContext,
@@ -194,7 +194,7 @@ async function waitForSlot(
     await rebalancePool(rt, log);
     return requeued ? 'deferred' : 'busy';
   }
-  // Meanwhile jobs reserved far ahead may move to a member with room (./rebalance.ts). The look never fails
+  // Meanwhile jobs reserved far ahead may move to a member with room (./rebalance-pool.ts). The look never fails
   // and never holds the job up by more than REBALANCE_BUDGET_MS, within the PREPARE_MS the call has in hand;
   // a job already late does not wait for it at all.
   const looking = rebalancePool(rt, log);

@@ -29,9 +29,9 @@ export interface JobContext {
   publisher?(): Promise<Publisher | undefined>;
   /** Model calls in flight in this process. */
   modelSlots: Semaphore;
-  /** One intake at a time per drop in this process (./pipeline/intake.ts). */
+  /** One intake at a time per drop in this process (./intake.ts). */
   dropIntakes: KeyedLock;
-  /** Intakes doing their reads and writes at once in this process (./pipeline/intake.ts). */
+  /** Intakes doing their reads and writes at once in this process (./intake.ts). */
   intakeSlots: Semaphore;
   /** Names this process in leases. */
   workerId: string;

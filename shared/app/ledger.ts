@@ -207,7 +207,7 @@ export class Ledger {
     return out;
   }
 
-  /** The shared schedule of one deployment's model calls (./pacer-store.ts). */
+  /** The shared schedule of one deployment's model calls (./pacer.ts). */
   pacer(deployment: string, rpm: number): Pacer {
     return storedPacer(this.store, deployment, rpm, () => this.now().getTime());
   }

@@ -95,7 +95,7 @@ export interface JobRecord {
   };
   /**
    * Set by publish when the output's BlobCreated event arrives while the edit worker still holds the job:
-   * the event is spent, so the worker that records `edited` publishes in its place (see pipeline/handoff.ts).
+   * the event is spent, so the worker that records `edited` publishes in its place (see app/handoff.ts).
    */
   outputEvent?: { etag: string; at: string };
   /** `by`: the function that published the job (`publish` on the event, `edit` after a hand-off, `sweep`). */

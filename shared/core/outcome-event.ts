@@ -71,7 +71,7 @@ export function outcomeEvent(job: JobRecord, source: string, blobEndpoint: strin
       mask: url(inboxPath(job.inputs.mask)),
       sidecar: url(inboxPath(job.inputs.sidecar)),
       result: url(judged?.blob),
-      // Rejected and failed jobs get their report in rejected/ (see pipeline/steps.ts).
+      // Rejected and failed jobs get their report in rejected/ (see app/steps.ts).
       report: url(judged ? judged.report : `rejected/${dropBlobName(job.drop, '.json')}`),
     }).filter(([, v]) => v !== undefined),
   ) as OutcomeEventData['blobs'];

@@ -21,7 +21,7 @@ export interface EditInput {
   /** Sent as `x-ms-client-request-id`, so a call can be traced from the job and back. */
   clientRequestId: string;
   /**
-   * Takes the answer's image as it is decoded and checked, and stages it in storage (./blobs.ts); it is
+   * Takes the answer's image as it is decoded and checked, and stages it in storage (the blob store port); it is
    * committed as the output once the edit step has the answer.
    */
   output: (image: AsyncIterable<Buffer>) => Promise<StagedOutput>;
