@@ -171,119 +171,148 @@ export function createDeploymentPool(
   now: () => Date,
 ): DeploymentPool {
   if (members.length === 0) throw new Error('a deployment pool needs at least one member');
-  const byId = new Map(members.map((m) => [m.id, m]));
-  const pacers = new Map(members.map((m) => [m.id, ledger.pacer(m.id, m.rpm)]));
-  const models = new Map<string, Promise<ImageModel>>();
-  const board = new BreakerBoard(ledger.store, () => now().getTime());
-  // Real time, not the runtime's clock: the gate spaces what actually goes over the wire.
-  const gates = new Map(members.map((m) => [m.id, new SendGate(m.rpm, Date.now, (ms) => sleep(ms))]));
-  const member = (id: string | undefined) => (id !== undefined && byId.get(id)) || members[0]!;
-  const pacer = (id: string) => pacers.get(member(id).id)!;
-  const ahead = new ReservationsAhead();
+  return new Pool(members, ledger, modelFor, now);
+}
 
-  return {
-    members,
-    member,
-    pacer,
-    async reserve(key, options) {
-      const t = board.nowMs();
-      const candidates = await Promise.all(
-        members.map(async (m) => {
-          const [nextFree, state] = await Promise.all([pacer(m.id).nextFree(), board.peek(m.id)]);
-          return {
-            member: m,
-            nextFree: ahead.estimate(m, nextFree),
-            availability: availability(state, t),
-            openUntil: state?.openUntil,
-          };
-        }),
-      );
-      const chosen = chooseMember(candidates, options, t);
-      if (!chosen) throw new Error(`no deployment in the pool serves ${options.model} in an allowed region`);
-      const notBefore = Math.max(chosen.notBefore, options.notBefore ?? t);
-      const slot = await ahead.track(chosen.member, () =>
-        pacer(chosen.member.id).reserve(`${key}@${chosen.member.id}`, notBefore),
-      );
-      return { ...slot, deployment: chosen.member.id };
-    },
-    async reserveWith(id, key, notBefore) {
-      const m = member(id);
-      const slot = await ahead.track(m, () => pacer(m.id).reserve(`${key}@${m.id}`, notBefore));
-      return { ...slot, deployment: m.id };
-    },
-    async planMoves(req, limit) {
-      if (members.length < 2) return [];
-      const t = board.nowMs();
-      const looks = await Promise.all(
-        members.map(async (m) => {
-          const [schedule, state] = await Promise.all([
-            pacer(m.id).scheduleFrom(t + MIN_MOVE_AHEAD_MS),
-            board.peek(m.id),
-          ]);
-          const candidate = {
-            member: m,
-            nextFree: ahead.estimate(m, schedule.nextFree),
-            availability: availability(state, t),
-            openUntil: state?.openUntil,
-            probing: state?.probe !== undefined && state.probe.until > t,
-          };
-          const reservations = schedule.reserved.flatMap(({ key, at }): Reservation[] => {
-            const parsed = parseReservationKey(key);
-            return parsed?.member === m.id ? [{ ...parsed, at, epoch: schedule.epoch }] : [];
-          });
-          return { candidate, reservations };
-        }),
-      );
-      const candidates = looks.map((l) => l.candidate);
-      return planMoves(
-        candidates,
-        looks.flatMap((l) => l.reservations),
-        req,
-        t,
-        limit,
-      );
-    },
-    async release(key, slot) {
-      await pacer(slot.deployment).release(`${key}@${slot.deployment}`);
-      ahead.forget(slot.deployment);
-    },
-    async releaseHeld(jobId, slot) {
-      await pacer(slot.deployment).releaseHeld(jobId, slot.at);
-      ahead.forget(slot.deployment);
-    },
-    model(id) {
-      const m = member(id);
-      let loaded = models.get(m.id);
-      if (!loaded) {
-        models.set(m.id, (loaded = modelFor(m)));
-        loaded.catch(() => models.delete(m.id));
-      }
-      return loaded;
-    },
-    turn(id) {
-      return gates.get(member(id).id)!.take();
-    },
-    unsentTurn(id) {
-      gates.get(member(id).id)!.giveBack();
-    },
-    async availability(id) {
-      return availability(await board.peek(member(id).id), board.nowMs());
-    },
-    async backAt(id) {
-      const state = await board.peek(member(id).id);
-      return availability(state, board.nowMs()) === 'open' ? state!.openUntil : undefined;
-    },
-    admit(id, key) {
-      return board.update(member(id).id, (s) => {
-        const { admitted, next } = admit(s, board.nowMs(), key);
-        return { next, result: admitted };
-      });
-    },
-    report(id, result) {
-      return board.update(member(id).id, (s) => ({
-        next: nextBreaker(s, result, board.nowMs()),
-        result: undefined,
-      }));
-    },
-  };
+/** The members' schedules, breakers, send gates and model clients, and the choice between members. */
+class Pool implements DeploymentPool {
+  private readonly byId: Map<string, PoolMember>;
+  private readonly pacers: Map<string, Pacer>;
+  private readonly models = new Map<string, Promise<ImageModel>>();
+  private readonly board: BreakerBoard;
+  private readonly gates: Map<string, SendGate>;
+  private readonly ahead = new ReservationsAhead();
+
+  constructor(
+    readonly members: readonly PoolMember[],
+    ledger: Ledger,
+    private readonly modelFor: (member: PoolMember) => Promise<ImageModel>,
+    now: () => Date,
+  ) {
+    this.byId = new Map(members.map((m) => [m.id, m]));
+    this.pacers = new Map(members.map((m) => [m.id, ledger.pacer(m.id, m.rpm)]));
+    this.board = new BreakerBoard(ledger.store, () => now().getTime());
+    // Real time, not the runtime's clock: the gate spaces what actually goes over the wire.
+    this.gates = new Map(members.map((m) => [m.id, new SendGate(m.rpm, Date.now, (ms) => sleep(ms))]));
+  }
+
+  member(id: string | undefined): PoolMember {
+    return (id !== undefined && this.byId.get(id)) || this.members[0]!;
+  }
+
+  pacer(id: string): Pacer {
+    return this.pacers.get(this.member(id).id)!;
+  }
+
+  async reserve(key: string, options: ReserveOptions): Promise<PoolSlot> {
+    const t = this.board.nowMs();
+    const candidates = await Promise.all(
+      this.members.map(async (m) => {
+        const [nextFree, state] = await Promise.all([this.pacer(m.id).nextFree(), this.board.peek(m.id)]);
+        return {
+          member: m,
+          nextFree: this.ahead.estimate(m, nextFree),
+          availability: availability(state, t),
+          openUntil: state?.openUntil,
+        };
+      }),
+    );
+    const chosen = chooseMember(candidates, options, t);
+    if (!chosen) throw new Error(`no deployment in the pool serves ${options.model} in an allowed region`);
+    const notBefore = Math.max(chosen.notBefore, options.notBefore ?? t);
+    const slot = await this.ahead.track(chosen.member, () =>
+      this.pacer(chosen.member.id).reserve(`${key}@${chosen.member.id}`, notBefore),
+    );
+    return { ...slot, deployment: chosen.member.id };
+  }
+
+  async reserveWith(id: string, key: string, notBefore: number): Promise<PoolSlot> {
+    const m = this.member(id);
+    const slot = await this.ahead.track(m, () => this.pacer(m.id).reserve(`${key}@${m.id}`, notBefore));
+    return { ...slot, deployment: m.id };
+  }
+
+  async planMoves(req: Requirement, limit: number): Promise<Move[]> {
+    if (this.members.length < 2) return [];
+    const t = this.board.nowMs();
+    const looks = await Promise.all(
+      this.members.map(async (m) => {
+        const [schedule, state] = await Promise.all([
+          this.pacer(m.id).scheduleFrom(t + MIN_MOVE_AHEAD_MS),
+          this.board.peek(m.id),
+        ]);
+        const candidate = {
+          member: m,
+          nextFree: this.ahead.estimate(m, schedule.nextFree),
+          availability: availability(state, t),
+          openUntil: state?.openUntil,
+          probing: state?.probe !== undefined && state.probe.until > t,
+        };
+        const reservations = schedule.reserved.flatMap(({ key, at }): Reservation[] => {
+          const parsed = parseReservationKey(key);
+          return parsed?.member === m.id ? [{ ...parsed, at, epoch: schedule.epoch }] : [];
+        });
+        return { candidate, reservations };
+      }),
+    );
+    const candidates = looks.map((l) => l.candidate);
+    return planMoves(
+      candidates,
+      looks.flatMap((l) => l.reservations),
+      req,
+      t,
+      limit,
+    );
+  }
+
+  async release(key: string, slot: PoolSlot): Promise<void> {
+    await this.pacer(slot.deployment).release(`${key}@${slot.deployment}`);
+    this.ahead.forget(slot.deployment);
+  }
+
+  async releaseHeld(jobId: string, slot: PoolSlot): Promise<void> {
+    await this.pacer(slot.deployment).releaseHeld(jobId, slot.at);
+    this.ahead.forget(slot.deployment);
+  }
+
+  model(id: string): Promise<ImageModel> {
+    const m = this.member(id);
+    let loaded = this.models.get(m.id);
+    if (!loaded) {
+      this.models.set(m.id, (loaded = this.modelFor(m)));
+      loaded.catch(() => this.models.delete(m.id));
+    }
+    return loaded;
+  }
+
+  turn(id: string): Promise<void> {
+    return this.gates.get(this.member(id).id)!.take();
+  }
+
+  unsentTurn(id: string): void {
+    this.gates.get(this.member(id).id)!.giveBack();
+  }
+
+  async availability(id: string): Promise<Availability> {
+    return availability(await this.board.peek(this.member(id).id), this.board.nowMs());
+  }
+
+  async backAt(id: string): Promise<number | undefined> {
+    const state = await this.board.peek(this.member(id).id);
+    return availability(state, this.board.nowMs()) === 'open' ? state!.openUntil : undefined;
+  }
+
+  admit(id: string, key: string): Promise<boolean> {
+    return this.board.update(this.member(id).id, (s) => {
+      const { admitted, next } = admit(s, this.board.nowMs(), key);
+      return { next, result: admitted };
+    });
+  }
+
+  report(id: string, result: HealthReport): Promise<void> {
+    return this.board.update(this.member(id).id, (s) => ({
+      next: nextBreaker(s, result, this.board.nowMs()),
+      result: undefined,
+    }));
+  }
 }

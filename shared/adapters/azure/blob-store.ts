@@ -7,19 +7,23 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { BlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
+import type { BlobClient, BlockBlobClient, ContainerClient, HttpAuthorization } from '@azure/storage-blob';
 import type { ContainerName } from '../../core/containers.js';
-import { classifyBlobName, dropListingPrefix } from '../../core/drop.js';
+import { classifyBlobName, dropListingPrefix, type DropRef } from '../../core/drop.js';
 import { HEAD_BYTES, readImageHeader, TAIL_BYTES } from '../../core/image-header.js';
 import type { PartRef } from '../../core/job.js';
+import type { PartSample } from '../../core/validation.js';
 
 import {
   type BlobInfo,
+  type CommitResult,
   type DropParts,
   type FoundResult,
   isDropResult,
   newestFirst,
+  type ResultContainer,
   type ResultOwner,
+  type StagedOutput,
   type WriteResult,
   type BlobStore,
   ownerMetadata,
@@ -136,246 +140,309 @@ function withPortErrors(store: BlobStore): BlobStore {
   };
 }
 
-export function createBlobStore(
-  containers: Containers,
-  copySource: (blob: BlobClient) => Promise<{ url: string; sourceAuthorization?: HttpAuthorization }>,
-): BlobStore {
-  return withPortErrors(sdkBlobStore(containers, copySource));
+type CopySource = (blob: BlobClient) => Promise<{ url: string; sourceAuthorization?: HttpAuthorization }>;
+
+export function createBlobStore(containers: Containers, copySource: CopySource): BlobStore {
+  return withPortErrors(new SdkBlobStore(containers, copySource));
 }
 
-function sdkBlobStore(
-  containers: Containers,
-  copySource: (blob: BlobClient) => Promise<{ url: string; sourceAuthorization?: HttpAuthorization }>,
-): BlobStore {
-  const { inbox, edited } = containers;
-  return {
-    async listDropParts(drop) {
-      const parts: DropParts = { images: [] };
-      for await (const blob of inbox.listBlobsFlat({ prefix: dropListingPrefix(drop), includeMetadata: true })) {
-        const c = classifyBlobName(blob.name);
-        if (!c.ok || c.drop.stem !== drop.stem || c.drop.path !== drop.path) continue;
-        const info = infoOf(blob.name, { ...blob.properties, ...(blob.metadata ? { metadata: blob.metadata } : {}) });
-        if (c.kind === 'image') parts.images.push(info);
-        else parts[c.kind] = info;
-      }
-      parts.image = parts.images[0];
-      return parts;
-    },
+/** Output staged as uncommitted blocks: their IDs in order, and the output's length and SHA-256 (hex). */
+interface StagedBlocks {
+  blockIds: string[];
+  bytes: number;
+  sha256: string;
+}
 
-    async samplePart(part, maxHeadBytes) {
-      if (part.bytes <= HEAD_BYTES + TAIL_BYTES) {
-        const all = await range(inbox, part, 0, part.bytes);
-        return { name: part.name, bytes: part.bytes, head: all, tail: all };
-      }
-      const limit = Math.min(part.bytes, maxHeadBytes);
-      const [first, tail] = await Promise.all([
-        range(inbox, part, 0, HEAD_BYTES),
-        range(inbox, part, part.bytes - TAIL_BYTES, TAIL_BYTES),
-      ]);
-      let head = first;
-      for (;;) {
-        const probe = readImageHeader({ head, tail, totalBytes: part.bytes });
-        if (probe.ok || probe.needHeadBytes === undefined || head.length >= limit) break;
-        const next = await range(inbox, part, head.length, Math.min(limit, probe.needHeadBytes) - head.length);
-        head = Buffer.concat([head, next]);
-      }
-      return { name: part.name, bytes: part.bytes, head, tail };
-    },
-
-    readPart: (part) => range(inbox, part, 0, part.bytes),
-
-    async hashPart(part) {
-      const res = await inbox.getBlobClient(part.name).download(0, undefined, { conditions: { ifMatch: part.etag } });
-      const hash = createHash('sha256');
-      for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) hash.update(chunk);
-      return hash.digest('hex');
-    },
-
-    async findResults(drop) {
-      // Both listings at once: intake waits for them before it reserves the drop's model slot.
-      const listed = await Promise.all(
-        (['published', 'quarantine'] as const).map(async (container) => {
-          const found: FoundResult[] = [];
-          const listing = containers[container].listBlobsFlat({
-            prefix: dropListingPrefix(drop),
-            includeMetadata: true,
-          });
-          for await (const blob of listing) {
-            if (!isDropResult(drop, blob.name)) continue;
-            const info = infoOf(blob.name, {
-              ...blob.properties,
-              ...(blob.metadata ? { metadata: blob.metadata } : {}),
-            });
-            found.push({ ...info, container });
-          }
-          return found;
-        }),
-      );
-      return newestFirst(listed.flat());
-    },
-
-    async streamPart(part) {
-      const res = await inbox.getBlobClient(part.name).download(0, part.bytes, { conditions: { ifMatch: part.etag } });
-      return res.readableStreamBody as AsyncIterable<Buffer>;
-    },
-
-    findOutput: (name) => properties(edited.getBlobClient(name)),
-
-    async stageOutput(name, image) {
-      const blob = edited.getBlockBlobClient(name);
-      // Every block ID of a blob must have the same length
-      // (https://learn.microsoft.com/rest/api/storageservices/put-block); this output's are its own, so
-      // another attempt staging the same blob at the same time never mixes blocks with it.
-      const draft = randomUUID();
-      const blockIds: string[] = [];
-      const hash = createHash('sha256');
-      let bytes = 0;
-      let held: Uint8Array[] = [];
-      let heldBytes = 0;
-      const stage = async () => {
-        const [pieces, length] = [held, heldBytes];
-        [held, heldBytes] = [[], 0];
-        const id = Buffer.from(`${draft}-${String(blockIds.length).padStart(6, '0')}`).toString('base64');
-        // The pieces are sent as they are, not copied into one block first (a retry sends them again).
-        await blob.stageBlock(id, () => Readable.from(pieces), length);
-        blockIds.push(id);
-      };
-      // One block is staged while the next arrives (two blocks held at most), not after the answer pauses for it.
-      let staging: Promise<void> = Promise.resolve();
-      for await (const piece of image) {
-        hash.update(piece);
-        bytes += piece.length;
-        held.push(piece);
-        heldBytes += piece.length;
-        if (heldBytes >= OUTPUT_BLOCK_BYTES) {
-          await staging;
-          staging = stage();
-          staging.catch(() => undefined); // awaited below; a failed answer must not leave it unhandled
-        }
-      }
+/** Stages `image` as blocks of `blob`, OUTPUT_BLOCK_BYTES at a time, hashing it as it goes. */
+async function stageBlocks(blob: BlockBlobClient, image: AsyncIterable<Uint8Array>): Promise<StagedBlocks> {
+  // Every block ID of a blob must have the same length
+  // (https://learn.microsoft.com/rest/api/storageservices/put-block); this output's are its own, so
+  // another attempt staging the same blob at the same time never mixes blocks with it.
+  const draft = randomUUID();
+  const blockIds: string[] = [];
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let held: Uint8Array[] = [];
+  let heldBytes = 0;
+  const stage = async () => {
+    const [pieces, length] = [held, heldBytes];
+    [held, heldBytes] = [[], 0];
+    const id = Buffer.from(`${draft}-${String(blockIds.length).padStart(6, '0')}`).toString('base64');
+    // The pieces are sent as they are, not copied into one block first (a retry sends them again).
+    await blob.stageBlock(id, () => Readable.from(pieces), length);
+    blockIds.push(id);
+  };
+  // One block is staged while the next arrives (two blocks held at most), not after the answer pauses for it.
+  let staging: Promise<void> = Promise.resolve();
+  for await (const piece of image) {
+    hash.update(piece);
+    bytes += piece.length;
+    held.push(piece);
+    heldBytes += piece.length;
+    if (heldBytes >= OUTPUT_BLOCK_BYTES) {
       await staging;
-      if (heldBytes > 0) await stage();
-      return {
-        bytes,
-        sha256: hash.digest('hex'),
-        async commit(contentType, metadata, over) {
-          try {
-            const written = await blob.commitBlockList(blockIds, {
-              conditions: over ? { ifMatch: over } : { ifNoneMatch: '*' },
-              blobHTTPHeaders: { blobContentType: contentType },
-              metadata,
-            });
-            return { written: true, etag: written.etag! };
-          } catch (err) {
-            const discarded = isInvalidBlockList(err);
-            if (!isSdkConflict(err) && !discarded) throw err;
-            const existing = await properties(edited.getBlobClient(name));
-            if (discarded) return { written: false, discarded, existing };
-            // Gone between the write and the look: report an empty version so the caller writes afresh.
-            return { written: false, existing: existing ?? infoOf(name, { etag: '' }) };
-          }
-        },
-      };
-    },
+      staging = stage();
+      staging.catch(() => undefined); // awaited below; a failed answer must not leave it unhandled
+    }
+  }
+  await staging;
+  if (heldBytes > 0) await stage();
+  return { blockIds, bytes, sha256: hash.digest('hex') };
+}
 
-    readOutput: (name, etag) =>
-      edited.getBlobClient(name).downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } }),
+/** The port on the SDK's clients, SDK errors as they come (createBlobStore translates them). */
+class SdkBlobStore implements BlobStore {
+  private readonly inbox: ContainerClient;
+  private readonly edited: ContainerClient;
 
-    async copyVerified(source, target, owner) {
-      const from = edited.getBlobClient(source.name);
-      const to = containers[target.container].getBlockBlobClient(target.name);
-      const copy = await copySource(from);
-      return writeResultOnce(
-        () => properties(to),
-        async (conditions) => {
-          const res = await to.syncCopyFromURL(copy.url, {
-            conditions,
-            sourceConditions: { ifMatch: source.etag },
-            // Named metadata replaces the source's, so the source's is passed on explicitly.
-            metadata: { ...source.metadata, ...ownerMetadata(owner) },
-            ...(copy.sourceAuthorization ? { sourceAuthorization: copy.sourceAuthorization } : {}),
-          });
-          return res.etag!;
-        },
-        owner,
-      );
-    },
+  constructor(
+    private readonly containers: Containers,
+    private readonly copySource: CopySource,
+  ) {
+    this.inbox = containers.inbox;
+    this.edited = containers.edited;
+  }
 
-    async writeReport(container, name, value, owner) {
-      const blob = containers[container].getBlockBlobClient(name);
-      const body = `${JSON.stringify(value, null, 2)}\n`;
-      return writeResultOnce(
-        () => properties(blob),
-        async (conditions) =>
-          (
-            await blob.upload(body, Buffer.byteLength(body), {
-              conditions,
-              blobHTTPHeaders: { blobContentType: 'application/json' },
-              metadata: ownerMetadata(owner),
-            })
-          ).etag!,
-        owner,
-      );
-    },
+  async listDropParts(drop: DropRef): Promise<DropParts> {
+    const parts: DropParts = { images: [] };
+    for await (const blob of this.inbox.listBlobsFlat({ prefix: dropListingPrefix(drop), includeMetadata: true })) {
+      const c = classifyBlobName(blob.name);
+      if (!c.ok || c.drop.stem !== drop.stem || c.drop.path !== drop.path) continue;
+      const info = infoOf(blob.name, { ...blob.properties, ...(blob.metadata ? { metadata: blob.metadata } : {}) });
+      if (c.kind === 'image') parts.images.push(info);
+      else parts[c.kind] = info;
+    }
+    parts.image = parts.images[0];
+    return parts;
+  }
 
-    async writeResultBytes(container, name, bytes, contentType, owner) {
-      const blob = containers[container].getBlockBlobClient(name);
-      return writeResultOnce(
-        () => properties(blob),
-        async (conditions) =>
-          (
-            await blob.uploadData(bytes, {
-              conditions,
-              blobHTTPHeaders: { blobContentType: contentType },
-              metadata: ownerMetadata(owner),
-            })
-          ).etag!,
-        owner,
-      );
-    },
+  async samplePart(part: PartRef, maxHeadBytes: number): Promise<PartSample> {
+    const inbox = this.inbox;
+    if (part.bytes <= HEAD_BYTES + TAIL_BYTES) {
+      const all = await range(inbox, part, 0, part.bytes);
+      return { name: part.name, bytes: part.bytes, head: all, tail: all };
+    }
+    const limit = Math.min(part.bytes, maxHeadBytes);
+    const [first, tail] = await Promise.all([
+      range(inbox, part, 0, HEAD_BYTES),
+      range(inbox, part, part.bytes - TAIL_BYTES, TAIL_BYTES),
+    ]);
+    let head = first;
+    for (;;) {
+      const probe = readImageHeader({ head, tail, totalBytes: part.bytes });
+      if (probe.ok || probe.needHeadBytes === undefined || head.length >= limit) break;
+      const next = await range(inbox, part, head.length, Math.min(limit, probe.needHeadBytes) - head.length);
+      head = Buffer.concat([head, next]);
+    }
+    return { name: part.name, bytes: part.bytes, head, tail };
+  }
 
-    async *deadLetters() {
-      for await (const blob of containers.deadLetter.listBlobsFlat()) {
-        yield {
-          name: blob.name,
-          text: async () => (await containers.deadLetter.getBlobClient(blob.name).downloadToBuffer()).toString('utf8'),
-        };
-      }
-    },
+  readPart(part: PartRef): Promise<Buffer> {
+    return range(this.inbox, part, 0, part.bytes);
+  }
 
-    async removeDeadLetter(name) {
-      await containers.deadLetter.getBlobClient(name).deleteIfExists();
-    },
+  async hashPart(part: PartRef): Promise<string> {
+    const res = await this.inbox
+      .getBlobClient(part.name)
+      .download(0, undefined, { conditions: { ifMatch: part.etag } });
+    const hash = createHash('sha256');
+    for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) hash.update(chunk);
+    return hash.digest('hex');
+  }
 
-    async rewriteDeadLetter(name, text) {
-      await containers.deadLetter
-        .getBlockBlobClient(name)
-        .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
-    },
+  async findResults(drop: DropRef): Promise<FoundResult[]> {
+    // Both listings at once: intake waits for them before it reserves the drop's model slot.
+    const listed = await Promise.all(
+      (['published', 'quarantine'] as const).map((container) => this.resultsIn(container, drop)),
+    );
+    return newestFirst(listed.flat());
+  }
 
-    async readJson(container, name) {
-      try {
-        return JSON.parse((await containers[container].getBlobClient(name).downloadToBuffer()).toString('utf8'));
-      } catch (err) {
-        if (isSdkNotFound(err) || err instanceof SyntaxError) return undefined;
-        throw err;
-      }
-    },
+  /** The drop's results in one container, in listing order. */
+  private async resultsIn(container: FoundResult['container'], drop: DropRef): Promise<FoundResult[]> {
+    const found: FoundResult[] = [];
+    const listing = this.containers[container].listBlobsFlat({
+      prefix: dropListingPrefix(drop),
+      includeMetadata: true,
+    });
+    for await (const blob of listing) {
+      if (!isDropResult(drop, blob.name)) continue;
+      const info = infoOf(blob.name, {
+        ...blob.properties,
+        ...(blob.metadata ? { metadata: blob.metadata } : {}),
+      });
+      found.push({ ...info, container });
+    }
+    return found;
+  }
 
-    async uploadDropPart(name, bytes, contentType, metadata, conditions) {
-      const res = await inbox.getBlockBlobClient(name).uploadData(bytes, {
+  async streamPart(part: PartRef): Promise<AsyncIterable<Uint8Array>> {
+    const res = await this.inbox
+      .getBlobClient(part.name)
+      .download(0, part.bytes, { conditions: { ifMatch: part.etag } });
+    return res.readableStreamBody as AsyncIterable<Buffer>;
+  }
+
+  findOutput(name: string): Promise<BlobInfo | undefined> {
+    return properties(this.edited.getBlobClient(name));
+  }
+
+  async stageOutput(name: string, image: AsyncIterable<Uint8Array>): Promise<StagedOutput> {
+    const blob = this.edited.getBlockBlobClient(name);
+    const { blockIds, bytes, sha256 } = await stageBlocks(blob, image);
+    return {
+      bytes,
+      sha256,
+      commit: (contentType, metadata, over) => this.commitBlocks(name, blob, blockIds, contentType, metadata, over),
+    };
+  }
+
+  /** Commits staged blocks as `edited/<name>`, only over version `over` (`null`: only where none exists). */
+  private async commitBlocks(
+    name: string,
+    blob: BlockBlobClient,
+    blockIds: string[],
+    contentType: string,
+    metadata: Record<string, string>,
+    over: string | null,
+  ): Promise<CommitResult> {
+    try {
+      const written = await blob.commitBlockList(blockIds, {
+        conditions: over ? { ifMatch: over } : { ifNoneMatch: '*' },
         blobHTTPHeaders: { blobContentType: contentType },
         metadata,
-        ...(conditions ? { conditions } : {}),
       });
-      return res.etag!;
-    },
+      return { written: true, etag: written.etag! };
+    } catch (err) {
+      const discarded = isInvalidBlockList(err);
+      if (!isSdkConflict(err) && !discarded) throw err;
+      const existing = await properties(this.edited.getBlobClient(name));
+      if (discarded) return { written: false, discarded, existing };
+      // Gone between the write and the look: report an empty version so the caller writes afresh.
+      return { written: false, existing: existing ?? infoOf(name, { etag: '' }) };
+    }
+  }
 
-    async downloadBlob(container, name) {
-      const res = await containers[container].getBlobClient(name).download();
-      const body = res.readableStreamBody as Readable | undefined;
-      if (!body) throw new Error(`${container}/${name} has no body`);
-      return { body, bytes: res.contentLength ?? 0 };
-    },
-  };
+  readOutput(name: string, etag: string): Promise<Buffer> {
+    return this.edited.getBlobClient(name).downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } });
+  }
+
+  async copyVerified(
+    source: { name: string; etag: string; metadata: Record<string, string> },
+    target: { container: ResultContainer; name: string },
+    owner: ResultOwner,
+  ): Promise<WriteResult> {
+    const from = this.edited.getBlobClient(source.name);
+    const to = this.containers[target.container].getBlockBlobClient(target.name);
+    const copy = await this.copySource(from);
+    return writeResultOnce(
+      () => properties(to),
+      async (conditions) => {
+        const res = await to.syncCopyFromURL(copy.url, {
+          conditions,
+          sourceConditions: { ifMatch: source.etag },
+          // Named metadata replaces the source's, so the source's is passed on explicitly.
+          metadata: { ...source.metadata, ...ownerMetadata(owner) },
+          ...(copy.sourceAuthorization ? { sourceAuthorization: copy.sourceAuthorization } : {}),
+        });
+        return res.etag!;
+      },
+      owner,
+    );
+  }
+
+  async writeReport(
+    container: ResultContainer,
+    name: string,
+    value: unknown,
+    owner: ResultOwner,
+  ): Promise<WriteResult> {
+    const blob = this.containers[container].getBlockBlobClient(name);
+    const body = `${JSON.stringify(value, null, 2)}\n`;
+    return writeResultOnce(
+      () => properties(blob),
+      async (conditions) =>
+        (
+          await blob.upload(body, Buffer.byteLength(body), {
+            conditions,
+            blobHTTPHeaders: { blobContentType: 'application/json' },
+            metadata: ownerMetadata(owner),
+          })
+        ).etag!,
+      owner,
+    );
+  }
+
+  async writeResultBytes(
+    container: ResultContainer,
+    name: string,
+    bytes: Uint8Array,
+    contentType: string,
+    owner: ResultOwner,
+  ): Promise<WriteResult> {
+    const blob = this.containers[container].getBlockBlobClient(name);
+    return writeResultOnce(
+      () => properties(blob),
+      async (conditions) =>
+        (
+          await blob.uploadData(bytes, {
+            conditions,
+            blobHTTPHeaders: { blobContentType: contentType },
+            metadata: ownerMetadata(owner),
+          })
+        ).etag!,
+      owner,
+    );
+  }
+
+  async *deadLetters(): AsyncIterable<{ name: string; text(): Promise<string> }> {
+    for await (const blob of this.containers.deadLetter.listBlobsFlat()) {
+      yield {
+        name: blob.name,
+        text: async () =>
+          (await this.containers.deadLetter.getBlobClient(blob.name).downloadToBuffer()).toString('utf8'),
+      };
+    }
+  }
+
+  async removeDeadLetter(name: string): Promise<void> {
+    await this.containers.deadLetter.getBlobClient(name).deleteIfExists();
+  }
+
+  async rewriteDeadLetter(name: string, text: string): Promise<void> {
+    await this.containers.deadLetter
+      .getBlockBlobClient(name)
+      .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+  }
+
+  async readJson<T>(container: ContainerName, name: string): Promise<T | undefined> {
+    try {
+      return JSON.parse((await this.containers[container].getBlobClient(name).downloadToBuffer()).toString('utf8'));
+    } catch (err) {
+      if (isSdkNotFound(err) || err instanceof SyntaxError) return undefined;
+      throw err;
+    }
+  }
+
+  async uploadDropPart(
+    name: string,
+    bytes: Uint8Array,
+    contentType: string,
+    metadata: Record<string, string>,
+    conditions?: { ifNoneMatch?: '*'; ifMatch?: string },
+  ): Promise<string> {
+    const res = await this.inbox.getBlockBlobClient(name).uploadData(bytes, {
+      blobHTTPHeaders: { blobContentType: contentType },
+      metadata,
+      ...(conditions ? { conditions } : {}),
+    });
+    return res.etag!;
+  }
+
+  async downloadBlob(container: ContainerName, name: string): Promise<{ body: Readable; bytes: number }> {
+    const res = await this.containers[container].getBlobClient(name).download();
+    const body = res.readableStreamBody as Readable | undefined;
+    if (!body) throw new Error(`${container}/${name} has no body`);
+    return { body, bytes: res.contentLength ?? 0 };
+  }
 }

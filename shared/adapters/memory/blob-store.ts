@@ -8,7 +8,7 @@ import { CONTAINERS } from '../../core/containers.js';
 import { createHash } from 'node:crypto';
 import type { BlobInfo, BlobStore, DropParts, ResultOwner, StagedOutput, WriteResult } from '../../ports/blob-store.js';
 import { isDropResult, mayReplace, newestFirst, ownerMetadata } from '../../ports/blob-store.js';
-import { classifyBlobName, dropListingPrefix } from '../../core/drop.js';
+import { classifyBlobName, dropListingPrefix, type DropRef } from '../../core/drop.js';
 import type { PartRef } from '../../core/job.js';
 import { AlreadyExists, ConditionFailed, isConflict, NotFound } from '../../ports/errors.js';
 
@@ -140,21 +140,24 @@ export class MemoryBlobs {
     };
   }
 
+  /** The drop's parts in `inbox/`, in name order (the blob store's `listDropParts`). */
+  private dropParts(drop: DropRef): DropParts {
+    const parts: DropParts = { images: [] };
+    const prefix = dropListingPrefix(drop);
+    for (const name of [...this.container('inbox').keys()].sort()) {
+      const c = classifyBlobName(name);
+      if (!name.startsWith(prefix) || !c.ok || c.drop.stem !== drop.stem || c.drop.path !== drop.path) continue;
+      const info = this.info('inbox', name)!;
+      if (c.kind === 'image') parts.images.push(info);
+      else parts[c.kind] = info;
+    }
+    parts.image = parts.images[0];
+    return parts;
+  }
+
   store(): BlobStore {
     return {
-      listDropParts: async (drop) => {
-        const parts: DropParts = { images: [] };
-        const prefix = dropListingPrefix(drop);
-        for (const name of [...this.container('inbox').keys()].sort()) {
-          const c = classifyBlobName(name);
-          if (!name.startsWith(prefix) || !c.ok || c.drop.stem !== drop.stem || c.drop.path !== drop.path) continue;
-          const info = this.info('inbox', name)!;
-          if (c.kind === 'image') parts.images.push(info);
-          else parts[c.kind] = info;
-        }
-        parts.image = parts.images[0];
-        return parts;
-      },
+      listDropParts: async (drop) => this.dropParts(drop),
       samplePart: async (part: PartRef) => {
         const bytes = this.read('inbox', part);
         return { name: part.name, bytes: bytes.length, head: bytes, tail: bytes };
