@@ -14,19 +14,20 @@ import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEmulator } from '../local/emulator/server.js';
+import type { ContainerClient } from '@azure/storage-blob';
+import { startEmulator, type Emulator } from '../local/emulator/server.js';
 import { freePort, spawnHost } from '../local/host/child.js';
 import { connectionString } from '../local/storage/azurite.js';
 import { startObservingProxy } from '../local/storage/proxy.js';
 import { Ledger, type JobSummary } from '../shared/app/ledger.js';
 import { containerRecords } from '../shared/adapters/azure/blob-records.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { createStorageClients, ensureStorageLayout, type StorageClients } from '../shared/adapters/azure/storage.js';
 import { CONTAINERS } from '../shared/core/containers.js';
 import { isTerminal, type JobRecord } from '../shared/core/job.js';
 import { type PacerState, slotIntervalMs } from '../shared/core/pacing.js';
 import { ms, percentile } from './measure.js';
 import { pair } from './drop-files.js';
-import { spawnStorage } from './storage-process.js';
+import { spawnStorage, type StorageProcess } from './storage-process.js';
 
 const DROPS = Number(process.env.IMAGEGEN_BENCH_SCALE_DROPS ?? 300);
 const UPLOADS_AT_ONCE = 24;
@@ -88,6 +89,203 @@ async function summaries(ledger: Ledger): Promise<JobSummary[]> {
   return jobs;
 }
 
+/** The hosts' settings: storage through the counting proxy, and the emulator at `rpm`. */
+function hostSettings(storage: StorageProcess, counterPort: number, emulator: Emulator, rpm: number) {
+  return {
+    ...process.env,
+    AzureWebJobsStorage: connectionString(`http://127.0.0.1:${counterPort}/devstoreaccount1`, storage.queueEndpoint),
+    AZURE_OPENAI_ENDPOINT: emulator.url,
+    AZURE_OPENAI_API_KEY: 'k',
+    EXTRA_TRUST_ANCHORS: emulator.caPem,
+    IMAGE_MODEL_RPM: String(rpm),
+    // The drops come without a sidecar: a third fewer uploads, events and intakes for the machine to carry.
+    DROP_SETTLE: '0s',
+  };
+}
+
+/** Starts a host on each port into `hosts` (so the caller can kill them whatever happens). */
+async function spawnHosts(hosts: ChildProcess[], ports: number[], env: NodeJS.ProcessEnv, rpm: number): Promise<void> {
+  const hostLog = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scale-')), 'hosts.log');
+  const output = createWriteStream(hostLog).setMaxListeners(4 * ports.length);
+  console.error(`  (g) pipeline at ${rpm} RPM: the hosts' output goes to ${hostLog}`);
+  // One after another: eight Node processes loading the functions at once on two cores time out.
+  for (const port of ports) {
+    hosts.push(await spawnHost({ port, env, args: ['--no-timers'], startupMs: 60_000, output }));
+  }
+}
+
+/** The drops of a burst, uploaded and waited for, and the pacer's schedules read as the run goes. */
+class Burst {
+  /** Every reservation the schedules remember, by key: read as the run goes (they forget after 5 minutes). */
+  readonly remembered = new Map<string, number>();
+  readonly ledger: Ledger;
+  private readonly jobs: ContainerClient;
+  private readonly inbox: ContainerClient;
+
+  constructor(
+    clients: StorageClients,
+    private readonly files: { image: Buffer; mask: Buffer },
+  ) {
+    this.jobs = clients.container(CONTAINERS.jobs);
+    this.inbox = clients.container(CONTAINERS.inbox);
+    this.ledger = new Ledger(containerRecords(this.jobs));
+  }
+
+  upload(keys: string[]): Promise<void> {
+    return eachLimited(keys, UPLOADS_AT_ONCE, async (key) => {
+      await this.inbox.getBlockBlobClient(`${key}.png`).uploadData(this.files.image);
+      await this.inbox.getBlockBlobClient(`${key}.mask.png`).uploadData(this.files.mask);
+    });
+  }
+
+  async readSchedules(): Promise<void> {
+    for await (const blob of this.jobs.listBlobsFlat({ prefix: 'pacer/' })) {
+      const text = (await this.jobs.getBlobClient(blob.name).downloadToBuffer()).toString('utf8');
+      const state = JSON.parse(text) as PacerState;
+      for (const [key, at] of Object.entries(state.recent ?? {})) this.remembered.set(`${blob.name} ${key}`, at);
+    }
+  }
+
+  /** Waits until the jobs of every drop named `<prefix>/…` are terminal, or until `deadline`. */
+  async settled(prefix: string, count: number, deadline: number): Promise<void> {
+    for (; Date.now() < deadline; await sleep(3_000)) {
+      await this.readSchedules().catch(() => undefined);
+      // A busy machine's storage may answer one poll with an error: the next poll looks again.
+      const seen = (await summaries(this.ledger).catch(() => [])).filter((j) => j.drop.startsWith(`${prefix}/`));
+      if (seen.length >= count && seen.every((j) => isTerminal(j.state))) return;
+    }
+  }
+}
+
+/** CPU seconds each process used during the burst, and the burst's times. */
+interface Measured {
+  start: number;
+  uploaded: number;
+  elapsed: number;
+  benchCpu: NodeJS.CpuUsage;
+  storageCpu: number;
+  hostsCpu: number[];
+}
+
+async function timeBurst(
+  burst: Burst,
+  storage: StorageProcess,
+  hosts: ChildProcess[],
+  ideal: number,
+): Promise<Measured> {
+  const keys = Array.from({ length: DROPS }, (_, i) => `scale/${i}`);
+  const cpuBefore = {
+    bench: process.cpuUsage(),
+    storage: cpuSeconds(storage.pid),
+    hosts: hosts.map((h) => cpuSeconds(h.pid!)),
+  };
+  const start = Date.now();
+  await burst.upload(keys);
+  const uploaded = Date.now();
+  await burst.settled('scale', DROPS, start + Math.max(3 * ideal, ideal + 180_000));
+  const benchCpu = process.cpuUsage(cpuBefore.bench);
+  const storageCpu = cpuSeconds(storage.pid) - cpuBefore.storage;
+  const hostsCpu = hosts.map((h, i) => cpuSeconds(h.pid!) - cpuBefore.hosts[i]!);
+  return { start, uploaded, elapsed: (Date.now() - start) / 1000, benchCpu, storageCpu, hostsCpu };
+}
+
+/** The model's calls: all of them, the 200s, the 429s, and the jobs edited twice. */
+function modelCalls(emulator: Emulator) {
+  const calls = emulator.requests().filter((r) => r.path.endsWith('/images/edits'));
+  const edits = calls.filter((c) => c.status === 200);
+  const throttled = calls.filter((c) => c.status === 429).length;
+  // A call's client request id is `<job id>-<attempt>` (shared/app/edit.ts).
+  const editsOf = new Map<string, number>();
+  for (const c of edits) {
+    const job = c.clientRequestId?.replace(/-\d+$/, '') ?? '';
+    editsOf.set(job, (editsOf.get(job) ?? 0) + 1);
+  }
+  const editedTwice = [...editsOf.values()].filter((n) => n > 1).length;
+  return { calls, edits, throttled, editedTwice };
+}
+
+/** The slots the schedules gave: a time held by two jobs was given twice; the burst's spread against back to back. */
+function slotUse(remembered: Map<string, number>, burstIds: Set<string>, rpm: number) {
+  const reserved: { schedule: string; job: string; at: number }[] = [];
+  const lastSlot = new Map<string, number>();
+  for (const [key, at] of remembered) {
+    const [schedule, reservation] = key.split(' ') as [string, string];
+    const job = reservation.split(':')[0]!;
+    reserved.push({ schedule, job, at });
+    lastSlot.set(job, Math.max(at, lastSlot.get(job) ?? 0));
+  }
+  const jobsAt = new Map<string, Set<string>>();
+  for (const r of reserved) {
+    const slot = `${r.schedule} ${r.at}`;
+    jobsAt.set(slot, (jobsAt.get(slot) ?? new Set()).add(r.job));
+  }
+  const givenTwice = [...jobsAt.values()].filter((s) => s.size > 1).length;
+  const slots = reserved
+    .filter((r) => burstIds.has(r.job))
+    .map((r) => r.at)
+    .sort((a, b) => a - b);
+  const span = (slots.at(-1)! - slots[0]!) / ((slots.length - 1) * slotIntervalMs(rpm));
+  return { reserved: reserved.length, lastSlot, givenTwice, span };
+}
+
+interface ScaleFigures {
+  instances: number;
+  rpm: number;
+  ideal: number;
+  measured: Measured;
+  jobs: JobRecord[];
+  calls: ReturnType<typeof modelCalls>;
+  slots: ReturnType<typeof slotUse>;
+  casLost: number;
+}
+
+function scaleRows({ instances, rpm, ideal, measured, jobs, calls, slots, casLost }: ScaleFigures): [string, string][] {
+  const { start, uploaded, elapsed, benchCpu, storageCpu, hostsCpu } = measured;
+  const { edits, throttled } = calls;
+  const published = jobs.filter((j) => j.state === 'published');
+  const at = (j: JobRecord, state: string) => Date.parse(j.history.find((h) => h.state === state)?.at ?? '');
+  const done = Math.max(...published.map((j) => at(j, 'published')));
+  // When each job's successful call reached the model (its request is recorded when it ends).
+  const called = new Map(edits.map((c) => [c.clientRequestId?.replace(/-\d+$/, ''), Date.parse(c.at) - c.durationMs]));
+  const late = published.flatMap((j) => (called.has(j.id) ? [called.get(j.id)! - slots.lastSlot.get(j.id)!] : []));
+  const intake = jobs.map((j) => Date.parse(j.createdAt) - start).sort((x, y) => x - y);
+  const failed = jobs.filter((j) => j.state === 'failed').length;
+  const hostsTotal = hostsCpu.reduce((a, b) => a + b, 0);
+  const cores = [storageCpu, (benchCpu.user + benchCpu.system) / 1e6, hostsTotal].map((c) => c / elapsed);
+  return [
+    ['drops (256x256, no sidecar), host processes, emulator and pipeline RPM', `${DROPS}, ${instances}, ${rpm}`],
+    ['uploads took', ms(uploaded - start)],
+    ['quota-bound ideal D/R', ms(ideal)],
+    [
+      'completion: first upload → last published',
+      `${ms(done - start)} (${((done - start) / ideal).toFixed(2)} × ideal)`,
+    ],
+    [
+      'intake: jobs created p50 / last, after the first upload',
+      `${ms(percentile(intake, 50))} / ${ms(intake.at(-1)!)}`,
+    ],
+    [
+      'published / failed / other or unfinished',
+      `${published.length} / ${failed} / ${DROPS - published.length - failed}`,
+    ],
+    [
+      'model calls: 200 / 429 (429 share)',
+      `${edits.length} / ${throttled} (${percent(throttled, calls.calls.length)})`,
+    ],
+    ['jobs edited more than once (two 200s from the model)', String(calls.editedTwice)],
+    ['slots given twice', String(slots.givenTwice)],
+    ['slots: span / back to back', slots.span.toFixed(2)],
+    ['schedule: lost compare-and-swaps per slot', (casLost / Math.max(1, slots.reserved)).toFixed(2)],
+    ['call reached the model after its slot p50 / p95', `${ms(percentile(late, 50))} / ${ms(percentile(late, 95))}`],
+    [
+      `CPU: storage and Event Grid / emulator and uploads / ${instances} hosts`,
+      `${cores.map((c) => c.toFixed(2)).join(' / ')} (${cores.reduce((a, b) => a + b, 0).toFixed(2)} of ${cpus().length} cores)`,
+    ],
+    // What sizing instances to a quota rests on: the pipeline's own CPU per drop, whatever the machine.
+    ['host CPU per drop (all hosts)', `${((1000 * hostsTotal) / DROPS).toFixed(0)} ms`],
+  ];
+}
+
 /** One burst through `instances` hosts with the emulator and IMAGE_MODEL_RPM at `rpm`: [label, value] rows. */
 export async function pipelineScale(instances: number, rpm: number): Promise<[string, string][]> {
   const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
@@ -110,149 +308,27 @@ export async function pipelineScale(instances: number, rpm: number): Promise<[st
     },
   });
   const hosts: ChildProcess[] = [];
-  const hostLog = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scale-')), 'hosts.log');
   try {
-    const conn = storage.connectionString;
-    const clients = await createStorageClients({ kind: 'connectionString', connectionString: conn });
+    const clients = await createStorageClients({
+      kind: 'connectionString',
+      connectionString: storage.connectionString,
+    });
     await ensureStorageLayout(clients);
-    const env = {
-      ...process.env,
-      AzureWebJobsStorage: connectionString(`http://127.0.0.1:${counter.port}/devstoreaccount1`, storage.queueEndpoint),
-      AZURE_OPENAI_ENDPOINT: emulator.url,
-      AZURE_OPENAI_API_KEY: 'k',
-      EXTRA_TRUST_ANCHORS: emulator.caPem,
-      IMAGE_MODEL_RPM: String(rpm),
-      // The drops come without a sidecar: a third fewer uploads, events and intakes for the machine to carry.
-      DROP_SETTLE: '0s',
-    };
-    const output = createWriteStream(hostLog).setMaxListeners(4 * instances);
-    console.error(`  (g) pipeline at ${rpm} RPM: the hosts' output goes to ${hostLog}`);
-    // One after another: eight Node processes loading the functions at once on two cores time out.
-    for (const port of ports) {
-      hosts.push(await spawnHost({ port, env, args: ['--no-timers'], startupMs: 60_000, output }));
-    }
-    const files = await pair(256);
-    const inbox = clients.container(CONTAINERS.inbox);
-    const ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
-    const upload = (keys: string[]) =>
-      eachLimited(keys, UPLOADS_AT_ONCE, async (key) => {
-        await inbox.getBlockBlobClient(`${key}.png`).uploadData(files.image);
-        await inbox.getBlockBlobClient(`${key}.mask.png`).uploadData(files.mask);
-      });
-    // Every reservation the schedules remember, by key: read as the run goes (they forget after 5 minutes).
-    const pacers = clients.container(CONTAINERS.jobs);
-    const remembered = new Map<string, number>();
-    const readSchedules = async () => {
-      for await (const blob of pacers.listBlobsFlat({ prefix: 'pacer/' })) {
-        const text = (await pacers.getBlobClient(blob.name).downloadToBuffer()).toString('utf8');
-        const state = JSON.parse(text) as PacerState;
-        for (const [key, at] of Object.entries(state.recent ?? {})) remembered.set(`${blob.name} ${key}`, at);
-      }
-    };
-    /** Waits until the jobs of every drop named `<prefix>/…` are terminal, or until `deadline`. */
-    const settled = async (prefix: string, count: number, deadline: number) => {
-      for (; Date.now() < deadline; await sleep(3_000)) {
-        await readSchedules().catch(() => undefined);
-        // A busy machine's storage may answer one poll with an error: the next poll looks again.
-        const seen = (await summaries(ledger).catch(() => [])).filter((j) => j.drop.startsWith(`${prefix}/`));
-        if (seen.length >= count && seen.every((j) => isTerminal(j.state))) return;
-      }
-    };
+    await spawnHosts(hosts, ports, hostSettings(storage, counter.port, emulator, rpm), rpm);
+    const burst = new Burst(clients, await pair(256));
     // Warm-up: each host loads the function modules, c2pa-rs and its connections once (a Flex instance
     // that has served a while); three drops per host, since Event Grid's turn and the queue's do not line up.
-    await upload(Array.from({ length: 3 * instances }, (_, i) => `warm/${i}`));
-    await settled('warm', 3 * instances, Date.now() + 180_000);
+    await burst.upload(Array.from({ length: 3 * instances }, (_, i) => `warm/${i}`));
+    await burst.settled('warm', 3 * instances, Date.now() + 180_000);
     emulator.clearRequests();
-    const keys = Array.from({ length: DROPS }, (_, i) => `scale/${i}`);
     const ideal = (DROPS / rpm) * 60_000;
-    const cpuBefore = {
-      bench: process.cpuUsage(),
-      storage: cpuSeconds(storage.pid),
-      hosts: hosts.map((h) => cpuSeconds(h.pid!)),
-    };
-    const start = Date.now();
-    await upload(keys);
-    const uploaded = Date.now();
-    await settled('scale', DROPS, start + Math.max(3 * ideal, ideal + 180_000));
-    const benchCpu = process.cpuUsage(cpuBefore.bench);
-    const storageCpu = cpuSeconds(storage.pid) - cpuBefore.storage;
-    const hostsCpu = hosts.map((h, i) => cpuSeconds(h.pid!) - cpuBefore.hosts[i]!);
-    const elapsed = (Date.now() - start) / 1000;
-    const ids = (await summaries(ledger)).filter((j) => j.drop.startsWith('scale/')).map((j) => j.id);
-    const jobs = (await Promise.all(ids.map((id) => ledger.get(id)))).flatMap((v) => (v ? [v.value] : []));
-    const published = jobs.filter((j) => j.state === 'published');
-    const at = (j: JobRecord, state: string) => Date.parse(j.history.find((h) => h.state === state)?.at ?? '');
-    const done = Math.max(...published.map((j) => at(j, 'published')));
-    const calls = emulator.requests().filter((r) => r.path.endsWith('/images/edits'));
-    const edits = calls.filter((c) => c.status === 200);
-    const throttled = calls.filter((c) => c.status === 429).length;
-    // A call's client request id is `<job id>-<attempt>` (shared/app/edit.ts).
-    const editsOf = new Map<string, number>();
-    for (const c of edits) {
-      const job = c.clientRequestId?.replace(/-\d+$/, '') ?? '';
-      editsOf.set(job, (editsOf.get(job) ?? 0) + 1);
-    }
-    const editedTwice = [...editsOf.values()].filter((n) => n > 1).length;
-    // Slots: a time held by two jobs was given twice.
-    await readSchedules();
-    const reserved: { schedule: string; job: string; at: number }[] = [];
-    const lastSlot = new Map<string, number>();
-    for (const [key, at] of remembered) {
-      const [schedule, reservation] = key.split(' ') as [string, string];
-      const job = reservation.split(':')[0]!;
-      reserved.push({ schedule, job, at });
-      lastSlot.set(job, Math.max(at, lastSlot.get(job) ?? 0));
-    }
-    const jobsAt = new Map<string, Set<string>>();
-    for (const r of reserved) {
-      const slot = `${r.schedule} ${r.at}`;
-      jobsAt.set(slot, (jobsAt.get(slot) ?? new Set()).add(r.job));
-    }
-    const givenTwice = [...jobsAt.values()].filter((s) => s.size > 1).length;
-    const burstIds = new Set(ids);
-    const slots = reserved
-      .filter((r) => burstIds.has(r.job))
-      .map((r) => r.at)
-      .sort((a, b) => a - b);
-    const span = (slots.at(-1)! - slots[0]!) / ((slots.length - 1) * slotIntervalMs(rpm));
-    // When each job's successful call reached the model (its request is recorded when it ends).
-    const called = new Map(
-      edits.map((c) => [c.clientRequestId?.replace(/-\d+$/, ''), Date.parse(c.at) - c.durationMs]),
-    );
-    const late = published.flatMap((j) => (called.has(j.id) ? [called.get(j.id)! - lastSlot.get(j.id)!] : []));
-    const intake = jobs.map((j) => Date.parse(j.createdAt) - start).sort((x, y) => x - y);
-    const failed = jobs.filter((j) => j.state === 'failed').length;
-    const hostsTotal = hostsCpu.reduce((a, b) => a + b, 0);
-    const cores = [storageCpu, (benchCpu.user + benchCpu.system) / 1e6, hostsTotal].map((c) => c / elapsed);
-    return [
-      ['drops (256x256, no sidecar), host processes, emulator and pipeline RPM', `${DROPS}, ${instances}, ${rpm}`],
-      ['uploads took', ms(uploaded - start)],
-      ['quota-bound ideal D/R', ms(ideal)],
-      [
-        'completion: first upload → last published',
-        `${ms(done - start)} (${((done - start) / ideal).toFixed(2)} × ideal)`,
-      ],
-      [
-        'intake: jobs created p50 / last, after the first upload',
-        `${ms(percentile(intake, 50))} / ${ms(intake.at(-1)!)}`,
-      ],
-      [
-        'published / failed / other or unfinished',
-        `${published.length} / ${failed} / ${DROPS - published.length - failed}`,
-      ],
-      ['model calls: 200 / 429 (429 share)', `${edits.length} / ${throttled} (${percent(throttled, calls.length)})`],
-      ['jobs edited more than once (two 200s from the model)', String(editedTwice)],
-      ['slots given twice', String(givenTwice)],
-      ['slots: span / back to back', span.toFixed(2)],
-      ['schedule: lost compare-and-swaps per slot', (casLost.pacer / Math.max(1, reserved.length)).toFixed(2)],
-      ['call reached the model after its slot p50 / p95', `${ms(percentile(late, 50))} / ${ms(percentile(late, 95))}`],
-      [
-        `CPU: storage and Event Grid / emulator and uploads / ${instances} hosts`,
-        `${cores.map((c) => c.toFixed(2)).join(' / ')} (${cores.reduce((a, b) => a + b, 0).toFixed(2)} of ${cpus().length} cores)`,
-      ],
-      // What sizing instances to a quota rests on: the pipeline's own CPU per drop, whatever the machine.
-      ['host CPU per drop (all hosts)', `${((1000 * hostsTotal) / DROPS).toFixed(0)} ms`],
-    ];
+    const measured = await timeBurst(burst, storage, hosts, ideal);
+    const ids = (await summaries(burst.ledger)).filter((j) => j.drop.startsWith('scale/')).map((j) => j.id);
+    const jobs = (await Promise.all(ids.map((id) => burst.ledger.get(id)))).flatMap((v) => (v ? [v.value] : []));
+    const calls = modelCalls(emulator);
+    await burst.readSchedules();
+    const slots = slotUse(burst.remembered, new Set(ids), rpm);
+    return scaleRows({ instances, rpm, ideal, measured, jobs, calls, slots, casLost: casLost.pacer });
   } finally {
     for (const h of hosts) h.kill('SIGKILL');
     await front.close();

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTAINERS } from '../shared/core/containers.js';
 import { isTerminal, type JobRecord } from '../shared/core/job.js';
 import { parse } from './cli.js';
-import { startLocalPipeline } from './environment.js';
+import { startLocalPipeline, type LocalPipeline } from './environment.js';
 import { BLOCKED_WORD, SAMPLES, uncredentialedImage, writeSamples } from './samples.js';
 import { startDropSync, startMirror } from './sync.js';
 
@@ -21,6 +21,77 @@ const FORGED = 'forged/no-credentials.png';
 /** `--out /tmp/x` is shown as given, `--out x` as ./x. */
 const shown = (dir: string) => (path.isAbsolute(dir) ? dir : `./${dir}`);
 const TIMEOUT_MS = 90_000;
+
+type Runtime = LocalPipeline['runtime'];
+type Row = [string, string, string, string];
+
+/** The newest job of each sample drop. */
+async function latestJobs(rt: Runtime): Promise<Map<string, JobRecord>> {
+  const byDrop = new Map<string, JobRecord>();
+  const { jobs } = await rt.ledger.list({ limit: 500 });
+  for (const summary of jobs) {
+    const job = (await rt.ledger.get(summary.id))?.value;
+    const known = job && byDrop.get(job.drop.key);
+    if (job && (!known || known.createdAt < job.createdAt)) byDrop.set(job.drop.key, job);
+  }
+  return byDrop;
+}
+
+const forgedReport = (rt: Runtime) => rt.containers.quarantine.getBlobClient('forged/no-credentials.provenance.json');
+
+/** Waits until every sample's job is terminal and the forged image is judged, or TIMEOUT_MS. */
+async function settledJobs(rt: Runtime): Promise<Map<string, JobRecord>> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  let jobs = await latestJobs(rt);
+  while (Date.now() < deadline) {
+    jobs = await latestJobs(rt);
+    if (
+      SAMPLES.every((s) => jobs.get(s.drop) && isTerminal(jobs.get(s.drop)!.state)) &&
+      (await forgedReport(rt).exists())
+    )
+      break;
+    await sleep(250);
+  }
+  return jobs;
+}
+
+/** Each sample's row: where it was expected to end and where it did. */
+function sampleRows(jobs: Map<string, JobRecord>): { rows: Row[]; ok: boolean } {
+  const rows: Row[] = [];
+  let ok = true;
+  for (const s of SAMPLES) {
+    const job = jobs.get(s.drop);
+    const got = job?.state ?? 'no job';
+    const pass = got === s.expected;
+    ok &&= pass;
+    const detail =
+      job?.state === 'published'
+        ? `${job.publish?.blob} + ${job.publish?.report} (by ${job.publish?.by})`
+        : (job?.problems?.[0] ?? job?.error?.message ?? s.why);
+    rows.push([s.drop, s.expected, `${pass ? '✓' : '✗'} ${got}`, detail]);
+  }
+  return { rows, ok };
+}
+
+/** The row of the image written straight into edited/ without credentials. */
+async function forgedRow(rt: Runtime): Promise<{ row: Row; ok: boolean }> {
+  const forged = await forgedReport(rt).exists();
+  let forgedWhy = 'no report';
+  if (forged) {
+    const report = JSON.parse((await forgedReport(rt).downloadToBuffer()).toString('utf8')) as { reasons: string[] };
+    forgedWhy = report.reasons[0] ?? '';
+  }
+  const result = `${forged ? '✓' : '✗'} ${forged ? 'quarantined' : 'not judged'}`;
+  return { row: [`edited/${FORGED}`, 'quarantined', result, forgedWhy], ok: forged };
+}
+
+function printTable(rows: Row[]): void {
+  const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
+  const line = (r: string[]) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  process.stdout.write(
+    `\n${line(rows[0]!)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.slice(1).map(line).join('\n')}\n\n`,
+  );
+}
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, { samples: { type: 'string' }, out: { type: 'string' } });
@@ -40,27 +111,7 @@ export async function run(args: string[]): Promise<number> {
     .getBlockBlobClient(FORGED)
     .uploadData(await uncredentialedImage(), { blobHTTPHeaders: { blobContentType: 'image/png' } });
 
-  /** The newest job of each sample drop. */
-  const latest = async (): Promise<Map<string, JobRecord>> => {
-    const byDrop = new Map<string, JobRecord>();
-    const { jobs } = await rt.ledger.list({ limit: 500 });
-    for (const summary of jobs) {
-      const job = (await rt.ledger.get(summary.id))?.value;
-      const known = job && byDrop.get(job.drop.key);
-      if (job && (!known || known.createdAt < job.createdAt)) byDrop.set(job.drop.key, job);
-    }
-    return byDrop;
-  };
-  const forgedReport = async () =>
-    rt.containers.quarantine.getBlobClient('forged/no-credentials.provenance.json').exists();
-
-  const deadline = Date.now() + TIMEOUT_MS;
-  let jobs = await latest();
-  while (Date.now() < deadline) {
-    jobs = await latest();
-    if (SAMPLES.every((s) => jobs.get(s.drop) && isTerminal(jobs.get(s.drop)!.state)) && (await forgedReport())) break;
-    await sleep(250);
-  }
+  const jobs = await settledJobs(rt);
   await sync.close();
   const mirror = startMirror({
     containers: Object.values(CONTAINERS).map((c) => rt.storage.container(c)),
@@ -69,42 +120,10 @@ export async function run(args: string[]): Promise<number> {
   await sleep(300);
   await mirror.close();
 
-  const rows: [string, string, string, string][] = [['drop', 'expected', 'result', 'where / why']];
-  let ok = true;
-  for (const s of SAMPLES) {
-    const job = jobs.get(s.drop);
-    const got = job?.state ?? 'no job';
-    const pass = got === s.expected;
-    ok &&= pass;
-    const detail =
-      job?.state === 'published'
-        ? `${job.publish?.blob} + ${job.publish?.report} (by ${job.publish?.by})`
-        : (job?.problems?.[0] ?? job?.error?.message ?? s.why);
-    rows.push([s.drop, s.expected, `${pass ? '✓' : '✗'} ${got}`, detail]);
-  }
-  const forged = await forgedReport();
-  ok &&= forged;
-  let forgedWhy = 'no report';
-  if (forged) {
-    const report = JSON.parse(
-      (
-        await rt.containers.quarantine.getBlobClient('forged/no-credentials.provenance.json').downloadToBuffer()
-      ).toString('utf8'),
-    ) as { reasons: string[] };
-    forgedWhy = report.reasons[0] ?? '';
-  }
-  rows.push([
-    `edited/${FORGED}`,
-    'quarantined',
-    `${forged ? '✓' : '✗'} ${forged ? 'quarantined' : 'not judged'}`,
-    forgedWhy,
-  ]);
-
-  const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
-  const line = (r: string[]) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
-  process.stdout.write(
-    `\n${line(rows[0]!)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.slice(1).map(line).join('\n')}\n\n`,
-  );
+  const samples = sampleRows(jobs);
+  const forged = await forgedRow(rt);
+  const ok = samples.ok && forged.ok;
+  printTable([['drop', 'expected', 'result', 'where / why'], ...samples.rows, forged.row]);
   process.stdout.write(
     `Results mirrored to ${shown(outDir)}/ (published/, quarantine/, rejected/ and the jobs/ ledger).\n`,
   );

@@ -11,7 +11,8 @@ import { CONTAINERS } from '../shared/core/containers.js';
 import { intOption, parse, UsageError } from './cli.js';
 import { startLocalPipeline, type LocalPipeline, type Settings } from './environment.js';
 import { createReporter } from './reporter.js';
-import { parsePoolSpec } from './pool.js';
+import type { LogEntry } from './host/host.js';
+import { parsePoolSpec, type EmulatedRegion } from './pool.js';
 import { ensurePortsFree, explainListenError, startPorts } from './ports.js';
 import { startDropSync, startMirror } from './sync.js';
 import { describeUnchanged } from './unchanged-drop.js';
@@ -89,8 +90,8 @@ function banner(pipeline: LocalPipeline, dropDir: string, outDir: string): strin
   ].join('\n');
 }
 
-export async function run(args: string[]): Promise<number> {
-  const { values } = parse(args, {
+function parseStartArgs(args: string[]) {
+  return parse(args, {
     port: { type: 'string' },
     'emulator-port': { type: 'string' },
     'blob-port': { type: 'string' },
@@ -101,7 +102,13 @@ export async function run(args: string[]): Promise<number> {
     'in-memory': { type: 'boolean' },
     verbose: { type: 'boolean' },
     pool: { type: 'string' },
-  });
+  }).values;
+}
+
+type StartValues = ReturnType<typeof parseStartArgs>;
+
+/** local.settings.json, less what the local runtime brings itself; a local model endpoint means the emulator. */
+function settingsForLocal(): { local: Settings; useEmulator: boolean } {
   const local = readLocalSettings();
   // Azurite is ours, so the sample's "UseDevelopmentStorage=true" means "the local one" anyway.
   delete local.AzureWebJobsStorage;
@@ -111,19 +118,32 @@ export async function run(args: string[]): Promise<number> {
     delete local.AZURE_OPENAI_API_KEY;
     delete local.EXTRA_TRUST_ANCHORS;
   }
-  const stateDir = values.state ?? '.local';
-  const dropDir = values.drop ?? 'drop';
-  const outDir = values.out ?? 'out';
-  const reporter = createReporter({ verbose: values.verbose === true });
+  return { local, useEmulator };
+}
+
+function poolRegions(spec: string | undefined, useEmulator: boolean): EmulatedRegion[] | undefined {
   let regions;
   try {
-    regions = values.pool === undefined ? undefined : parsePoolSpec(values.pool);
+    regions = spec === undefined ? undefined : parsePoolSpec(spec);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   if (regions && !useEmulator)
     throw new UsageError('--pool runs emulated deployments; local.settings.json points at a real endpoint');
+  return regions;
+}
 
+interface StartChoices {
+  local: Settings;
+  useEmulator: boolean;
+  regions: EmulatedRegion[] | undefined;
+  stateDir: string;
+  onLog: (entry: LogEntry) => void;
+}
+
+/** Checks the ports are free, then starts the pipeline on them. */
+async function startOnPorts(values: StartValues, choices: StartChoices): Promise<LocalPipeline> {
+  const { local, useEmulator, regions, stateDir } = choices;
   const emulatorPort = intOption('emulator-port', values['emulator-port'], 0, 65535) ?? 8011;
   const emulatorOptions = { port: emulatorPort, latency: { min: 500, max: 1500 }, blockWords: ['forbidden'] };
   const port = {
@@ -136,7 +156,7 @@ export async function run(args: string[]): Promise<number> {
   const ports = startPorts(port);
   // Before anything starts, so a taken port costs nothing to clean up.
   await ensurePortsFree(ports);
-  const pipeline = await startLocalPipeline({
+  return startLocalPipeline({
     storage: {
       azurite: values['in-memory'] ? {} : { location: path.join(stateDir, 'azurite') },
       blobPort: port.blob,
@@ -148,10 +168,14 @@ export async function run(args: string[]): Promise<number> {
     // Composites are signed by a local CA kept with the state, unless the settings name a publisher.
     ...(local.PUBLISHER_CERT_CHAIN ? {} : { publisher: path.join(stateDir, 'publisher-ca') }),
     settings: { SWEEP_SCHEDULE: '*/15 * * * * *', ...local },
-    onLog: (entry) => reporter.log(entry),
+    onLog: choices.onLog,
   }).catch((err: unknown) => {
     throw explainListenError(err, ports);
   });
+}
+
+/** `./drop` → inbox/, and every container → `./out/`; `close()` stops both. */
+function syncFolders(pipeline: LocalPipeline, dropDir: string, outDir: string): { close(): Promise<void> } {
   const onError = (err: unknown) => process.stderr.write(`  ! ${(err as Error).message}\n`);
   const sync = startDropSync({
     dir: dropDir,
@@ -173,6 +197,26 @@ export async function run(args: string[]): Promise<number> {
   const stopKicking = pipeline.storage.eventGrid.onBlobCreated((container) => {
     if (results.has(container)) mirror.changed(container);
   });
+  return {
+    close: async () => {
+      await sync.close();
+      stopKicking();
+      await mirror.close();
+    },
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const values = parseStartArgs(args);
+  const { local, useEmulator } = settingsForLocal();
+  const stateDir = values.state ?? '.local';
+  const dropDir = values.drop ?? 'drop';
+  const outDir = values.out ?? 'out';
+  const reporter = createReporter({ verbose: values.verbose === true });
+  const regions = poolRegions(values.pool, useEmulator);
+  const onLog = (entry: LogEntry) => reporter.log(entry);
+  const pipeline = await startOnPorts(values, { local, useEmulator, regions, stateDir, onLog });
+  const folders = syncFolders(pipeline, dropDir, outDir);
 
   process.stdout.write(banner(pipeline, dropDir, outDir));
   await new Promise<void>((resolve) => {
@@ -180,9 +224,7 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   process.stdout.write('\nstopping…\n');
-  await sync.close();
-  stopKicking();
-  await mirror.close();
+  await folders.close();
   await pipeline.close();
   return 0;
 }

@@ -14,8 +14,8 @@ import { terminalSafe } from '../shared/core/provenance/terminal-text.js';
 import { createCompositeVerifier } from '../shared/adapters/c2pa/composite-gate.js';
 import { certificatesIn, createVerifier } from '../shared/adapters/c2pa/verifier.js';
 
-export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parse(
+function parseVerifyArgs(args: string[]) {
+  return parse(
     args,
     {
       trust: { type: 'string', multiple: true },
@@ -27,75 +27,116 @@ export async function run(args: string[]): Promise<number> {
     },
     true,
   );
-  if (positionals.length === 0) throw new UsageError('verify needs at least one FILE');
-  const scope = values['agent-scope'];
+}
+
+type VerifyValues = ReturnType<typeof parseVerifyArgs>['values'];
+type Verifier = Awaited<ReturnType<typeof createVerifier>>;
+type GateConfig = ReturnType<typeof loadGateConfig>;
+type CompositeVerifier = Awaited<ReturnType<typeof createCompositeVerifier>>;
+
+function gateConfig(scope: string | undefined): GateConfig {
   if (scope !== undefined && scope !== 'active' && scope !== 'chain')
     throw new UsageError(`--agent-scope must be active or chain, got "${scope}"`);
-  let gate;
   try {
-    gate = loadGateConfig({ ...process.env, ...(scope ? { AGENT_SCOPE: scope } : {}) });
+    return loadGateConfig({ ...process.env, ...(scope ? { AGENT_SCOPE: scope } : {}) });
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
+}
+
+/** The PEM text of each --trust file, each holding at least one certificate. */
+async function trustPems(files: string[]): Promise<string[]> {
   const extraPems: string[] = [];
-  for (const file of values.trust ?? []) {
+  for (const file of files) {
     const pem = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(`--trust ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
     });
     if (certificatesIn(pem).length === 0) throw new UsageError(`--trust ${file}: no PEM certificate in it`);
     extraPems.push(pem);
   }
+  return extraPems;
+}
+
+/**
+ * The pipeline's own composites are judged against the publisher's pinned chain (--publisher FILE or
+ * PUBLISHER_CERT_CHAIN as PEM text or a file), in two levels: the publisher, then the Azure ingredient.
+ */
+async function compositeVerifier(
+  gate: GateConfig,
+  values: VerifyValues,
+  extraPems: string[],
+): Promise<CompositeVerifier | undefined> {
+  const publisherSetting = values.publisher ?? process.env.PUBLISHER_CERT_CHAIN?.trim();
+  if (!publisherSetting) return undefined;
+  const pem = publisherSetting.includes('-----BEGIN')
+    ? publisherSetting
+    : await readFile(publisherSetting, 'utf8').catch(() => {
+        throw new UsageError(`--publisher ${publisherSetting}: no such file`);
+      });
+  try {
+    return await createCompositeVerifier(gate, pem, undefined, {
+      noDefaultTrust: values['no-default-trust'] === true,
+      extraPems,
+    });
+  } catch (err) {
+    throw new UsageError(`--publisher: ${(err as Error).message}`);
+  }
+}
+
+interface Judges {
+  verifier: Verifier;
+  composites: CompositeVerifier | undefined;
+  binding: { edit: Buffer; pixels: boolean } | undefined;
+  maxBytes: number;
+  json: boolean;
+}
+
+/** Prints one file's report; its exit code: 0 publish, 1 quarantine, 2 unreadable. */
+async function verifyFile(file: string, { verifier, composites, binding, maxBytes, json }: Judges): Promise<number> {
+  let bytes: Buffer;
+  try {
+    bytes = await readImageFile(file, maxBytes);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    process.stderr.write(`imagegen-pipeline verify: ${terminalSafe(file)}: ${terminalSafe(why)}\n`);
+    return 2;
+  }
+  let report = await verifier.verify(bytes, { file });
+  // Composite rules by signer (the pinned publisher's key), whatever the file calls itself; a manifest
+  // that claims the pipeline's edit under another signer is refused by them too, naming that signer.
+  // With --edit the file is claimed to be a composite, so it is judged as one.
+  const rules = composites && report.manifest ? composites.rulesFor(bytes, report.manifest.activeLabel) : 'other';
+  if (composites && (binding || rules !== 'other'))
+    report = await composites.verify(bytes, { file, ...(binding ? { binding } : {}) });
+  else if (composites) report = judgedAsModelOutput(report, composites.identity.name);
+  process.stdout.write(json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
+  return report.verdict === 'quarantine' ? 1 : 0;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseVerifyArgs(args);
+  if (positionals.length === 0) throw new UsageError('verify needs at least one FILE');
+  const gate = gateConfig(values['agent-scope']);
+  const extraPems = await trustPems(values.trust ?? []);
   const maxBytes = maxImageBytes(process.env.MAX_IMAGE_BYTES);
   const verifier = await createVerifier(gate, undefined, {
     noDefaultTrust: values['no-default-trust'] === true,
     extraPems,
   });
-  // The pipeline's own composites are judged against the publisher's pinned chain (--publisher FILE or
-  // PUBLISHER_CERT_CHAIN as PEM text or a file), in two levels: the publisher, then the Azure ingredient.
-  const publisherSetting = values.publisher ?? process.env.PUBLISHER_CERT_CHAIN?.trim();
-  let composites;
-  if (publisherSetting) {
-    const pem = publisherSetting.includes('-----BEGIN')
-      ? publisherSetting
-      : await readFile(publisherSetting, 'utf8').catch(() => {
-          throw new UsageError(`--publisher ${publisherSetting}: no such file`);
-        });
-    try {
-      composites = await createCompositeVerifier(gate, pem, undefined, {
-        noDefaultTrust: values['no-default-trust'] === true,
-        extraPems,
-      });
-    } catch (err) {
-      throw new UsageError(`--publisher: ${(err as Error).message}`);
-    }
-  }
+  const composites = await compositeVerifier(gate, values, extraPems);
   if (values.edit !== undefined && !composites)
     throw new UsageError('--edit needs --publisher (or PUBLISHER_CERT_CHAIN)');
   // --edit FILE: the model output the composites claim; each is judged as a composite and checked against it.
   const binding =
     values.edit === undefined ? undefined : { edit: await readEditFile(values.edit, maxBytes), pixels: true };
+  const judges = { verifier, composites, binding, maxBytes, json: values.json === true };
   let exit = 0;
   for (const file of positionals) {
-    let bytes: Buffer;
-    try {
-      bytes = await readImageFile(file, maxBytes);
-    } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-      process.stderr.write(`imagegen-pipeline verify: ${terminalSafe(file)}: ${terminalSafe(why)}\n`);
-      exit = 2;
-      continue;
-    }
-    let report = await verifier.verify(bytes, { file });
-    // Composite rules by signer (the pinned publisher's key), whatever the file calls itself; a manifest
-    // that claims the pipeline's edit under another signer is refused by them too, naming that signer.
-    // With --edit the file is claimed to be a composite, so it is judged as one.
-    const rules = composites && report.manifest ? composites.rulesFor(bytes, report.manifest.activeLabel) : 'other';
-    if (composites && (binding || rules !== 'other'))
-      report = await composites.verify(bytes, { file, ...(binding ? { binding } : {}) });
-    else if (composites) report = judgedAsModelOutput(report, composites.identity.name);
-    process.stdout.write(values.json ? `${jsonLine(report)}\n` : `${renderChecklist(report)}\n`);
-    if (report.verdict === 'quarantine' && exit === 0) exit = 1;
+    const code = await verifyFile(file, judges);
+    // An unreadable file makes it 2 from then on; a quarantine makes it 1 only while nothing failed.
+    if (code === 2) exit = 2;
+    else if (code === 1 && exit === 0) exit = 1;
   }
   return exit;
 }

@@ -1,6 +1,6 @@
 /** Jobs: the live list (polled), counters per state, the pacer's schedule and, when present, outcome events. */
 import { JOB_STATES, type JobState } from '../shared/core/job-states.js';
-import type { DeadLetterRow, JobRow, Overview } from '../shared/app/console/types.js';
+import type { DeadLetterRow, EventsView, JobRow, Overview } from '../shared/app/console/types.js';
 import { fetchEvents, fetchOverview } from './api.js';
 import { age, dateTime, h, replaceChildren } from './dom.js';
 import type { Page } from './page.js';
@@ -13,6 +13,83 @@ export function stateBadge(state: JobState): HTMLElement {
 
 function matches(job: JobRow, state: string, text: string): boolean {
   return (state === '' || job.state === state) && (text === '' || `${job.drop} ${job.id}`.toLowerCase().includes(text));
+}
+
+function jobRow(j: JobRow): HTMLElement {
+  return h(
+    'tr',
+    { 'data-job': j.id },
+    h('td', {}, h('a', { href: `#/jobs/${j.id}` }, j.drop || j.id)),
+    h('td', {}, stateBadge(j.state)),
+    h('td', {}, h('time', { datetime: j.updatedAt, title: dateTime(j.updatedAt) }, age(j.updatedAt))),
+  );
+}
+
+/** The row shown instead of jobs when none is shown: none matches, or there are none yet. */
+function noJobsRow(anyJobs: boolean): HTMLElement {
+  return h(
+    'tr',
+    {},
+    h(
+      'td',
+      { colspan: 3 },
+      anyJobs ? 'No job matches the filters.' : 'No jobs yet: submit a New edit or drop files in the drop folder.',
+    ),
+  );
+}
+
+function counterItems(o: Overview): HTMLElement[] {
+  return JOB_STATES.map((s) =>
+    h(
+      'li',
+      { class: `count state-${s}`, title: `${o.countsLast24h[s] ?? 0} in the last 24 hours` },
+      h('span', { class: 'n' }, o.counts[s] ?? 0),
+      ` ${s}`,
+    ),
+  );
+}
+
+function pacerText(p: Overview['pacer']): string[] {
+  return [
+    `Pacer (${p.deployment}): ${p.slotsAhead} slot${p.slotsAhead === 1 ? '' : 's'} ahead · ${p.currentRpm} of ${p.configuredRpm} requests/min · `,
+    p.last429At ? `last 429 ${age(p.last429At)} (rate cut ${p.cuts} time${p.cuts === 1 ? '' : 's'})` : 'no 429s',
+  ];
+}
+
+function eventsContent(feed: EventsView): HTMLElement[] {
+  return [
+    h('h2', { id: 'events-title' }, 'Outcome events'),
+    feed.events.length
+      ? h(
+          'ol',
+          { class: 'event-list' },
+          ...feed.events.map((e) =>
+            h('li', {}, h('code', {}, e.type), ` ${e.subject} `, h('span', { class: 'muted' }, age(e.time))),
+          ),
+        )
+      : h('p', {}, 'No events yet.'),
+    ...deadLetters(feed.deadLettered),
+  ];
+}
+
+function jobsTable(rows: HTMLElement): HTMLElement {
+  return h(
+    'table',
+    { class: 'jobs' },
+    h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'Drop'),
+        h('th', { scope: 'col' }, 'State'),
+        h('th', { scope: 'col' }, 'Updated'),
+      ),
+    ),
+    rows,
+  );
 }
 
 export function jobsPage(main: HTMLElement): Page {
@@ -39,121 +116,36 @@ export function jobsPage(main: HTMLElement): Page {
     if (!latest) return;
     const text = textFilter.value.trim().toLowerCase();
     const shown = latest.jobs.filter((j) => matches(j, stateFilter.value, text));
-    replaceChildren(
-      rows,
-      ...shown.map((j) =>
-        h(
-          'tr',
-          { 'data-job': j.id },
-          h('td', {}, h('a', { href: `#/jobs/${j.id}` }, j.drop || j.id)),
-          h('td', {}, stateBadge(j.state)),
-          h('td', {}, h('time', { datetime: j.updatedAt, title: dateTime(j.updatedAt) }, age(j.updatedAt))),
-        ),
-      ),
-    );
-    if (!shown.length)
-      rows.append(
-        h(
-          'tr',
-          {},
-          h(
-            'td',
-            { colspan: 3 },
-            latest.jobs.length
-              ? 'No job matches the filters.'
-              : 'No jobs yet: submit a New edit or drop files in the drop folder.',
-          ),
-        ),
-      );
-  };
-
-  const render = (o: Overview) => {
-    latest = o;
-    replaceChildren(
-      counters,
-      ...JOB_STATES.map((s) =>
-        h(
-          'li',
-          { class: `count state-${s}`, title: `${o.countsLast24h[s] ?? 0} in the last 24 hours` },
-          h('span', { class: 'n' }, o.counts[s] ?? 0),
-          ` ${s}`,
-        ),
-      ),
-    );
-    const p = o.pacer;
-    replaceChildren(
-      pacer,
-      `Pacer (${p.deployment}): ${p.slotsAhead} slot${p.slotsAhead === 1 ? '' : 's'} ahead · ${p.currentRpm} of ${p.configuredRpm} requests/min · `,
-      p.last429At ? `last 429 ${age(p.last429At)} (rate cut ${p.cuts} time${p.cuts === 1 ? '' : 's'})` : 'no 429s',
-    );
-    renderRows();
-  };
-
-  const refreshEvents = async () => {
-    const feed = await fetchEvents(10).catch(() => undefined);
-    events.hidden = !feed;
-    if (!feed) return;
-    replaceChildren(
-      events,
-      h('h2', { id: 'events-title' }, 'Outcome events'),
-      feed.events.length
-        ? h(
-            'ol',
-            { class: 'event-list' },
-            ...feed.events.map((e) =>
-              h('li', {}, h('code', {}, e.type), ` ${e.subject} `, h('span', { class: 'muted' }, age(e.time))),
-            ),
-          )
-        : h('p', {}, 'No events yet.'),
-      ...deadLetters(feed.deadLettered),
-    );
+    replaceChildren(rows, ...shown.map(jobRow));
+    if (!shown.length) rows.append(noJobsRow(latest.jobs.length > 0));
   };
 
   const tick = async () => {
     try {
-      render(await fetchOverview());
+      latest = await fetchOverview();
+      replaceChildren(counters, ...counterItems(latest));
+      replaceChildren(pacer, ...pacerText(latest.pacer));
+      renderRows();
       status.textContent = '';
     } catch (err) {
       status.textContent = `Could not refresh: ${(err as Error).message}`;
     }
-    await refreshEvents();
+    const feed = await fetchEvents(10).catch(() => undefined);
+    events.hidden = !feed;
+    if (feed) replaceChildren(events, ...eventsContent(feed));
   };
 
   stateFilter.addEventListener('change', renderRows);
   textFilter.addEventListener('input', renderRows);
-  replaceChildren(
-    main,
-    h('h1', { tabindex: -1 }, 'Jobs'),
-    counters,
-    pacer,
-    h(
-      'div',
-      { class: 'filters' },
-      h('label', { for: 'state-filter' }, 'State'),
-      stateFilter,
-      h('label', { for: 'text-filter' }, 'Search'),
-      textFilter,
-    ),
-    status,
-    h(
-      'table',
-      { class: 'jobs' },
-      h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col' }, 'Drop'),
-          h('th', { scope: 'col' }, 'State'),
-          h('th', { scope: 'col' }, 'Updated'),
-        ),
-      ),
-      rows,
-    ),
-    events,
+  const filters = h(
+    'div',
+    { class: 'filters' },
+    h('label', { for: 'state-filter' }, 'State'),
+    stateFilter,
+    h('label', { for: 'text-filter' }, 'Search'),
+    textFilter,
   );
+  replaceChildren(main, h('h1', { tabindex: -1 }, 'Jobs'), counters, pacer, filters, status, jobsTable(rows), events);
   void tick();
   const timer = setInterval(() => void tick(), POLL_MS);
   return { close: () => clearInterval(timer) };

@@ -173,21 +173,123 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
   res.end(text);
 }
 
-export async function startHost(options: HostOptions): Promise<FunctionHost> {
-  // The console shows a job's trace from the spans this process keeps (Application Insights' part on Azure).
-  await startLocalTracing();
-  const byName = new Map(options.functions.map((f) => [f.name.toLowerCase(), f]));
-  const stats: HostStats = { invocations: {}, failures: {} };
-  const sockets = new Set<Socket>();
-  const deserializer = new EventGridDeserializer();
-  let inflight = 0;
-  let closing = false;
+/** Answers with what an HTTP function returned: JSON, bytes, a stream or text. */
+function sendFunctionResponse(res: ServerResponse, response: HttpResponseInit): void {
+  const headers = Object.fromEntries(Object.entries((response.headers as Record<string, string> | undefined) ?? {}));
+  if (response.jsonBody !== undefined) return send(res, response.status ?? 200, response.jsonBody, headers);
+  if (response.body instanceof Uint8Array) {
+    res.writeHead(response.status ?? 200, headers);
+    return void res.end(response.body);
+  }
+  if (response.body instanceof Readable) {
+    // Streamed as it is read, like the Functions host with HTTP streams on; a client that goes away
+    // destroys the source, which gives back whatever the handler held for it.
+    res.writeHead(response.status ?? 200, headers);
+    return void pipeline(response.body, res).catch(() => undefined);
+  }
+  return send(res, response.status ?? 200, typeof response.body === 'string' ? response.body : '', headers);
+}
 
-  async function invoke(
+/** Answers a subscription validation event with its code, as the real host does. */
+function answerValidation(res: ServerResponse, body: string): void {
+  let validation: { data?: { validationCode?: string } } | undefined;
+  try {
+    [validation] = JSON.parse(body) as { data?: { validationCode?: string } }[];
+  } catch (err) {
+    return send(res, 400, { error: `not a subscription validation event: ${(err as Error).message}` });
+  }
+  return send(res, 200, { validationResponse: validation?.data?.validationCode });
+}
+
+interface HttpRoute {
+  def: AnyFunction;
+  match: (path: string) => Record<string, string> | undefined;
+  methods: string[];
+}
+
+/** One host: its server, triggers and timers, and the counts `stats()` reports. */
+class LocalFunctionHost {
+  private readonly byName: Map<string, AnyFunction>;
+  private readonly stats: HostStats = { invocations: {}, failures: {} };
+  private readonly sockets = new Set<Socket>();
+  private readonly deserializer = new EventGridDeserializer();
+  private readonly httpRoutes: HttpRoute[];
+  private readonly server: http.Server;
+  private readonly queueTriggers: QueueTrigger[];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly boundHost: string;
+  private inflight = 0;
+  private closing = false;
+
+  constructor(private readonly options: HostOptions) {
+    this.byName = new Map(options.functions.map((f) => [f.name.toLowerCase(), f]));
+    this.boundHost = options.host ?? '127.0.0.1';
+    this.httpRoutes = options.functions
+      .filter((f) => f.trigger.type === 'http')
+      .map((f) => ({
+        def: f,
+        match: routeMatcher((f.trigger as { route: string }).route),
+        methods: (f.trigger as { methods: string[] }).methods,
+      }));
+    this.server = http.createServer((req, res) => this.serve(req, res));
+    // Loopback names only, so a DNS-rebound web page cannot reach it by its own name.
+    guardLoopback(this.server);
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.queueTriggers = options.functions
+      .filter((f) => f.trigger.type === 'storageQueue')
+      .map((def) => this.queueTrigger(def));
+    if (options.timers !== false) {
+      for (const def of options.functions.filter((f) => f.trigger.type === 'timer')) this.armTimer(def);
+    }
+  }
+
+  /** Listens, starts the queue triggers, and hands out the host's public face. */
+  async start(): Promise<FunctionHost> {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(this.options.port ?? 0, this.boundHost, () => resolve());
+      });
+    } catch (err) {
+      // The timers are armed already: cleared, a host that could not listen does not keep the process alive.
+      this.closing = true;
+      for (const t of this.timers.values()) clearTimeout(t);
+      throw err;
+    }
+    for (const t of this.queueTriggers) t.start();
+    const { port } = this.server.address() as AddressInfo;
+    return {
+      url: `http://${this.boundHost}:${port}`,
+      port,
+      invoke: (name, input) => {
+        const def = this.byName.get(name.toLowerCase());
+        if (!def) throw new Error(`no function named ${name}`);
+        return this.invoke(def, input);
+      },
+      stats: () => structuredClone(this.stats),
+      busy: () => this.inflight,
+      nudge: (queue) => this.queueTriggers.filter((t) => t.name === queue).forEach((t) => t.nudge()),
+      close: () => this.close(),
+    };
+  }
+
+  private async close(): Promise<void> {
+    this.closing = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    await Promise.all(this.queueTriggers.map((t) => t.stop()));
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async invoke(
     def: AnyFunction,
     input: unknown,
     triggerMetadata: Record<string, unknown> = {},
   ): Promise<unknown> {
+    const { options, stats } = this;
     const invocationId = randomUUID();
     const context: InvocationContextType = new InvocationContext({
       invocationId,
@@ -202,7 +304,7 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
         }),
     });
     stats.invocations[def.name] = (stats.invocations[def.name] ?? 0) + 1;
-    inflight++;
+    this.inflight++;
     try {
       return await def.handle(options.runtime, input, context);
     } catch (err) {
@@ -215,18 +317,44 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
       });
       throw err;
     } finally {
-      inflight--;
+      this.inflight--;
     }
   }
 
-  async function handleEventGridWebhook(
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    const lower = url.pathname.toLowerCase();
+    const work =
+      lower === '/runtime/webhooks/eventgrid'
+        ? this.handleEventGridWebhook(req, res, url, false)
+        : lower === '/runtime/webhooks/blobs'
+          ? this.handleEventGridWebhook(req, res, url, true)
+          : lower.startsWith('/api/')
+            ? this.handleApi(req, res, url)
+            : lower === '/admin/host/status'
+              ? Promise.resolve(
+                  send(res, 200, {
+                    state: this.closing ? 'Stopping' : 'Running',
+                    functions: this.options.functions.map((f) => f.name),
+                  }),
+                )
+              : Promise.resolve(send(res, 404, { error: `nothing at ${url.pathname}` }));
+    work.catch((err: unknown) => {
+      if (res.headersSent) res.end();
+      // A refused body is not read on: the connection closes once the answer is out.
+      else if (err instanceof Refused) send(res, err.status, { error: err.message }, { connection: 'close' });
+      else send(res, 500, { error: err instanceof Error ? err.message : String(err) });
+    });
+  }
+
+  private async handleEventGridWebhook(
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
     blobsRoute: boolean,
   ): Promise<void> {
     const requested = (url.searchParams.get('functionName') ?? '').replace(/^Host\.Functions\./i, '');
-    const def = byName.get(requested.toLowerCase());
+    const def = this.byName.get(requested.toLowerCase());
     if (!def || def.trigger.type !== 'eventGrid')
       return send(res, 404, { error: `no Event Grid function named "${requested}"` });
     const refusal = webhookRefusal(req);
@@ -235,22 +363,14 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
     if (deliveryType === 'unsubscribe') return send(res, 202);
     let events;
     const body = (await readBody(req, MAX_WEBHOOK_BODY_BYTES)).toString('utf8');
-    if (deliveryType === 'subscriptionvalidation') {
-      let validation: { data?: { validationCode?: string } } | undefined;
-      try {
-        [validation] = JSON.parse(body) as { data?: { validationCode?: string } }[];
-      } catch (err) {
-        return send(res, 400, { error: `not a subscription validation event: ${(err as Error).message}` });
-      }
-      return send(res, 200, { validationResponse: validation?.data?.validationCode });
-    }
+    if (deliveryType === 'subscriptionvalidation') return answerValidation(res, body);
     try {
-      events = await deserializer.deserializeEventGridEvents(body);
+      events = await this.deserializer.deserializeEventGridEvents(body);
     } catch (err) {
       return send(res, 400, { error: `not a batch of Event Grid events: ${(err as Error).message}` });
     }
     const run = async () => {
-      for (const event of events) await invoke(def, event);
+      for (const event of events) await this.invoke(def, event);
     };
     if (blobsRoute) {
       // The blob trigger's Event Grid source queues internally and answers 202 at once.
@@ -266,17 +386,9 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
     }
   }
 
-  const httpRoutes = options.functions
-    .filter((f) => f.trigger.type === 'http')
-    .map((f) => ({
-      def: f,
-      match: routeMatcher((f.trigger as { route: string }).route),
-      methods: (f.trigger as { methods: string[] }).methods,
-    }));
-
-  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname.slice('/api'.length);
-    for (const route of httpRoutes) {
+    for (const route of this.httpRoutes) {
       const params = route.match(path);
       if (!params) continue;
       if (!route.methods.includes(req.method ?? 'GET'))
@@ -285,147 +397,70 @@ export async function startHost(options: HostOptions): Promise<FunctionHost> {
       const request = new HttpRequest({
         method: req.method ?? 'GET',
         url: url.toString(),
-        headers: functionHeaders(req, options.runtime.localSecret),
+        headers: functionHeaders(req, this.options.runtime.localSecret),
         params,
         ...(body ? { body: { bytes: body } } : {}),
       });
-      const response = ((await invoke(route.def, request)) ?? {}) as HttpResponseInit;
-      const headers = Object.fromEntries(
-        Object.entries((response.headers as Record<string, string> | undefined) ?? {}),
-      );
-      if (response.jsonBody !== undefined) return send(res, response.status ?? 200, response.jsonBody, headers);
-      if (response.body instanceof Uint8Array) {
-        res.writeHead(response.status ?? 200, headers);
-        return void res.end(response.body);
-      }
-      if (response.body instanceof Readable) {
-        // Streamed as it is read, like the Functions host with HTTP streams on; a client that goes away
-        // destroys the source, which gives back whatever the handler held for it.
-        res.writeHead(response.status ?? 200, headers);
-        return void pipeline(response.body, res).catch(() => undefined);
-      }
-      return send(res, response.status ?? 200, typeof response.body === 'string' ? response.body : '', headers);
+      return sendFunctionResponse(res, ((await this.invoke(route.def, request)) ?? {}) as HttpResponseInit);
     }
     send(res, 404, { error: `no function serves ${url.pathname}` });
   }
 
-  const boundHost = options.host ?? '127.0.0.1';
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-    const lower = url.pathname.toLowerCase();
-    const work =
-      lower === '/runtime/webhooks/eventgrid'
-        ? handleEventGridWebhook(req, res, url, false)
-        : lower === '/runtime/webhooks/blobs'
-          ? handleEventGridWebhook(req, res, url, true)
-          : lower.startsWith('/api/')
-            ? handleApi(req, res, url)
-            : lower === '/admin/host/status'
-              ? Promise.resolve(
-                  send(res, 200, {
-                    state: closing ? 'Stopping' : 'Running',
-                    functions: options.functions.map((f) => f.name),
-                  }),
-                )
-              : Promise.resolve(send(res, 404, { error: `nothing at ${url.pathname}` }));
-    work.catch((err: unknown) => {
-      if (res.headersSent) res.end();
-      // A refused body is not read on: the connection closes once the answer is out.
-      else if (err instanceof Refused) send(res, err.status, { error: err.message }, { connection: 'close' });
-      else send(res, 500, { error: err instanceof Error ? err.message : String(err) });
-    });
-  });
-  // Loopback names only, so a DNS-rebound web page cannot reach it by its own name.
-  guardLoopback(server);
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-
-  const queueTriggers = options.functions
-    .filter((f) => f.trigger.type === 'storageQueue')
-    .map((def) => {
-      const queueName = resolveSetting((def.trigger as { queueName: string }).queueName, options.settings);
-      return new QueueTrigger({
-        name: queueName,
-        queue: options.runtime.storage.queue(queueName),
-        poison: options.runtime.storage.queue(`${queueName}-poison`),
-        settings: options.queueSettings,
-        ...(options.queueLeaseSeconds ? { leaseSeconds: options.queueLeaseSeconds } : {}),
-        run: async (input, message) => {
-          await invoke(def, input, {
-            id: message.messageId,
-            dequeueCount: message.dequeueCount,
-            insertionTime: message.insertedOn,
+  private queueTrigger(def: AnyFunction): QueueTrigger {
+    const { options } = this;
+    const queueName = resolveSetting((def.trigger as { queueName: string }).queueName, options.settings);
+    return new QueueTrigger({
+      name: queueName,
+      queue: options.runtime.storage.queue(queueName),
+      poison: options.runtime.storage.queue(`${queueName}-poison`),
+      settings: options.queueSettings,
+      ...(options.queueLeaseSeconds ? { leaseSeconds: options.queueLeaseSeconds } : {}),
+      run: async (input, message) => {
+        await this.invoke(def, input, {
+          id: message.messageId,
+          dequeueCount: message.dequeueCount,
+          insertionTime: message.insertedOn,
+        });
+      },
+      onError: (err) => {
+        if (!this.closing)
+          options.onLog?.({
+            level: 'warning',
+            functionName: def.name,
+            invocationId: '',
+            message: `queue trigger: ${err instanceof Error ? err.message : String(err)}`,
           });
-        },
-        onError: (err) => {
-          if (!closing)
-            options.onLog?.({
-              level: 'warning',
-              functionName: def.name,
-              invocationId: '',
-              message: `queue trigger: ${err instanceof Error ? err.message : String(err)}`,
-            });
-        },
-      });
+      },
     });
-
-  const timers = new Map<string, NodeJS.Timeout>();
-  if (options.timers !== false) {
-    for (const def of options.functions.filter((f) => f.trigger.type === 'timer')) {
-      const schedule = parseNcrontab(resolveSetting((def.trigger as { schedule: string }).schedule, options.settings));
-      let running = false;
-      const arm = () => {
-        const next = schedule.next(new Date());
-        timers.set(
-          def.name,
-          setTimeout(() => {
-            if (!running && !closing) {
-              running = true;
-              invoke(def, { isPastDue: false, scheduleStatus: { next: schedule.next(new Date()).toISOString() } })
-                .catch(() => undefined)
-                .finally(() => (running = false));
-            }
-            if (!closing) arm();
-          }, next.getTime() - Date.now()),
-        );
-      };
-      arm();
-    }
   }
 
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, boundHost, () => resolve());
-    });
-  } catch (err) {
-    // The timers are armed already: cleared, a host that could not listen does not keep the process alive.
-    closing = true;
-    for (const t of timers.values()) clearTimeout(t);
-    throw err;
+  /** Runs a timer function at each time of its schedule, skipping a time while the last run goes on. */
+  private armTimer(def: AnyFunction): void {
+    const schedule = parseNcrontab(
+      resolveSetting((def.trigger as { schedule: string }).schedule, this.options.settings),
+    );
+    let running = false;
+    const arm = () => {
+      const next = schedule.next(new Date());
+      this.timers.set(
+        def.name,
+        setTimeout(() => {
+          if (!running && !this.closing) {
+            running = true;
+            this.invoke(def, { isPastDue: false, scheduleStatus: { next: schedule.next(new Date()).toISOString() } })
+              .catch(() => undefined)
+              .finally(() => (running = false));
+          }
+          if (!this.closing) arm();
+        }, next.getTime() - Date.now()),
+      );
+    };
+    arm();
   }
-  for (const t of queueTriggers) t.start();
-  const { port } = server.address() as AddressInfo;
+}
 
-  return {
-    url: `http://${boundHost}:${port}`,
-    port,
-    invoke: (name, input) => {
-      const def = byName.get(name.toLowerCase());
-      if (!def) throw new Error(`no function named ${name}`);
-      return invoke(def, input);
-    },
-    stats: () => structuredClone(stats),
-    busy: () => inflight,
-    nudge: (queue) => queueTriggers.filter((t) => t.name === queue).forEach((t) => t.nudge()),
-    close: async () => {
-      closing = true;
-      for (const t of timers.values()) clearTimeout(t);
-      await Promise.all(queueTriggers.map((t) => t.stop()));
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+export async function startHost(options: HostOptions): Promise<FunctionHost> {
+  // The console shows a job's trace from the spans this process keeps (Application Insights' part on Azure).
+  await startLocalTracing();
+  return new LocalFunctionHost(options).start();
 }

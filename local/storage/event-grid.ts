@@ -94,34 +94,60 @@ function createdBy(req: IncomingMessage, url: URL): string | undefined {
   return req.headers['x-ms-blob-type'] ? 'PutBlob' : undefined;
 }
 
-export async function startEventGrid(options: EventGridOptions): Promise<EventGrid> {
-  const target = new URL(options.azuriteBlobEndpoint);
-  const direct = BlobServiceClient.fromConnectionString(
-    connectionString(options.azuriteBlobEndpoint, options.azuriteQueueEndpoint),
-  );
-  let subscriptions = options.subscriptions ?? [];
-  let delivery: DeliveryOptions = { ...DEFAULT_DELIVERY, ...options.delivery };
-  const stats = { published: 0, delivered: 0, failedAttempts: 0, deadLettered: 0 };
-  const deliveries = trackDeliveries();
-  let sequencer = 0;
-  const listeners = new Set<(container: string) => void>();
+/** The blob a request wrote, from its raw path: URL parsing would resolve '.' and '..' segments of the name. */
+function writtenBlob(req: IncomingMessage): { rawPath: string; container: string; name: string } | undefined {
+  const rawPath = (req.url ?? '/').split('?')[0]!;
+  const parts = rawPath.split('/').filter(Boolean); // account, container, blob…
+  if (parts.length < 3 || parts[0] !== DEV_ACCOUNT) return undefined;
+  return { rawPath, container: decodeURIComponent(parts[1]!), name: parts.slice(2).map(decodeURIComponent).join('/') };
+}
 
-  async function deadLetter(subscription: Subscription, event: BlobCreatedEvent, reason: string): Promise<void> {
-    stats.deadLettered++;
+const header = (h: string | string[] | undefined) => (typeof h === 'string' ? h : undefined);
+
+/** The proxy's events and their deliveries to the subscribed webhooks. */
+class LocalEventGrid {
+  subscriptions: Subscription[];
+  delivery: DeliveryOptions;
+  readonly stats = { published: 0, delivered: 0, failedAttempts: 0, deadLettered: 0 };
+  readonly deliveries = trackDeliveries();
+  readonly listeners = new Set<(container: string) => void>();
+  private readonly direct: BlobServiceClient;
+  private sequencer = 0;
+
+  constructor(private readonly options: EventGridOptions) {
+    this.direct = BlobServiceClient.fromConnectionString(
+      connectionString(options.azuriteBlobEndpoint, options.azuriteQueueEndpoint),
+    );
+    this.subscriptions = options.subscriptions ?? [];
+    this.delivery = { ...DEFAULT_DELIVERY, ...options.delivery };
+  }
+
+  /** A write the proxy saw complete: an event when it created a blob, and a word to the listeners. */
+  completed(req: IncomingMessage, up: http.IncomingMessage): void {
+    const api = up.statusCode === 201 ? createdBy(req, new URL(req.url ?? '/', 'http://proxy')) : undefined;
+    if (!api) return;
+    void this.raise(req, api, up).catch(() => undefined);
+    const container = decodeURIComponent((req.url ?? '/').split('?')[0]!.split('/').filter(Boolean)[1] ?? '');
+    for (const listener of this.listeners) listener(container);
+  }
+
+  private async deadLetter(subscription: Subscription, event: BlobCreatedEvent, reason: string): Promise<void> {
+    this.stats.deadLettered++;
     const at = new Date();
     const name = `${subscription.name}/${at.toISOString().slice(0, 13).replace(/[-T]/g, '/')}/${randomUUID()}.json`;
     const body = JSON.stringify([
-      { ...event, deadLetterReason: reason, deliveryAttempts: delivery.maxAttempts, lastDeliveryOutcome: reason },
+      { ...event, deadLetterReason: reason, deliveryAttempts: this.delivery.maxAttempts, lastDeliveryOutcome: reason },
     ]);
-    const container = direct.getContainerClient(CONTAINERS.deadLetter);
+    const container = this.direct.getContainerClient(CONTAINERS.deadLetter);
     await container.createIfNotExists();
     await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
   }
 
-  async function deliver(subscription: Subscription, event: BlobCreatedEvent): Promise<void> {
-    if (delivery.jitterMs > 0) await deliveries.wait(Math.random() * delivery.jitterMs);
+  private async deliver(subscription: Subscription, event: BlobCreatedEvent): Promise<void> {
+    const { deliveries } = this;
+    if (this.delivery.jitterMs > 0) await deliveries.wait(Math.random() * this.delivery.jitterMs);
     const failed = await deliveries.retry(
-      delivery,
+      this.delivery,
       (deliveryCount) =>
         fetch(subscription.endpoint, {
           method: 'POST',
@@ -134,38 +160,34 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
           body: JSON.stringify([event]),
           signal: AbortSignal.timeout(60_000),
         }),
-      () => stats.failedAttempts++,
+      () => this.stats.failedAttempts++,
     );
     if (failed === undefined) {
-      stats.delivered++;
+      this.stats.delivered++;
       return;
     }
-    if (!deliveries.closed) await deadLetter(subscription, event, failed);
+    if (!deliveries.closed) await this.deadLetter(subscription, event, failed);
   }
 
-  function publish(event: BlobCreatedEvent, container: string): void {
-    const matching = subscriptions.filter((s) => s.container === container);
-    if (matching.length) stats.published++;
+  private publish(event: BlobCreatedEvent, container: string): void {
+    const matching = this.subscriptions.filter((s) => s.container === container);
+    if (matching.length) this.stats.published++;
     for (const subscription of matching) {
-      for (let copy = 0; copy <= delivery.duplicates; copy++) {
-        deliveries.track(deliver(subscription, event));
+      for (let copy = 0; copy <= this.delivery.duplicates; copy++) {
+        this.deliveries.track(this.deliver(subscription, event));
       }
     }
   }
 
-  async function raise(req: IncomingMessage, api: string, response: http.IncomingMessage): Promise<void> {
-    // The raw request path: URL parsing would resolve '.' and '..' segments that are part of the blob name.
-    const rawPath = (req.url ?? '/').split('?')[0]!;
-    const parts = rawPath.split('/').filter(Boolean); // account, container, blob…
-    if (parts.length < 3 || parts[0] !== DEV_ACCOUNT) return;
-    const container = decodeURIComponent(parts[1]!);
-    const name = parts.slice(2).map(decodeURIComponent).join('/');
-    const header = (h: string | string[] | undefined) => (typeof h === 'string' ? h : undefined);
+  private async raise(req: IncomingMessage, api: string, response: http.IncomingMessage): Promise<void> {
+    const blob = writtenBlob(req);
+    if (!blob) return;
+    const { rawPath, container, name } = blob;
     let contentLength = api === 'PutBlob' ? Number(req.headers['content-length'] ?? 0) : undefined;
     let contentType = header(req.headers['x-ms-blob-content-type']);
     if (contentLength === undefined) {
       // Put Block List and Copy Blob do not carry the blob's size; ask storage (as Event Grid knows it).
-      const props = await direct
+      const props = await this.direct
         .getContainerClient(container)
         .getBlobClient(name)
         .getProperties()
@@ -173,51 +195,51 @@ export async function startEventGrid(options: EventGridOptions): Promise<EventGr
       contentLength = props?.contentLength;
       contentType ??= props?.contentType;
     }
-    publish(
+    const data = {
+      api,
+      clientRequestId: header(req.headers['x-ms-client-request-id']) ?? randomUUID(),
+      requestId: header(response.headers['x-ms-request-id']) ?? randomUUID(),
+      eTag: header(response.headers.etag)?.replace(/"/g, ''),
+      contentType: contentType ?? 'application/octet-stream',
+      contentLength: contentLength ?? 0,
+      blobType: 'BlockBlob',
+      accessTier: 'Default',
+      url: `${this.options.azuriteBlobEndpoint.replace(/\/[^/]+$/, '')}${rawPath}`,
+      sequencer: String(++this.sequencer).padStart(32, '0'),
+      storageDiagnostics: { batchId: randomUUID() },
+    };
+    const subject = `/blobServices/default/containers/${container}/blobs/${name}`;
+    const eventTime = new Date().toISOString();
+    this.publish(
       {
         id: randomUUID(),
         topic: TOPIC,
-        subject: `/blobServices/default/containers/${container}/blobs/${name}`,
+        subject,
         eventType: BLOB_CREATED,
-        eventTime: new Date().toISOString(),
-        data: {
-          api,
-          clientRequestId: header(req.headers['x-ms-client-request-id']) ?? randomUUID(),
-          requestId: header(response.headers['x-ms-request-id']) ?? randomUUID(),
-          eTag: header(response.headers.etag)?.replace(/"/g, ''),
-          contentType: contentType ?? 'application/octet-stream',
-          contentLength: contentLength ?? 0,
-          blobType: 'BlockBlob',
-          accessTier: 'Default',
-          url: `${options.azuriteBlobEndpoint.replace(/\/[^/]+$/, '')}${rawPath}`,
-          sequencer: String(++sequencer).padStart(32, '0'),
-          storageDiagnostics: { batchId: randomUUID() },
-        },
+        eventTime,
+        data,
         dataVersion: '',
         metadataVersion: '1',
       },
       container,
     );
   }
+}
 
+export async function startEventGrid(options: EventGridOptions): Promise<EventGrid> {
+  const grid = new LocalEventGrid(options);
   const proxy = await startObservingProxy({
-    target: target.origin,
+    target: new URL(options.azuriteBlobEndpoint).origin,
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.host ? { host: options.host } : {}),
-    onCompleted: (req, up) => {
-      const api = up.statusCode === 201 ? createdBy(req, new URL(req.url ?? '/', 'http://proxy')) : undefined;
-      if (!api) return;
-      void raise(req, api, up).catch(() => undefined);
-      const container = decodeURIComponent((req.url ?? '/').split('?')[0]!.split('/').filter(Boolean)[1] ?? '');
-      for (const listener of listeners) listener(container);
-    },
+    onCompleted: (req, up) => grid.completed(req, up),
   });
-
+  const { deliveries, listeners } = grid;
   return {
     blobEndpoint: `http://${options.host ?? '127.0.0.1'}:${proxy.port}/${DEV_ACCOUNT}`,
-    setSubscriptions: (s) => (subscriptions = s),
-    setDelivery: (d) => (delivery = { ...delivery, ...d }),
-    stats: () => ({ ...stats, pending: deliveries.pending }),
+    setSubscriptions: (s) => (grid.subscriptions = s),
+    setDelivery: (d) => (grid.delivery = { ...grid.delivery, ...d }),
+    stats: () => ({ ...grid.stats, pending: deliveries.pending }),
     onBlobCreated: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

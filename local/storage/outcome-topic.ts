@@ -107,18 +107,51 @@ export interface OutcomeTopicOptions {
   onDropped?: (message: string) => void;
 }
 
-export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Promise<LocalOutcomeTopic> {
-  const host = options.host ?? '127.0.0.1';
-  let subscribers = options.subscribers ?? [];
-  let delivery: TopicDeliveryOptions = { ...DEFAULT_DELIVERY, ...options.delivery };
-  const stats = { accepted: 0, delivered: 0, failedAttempts: 0, dropped: 0 };
+/** The topic's server and its deliveries to the subscriber webhooks. */
+class OutcomeTopic {
+  subscribers: string[];
+  delivery: TopicDeliveryOptions;
+  faults: TopicFaults = {};
+  readonly stats = { accepted: 0, delivered: 0, failedAttempts: 0, dropped: 0 };
+  readonly deliveries = trackDeliveries();
+  readonly server: http.Server;
   /** Webhooks that passed the handshake (done once per webhook, like Event Grid at subscription time). */
-  const validated = new Set<string>();
-  const deliveries = trackDeliveries();
-  let faults: TopicFaults = {};
+  private readonly validated = new Set<string>();
+  private readonly sockets = new Set<Socket>();
 
-  async function handshake(url: string): Promise<void> {
-    if (validated.has(url)) return;
+  constructor(
+    private readonly options: OutcomeTopicOptions,
+    private readonly host: string,
+  ) {
+    this.subscribers = options.subscribers ?? [];
+    this.delivery = { ...DEFAULT_DELIVERY, ...options.delivery };
+    this.server = http.createServer((req, res) => {
+      this.accept(req, res).catch((err: unknown) => answer(res, 500, { error: (err as Error).message }));
+    });
+    guardLoopback(this.server);
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  listen(port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, this.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handshake(url: string): Promise<void> {
+    if (this.validated.has(url)) return;
     const res = await fetch(url, {
       method: 'OPTIONS',
       headers: { 'WebHook-Request-Origin': EVENT_GRID_ORIGIN, 'WebHook-Request-Rate': '120' },
@@ -131,14 +164,14 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
         `webhook validation: ${url} answered HTTP ${res.status} without WebHook-Allowed-Origin: ${EVENT_GRID_ORIGIN}`,
       );
     }
-    validated.add(url);
+    this.validated.add(url);
   }
 
-  async function deliver(url: string, event: Record<string, unknown>): Promise<void> {
-    const failed = await deliveries.retry(
-      delivery,
+  private async deliver(url: string, event: Record<string, unknown>): Promise<void> {
+    const failed = await this.deliveries.retry(
+      this.delivery,
       async (deliveryCount) => {
-        await handshake(url);
+        await this.handshake(url);
         return fetch(url, {
           method: 'POST',
           headers: {
@@ -151,19 +184,19 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
           signal: AbortSignal.timeout(30_000),
         });
       },
-      () => stats.failedAttempts++,
+      () => this.stats.failedAttempts++,
     );
     if (failed === undefined) {
-      stats.delivered++;
+      this.stats.delivered++;
       return;
     }
-    if (deliveries.closed) return;
-    stats.dropped++;
-    const tries = `${delivery.maxAttempts} attempts`;
-    options.onDropped?.(`outcome event ${String(event.id)} not delivered to ${url} after ${tries}: ${failed}`);
+    if (this.deliveries.closed) return;
+    this.stats.dropped++;
+    const tries = `${this.delivery.maxAttempts} attempts`;
+    this.options.onDropped?.(`outcome event ${String(event.id)} not delivered to ${url} after ${tries}: ${failed}`);
   }
 
-  async function accept(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async accept(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://topic');
     if (url.pathname !== TOPIC_PATH) return answer(res, 404, { error: `the topic endpoint is ${TOPIC_PATH}` });
     if (req.method !== 'POST') return answer(res, 405, { error: `${req.method} is not allowed` });
@@ -174,11 +207,12 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
     if (!/^application\/cloudevents(-batch)?\+json\b/.test(type)) {
       return answer(res, 400, { error: `this topic takes the CloudEvents schema, not ${type || 'no content type'}` });
     }
-    if (faults.delayMs) await new Promise((resolve) => setTimeout(resolve, faults.delayMs));
+    const { delayMs } = this.faults;
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (res.destroyed || req.socket.destroyed) return; // the sender gave up while it waited
     // Event Grid's error body: {"error": {"code", "message"}}, which the SDK reads into its RestError.
-    if (faults.refuse)
-      return answer(res, faults.refuse.status, { error: { code: 'Refused', message: faults.refuse.message } });
+    const { refuse } = this.faults;
+    if (refuse) return answer(res, refuse.status, { error: { code: 'Refused', message: refuse.message } });
     const body = await readBody(req);
     if (!body) return answer(res, 413, { error: `a batch may be at most ${MAX_BODY_BYTES} bytes` });
     let parsed: unknown;
@@ -191,50 +225,33 @@ export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Prom
     const problem = cloudEventsProblem(batch);
     if (problem) return answer(res, 400, { error: problem });
     for (const event of batch as Record<string, unknown>[]) {
-      stats.accepted++;
-      for (const subscriber of subscribers) {
-        deliveries.track(deliver(subscriber, event));
+      this.stats.accepted++;
+      for (const subscriber of this.subscribers) {
+        this.deliveries.track(this.deliver(subscriber, event));
       }
     }
     answer(res, 200);
   }
+}
 
-  const sockets = new Set<Socket>();
-  const server = http.createServer((req, res) => {
-    accept(req, res).catch((err: unknown) => answer(res, 500, { error: (err as Error).message }));
-  });
-  guardLoopback(server);
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  const listen = (port: number) =>
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  const stop = async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  await listen(options.port ?? 0);
-  const port = (server.address() as AddressInfo).port;
-
+export async function startOutcomeTopic(options: OutcomeTopicOptions = {}): Promise<LocalOutcomeTopic> {
+  const host = options.host ?? '127.0.0.1';
+  const topic = new OutcomeTopic(options, host);
+  await topic.listen(options.port ?? 0);
+  const port = (topic.server.address() as AddressInfo).port;
+  const { deliveries } = topic;
   return {
     endpoint: `http://${host}:${port}${TOPIC_PATH}`,
     key: LOCAL_TOPIC_KEY,
-    setSubscribers: (urls) => (subscribers = urls),
-    setFaults: (f) => (faults = { ...f }),
-    setDelivery: (d) => (delivery = { ...delivery, ...d }),
-    stats: () => ({ ...stats, pending: deliveries.pending }),
-    down: stop,
-    up: () => listen(port),
+    setSubscribers: (urls) => (topic.subscribers = urls),
+    setFaults: (f) => (topic.faults = { ...f }),
+    setDelivery: (d) => (topic.delivery = { ...topic.delivery, ...d }),
+    stats: () => ({ ...topic.stats, pending: deliveries.pending }),
+    down: () => topic.stop(),
+    up: () => topic.listen(port),
     idle: () => deliveries.idle(),
     close: async () => {
-      await Promise.all([deliveries.close(), server.listening ? stop() : undefined]);
+      await Promise.all([deliveries.close(), topic.server.listening ? topic.stop() : undefined]);
     },
   };
 }
