@@ -98,10 +98,17 @@ describe('the jobs API', () => {
     await p.upload('api/b.png', image);
     await p.upload('api/b.mask.png', mask);
     const job = await p.settled('api/b');
-    const list = (await (await fetch(`${p.host.url}/api/jobs?state=published`)).json()) as {
-      jobs: { id: string; state: string; drop: string }[];
-    };
-    expect(list.jobs).toContainEqual(expect.objectContaining({ id: job.id, state: 'published', drop: 'api/b' }));
+    // The listing answers from the jobs index, written just after the record `settled` reads.
+    const listed = async () =>
+      (
+        (await (await fetch(`${p.host.url}/api/jobs?state=published`)).json()) as {
+          jobs: { id: string; state: string; drop: string }[];
+        }
+      ).jobs;
+    let jobs = await listed();
+    for (const deadline = Date.now() + 5_000; !jobs.some((j) => j.id === job.id) && Date.now() < deadline;)
+      jobs = await sleep(50).then(listed);
+    expect(jobs).toContainEqual(expect.objectContaining({ id: job.id, state: 'published', drop: 'api/b' }));
     const one = (await (await fetch(`${p.host.url}/api/jobs/${job.id}`)).json()) as { history: { state: string }[] };
     expect(one.history.map((h) => h.state)).toEqual(['queued', 'editing', 'edited', 'publishing', 'published']);
     expect((await fetch(`${p.host.url}/api/jobs/${'0'.repeat(32)}`)).status).toBe(404);
