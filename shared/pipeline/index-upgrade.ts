@@ -66,11 +66,16 @@ async function startOrResume(ledger: Ledger, index: JobsIndex) {
   return index.readMeta('upgrade');
 }
 
+/** Indexes whose walk was seen done: a walk never starts again, so every later listing skips the read. */
+const seenDone = new WeakSet<JobsIndex>();
+
 /** The walk's progress from the index, or `undefined` when it never began (a new ledger before its first sweep). */
 export async function upgradeStatus(index: JobsIndex): Promise<UpgradeStatus | undefined> {
+  if (seenDone.has(index)) return { indexed: 0, total: null, done: true };
   const found = await index.readMeta('upgrade');
   if (!found) return undefined;
   const { indexed, total, done } = found.value;
+  if (done === 'true') seenDone.add(index);
   return { indexed: Number(indexed ?? 0), total: total ? Number(total) : null, done: done === 'true' };
 }
 
