@@ -23,23 +23,20 @@ export function startIndexUpgrade(ledger: Ledger, say: (message: string) => void
     const started = performance.now();
     let indexed = 0;
     // Said only when the walk takes a while (an empty or indexed state starts in milliseconds).
-    const note = setTimeout(
-      () => say('jobs index: indexing older jobs in the background; the console shows how far'),
-      3000,
-    );
+    const note = setTimeout(() => say('indexing older jobs in the background; the console shows how far'), 3000);
     while (!stopping.signal.aborted) {
       try {
         const part = await upgradeIndex(ledger, Infinity, stopping.signal);
         indexed += part.indexed;
         if (part.done) break;
       } catch (err) {
-        say(`jobs index upgrade: ${(err as Error).message}; trying again in ${RETRY_MS / 1000} s`);
+        say(`upgrade: ${(err as Error).message}; trying again in ${RETRY_MS / 1000} s`);
       }
       await sleep(RETRY_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
     }
     clearTimeout(note);
     if (indexed > 0 && !stopping.signal.aborted)
-      say(`jobs index: ${indexed} older jobs indexed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      say(`${indexed} older jobs indexed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   };
   const finished = run();
   return {
