@@ -61,9 +61,12 @@ async function startOrResume(ledger: Ledger, index: JobsIndex) {
   if (found?.value.done === 'true') return undefined;
   if (found) return found;
   const total = await countRecords(ledger.store);
+  // Nothing older to walk (a new state): done at once, so no banner flashes; later jobs index themselves.
+  const row: Record<string, string> = { indexed: '0', total: String(total), ...(total ? {} : { done: 'true' }) };
   // `new`: of two walkers beginning together one makes the row; the other goes on from it.
-  await index.writeMeta('upgrade', { indexed: '0', total: String(total) }, 'new');
-  return index.readMeta('upgrade');
+  await index.writeMeta('upgrade', row, 'new');
+  const made = await index.readMeta('upgrade');
+  return made?.value.done === 'true' ? undefined : made;
 }
 
 /** Indexes whose walk was seen done: a walk never starts again, so every later listing skips the read. */

@@ -61,6 +61,15 @@ describe('upgrading a ledger written before the jobs index', () => {
     expect(await upgradeIndex(ledger)).toEqual({ indexed: 0, done: true });
   });
 
+  it('a new state (no records) is done at once, so the console shows no banner', async () => {
+    const index = new JobsIndex(memoryIndexTable());
+    expect(await upgradeIndex(new Ledger(new MemoryRecords(), () => new Date(), index))).toEqual({
+      indexed: 0,
+      done: true,
+    });
+    expect(await upgradeStatus(index)).toEqual({ indexed: 0, total: 0, done: true });
+  });
+
   it('two walkers at once: one stops on meeting the other, the other finishes; counts exact', async () => {
     const [a, b] = await Promise.all([upgradeIndex(ledger), upgradeIndex(ledger)]);
     expect([a.done, b.done].sort()).toEqual([false, true]);
