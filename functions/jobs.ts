@@ -1,12 +1,14 @@
 /**
  * jobs (HTTP): GET /api/jobs and GET /api/jobs/{id}: job status and history. The listing reads the jobs index:
  * newest change first (`order=created`: newest job first), filtered by `state`, `drop` (a drop-name prefix) and
- * `deployment`, paged by `continuationToken`.
+ * `deployment`, paged by `continuationToken`; while a ledger written before the index is being indexed, `indexing`
+ * says how far it is.
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { defineFunction } from '../shared/adapters/azure/functions-app.js';
 import { register } from '../shared/composition.js';
 import { isTerminal, JOB_STATES, type JobState } from '../shared/core/job.js';
+import { upgradeStatus } from '../shared/app/index-upgrade.js';
 
 export const definition = defineFunction({
   name: 'jobs',
@@ -41,15 +43,20 @@ export const definition = defineFunction({
     if (!rt.ledger.index) return { status: 503, jsonBody: { error: 'the jobs index is not configured' } };
     const optional = (name: string) => request.query.get(name) || undefined;
     const [token, dropPrefix, deployment] = ['continuationToken', 'drop', 'deployment'].map(optional);
-    const page = await rt.ledger.index.list({
-      limit,
-      order,
-      ...(state ? { state: state as JobState } : {}),
-      ...(dropPrefix ? { dropPrefix } : {}),
-      ...(deployment ? { deployment } : {}),
-      ...(token ? { continuationToken: token } : {}),
-    });
-    return { jsonBody: page };
+    const [page, upgrade] = await Promise.all([
+      rt.ledger.index.list({
+        limit,
+        order,
+        ...(state ? { state: state as JobState } : {}),
+        ...(dropPrefix ? { dropPrefix } : {}),
+        ...(deployment ? { deployment } : {}),
+        ...(token ? { continuationToken: token } : {}),
+      }),
+      upgradeStatus(rt.ledger.index),
+    ]);
+    // While older jobs are being indexed the listing misses those not reached yet: say so beside it.
+    const indexing = upgrade && !upgrade.done ? { indexing: { indexed: upgrade.indexed, total: upgrade.total } } : {};
+    return { jsonBody: { ...page, ...indexing } };
   },
 });
 

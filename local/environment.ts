@@ -10,7 +10,6 @@ import { loadConfig, settingDefault, type SettingName } from '../shared/core/con
 import { EVENT_SUBSCRIPTIONS } from '../shared/core/containers.js';
 import { ensureStorageLayout } from '../shared/adapters/azure/storage.js';
 import type { ImageModel } from '../shared/ports/image-model.js';
-import { upgradeIndex } from '../shared/app/index-upgrade.js';
 import { createRuntime } from '../shared/composition.js';
 import { type Runtime } from '../shared/adapters/azure/runtime.js';
 import { DEFAULT_IMAGE_MODEL } from '../shared/core/model-catalog.js';
@@ -23,6 +22,7 @@ import { connectionString, DEV_ACCOUNT, startAzurite, type Azurite, type Azurite
 import { startObservingProxy } from './storage/proxy.js';
 import { startEventGrid, type DeliveryOptions, type EventGrid } from './storage/event-grid.js';
 import { startInOrder, type Opened } from './opened.js';
+import { startIndexUpgrade, type BackgroundUpgrade } from './index-upgrade.js';
 import { startOutcomeTopic, type LocalOutcomeTopic, type TopicDeliveryOptions } from './storage/outcome-topic.js';
 
 export type Settings = Partial<Record<SettingName, string>>;
@@ -131,6 +131,8 @@ export interface LocalPipeline {
   emulatorPool: EmulatorPool | undefined;
   host: FunctionHost;
   runtime: Runtime;
+  /** Indexing a state written before the jobs index, while the host serves (`finished` once done). */
+  indexUpgrade: BackgroundUpgrade;
   /** Every app setting the host runs with (what local.settings.json would hold). */
   settings: Record<string, string>;
   close(): Promise<void>;
@@ -206,8 +208,10 @@ async function startPipelineParts(options: LocalPipelineOptions, opened: Opened)
     localSecret: newLocalSecret(),
   });
   await ensureStorageLayout(runtime.storage);
-  // A state written before the jobs index is indexed before the host serves anything (./shared/app/index-upgrade.ts).
-  await upgradeIndex(runtime.ledger);
+  // A state written before the jobs index is indexed in the background while the host serves (./index-upgrade.ts).
+  const say = (message: string) =>
+    options.onLog?.({ level: 'warning', functionName: 'jobs-index', invocationId: '', message });
+  const indexUpgrade = opened(startIndexUpgrade(runtime.ledger, say));
   const host = opened(
     await startHost({
       runtime,
@@ -230,7 +234,9 @@ async function startPipelineParts(options: LocalPipelineOptions, opened: Opened)
     host,
     runtime,
     settings,
+    indexUpgrade,
     close: async () => {
+      await indexUpgrade.close();
       await host.close();
       await outcomeTopic?.close();
       await emulator?.close();

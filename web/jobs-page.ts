@@ -107,6 +107,7 @@ export function jobsPage(main: HTMLElement): Page {
   });
   const counters = h('ul', { class: 'counters', 'aria-label': 'Jobs per state' });
   const pacer = h('p', { class: 'pacer', id: 'pacer' });
+  const indexing = h('p', { class: 'indexing', id: 'indexing', role: 'status', hidden: true });
   const rows = h('tbody');
   const status = h('p', { class: 'status', role: 'status' });
   const events = h('section', { class: 'events', 'aria-labelledby': 'events-title', hidden: true });
@@ -124,6 +125,7 @@ export function jobsPage(main: HTMLElement): Page {
     try {
       latest = await fetchOverview();
       replaceChildren(counters, ...counterItems(latest));
+      renderIndexing(indexing, latest.indexing);
       replaceChildren(pacer, ...pacerText(latest.pacer));
       renderRows();
       status.textContent = '';
@@ -145,10 +147,22 @@ export function jobsPage(main: HTMLElement): Page {
     h('label', { for: 'text-filter' }, 'Search'),
     textFilter,
   );
-  replaceChildren(main, h('h1', { tabindex: -1 }, 'Jobs'), counters, pacer, filters, status, jobsTable(rows), events);
+  const title = h('h1', { tabindex: -1 }, 'Jobs');
+  replaceChildren(main, title, counters, indexing, pacer, filters, status, jobsTable(rows), events);
   void tick();
   const timer = setInterval(() => void tick(), POLL_MS);
   return { close: () => clearInterval(timer) };
+}
+
+/** While older jobs are being indexed (a state written before the index): how far, and what is missing. */
+function renderIndexing(el: HTMLElement, indexing: Overview['indexing']): void {
+  el.hidden = !indexing;
+  if (!indexing) return;
+  const n = indexing.indexed.toLocaleString('en');
+  const of = indexing.total === null ? '' : ` of ${Math.max(indexing.total, indexing.indexed).toLocaleString('en')}`;
+  el.textContent =
+    `Indexing older jobs: ${n}${of} so far. New jobs show as they come; the list and counts miss the older ` +
+    'jobs not reached yet.';
 }
 
 /** Events the topic refused for good: kept in the ledger (outbox-dead/), shown until a person acts. */

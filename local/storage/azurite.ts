@@ -25,12 +25,16 @@ export interface Azurite {
   blobEndpoint: string;
   queueEndpoint: string;
   tableEndpoint: string;
+  /** Azurite's own stores (LokiJS databases), for bench (h) to seed 100,000 jobs its write path cannot. */
+  stores: { blob: unknown; table: unknown };
   close(): Promise<void>;
 }
 
 interface Server {
   /** Azurite's own HTTP server (a public field in its JavaScript, not in a declaration). */
   httpServer: HttpServer;
+  /** Its metadata store (a public field too), holding a LokiJS database in `db`. */
+  metadataStore: { db: unknown };
   start(): Promise<void>;
   close(): Promise<void>;
   getHttpServerAddress(): string;
@@ -129,6 +133,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     blobEndpoint: endpoint(blob),
     queueEndpoint: endpoint(queue),
     tableEndpoint: endpoint(table),
+    stores: { blob: blob.metadataStore.db, table: table.metadataStore.db },
     close: async () => {
       await Promise.all([blob.close(), queue.close(), table.close()]);
     },

@@ -38,8 +38,10 @@ export type StateCounts = Partial<Record<JobState, number>>;
 
 const SHARDS = 16;
 const MAX_RETRIES = 20;
-/** Jobs per upgrade transaction: 4 rows each, plus up to 16 counter shards, under the limit of 100. */
-const NEW_PER_TRANSACTION = 20;
+/** Jobs per upgrade transaction, all of one counter shard: 4 rows each plus the shard, under the limit of 100. */
+const NEW_PER_TRANSACTION = 24;
+/** Upgrade transactions in flight at once, each on its own counter shard so they never collide. */
+const NEW_AT_ONCE = 4;
 const LATEST = 9_999_999_999_999;
 
 /** Milliseconds counted down from the year 2286, zero-padded: ascending keys list the newest first. */
@@ -116,14 +118,35 @@ export class JobsIndex {
   }
 
   /**
-   * Indexes jobs not in the index yet, 20 to a transaction with their counter shards (the upgrade's walk). A
-   * transaction that meets a job indexed meanwhile, or a counter moved by another writer, fails whole; its jobs
-   * then go one by one through `put`.
+   * Indexes jobs not in the index yet (the upgrade's walk): grouped by counter shard, 24 to a transaction with
+   * their shard, shards in parallel (a few at a time) and each shard's transactions in turn, so the walk never
+   * races itself on a counter. A transaction that meets a job indexed meanwhile (another walker, a crash's
+   * half-done page) fails whole; its jobs then go one by one through `put`, which skips what is indexed.
    */
   async putNew(jobs: JobRecord[]): Promise<void> {
-    const chunks: JobRecord[][] = [];
-    for (let i = 0; i < jobs.length; i += NEW_PER_TRANSACTION) chunks.push(jobs.slice(i, i + NEW_PER_TRANSACTION));
-    for (const chunk of chunks) if (!(await this.commitNew(chunk))) for (const job of chunk) await this.put(job);
+    const byShard = new Map<number, JobRecord[]>();
+    for (const job of jobs) {
+      const group = byShard.get(shardOf(job.id));
+      if (group) group.push(job);
+      else byShard.set(shardOf(job.id), [job]);
+    }
+    const shards = [...byShard.values()];
+    let failure: { err: unknown } | undefined;
+    const worker = async () => {
+      // After a failure the others finish the transaction in hand and stop: nothing runs on after the throw.
+      for (let group = shards.pop(); group && !failure; group = shards.pop()) {
+        await this.putShard(group).catch((err: unknown) => void (failure ??= { err }));
+      }
+    };
+    await Promise.all(Array.from({ length: NEW_AT_ONCE }, worker));
+    if (failure) throw failure.err;
+  }
+
+  private async putShard(jobs: JobRecord[]): Promise<void> {
+    for (let i = 0; i < jobs.length; i += NEW_PER_TRANSACTION) {
+      const chunk = jobs.slice(i, i + NEW_PER_TRANSACTION);
+      if (!(await this.commitNew(chunk))) for (const job of chunk) await this.put(job);
+    }
   }
 
   /** `false` when a job of the chunk is indexed already; a counter moved by another writer is read again. */
@@ -269,7 +292,24 @@ export class JobsIndex {
     return { value: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)])), etag: found.etag };
   }
 
-  async writeMeta(name: string, value: Record<string, string>): Promise<void> {
-    await this.table.commit([{ kind: 'upsert', row: { rowKey: `m|${name}`, ...value } }]);
+  /**
+   * Writes a bookkeeping row: unconditionally, or only if it is still at `etag` (`'new'`: only if absent).
+   * `false` when another writer changed it first.
+   */
+  async writeMeta(name: string, value: Record<string, string>, etag?: string): Promise<boolean> {
+    const row = { rowKey: `m|${name}`, ...value };
+    const op: IndexOp =
+      etag === undefined
+        ? { kind: 'upsert', row }
+        : etag === 'new'
+          ? { kind: 'create', row }
+          : { kind: 'update', row, etag };
+    try {
+      await this.table.commit([op]);
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
   }
 }

@@ -41,11 +41,13 @@ export class MemoryRecords implements RecordStore {
     for (const name of [...this.docs.keys()].sort()) if (name.startsWith(prefix)) yield name;
   }
 
-  async page(limit: number) {
-    const items = [...this.docs]
-      .filter(([n]) => !n.includes('/'))
-      .sort(([a], [b]) => a.localeCompare(b))
-      .slice(0, limit);
-    return { items: items.map(([name, d]) => ({ name, metadata: d.metadata })) };
+  /** In name order; the token is the last name of the page (Blob Storage's tokens are opaque). */
+  async page(limit: number, token?: string) {
+    const all = [...this.docs]
+      .filter(([n]) => !n.includes('/') && (token === undefined || n > token))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const items = all.slice(0, limit);
+    const next = all.length > limit ? { token: items.at(-1)![0] } : {};
+    return { items: items.map(([name, d]) => ({ name, metadata: d.metadata })), ...next };
   }
 }

@@ -42,6 +42,11 @@ export interface Overview {
   /** Jobs whose last change was in the last 24 hours, by state. */
   countsLast24h: Partial<Record<JobState, number>>;
   pacer: PacerView;
+  /**
+   * While a ledger written before the jobs index is being indexed: records walked so far and how many there were
+   * (`null`: not counted). The list and counts then miss the older jobs not reached yet; new jobs are in them.
+   */
+  indexing?: { indexed: number; total: number | null } | null;
   /** The drop limits the form checks before upload, from the configured model. */
   limits: { model: string; maxPromptChars: number; sizes: string[]; qualities: string[]; outputFormats: string[] };
 }

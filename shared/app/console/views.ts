@@ -4,6 +4,8 @@
  */
 import { jobCost, jobTrace } from './operations.js';
 import type { JobContext } from '../job-context.js';
+import type { IndexedJob, JobsIndex } from '../jobs-index.js';
+import { upgradeStatus } from '../index-upgrade.js';
 import type { ContainerName } from '../../core/containers.js';
 import { dropBlobName } from '../../core/drop.js';
 import type { HistoryEntry, JobRecord, JobState } from '../../core/job.js';
@@ -40,17 +42,31 @@ export async function pacerView(rt: JobContext): Promise<PacerView> {
   };
 }
 
+/**
+ * Jobs changed in the last day by state: from the listed page when it reaches back past the day (or holds every
+ * job), which saves a second range read; else counted in the index.
+ */
+async function lastDayCounts(index: JobsIndex, page: { jobs: IndexedJob[]; continuationToken?: string }, since: Date) {
+  const sinceIso = since.toISOString();
+  const last = page.jobs.at(-1);
+  if (page.continuationToken && (!last || last.updatedAt >= sinceIso)) return index.countsSince(since);
+  const counts: Partial<Record<JobState, number>> = {};
+  for (const j of page.jobs) if (j.updatedAt >= sinceIso) counts[j.state] = (counts[j.state] ?? 0) + 1;
+  return counts;
+}
+
 export async function overview(rt: JobContext, viewer: Viewer): Promise<Overview> {
   const index = rt.ledger.index;
   if (!index) throw new Error('the console needs the jobs index');
   const since = new Date(rt.now().getTime() - DAY_MS);
-  const [page, counts, countsLast24h, pacer] = await Promise.all([
+  const [page, counts, pacer, upgrade] = await Promise.all([
     index.list({ limit: MAX_LISTED }),
     index.counts(),
-    index.countsSince(since),
     pacerView(rt),
+    upgradeStatus(index),
   ]);
   const jobs: JobRow[] = page.jobs.map(({ id, state, drop, updatedAt }) => ({ id, state, drop, updatedAt }));
+  const countsLast24h = await lastDayCounts(index, page, since);
   const model = rt.config.drop.model;
   return {
     viewer,
@@ -58,6 +74,7 @@ export async function overview(rt: JobContext, viewer: Viewer): Promise<Overview
     counts,
     countsLast24h,
     pacer,
+    indexing: upgrade && !upgrade.done ? { indexed: upgrade.indexed, total: upgrade.total } : null,
     limits: {
       model: model.name,
       maxPromptChars: model.maxPromptChars,
