@@ -93,7 +93,11 @@ async function summaries(ledger: Ledger): Promise<JobSummary[]> {
 function hostSettings(storage: StorageProcess, counterPort: number, emulator: Emulator, rpm: number) {
   return {
     ...process.env,
-    AzureWebJobsStorage: connectionString(`http://127.0.0.1:${counterPort}/devstoreaccount1`, storage.queueEndpoint),
+    AzureWebJobsStorage: connectionString(
+      `http://127.0.0.1:${counterPort}/devstoreaccount1`,
+      storage.queueEndpoint,
+      storage.tableEndpoint,
+    ),
     AZURE_OPENAI_ENDPOINT: emulator.url,
     AZURE_OPENAI_API_KEY: 'k',
     EXTRA_TRUST_ANCHORS: emulator.caPem,

@@ -16,6 +16,8 @@ interface Ready {
   /** Where blob requests go: the Event Grid in front of Azurite, raising events from the writes. */
   blobEndpoint: string;
   queueEndpoint: string;
+  /** Azurite's table service: the jobs index. */
+  tableEndpoint: string;
 }
 
 export interface StorageProcess extends Ready {
@@ -53,6 +55,7 @@ async function serve(hostUrl: string): Promise<void> {
     connectionString: storage.connectionString,
     blobEndpoint: storage.eventGrid.blobEndpoint,
     queueEndpoint: storage.queueEndpoint,
+    tableEndpoint: storage.azurite.tableEndpoint,
   };
   process.send!(ready);
 }
