@@ -22,7 +22,7 @@ export type ResultContainer = 'published' | 'quarantine' | 'rejected';
 
 export type FoundResult = BlobInfo & { container: 'published' | 'quarantine' };
 
-export const isImageName = (prefix: string, name: string) =>
+const isImageName = (prefix: string, name: string) =>
   (IMAGE_EXTENSIONS as readonly string[]).includes(name.slice(prefix.length));
 
 /**
