@@ -110,22 +110,8 @@ async function sweepActive(rt: JobContext, baseLog: Logger, summary: SweepSummar
     }
     const since = now.getTime() - Date.parse(job.notBefore ?? job.updatedAt);
     if (job.state === 'queued' && ((queueEmpty && since > QUEUED_GRACE_MS) || since > QUEUED_STALL_MS)) {
-      const after = (
-        await advance(
-          rt,
-          id,
-          (j) => j.state === 'queued' && j.ticket === job.ticket,
-          'queued',
-          log,
-          { note: 'its queue message was lost; sending a new one' },
-          (j) => ({ ticket: j.ticket + 1 }),
-          found,
-        )
-      )?.value;
-      if (after) {
-        await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent });
-        summary.requeued++;
-      }
+      const holding = (j: JobRecord) => j.state === 'queued' && j.ticket === job.ticket;
+      await requeueWithNewTicket(rt, found, holding, 'its queue message was lost; sending a new one', log, summary);
     } else if (job.state === 'editing' && leaseExpired(job, now)) {
       await recoverLostWorker(rt, id, found, log, baseLog, summary);
     } else if (publishOverdue(job, now)) {
@@ -173,23 +159,29 @@ async function recoverLostWorker(
     );
     summary.failed++;
   } else {
-    const after = (
-      await advance(
-        rt,
-        id,
-        (j) => j.state === 'editing' && leaseExpired(j, rt.now()),
-        'queued',
-        log,
-        { note: 'the edit worker was lost (lease ran out); retrying' },
-        (j) => ({ ticket: j.ticket + 1 }),
-        found,
-      )
-    )?.value;
-    if (after) {
-      await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent });
-      summary.requeued++;
-    }
+    const holding = (j: JobRecord) => j.state === 'editing' && leaseExpired(j, rt.now());
+    await requeueWithNewTicket(rt, found, holding, 'the edit worker was lost (lease ran out); retrying', log, summary);
   }
+}
+
+/**
+ * Back to `queued` under a new ticket, so any message of the old one is ignored, and a fresh message sent;
+ * only while `holding` still describes the record.
+ */
+async function requeueWithNewTicket(
+  rt: JobContext,
+  found: Versioned<JobRecord>,
+  holding: (job: JobRecord) => boolean,
+  note: string,
+  log: Logger,
+  summary: SweepSummary,
+): Promise<void> {
+  const id = found.value.id;
+  const changes = (j: JobRecord) => ({ ticket: j.ticket + 1 });
+  const after = (await advance(rt, id, holding, 'queued', log, { note }, changes, found))?.value;
+  if (!after) return;
+  await rt.queue.send({ jobId: id, ticket: after.ticket, drop: after.drop, traceparent: after.traceparent });
+  summary.requeued++;
 }
 
 /** An edited job whose event (or hand-off) is overdue, or a publishing job whose publisher was lost. */
