@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { firstColumnNames } from '../helpers/readme-table.js';
 import { SETTINGS } from '../../shared/core/config.js';
 import { BLOB_CREATED_APIS, CONTAINERS, EVENT_SUBSCRIPTIONS, QUEUES, TABLES } from '../../shared/core/containers.js';
 import {
@@ -124,34 +125,7 @@ describe('settings', () => {
   });
 });
 
-/** Names in the first column of the first table under `## Settings` (each cell: the name in backticks). */
-function settingsTable(markdown: string): string[] {
-  const lines = markdown.split(/\r?\n/);
-  const start = lines.findIndex((l) => /^##\s+Settings\s*$/.test(l));
-  if (start < 0) throw new Error('README.md has no "## Settings" section');
-  const rows: string[] = [];
-  let inTable = false;
-  for (const line of lines.slice(start + 1)) {
-    if (/^#{1,2}\s/.test(line)) break;
-    if (!line.trim().startsWith('|')) {
-      if (inTable) break;
-      continue;
-    }
-    const first = line.trim().replace(/^\|/, '').split('|')[0]!.trim();
-    if (!inTable) {
-      inTable = true; // header row
-      continue;
-    }
-    if (/^:?-{3,}:?$/.test(first)) continue;
-    const m = /^`([^`]+)`$/.exec(first);
-    if (!m)
-      throw new Error(
-        `README settings table: the first cell must be the setting name in backticks, got ${JSON.stringify(first)}`,
-      );
-    rows.push(m[1]!);
-  }
-  return rows;
-}
+const settingsTable = (markdown: string) => firstColumnNames(markdown, '## Settings');
 
 describe('names shared with the code', () => {
   it('containers and queues are those of shared/core/containers.ts', () => {
