@@ -39,13 +39,19 @@ class CborReader {
     if (this.pos + n > this.bytes.length) throw new CborError('CBOR ends early');
   }
 
+  /** The offset of the next `n` bytes, which are then consumed. */
+  private take(n: number): number {
+    this.need(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
   private uint(info: number): number {
     if (info < 24) return info;
     const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
     if (!size) throw new CborError(`CBOR length encoding ${info} is not supported`);
-    this.need(size);
-    const at = this.pos;
-    this.pos += size;
+    const at = this.take(size);
     if (size === 1) return this.view.getUint8(at);
     if (size === 2) return this.view.getUint16(at);
     if (size === 4) return this.view.getUint32(at);
@@ -56,8 +62,7 @@ class CborReader {
 
   item(depth: number): CborValue {
     if (depth > MAX_DEPTH) throw new CborError('CBOR nested too deep');
-    this.need(1);
-    const first = this.bytes[this.pos++]!;
+    const first = this.bytes[this.take(1)]!;
     const major = first >> 5;
     const info = first & 0x1f;
     if (major === 7) return this.simple(info);
@@ -69,11 +74,9 @@ class CborReader {
       case 1:
         return -1 - n;
       case 2:
-        this.need(n);
-        return this.bytes.slice(this.pos, (this.pos += n));
+        return this.bytes.slice(this.take(n), this.pos);
       case 3:
-        this.need(n);
-        return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(this.pos, (this.pos += n)));
+        return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(this.take(n), this.pos));
       case 4: {
         const out: CborValue[] = [];
         for (let i = 0; i < n; i++) out.push(this.item(depth + 1));
@@ -121,9 +124,7 @@ class CborReader {
     if (info === 23) return undefined;
     const size = info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
     if (!size) throw new CborError(`CBOR simple value ${info} is not supported`);
-    this.need(size);
-    const at = this.pos;
-    this.pos += size;
+    const at = this.take(size);
     if (size === 4) return this.view.getFloat32(at);
     if (size === 8) return this.view.getFloat64(at);
     return halfFloat(this.view.getUint16(at));
