@@ -9,6 +9,7 @@ import { defineFunction } from '../shared/adapters/azure/functions-app.js';
 import { register } from '../shared/composition.js';
 import { isTerminal, JOB_STATES, type JobState } from '../shared/core/job.js';
 import { upgradeStatus } from '../shared/app/index-upgrade.js';
+import { InvalidContinuationToken } from '../shared/app/jobs-index.js';
 
 export const definition = defineFunction({
   name: 'jobs',
@@ -43,17 +44,18 @@ export const definition = defineFunction({
     if (!rt.ledger.index) return { status: 503, jsonBody: { error: 'the jobs index is not configured' } };
     const optional = (name: string) => request.query.get(name) || undefined;
     const [token, dropPrefix, deployment] = ['continuationToken', 'drop', 'deployment'].map(optional);
-    const [page, upgrade] = await Promise.all([
-      rt.ledger.index.list({
+    const listing = rt.ledger.index
+      .list({
         limit,
         order,
         ...(state ? { state: state as JobState } : {}),
         ...(dropPrefix ? { dropPrefix } : {}),
         ...(deployment ? { deployment } : {}),
         ...(token ? { continuationToken: token } : {}),
-      }),
-      upgradeStatus(rt.ledger.index),
-    ]);
+      })
+      .catch((err: unknown) => (err instanceof InvalidContinuationToken ? err : Promise.reject(err)));
+    const [page, upgrade] = await Promise.all([listing, upgradeStatus(rt.ledger.index)]);
+    if (page instanceof InvalidContinuationToken) return { status: 400, jsonBody: { error: page.message } };
     // While older jobs are being indexed the listing misses those not reached yet: say so beside it.
     const indexing = upgrade && !upgrade.done ? { indexing: { indexed: upgrade.indexed, total: upgrade.total } } : {};
     return { jsonBody: { ...page, ...indexing } };

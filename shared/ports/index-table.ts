@@ -20,12 +20,23 @@ export interface IndexPage {
   token?: string;
 }
 
+export interface RangeOptions {
+  limit: number;
+  token?: string;
+  where?: Condition[];
+  /** Starts after this key instead of at `from` (a listing resumed after the last row it gave). */
+  after?: string;
+}
+
 export interface IndexTable {
   get(rowKey: string): Promise<{ row: IndexRow; etag: string } | undefined>;
   /** All or nothing (at most 100 operations, each row once). */
   commit(ops: IndexOp[]): Promise<void>;
-  /** Rows with `from <= rowKey < to` that meet every condition in `where`, ascending. */
-  range(from: string, to: string, options: { limit: number; token?: string; where?: Condition[] }): Promise<IndexPage>;
+  /**
+   * Rows with `from <= rowKey < to` (`after < rowKey < to` when `after` is given) that meet every condition in
+   * `where`, ascending. A page may hold fewer than `limit` rows and still have a `token` for the rest.
+   */
+  range(from: string, to: string, options: RangeOptions): Promise<IndexPage>;
 }
 
 /** A row property equal to a value, or starting with a prefix. */

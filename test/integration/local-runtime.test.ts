@@ -114,6 +114,9 @@ describe('the jobs API', () => {
     expect((await fetch(`${p.host.url}/api/jobs/${'0'.repeat(32)}`)).status).toBe(404);
     expect((await fetch(`${p.host.url}/api/jobs/not-an-id`)).status).toBe(400);
     expect((await fetch(`${p.host.url}/api/jobs?state=sleeping`)).status).toBe(400);
+    const stray = await fetch(`${p.host.url}/api/jobs?state=failed&continuationToken=not-a-token`);
+    expect(stray.status).toBe(400);
+    expect(((await stray.json()) as { error: string }).error).toMatch(/continuationToken is not one this listing gave/);
     const active = (await (await fetch(`${p.host.url}/api/jobs?state=active`)).json()) as { jobs: { state: string }[] };
     expect(active.jobs.every((j) => !['published', 'quarantined', 'rejected', 'failed'].includes(j.state))).toBe(true);
   });

@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { memoryIndexTable } from '../../shared/adapters/memory/index-table.js';
-import { JobsIndex, type IndexQuery } from '../../shared/app/jobs-index.js';
+import { InvalidContinuationToken, JobsIndex, type IndexQuery } from '../../shared/app/jobs-index.js';
 import type { IndexTable } from '../../shared/ports/index-table.js';
 import { processEditMessage } from '../../shared/app/edit.js';
 import { intakeBlob } from '../../shared/app/intake.js';
@@ -105,6 +105,69 @@ describe('the jobs index', () => {
     await index.remove(jobIdOf(0));
     expect(await listAll(index, {}, 50)).toHaveLength(39);
     expect((await index.counts()).published).toBe(9);
+  });
+});
+
+describe('the jobs index over a long history', () => {
+  const MINUTE = 60_000;
+  const DAY = 24 * HOUR;
+  // From a clock running five minutes ahead to 31 years back: every window of a listing, and past the last.
+  const agesMs = [-5 * MINUTE, MINUTE, 2 * HOUR, 2 * HOUR + 1, 3 * DAY, 9 * DAY, 40 * DAY, 400 * DAY, 3650 * DAY];
+  const history = [...agesMs, 31 * 365 * DAY].flatMap((age, i) =>
+    [0, 1, 2].map((k) =>
+      jobAt(100 + 3 * i + k, {
+        state: STATES[(i + k) % 4]!,
+        createdAt: new Date(Date.now() - age - k * MINUTE),
+        dropPath: k === 2 ? 'team-z' : 'team-y',
+      }),
+    ),
+  );
+  const newest = (keep = (_: (typeof history)[number]) => true) =>
+    history
+      .filter(keep)
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+      .map((j) => j.id);
+
+  /** The index over a table that counts the range reads it is asked for. */
+  async function countingIndex() {
+    const table = memoryIndexTable();
+    const range = table.range.bind(table);
+    const reads = { n: 0 };
+    table.range = (...args) => (reads.n++, range(...args));
+    const index = new JobsIndex(table);
+    for (const job of history) await index.put(job);
+    return { index, reads };
+  }
+
+  it('gives every job once, newest first, whatever the page size and filter', async () => {
+    const { index } = await countingIndex();
+    for (const limit of [1, 2, 5, 29, 30, 500]) expect(await listAll(index, {}, limit)).toEqual(newest());
+    expect(await listAll(index, { order: 'created' }, 4)).toEqual(
+      [...history].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((j) => j.id),
+    );
+    expect(await listAll(index, { state: 'failed' }, 2)).toEqual(newest((j) => j.state === 'failed'));
+    expect(await listAll(index, { dropPrefix: 'team-z/' }, 3)).toEqual(newest((j) => j.drop.key.startsWith('team-z/')));
+  });
+
+  it('reads the newest page in one range once it has learned how far back a page reaches', async () => {
+    const { index, reads } = await countingIndex();
+    expect((await index.list({ limit: 14 })).jobs.map((j) => j.id)).toEqual(newest().slice(0, 14));
+    const first = reads.n;
+    expect(first).toBe(2); // the 12 jobs of the last day, then 8 days more
+    reads.n = 0;
+    expect((await index.list({ limit: 14 })).jobs.map((j) => j.id)).toEqual(newest().slice(0, 14));
+    expect(reads.n).toBe(1);
+  });
+
+  it('refuses a continuation token it did not give, or one from a listing with other filters', async () => {
+    const { index } = await countingIndex();
+    const failed = await index.list({ state: 'failed', limit: 1 });
+    expect(failed.continuationToken).toBeDefined();
+    await expect(index.list({ limit: 5, continuationToken: failed.continuationToken! })).rejects.toThrow(
+      InvalidContinuationToken,
+    );
+    for (const token of ['', 'not-a-token', Buffer.from('u|123|x').toString('base64url')])
+      await expect(index.list({ limit: 5, continuationToken: token })).rejects.toThrow(/continuationToken/);
   });
 });
 

@@ -57,8 +57,9 @@ export function tableClientIndex(client: TableClient): IndexTable {
       if (ops.length > 0)
         await translated(`commit ${ops.length} index rows`, () => client.submitTransaction(ops.map(action)));
     },
-    async range(from, to, { limit, token, where = [] }) {
-      const keys = `PartitionKey eq ${odata(PARTITION)} and RowKey ge ${odata(from)} and RowKey lt ${odata(to)}`;
+    async range(from, to, { limit, token, where = [], after }) {
+      const lower = after === undefined ? `RowKey ge ${odata(from)}` : `RowKey gt ${odata(after)}`;
+      const keys = `PartitionKey eq ${odata(PARTITION)} and ${lower} and RowKey lt ${odata(to)}`;
       const filter = [keys, ...where.map(odataCondition)].join(' and ');
       const page = await translated(`read index rows from ${from}`, () =>
         client

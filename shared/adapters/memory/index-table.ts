@@ -26,8 +26,9 @@ export function memoryIndexTable(): IndexTable & { rows: Map<string, { row: Inde
         else rows.set(op.row.rowKey, { row: { ...op.row }, etag: `"${++version}"` });
       }
     },
-    async range(from, to, { limit, token, where }) {
-      const keys = [...rows.keys()].filter((k) => k >= (token ?? from) && k < to).sort();
+    async range(from, to, { limit, token, where, after }) {
+      const lower = (k: string) => (token ? k >= token : after === undefined ? k >= from : k > after);
+      const keys = [...rows.keys()].filter((k) => lower(k) && k < to).sort();
       const matching = keys.map((k) => rows.get(k)!.row).filter((r) => meets(r, where));
       const page = matching.slice(0, limit);
       const next = matching[limit]?.rowKey;
