@@ -33,6 +33,8 @@ export interface BurstOptions {
   toldQuota?: number;
   /** Calls in flight the host allows (IMAGE_MODEL_CONCURRENCY). */
   concurrency: number;
+  /** `false`: the host without the jobs index (`host --no-jobs-index`), to measure what the index costs. */
+  jobsIndex?: boolean;
   /** One region answers every call with a 500 for `ms`, from when a third of the drops are done. */
   outage?: { region: string; ms: number };
 }
@@ -145,7 +147,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       IMAGE_MODEL_POOL: toldPool(pool, options.toldQuota ?? 1),
       IMAGE_MODEL_CONCURRENCY: String(options.concurrency),
     };
-    host = await spawnHost({ port, env, args: ['--no-timers'] });
+    const args = ['--no-timers', ...(options.jobsIndex === false ? ['--no-jobs-index'] : [])];
+    host = await spawnHost({ port, env, args });
     hog = options.busy ? cpuHog() : undefined;
     const ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)));
     const inbox = clients.container(CONTAINERS.inbox);

@@ -12,6 +12,7 @@ import type { LogEntry } from '../local/host/host.js';
 import { isTerminal, type JobRecord } from '../shared/core/job.js';
 import { STATE_LINE } from '../shared/core/log.js';
 import { runBurst } from './burst.js';
+import { recordWrites } from './record-writes.js';
 import { formatTimeline, timelinesBelow } from './timeline.js';
 import { pair } from './drop-files.js';
 import { ms, percentile, table, type Section } from './measure.js';
@@ -79,7 +80,7 @@ export const burstSection: Section = {
   id: 'a',
   title:
     '(a) burst goodput: D drops against an emulator limited to R requests/minute with latency L, the host in its own ' +
-    'process; quiet and beside a CPU-bound process',
+    'process; quiet and beside a CPU-bound process; paced with and without the jobs index',
   async run() {
     const D = 90;
     const R = 120;
@@ -91,9 +92,12 @@ export const burstSection: Section = {
     const timelines: string[] = [];
     for (const busy of [false, true]) {
       // Unpaced: the pipeline is told the deployment allows far more than it does.
-      for (const [label, toldQuota] of [
-        ['paced (told the quota R)', 1],
-        ['baseline: unpaced (told 100 × R)', 100],
+      // Without the index: the host as the build before the index ran (`host --no-jobs-index`), right after
+      // the same burst with it, to show what keeping the index in step costs the pipeline.
+      for (const [label, toldQuota, jobsIndex] of [
+        ['paced (told the quota R)', 1, true],
+        ['paced, without the jobs index', 1, false],
+        ['baseline: unpaced (told 100 × R)', 100, true],
       ] as const) {
         const r = await runBurst({
           regions: [{ region: 'eastus2', rpm: R }],
@@ -101,6 +105,7 @@ export const burstSection: Section = {
           busy,
           toldQuota,
           concurrency: 16,
+          jobsIndex,
         });
         const share = `${(r.share429 * 100).toFixed(1)} %`;
         timelines.push(`${label}, ${busy ? 'busy machine' : 'quiet'}: ${formatTimeline(r.timeline)}`);
@@ -114,7 +119,7 @@ export const burstSection: Section = {
         ]);
       }
     }
-    return table(rows) + timelinesBelow(timelines);
+    return `${table(rows)}${timelinesBelow(timelines)}\n\n${await recordWrites()}`;
   },
 };
 

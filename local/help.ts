@@ -80,6 +80,8 @@ local.settings.json name.
 
   --port N            listen port (default 7071)
   --no-timers         do not run timer triggers (the sweep)
+  --no-jobs-index     for benchmarks only: no jobs index, as the build before it (bench (a) measures
+                      what the index costs); the console and GET /api/jobs then refuse
   --queue-lease-seconds N   how long a queue message stays hidden while it is processed
   --verbose           every log line
   -h, --help          this help

@@ -47,10 +47,20 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export async function createRuntime(
-  config: PipelineConfig,
-  overrides: { model?: ImageModel; verifier?: Verifier; publisherSigner?: PublisherSigner; localSecret?: string } = {},
-): Promise<Runtime> {
+export interface RuntimeOverrides {
+  model?: ImageModel;
+  verifier?: Verifier;
+  publisherSigner?: PublisherSigner;
+  localSecret?: string;
+  /**
+   * `false`: a ledger without the jobs index, as the build before the index had (finished jobs drop their
+   * `active/` marker at once), for bench (a) to measure what the index costs (`host --no-jobs-index`). Not a
+   * setting: the console and `GET /api/jobs` need the index, and they refuse without it.
+   */
+  jobsIndex?: boolean;
+}
+
+export async function createRuntime(config: PipelineConfig, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const storage = await createStorageClients(config.storage);
   const containers = Object.fromEntries(
     Object.entries(CONTAINERS).map(([k, name]) => [k, storage.container(name)]),
@@ -59,7 +69,7 @@ export async function createRuntime(
   const ledger = new Ledger(
     containerRecords(containers.jobs),
     now,
-    new JobsIndex(tableClientIndex(storage.jobsIndexTable)),
+    overrides.jobsIndex === false ? undefined : new JobsIndex(tableClientIndex(storage.jobsIndexTable)),
   );
   const editQueue = storage.queue(QUEUES.edit);
   const editPoisonQueue = storage.queue(QUEUES.editPoison);

@@ -6,6 +6,7 @@ import { loadConfig } from '../../shared/core/config.js';
 import { newLocalSecret } from '../../shared/adapters/http/access.js';
 import { ensureStorageLayout } from '../../shared/adapters/azure/storage.js';
 import { createRuntime } from '../../shared/composition.js';
+import type { Runtime } from '../../shared/adapters/azure/runtime.js';
 import { intOption, parse } from '../cli.js';
 import { ensurePortsFree, explainListenError, type PortUse } from '../ports.js';
 import { loadFunctionDefinitions } from '../functions.js';
@@ -14,13 +15,34 @@ import { readLocalSettings } from '../start.js';
 import { projectHostJson, readQueueSettings } from './host-json.js';
 import { startHost } from './host.js';
 
-export async function run(args: string[]): Promise<number> {
-  const { values } = parse(args, {
+/** The host's flags (`imagegen-pipeline host --help`). */
+export function parseHostArgs(args: string[]) {
+  return parse(args, {
     port: { type: 'string' },
     'no-timers': { type: 'boolean' },
+    // For benchmarks only (bench (a) with and without the index): the console needs the index.
+    'no-jobs-index': { type: 'boolean' },
     'queue-lease-seconds': { type: 'string' },
     verbose: { type: 'boolean' },
+  }).values;
+}
+
+/**
+ * The runtime the host runs against, as its flags ask. The host on this machine: its console user is the
+ * machine's own (see shared/adapters/http/access.ts).
+ */
+export function hostRuntime(
+  flags: ReturnType<typeof parseHostArgs>,
+  settings: Record<string, string | undefined>,
+): Promise<Runtime> {
+  return createRuntime(loadConfig(settings), {
+    localSecret: newLocalSecret(),
+    jobsIndex: flags['no-jobs-index'] !== true,
   });
+}
+
+export async function run(args: string[]): Promise<number> {
+  const values = parseHostArgs(args);
   const port: PortUse = {
     port: intOption('port', values.port, 0, 65535) ?? 7071,
     serves: 'the Functions host',
@@ -30,8 +52,7 @@ export async function run(args: string[]): Promise<number> {
   // Before the storage is touched, so a taken port fails at once.
   await ensurePortsFree([port]);
   const settings = { ...readLocalSettings(), ...process.env } as Record<string, string | undefined>;
-  // The host on this machine: its console user is the machine's own (see shared/adapters/http/access.ts).
-  const runtime = await createRuntime(loadConfig(settings), { localSecret: newLocalSecret() });
+  const runtime = await hostRuntime(values, settings);
   await ensureStorageLayout(runtime.storage);
   const reporter = createReporter({ verbose: values.verbose === true });
   const leaseSeconds = intOption('queue-lease-seconds', values['queue-lease-seconds'], 1, 600);

@@ -114,7 +114,7 @@ describe('--help', () => {
       ['--port', '--blob-port', '--queue-port', '--emulator-port', '--state', '--drop', '--out', '--in-memory'],
     ],
     ['emulator', ['--port', '--host', '--rpm', '--latency-ms', '--api-key', '--faults', '--deployment', '--ca-dir']],
-    ['host', ['--port', '--no-timers', '--queue-lease-seconds', '--verbose']],
+    ['host', ['--port', '--no-timers', '--no-jobs-index', '--queue-lease-seconds', '--verbose']],
     ['verify', ['--trust', '--no-default-trust', '--agent-scope', '--publisher', '--json']],
     ['demo', ['--samples', '--out']],
     ['chaos', ['--drops', '--kills', '--seed', '--pool']],
