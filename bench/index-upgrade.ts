@@ -28,6 +28,11 @@ import { ms, percentile, table, type Section } from './measure.js';
 
 const JOBS = Number(process.env.BENCH_H_UPGRADE_JOBS ?? 20_000);
 const KEEP = process.env.BENCH_H_UPGRADE_STATE;
+/**
+ * BENCH_H_UPGRADE_SWEEP=1: timers on with `npm start`'s sweep every 15 s, which also walks pages of the upgrade
+ * (20 a sweep) beside the background walk; off by default: the background walk alone, as the integration test.
+ */
+const SWEEP = process.env.BENCH_H_UPGRADE_SWEEP === '1';
 const WRITES_AT_ONCE = 32;
 const POLL_MS = 250;
 const DROPS_DURING = 3;
@@ -126,9 +131,14 @@ async function olderState(): Promise<Older> {
 function terminalWatcher() {
   const ended = new Map<string, { id: string; state: JobState }>();
   const waiters = new Map<string, () => void>();
+  /** The host's errors and the walk's warnings, as logged (the first 30). */
+  const errors: string[] = [];
   return {
     ended,
+    errors,
     onLog(entry: LogEntry) {
+      const said = entry.level === 'error' || (entry.level === 'warning' && entry.functionName === 'jobs-index');
+      if (said && errors.length < 30) errors.push(`${entry.level} ${entry.functionName}: ${entry.message}`);
       const m = STATE_LINE.exec(entry.message);
       if (m && isTerminal(m[4] as JobState)) {
         ended.set(m[2]!, { id: m[1]!, state: m[4] as JobState });
@@ -152,22 +162,35 @@ async function timedJson<T>(url: string): Promise<{ ms: number; body: T }> {
   return { ms: performance.now() - t, body };
 }
 
-/** The overview every POLL_MS until stopped; each answer marked by whether it said the walk was running. */
-function startPoller(url: string) {
+/**
+ * The overview every POLL_MS until stopped; each answer marked by whether it said the walk was running, and
+ * when (since `start`) it first showed each 5,000 walked.
+ */
+function startPoller(url: string, start: number) {
+  const failed: string[] = [];
   const during: number[] = [];
   const after: number[] = [];
+  const marks = new Map<number, number>();
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const t = performance.now();
-      const o = await timedJson<Overview>(url);
-      (o.body.indexing ? during : after).push(o.ms);
+      const o = await timedJson<Overview>(url).catch((err: unknown) => {
+        failed.push(`${ms(t - start)} after the start, in ${ms(performance.now() - t)}: ${(err as Error).message}`);
+        console.log(`  ! overview: ${failed.at(-1)}`);
+        return undefined;
+      });
+      if (o) (o.body.indexing ? during : after).push(o.ms);
+      const walked = (o?.body.indexing as { indexed?: number } | null | undefined)?.indexed ?? 0;
+      for (let k = 5000; k <= walked; k += 5000) if (!marks.has(k)) marks.set(k, performance.now() - start);
       await sleep(Math.max(0, POLL_MS - (performance.now() - t)));
     }
   })();
   return {
     during,
     after,
+    marks,
+    failed,
     stop: async () => {
       stopped = true;
       await loop;
@@ -192,6 +215,15 @@ type Files = { image: Buffer; mask: Buffer };
 
 /** Whether the newest `ids` (newest last) head both `/api/jobs` and the overview's list, in that order. */
 async function headCheck(url: string, ids: string[]) {
+  return checkHeads(url, ids).catch((err: unknown) => ({
+    api: false,
+    overview: false,
+    indexing: true,
+    error: (err as Error).message,
+  }));
+}
+
+async function checkHeads(url: string, ids: string[]) {
   const want = [...ids].reverse();
   const listed = await timedJson<Listing>(`${url}/api/jobs?limit=20`);
   const o = await timedJson<Overview>(`${url}/api/console/api/overview`);
@@ -200,7 +232,7 @@ async function headCheck(url: string, ids: string[]) {
     api: heads(listed.body.jobs),
     overview: heads(o.body.jobs),
     indexing: Boolean(listed.body.indexing),
-    ms: [listed.ms, o.ms],
+    error: undefined as string | undefined,
   };
 }
 
@@ -235,10 +267,15 @@ interface Run {
   during: number[];
   after: number[];
   dropTimes: { during: number[]; after: number[] };
-  heads: { when: string; api: boolean; overview: boolean; indexing: boolean }[];
+  heads: { when: string; api: boolean; overview: boolean; indexing: boolean; error: string | undefined }[];
+  failed: string[];
+  errors: string[];
   counts: { got: Overview['counts']; want: Overview['counts'] };
   full: Awaited<ReturnType<typeof fullListing>>;
   load: string[];
+  marks: Map<number, number>;
+  /** The walk's row in the index at the end. */
+  row: string;
 }
 
 /** Starts this build on the older state as `npm start` does, and measures while the walk runs and after. */
@@ -249,9 +286,8 @@ async function measure(older: Older, watch: ReturnType<typeof terminalWatcher>, 
     storage: { azurite: { location: older.location } },
     emulator: { caDir: path.join(older.base, 'emulator-ca'), rpm: 1e6 },
     publisher: path.join(older.base, 'publisher-ca'),
-    // The sweep (npm start: every 15 s) would also walk pages of the index; timers off, the background walk alone.
-    settings: { IMAGE_MODEL_RPM: '100000' },
-    timers: false,
+    settings: { IMAGE_MODEL_RPM: '100000', ...(SWEEP ? { SWEEP_SCHEDULE: '*/15 * * * * *' } : {}) },
+    timers: SWEEP,
     outcomeTopic: false,
     onLog: watch.onLog,
   });
@@ -262,23 +298,28 @@ async function measure(older: Older, watch: ReturnType<typeof terminalWatcher>, 
     await timedJson<Overview>(`${url}/api/console/api/overview`);
     const serving = performance.now() - start;
     console.log(`  serving after ${ms(serving)}`);
-    const poller = startPoller(`${url}/api/console/api/overview`);
+    const poller = startPoller(`${url}/api/console/api/overview`, start);
     const run = await dropsAndChecks(p, watch, files, () => walk);
     await poller.stop();
     const wantCounts = olderCounts();
     for (const d of run.drops) wantCounts[d.state] = (wantCounts[d.state] ?? 0) + 1;
     const o = await timedJson<Overview>(`${url}/api/console/api/overview`);
     const full = await fullListing(url);
+    const walkRow = (await p.runtime.ledger.index!.readMeta('upgrade'))?.value;
     return {
       serving,
       walk,
       during: poller.during,
       after: poller.after,
+      marks: poller.marks,
+      failed: poller.failed,
+      errors: watch.errors,
       dropTimes: run.dropTimes,
       heads: run.heads,
       counts: { got: o.body.counts, want: wantCounts },
       full,
       load: [...load, loadavg()[0]!.toFixed(2)],
+      row: JSON.stringify(walkRow ?? null),
     };
   } finally {
     await p.close();
@@ -350,21 +391,27 @@ function report(older: Older, r: Run): string {
     table(rows),
     `  load average ${r.load.join(' → ')} (1 min, at the start and the end of the measured part)`,
     `  serving after ${ms(r.serving)}`,
+    `  walked (the overview's \`indexing\`): ${[...r.marks].map(([k, t]) => `${k.toLocaleString('en')} at ${ms(t)}`).join(', ')}`,
     `  walk done after ${ms(r.walk ?? NaN)} (${r.walk ? ((JOBS / r.walk) * 1000).toFixed(0) : '?'} jobs/s)`,
     ...r.heads.map(
       (h) =>
-        `  ${h.when}: heads /api/jobs ${yes(h.api)}, the overview ${yes(h.overview)} (walk running: ${h.indexing})`,
+        `  ${h.when}: heads /api/jobs ${yes(h.api)}, the overview ${yes(h.overview)} (walk running: ${h.indexing})${h.error ? `: ${h.error}` : ''}`,
     ),
     `  new drops head /api/jobs: ${yes(headsOk)}`,
+    `  the walk's row at the end: ${r.row}`,
     `  counts exact: ${yes(countsOk)} (overview ${JSON.stringify(r.counts.got)}, written ${JSON.stringify(r.counts.want)})`,
     `  /api/jobs paged through: ${r.full.count} jobs (${total} expected), ${r.full.unique} distinct, newest first ${yes(r.full.ordered)}, in ${ms(r.full.ms)}: ${yes(fullOk)}`,
-    `  overview ≤ 1 s during the walk: ${yes(r.during.length > 0 && duringMax <= TARGET_MS)} (p95 ${ms(percentile(r.during, 95))}, max ${ms(duringMax)}, ${r.during.length} answers)`,
+    `  overview requests that failed: ${r.failed.length}`,
+    ...r.failed.map((f) => `    ${f}`),
+    `  the host's errors and the walk's warnings: ${r.errors.length}`,
+    ...r.errors.map((e) => `    ${e}`),
+    `  overview ≤ 1 s during the walk: ${yes(r.during.length > 0 && r.failed.length === 0 && duringMax <= TARGET_MS)} (p95 ${ms(percentile(r.during, 95))}, max ${ms(duringMax)}, ${r.during.length} answers)`,
   ].join('\n');
 }
 
 export const indexUpgradeSection: Section = {
   id: 'h-upgrade',
-  title: `(h-upgrade) a state persisted before the jobs index, ${JOBS.toLocaleString('en')} older jobs, restarted with this build: the background walk, the overview meanwhile, new drops, counts`,
+  title: `(h-upgrade) a state persisted before the jobs index, ${JOBS.toLocaleString('en')} older jobs, restarted with this build${SWEEP ? ", npm start's sweep every 15 s beside" : ' (timers off)'}: the background walk, the overview meanwhile, new drops, counts`,
   async run() {
     const older = await olderState();
     const files = await pair(1024);
