@@ -6,9 +6,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ledger } from '../shared/app/ledger.js';
-import { upgradeIndex } from '../shared/app/index-upgrade.js';
+import { upgradeIndex, type WalkPace } from '../shared/app/index-upgrade.js';
 
 const RETRY_MS = 2_000;
+/**
+ * Azurite runs in this process and does its work in it (every insert and read scans the table's one partition
+ * or the container's blobs), so the walk writes one small transaction at a time and rests as long as each page
+ * took: slower, but the host keeps answering and new drops keep moving while it runs.
+ */
+const LOCAL_PACE: WalkPace = { atOnce: 1, perTransaction: 8, restRatio: 1 };
 
 export interface BackgroundUpgrade {
   /** Resolves when the walk is done (or stopped); never rejects. */
@@ -26,7 +32,7 @@ export function startIndexUpgrade(ledger: Ledger, say: (message: string) => void
     const note = setTimeout(() => say('indexing older jobs in the background; the console shows how far'), 3000);
     while (!stopping.signal.aborted) {
       try {
-        const part = await upgradeIndex(ledger, Infinity, stopping.signal);
+        const part = await upgradeIndex(ledger, Infinity, stopping.signal, LOCAL_PACE);
         indexed += part.indexed;
         if (part.done) break;
       } catch (err) {

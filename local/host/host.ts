@@ -23,6 +23,24 @@ import { QueueTrigger } from './queue-trigger.js';
 // In ESM the classes come from the package's default export.
 const { InvocationContext, HttpRequest } = functions;
 
+/**
+ * What went wrong, for a 500's body and the log: the message, or (a storage SDK error Azurite answered with no
+ * message) its name, HTTP status and service code, so the failed call can be told apart.
+ */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.message) return err.message;
+  const { statusCode, code } = err as { statusCode?: number; code?: string };
+  const detail = [statusCode, code].filter((v) => v !== undefined && v !== '').join(' ');
+  return `${err.name}${detail ? ` ${detail}` : ''} (no message)`;
+}
+
+/** A failed invocation's log text: the stack, headed by `describeError` when the stack's own head says nothing. */
+function failureText(err: unknown): string {
+  if (!(err instanceof Error) || !err.stack) return describeError(err);
+  return err.message ? err.stack : `${describeError(err)}\n${err.stack}`;
+}
+
 export type LogLevel = 'trace' | 'debug' | 'information' | 'warning' | 'error' | 'critical' | 'none';
 
 export interface LogEntry {
@@ -313,7 +331,7 @@ class LocalFunctionHost {
         level: 'error',
         functionName: def.name,
         invocationId,
-        message: `Executed '${def.name}' (Failed): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        message: `Executed '${def.name}' (Failed): ${failureText(err)}`,
       });
       throw err;
     } finally {
@@ -343,7 +361,7 @@ class LocalFunctionHost {
       if (res.headersSent) res.end();
       // A refused body is not read on: the connection closes once the answer is out.
       else if (err instanceof Refused) send(res, err.status, { error: err.message }, { connection: 'close' });
-      else send(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      else send(res, 500, { error: describeError(err) });
     });
   }
 
@@ -382,7 +400,7 @@ class LocalFunctionHost {
       await run();
       send(res, 200);
     } catch (err) {
-      send(res, 500, { error: (err as Error).message });
+      send(res, 500, { error: describeError(err) });
     }
   }
 

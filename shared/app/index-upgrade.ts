@@ -7,7 +7,8 @@
  * page is harmless: jobs already indexed are skipped (`JobsIndex.putNew`), so counts stay exact.
  * Local start-up runs it in the background (local/index-upgrade.ts); on Azure each sweep runs a part.
  */
-import type { JobsIndex } from './jobs-index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BatchPace, JobsIndex } from './jobs-index.js';
 import type { Ledger } from './ledger.js';
 import type { RecordStore } from '../ports/record-store.js';
 import type { JobRecord } from '../core/job.js';
@@ -16,6 +17,17 @@ const PAGE = 500;
 const READS_AT_ONCE = 16;
 /** Blob Storage's largest listing page: counting the records at the start reads names only. */
 const COUNT_PAGE = 5000;
+
+/**
+ * How hard the walk writes: `putNew`'s transactions, and a rest after each page of `restRatio` times as long
+ * as the page took. A store that does the work in the serving process (Azurite in `npm start`) is walked
+ * gently, so the host keeps answering while it runs; Azure's sweep walks at full speed.
+ */
+export interface WalkPace extends BatchPace {
+  restRatio?: number;
+  /** Leaves the walk to another walker that wrote its place within this long (the sweep beside `npm start`'s). */
+  yieldToWalkerMs?: number;
+}
 
 export interface UpgradeProgress {
   indexed: number;
@@ -31,7 +43,7 @@ export interface UpgradeStatus {
   done: boolean;
 }
 
-async function indexPage(ledger: Ledger, names: string[]): Promise<number> {
+async function indexPage(ledger: Ledger, names: string[], pace: WalkPace): Promise<number> {
   const jobs: JobRecord[] = [];
   let next = 0;
   const reader = async () => {
@@ -41,7 +53,7 @@ async function indexPage(ledger: Ledger, names: string[]): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: READS_AT_ONCE }, reader));
-  await ledger.index!.putNew(jobs);
+  await ledger.index!.putNew(jobs, pace);
   return jobs.length;
 }
 
@@ -70,6 +82,12 @@ async function startOrResume(ledger: Ledger, index: JobsIndex) {
   return made?.value.done === 'true' ? undefined : made;
 }
 
+const walkedWithin = (row: Record<string, string>, ms: number | undefined) =>
+  ms !== undefined && row.walkedAt !== undefined && Date.now() - Date.parse(row.walkedAt) < ms;
+
+const rest = (ms: number, signal?: AbortSignal) =>
+  ms > 0 ? sleep(ms, undefined, signal ? { signal } : {}).catch(() => undefined) : undefined;
+
 /** Indexes whose walk was seen done: a walk never starts again, so every later listing skips the read. */
 const seenDone = new WeakSet<JobsIndex>();
 
@@ -80,7 +98,10 @@ export async function upgradeStatus(index: JobsIndex): Promise<UpgradeStatus | u
   if (!found) return undefined;
   const { indexed, total, done } = found.value;
   if (done === 'true') seenDone.add(index);
-  return { indexed: Number(indexed ?? 0), total: total ? Number(total) : null, done: done === 'true' };
+  const walked = Number(indexed ?? 0);
+  // The walk also passes records of jobs made after it began: the banner never reads past its total.
+  const shown = total ? Math.min(walked, Number(total)) : walked;
+  return { indexed: shown, total: total ? Number(total) : null, done: done === 'true' };
 }
 
 /**
@@ -91,22 +112,26 @@ export async function upgradeIndex(
   ledger: Ledger,
   maxPages = Infinity,
   signal?: AbortSignal,
+  pace: WalkPace = {},
 ): Promise<UpgradeProgress> {
   const index = ledger.index;
   if (!index) return { indexed: 0, done: true };
   let row = await startOrResume(ledger, index);
   if (!row) return { indexed: 0, done: true };
+  if (walkedWithin(row.value, pace.yieldToWalkerMs)) return { indexed: 0, done: false };
   let indexed = 0;
   for (let pages = 0; pages < maxPages && row && !signal?.aborted; pages++) {
+    const started = performance.now();
     const page = await ledger.store.page(PAGE, row.value.token || undefined);
     const names = page.items.map((i) => i.name).filter((n) => n.endsWith('.json'));
-    const walked = await indexPage(ledger, names);
+    const walked = await indexPage(ledger, names, pace);
     const { total = '', indexed: before = '0' } = row.value;
-    const next = { total, indexed: String(Number(before) + walked) };
+    const next = { total, indexed: String(Number(before) + walked), walkedAt: new Date().toISOString() };
     const value = page.token ? { ...next, token: page.token } : { ...next, done: 'true', at: new Date().toISOString() };
     if (!(await index.writeMeta('upgrade', value, row.etag))) return { indexed: indexed + walked, done: false };
     indexed += walked;
     if (!page.token) return { indexed, done: true };
+    await rest((performance.now() - started) * (pace.restRatio ?? 0), signal);
     row = await index.readMeta('upgrade');
   }
   return { indexed, done: false };

@@ -36,6 +36,12 @@ export interface IndexQuery {
 
 export type StateCounts = Partial<Record<JobState, number>>;
 
+/** How hard `putNew` writes: transactions in flight at once, and jobs in each (at most 24: 4 rows each and a counter). */
+export interface BatchPace {
+  atOnce?: number;
+  perTransaction?: number;
+}
+
 const SHARDS = 16;
 const MAX_RETRIES = 20;
 /** Jobs per upgrade transaction, all of one counter shard: 4 rows each plus the shard, under the limit of 100. */
@@ -146,12 +152,14 @@ export class JobsIndex {
   }
 
   /**
-   * Indexes jobs not in the index yet (the upgrade's walk): grouped by counter shard, 24 to a transaction with
-   * their shard, shards in parallel (a few at a time) and each shard's transactions in turn, so the walk never
-   * races itself on a counter. A transaction that meets a job indexed meanwhile (another walker, a crash's
+   * Indexes jobs not in the index yet (the upgrade's walk): grouped by counter shard, `perTransaction` to a
+   * transaction with their shard, `atOnce` shards in parallel and each shard's transactions in turn, so the walk
+   * never races itself on a counter. A transaction that meets a job indexed meanwhile (another walker, a crash's
    * half-done page) fails whole; its jobs then go one by one through `put`, which skips what is indexed.
    */
-  async putNew(jobs: JobRecord[]): Promise<void> {
+  async putNew(jobs: JobRecord[], pace: BatchPace = {}): Promise<void> {
+    const { atOnce = NEW_AT_ONCE, perTransaction: asked = NEW_PER_TRANSACTION } = pace;
+    const perTransaction = Math.max(1, Math.min(asked, NEW_PER_TRANSACTION));
     const byShard = new Map<number, JobRecord[]>();
     for (const job of jobs) {
       const group = byShard.get(shardOf(job.id));
@@ -163,16 +171,16 @@ export class JobsIndex {
     const worker = async () => {
       // After a failure the others finish the transaction in hand and stop: nothing runs on after the throw.
       for (let group = shards.pop(); group && !failure; group = shards.pop()) {
-        await this.putShard(group).catch((err: unknown) => void (failure ??= { err }));
+        await this.putShard(group, perTransaction).catch((err: unknown) => void (failure ??= { err }));
       }
     };
-    await Promise.all(Array.from({ length: NEW_AT_ONCE }, worker));
+    await Promise.all(Array.from({ length: atOnce }, worker));
     if (failure) throw failure.err;
   }
 
-  private async putShard(jobs: JobRecord[]): Promise<void> {
-    for (let i = 0; i < jobs.length; i += NEW_PER_TRANSACTION) {
-      const chunk = jobs.slice(i, i + NEW_PER_TRANSACTION);
+  private async putShard(jobs: JobRecord[], perTransaction: number): Promise<void> {
+    for (let i = 0; i < jobs.length; i += perTransaction) {
+      const chunk = jobs.slice(i, i + perTransaction);
       if (!(await this.commitNew(chunk))) for (const job of chunk) await this.put(job);
     }
   }

@@ -57,6 +57,8 @@ export interface SweepSummary {
 
 /** Pages of 500 records the upgrade indexes per sweep at most, so one sweep stays within its timeout. */
 const UPGRADE_PAGES_PER_SWEEP = 20;
+/** A walker that wrote its place this recently is alive (`npm start`'s, pacing itself): the sweep leaves it be. */
+const WALKER_ALIVE_MS = 120_000;
 
 function dropFromKey(key: string): DropRef {
   const i = key.lastIndexOf('/');
@@ -273,7 +275,8 @@ export async function sweep(rt: JobContext, log: Logger): Promise<SweepSummary> 
     upgradeIndexed: 0,
     expired: 0,
   };
-  summary.upgradeIndexed = (await upgradeIndex(rt.ledger, UPGRADE_PAGES_PER_SWEEP)).indexed;
+  const walk = await upgradeIndex(rt.ledger, UPGRADE_PAGES_PER_SWEEP, undefined, { yieldToWalkerMs: WALKER_ALIVE_MS });
+  summary.upgradeIndexed = walk.indexed;
   await sweepPending(rt, log, summary);
   await drainPoison(rt, log, summary);
   await sweepActive(rt, log, summary);

@@ -78,4 +78,42 @@ describe('upgrading a ledger written before the jobs index', () => {
     expect(await everyIndexedId(index)).toHaveLength(OLD);
     expect(await upgradeStatus(index)).toEqual({ indexed: OLD, total: OLD, done: true });
   });
+  it('a paced walk writes small transactions one at a time; the sweep leaves a live walker be', async () => {
+    const commit = table.commit.bind(table);
+    let inFlight = 0;
+    let most = 0;
+    let largest = 0;
+    table.commit = async (ops) => {
+      most = Math.max(most, ++inFlight);
+      largest = Math.max(largest, ops.length);
+      try {
+        return await commit(ops);
+      } finally {
+        inFlight--;
+      }
+    };
+    expect(await upgradeIndex(ledger, 1, undefined, { atOnce: 1, perTransaction: 4, restRatio: 1 })).toEqual({
+      indexed: 500,
+      done: false,
+    });
+    expect(most).toBe(1);
+    expect(largest).toBeLessThanOrEqual(4 * 4 + 1); // 4 rows a job and the counter shard
+    // One page was walked just now: a sweep (or a second instance) leaves the walk to its walker.
+    expect(await upgradeIndex(ledger, 20, undefined, { yieldToWalkerMs: 120_000 })).toEqual({
+      indexed: 0,
+      done: false,
+    });
+    expect(await upgradeIndex(ledger)).toEqual({ indexed: OLD - 500, done: true });
+    expect(await ledger.index!.counts()).toEqual(EXPECTED);
+  });
+
+  it('the banner never reads past its total, though the walk also passes jobs made after it began', async () => {
+    const index = ledger.index!;
+    await upgradeIndex(ledger, 1);
+    await new Ledger(ledger.store).create(
+      jobAt(OLD, { state: 'queued', createdAt: new Date(T0 - 60_000) }), // its name (a hash) falls in a page not walked yet
+    );
+    await upgradeIndex(ledger);
+    expect(await upgradeStatus(index)).toEqual({ indexed: OLD, total: OLD, done: true });
+  });
 });
