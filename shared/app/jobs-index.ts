@@ -284,7 +284,8 @@ export class JobsIndex {
     const rows: IndexRow[] = [];
     let start: { from: string } | { after: string } = after === undefined ? { from: prefix } : { after };
     for (let span = learned ?? DAY_MS, reach = span; ; span *= WINDOW_GROWTH, reach += span) {
-      const last = reach >= MAX_REACH_MS;
+      // Past the reach, or before 1970 (a stamp no longer 13 digits): the rest of the key range.
+      const last = reach >= MAX_REACH_MS || anchor - reach <= 0;
       const to = last ? prefixEnd(prefix) : prefix + keyStamp(anchor - reach);
       rows.push(...(await this.window(prefix, start, to, query.limit - rows.length, where)));
       if (rows.length >= query.limit) {

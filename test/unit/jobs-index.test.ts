@@ -149,6 +149,15 @@ describe('the jobs index over a long history', () => {
     expect(await listAll(index, { dropPrefix: 'team-z/' }, 3)).toEqual(newest((j) => j.drop.key.startsWith('team-z/')));
   });
 
+  it('pages through jobs from the first years after 1970 without reading any twice', async () => {
+    const index = new JobsIndex(memoryIndexTable());
+    const old = ['1970-03-01', '1971-06-01', '1972-01-01', '2026-11-01'].map((day, n) =>
+      jobAt(200 + n, { state: 'published', createdAt: new Date(`${day}T00:00:00Z`) }),
+    );
+    for (const job of old) await index.put(job);
+    expect(await listAll(index, {}, 1)).toEqual([...old].reverse().map((j) => j.id));
+  });
+
   it('reads the newest page in one range once it has learned how far back a page reaches', async () => {
     const { index, reads } = await countingIndex();
     expect((await index.list({ limit: 14 })).jobs.map((j) => j.id)).toEqual(newest().slice(0, 14));
