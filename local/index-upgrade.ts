@@ -14,7 +14,7 @@ const RETRY_MS = 2_000;
  * or the container's blobs), so the walk writes one small transaction at a time and rests as long as each page
  * took: slower, but the host keeps answering and new drops keep moving while it runs.
  */
-const LOCAL_PACE: WalkPace = { atOnce: 1, perTransaction: 8, restRatio: 1 };
+const LOCAL_PACE: WalkPace = { atOnce: 1, perTransaction: 8, restRatio: 1, background: true };
 
 export interface BackgroundUpgrade {
   /** Resolves when the walk is done (or stopped); never rejects. */

@@ -25,7 +25,12 @@ const COUNT_PAGE = 5000;
  */
 export interface WalkPace extends BatchPace {
   restRatio?: number;
-  /** Leaves the walk to another walker that wrote its place within this long (the sweep beside `npm start`'s). */
+  /** A walker that walks to the end (`npm start`'s in the background): written beside its place. */
+  background?: boolean;
+  /**
+   * Leaves the walk to a background walker that wrote its place within this long (the sweep beside `npm
+   * start`'s). Another sweep's place does not count: on Azure one sweep a minute goes on from the last.
+   */
   yieldToWalkerMs?: number;
 }
 
@@ -83,7 +88,10 @@ async function startOrResume(ledger: Ledger, index: JobsIndex) {
 }
 
 const walkedWithin = (row: Record<string, string>, ms: number | undefined) =>
-  ms !== undefined && row.walkedAt !== undefined && Date.now() - Date.parse(row.walkedAt) < ms;
+  ms !== undefined &&
+  row.walker === 'background' &&
+  row.walkedAt !== undefined &&
+  Date.now() - Date.parse(row.walkedAt) < ms;
 
 const rest = (ms: number, signal?: AbortSignal) =>
   ms > 0 ? sleep(ms, undefined, signal ? { signal } : {}).catch(() => undefined) : undefined;
@@ -126,7 +134,12 @@ export async function upgradeIndex(
     const names = page.items.map((i) => i.name).filter((n) => n.endsWith('.json'));
     const walked = await indexPage(ledger, names, pace);
     const { total = '', indexed: before = '0' } = row.value;
-    const next = { total, indexed: String(Number(before) + walked), walkedAt: new Date().toISOString() };
+    const next = {
+      total,
+      indexed: String(Number(before) + walked),
+      walkedAt: new Date().toISOString(),
+      ...(pace.background ? { walker: 'background' } : {}),
+    };
     const value = page.token ? { ...next, token: page.token } : { ...next, done: 'true', at: new Date().toISOString() };
     if (!(await index.writeMeta('upgrade', value, row.etag))) return { indexed: indexed + walked, done: false };
     indexed += walked;

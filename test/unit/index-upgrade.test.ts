@@ -78,7 +78,7 @@ describe('upgrading a ledger written before the jobs index', () => {
     expect(await everyIndexedId(index)).toHaveLength(OLD);
     expect(await upgradeStatus(index)).toEqual({ indexed: OLD, total: OLD, done: true });
   });
-  it('a paced walk writes small transactions one at a time; the sweep leaves a live walker be', async () => {
+  it('a paced walk writes small transactions one at a time; a sweep leaves a background walker be, not another sweep', async () => {
     const commit = table.commit.bind(table);
     let inFlight = 0;
     let most = 0;
@@ -92,18 +92,22 @@ describe('upgrading a ledger written before the jobs index', () => {
         inFlight--;
       }
     };
-    expect(await upgradeIndex(ledger, 1, undefined, { atOnce: 1, perTransaction: 4, restRatio: 1 })).toEqual({
+    const sweep = { yieldToWalkerMs: 120_000 };
+    // A sweep's own place does not hold the next sweep back (on Azure one runs a minute after the other).
+    expect(await upgradeIndex(ledger, 1, undefined, sweep)).toEqual({ indexed: 500, done: false });
+    [most, largest] = [0, 0];
+    expect(await upgradeIndex(ledger, 1, undefined, { atOnce: 1, perTransaction: 4, background: true })).toEqual({
       indexed: 500,
       done: false,
     });
     expect(most).toBe(1);
     expect(largest).toBeLessThanOrEqual(4 * 4 + 1); // 4 rows a job and the counter shard
-    // One page was walked just now: a sweep (or a second instance) leaves the walk to its walker.
-    expect(await upgradeIndex(ledger, 20, undefined, { yieldToWalkerMs: 120_000 })).toEqual({
+    // A background walker wrote its place just now: a sweep leaves the walk to it.
+    expect(await upgradeIndex(ledger, 20, undefined, sweep)).toEqual({
       indexed: 0,
       done: false,
     });
-    expect(await upgradeIndex(ledger)).toEqual({ indexed: OLD - 500, done: true });
+    expect(await upgradeIndex(ledger)).toEqual({ indexed: OLD - 1000, done: true });
     expect(await ledger.index!.counts()).toEqual(EXPECTED);
   });
 
