@@ -41,29 +41,6 @@ interface Server {
 }
 
 type ServerClass = new (configuration: unknown) => Server;
-
-/** What of a LokiJS database `saveEvery` touches. */
-interface AutosavingDb {
-  autosaveInterval: number;
-  autosaveEnable(): void;
-  autosaveDisable(): void;
-}
-
-/**
- * How often a persisted state's blob and table metadata are written to disk. Azurite's 5 s makes LokiJS
- * serialize the whole database that often while anything changes, blocking this process for the time it takes:
- * 0.46–0.94 s for the table at 20,000 jobs (the index's 80,000 rows), 0.27 s for the blobs, so one console answer
- * in five waited behind a save. Every 30 s, one in thirty does. Closing the pipeline (Ctrl+C) still saves
- * everything; a crash loses at most the last 30 s, as it lost the last 5 s before.
- */
-export const PERSIST_EVERY_MS = 30_000;
-
-function saveEvery(db: unknown, ms: number): void {
-  const loki = db as AutosavingDb;
-  loki.autosaveDisable();
-  loki.autosaveInterval = ms;
-  loki.autosaveEnable();
-}
 type ConfigurationClass = new (...args: unknown[]) => unknown;
 
 export function connectionString(blobEndpoint: string, queueEndpoint: string, tableEndpoint?: string): string {
@@ -150,8 +127,6 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   // Azurite's own ports sit behind the proxies but are as reachable from a rebound page as theirs.
   for (const server of [blob, queue, table]) guardLoopback(server.httpServer);
   await Promise.all([blob.start(), queue.start(), table.start()]);
-  if (options.location !== undefined)
-    for (const db of [blob.metadataStore.db, table.metadataStore.db]) saveEvery(db, PERSIST_EVERY_MS);
   const endpoint = (server: Server) =>
     `http://${host}:${server.getHttpServerAddress().split(':').pop()}/${DEV_ACCOUNT}`;
   return {
