@@ -25,12 +25,14 @@ import { isTerminal, newJob, type JobRecord, type JobState } from '../shared/cor
 import { STATE_LINE } from '../shared/core/log.js';
 import { pair } from './drop-files.js';
 import { ms, percentile, table, type Section } from './measure.js';
+import { BENCH_REQUEST } from './job-request.js';
 
 const JOBS = Number(process.env.BENCH_H_UPGRADE_JOBS ?? 20_000);
 const KEEP = process.env.BENCH_H_UPGRADE_STATE;
 /**
- * BENCH_H_UPGRADE_SWEEP=1: timers on with `npm start`'s sweep every 15 s, which also walks pages of the upgrade
- * (20 a sweep) beside the background walk; off by default: the background walk alone, as the integration test.
+ * BENCH_H_UPGRADE_SWEEP=1: timers on with `npm start`'s sweep every 15 s, as `npm start` runs (the sweep leaves the
+ * upgrade to the background walker while it walks); off by default: the background walk alone, as the integration
+ * test.
  */
 const SWEEP = process.env.BENCH_H_UPGRADE_SWEEP === '1';
 const WRITES_AT_ONCE = 32;
@@ -45,7 +47,6 @@ const STATE_OF = (n: number): JobState =>
   (['published', 'published', 'published', 'published', 'published', 'published', 'quarantined', 'rejected'] as const)[
     n % 10
   ] ?? 'failed';
-const REQUEST = { prompt: 'p', promptSource: 'default', size: 'auto', quality: 'medium', outputFormat: 'png' } as const;
 
 /** Older job `n`: a minute apart, ending `t0`, job 0 the newest; ids in random order, as real ones. */
 function olderJob(n: number, t0: number): JobRecord {
@@ -55,7 +56,7 @@ function olderJob(n: number, t0: number): JobRecord {
     id,
     { path: `team-${n % 7}`, stem: `photo-${n}` },
     {},
-    { state: 'queued', request: REQUEST },
+    { state: 'queued', request: BENCH_REQUEST },
     createdAt,
   );
   const state = STATE_OF(n);

@@ -21,6 +21,7 @@ import { newJob, type JobRecord, type JobState } from '../shared/core/job.js';
 import { createRuntime } from '../shared/composition.js';
 import { type Runtime } from '../shared/adapters/azure/runtime.js';
 import { ms, percentile, table, timeEach, type Section } from './measure.js';
+import { BENCH_REQUEST } from './job-request.js';
 
 /** BENCH_H_SIZES=500,2000 for a quick look; each size grows the state the previous one left. */
 const SIZES = process.env.BENCH_H_SIZES?.split(',').map(Number) ?? [1_000, 10_000, 100_000];
@@ -56,7 +57,6 @@ const STATE_OF = (n: number): JobState =>
       'queued',
     ] as const
   )[n % 10]!;
-const REQUEST = { prompt: 'p', promptSource: 'default', size: 'auto', quality: 'medium', outputFormat: 'png' } as const;
 
 interface Truth {
   jobs: { id: string; state: JobState; updatedAt: string }[];
@@ -70,7 +70,7 @@ function jobAt(n: number, now: number): JobRecord {
     createHash('sha256').update(`bench job ${n}`).digest('hex').slice(0, 32), // names in random order, as real ids
     { path: `team-${n % 7}`, stem: `photo-${n}` },
     {},
-    { state: 'queued', request: REQUEST },
+    { state: 'queued', request: BENCH_REQUEST },
     createdAt,
   );
   const state = STATE_OF(n);

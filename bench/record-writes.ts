@@ -14,11 +14,11 @@ import { Ledger } from '../shared/app/ledger.js';
 import { CONTAINERS } from '../shared/core/containers.js';
 import { newJob, transition, type JobState } from '../shared/core/job.js';
 import { ms, percentile, table } from './measure.js';
+import { BENCH_REQUEST } from './job-request.js';
 
 const JOBS = 100;
 const WARM_UP = 5;
 const STEPS: JobState[] = ['editing', 'edited', 'publishing', 'published'];
-const REQUEST = { prompt: 'p', promptSource: 'default', size: 'auto', quality: 'medium', outputFormat: 'png' } as const;
 
 interface Times {
   create: number[];
@@ -31,7 +31,7 @@ async function oneJob(ledger: Ledger, n: number, into?: Times): Promise<void> {
     randomUUID().replaceAll('-', ''),
     { path: 'bench', stem: `w${n}` },
     {},
-    { state: 'queued', request: REQUEST },
+    { state: 'queued', request: BENCH_REQUEST },
     new Date(),
   );
   const started = performance.now();
