@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only emulator,a,b,b-start,c,d,e,f,g,h,h-upgrade,i,j]`: every figure printed next to its baseline, measured in
+ * `npm run bench [-- --only emulator,a,b,b-start,c,d,e,f,g,h,h-upgrade,h-lookups,i,j]`: every figure printed next to its baseline, measured in
  * the same run. Results are recorded in BENCHMARKS.md.
  */
 import { cpus, totalmem } from 'node:os';
@@ -10,6 +10,7 @@ import { consoleDownloadsSection } from './console-downloads.js';
 import { defaultPathSection } from './default-path.js';
 import { emulatorSection } from './emulator.js';
 import { gateSection } from './gate.js';
+import { azuriteLookupsSection } from './azurite-lookups.js';
 import { indexUpgradeSection } from './index-upgrade.js';
 import { jobsIndexSection } from './jobs-index.js';
 import type { Section } from './measure.js';
@@ -30,6 +31,7 @@ const SECTIONS: Section[] = [
   pacerScaleSection,
   jobsIndexSection,
   indexUpgradeSection,
+  azuriteLookupsSection,
   compositeSection,
   consoleDownloadsSection,
 ];

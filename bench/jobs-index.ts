@@ -63,7 +63,7 @@ interface Truth {
   counts: StateCounts;
 }
 
-function jobAt(n: number, now: number): JobRecord {
+export function jobAt(n: number, now: number): JobRecord {
   // 3 minutes apart, job 0 the newest: each size adds older jobs (100,000 span 208 days), 480 a day.
   const createdAt = new Date(now - (n + 1) * 3 * 60_000);
   const job = newJob(

@@ -4,6 +4,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { guardLoopback } from '../loopback-guard.js';
+import { indexAzuriteLookups } from './azurite-lookups.js';
 
 const require = createRequire(import.meta.url);
 
@@ -99,6 +100,7 @@ function configure(
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
   const host = options.host ?? '127.0.0.1';
+  indexAzuriteLookups();
   const BlobServer = (require('azurite/dist/src/blob/BlobServer') as { default: ServerClass }).default;
   const BlobConfiguration = (require('azurite/dist/src/blob/BlobConfiguration') as { default: ConfigurationClass })
     .default;
