@@ -1,10 +1,11 @@
 /**
  * (h-lookups) What one write and one read cost in `npm start`'s Azurite as the state grows, with its
  * one-document lookups as Azurite makes them (the partition or the account first: LokiJS scans every row of the
- * index's one partition, or every blob) against led by the row key or the blob's name (a binary search;
- * local/storage/azurite-lookups.ts). Both in one process on one state, taking turns round by round, at the
- * done-when's 20,000 jobs and at 100,000: a job's five record writes (each with its index transaction), a record
- * read, and one transaction of the upgrade's walk (8 jobs, as `npm start`'s walk writes them).
+ * index's one partition, or every blob; a blob delete rebuilds every index) against led by the row key or the
+ * blob's name and one document removed as one (local/storage/azurite-lookups.ts). Both in one process on one
+ * state, taking turns round by round, at the done-when's 20,000 jobs and at 100,000: a job's five record writes
+ * (each with its index transaction; the last deletes the job's active marker), a record read, and one
+ * transaction of the upgrade's walk (8 jobs, as `npm start`'s walk writes them).
  */
 import { randomUUID } from 'node:crypto';
 import { startLocalStorage } from '../local/environment.js';

@@ -1,10 +1,12 @@
 /**
- * Bench (h)'s jobs past what Azurite's write path reaches: Azurite keeps a table in one LokiJS collection with
- * binary indices on PartitionKey and RowKey, and every insert looks its key up by scanning the rows of its
- * partition (all of the index's, one partition), so writing N jobs costs N² (10,000 jobs took a minute under
- * load, the next 10,000 many). Here the rows are made by the index's own code (`JobsIndex.putNew` on an
- * in-memory table) and the ledger's blobs' listing entries by copying one Azurite wrote, then put straight into
- * Azurite's collections, their indices rebuilt once. Every query still goes through Azurite's services.
+ * Bench (h)'s jobs past what Azurite's write path reaches in a bench's time: Azurite keeps a table in one LokiJS
+ * collection with binary indices on PartitionKey and RowKey, and as shipped every insert looked its key up by
+ * scanning the rows of its partition (all of the index's, one partition), so writing N jobs cost N² (10,000 jobs
+ * took a minute under load, the next 10,000 many). `npm start`'s Azurite now leads that lookup with the row key
+ * (local/storage/azurite-lookups.ts), but a job's writes still cost more as the table grows (bench (h-lookups)).
+ * Here the rows are made by the index's own code (`JobsIndex.putNew` on an in-memory table) and the ledger's
+ * blobs' listing entries by copying one Azurite wrote, then put straight into Azurite's collections, their
+ * indices rebuilt once. Every query still goes through Azurite's services.
  */
 import type { JobRecord } from '../shared/core/job.js';
 import { memoryIndexTable } from '../shared/adapters/memory/index-table.js';

@@ -27,12 +27,12 @@ import { BENCH_REQUEST } from './job-request.js';
 const SIZES = process.env.BENCH_H_SIZES?.split(',').map(Number) ?? [1_000, 10_000, 100_000];
 /**
  * Writing stops here (BENCH_H_SETUP_MINUTES, default 15) and the size then reached is measured: Azurite's
- * writes slow as its table grows (each insert scans the partition), so 100,000 may be out of reach.
+ * writes slow as its table grows (bench (h-lookups)), so 100,000 may be out of reach.
  */
 const SETUP_MS = Number(process.env.BENCH_H_SETUP_MINUTES ?? 15) * 60_000;
 /**
- * Past the first size, jobs are seeded straight into Azurite's stores (./azurite-seed.ts: its write path is
- * quadratic in the table's size), unless BENCH_H_SEED=0: then every job goes through the services.
+ * Past the first size, jobs are seeded straight into Azurite's stores (./azurite-seed.ts: its write path slows as
+ * the table grows), unless BENCH_H_SEED=0: then every job goes through the services.
  */
 const SEED = process.env.BENCH_H_SEED !== '0';
 /** Jobs written per step: their blobs (32 at a time) and their index rows (`putNew`) side by side. */

@@ -10,9 +10,9 @@ import { upgradeIndex, type WalkPace } from '../shared/app/index-upgrade.js';
 
 const RETRY_MS = 2_000;
 /**
- * Azurite runs in this process and does its work in it (every insert and read scans the table's one partition
- * or the container's blobs), so the walk writes one small transaction at a time and rests as long as each page
- * took: slower, but the host keeps answering and new drops keep moving while it runs.
+ * Azurite runs in this process and does its work in it (each transaction, each page of record reads holds the
+ * process while LokiJS does it), so the walk writes one small transaction at a time and rests as long as each
+ * page took: slower, but the host keeps answering and new drops keep moving while it runs.
  */
 const LOCAL_PACE: WalkPace = { atOnce: 1, perTransaction: 8, restRatio: 1, background: true };
 

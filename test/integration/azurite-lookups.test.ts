@@ -21,6 +21,8 @@ describe('leadWithIdentifyingKey', () => {
     const blob = { accountName: 'a', containerName: 'c', name: 'n', snapshot: '' };
     expect(leadWithIdentifyingKey(blob, indexed)).toEqual(blob);
     expect(Object.keys(leadWithIdentifyingKey(blob, indexed))[0]).toBe('name');
+    const { snapshot: _, ...anySnapshot } = blob; // a delete's lookup and count
+    expect(Object.keys(leadWithIdentifyingKey(anySnapshot, indexed))).toEqual(['name', 'accountName', 'containerName']);
   });
 
   it('leaves other queries as Azurite made them', () => {
@@ -45,7 +47,7 @@ describe("Azurite's lookups led by the identifying key", () => {
   });
   afterAll(() => azurite.close());
 
-  it('answers every entity and blob as without them', async () => {
+  it('answers, updates and deletes every entity and blob as without them', async () => {
     const table = TableClient.fromConnectionString(cs, 'lookups', { allowInsecureConnection: true });
     await table.createTable();
     const keys = ['1', '01', '001', '1.0', 'a', 'A', ''];
@@ -62,8 +64,10 @@ describe("Azurite's lookups led by the identifying key", () => {
       for (const p of ['p1', 'p2'])
         for (const r of keys) seen.push(String((await table.getEntity(p, r).catch(() => ({ v: 'missing' }))).v));
       for (const c of ['one', 'two'])
-        for (const n of ['x.json', '1', '01'])
-          seen.push((await blobs.getContainerClient(c).getBlobClient(n).downloadToBuffer()).toString());
+        for (const n of ['x.json', '1', '01']) {
+          const blob = blobs.getContainerClient(c).getBlobClient(n);
+          seen.push(await blob.downloadToBuffer().then(String, () => 'missing'));
+        }
       return seen;
     };
     expect(azuriteLookups.indexed).toBe(true);
@@ -80,6 +84,20 @@ describe("Azurite's lookups led by the identifying key", () => {
     expect((await table.getEntity('p1', '01')).v).toBe('p1/01');
     await expect(table.getEntity('p1', '1')).rejects.toMatchObject({ statusCode: 404 });
     expect((await table.getEntity('p2', '1')).v).toBe('p2/1');
+    // A delete finds its blob among those of the same name, in its container, and counts its snapshots.
+    const one = blobs.getContainerClient('one');
+    await one.getBlobClient('1').delete();
+    await one.getBlobClient('x.json').createSnapshot();
+    await expect(one.getBlobClient('x.json').delete()).rejects.toMatchObject({ statusCode: 409 });
+    await one.getBlobClient('x.json').delete({ deleteSnapshots: 'include' });
+    const names = async (c: string) => {
+      const found: string[] = [];
+      for await (const b of blobs.getContainerClient(c).listBlobsFlat({ includeSnapshots: true })) found.push(b.name);
+      return found.sort();
+    };
+    expect([await names('one'), await names('two')]).toEqual([['01'], ['01', '1', 'x.json']]);
+    await expect(one.getBlobClient('1').download()).rejects.toMatchObject({ statusCode: 404 });
+    expect((await blobs.getContainerClient('two').getBlobClient('1').downloadToBuffer()).toString()).toBe('two/1');
     azuriteLookups.indexed = false;
     try {
       const asAzurite = await answers();
