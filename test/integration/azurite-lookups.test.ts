@@ -6,6 +6,7 @@
  */
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azuriteLookups, leadWithIdentifyingKey } from '../../local/storage/azurite-lookups.js';
 import { connectionString, startAzurite, type Azurite } from '../../local/storage/azurite.js';
@@ -46,6 +47,48 @@ describe("Azurite's lookups led by the identifying key", () => {
     cs = connectionString(azurite.blobEndpoint, azurite.queueEndpoint, azurite.tableEndpoint);
   });
   afterAll(() => azurite.close());
+
+  // An Azurite that asked otherwise would be left as it asks: slower, never wrong. This says when that happens.
+  it('still makes the lookups it leads (an upgraded Azurite that asks otherwise fails here)', async () => {
+    const loki = createRequire(createRequire(import.meta.url).resolve('azurite/package.json'))('lokijs') as {
+      Resultset: {
+        prototype: { find(this: { collection: { binaryIndices: Record<string, unknown> } }, q?: unknown): unknown };
+      };
+    };
+    const proto = loki.Resultset.prototype;
+    const patched = proto.find;
+    const led: string[] = [];
+    proto.find = function (q?: unknown) {
+      if (q && typeof q === 'object') {
+        const keys = Object.keys(leadWithIdentifyingKey(q as Record<string, unknown>, this.collection.binaryIndices));
+        if (keys[0] !== Object.keys(q)[0]) led.push(keys[0]!);
+      }
+      return patched.apply(this, arguments as unknown as [unknown]);
+    };
+    try {
+      const table = TableClient.fromConnectionString(cs, 'asked', { allowInsecureConnection: true });
+      await table.createTable();
+      const container = BlobServiceClient.fromConnectionString(cs).getContainerClient('asked');
+      await container.create();
+      const blob = container.getBlockBlobClient('b');
+      await blob.upload('x', 1);
+      const ask = async (what: () => Promise<unknown>) => {
+        led.length = 0;
+        await what();
+        return [...new Set(led)];
+      };
+      expect(await ask(() => table.createEntity({ partitionKey: 'p', rowKey: 'r' }))).toEqual(['RowKey']);
+      expect(await ask(() => table.getEntity('p', 'r'))).toEqual(['RowKey']);
+      expect(await ask(() => table.updateEntity({ partitionKey: 'p', rowKey: 'r', v: 1 }, 'Replace'))).toEqual([
+        'RowKey',
+      ]);
+      expect(await ask(() => table.deleteEntity('p', 'r'))).toEqual(['RowKey']);
+      expect(await ask(() => blob.downloadToBuffer())).toEqual(['name']);
+      expect(await ask(() => blob.delete())).toEqual(['name']);
+    } finally {
+      proto.find = patched;
+    }
+  });
 
   it('answers, updates and deletes every entity and blob as without them', async () => {
     const table = TableClient.fromConnectionString(cs, 'lookups', { allowInsecureConnection: true });
