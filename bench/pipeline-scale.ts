@@ -32,12 +32,16 @@ import { spawnStorage, type StorageProcess } from './storage-process.js';
 const DROPS = Number(process.env.IMAGEGEN_BENCH_SCALE_DROPS ?? 300);
 const UPLOADS_AT_ONCE = 24;
 
-/** Forwards each request to the next of `targets` in turn. */
+/**
+ * Forwards each request to the next of `targets` in turn, naming the target in `Host` as a reverse proxy does:
+ * each host answers only requests addressed to its own port (421 otherwise, local/loopback-guard.ts).
+ */
 async function roundRobin(targets: string[]): Promise<{ url: string; close(): Promise<void> }> {
   let next = 0;
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? '/', targets[next++ % targets.length]);
-    const upstream = http.request(target, { method: req.method, headers: req.headers }, (up) => {
+    const headers = { ...req.headers, host: target.host };
+    const upstream = http.request(target, { method: req.method, headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
