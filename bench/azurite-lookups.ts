@@ -10,10 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import { startLocalStorage } from '../local/environment.js';
 import { azuriteLookups } from '../local/storage/azurite-lookups.js';
-import { connectionString } from '../local/storage/azurite.js';
 import { containerRecords } from '../shared/adapters/azure/blob-records.js';
 import { tableClientIndex } from '../shared/adapters/azure/index-table.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { directClients } from './direct-storage.js';
 import { JobsIndex } from '../shared/app/jobs-index.js';
 import { Ledger } from '../shared/app/ledger.js';
 import { CONTAINERS, TABLES } from '../shared/core/containers.js';
@@ -71,10 +70,7 @@ export const azuriteLookupsSection: Section = {
   async run() {
     const storage = await startLocalStorage();
     try {
-      const { blobEndpoint, queueEndpoint, tableEndpoint } = storage.azurite;
-      const direct = connectionString(blobEndpoint, queueEndpoint, tableEndpoint);
-      const clients = await createStorageClients({ kind: 'connectionString', connectionString: direct });
-      await ensureStorageLayout(clients);
+      const { clients } = await directClients(storage.azurite);
       const index = new JobsIndex(tableClientIndex(clients.jobsIndexTable));
       const ledger = new Ledger(containerRecords(clients.container(CONTAINERS.jobs)), () => new Date(), index);
       const now = Date.now();

@@ -16,9 +16,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalPipeline, type LocalPipeline } from '../local/environment.js';
 import type { LogEntry } from '../local/host/host.js';
-import { startAzurite, connectionString } from '../local/storage/azurite.js';
+import { startAzurite } from '../local/storage/azurite.js';
 import { containerRecords } from '../shared/adapters/azure/blob-records.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { directClients } from './direct-storage.js';
 import { Ledger } from '../shared/app/ledger.js';
 import { CONTAINERS } from '../shared/core/containers.js';
 import { isTerminal, newJob, type JobRecord, type JobState } from '../shared/core/job.js';
@@ -77,9 +77,7 @@ async function writeOlder(location: string, t0: number): Promise<string[]> {
   const azurite = await startAzurite({ location });
   const notes: string[] = [];
   try {
-    const direct = connectionString(azurite.blobEndpoint, azurite.queueEndpoint, azurite.tableEndpoint);
-    const clients = await createStorageClients({ kind: 'connectionString', connectionString: direct });
-    await ensureStorageLayout(clients);
+    const { clients } = await directClients(azurite);
     const old = new Ledger(containerRecords(clients.container(CONTAINERS.jobs))); // no index
     const started = performance.now();
     let next = 0;

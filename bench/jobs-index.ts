@@ -8,12 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 import { startLocalStorage } from '../local/environment.js';
-import { connectionString, type Azurite } from '../local/storage/azurite.js';
+import type { Azurite } from '../local/storage/azurite.js';
 import { seedJobs } from './azurite-seed.js';
 import { Ledger } from '../shared/app/ledger.js';
 import { containerRecords } from '../shared/adapters/azure/blob-records.js';
 import type { StateCounts } from '../shared/app/jobs-index.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { directClients } from './direct-storage.js';
 import { loadConfig } from '../shared/core/config.js';
 import { overview } from '../shared/app/console/views.js';
 import { CONTAINERS, TABLES } from '../shared/core/containers.js';
@@ -218,10 +218,7 @@ export const jobsIndexSection: Section = {
     const storage = await startLocalStorage();
     try {
       // Straight to Azurite: no Event Grid proxy raising events for a hundred thousand records.
-      const { blobEndpoint, queueEndpoint, tableEndpoint } = storage.azurite;
-      const direct = connectionString(blobEndpoint, queueEndpoint, tableEndpoint);
-      const clients = await createStorageClients({ kind: 'connectionString', connectionString: direct });
-      await ensureStorageLayout(clients);
+      const { direct, clients } = await directClients(storage.azurite);
       const rt = await createRuntime(
         loadConfig({ AzureWebJobsStorage: direct, AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9' }),
       );

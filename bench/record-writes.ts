@@ -5,10 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { startLocalStorage } from '../local/environment.js';
-import { connectionString } from '../local/storage/azurite.js';
 import { tableClientIndex } from '../shared/adapters/azure/index-table.js';
 import { containerRecords } from '../shared/adapters/azure/blob-records.js';
-import { createStorageClients, ensureStorageLayout } from '../shared/adapters/azure/storage.js';
+import { directClients } from './direct-storage.js';
 import { JobsIndex } from '../shared/app/jobs-index.js';
 import { Ledger } from '../shared/app/ledger.js';
 import { CONTAINERS } from '../shared/core/containers.js';
@@ -50,12 +49,7 @@ export async function recordWrites(): Promise<string> {
   const storage = await startLocalStorage();
   try {
     // Straight to Azurite: no Event Grid proxy raising events for the records.
-    const { blobEndpoint, queueEndpoint, tableEndpoint } = storage.azurite;
-    const clients = await createStorageClients({
-      kind: 'connectionString',
-      connectionString: connectionString(blobEndpoint, queueEndpoint, tableEndpoint),
-    });
-    await ensureStorageLayout(clients);
+    const { clients } = await directClients(storage.azurite);
     const records = containerRecords(clients.container(CONTAINERS.jobs));
     const now = () => new Date();
     const indexed = new Ledger(records, now, new JobsIndex(tableClientIndex(clients.jobsIndexTable)));
