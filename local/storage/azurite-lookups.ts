@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 
 type Query = Record<string, unknown>;
 
-interface LokiCollection {
+export interface LokiCollection {
   binaryIndices: Record<string, unknown>;
   data: unknown[];
   chain(): LokiResultset;
@@ -26,7 +26,7 @@ interface LokiCollection {
   findAndRemove(query?: Query): void;
 }
 
-interface LokiResultset {
+export interface LokiResultset {
   collection: LokiCollection;
   filterInitialized: boolean;
   filteredrows: number[];
@@ -34,7 +34,7 @@ interface LokiResultset {
   remove(): void;
 }
 
-interface Loki {
+export interface Loki {
   Collection: { prototype: LokiCollection & { [PATCHED]?: true } };
   Resultset: { prototype: LokiResultset };
 }
@@ -64,10 +64,14 @@ export const azuriteLookups = { indexed: true };
 
 const isQuery = (q: unknown): q is Query => typeof q === 'object' && q !== null && !Array.isArray(q);
 
+/** The LokiJS module Azurite loads (resolved from Azurite's package, which may hold its own copy). */
+export function azuriteLoki(): Loki {
+  return createRequire(createRequire(import.meta.url).resolve('azurite/package.json'))('lokijs') as Loki;
+}
+
 /** Makes Azurite's one-document lookups use their binary index (once per process; later calls do nothing). */
 export function indexAzuriteLookups(): void {
-  const fromAzurite = createRequire(createRequire(import.meta.url).resolve('azurite/package.json'));
-  const { Collection, Resultset } = fromAzurite('lokijs') as Loki;
+  const { Collection, Resultset } = azuriteLoki();
   if (Collection.prototype[PATCHED]) return;
   const find = Resultset.prototype.find;
   // The first filter of a result set is the one LokiJS answers from an index (findOne, count, findAndRemove).

@@ -6,9 +6,13 @@
  */
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { azuriteLookups, leadWithIdentifyingKey } from '../../local/storage/azurite-lookups.js';
+import {
+  azuriteLoki,
+  azuriteLookups,
+  leadWithIdentifyingKey,
+  type LokiResultset,
+} from '../../local/storage/azurite-lookups.js';
 import { connectionString, startAzurite, type Azurite } from '../../local/storage/azurite.js';
 
 describe('leadWithIdentifyingKey', () => {
@@ -50,20 +54,15 @@ describe("Azurite's lookups led by the identifying key", () => {
 
   // An Azurite that asked otherwise would be left as it asks: slower, never wrong. This says when that happens.
   it('still makes the lookups it leads (an upgraded Azurite that asks otherwise fails here)', async () => {
-    const loki = createRequire(createRequire(import.meta.url).resolve('azurite/package.json'))('lokijs') as {
-      Resultset: {
-        prototype: { find(this: { collection: { binaryIndices: Record<string, unknown> } }, q?: unknown): unknown };
-      };
-    };
-    const proto = loki.Resultset.prototype;
+    const proto = azuriteLoki().Resultset.prototype;
     const patched = proto.find;
     const led: string[] = [];
-    proto.find = function (q?: unknown) {
+    proto.find = function (this: LokiResultset, q?: unknown, firstOnly?: boolean) {
       if (q && typeof q === 'object') {
         const keys = Object.keys(leadWithIdentifyingKey(q as Record<string, unknown>, this.collection.binaryIndices));
         if (keys[0] !== Object.keys(q)[0]) led.push(keys[0]!);
       }
-      return patched.apply(this, arguments as unknown as [unknown]);
+      return patched.call(this, q, firstOnly);
     };
     try {
       const table = TableClient.fromConnectionString(cs, 'asked', { allowInsecureConnection: true });
