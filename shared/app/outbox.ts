@@ -156,13 +156,7 @@ async function recordFailure(
  * Sends the event the job owes, if it has ended and nobody else is sending it. `known` is the terminal
  * record of a job the caller has just ended (saves reading it, and looking for the event in the feed).
  */
-export async function deliverOwed(
-  rt: JobContext,
-  jobId: string,
-  log: Logger,
-  known?: JobRecord,
-  timeoutMs?: number,
-): Promise<Delivery> {
+export async function deliverOwed(rt: JobContext, jobId: string, log: Logger, known?: JobRecord): Promise<Delivery> {
   const config = rt.config.events;
   if (!config) return 'none';
   const claimed = await claimOwed(rt, jobId);
@@ -187,7 +181,7 @@ export async function deliverOwed(
     const attributes = { 'imagegen.job': job.id, 'imagegen.event': event.type };
     const parent = job.traceparent ?? 'new';
     await inSpan('outcome event', { parent, kind: SpanKind.PRODUCER, attributes }, () =>
-      rt.outcomeTopic(config).send(event, timeoutMs),
+      rt.outcomeTopic(config).send(event),
     );
   } catch (err) {
     return recordFailure(rt, owed, etag, event, err, log);
@@ -211,8 +205,9 @@ export interface OutboxSummary {
 
 /**
  * The sweep's part, after its job sweep and within its own time budget (OUTCOME_EVENT_RETRY_BUDGET):
- * sends the events still owed. A topic that is unavailable ends the run at once (the rest would fail the
- * same way); what is left waits for the next run.
+ * sends the events still owed. The budget decides whether a send starts; a send under way is not cut off
+ * at its end, since a send cut off after the topic took the event would be sent again. A topic that is
+ * unavailable ends the run at once (the rest would fail the same way); what is left waits for the next run.
  */
 export async function retryOutcomeEvents(rt: JobContext, log: Logger): Promise<OutboxSummary> {
   const summary = { outcomeEventsSent: 0, outcomeEventsFailed: 0, outcomeEventsDeadLettered: 0, outcomeEventsLeft: 0 };
@@ -222,13 +217,12 @@ export async function retryOutcomeEvents(rt: JobContext, log: Logger): Promise<O
   for await (const name of rt.ledger.store.names('outbox/')) owed.push(name.slice('outbox/'.length, -'.json'.length));
   const deadline = performance.now() + config.retryBudgetMs;
   for (const [i, jobId] of owed.entries()) {
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) {
+    if (performance.now() >= deadline) {
       summary.outcomeEventsLeft = owed.length - i;
       log.warn(`${summary.outcomeEventsLeft} owed outcome event(s) wait for the next sweep (its time budget ran out)`);
       break;
     }
-    const result = await deliverOwed(rt, jobId, log, undefined, remaining).catch((err: Error) => {
+    const result = await deliverOwed(rt, jobId, log).catch((err: Error) => {
       log.warn(`outcome event of job ${jobId}: ${err.message}; the next sweep retries it`);
       return 'failed' as const;
     });

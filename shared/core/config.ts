@@ -347,7 +347,7 @@ export const SETTINGS = [
   {
     name: 'OUTCOME_EVENT_RETRY_BUDGET',
     description:
-      'Time one sweep run spends re-sending owed outcome events, after its job sweep; what is left waits for the next run.',
+      'Time within which one sweep run starts re-sending owed outcome events, after its job sweep (a send under way finishes); what is left waits for the next run.',
     default: '30s',
     where: BOTH,
   },

@@ -2,6 +2,6 @@
 import type { OutcomeCloudEvent } from '../core/outcome-event.js';
 
 export interface OutcomeTopic {
-  /** Sends one event, giving up after `timeoutMs` (at most SEND_TIMEOUT_MS). */
-  send(event: OutcomeCloudEvent, timeoutMs?: number): Promise<void>;
+  /** Sends one event, giving up after the adapter's own send timeout. */
+  send(event: OutcomeCloudEvent): Promise<void>;
 }

@@ -9,7 +9,10 @@ import type { OutcomeEventsConfig } from '../../core/config.js';
 import { azureCredential } from './credential.js';
 import { type OutcomeTopic } from '../../ports/outcome-topic.js';
 
-/** A send waits at most this long: the job has ended already, and the sweep retries a send that did not finish. */
+/**
+ * A send waits at most this long: the job has ended already, and the sweep retries a send that did not finish.
+ * Only this cuts a send off; one cut off after the topic took the event is sent again (same `id`).
+ */
 const SEND_TIMEOUT_MS = 10_000;
 
 const topics = new WeakMap<OutcomeEventsConfig, OutcomeTopic>();
@@ -31,11 +34,11 @@ export function outcomeTopic(config: OutcomeEventsConfig): OutcomeTopic {
   if (!topic) {
     let client: Promise<EventGridPublisherClient<'CloudEvent'>> | undefined;
     topic = {
-      async send(event, timeoutMs = SEND_TIMEOUT_MS) {
+      async send(event) {
         client ??= createClient(config);
         client.catch(() => (client = undefined));
         const { specversion: _version, time, traceparent, ...rest } = event;
-        const abortSignal = AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(timeoutMs, SEND_TIMEOUT_MS))));
+        const abortSignal = AbortSignal.timeout(SEND_TIMEOUT_MS);
         // The SDK sends CloudEvents extensions (here distributed tracing's) from `extensionAttributes`.
         const extensions = traceparent ? { extensionAttributes: { traceparent } } : {};
         await (await client).send([{ ...rest, time: new Date(time), ...extensions }], { abortSignal });
