@@ -87,11 +87,11 @@ function expectCloudEvent(r: Received): void {
 }
 
 /** Waits until `check` passes (or fails with its last error after `timeoutMs`). */
-async function eventually(check: () => void, timeoutMs = 20_000): Promise<void> {
+async function eventually(check: () => void | Promise<void>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return check();
+      return await check();
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await sleep(100);
@@ -269,6 +269,18 @@ describe('no owed event lost', () => {
   let subscriber: Subscriber;
   let smallMask: Buffer;
   const owedMarkers = async () => (await p.blobNames('jobs')).filter((n) => n.startsWith('outbox/'));
+  /**
+   * Waits until each job's own send, made as it ended, has been tried: `settled` sees the terminal record
+   * before that send, which would otherwise race whatever the test does next to the topic.
+   */
+  const ownSendsTried = (jobs: JobRecord[]) =>
+    eventually(async () => {
+      for (const job of jobs) {
+        const marker = await p.runtime.ledger.store.read(`outbox/${job.id}.json`);
+        const owed = marker && (JSON.parse(marker.text) as { attempts: number; claim?: unknown });
+        expect(!owed || (owed.attempts > 0 && !owed.claim), job.drop.key).toBe(true);
+      }
+    });
   /** Sweeps until nothing is owed (each run makes progress within its budget), at most `runs` times. */
   const sweepUntilSent = async (runs = 20) => {
     for (let i = 0; i < runs && (await owedMarkers()).length > 0; i++) await p.host.invoke('sweep', {});
@@ -326,6 +338,7 @@ describe('no owed event lost', () => {
     await p.outcomeTopic!.down();
     const jobs: JobRecord[] = [];
     for (let i = 0; i < 8; i++) jobs.push(await drop(p, `outbox/outage-${i}`, { mask: smallMask }));
+    await ownSendsTried(jobs);
     await p.upload('outbox/outage-incomplete.png', image); // its mask never comes
     await sleep(2_100); // past DROP_DEADLINE
     for (let run = 0; run < 3; run++) await p.host.invoke('sweep', {}); // the outage lasts several sweeps
@@ -348,6 +361,7 @@ describe('no owed event lost', () => {
     await p.outcomeTopic!.down();
     const jobs: JobRecord[] = [];
     for (let i = 0; i < 5; i++) jobs.push(await drop(p, `outbox/slow-${i}`, { mask: smallMask }));
+    await ownSendsTried(jobs);
     await p.outcomeTopic!.up();
     const acceptedBefore = p.outcomeTopic!.stats().accepted;
     // A topic slower than the 1s budget: the first send outlasts it and is not cut off (a send cut off after
@@ -372,6 +386,7 @@ describe('no owed event lost', () => {
     let job: JobRecord;
     try {
       job = await drop(p, 'outbox/refused', { mask: smallMask }); // refused once as it ends
+      await ownSendsTried([job]);
       await p.host.invoke('sweep', {}); // and again: OUTCOME_EVENT_MAX_ATTEMPTS is 2
     } finally {
       p.outcomeTopic!.setFaults({});
