@@ -113,11 +113,13 @@ describe('the jobs index over a long history', () => {
   const DAY = 24 * HOUR;
   // From a clock running five minutes ahead to 31 years back: every window of a listing, and past the last.
   const agesMs = [-5 * MINUTE, MINUTE, 2 * HOUR, 2 * HOUR + 1, 3 * DAY, 9 * DAY, 40 * DAY, 400 * DAY, 3650 * DAY];
+  // One reading of the clock: ages 1 ms apart must stay 1 ms apart (a clock read per job made them tie).
+  const now = Date.now();
   const history = [...agesMs, 31 * 365 * DAY].flatMap((age, i) =>
     [0, 1, 2].map((k) =>
       jobAt(100 + 3 * i + k, {
         state: STATES[(i + k) % 4]!,
-        createdAt: new Date(Date.now() - age - k * MINUTE),
+        createdAt: new Date(now - age - k * MINUTE),
         dropPath: k === 2 ? 'team-z' : 'team-y',
       }),
     ),
