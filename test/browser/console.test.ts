@@ -234,8 +234,12 @@ describe('the web console', { timeout: 120_000 }, () => {
 
   it('works from the keyboard alone: pick, select the whole picture, prompt, submit', async () => {
     const page = await openPage('#/new');
+    // Listen first: Playwright turns on the browser's file-chooser interception without waiting for it, so a
+    // listener added with the key press could miss the chooser (a 30 s timeout once in nine full runs).
+    const chooserOpened = page.waitForEvent('filechooser');
     await tabTo(page, '#image');
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+    await page.keyboard.press('Space');
+    const chooser = await chooserOpened;
     await chooser.setFiles({ name: 'keyboard.png', mimeType: 'image/png', buffer: photo });
     await page.locator('.mask-layer').waitFor();
     await tabTo(page, '#invert');
